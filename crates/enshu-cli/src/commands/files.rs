@@ -1,0 +1,55 @@
+//! Reading scenario files and their captures from disk, for the pure core.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use enshu_scenario::{Diagnostic, LoadedScenario, validate::Files};
+
+/// Read and load a scenario; diagnostics come back as `Err`.
+pub fn load_scenario(path: &Path) -> Result<LoadedScenario, Vec<Diagnostic>> {
+    let name = path.display().to_string();
+    let metadata = std::fs::metadata(path).map_err(|error| vec![Diagnostic::whole_file(&name, format!("cannot read file: {error}"))])?;
+    if metadata.len() > enshu_scenario::load::MAX_FILE_BYTES as u64 {
+        return Err(vec![Diagnostic::whole_file(
+            &name,
+            format!("file is {} bytes; scenarios are limited to {} bytes", metadata.len(), enshu_scenario::load::MAX_FILE_BYTES),
+        )]);
+    }
+    let bytes = std::fs::read(path).map_err(|error| vec![Diagnostic::whole_file(&name, format!("cannot read file: {error}"))])?;
+    enshu_scenario::load(&name, &bytes)
+}
+
+/// Captures are resolved relative to the scenario file's directory.
+pub struct DiskFiles {
+    pub base: PathBuf,
+}
+
+impl DiskFiles {
+    pub fn beside(scenario: &Path) -> DiskFiles {
+        DiskFiles { base: scenario.parent().map(Path::to_path_buf).unwrap_or_default() }
+    }
+}
+
+/// The magic numbers of pcap (both byte orders, µs and ns) and pcapng.
+const CAPTURE_MAGICS: [[u8; 4]; 5] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+    [0x0a, 0x0d, 0x0d, 0x0a],
+];
+
+impl Files for DiskFiles {
+    fn check_capture(&self, path: &str) -> Result<(), String> {
+        let full = self.base.join(path);
+        let mut magic = [0u8; 4];
+        let read = std::fs::File::open(&full)
+            .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut magic))
+            .with_context(|| format!("{}", full.display()));
+        match read {
+            Err(error) => Err(format!("cannot read {}: {}", full.display(), error.root_cause())),
+            Ok(()) if CAPTURE_MAGICS.contains(&magic) => Ok(()),
+            Ok(()) => Err(format!("{} is neither a pcap nor a pcapng file (magic {:02x?})", full.display(), magic)),
+        }
+    }
+}

@@ -1,0 +1,632 @@
+//! The planner: one scenario × N teams → concrete, isolated team ranges.
+//!
+//! The plan is pure data, so that `enshu plan` prints exactly what `enshu up`
+//! will create, and the controller executes it without deciding anything
+//! itself. The same input always gives byte-identical output: every map is
+//! ordered and nothing depends on time or randomness.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::load::LoadedScenario;
+use crate::model::*;
+use crate::net::{Ipv4Net, RelativeSubnet};
+use crate::roles::{self, Hardening};
+use crate::topology::{Target, Topology};
+use crate::validate::{self, Context, Files};
+
+/// Label keys every object Enshu creates carries.
+pub mod labels {
+    pub const MANAGED: &str = "enshu.managed";
+    pub const SESSION: &str = "enshu.session";
+    pub const TEAM: &str = "enshu.team";
+    pub const SCENARIO: &str = "enshu.scenario";
+    pub const SEGMENT: &str = "enshu.segment";
+    pub const HOST: &str = "enshu.host";
+    pub const ROLE: &str = "enshu.role";
+    /// Hash of the object's spec, to detect drift on re-runs.
+    pub const SPEC_HASH: &str = "enshu.spec-hash";
+}
+
+/// Host name of each team's router/firewall container.
+pub const ROUTER_HOST: &str = "router";
+/// Prefix of every bridge interface Enshu creates (host firewall rules match it).
+pub const BRIDGE_PREFIX: &str = "esh";
+
+#[derive(Clone)]
+pub struct PlanOptions<'a> {
+    pub session: String,
+    pub teams: u32,
+    pub pool: Option<Ipv4Net>,
+    pub files: &'a dyn Files,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Plan {
+    pub scenario: String,
+    pub session: String,
+    pub pool: Ipv4Net,
+    pub team_prefix: u8,
+    /// Every image the plan uses, sorted.
+    pub images: Vec<String>,
+    pub teams: Vec<TeamPlan>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TeamPlan {
+    /// 1-based team number.
+    pub index: u32,
+    /// `t01`, `t02`, …
+    pub name: String,
+    pub block: Ipv4Net,
+    pub networks: Vec<NetworkSpec>,
+    pub containers: Vec<ContainerSpec>,
+    pub firewall: FirewallPlan,
+    pub injects: Vec<PlannedInject>,
+    pub checks: Vec<PlannedCheck>,
+    pub answers: Vec<PlannedAnswer>,
+}
+
+/// One internal network (one segment of one team).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NetworkSpec {
+    pub name: String,
+    pub segment: String,
+    pub subnet: Ipv4Net,
+    /// The bridge's own address on the host side (Docker requires one).
+    pub gateway: Ipv4Addr,
+    /// The team router's address in this segment: every host's default route.
+    pub router: Ipv4Addr,
+    /// Host-side bridge interface name (at most 15 characters).
+    pub bridge: String,
+    /// Never connected to the outside.
+    pub internal: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Attachment {
+    pub network: String,
+    pub address: Ipv4Addr,
+}
+
+/// One container, fully specified.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ContainerSpec {
+    pub name: String,
+    /// Host name inside the range (the scenario's name).
+    pub hostname: String,
+    /// `segment/host` in the scenario, or `router`.
+    pub reference: String,
+    pub role: String,
+    pub image: String,
+    pub networks: Vec<Attachment>,
+    /// Route every non-local destination through the team router.
+    pub default_route: Option<Ipv4Addr>,
+    pub login: bool,
+    pub env: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub hardening: Hardening,
+}
+
+impl ContainerSpec {
+    /// The container's address in its first network.
+    pub fn primary_address(&self) -> Option<Ipv4Addr> {
+        self.networks.first().map(|attachment| attachment.address)
+    }
+}
+
+/// What the team's router/firewall enforces: the declared flows, resolved
+/// to addresses, and the nftables ruleset that says the same.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FirewallPlan {
+    pub rules: Vec<FlowRule>,
+    pub nftables: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FlowRule {
+    /// Index of the flow in the merged scenario.
+    pub flow: usize,
+    pub from: Vec<Ipv4Net>,
+    pub to: Vec<Ipv4Net>,
+    pub ports: Vec<PortSpec>,
+    pub note: Option<String>,
+}
+
+/// Where an inject acts, resolved for one team.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ResolvedTarget {
+    pub reference: String,
+    /// The container for a host target; `None` for a segment.
+    pub container: Option<String>,
+    pub address: Option<Ipv4Addr>,
+    pub subnet: Option<Ipv4Net>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlannedInject {
+    pub id: String,
+    pub when: When,
+    pub target: ResolvedTarget,
+    pub action: Action,
+    /// Every reference the action uses (`internet/c2`, a capture's
+    /// `192.168.1.5`), resolved to this team's address or subnet.
+    pub addresses: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlannedCheck {
+    pub objective: String,
+    pub check: Check,
+    pub target: ResolvedTarget,
+    pub from: Option<ResolvedTarget>,
+    pub to: Option<ResolvedTarget>,
+}
+
+/// The accepted answers for an answer objective, for this team.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PlannedAnswer {
+    pub objective: String,
+    pub kind: AnswerKind,
+    pub accepted: Vec<String>,
+}
+
+/// Why planning stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("the scenario has errors")]
+    Invalid(Vec<crate::diagnostic::Diagnostic>),
+    #[error("session name {0:?} is not valid: use 1-20 lower-case letters, digits and '-'")]
+    BadSession(String),
+    #[error("at least one team is needed")]
+    NoTeams,
+}
+
+impl std::fmt::Debug for PlanOptions<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("PlanOptions").field("session", &self.session).field("teams", &self.teams).field("pool", &self.pool).finish()
+    }
+}
+
+fn valid_session(session: &str) -> bool {
+    !session.is_empty()
+        && session.len() <= 20
+        && session.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-')
+        && !session.starts_with('-')
+}
+
+/// Validate and plan. Warnings do not stop planning; errors do.
+pub fn plan(loaded: &LoadedScenario, options: &PlanOptions) -> Result<Plan, PlanError> {
+    if !valid_session(&options.session) {
+        return Err(PlanError::BadSession(options.session.clone()));
+    }
+    if options.teams == 0 {
+        return Err(PlanError::NoTeams);
+    }
+    let context = Context { teams: Some(options.teams), pool_override: options.pool, files: options.files };
+    let diagnostics = validate::validate(loaded, &context);
+    if diagnostics.iter().any(|diagnostic| diagnostic.is_error()) {
+        return Err(PlanError::Invalid(diagnostics));
+    }
+    let scenario = &loaded.scenario;
+    let pool = options.pool.unwrap_or_else(|| scenario.addressing.pool.parse().expect("validated pool"));
+    let team_prefix = scenario.addressing.team_prefix;
+    let teams = (1..=options.teams)
+        .map(|index| {
+            let block = pool.subnet(team_prefix, u64::from(index - 1)).expect("validated pool size");
+            plan_team(scenario, &options.session, index, options.teams, block)
+        })
+        .collect::<Vec<_>>();
+    let mut images: Vec<String> =
+        teams.iter().flat_map(|team| team.containers.iter().map(|container| container.image.clone())).collect();
+    images.sort();
+    images.dedup();
+    Ok(Plan { scenario: scenario.id.clone(), session: options.session.clone(), pool, team_prefix, images, teams })
+}
+
+/// `t01`; three digits when there are more than 99 teams.
+pub fn team_name(index: u32, team_count: u32) -> String {
+    if team_count > 99 { format!("t{index:03}") } else { format!("t{index:02}") }
+}
+
+fn bridge_name(network_name: &str) -> String {
+    let digest = Sha256::digest(network_name.as_bytes());
+    format!("{BRIDGE_PREFIX}{}", &hex::encode(digest)[..11])
+}
+
+/// Per-team addresses of segments and hosts.
+struct TeamAddresses<'a> {
+    topology: Topology<'a>,
+    subnets: BTreeMap<&'a str, Ipv4Net>,
+    relative: BTreeMap<&'a str, RelativeSubnet>,
+}
+
+impl<'a> TeamAddresses<'a> {
+    fn host_address(&self, host: &Host) -> Ipv4Addr {
+        let subnet = self.subnets[host.segment.as_str()];
+        subnet.nth(u64::from(host.address)).expect("validated address")
+    }
+
+    fn resolve(&self, reference: &str, container_prefix: &str) -> ResolvedTarget {
+        match self.topology.target_ref(reference) {
+            Ok(Target::Host(host)) => ResolvedTarget {
+                reference: reference.to_string(),
+                container: Some(format!("{container_prefix}-{}", host.name)),
+                address: Some(self.host_address(host)),
+                subnet: None,
+            },
+            Ok(Target::Segment(segment)) => ResolvedTarget {
+                reference: reference.to_string(),
+                container: None,
+                address: None,
+                subnet: Some(self.subnets[segment.name.as_str()]),
+            },
+            Err(_) => ResolvedTarget { reference: reference.to_string(), container: None, address: None, subnet: None },
+        }
+    }
+
+    /// A selector as networks: whole segments as their subnet, hosts as /32.
+    fn selector_networks(&self, selector: &str) -> Vec<Ipv4Net> {
+        if selector == "*" {
+            return self.subnets.values().copied().collect();
+        }
+        if let Some(segment) = Topology::selects_whole_segment(selector) {
+            return self.subnets.get(segment).copied().into_iter().collect();
+        }
+        self.topology
+            .select(selector)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|host| Ipv4Net { address: self.host_address(host), prefix: 32 })
+            .collect()
+    }
+}
+
+fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, block: Ipv4Net) -> TeamPlan {
+    let team = team_name(index, team_count);
+    let prefix = format!("enshu-{session}-{team}");
+    let team_prefix = scenario.addressing.team_prefix;
+    let mut addresses = TeamAddresses { topology: Topology::new(scenario), subnets: BTreeMap::new(), relative: BTreeMap::new() };
+    for segment in &scenario.segments {
+        let relative = RelativeSubnet::parse(&segment.subnet, team_prefix).expect("validated subnet");
+        addresses.relative.insert(segment.name.as_str(), relative);
+        addresses.subnets.insert(segment.name.as_str(), relative.in_block(&block));
+    }
+    let base_labels = |extra: &[(&str, &str)]| -> BTreeMap<String, String> {
+        let mut labels: BTreeMap<String, String> = [
+            (labels::MANAGED, "true"),
+            (labels::SESSION, session),
+            (labels::TEAM, team.as_str()),
+            (labels::SCENARIO, scenario.id.as_str()),
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect();
+        labels.retain(|_, value| !value.is_empty());
+        labels
+    };
+
+    let networks: Vec<NetworkSpec> = scenario
+        .segments
+        .iter()
+        .map(|segment| {
+            let subnet = addresses.subnets[segment.name.as_str()];
+            let relative = addresses.relative[segment.name.as_str()];
+            let name = format!("{prefix}-{}", segment.name);
+            NetworkSpec {
+                bridge: bridge_name(&name),
+                name,
+                segment: segment.name.clone(),
+                subnet,
+                gateway: subnet.nth(1).expect("segment has a gateway"),
+                router: subnet.nth(relative.router_offset()).expect("segment has a router address"),
+                internal: true,
+                labels: base_labels(&[(labels::SEGMENT, segment.name.as_str())]),
+            }
+        })
+        .collect();
+    let network_of = |segment: &str| networks.iter().find(|network| network.segment == segment).expect("planned network");
+
+    let mut containers = Vec::new();
+    // The router first: every other host's default route points at it.
+    let router_hardening = roles::hardening_for_router();
+    containers.push(ContainerSpec {
+        name: format!("{prefix}-{ROUTER_HOST}"),
+        hostname: ROUTER_HOST.to_string(),
+        reference: ROUTER_HOST.to_string(),
+        role: "router".to_string(),
+        image: roles::image("router"),
+        networks: networks.iter().map(|network| Attachment { network: network.name.clone(), address: network.router }).collect(),
+        default_route: None,
+        login: false,
+        env: BTreeMap::new(),
+        labels: base_labels(&[(labels::HOST, ROUTER_HOST), (labels::ROLE, "router")]),
+        hardening: router_hardening,
+    });
+    for host in &scenario.hosts {
+        let network = network_of(&host.segment);
+        let address = addresses.host_address(host);
+        let mut env = BTreeMap::new();
+        env.insert("ENSHU_HOST".to_string(), host.name.clone());
+        env.insert("ENSHU_TEAM".to_string(), team.clone());
+        containers.push(ContainerSpec {
+            name: format!("{prefix}-{}", host.name),
+            hostname: host.name.clone(),
+            reference: format!("{}/{}", host.segment, host.name),
+            role: host.image.as_str().to_string(),
+            image: roles::image(host.image.as_str()),
+            networks: vec![Attachment { network: network.name.clone(), address }],
+            default_route: Some(network.router),
+            login: host.login,
+            env,
+            labels: base_labels(&[
+                (labels::HOST, host.name.as_str()),
+                (labels::SEGMENT, host.segment.as_str()),
+                (labels::ROLE, host.image.as_str()),
+            ]),
+            hardening: roles::hardening_for(host.image),
+        });
+    }
+
+    let rules: Vec<FlowRule> = scenario
+        .flows
+        .iter()
+        .enumerate()
+        .map(|(flow_index, flow)| {
+            let collect = |selectors: &OneOrMany<String>| {
+                let mut networks: Vec<Ipv4Net> =
+                    selectors.as_slice().iter().flat_map(|selector| addresses.selector_networks(selector)).collect();
+                networks.sort();
+                networks.dedup();
+                networks
+            };
+            let mut ports: Vec<PortSpec> = flow.ports.as_slice().to_vec();
+            ports.sort();
+            ports.dedup();
+            FlowRule { flow: flow_index, from: collect(&flow.from), to: collect(&flow.to), ports, note: flow.note.clone() }
+        })
+        .flat_map(|rule| {
+            let flow = &scenario.flows[rule.flow];
+            let reverse = flow.bidirectional.then(|| FlowRule {
+                flow: rule.flow,
+                from: rule.to.clone(),
+                to: rule.from.clone(),
+                ports: rule.ports.clone(),
+                note: rule.note.clone(),
+            });
+            std::iter::once(rule).chain(reverse)
+        })
+        .collect();
+    let nftables = render_nftables(&team, &rules);
+
+    let injects = scenario
+        .injects
+        .iter()
+        .map(|inject| {
+            let mut resolved = BTreeMap::new();
+            match &inject.action {
+                Action::Replay(replay) => {
+                    for (original, mapped) in &replay.map {
+                        let target = addresses.resolve(mapped, &prefix);
+                        let value = target.address.map(|address| address.to_string()).or(target.subnet.map(|subnet| subnet.to_string()));
+                        resolved.insert(original.clone(), value.unwrap_or_default());
+                    }
+                }
+                Action::Traffic(traffic) => {
+                    let target = addresses.resolve(&traffic.to, &prefix);
+                    let value = target.address.map(|address| address.to_string()).or(target.subnet.map(|subnet| subnet.to_string()));
+                    resolved.insert(traffic.to.clone(), value.unwrap_or_default());
+                }
+                Action::Artefact(_) => {}
+                Action::Message(message) => {
+                    for text in [&message.from, &message.subject, &message.body] {
+                        for value in [&text.ja, &text.en].into_iter().flatten() {
+                            for reference in crate::model::placeholders(value) {
+                                let target = addresses.resolve(reference, &prefix);
+                                let value = target.address.map(|address| address.to_string()).or(target.subnet.map(|subnet| subnet.to_string()));
+                                resolved.insert(reference.to_string(), value.unwrap_or_default());
+                            }
+                        }
+                    }
+                }
+            }
+            let mut action = inject.action.clone();
+            if let Action::Message(message) = &mut action {
+                for text in [&mut message.from, &mut message.subject, &mut message.body] {
+                    for value in [&mut text.ja, &mut text.en].into_iter().flatten() {
+                        *value = crate::model::fill_placeholders(value, &resolved);
+                    }
+                }
+            }
+            PlannedInject {
+                id: inject.id.clone(),
+                when: inject.when.clone(),
+                target: addresses.resolve(&inject.target, &prefix),
+                action,
+                addresses: resolved,
+            }
+        })
+        .collect();
+
+    let mut checks = Vec::new();
+    let mut answers = Vec::new();
+    for objective in &scenario.objectives {
+        match &objective.evidence {
+            Evidence::Check(check) => checks.push(PlannedCheck {
+                objective: objective.id.clone(),
+                check: check.clone(),
+                target: addresses.resolve(&check.target, &prefix),
+                from: check.from.as_deref().map(|reference| addresses.resolve(reference, &prefix)),
+                to: check.to.as_deref().map(|reference| addresses.resolve(reference, &prefix)),
+            }),
+            Evidence::Answer(answer) => {
+                let accepted = match answer.kind {
+                    AnswerKind::Host => {
+                        let target = addresses.resolve(&answer.expect, &prefix);
+                        let host_name = answer.expect.rsplit('/').next().unwrap_or_default().to_string();
+                        let mut accepted = vec![host_name, answer.expect.clone()];
+                        accepted.extend(target.address.map(|address| address.to_string()));
+                        accepted
+                    }
+                    AnswerKind::Address => {
+                        addresses.resolve(&answer.expect, &prefix).address.map(|address| address.to_string()).into_iter().collect()
+                    }
+                    AnswerKind::Domain | AnswerKind::Text => vec![answer.expect.trim().to_lowercase()],
+                    AnswerKind::Sha256 => vec![answer.expect.to_lowercase()],
+                };
+                answers.push(PlannedAnswer { objective: objective.id.clone(), kind: answer.kind, accepted });
+            }
+            Evidence::Report(_) | Evidence::Judged(_) => {}
+        }
+    }
+
+    TeamPlan { index, name: team, block, networks, containers, firewall: FirewallPlan { rules, nftables }, injects, checks, answers }
+}
+
+/// The router's nftables ruleset: default deny between segments, the
+/// declared flows, and a `team_blocks` chain the team manages itself, which
+/// is consulted first so a block always wins over an allowed flow.
+fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# enshu router/firewall for team {team}: generated, default deny");
+    let _ = writeln!(out, "flush ruleset");
+    let _ = writeln!(out, "table inet enshu {{");
+    let _ = writeln!(out, "  chain team_blocks {{");
+    let _ = writeln!(out, "  }}");
+    let _ = writeln!(out, "  chain forward {{");
+    let _ = writeln!(out, "    type filter hook forward priority 0; policy drop;");
+    let _ = writeln!(out, "    jump team_blocks");
+    let _ = writeln!(out, "    ct state established,related accept");
+    let _ = writeln!(out, "    ct state invalid drop");
+    for rule in rules {
+        if rule.from.is_empty() || rule.to.is_empty() {
+            let _ = writeln!(out, "    # flows[{}]: matches no host", rule.flow);
+            continue;
+        }
+        if let Some(note) = &rule.note {
+            let _ = writeln!(out, "    # flows[{}]: {}", rule.flow, note.replace('\n', " "));
+        } else {
+            let _ = writeln!(out, "    # flows[{}]", rule.flow);
+        }
+        let set = |networks: &[Ipv4Net]| {
+            let items: Vec<String> =
+                networks.iter().map(|net| if net.prefix == 32 { net.address.to_string() } else { net.to_string() }).collect();
+            format!("{{ {} }}", items.join(", "))
+        };
+        let (from, to) = (set(&rule.from), set(&rule.to));
+        for port in &rule.ports {
+            let matcher = match (port.protocol, port.ports) {
+                (Protocol::Any, _) => String::new(),
+                (Protocol::Icmp, _) => " meta l4proto icmp".to_string(),
+                (Protocol::Tcp, Some((low, high))) if low == high => format!(" tcp dport {low}"),
+                (Protocol::Tcp, Some((low, high))) => format!(" tcp dport {low}-{high}"),
+                (Protocol::Udp, Some((low, high))) if low == high => format!(" udp dport {low}"),
+                (Protocol::Udp, Some((low, high))) => format!(" udp dport {low}-{high}"),
+                (_, None) => String::new(),
+            };
+            let _ = writeln!(out, "    ip saddr {from} ip daddr {to}{matcher} ct state new accept");
+        }
+    }
+    let _ = writeln!(out, "    counter comment \"denied\"");
+    let _ = writeln!(out, "  }}");
+    let _ = writeln!(out, "  chain input {{");
+    let _ = writeln!(out, "    type filter hook input priority 0; policy drop;");
+    let _ = writeln!(out, "    ct state established,related accept");
+    let _ = writeln!(out, "    iif lo accept");
+    let _ = writeln!(out, "    meta l4proto icmp accept");
+    let _ = writeln!(out, "  }}");
+    let _ = writeln!(out, "}}");
+    out
+}
+
+impl Plan {
+    /// A human-readable rendering of the plan.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "plan for scenario {} · session {} · {} team(s) from pool {} (/{} per team)",
+            self.scenario,
+            self.session,
+            self.teams.len(),
+            self.pool,
+            self.team_prefix
+        );
+        let _ = writeln!(out, "images: {}", self.images.join(", "));
+        for team in &self.teams {
+            let _ = writeln!(out, "\nteam {} ({})", team.name, team.block);
+            let _ = writeln!(out, "  networks:");
+            for network in &team.networks {
+                let _ = writeln!(
+                    out,
+                    "    {:<36} {:<18} router {:<15} bridge {}",
+                    network.name, network.subnet.to_string(), network.router.to_string(), network.bridge
+                );
+            }
+            let _ = writeln!(out, "  containers:");
+            for container in &team.containers {
+                let addresses: Vec<String> = container.networks.iter().map(|attachment| attachment.address.to_string()).collect();
+                let hardening = &container.hardening;
+                let _ = writeln!(
+                    out,
+                    "    {:<36} {:<22} {:<16} caps [{}]{} mem {}Mi cpu {} pids {}{}",
+                    container.name,
+                    container.image,
+                    addresses.join(","),
+                    hardening.cap_add.join(","),
+                    if hardening.read_only { " ro" } else { "" },
+                    hardening.memory_bytes / (1024 * 1024),
+                    hardening.nano_cpus as f64 / 1e9,
+                    hardening.pids_limit,
+                    if container.login { " login" } else { "" }
+                );
+            }
+            let _ = writeln!(out, "  firewall ({} rules, default deny):", team.firewall.rules.len());
+            for rule in &team.firewall.rules {
+                let show = |networks: &[Ipv4Net]| networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+                let ports: Vec<String> = rule.ports.iter().map(ToString::to_string).collect();
+                let _ = writeln!(out, "    [{}] {} -> {} {}", rule.flow, show(&rule.from), show(&rule.to), ports.join(","));
+            }
+            let _ = writeln!(out, "  injects:");
+            for inject in &team.injects {
+                let when = match &inject.when {
+                    When::At(offset) => format!("at {offset}"),
+                    When::After(after) => format!("{} after {}", after.delay, after.inject),
+                    When::On(on) => format!("{} after {} {:?}", on.delay, on.objective, on.outcome).to_lowercase(),
+                };
+                let target = inject
+                    .target
+                    .address
+                    .map(|address| address.to_string())
+                    .or(inject.target.subnet.map(|subnet| subnet.to_string()))
+                    .unwrap_or_default();
+                let resolved: Vec<String> = inject.addresses.iter().map(|(key, value)| format!("{key}={value}")).collect();
+                let _ = writeln!(
+                    out,
+                    "    {:<20} {:<22} {} ({}) {}",
+                    inject.id,
+                    when,
+                    inject.target.reference,
+                    target,
+                    resolved.join(" ")
+                );
+            }
+            let _ = writeln!(out, "  checks:");
+            for check in &team.checks {
+                let target = check.target.address.map(|address| address.to_string()).unwrap_or_default();
+                let kind = serde_json::to_value(check.check.kind).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default();
+                let _ = writeln!(out, "    {:<24} {:<15} {} ({})", check.objective, kind, check.target.reference, target);
+            }
+            for answer in &team.answers {
+                let _ = writeln!(out, "    {:<24} answer          accepts {}", answer.objective, answer.accepted.join(" | "));
+            }
+        }
+        out
+    }
+}

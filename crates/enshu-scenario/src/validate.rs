@@ -1,0 +1,817 @@
+//! Semantic checks: everything serde cannot see.
+//!
+//! `validate` returns every problem at once, so an author fixes a scenario in
+//! one pass instead of one error per run. It does no I/O itself: capture
+//! files are checked through the [`Files`] the caller passes in.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::Ipv4Addr;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::load::LoadedScenario;
+use crate::model::*;
+use crate::net::{Ipv4Net, RelativeSubnet};
+use crate::topology::{Target, Topology, suggestion};
+
+/// Reading capture files, supplied by the caller so validation stays pure.
+pub trait Files {
+    /// Check that the capture at `path` (relative to the scenario file)
+    /// exists and is a readable pcap or pcapng file.
+    fn check_capture(&self, path: &str) -> Result<(), String>;
+}
+
+/// For callers that have no files to check (tests, the planner benchmark).
+pub struct NoFiles;
+
+impl Files for NoFiles {
+    fn check_capture(&self, _path: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// What validation needs besides the scenario.
+pub struct Context<'a> {
+    /// Number of teams that will be planned, to check the pool is large enough.
+    pub teams: Option<u32>,
+    /// A pool given on the command line instead of the scenario's.
+    pub pool_override: Option<Ipv4Net>,
+    pub files: &'a dyn Files,
+}
+
+impl Default for Context<'_> {
+    fn default() -> Self {
+        Context { teams: None, pool_override: None, files: &NoFiles }
+    }
+}
+
+/// Every problem in a loaded scenario, sorted by position.
+pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
+    let mut checker = Checker { loaded, scenario: &loaded.scenario, topology: Topology::new(&loaded.scenario), found: Vec::new() };
+    checker.metadata();
+    let subnets = checker.addressing_and_segments(context);
+    checker.hosts(&subnets);
+    checker.flows();
+    checker.my_number_exposure();
+    checker.forms();
+    let earliest = checker.injects(context);
+    checker.objectives(&earliest);
+    checker.trigger_cycles();
+    let mut found = checker.found;
+    crate::diagnostic::sort(&mut found);
+    found.dedup();
+    found
+}
+
+struct Checker<'a> {
+    loaded: &'a LoadedScenario,
+    scenario: &'a Scenario,
+    topology: Topology<'a>,
+    found: Vec<Diagnostic>,
+}
+
+fn is_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 40
+        && text.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+}
+
+const NAME_RULE: &str = "use lower-case letters, digits and '-', at most 40 characters";
+
+impl<'a> Checker<'a> {
+    fn error(&mut self, path: impl AsRef<str>, message: impl Into<String>) {
+        self.found.push(self.loaded.diagnostic(path.as_ref(), Severity::Error, message));
+    }
+
+    fn warning(&mut self, path: impl AsRef<str>, message: impl Into<String>) {
+        self.found.push(self.loaded.diagnostic(path.as_ref(), Severity::Warning, message));
+    }
+
+    fn check_name(&mut self, path: &str, what: &str, name: &str) {
+        if !is_name(name) {
+            self.error(path, format!("{what} name {name:?} is not valid: {NAME_RULE}"));
+        }
+    }
+
+    /// Report names used twice; `names` yields (path, name).
+    fn check_unique<'n>(&mut self, what: &str, names: impl Iterator<Item = (String, &'n str)>) {
+        let mut first_seen: HashMap<&str, String> = HashMap::new();
+        let mut duplicates = Vec::new();
+        for (path, name) in names {
+            match first_seen.get(name) {
+                Some(first_path) => duplicates.push((path, name, first_path.clone())),
+                None => {
+                    first_seen.insert(name, path);
+                }
+            }
+        }
+        for (path, name, first_path) in duplicates {
+            let first = self.loaded.diagnostic(&first_path, Severity::Error, "");
+            self.error(format!("{path}.name"), format!("duplicate {what} {name:?} (first defined at line {})", first.line));
+        }
+    }
+
+    fn check_text(&mut self, path: &str, what: &str, text: &Text) {
+        if text.is_empty() {
+            self.error(path, format!("{what} needs text in ja or en"));
+        }
+    }
+
+    fn metadata(&mut self) {
+        let scenario = self.scenario;
+        if scenario.version != 1 {
+            self.error("version", format!("unsupported version {}; this Enshu reads version 1", scenario.version));
+        }
+        if !is_name(&scenario.id) {
+            self.error("id", format!("scenario id {:?} is not valid: {NAME_RULE}", scenario.id));
+        }
+        self.check_text("title", "title", &scenario.title);
+        if scenario.duration.seconds == 0 {
+            self.error("duration", "duration must be longer than zero");
+        }
+        if scenario.hosts.is_empty() {
+            self.error("hosts", "the scenario has no hosts (add some, or extend a template)");
+        }
+    }
+
+    /// Checks the pool and segment subnets; returns each valid segment's subnet.
+    fn addressing_and_segments(&mut self, context: &Context) -> HashMap<&'a str, RelativeSubnet> {
+        let addressing = &self.scenario.addressing;
+        let pool = match context.pool_override {
+            Some(pool) => Some(pool),
+            None => match addressing.pool.parse::<Ipv4Net>() {
+                Ok(pool) => Some(pool),
+                Err(message) => {
+                    self.error("addressing.pool", format!("pool: {message}"));
+                    None
+                }
+            },
+        };
+        let team_prefix = addressing.team_prefix;
+        if !(8..=28).contains(&team_prefix) {
+            self.error("addressing.team_prefix", format!("team_prefix /{team_prefix} must be between /8 and /28"));
+        }
+        if let Some(pool) = pool {
+            if team_prefix < pool.prefix {
+                self.error(
+                    "addressing.team_prefix",
+                    format!("a team block (/{team_prefix}) cannot be larger than the pool {pool}"),
+                );
+            } else if let Some(teams) = context.teams {
+                let available = 1u64 << (team_prefix - pool.prefix).min(63);
+                if u64::from(teams) > available {
+                    let path = if context.pool_override.is_some() { "addressing" } else { "addressing.pool" };
+                    self.error(
+                        path,
+                        format!(
+                            "pool {pool} is too small for {teams} teams: it holds {available} blocks of /{team_prefix}; use a larger pool or a longer team_prefix"
+                        ),
+                    );
+                }
+            }
+        }
+
+        let segments = &self.scenario.segments;
+        self.check_unique("segment", segments.iter().enumerate().map(|(index, segment)| (format!("segments[{index}]"), segment.name.as_str())));
+        let mut subnets: HashMap<&str, RelativeSubnet> = HashMap::new();
+        let mut placed: Vec<(usize, RelativeSubnet)> = Vec::new();
+        for (index, segment) in segments.iter().enumerate() {
+            let path = format!("segments[{index}]");
+            self.check_name(&format!("{path}.name"), "segment", &segment.name);
+            let subnet = match RelativeSubnet::parse(&segment.subnet, team_prefix) {
+                Ok(subnet) => subnet,
+                Err(message) => {
+                    self.error(format!("{path}.subnet"), format!("segment {:?}: {message}", segment.name));
+                    continue;
+                }
+            };
+            for (other_index, other) in &placed {
+                if subnet.overlaps(other) {
+                    let other_segment = &segments[*other_index];
+                    self.error(
+                        format!("{path}.subnet"),
+                        format!(
+                            "segment {:?} ({}) overlaps segment {:?} ({})",
+                            segment.name, segment.subnet, other_segment.name, other_segment.subnet
+                        ),
+                    );
+                }
+            }
+            placed.push((index, subnet));
+            subnets.entry(segment.name.as_str()).or_insert(subnet);
+        }
+        subnets
+    }
+
+    fn hosts(&mut self, subnets: &HashMap<&str, RelativeSubnet>) {
+        let hosts = &self.scenario.hosts;
+        self.check_unique("host", hosts.iter().enumerate().map(|(index, host)| (format!("hosts[{index}]"), host.name.as_str())));
+        let mut taken: HashMap<(&str, u32), &str> = HashMap::new();
+        for (index, host) in hosts.iter().enumerate() {
+            let path = format!("hosts[{index}]");
+            self.check_name(&format!("{path}.name"), "host", &host.name);
+            if host.name == "router" {
+                self.error(format!("{path}.name"), "host name \"router\" is reserved for the team's router/firewall");
+            }
+            let Some(segment) = self.topology.segment(&host.segment) else {
+                let hint = self.topology.suggest_segment(&host.segment);
+                self.error(format!("{path}.segment"), format!("host {:?} is in unknown segment {:?}{hint}", host.name, host.segment));
+                continue;
+            };
+            let Some(subnet) = subnets.get(segment.name.as_str()) else { continue };
+            let (low, high) = subnet.usable_offsets();
+            let offset = u64::from(host.address);
+            if offset < low || offset > high {
+                let reason = match offset {
+                    0 => " (the network address)".to_string(),
+                    1 => " (the gateway address)".to_string(),
+                    value if value == subnet.router_offset() => " (the router's address)".to_string(),
+                    value if value == subnet.size() - 1 => " (the broadcast address)".to_string(),
+                    _ => String::new(),
+                };
+                self.error(
+                    format!("{path}.address"),
+                    format!(
+                        "address .{} of host {:?} is outside the usable range of segment {:?} ({}: offsets {low}-{high}){reason}",
+                        host.address, host.name, segment.name, segment.subnet
+                    ),
+                );
+                continue;
+            }
+            match taken.get(&(segment.name.as_str(), host.address)) {
+                Some(other) => {
+                    let other = other.to_string();
+                    self.error(
+                        format!("{path}.address"),
+                        format!("address .{} of host {:?} is already used by host {other:?} in segment {:?}", host.address, host.name, segment.name),
+                    );
+                }
+                None => {
+                    taken.insert((segment.name.as_str(), host.address), host.name.as_str());
+                }
+            }
+        }
+        if !hosts.is_empty() && !hosts.iter().any(|host| host.login) {
+            self.warning("hosts", "no host has `login: true`: trainees would have no way in");
+        }
+    }
+
+    fn flows(&mut self) {
+        for (index, flow) in self.scenario.flows.iter().enumerate() {
+            let path = format!("flows[{index}]");
+            for (side, selectors) in [("from", &flow.from), ("to", &flow.to)] {
+                for (selector_index, selector) in selectors.as_slice().iter().enumerate() {
+                    let selector_path = match selectors {
+                        OneOrMany::One(_) => format!("{path}.{side}"),
+                        OneOrMany::Many(_) => format!("{path}.{side}[{selector_index}]"),
+                    };
+                    match self.topology.select(selector) {
+                        Err(message) => self.error(selector_path, message),
+                        Ok(matched) if matched.is_empty() && !self.loaded.from_template(&path) => {
+                            self.warning(selector_path, format!("selector {selector:?} matches no host"))
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            }
+            if flow.ports.as_slice().is_empty() {
+                self.error(format!("{path}.ports"), "a flow needs at least one port (or `any`)");
+            }
+        }
+    }
+
+    /// Hosts an attacker on the internet can reach, pivoting through every
+    /// host it reaches (hosts in one segment reach each other directly).
+    /// A My Number host in that set is an error unless a flow on the way in
+    /// says `deliberate: true`.
+    fn my_number_exposure(&mut self) {
+        let hosts = &self.scenario.hosts;
+        let topology = Topology::new(self.scenario);
+        let role_of = |host: &Host| topology.segment(&host.segment).map(|segment| segment.role);
+        let mut edges: Vec<Vec<(usize, Option<usize>)>> = vec![Vec::new(); hosts.len()];
+        for (source_index, source) in hosts.iter().enumerate() {
+            for (target_index, target) in hosts.iter().enumerate() {
+                if source_index != target_index && source.segment == target.segment {
+                    edges[source_index].push((target_index, None));
+                }
+            }
+        }
+        let index_of: HashMap<&str, usize> = hosts.iter().enumerate().map(|(index, host)| (host.name.as_str(), index)).collect();
+        for (flow_index, flow) in self.scenario.flows.iter().enumerate() {
+            if flow.deliberate {
+                continue;
+            }
+            let resolve = |selectors: &OneOrMany<String>| -> Vec<usize> {
+                selectors
+                    .as_slice()
+                    .iter()
+                    .filter_map(|selector| topology.select(selector).ok())
+                    .flatten()
+                    .filter_map(|host| index_of.get(host.name.as_str()).copied())
+                    .collect()
+            };
+            let (sources, targets) = (resolve(&flow.from), resolve(&flow.to));
+            for &source in &sources {
+                for &target in &targets {
+                    edges[source].push((target, Some(flow_index)));
+                    if flow.bidirectional {
+                        edges[target].push((source, Some(flow_index)));
+                    }
+                }
+            }
+        }
+        let mut came_from: Vec<Option<(usize, Option<usize>)>> = vec![None; hosts.len()];
+        let mut visited = vec![false; hosts.len()];
+        let mut queue = VecDeque::new();
+        for (index, host) in hosts.iter().enumerate() {
+            if role_of(host) == Some(SegmentRole::Internet) {
+                visited[index] = true;
+                queue.push_back(index);
+            }
+        }
+        while let Some(current) = queue.pop_front() {
+            for &(next, flow) in &edges[current] {
+                if !visited[next] {
+                    visited[next] = true;
+                    came_from[next] = Some((current, flow));
+                    queue.push_back(next);
+                }
+            }
+        }
+        let mut reported_flows = BTreeSet::new();
+        for (index, host) in hosts.iter().enumerate() {
+            if !visited[index] || role_of(host) != Some(SegmentRole::Mynumber) {
+                continue;
+            }
+            // Walk back to the flow that crossed into the My Number segment.
+            let mut path_names = vec![format!("{}/{}", host.segment, host.name)];
+            let mut entry_flow = None;
+            let mut cursor = index;
+            while let Some((previous, flow)) = came_from[cursor] {
+                if entry_flow.is_none() && role_of(&hosts[previous]) != Some(SegmentRole::Mynumber) {
+                    entry_flow = flow;
+                }
+                path_names.push(format!("{}/{}", hosts[previous].segment, hosts[previous].name));
+                cursor = previous;
+            }
+            path_names.reverse();
+            if let Some(flow_index) = entry_flow
+                && reported_flows.insert(flow_index)
+            {
+                self.error(
+                    format!("flows[{flow_index}]"),
+                    format!(
+                        "this flow makes the My Number segment reachable from the internet ({}); mark it `deliberate: true` if the scenario means it",
+                        path_names.join(" → ")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn forms(&mut self) {
+        let forms = &self.scenario.forms;
+        self.check_unique("form", forms.iter().enumerate().map(|(index, form)| (format!("forms[{index}]"), form.id.as_str())));
+        for (index, form) in forms.iter().enumerate() {
+            let path = format!("forms[{index}]");
+            if !is_name(&form.id) {
+                self.error(format!("{path}.id"), format!("form id {:?} is not valid: {NAME_RULE}", form.id));
+            }
+            self.check_text(&format!("{path}.title"), "a form title", &form.title);
+            if form.fields.is_empty() {
+                self.error(format!("{path}.fields"), format!("form {:?} has no fields", form.id));
+            }
+            let mut seen = HashMap::new();
+            for (field_index, field) in form.fields.iter().enumerate() {
+                let field_path = format!("{path}.fields[{field_index}]");
+                if let Some(first) = seen.insert(field.name.as_str(), field_index) {
+                    self.error(format!("{field_path}.name"), format!("duplicate field {:?} in form {:?} (also fields[{first}])", field.name, form.id));
+                }
+                let is_choice = matches!(field.field_type, FieldType::Choice | FieldType::MultiChoice);
+                if is_choice && field.options.is_empty() {
+                    self.error(format!("{field_path}.options"), format!("field {:?} is a choice and needs `options`", field.name));
+                }
+                if !is_choice && !field.options.is_empty() {
+                    self.error(format!("{field_path}.options"), format!("field {:?} has `options` but is not a choice", field.name));
+                }
+                self.check_text(&format!("{field_path}.label"), "a field label", &field.label);
+            }
+        }
+    }
+
+    /// Checks injects; returns each inject's earliest fire time where known.
+    fn injects(&mut self, context: &Context) -> HashMap<&'a str, u64> {
+        let injects = &self.scenario.injects;
+        self.check_unique("inject", injects.iter().enumerate().map(|(index, inject)| (format!("injects[{index}]"), inject.id.as_str())));
+        let inject_ids: Vec<&str> = injects.iter().map(|inject| inject.id.as_str()).collect();
+        let objective_ids: Vec<&str> = self.scenario.objectives.iter().map(|objective| objective.id.as_str()).collect();
+        for (index, inject) in injects.iter().enumerate() {
+            let path = format!("injects[{index}]");
+            if !is_name(&inject.id) {
+                self.error(format!("{path}.id"), format!("inject id {:?} is not valid: {NAME_RULE}", inject.id));
+            }
+            match &inject.when {
+                When::At(offset) => {
+                    if offset > &self.scenario.duration {
+                        self.warning(format!("{path}.when.at"), format!("inject {:?} fires at {offset}, after the exercise ends ({})", inject.id, self.scenario.duration));
+                    }
+                }
+                When::After(after) => {
+                    if !inject_ids.contains(&after.inject.as_str()) {
+                        self.error(format!("{path}.when.after.inject"), format!("unknown inject {:?}{}", after.inject, suggestion(&after.inject, inject_ids.iter().copied())));
+                    }
+                }
+                When::On(on) => {
+                    if !objective_ids.contains(&on.objective.as_str()) {
+                        self.error(format!("{path}.when.on.objective"), format!("unknown objective {:?}{}", on.objective, suggestion(&on.objective, objective_ids.iter().copied())));
+                    }
+                }
+            }
+            let target = match self.topology.target_ref(&inject.target) {
+                Ok(target) => Some(target),
+                Err(message) => {
+                    self.error(format!("{path}.target"), message);
+                    None
+                }
+            };
+            self.action(&format!("{path}.action"), inject, target, context);
+        }
+        earliest_fire_times(injects)
+    }
+
+    fn action(&mut self, path: &str, inject: &Inject, target: Option<Target>, context: &Context) {
+        let needs_host = |checker: &mut Checker, what: &str| {
+            if let Some(Target::Segment(segment)) = target {
+                checker.error(
+                    format!("{}.target", path.trim_end_matches(".action")),
+                    format!("{what} needs a host as target, not the segment {:?}", segment.name),
+                );
+            }
+        };
+        match &inject.action {
+            Action::Replay(replay) => {
+                needs_host(self, "a replay");
+                let replay_path = format!("{path}.replay");
+                if let Err(message) = context.files.check_capture(&replay.pcap) {
+                    self.error(format!("{replay_path}.pcap"), format!("capture {:?}: {message}", replay.pcap));
+                }
+                for (original, mapped) in &replay.map {
+                    let entry_path = format!("{replay_path}.map.{original}");
+                    let is_address = original.parse::<Ipv4Addr>().is_ok();
+                    let is_network = original.parse::<Ipv4Net>().is_ok();
+                    if !is_address && !is_network {
+                        self.error(&entry_path, format!("map key {original:?} is neither an IPv4 address nor a CIDR"));
+                        continue;
+                    }
+                    match self.topology.target_ref(mapped) {
+                        Err(message) => self.error(&entry_path, message),
+                        Ok(Target::Segment(_)) if is_address => {
+                            self.error(&entry_path, format!("address {original} must map to a host (segment/host), not a segment"))
+                        }
+                        Ok(Target::Host(_)) if is_network => {
+                            self.error(&entry_path, format!("subnet {original} must map to a segment, not a host"))
+                        }
+                        Ok(_) => {}
+                    }
+                }
+                if replay.speed.is_some() && replay.pps.is_some() {
+                    self.error(&replay_path, "give either `speed` or `pps`, not both");
+                }
+                if let Some(speed) = replay.speed
+                    && !(speed > 0.0 && speed <= 1000.0)
+                {
+                    self.error(format!("{replay_path}.speed"), format!("speed {speed} must be above 0 and at most 1000"));
+                }
+                if replay.loops == 0 || replay.loops > 1000 {
+                    self.error(format!("{replay_path}.loops"), "loops must be between 1 and 1000");
+                }
+            }
+            Action::Traffic(traffic) => {
+                needs_host(self, "generated traffic");
+                let traffic_path = format!("{path}.traffic");
+                if let Err(message) = self.topology.target_ref(&traffic.to) {
+                    self.error(format!("{traffic_path}.to"), message);
+                }
+                if let Some(jitter) = traffic.jitter
+                    && !(0.0..=1.0).contains(&jitter)
+                {
+                    self.error(format!("{traffic_path}.jitter"), format!("jitter {jitter} must be between 0 and 1"));
+                }
+                if traffic.count.is_some_and(|count| count == 0 || count > 100_000) {
+                    self.error(format!("{traffic_path}.count"), "count must be between 1 and 100000");
+                }
+                if traffic.interval.is_some_and(|interval| interval.seconds == 0) {
+                    self.error(format!("{traffic_path}.interval"), "interval must be longer than zero");
+                }
+                let needs_port = matches!(traffic.kind, TrafficKind::Beacon | TrafficKind::BruteForce | TrafficKind::Exfiltration);
+                if needs_port && traffic.ports.is_empty() {
+                    self.error(&traffic_path, format!("{:?} traffic needs `ports`", traffic.kind).to_lowercase());
+                }
+                if traffic.kind == TrafficKind::DnsTunnel && traffic.domain.is_none() {
+                    self.error(&traffic_path, "dns_tunnel traffic needs `domain`");
+                }
+            }
+            Action::Artefact(artefact) => {
+                needs_host(self, "an artefact");
+                let artefact_path = format!("{path}.artefact");
+                let required: &[(&str, bool)] = match artefact.kind {
+                    ArtefactKind::File => &[("path", artefact.path.is_some()), ("content", artefact.content.is_some())],
+                    ArtefactKind::Log => &[("path", artefact.path.is_some()), ("lines", !artefact.lines.is_empty())],
+                    ArtefactKind::Process => &[("name", artefact.name.is_some())],
+                    ArtefactKind::Cron => &[("name", artefact.name.is_some()), ("schedule", artefact.schedule.is_some())],
+                    ArtefactKind::User => &[("name", artefact.name.is_some())],
+                    ArtefactKind::Deface => &[("path", artefact.path.is_some()), ("content", artefact.content.is_some())],
+                    ArtefactKind::Encrypt => &[("path", artefact.path.is_some())],
+                };
+                for (field, present) in required {
+                    if !present {
+                        self.error(&artefact_path, format!("a {:?} artefact needs `{field}`", artefact.kind).to_lowercase());
+                    }
+                }
+                if let Some(file_path) = &artefact.path
+                    && !file_path.starts_with('/')
+                {
+                    self.error(format!("{artefact_path}.path"), format!("path {file_path:?} must be absolute"));
+                }
+            }
+            Action::Message(message) => {
+                let message_path = format!("{path}.message");
+                self.check_text(&format!("{message_path}.subject"), "a message subject", &message.subject);
+                self.check_text(&format!("{message_path}.body"), "a message body", &message.body);
+                for (field, text) in [("from", &message.from), ("subject", &message.subject), ("body", &message.body)] {
+                    for (language, value) in [("ja", &text.ja), ("en", &text.en)] {
+                        for reference in value.iter().flat_map(|value| placeholders(value)) {
+                            if let Err(problem) = self.topology.target_ref(reference) {
+                                self.error(format!("{message_path}.{field}.{language}"), format!("placeholder {{{{{reference}}}}}: {problem}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn objectives(&mut self, earliest: &HashMap<&str, u64>) {
+        let objectives = &self.scenario.objectives;
+        self.check_unique("objective", objectives.iter().enumerate().map(|(index, objective)| (format!("objectives[{index}]"), objective.id.as_str())));
+        let inject_ids: Vec<&str> = self.scenario.injects.iter().map(|inject| inject.id.as_str()).collect();
+        let duration = self.scenario.duration.seconds;
+        for (index, objective) in objectives.iter().enumerate() {
+            let path = format!("objectives[{index}]");
+            if !is_name(&objective.id) {
+                self.error(format!("{path}.id"), format!("objective id {:?} is not valid: {NAME_RULE}", objective.id));
+            }
+            self.check_text(&format!("{path}.title"), "an objective title", &objective.title);
+            if let Some(inject) = &objective.inject
+                && !inject_ids.contains(&inject.as_str())
+            {
+                self.error(format!("{path}.inject"), format!("unknown inject {inject:?}{}", suggestion(inject, inject_ids.iter().copied())));
+            }
+            let inject_time = objective.inject.as_deref().and_then(|inject| earliest.get(inject).copied());
+            if let Some(due) = objective.due {
+                if let (Some(inject), Some(fires)) = (&objective.inject, inject_time)
+                    && due.seconds <= fires
+                {
+                    self.error(
+                        format!("{path}.due"),
+                        format!(
+                            "objective {:?} is due at {due}, but inject {inject:?} it depends on fires at {} at the earliest",
+                            objective.id,
+                            Duration::from_secs(fires)
+                        ),
+                    );
+                }
+                if due.seconds > duration {
+                    self.warning(format!("{path}.due"), format!("due time {due} is after the exercise ends ({})", self.scenario.duration));
+                }
+            }
+            if let Some(deadline) = objective.deadline {
+                let start = inject_time.unwrap_or(0);
+                if deadline.seconds == 0 {
+                    self.error(format!("{path}.deadline"), "deadline must be longer than zero");
+                } else if start + deadline.seconds > duration {
+                    self.warning(
+                        format!("{path}.deadline"),
+                        format!(
+                            "deadline ends at {} at the earliest, after the exercise ends ({})",
+                            Duration::from_secs(start + deadline.seconds),
+                            self.scenario.duration
+                        ),
+                    );
+                }
+            }
+            for (hint_index, hint) in objective.hints.iter().enumerate() {
+                if hint.penalty > objective.points {
+                    self.error(
+                        format!("{path}.hints[{hint_index}].penalty"),
+                        format!("hint penalty {} is more than the objective's {} points", hint.penalty, objective.points),
+                    );
+                }
+                self.check_text(&format!("{path}.hints[{hint_index}].text"), "a hint", &hint.text);
+            }
+            self.evidence(&format!("{path}.evidence"), objective);
+        }
+        for phase in Phase::ALL {
+            if !objectives.is_empty() && !objectives.iter().any(|objective| objective.phase == phase) {
+                self.warning("objectives", format!("no objective for the {} phase", phase.as_str()));
+            }
+        }
+    }
+
+    fn evidence(&mut self, path: &str, objective: &Objective) {
+        match &objective.evidence {
+            Evidence::Answer(answer) => {
+                let answer_path = format!("{path}.answer");
+                self.check_text(&format!("{answer_path}.question"), "a question", &answer.question);
+                match answer.kind {
+                    AnswerKind::Host | AnswerKind::Address => {
+                        if let Err(message) = self.topology.host_ref(&answer.expect) {
+                            self.error(format!("{answer_path}.expect"), message);
+                        }
+                    }
+                    AnswerKind::Sha256 => {
+                        if answer.expect.len() != 64 || !answer.expect.chars().all(|character| character.is_ascii_hexdigit()) {
+                            self.error(format!("{answer_path}.expect"), "expected answer is not a SHA-256 (64 hex digits)");
+                        }
+                    }
+                    AnswerKind::Domain | AnswerKind::Text => {
+                        if answer.expect.trim().is_empty() {
+                            self.error(format!("{answer_path}.expect"), "expected answer is empty");
+                        }
+                    }
+                }
+            }
+            Evidence::Check(check) => self.check(&format!("{path}.check"), check),
+            Evidence::Report(report) => {
+                let report_path = format!("{path}.report");
+                let form_ids: Vec<&str> = self.scenario.forms.iter().map(|form| form.id.as_str()).collect();
+                let Some(form) = self.scenario.forms.iter().find(|form| form.id == report.form) else {
+                    self.error(format!("{report_path}.form"), format!("unknown form {:?}{}", report.form, suggestion(&report.form, form_ids.into_iter())));
+                    return;
+                };
+                for (field_name, value) in &report.expect {
+                    let entry_path = format!("{report_path}.expect.{field_name}");
+                    match form.fields.iter().find(|field| &field.name == field_name) {
+                        None => self.error(&entry_path, format!("form {:?} has no field {field_name:?}", form.id)),
+                        Some(field) if matches!(field.field_type, FieldType::Choice) && !field.options.contains(value) => {
+                            self.error(&entry_path, format!("{value:?} is not one of the options of field {field_name:?}: {}", field.options.join(", ")))
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            Evidence::Judged(judged) => {
+                let judged_path = format!("{path}.judged");
+                if judged.rubric.is_empty() {
+                    self.error(format!("{judged_path}.rubric"), "a rubric needs at least one criterion");
+                }
+                let total: u32 = judged.rubric.iter().map(|item| item.points).sum();
+                if !judged.rubric.is_empty() && total != objective.points {
+                    self.warning(
+                        format!("{judged_path}.rubric"),
+                        format!("rubric points add up to {total}, but the objective is worth {}", objective.points),
+                    );
+                }
+            }
+        }
+    }
+
+    fn check(&mut self, path: &str, check: &Check) {
+        match self.topology.host_ref(&check.target) {
+            Ok(_) => {}
+            Err(message) => self.error(format!("{path}.target"), message),
+        }
+        for (field, value) in [("from", &check.from), ("to", &check.to)] {
+            if let Some(reference) = value
+                && let Err(message) = self.topology.host_ref(reference)
+            {
+                self.error(format!("{path}.{field}"), message);
+            }
+        }
+        let mut require = |field: &str, present: bool| {
+            if !present {
+                let kind = serde_json::to_value(check.kind).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default();
+                self.found.push(self.loaded.diagnostic(path, Severity::Error, format!("a {kind} check needs `{field}`")));
+            }
+        };
+        match check.kind {
+            CheckKind::Http => require("status", check.status.is_some() || check.sha256.is_some() || check.golden.is_some()),
+            CheckKind::PortOpen | CheckKind::PortClosed => require("port", check.port.is_some()),
+            CheckKind::FilePresent | CheckKind::FileAbsent => require("path", check.path.is_some()),
+            CheckKind::FileHash => {
+                require("path", check.path.is_some());
+                require("sha256` or `golden", check.sha256.is_some() || check.golden.is_some());
+            }
+            CheckKind::ProcessAbsent | CheckKind::AccountDisabled => require("name", check.name.is_some()),
+            CheckKind::NoBeacon => {
+                require("to", check.to.is_some());
+                require("window", check.window.is_some());
+            }
+        }
+        if let Some(golden) = &check.golden {
+            let defaces = self.scenario.injects.iter().find(|inject| {
+                &inject.id == golden && matches!(&inject.action, Action::Artefact(artefact) if artefact.kind == ArtefactKind::Deface)
+            });
+            if defaces.is_none() {
+                let inject_ids: Vec<&str> = self.scenario.injects.iter().map(|inject| inject.id.as_str()).collect();
+                self.error(
+                    format!("{path}.golden"),
+                    format!("`golden` must name a deface inject; {golden:?} is not one{}", suggestion(golden, inject_ids.into_iter())),
+                );
+            }
+        }
+        if let Some(hash) = &check.sha256
+            && (hash.len() != 64 || !hash.chars().all(|character| character.is_ascii_hexdigit()))
+        {
+            self.error(format!("{path}.sha256"), "not a SHA-256 (64 hex digits)");
+        }
+    }
+
+    /// Injects wait for injects (`after`) and objectives (`on`); objectives
+    /// wait for their inject. A cycle means none of them can ever fire.
+    fn trigger_cycles(&mut self) {
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+        enum Node {
+            Inject(usize),
+            Objective(usize),
+        }
+        let injects = &self.scenario.injects;
+        let objectives = &self.scenario.objectives;
+        let inject_index: HashMap<&str, usize> = injects.iter().enumerate().map(|(index, inject)| (inject.id.as_str(), index)).collect();
+        let objective_index: HashMap<&str, usize> =
+            objectives.iter().enumerate().map(|(index, objective)| (objective.id.as_str(), index)).collect();
+        let mut waits_for: BTreeMap<Node, Vec<Node>> = BTreeMap::new();
+        for (index, inject) in injects.iter().enumerate() {
+            let dependency = match &inject.when {
+                When::After(after) => inject_index.get(after.inject.as_str()).map(|target| Node::Inject(*target)),
+                When::On(on) => objective_index.get(on.objective.as_str()).map(|target| Node::Objective(*target)),
+                When::At(_) => None,
+            };
+            waits_for.entry(Node::Inject(index)).or_default().extend(dependency);
+        }
+        for (index, objective) in objectives.iter().enumerate() {
+            let dependency = objective.inject.as_deref().and_then(|inject| inject_index.get(inject)).map(|target| Node::Inject(*target));
+            waits_for.entry(Node::Objective(index)).or_default().extend(dependency);
+        }
+        let name = |node: Node| match node {
+            Node::Inject(index) => format!("inject {}", injects[index].id),
+            Node::Objective(index) => format!("objective {}", objectives[index].id),
+        };
+        // Each node waits for at most one other, so following the chain from
+        // every node finds every cycle; report each cycle once, at its
+        // first member in file order.
+        let mut reported: BTreeSet<Vec<Node>> = BTreeSet::new();
+        for start in waits_for.keys().copied().collect::<Vec<_>>() {
+            let mut chain = vec![start];
+            let mut current = start;
+            while let Some(next) = waits_for.get(&current).and_then(|next| next.first()).copied() {
+                if let Some(position) = chain.iter().position(|node| *node == next) {
+                    let mut cycle = chain[position..].to_vec();
+                    let smallest = cycle.iter().enumerate().min_by_key(|(_, node)| **node).map(|(index, _)| index).unwrap_or(0);
+                    cycle.rotate_left(smallest);
+                    if reported.insert(cycle.clone()) {
+                        let mut names: Vec<String> = cycle.iter().map(|node| name(*node)).collect();
+                        names.push(name(cycle[0]));
+                        let path = match cycle[0] {
+                            Node::Inject(index) => format!("injects[{index}].when"),
+                            Node::Objective(index) => format!("objectives[{index}].inject"),
+                        };
+                        self.error(path, format!("trigger cycle: {}; none of them can ever happen", names.join(" waits for ")));
+                    }
+                    break;
+                }
+                chain.push(next);
+                current = next;
+            }
+        }
+    }
+}
+
+/// Earliest exercise-clock time each inject can fire, for injects whose
+/// time is known before the exercise (`at`, and `after` chains of them).
+pub fn earliest_fire_times(injects: &[Inject]) -> HashMap<&str, u64> {
+    let mut earliest: HashMap<&str, u64> = HashMap::new();
+    // At most `injects.len()` rounds settle every chain; cycles never settle.
+    for _ in 0..=injects.len() {
+        let mut changed = false;
+        for inject in injects {
+            if earliest.contains_key(inject.id.as_str()) {
+                continue;
+            }
+            let time = match &inject.when {
+                When::At(offset) => Some(offset.seconds),
+                When::After(after) => earliest.get(after.inject.as_str()).map(|base| base + after.delay.seconds),
+                When::On(_) => None,
+            };
+            if let Some(time) = time {
+                earliest.insert(inject.id.as_str(), time);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    earliest
+}
