@@ -126,6 +126,11 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
     if let Some(tab) = find_indentation_tab(&main_source) {
         return Err(vec![tab]);
     }
+    // Structural problems (bad YAML, budgets exceeded) first: they are found
+    // without knowing the scenario's fields.
+    if let Some((location, message)) = &main_source.index_error {
+        return Err(vec![Diagnostic::at_location(&main_source, *location, "", Severity::Error, message.clone())]);
+    }
     let main_layer: Scenario = parse_layer(&main_source)?;
     let mut sources = vec![main_source];
     let mut layers: Vec<(usize, Layer)> = vec![(0, Layer::from_scenario(&main_layer))];
@@ -249,32 +254,10 @@ fn parse_layer<T: for<'de> Deserialize<'de>>(source: &Source) -> Result<T, Vec<D
     serde_saphyr::from_str_with_options::<T>(&source.text, yaml_options()).map_err(|error| vec![yaml_error(source, &error)])
 }
 
-/// Turn a serde-saphyr error into a diagnostic at its location, with the
-/// message alone (the snippet is rendered by [`Diagnostic`] itself).
+/// Turn a serde-saphyr error into a diagnostic at its location.
 fn yaml_error(source: &Source, error: &serde_saphyr::Error) -> Diagnostic {
-    let location = error
-        .location()
-        .map(|location| Location { line: location.line() as u32, column: location.column() as u32 })
-        .filter(|location| location.line > 0)
-        .unwrap_or(Location { line: 1, column: 1 });
-    let message = clean_yaml_message(&error.without_snippet().to_string());
+    let (location, message) = crate::source::describe_yaml_error(error);
     Diagnostic::at_location(source, location, "", Severity::Error, message)
-}
-
-/// serde-saphyr messages may end with " at line X column Y"; the location is
-/// already in the headline.
-fn clean_yaml_message(message: &str) -> String {
-    let first_line = message.lines().next().unwrap_or(message).trim();
-    let trimmed = match first_line.rfind(" at line ") {
-        Some(position) => &first_line[..position],
-        None => first_line,
-    };
-    let trimmed = trimmed.trim_end_matches('.');
-    let mut characters = trimmed.chars();
-    match characters.next() {
-        Some(first) => first.to_lowercase().collect::<String>() + characters.as_str(),
-        None => "invalid YAML".to_string(),
-    }
 }
 
 /// YAML forbids tabs in indentation; say so plainly instead of a parser

@@ -18,6 +18,8 @@ pub struct Source {
     pub name: String,
     pub text: String,
     locations: HashMap<String, Location>,
+    /// Why the text could not be indexed: not YAML, or over a budget.
+    pub index_error: Option<(Location, String)>,
 }
 
 /// 1-based line and column.
@@ -33,10 +35,14 @@ impl Source {
     pub fn new(name: impl Into<String>, text: impl Into<String>, options: serde_saphyr::Options) -> Source {
         let text = text.into();
         let mut locations = HashMap::new();
-        if let Ok(root) = serde_saphyr::from_str_with_options::<Spanned<Node>>(&text, options) {
-            index_node(&root, String::new(), &mut locations);
-        }
-        Source { name: name.into(), text, locations }
+        let index_error = match serde_saphyr::from_str_with_options::<Spanned<Node>>(&text, options) {
+            Ok(root) => {
+                index_node(&root, String::new(), &mut locations);
+                None
+            }
+            Err(error) => Some(describe_yaml_error(&error)),
+        };
+        Source { name: name.into(), text, locations, index_error }
     }
 
     /// The location of `path`, or of its nearest recorded ancestor.
@@ -199,5 +205,32 @@ impl<'de> Deserialize<'de> for KeyText {
             }
         }
         deserializer.deserialize_any(KeyVisitor)
+    }
+}
+
+/// Where a serde-saphyr error is, and its message alone (the snippet is
+/// rendered by [`crate::Diagnostic`] itself).
+pub fn describe_yaml_error(error: &serde_saphyr::Error) -> (Location, String) {
+    let location = error
+        .location()
+        .map(|location| Location { line: location.line() as u32, column: location.column() as u32 })
+        .filter(|location| location.line > 0)
+        .unwrap_or(Location { line: 1, column: 1 });
+    (location, clean_yaml_message(&error.without_snippet().to_string()))
+}
+
+/// serde-saphyr messages may end with " at line X column Y"; the location is
+/// already in the headline. Diagnostics start lower case.
+fn clean_yaml_message(message: &str) -> String {
+    let first_line = message.lines().next().unwrap_or(message).trim();
+    let trimmed = match first_line.rfind(" at line ") {
+        Some(position) => &first_line[..position],
+        None => first_line,
+    };
+    let trimmed = trimmed.trim_end_matches('.');
+    let mut characters = trimmed.chars();
+    match characters.next() {
+        Some(first) => first.to_lowercase().collect::<String>() + characters.as_str(),
+        None => "invalid YAML".to_string(),
     }
 }

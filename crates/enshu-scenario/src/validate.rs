@@ -162,10 +162,17 @@ impl<'a> Checker<'a> {
                 let available = 1u64 << (team_prefix - pool.prefix).min(63);
                 if u64::from(teams) > available {
                     let path = if context.pool_override.is_some() { "addressing" } else { "addressing.pool" };
+                    let origin = if context.pool_override.is_some() {
+                        " (--pool)"
+                    } else if self.loaded.main_source().has("addressing.pool") {
+                        ""
+                    } else {
+                        " (the default pool)"
+                    };
                     self.error(
                         path,
                         format!(
-                            "pool {pool} is too small for {teams} teams: it holds {available} blocks of /{team_prefix}; use a larger pool or a longer team_prefix"
+                            "pool {pool}{origin} is too small for {teams} teams: it holds {available} blocks of /{team_prefix}; use a larger pool or a longer team_prefix"
                         ),
                     );
                 }

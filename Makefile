@@ -1,0 +1,44 @@
+# Enshu: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+PG_DIR ?= $(CURDIR)/target/pg
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: test demo deps images build bench schema fmt lint postgres-start postgres-stop
+
+## Run every test: installs Debian packages, builds the range images
+## offline, starts a throwaway PostgreSQL, runs the whole suite.
+test: deps
+	@set -euo pipefail; \
+	url=$$(bash infra/postgres.sh start "$(PG_DIR)" | tail -n 1); \
+	trap 'bash infra/postgres.sh stop "$(PG_DIR)" >/dev/null 2>&1 || true' EXIT; \
+	echo "postgres: $$url"; \
+	ENSHU_TEST_POSTGRES_URL="$$url" $(CARGO) test --workspace --locked
+
+## A whole exercise end to end on the embedded defaults (SQLite, local Docker).
+demo: deps images build
+	./target/release/enshu validate scenarios/*.yaml
+	./target/release/enshu plan scenarios/quickstart.yaml --teams 2
+
+deps:
+	@bash infra/deps.sh
+
+## Build every range image from Debian's mirror (offline-capable; cached).
+images: deps
+	@bash infra/images.sh
+
+build:
+	$(CARGO) build --release --locked -p enshu-cli
+
+bench:
+	$(CARGO) bench --locked -p enshu-scenario --bench plan
+
+## Regenerate scenarios/schema.json and the test snapshots after a format change.
+schema:
+	UPDATE_EXPECT=1 $(CARGO) test --locked -p enshu-scenario
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings

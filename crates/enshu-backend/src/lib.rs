@@ -1,0 +1,106 @@
+//! The neutral backend trait: the only verbs the controller needs from a
+//! container runtime.
+//!
+//! Docker implements it today (`enshu-docker`), Kubernetes may tomorrow; the
+//! controller's ordering, idempotency and teardown are unit-tested against
+//! [`fake::FakeBackend`], which records every call.
+//!
+//! Specs are the planner's own [`NetworkSpec`] and [`ContainerSpec`]: the
+//! plan is executed as is.
+
+pub mod fake;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+pub use enshu_scenario::plan::{ContainerSpec, NetworkSpec};
+
+/// A container as the runtime reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedContainer {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub running: bool,
+    pub image: String,
+}
+
+/// A network as the runtime reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedNetwork {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Everything carrying a set of labels.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub containers: Vec<ObservedContainer>,
+    pub networks: Vec<ObservedNetwork>,
+    /// Names of volumes (anonymous ones included) that carry the labels.
+    pub volumes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl ExecOutput {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// How an exec runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecPrivilege {
+    /// With the container's own (reduced) capabilities.
+    #[default]
+    Container,
+    /// As the controller, with full capabilities in the container's
+    /// namespaces: for setup the container itself must not be able to do
+    /// (its default route). Never handed to trainees.
+    Controller,
+}
+
+/// A failed backend call, with the runtime's own message.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{object} {name:?} not found")]
+    NotFound { object: &'static str, name: String },
+    #[error("{object} {name:?} already exists")]
+    Conflict { object: &'static str, name: String },
+    #[error("image {image:?} is missing (run `make images`)")]
+    MissingImage { image: String },
+    #[error("{action} {name:?}: {message}")]
+    Runtime { action: &'static str, name: String, message: String },
+}
+
+pub type Result<T> = std::result::Result<T, BackendError>;
+
+/// The verbs a container runtime offers the controller.
+pub trait Backend: Send + Sync {
+    /// Create the network unless one with that name exists.
+    fn ensure_network(&self, spec: &NetworkSpec) -> impl Future<Output = Result<()>> + Send;
+    fn remove_network(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Create (not start) a container, attached to all its networks.
+    fn create_container(&self, spec: &ContainerSpec) -> impl Future<Output = Result<()>> + Send;
+    fn start_container(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    fn stop_container(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Remove a container (forcibly) with its anonymous volumes.
+    fn remove_container(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    fn remove_volume(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Everything that carries all of these labels.
+    fn list(&self, labels: &[(&str, &str)]) -> impl Future<Output = Result<Observed>> + Send;
+    /// Run a command inside a container and wait for it.
+    fn exec(
+        &self,
+        name: &str,
+        command: &[String],
+        privilege: ExecPrivilege,
+    ) -> impl Future<Output = Result<ExecOutput>> + Send;
+    /// Write a file into a container.
+    fn copy_in(&self, name: &str, path: &str, contents: &[u8], mode: u32) -> impl Future<Output = Result<()>> + Send;
+}

@@ -1,0 +1,581 @@
+use super::*;
+use crate::clock::{ClockAction, ClockChange, ExerciseClocks};
+use crate::rules::{Deadline, TimeBonus};
+
+const MINUTE: u64 = 60_000;
+
+fn rule(id: &str, phase: Phase, points: u32) -> ObjectiveRule {
+    ObjectiveRule {
+        id: id.to_owned(),
+        phase,
+        points,
+        deadline: None,
+        time_bonus: None,
+        hint_penalties: Vec::new(),
+        late_credit_percent: 0,
+    }
+}
+
+fn with_inject_deadline(mut objective_rule: ObjectiveRule, inject: &str, within_minutes: u64) -> ObjectiveRule {
+    objective_rule.deadline = Some(Deadline {
+        relative_to: DeadlineAnchor::Inject(inject.to_owned()),
+        within_ms: within_minutes * MINUTE,
+    });
+    objective_rule
+}
+
+fn with_start_deadline(mut objective_rule: ObjectiveRule, within_minutes: u64) -> ObjectiveRule {
+    objective_rule.deadline = Some(Deadline {
+        relative_to: DeadlineAnchor::Start,
+        within_ms: within_minutes * MINUTE,
+    });
+    objective_rule
+}
+
+/// Builds a log with increasing seq numbers.
+#[derive(Default)]
+struct Log {
+    events: Vec<ScoringEvent>,
+}
+
+impl Log {
+    fn push(&mut self, team: Option<u32>, minute: u64, kind: ScoringEventKind) -> &mut Log {
+        let seq = self.events.len() as u64 + 1;
+        self.events.push(ScoringEvent {
+            seq,
+            team,
+            exercise_ms: minute * MINUTE,
+            kind,
+        });
+        self
+    }
+
+    fn fired(&mut self, team: Option<u32>, minute: u64, inject: &str) -> &mut Log {
+        self.push(
+            team,
+            minute,
+            ScoringEventKind::InjectFired {
+                inject: inject.to_owned(),
+            },
+        )
+    }
+
+    fn evidence(&mut self, team: u32, minute: u64, objective: &str, satisfied: bool) -> &mut Log {
+        self.push(
+            Some(team),
+            minute,
+            ScoringEventKind::ObjectiveEvidence {
+                objective: objective.to_owned(),
+                satisfied,
+            },
+        )
+    }
+
+    fn hint(&mut self, team: u32, minute: u64, objective: &str, hint_index: u32, penalty: u32) -> &mut Log {
+        self.push(
+            Some(team),
+            minute,
+            ScoringEventKind::HintTaken {
+                objective: objective.to_owned(),
+                hint_index,
+                penalty,
+            },
+        )
+    }
+
+    fn adjustment(&mut self, team: u32, minute: u64, objective: Option<&str>, points: i64) -> &mut Log {
+        self.push(
+            Some(team),
+            minute,
+            ScoringEventKind::Adjustment {
+                objective: objective.map(str::to_owned),
+                points,
+                reason: "checker false negative".to_owned(),
+                author: "instructor-sato".to_owned(),
+            },
+        )
+    }
+}
+
+fn one_team_at(now_minute: u64) -> [TeamClock; 1] {
+    [TeamClock {
+        team: 1,
+        now_exercise_ms: now_minute * MINUTE,
+    }]
+}
+
+fn score_one(rules: &[ObjectiveRule], log: &Log, now_minute: u64) -> TeamScore {
+    score(rules, &one_team_at(now_minute), &log.events).teams.remove(0)
+}
+
+#[test]
+fn objective_met_before_its_deadline_earns_full_points() {
+    let rules = [with_inject_deadline(
+        rule("identify-patient-zero", Phase::Detection, 100),
+        "phish-mail",
+        30,
+    )];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "phish-mail")
+        .evidence(1, 20, "identify-patient-zero", true);
+
+    let team = score_one(&rules, &log, 60);
+    let objective = &team.objectives[0];
+    assert_eq!(
+        objective.status,
+        ObjectiveStatus::Met {
+            at_exercise_ms: 20 * MINUTE
+        }
+    );
+    assert_eq!(objective.points_awarded, 100);
+    assert_eq!(objective.time_to_meet_ms, Some(20 * MINUTE));
+    assert_eq!(objective.met_by_seq, Some(2));
+    assert_eq!(team.total, 100);
+}
+
+#[test]
+fn meeting_exactly_at_the_deadline_is_on_time() {
+    let rules = [with_inject_deadline(
+        rule("identify-c2", Phase::Detection, 50),
+        "beacon",
+        10,
+    )];
+    let mut log = Log::default();
+    log.fired(Some(1), 5, "beacon").evidence(1, 15, "identify-c2", true);
+    let team = score_one(&rules, &log, 30);
+    assert_eq!(
+        team.objectives[0].status,
+        ObjectiveStatus::Met {
+            at_exercise_ms: 15 * MINUTE
+        }
+    );
+}
+
+#[test]
+fn deadline_counts_from_the_actual_fire_time_not_the_schedule() {
+    // Scheduled at minute 0, but the instructor held the inject until 30.
+    let rules = [with_inject_deadline(
+        rule("identify-c2", Phase::Detection, 50),
+        "beacon",
+        10,
+    )];
+    let mut log = Log::default();
+    log.fired(Some(1), 30, "beacon").evidence(1, 35, "identify-c2", true);
+
+    let team = score_one(&rules, &log, 60);
+    let objective = &team.objectives[0];
+    assert_eq!(objective.anchor_exercise_ms, Some(30 * MINUTE));
+    assert_eq!(objective.deadline_exercise_ms, Some(40 * MINUTE));
+    assert_eq!(
+        objective.status,
+        ObjectiveStatus::Met {
+            at_exercise_ms: 35 * MINUTE
+        }
+    );
+    assert_eq!(objective.time_to_meet_ms, Some(5 * MINUTE));
+    assert_eq!(team.time_to_detect_ms(), Some(5 * MINUTE));
+}
+
+#[test]
+fn each_team_is_timed_from_its_own_fire_time() {
+    let rules = [with_inject_deadline(
+        rule("identify-c2", Phase::Detection, 50),
+        "beacon",
+        10,
+    )];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "beacon")
+        .fired(Some(2), 20, "beacon")
+        .evidence(1, 15, "identify-c2", true)
+        .evidence(2, 25, "identify-c2", true);
+    let teams = [
+        TeamClock {
+            team: 1,
+            now_exercise_ms: 60 * MINUTE,
+        },
+        TeamClock {
+            team: 2,
+            now_exercise_ms: 60 * MINUTE,
+        },
+    ];
+    let board = score(&rules, &teams, &log.events);
+    assert_eq!(
+        board.team(1).unwrap().objectives[0].status,
+        ObjectiveStatus::Late {
+            at_exercise_ms: 15 * MINUTE
+        }
+    );
+    assert_eq!(
+        board.team(2).unwrap().objectives[0].status,
+        ObjectiveStatus::Met {
+            at_exercise_ms: 25 * MINUTE
+        }
+    );
+    assert_eq!(board.team(2).unwrap().objectives[0].time_to_meet_ms, Some(5 * MINUTE));
+}
+
+#[test]
+fn session_wide_inject_starts_every_teams_clock() {
+    let rules = [with_inject_deadline(
+        rule("identify-c2", Phase::Detection, 50),
+        "beacon",
+        10,
+    )];
+    let mut log = Log::default();
+    log.fired(None, 4, "beacon");
+    let team = score_one(&rules, &log, 15);
+    assert_eq!(team.objectives[0].status, ObjectiveStatus::Missed);
+    assert_eq!(team.objectives[0].anchor_exercise_ms, Some(4 * MINUTE));
+}
+
+#[test]
+fn objective_met_after_its_deadline_is_late_with_late_credit_only() {
+    let mut late_rule = with_inject_deadline(rule("block-c2", Phase::Response, 80), "beacon", 10);
+    late_rule.late_credit_percent = 25;
+    late_rule.time_bonus = Some(TimeBonus {
+        max_bonus_points: 20,
+        full_bonus_until_ms: 0,
+        zero_bonus_at_ms: 60 * MINUTE,
+    });
+    let rules = [
+        late_rule,
+        with_inject_deadline(rule("isolate-host", Phase::Response, 80), "beacon", 10),
+    ];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "beacon")
+        .evidence(1, 11, "block-c2", true)
+        .evidence(1, 12, "isolate-host", true);
+
+    let team = score_one(&rules, &log, 60);
+    assert_eq!(
+        team.objectives[0].status,
+        ObjectiveStatus::Late {
+            at_exercise_ms: 11 * MINUTE
+        }
+    );
+    assert_eq!(team.objectives[0].points_awarded, 20);
+    assert_eq!(team.objectives[0].time_bonus_points, 0);
+    assert_eq!(
+        team.objectives[1].status,
+        ObjectiveStatus::Late {
+            at_exercise_ms: 12 * MINUTE
+        }
+    );
+    assert_eq!(team.objectives[1].points_awarded, 0);
+    assert_eq!(team.objectives[1].time_to_meet_ms, Some(12 * MINUTE));
+    assert_eq!(team.phase(Phase::Response).objectives_achieved, 2);
+    assert_eq!(team.time_to_contain_ms(), Some(12 * MINUTE));
+}
+
+#[test]
+fn unmet_objective_is_pending_until_the_deadline_then_missed() {
+    let rules = [with_start_deadline(rule("first-report", Phase::Reporting, 60), 30)];
+    let log = Log::default();
+    assert_eq!(
+        score_one(&rules, &log, 29).objectives[0].status,
+        ObjectiveStatus::Pending
+    );
+    assert_eq!(
+        score_one(&rules, &log, 30).objectives[0].status,
+        ObjectiveStatus::Pending
+    );
+    let missed = score_one(&rules, &log, 31);
+    assert_eq!(missed.objectives[0].status, ObjectiveStatus::Missed);
+    assert_eq!(missed.objectives[0].points_awarded, 0);
+}
+
+#[test]
+fn objective_whose_inject_has_not_fired_stays_pending() {
+    let rules = [with_inject_deadline(
+        rule("identify-c2", Phase::Detection, 50),
+        "beacon",
+        10,
+    )];
+    let team = score_one(&rules, &Log::default(), 500);
+    assert_eq!(team.objectives[0].status, ObjectiveStatus::Pending);
+    assert_eq!(team.objectives[0].anchor_exercise_ms, None);
+    assert_eq!(team.objectives[0].deadline_exercise_ms, None);
+}
+
+#[test]
+fn objective_without_deadline_is_never_missed() {
+    let rules = [rule("write-root-cause", Phase::Recovery, 40)];
+    assert_eq!(
+        score_one(&rules, &Log::default(), 100_000).objectives[0].status,
+        ObjectiveStatus::Pending
+    );
+}
+
+#[test]
+fn paused_time_does_not_push_a_pending_objective_past_its_deadline() {
+    // Deadline 30 exercise minutes after start; the exercise is paused from
+    // wall minute 10 to 40 (lunch), so the deadline passes at wall 60.
+    let rules = [with_start_deadline(rule("first-report", Phase::Reporting, 60), 30)];
+    let wall_start: i64 = 1_750_000_000_000;
+    let wall = |minute: u64| wall_start + (minute * MINUTE) as i64;
+    let clocks = ExerciseClocks::from_changes([
+        ClockChange {
+            wall_ms: wall(0),
+            action: ClockAction::Start,
+            team: None,
+        },
+        ClockChange {
+            wall_ms: wall(10),
+            action: ClockAction::Pause,
+            team: None,
+        },
+        ClockChange {
+            wall_ms: wall(40),
+            action: ClockAction::Resume,
+            team: None,
+        },
+    ]);
+    let status_at_wall = |minute: u64| {
+        let now_exercise_ms = clocks.exercise_ms_at(Some(1), wall(minute));
+        score(
+            &rules,
+            &[TeamClock {
+                team: 1,
+                now_exercise_ms,
+            }],
+            &[],
+        )
+        .teams[0]
+            .objectives[0]
+            .status
+    };
+    assert_eq!(
+        status_at_wall(35),
+        ObjectiveStatus::Pending,
+        "paused: 10 exercise minutes"
+    );
+    assert_eq!(status_at_wall(45), ObjectiveStatus::Pending, "15 exercise minutes");
+    assert_eq!(status_at_wall(60), ObjectiveStatus::Pending, "exactly at the deadline");
+    assert_eq!(status_at_wall(61), ObjectiveStatus::Missed, "31 exercise minutes");
+}
+
+#[test]
+fn failing_evidence_does_not_meet_and_later_success_does() {
+    let rules = [rule("isolate-host", Phase::Response, 80)];
+    let mut log = Log::default();
+    log.evidence(1, 5, "isolate-host", false)
+        .evidence(1, 9, "isolate-host", true)
+        .evidence(1, 12, "isolate-host", false);
+    let team = score_one(&rules, &log, 20);
+    assert_eq!(
+        team.objectives[0].status,
+        ObjectiveStatus::Met {
+            at_exercise_ms: 9 * MINUTE
+        }
+    );
+    assert_eq!(team.objectives[0].met_by_seq, Some(2));
+}
+
+#[test]
+fn evidence_of_other_teams_and_unknown_objectives_is_ignored() {
+    let rules = [rule("isolate-host", Phase::Response, 80)];
+    let mut log = Log::default();
+    log.evidence(2, 5, "isolate-host", true)
+        .evidence(1, 6, "no-such-objective", true);
+    let team = score_one(&rules, &log, 20);
+    assert_eq!(team.objectives[0].status, ObjectiveStatus::Pending);
+    assert_eq!(team.total, 0);
+}
+
+#[test]
+fn hint_penalties_are_subtracted_using_the_rules_schedule() {
+    let mut hinted = rule("identify-patient-zero", Phase::Detection, 100);
+    hinted.hint_penalties = vec![10, 25];
+    let rules = [hinted];
+    let mut log = Log::default();
+    // The rule's schedule wins over the penalty the event carries; taking
+    // the same hint twice costs once; an index past the schedule uses the
+    // event's penalty.
+    log.hint(1, 1, "identify-patient-zero", 0, 999)
+        .hint(1, 2, "identify-patient-zero", 0, 999)
+        .hint(1, 3, "identify-patient-zero", 1, 0)
+        .hint(1, 4, "identify-patient-zero", 7, 5)
+        .evidence(1, 10, "identify-patient-zero", true);
+    let team = score_one(&rules, &log, 20);
+    let objective = &team.objectives[0];
+    assert_eq!(objective.hint_penalty_taken, 40);
+    assert_eq!(objective.hint_penalty_applied, 40);
+    assert_eq!(objective.points_awarded, 60);
+    assert_eq!(team.hint_penalties_applied, 40);
+    assert_eq!(team.total, 60);
+}
+
+#[test]
+fn hint_penalties_never_push_an_objective_below_zero() {
+    let mut hinted = rule("block-c2", Phase::Response, 30);
+    hinted.hint_penalties = vec![20, 20];
+    let rules = [hinted, rule("isolate-host", Phase::Response, 50)];
+    let mut log = Log::default();
+    log.hint(1, 1, "block-c2", 0, 20)
+        .hint(1, 2, "block-c2", 1, 20)
+        .evidence(1, 3, "block-c2", true)
+        .evidence(1, 4, "isolate-host", true);
+    let team = score_one(&rules, &log, 20);
+    assert_eq!(team.objectives[0].hint_penalty_taken, 40);
+    assert_eq!(team.objectives[0].hint_penalty_applied, 30);
+    assert_eq!(team.objectives[0].points_awarded, 0);
+    // The excess does not spill onto other objectives.
+    assert_eq!(team.objectives[1].points_awarded, 50);
+    assert_eq!(team.total, 50);
+}
+
+#[test]
+fn hints_on_an_unmet_objective_cost_nothing_yet() {
+    let mut hinted = rule("block-c2", Phase::Response, 30);
+    hinted.hint_penalties = vec![10];
+    let mut log = Log::default();
+    log.hint(1, 1, "block-c2", 0, 10);
+    let team = score_one(&[hinted], &log, 5);
+    assert_eq!(team.objectives[0].hint_penalty_taken, 10);
+    assert_eq!(team.objectives[0].hint_penalty_applied, 0);
+    assert_eq!(team.total, 0);
+}
+
+#[test]
+fn time_bonus_decays_linearly_from_the_actual_fire_time() {
+    let bonus = TimeBonus {
+        max_bonus_points: 30,
+        full_bonus_until_ms: 5 * MINUTE,
+        zero_bonus_at_ms: 35 * MINUTE,
+    };
+    assert_eq!(bonus.bonus_after(0), 30);
+    assert_eq!(bonus.bonus_after(5 * MINUTE), 30);
+    assert_eq!(bonus.bonus_after(20 * MINUTE), 15);
+    assert_eq!(bonus.bonus_after(34 * MINUTE), 1);
+    assert_eq!(bonus.bonus_after(35 * MINUTE), 0);
+    assert_eq!(bonus.bonus_after(u64::MAX), 0);
+
+    let mut fast = with_inject_deadline(rule("identify-c2", Phase::Detection, 50), "beacon", 60);
+    fast.time_bonus = Some(bonus);
+    let mut log = Log::default();
+    log.fired(Some(1), 40, "beacon").evidence(1, 60, "identify-c2", true);
+    let team = score_one(&[fast], &log, 90);
+    assert_eq!(team.objectives[0].time_bonus_points, 15);
+    assert_eq!(team.objectives[0].points_awarded, 65);
+}
+
+#[test]
+fn adjustments_are_listed_with_author_and_reason_and_counted() {
+    let rules = [
+        rule("isolate-host", Phase::Response, 80),
+        rule("first-report", Phase::Reporting, 60),
+    ];
+    let mut log = Log::default();
+    log.evidence(1, 5, "first-report", true)
+        .adjustment(1, 10, Some("isolate-host"), 40)
+        .adjustment(1, 11, None, -15)
+        .adjustment(2, 12, None, 1000);
+    let team = score_one(&rules, &log, 20);
+    assert_eq!(team.adjustments.len(), 2);
+    assert_eq!(
+        team.adjustments[0],
+        AdjustmentEntry {
+            seq: 2,
+            exercise_ms: 10 * MINUTE,
+            objective: Some("isolate-host".to_owned()),
+            points: 40,
+            reason: "checker false negative".to_owned(),
+            author: "instructor-sato".to_owned(),
+        }
+    );
+    assert_eq!(team.phase(Phase::Response).points, 40);
+    assert_eq!(
+        team.objectives[0].points_awarded, 0,
+        "adjustments do not change the objective's own result"
+    );
+    assert_eq!(team.total, 60 + 40 - 15);
+}
+
+#[test]
+fn graded_reports_count_towards_reporting() {
+    let rules = [rule("first-report", Phase::Reporting, 60)];
+    let mut log = Log::default();
+    log.push(
+        Some(1),
+        40,
+        ScoringEventKind::ReportGraded {
+            form: "first".to_owned(),
+            points: 25,
+            author: "instructor-sato".to_owned(),
+        },
+    );
+    let team = score_one(&rules, &log, 50);
+    assert_eq!(team.graded_reports.len(), 1);
+    assert_eq!(team.phase(Phase::Reporting).points, 25);
+    assert_eq!(team.total, 25);
+}
+
+#[test]
+fn phase_summaries_report_first_and_all_achieved_times() {
+    let rules = [
+        with_inject_deadline(rule("identify-patient-zero", Phase::Detection, 100), "phish-mail", 60),
+        with_inject_deadline(rule("identify-c2", Phase::Detection, 50), "beacon", 60),
+        rule("restore-web", Phase::Recovery, 70),
+        rule("remove-webshell", Phase::Recovery, 70),
+    ];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "phish-mail")
+        .fired(Some(1), 5, "beacon")
+        .evidence(1, 12, "identify-c2", true)
+        .evidence(1, 20, "identify-patient-zero", true)
+        .evidence(1, 50, "restore-web", true);
+    let team = score_one(&rules, &log, 60);
+    let detection = team.phase(Phase::Detection);
+    assert_eq!(detection.objectives_total, 2);
+    assert_eq!(detection.objectives_achieved, 2);
+    assert_eq!(detection.points, 150);
+    assert_eq!(detection.first_achieved_after_ms, Some(7 * MINUTE));
+    assert_eq!(detection.all_achieved_after_ms, Some(20 * MINUTE));
+    assert_eq!(team.time_to_detect_ms(), Some(7 * MINUTE));
+    assert_eq!(team.time_to_recover_ms(), None, "one recovery objective is still open");
+    assert_eq!(team.phase(Phase::Recovery).first_achieved_after_ms, Some(50 * MINUTE));
+    assert_eq!(team.time_to_report_ms(), None);
+    assert_eq!(team.phase(Phase::Response).objectives_total, 0);
+}
+
+#[test]
+fn scoring_is_deterministic() {
+    let mut hinted = with_inject_deadline(rule("identify-c2", Phase::Detection, 50), "beacon", 10);
+    hinted.hint_penalties = vec![5];
+    let rules = [
+        hinted,
+        with_start_deadline(rule("first-report", Phase::Reporting, 60), 30),
+    ];
+    let mut log = Log::default();
+    log.fired(None, 1, "beacon")
+        .hint(1, 2, "identify-c2", 0, 5)
+        .evidence(1, 3, "identify-c2", true)
+        .evidence(2, 30, "identify-c2", true)
+        .adjustment(2, 31, None, 5);
+    let teams = [
+        TeamClock {
+            team: 2,
+            now_exercise_ms: 40 * MINUTE,
+        },
+        TeamClock {
+            team: 1,
+            now_exercise_ms: 40 * MINUTE,
+        },
+    ];
+    let first = score(&rules, &teams, &log.events);
+    let second = score(&rules, &teams, &log.events);
+    assert_eq!(first, second);
+    assert_eq!(first.teams.iter().map(|team| team.team).collect::<Vec<_>>(), [2, 1]);
+}
+
+#[test]
+fn rules_read_from_json() {
+    let rules: Vec<ObjectiveRule> = serde_json::from_str(
+        r#"[{"id": "identify-c2", "phase": "detection", "points": 50,
+             "deadline": {"relative_to": {"inject": "beacon"}, "within_ms": 600000},
+             "hint_penalties": [5, 10]}]"#,
+    )
+    .unwrap();
+    assert_eq!(rules[0].anchor(), DeadlineAnchor::Inject("beacon".to_owned()));
+    assert_eq!(rules[0].late_credit_percent, 0);
+}

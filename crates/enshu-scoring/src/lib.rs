@@ -1,0 +1,39 @@
+//! Enshu's scoring engine.
+//!
+//! Scoring is a pure function of the objective rules and the ordered event
+//! log: `score(rules, teams, events)` does no I/O, reads no clock and
+//! depends on neither tokio nor sqlx. That keeps the scoreboard
+//! reproducible — replaying the same log always gives the same points — and
+//! lets every rule (deadlines, time bonus, hint penalties, adjustments) be
+//! tested with plain `cargo test`.
+//!
+//! # Layout
+//!
+//! - [`rules`]: what an objective is worth and by when it must be met.
+//! - [`input`]: the engine's own minimal event type. The store converts its
+//!   persisted events into these, so this crate never sees a database row.
+//! - [`clock`]: turns wall-clock instants into exercise-clock offsets,
+//!   leaving out paused time. All timing in the engine is on the exercise
+//!   clock.
+//! - [`engine`]: the scoring itself and the scoreboard it returns.
+//!
+//! # Timing model
+//!
+//! Every time in the engine is an exercise-clock offset in milliseconds
+//! (`exercise_ms`): 0 is the exercise start and the clock does not advance
+//! while the exercise is paused. Deadlines relative to an inject count from
+//! that inject's *actual* fire time as recorded in the log, not from the
+//! time the scenario scheduled it, so an inject an instructor held back does
+//! not eat into a team's time.
+
+pub mod clock;
+pub mod engine;
+pub mod input;
+pub mod rules;
+
+pub use clock::{ClockAction, ClockChange, ExerciseClocks};
+pub use engine::{
+    AdjustmentEntry, GradedReportEntry, ObjectiveScore, ObjectiveStatus, PhaseSummary, Scoreboard, TeamScore, score,
+};
+pub use input::{ScoringEvent, ScoringEventKind, TeamClock};
+pub use rules::{Deadline, DeadlineAnchor, ObjectiveRule, Phase, TimeBonus};

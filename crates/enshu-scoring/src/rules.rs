@@ -1,0 +1,111 @@
+//! Objective rules: the scoring half of a scenario's objectives.
+//!
+//! These are deliberately smaller than the scenario model's `Objective`:
+//! how an objective is evidenced (a check, an answer, a report) is the
+//! checker's business; the engine only needs to know what meeting it is
+//! worth and by when.
+
+use serde::{Deserialize, Serialize};
+
+/// The four phases a team goes through, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Detection,
+    Response,
+    Reporting,
+    Recovery,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 4] = [Phase::Detection, Phase::Response, Phase::Reporting, Phase::Recovery];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Detection => "detection",
+            Phase::Response => "response",
+            Phase::Reporting => "reporting",
+            Phase::Recovery => "recovery",
+        }
+    }
+}
+
+/// Where an objective's clock starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineAnchor {
+    /// Exercise-clock offset 0.
+    Start,
+    /// The actual fire time of this inject for the team.
+    Inject(String),
+}
+
+/// Time allowed to meet an objective.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadline {
+    pub relative_to: DeadlineAnchor,
+    /// Exercise-clock milliseconds after the anchor; meeting the objective
+    /// at exactly `within_ms` is still on time.
+    pub within_ms: u64,
+}
+
+/// A bonus for meeting an objective fast, decaying linearly.
+///
+/// The bonus is `max_bonus_points` while the elapsed time (from the
+/// objective's anchor) is at most `full_bonus_until_ms`, then falls in a
+/// straight line to 0 at `zero_bonus_at_ms`, rounding down. A late
+/// objective earns no bonus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeBonus {
+    pub max_bonus_points: u32,
+    pub full_bonus_until_ms: u64,
+    pub zero_bonus_at_ms: u64,
+}
+
+impl TimeBonus {
+    /// The bonus earned when the objective is met `elapsed_ms` after its anchor.
+    pub fn bonus_after(&self, elapsed_ms: u64) -> u32 {
+        if elapsed_ms <= self.full_bonus_until_ms {
+            return self.max_bonus_points;
+        }
+        if elapsed_ms >= self.zero_bonus_at_ms {
+            return 0;
+        }
+        let decay_window_ms = u128::from(self.zero_bonus_at_ms - self.full_bonus_until_ms);
+        let remaining_ms = u128::from(self.zero_bonus_at_ms - elapsed_ms);
+        // remaining < window, so the result is below max_bonus_points.
+        (u128::from(self.max_bonus_points) * remaining_ms / decay_window_ms) as u32
+    }
+}
+
+/// What one objective is worth and by when it must be met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectiveRule {
+    pub id: String,
+    pub phase: Phase,
+    pub points: u32,
+    /// Without a deadline the objective can be met at any time and is never
+    /// missed; its timings then count from the exercise start.
+    #[serde(default)]
+    pub deadline: Option<Deadline>,
+    #[serde(default)]
+    pub time_bonus: Option<TimeBonus>,
+    /// Penalty of each hint, by hint index.
+    #[serde(default)]
+    pub hint_penalties: Vec<u32>,
+    /// Percentage of `points` awarded when the objective is met after its
+    /// deadline; 0 (the default) awards nothing but still records when it
+    /// was met.
+    #[serde(default)]
+    pub late_credit_percent: u8,
+}
+
+impl ObjectiveRule {
+    /// The anchor the objective's clock starts from.
+    pub fn anchor(&self) -> DeadlineAnchor {
+        match &self.deadline {
+            Some(deadline) => deadline.relative_to.clone(),
+            None => DeadlineAnchor::Start,
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Stored events → `enshu-scoring` input.
+//!
+//! The scoring engine has its own small event type so that it never
+//! depends on this crate or on sqlx. This module is the one place that maps
+//! the stored vocabulary onto it:
+//!
+//! - `check_result` and `submission` become objective evidence;
+//! - hints, adjustments and report grades carry over;
+//! - a session-wide `inject_fired` becomes one fire per team, each at that
+//!   team's exercise-clock offset (a team paused alone fires later on its
+//!   own clock);
+//! - everything else (notes, held injects, raw report submissions, clock
+//!   changes) does not score directly; clock changes are used to compute
+//!   exercise-clock offsets for events that were stored without one.
+
+use enshu_scoring::{ClockChange, ExerciseClocks, ScoringEvent, ScoringEventKind};
+
+use crate::event::{ClockAction, Event, EventKind};
+
+/// The exercise clocks described by the clock changes in `events`.
+pub fn exercise_clocks(events: &[Event]) -> ExerciseClocks {
+    ExerciseClocks::from_changes(events.iter().filter_map(|event| match &event.kind {
+        EventKind::ClockChanged { action, team } => Some(ClockChange {
+            wall_ms: event.at_ms,
+            action: scoring_clock_action(*action),
+            team: team.or(event.team),
+        }),
+        _ => None,
+    }))
+}
+
+fn scoring_clock_action(action: ClockAction) -> enshu_scoring::ClockAction {
+    match action {
+        ClockAction::Start => enshu_scoring::ClockAction::Start,
+        ClockAction::Pause => enshu_scoring::ClockAction::Pause,
+        ClockAction::Resume => enshu_scoring::ClockAction::Resume,
+        ClockAction::Stop => enshu_scoring::ClockAction::Stop,
+    }
+}
+
+/// Converts a session's log (in seq order) for scoring teams `team_indices`.
+pub fn scoring_events(events: &[Event], team_indices: &[u32]) -> Vec<ScoringEvent> {
+    let clocks = exercise_clocks(events);
+    let exercise_ms_for = |event: &Event, team: Option<u32>| {
+        event
+            .exercise_ms
+            .unwrap_or_else(|| clocks.exercise_ms_at(team, event.at_ms))
+    };
+    let mut converted = Vec::new();
+    for event in events {
+        let scoring_kind = match &event.kind {
+            EventKind::InjectFired { inject, .. } => {
+                let kind = ScoringEventKind::InjectFired { inject: inject.clone() };
+                if event.team.is_none() {
+                    for team in team_indices {
+                        converted.push(ScoringEvent {
+                            seq: event.seq,
+                            team: Some(*team),
+                            exercise_ms: exercise_ms_for(event, Some(*team)),
+                            kind: kind.clone(),
+                        });
+                    }
+                    continue;
+                }
+                kind
+            }
+            EventKind::CheckResult { objective, passed, .. } => ScoringEventKind::ObjectiveEvidence {
+                objective: objective.clone(),
+                satisfied: *passed,
+            },
+            EventKind::Submission { objective, correct, .. } => ScoringEventKind::ObjectiveEvidence {
+                objective: objective.clone(),
+                satisfied: *correct,
+            },
+            EventKind::HintTaken {
+                objective,
+                hint_index,
+                penalty,
+            } => ScoringEventKind::HintTaken {
+                objective: objective.clone(),
+                hint_index: *hint_index,
+                penalty: *penalty,
+            },
+            EventKind::Adjustment {
+                objective,
+                points,
+                reason,
+                author,
+            } => ScoringEventKind::Adjustment {
+                objective: objective.clone(),
+                points: *points,
+                reason: reason.clone(),
+                author: author.clone(),
+            },
+            EventKind::ReportGraded {
+                form, points, author, ..
+            } => ScoringEventKind::ReportGraded {
+                form: form.clone(),
+                points: *points,
+                author: author.clone(),
+            },
+            EventKind::InjectHeld { .. }
+            | EventKind::ReportSubmitted { .. }
+            | EventKind::InstructorNote { .. }
+            | EventKind::ClockChanged { .. } => continue,
+        };
+        converted.push(ScoringEvent {
+            seq: event.seq,
+            team: event.team,
+            exercise_ms: exercise_ms_for(event, event.team),
+            kind: scoring_kind,
+        });
+    }
+    converted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SessionId;
+
+    const MINUTE: i64 = 60_000;
+    const WALL_START: i64 = 1_750_000_000_000;
+
+    fn event(seq: u64, team: Option<u32>, minute: i64, kind: EventKind) -> Event {
+        Event {
+            session: SessionId(1),
+            seq,
+            team,
+            at_ms: WALL_START + minute * MINUTE,
+            exercise_ms: None,
+            actor: "test".to_owned(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn session_wide_inject_fires_per_team_on_each_teams_clock() {
+        let events = [
+            event(
+                1,
+                None,
+                0,
+                EventKind::ClockChanged {
+                    action: ClockAction::Start,
+                    team: None,
+                },
+            ),
+            event(
+                2,
+                None,
+                10,
+                EventKind::ClockChanged {
+                    action: ClockAction::Pause,
+                    team: Some(2),
+                },
+            ),
+            event(
+                3,
+                None,
+                20,
+                EventKind::ClockChanged {
+                    action: ClockAction::Resume,
+                    team: Some(2),
+                },
+            ),
+            event(
+                4,
+                None,
+                30,
+                EventKind::InjectFired {
+                    inject: "beacon".to_owned(),
+                    target: "inet/pc-net02".to_owned(),
+                    ground_truth: serde_json::json!({}),
+                },
+            ),
+            event(
+                5,
+                Some(2),
+                35,
+                EventKind::CheckResult {
+                    objective: "block-c2".to_owned(),
+                    check: "proxy".to_owned(),
+                    passed: true,
+                    detail: String::new(),
+                },
+            ),
+            event(6, Some(1), 36, EventKind::InstructorNote { text: "ok".to_owned() }),
+        ];
+        let converted = scoring_events(&events, &[1, 2]);
+        assert_eq!(
+            converted,
+            vec![
+                ScoringEvent {
+                    seq: 4,
+                    team: Some(1),
+                    exercise_ms: 30 * MINUTE as u64,
+                    kind: ScoringEventKind::InjectFired {
+                        inject: "beacon".to_owned()
+                    },
+                },
+                ScoringEvent {
+                    seq: 4,
+                    team: Some(2),
+                    exercise_ms: 20 * MINUTE as u64,
+                    kind: ScoringEventKind::InjectFired {
+                        inject: "beacon".to_owned()
+                    },
+                },
+                ScoringEvent {
+                    seq: 5,
+                    team: Some(2),
+                    exercise_ms: 25 * MINUTE as u64,
+                    kind: ScoringEventKind::ObjectiveEvidence {
+                        objective: "block-c2".to_owned(),
+                        satisfied: true
+                    },
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn recorded_exercise_offset_wins_over_the_clock() {
+        let mut submission = event(
+            1,
+            Some(1),
+            50,
+            EventKind::Submission {
+                objective: "identify-c2".to_owned(),
+                answer: "x".to_owned(),
+                correct: false,
+            },
+        );
+        submission.exercise_ms = Some(1234);
+        let converted = scoring_events(&[submission], &[1]);
+        assert_eq!(converted[0].exercise_ms, 1234);
+    }
+}
