@@ -13,7 +13,7 @@ test: deps
 	url=$$(bash infra/postgres.sh start "$(PG_DIR)" | tail -n 1); \
 	trap 'bash infra/postgres.sh stop "$(PG_DIR)" >/dev/null 2>&1 || true' EXIT; \
 	echo "postgres: $$url"; \
-	ENSHU_TEST_POSTGRES_URL="$$url" $(CARGO) test --workspace --locked
+	ENSHU_TEST_POSTGRES_URL="$$url" $(CARGO) test --workspace
 
 ## A whole exercise end to end on the embedded defaults (SQLite, local Docker).
 demo: deps images build
@@ -28,17 +28,17 @@ images: deps
 	@bash infra/images.sh
 
 build:
-	$(CARGO) build --release --locked -p enshu-cli
+	$(CARGO) build --release -p enshu-cli
 
 bench:
-	$(CARGO) bench --locked -p enshu-scenario --bench plan
+	$(CARGO) bench -p enshu-scenario --bench plan
 
 ## Regenerate scenarios/schema.json and the test snapshots after a format change.
 schema:
-	UPDATE_EXPECT=1 $(CARGO) test --locked -p enshu-scenario
+	UPDATE_EXPECT=1 $(CARGO) test -p enshu-scenario
 
 fmt:
 	$(CARGO) fmt --all
 
 lint:
-	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
