@@ -8,12 +8,13 @@ export CARGO_TERM_COLOR ?= never
 
 ## Run every test: installs Debian packages, builds the range images
 ## offline, starts a throwaway PostgreSQL, runs the whole suite.
-test: deps
+test: deps images
 	@set -euo pipefail; \
 	url=$$(bash infra/postgres.sh start "$(PG_DIR)" | tail -n 1); \
 	trap 'bash infra/postgres.sh stop "$(PG_DIR)" >/dev/null 2>&1 || true' EXIT; \
 	echo "postgres: $$url"; \
-	ENSHU_TEST_POSTGRES_URL="$$url" $(CARGO) test --workspace
+	ENSHU_TEST_POSTGRES_URL="$$url" $(CARGO) test --workspace; \
+	bash tests/images_smoke.sh
 
 ## A whole exercise end to end on the embedded defaults (SQLite, local Docker).
 demo: deps images build

@@ -160,6 +160,11 @@ impl Backend for FakeBackend {
                 labels: spec.labels.clone(),
                 running: *running,
                 image: spec.image.clone(),
+                networks: {
+                    let mut names: Vec<String> = spec.networks.iter().map(|attachment| attachment.network.clone()).collect();
+                    names.sort();
+                    names
+                },
             })
             .collect();
         let networks = state

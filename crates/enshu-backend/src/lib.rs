@@ -22,6 +22,8 @@ pub struct ObservedContainer {
     pub labels: BTreeMap<String, String>,
     pub running: bool,
     pub image: String,
+    /// Names of the networks it is attached to, sorted.
+    pub networks: Vec<String>,
 }
 
 /// A network as the runtime reports it.

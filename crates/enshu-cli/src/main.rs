@@ -23,6 +23,16 @@ enum Command {
     Validate(commands::validate::Args),
     /// Print the concrete per-team plan for a scenario.
     Plan(commands::plan::Args),
+    /// Provision (or converge) every team's range, then prove it isolated.
+    Up(commands::up::Args),
+    /// Run the isolation matrix against a running session.
+    Verify(commands::verify::Args),
+    /// Show every team's hosts and whether they run.
+    Status(commands::status::Args),
+    /// Open a shell (or run a command) in a team's host.
+    Shell(commands::shell::Args),
+    /// Remove every container, network and volume of a session.
+    Down(commands::down::Args),
     /// Print the scenario JSON Schema (draft-07) for editors.
     Schema(commands::schema::Args),
     /// Print shell completions.
@@ -38,6 +48,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Plan(args) => commands::plan::run(args),
+        Command::Up(args) => commands::up::run(args),
+        Command::Verify(args) => commands::verify::run(args),
+        Command::Status(args) => commands::status::run(args),
+        Command::Shell(args) => commands::shell::run(args),
+        Command::Down(args) => commands::down::run(args),
         Command::Schema(args) => commands::schema::run(args),
         Command::Completions(args) => commands::completions::run::<Cli>(args),
     };

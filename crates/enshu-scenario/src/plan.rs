@@ -495,7 +495,10 @@ fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, bl
 fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# enshu router/firewall for team {team}: generated, default deny");
-    let _ = writeln!(out, "flush ruleset");
+    // Replace only our own table: the container also holds Docker's
+    // embedded-DNS NAT rules, which `flush ruleset` would delete.
+    let _ = writeln!(out, "table inet enshu");
+    let _ = writeln!(out, "delete table inet enshu");
     let _ = writeln!(out, "table inet enshu {{");
     let _ = writeln!(out, "  chain team_blocks {{");
     let _ = writeln!(out, "  }}");

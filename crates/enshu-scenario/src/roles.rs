@@ -35,14 +35,11 @@ pub struct Hardening {
 
 const MIB: u64 = 1024 * 1024;
 
-/// Capabilities nearly every service needs to start as root and drop to its
-/// own user.
-const SERVICE_CAPS: [&str; 6] = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID", "NET_BIND_SERVICE"];
-
-fn base(extra_caps: &[&str], tmpfs: &[&str], memory_mib: u64) -> Hardening {
-    let mut cap_add: Vec<String> = SERVICE_CAPS.iter().chain(extra_caps).map(|cap| cap.to_string()).collect();
+/// One role's measured needs (see `images/roles.md`, found by removing each
+/// capability in turn until the role's smoke test failed).
+fn profile(cap_add: &[&str], tmpfs: &[&str], memory_mib: u64) -> Hardening {
+    let mut cap_add: Vec<String> = cap_add.iter().map(|cap| cap.to_string()).collect();
     cap_add.sort();
-    cap_add.dedup();
     Hardening {
         cap_drop: vec!["ALL".to_string()],
         cap_add,
@@ -59,36 +56,42 @@ fn base(extra_caps: &[&str], tmpfs: &[&str], memory_mib: u64) -> Hardening {
 
 pub fn hardening_for(role: ImageRole) -> Hardening {
     match role {
-        // Trainees capture traffic and manage the workstation's own firewall
-        // (both confined to the container's network namespace).
         ImageRole::Analyst => {
-            let mut hardening = base(&["KILL", "SYS_CHROOT", "AUDIT_WRITE", "NET_RAW", "NET_ADMIN"], &["/run", "/tmp", "/var/log", "/home"], 256);
-            // Trainees install notes and tools in their home; keep it simple.
-            hardening.read_only = false;
+            let mut hardening = profile(
+                &["CHOWN", "SETUID", "SETGID", "SYS_CHROOT", "AUDIT_WRITE", "KILL", "NET_BIND_SERVICE", "NET_RAW", "NET_ADMIN"],
+                &["/run", "/tmp", "/var/tmp", "/home", "/var/log"],
+                256,
+            );
+            // Trainees escalate with sudo (a setuid binary) to run tcpdump and
+            // nft; root there still has only the capabilities above.
+            hardening.no_new_privileges = false;
             hardening
         }
-        ImageRole::Workstation => base(&["KILL", "SYS_CHROOT", "AUDIT_WRITE"], &["/run", "/tmp", "/var/log", "/var/spool/cron", "/home"], 96),
-        ImageRole::Web => base(&["KILL"], &["/run", "/tmp", "/var/log/nginx", "/var/lib/nginx", "/var/www"], 96),
-        ImageRole::Mail => {
-            let mut hardening = base(&["KILL", "SYS_CHROOT"], &["/run", "/tmp"], 192);
-            // postfix and dovecot keep queues and mailboxes in many places.
-            hardening.read_only = false;
-            hardening
-        }
-        ImageRole::File => {
-            let mut hardening = base(&["KILL"], &["/run", "/tmp"], 192);
-            hardening.read_only = false;
-            hardening
-        }
-        ImageRole::Dns => base(&["KILL", "NET_RAW", "NET_ADMIN"], &["/run", "/tmp", "/var/log"], 64),
-        ImageRole::Syslog => base(&["KILL"], &["/run", "/tmp", "/var/log"], 96),
-        ImageRole::Proxy => base(&["KILL"], &["/run", "/tmp", "/var/log/squid", "/var/spool/squid"], 192),
-        ImageRole::Internet => base(&["KILL"], &["/run", "/tmp", "/var/log"], 96),
+        ImageRole::Workstation => profile(
+            &["CHOWN", "SETUID", "SETGID", "SYS_CHROOT", "AUDIT_WRITE", "KILL", "NET_BIND_SERVICE"],
+            &["/run", "/tmp", "/var/tmp", "/home", "/var/log", "/var/spool/rsyslog", "/var/spool/cron"],
+            96,
+        ),
+        ImageRole::Web => profile(&["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"], &["/run", "/tmp", "/var/log", "/var/lib/nginx"], 96),
+        ImageRole::Mail => profile(
+            &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL", "NET_BIND_SERVICE"],
+            &["/run", "/tmp", "/var/log", "/var/spool/postfix", "/var/lib/postfix", "/var/lib/dovecot", "/var/mail"],
+            192,
+        ),
+        ImageRole::File => profile(
+            &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "NET_BIND_SERVICE"],
+            &["/run", "/tmp", "/var/log", "/var/lib/samba", "/var/cache/samba", "/srv/share"],
+            192,
+        ),
+        ImageRole::Dns => profile(&["SETUID", "SETGID", "NET_BIND_SERVICE"], &["/run", "/tmp", "/var/log"], 64),
+        ImageRole::Syslog => profile(&["NET_BIND_SERVICE"], &["/run", "/tmp", "/var/log", "/var/spool/rsyslog"], 96),
+        ImageRole::Proxy => profile(&["CHOWN", "SETUID", "SETGID"], &["/run", "/tmp", "/var/log", "/var/spool/squid"], 192),
+        ImageRole::Internet => profile(&["NET_BIND_SERVICE"], &["/run", "/tmp", "/var/log"], 96),
     }
 }
 
 pub fn hardening_for_router() -> Hardening {
-    let mut hardening = base(&["NET_ADMIN", "NET_RAW", "KILL"], &["/run", "/tmp", "/etc/enshu"], 64);
+    let mut hardening = profile(&["NET_ADMIN"], &["/run", "/tmp", "/var/log", "/etc/enshu"], 64);
     hardening.sysctls.insert("net.ipv4.ip_forward".to_string(), "1".to_string());
     hardening
 }

@@ -1,8 +1,15 @@
 pub mod completions;
+pub mod down;
 pub mod files;
 pub mod plan;
+pub mod range;
 pub mod schema;
+pub mod session_state;
+pub mod shell;
+pub mod status;
+pub mod up;
 pub mod validate;
+pub mod verify;
 
 /// Output format for commands a script may read.
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum, PartialEq, Eq)]

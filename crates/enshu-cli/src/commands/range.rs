@@ -1,0 +1,50 @@
+//! Shared by the commands that touch running ranges.
+
+use std::net::Ipv4Addr;
+
+use anyhow::Context as _;
+use enshu_docker::DockerBackend;
+
+/// How many containers are created or removed at once. Measured on 2 cores:
+/// the engine serialises much of the work, so more does not help.
+pub const CONCURRENCY: usize = 4;
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+pub async fn docker() -> anyhow::Result<DockerBackend> {
+    DockerBackend::connect().await.context("connecting to the Docker engine (is it running, and may this user use it?)")
+}
+
+/// Every IPv4 address of this machine, from the kernel's own table.
+pub fn host_addresses() -> Vec<Ipv4Addr> {
+    let Ok(output) = std::process::Command::new("ip").args(["-4", "-o", "addr", "show"]).output() else {
+        return Vec::new();
+    };
+    let mut addresses: Vec<Ipv4Addr> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            words.position(|word| word == "inet")?;
+            words.next()?.split('/').next()?.parse().ok()
+        })
+        .filter(|address: &Ipv4Addr| !address.is_loopback())
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    addresses
+}
+
+/// Install the host guard, one process at a time: the guard reads the
+/// firewall and then changes it, and two `enshu up` at once must not both
+/// create the same chain.
+pub async fn ensure_host_guard() -> anyhow::Result<()> {
+    let lock_path = std::env::temp_dir().join("enshu-host-guard.lock");
+    let lock_file = std::fs::File::create(&lock_path).with_context(|| format!("creating {}", lock_path.display()))?;
+    let locked = tokio::task::spawn_blocking(move || lock_file.lock().map(|()| lock_file)).await??;
+    let result = enshu_docker::HostGuard::new().ensure().await;
+    drop(locked);
+    result.context("installing the host guard (iptables)")?;
+    Ok(())
+}

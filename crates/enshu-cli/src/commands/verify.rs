@@ -1,0 +1,72 @@
+//! `enshu verify --session NAME`: the reachability matrix. Every declared
+//! flow must pass; other teams, the host machine and the outside must not
+//! be reachable.
+
+use std::process::ExitCode;
+
+use enshu_controller::verify::{Outside, VerifyReport, probes_for};
+use enshu_scenario::plan::Plan;
+
+use super::Output;
+use super::range::{self, CONCURRENCY};
+use super::session_state::SessionState;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    session: String,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let plan = SessionState::load(&args.session)?.plan()?;
+    range::runtime()?.block_on(async {
+        let backend = range::docker().await?;
+        let report = verify_plan(&backend, &plan).await?;
+        print_report(&report, args.output);
+        if args.output == Output::Json {
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"ok": report.ok(), "seconds": report.seconds, "results": report.results}))?);
+        }
+        Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    })
+}
+
+/// The canary port: nothing listens on it; a refusal proves the packet
+/// arrived, which is all isolation needs to know.
+const CANARY_PORT: u16 = 47_011;
+
+pub async fn verify_plan<B: enshu_backend::Backend>(backend: &B, plan: &Plan) -> anyhow::Result<VerifyReport> {
+    // A container with NET_ADMIN (the analyst's) can add an on-link route
+    // to a host address; only the host guard stops that, and probing it
+    // for real would make the host answer through its own uplink. So the
+    // guard's presence is checked, not probed.
+    if !enshu_docker::HostGuard::new().is_active().await? {
+        anyhow::bail!("the host guard is not installed: range containers could reach this machine (run `enshu up` again to install it)");
+    }
+    let outside = Outside { host_addresses: range::host_addresses(), canary_port: CANARY_PORT, outside: Vec::new() };
+    let probes = probes_for(plan, &outside);
+    Ok(enshu_controller::verify(backend, probes, CONCURRENCY * 2).await?)
+}
+
+pub fn print_report(report: &VerifyReport, output: Output) {
+    if output != Output::Text {
+        return;
+    }
+    let failures = report.failures();
+    for failure in &failures {
+        let probe = &failure.probe;
+        let wanted = if probe.expect == enshu_controller::verify::Expect::Reachable { "must reach" } else { "must not reach" };
+        println!(
+            "FAIL team {} {} {wanted} {}:{} ({}), got {:?}",
+            probe.team, probe.from, probe.target, probe.port, probe.reason, failure.outcome
+        );
+    }
+    println!(
+        "verify: {} probes, {} failed, {:.1}s — {}",
+        report.results.len(),
+        failures.len(),
+        report.seconds,
+        if failures.is_empty() { "isolation proven" } else { "NOT isolated: do not let trainees in" }
+    );
+}

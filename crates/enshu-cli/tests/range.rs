@@ -1,0 +1,189 @@
+//! The `enshu` binary against the real Docker engine: up, verify, services,
+//! idempotency, a killed controller, isolation breakage and teardown.
+//!
+//! These need Docker, root (for the host guard) and the range images
+//! (`make images`); without them they fail, they never skip.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn enshu(arguments: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_enshu"))
+        .args(arguments)
+        .env("ENSHU_STATE_DIR", state_dir())
+        .output()
+        .expect("running enshu");
+    eprintln!(
+        "$ enshu {}\n{}{}",
+        arguments.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn state_dir() -> String {
+    format!("{}/enshu-range-tests", std::env::temp_dir().display())
+}
+
+fn scenario(name: &str) -> String {
+    match name {
+        "quickstart" => concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/quickstart.yaml").to_string(),
+        other => format!("{}/tests/fixtures/{other}.yaml", env!("CARGO_MANIFEST_DIR")),
+    }
+}
+
+fn docker(arguments: &[&str]) -> String {
+    let output = Command::new("docker").args(arguments).output().expect("the docker CLI must be installed for these tests");
+    assert!(output.status.success(), "docker {}: {}", arguments.join(" "), String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn labelled(kind: &str, session: &str) -> Vec<String> {
+    let filter = format!("label=enshu.session={session}");
+    let listing = match kind {
+        "container" => docker(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]),
+        "network" => docker(&["network", "ls", "--filter", &filter, "--format", "{{.Name}}"]),
+        _ => docker(&["volume", "ls", "--filter", &filter, "--format", "{{.Name}}"]),
+    };
+    listing.lines().map(str::to_string).filter(|line| !line.is_empty()).collect()
+}
+
+fn in_container(container: &str, script: &str) -> String {
+    let output = Command::new("docker").args(["exec", container, "bash", "-c", script]).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// Removes the session even when an assertion fails.
+struct Session(String);
+
+impl Session {
+    fn new(prefix: &str) -> Session {
+        let name = format!("{prefix}{}", std::process::id() % 100_000);
+        let session = Session(name);
+        session.remove();
+        session
+    }
+
+    fn remove(&self) {
+        let _ = Command::new(env!("CARGO_BIN_EXE_enshu"))
+            .args(["down", "--session", &self.0])
+            .env("ENSHU_STATE_DIR", state_dir())
+            .output();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+#[test]
+fn quickstart_for_two_teams_comes_up_isolated_converges_and_goes_away() {
+    let session = Session::new("qs");
+    let name = session.0.as_str();
+    let file = scenario("quickstart");
+
+    let first = enshu(&["up", &file, "--teams", "2", "--session", name]);
+    assert!(first.status.success(), "enshu up failed");
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("isolation proven"), "{stdout}");
+    assert_eq!(labelled("container", name).len(), 10);
+    assert_eq!(labelled("network", name).len(), 6);
+
+    // Declared flow: the office reaches the web site through the router.
+    let pc = format!("enshu-{name}-t01-pc01");
+    assert_eq!(in_container(&pc, "curl -s -o /dev/null -w '%{http_code}' http://10.64.20.10/"), "200");
+    // Undeclared: the internet cannot open connections into the office,
+    // and team 1 cannot reach team 2 at all.
+    let c2 = format!("enshu-{name}-t01-c2");
+    assert_eq!(in_container(&c2, "timeout 2 bash -c '</dev/tcp/10.64.10.101/22' && echo open || echo blocked"), "blocked");
+    assert_eq!(in_container(&pc, "timeout 2 bash -c '</dev/tcp/10.65.20.10/80' && echo open || echo blocked"), "blocked");
+
+    // Idempotent: a second run creates nothing.
+    let second = enshu(&["up", &file, "--teams", "2", "--session", name, "--output", "json"]);
+    assert!(second.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&second.stdout).expect("json output");
+    let created = report["up"]["steps"].as_array().unwrap().iter().filter(|step| step["step"] == "create_container").count();
+    assert_eq!(created, 0, "{report:#}");
+    assert_eq!(labelled("container", name).len(), 10);
+
+    // Break isolation inside a router: verify must notice.
+    let router = format!("enshu-{name}-t01-router");
+    docker(&["exec", &router, "nft", "insert", "rule", "inet", "enshu", "forward", "accept"]);
+    let broken = enshu(&["verify", "--session", name]);
+    assert!(!broken.status.success(), "verify passed with an accept-all router");
+    assert!(String::from_utf8_lossy(&broken.stdout).contains("NOT isolated"));
+    // Converging again restores the declared rules.
+    assert!(enshu(&["up", &file, "--teams", "2", "--session", name]).status.success());
+
+    let down = enshu(&["down", "--session", name]);
+    assert!(down.status.success());
+    for kind in ["container", "network", "volume"] {
+        assert!(labelled(kind, name).is_empty(), "{kind}s left behind: {:?}", labelled(kind, name));
+    }
+}
+
+#[test]
+fn a_controller_killed_mid_up_converges_on_the_next_run() {
+    let session = Session::new("kill");
+    let name = session.0.as_str();
+    let file = scenario("quickstart");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_enshu"))
+        .args(["up", &file, "--teams", "3", "--session", name, "--no-verify", "--pool", "10.128.0.0/10"])
+        .env("ENSHU_STATE_DIR", state_dir())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once it has created something but before it finished.
+    let started = Instant::now();
+    while labelled("container", name).len() < 3 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.code().is_none(), "enshu up ended by itself ({status}) before it could be killed");
+    let partial = labelled("container", name).len();
+    assert!(partial >= 3, "the controller was killed before creating anything");
+
+    let rerun = enshu(&["up", &file, "--teams", "3", "--session", name, "--pool", "10.128.0.0/10"]);
+    assert!(rerun.status.success(), "re-running up after a kill must converge");
+    assert_eq!(labelled("container", name).len(), 15, "no duplicates, nothing missing");
+    assert!(enshu(&["down", "--session", name]).status.success());
+    assert!(labelled("container", name).is_empty() && labelled("network", name).is_empty());
+}
+
+#[test]
+fn trainees_services_answer_ssh_http_smtp_and_imap() {
+    let session = Session::new("svc");
+    let name = session.0.as_str();
+    // Its own pool, so it can run beside the other tests' sessions.
+    assert!(enshu(&["up", &scenario("services"), "--session", name, "--pool", "10.192.0.0/10"]).status.success());
+    let analyst = format!("enshu-{name}-t01-analyst");
+    let banner = |port: u16| {
+        // Services take a moment after start; give each up to 30 s.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let line = in_container(
+                &analyst,
+                &format!("timeout 3 bash -c 'exec 3<>/dev/tcp/10.192.10.{}/{port}; head -n1 <&3'", if port == 22 { 10 } else { 30 }),
+            );
+            if !line.is_empty() || Instant::now() > deadline {
+                return line;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    assert!(banner(22).starts_with("SSH-2.0-"), "ssh banner");
+    assert!(banner(25).starts_with("220 "), "smtp banner");
+    assert!(banner(143).starts_with("* OK"), "imap banner");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut status = String::new();
+    while status != "200" && Instant::now() < deadline {
+        status = in_container(&analyst, "curl -s -o /dev/null -w '%{http_code}' http://10.192.10.20/");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(status, "200");
+    assert_eq!(in_container(&analyst, "curl -s -o /dev/null -w '%{http_code}' http://10.192.10.20/admin/"), "401");
+}

@@ -1,0 +1,53 @@
+//! `down`: remove every container, network and volume carrying the
+//! session's label, and nothing else.
+
+use enshu_backend::{Backend, BackendError};
+use enshu_scenario::plan::labels;
+use futures::stream::{self, StreamExt};
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DownReport {
+    pub containers: usize,
+    pub networks: usize,
+    pub volumes: usize,
+    pub seconds: f64,
+}
+
+/// Remove the session; safe to repeat. Containers go first (networks with
+/// endpoints cannot be removed), concurrently.
+pub async fn down<B: Backend>(backend: &B, session: &str, concurrency: usize) -> Result<DownReport, BackendError> {
+    let started = std::time::Instant::now();
+    let filter = [(labels::MANAGED, "true"), (labels::SESSION, session)];
+    let observed = backend.list(&filter).await?;
+    let removals: Vec<Result<(), BackendError>> = stream::iter(observed.containers.iter())
+        .map(|container| async move {
+            match backend.remove_container(&container.name).await {
+                Err(BackendError::NotFound { .. }) => Ok(()),
+                other => other,
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    removals.into_iter().collect::<Result<(), _>>()?;
+    for network in &observed.networks {
+        match backend.remove_network(&network.name).await {
+            Err(BackendError::NotFound { .. }) | Ok(()) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    // Anonymous volumes left by images' VOLUME declarations carry no labels;
+    // the backend lists them by the containers they belonged to.
+    for volume in &observed.volumes {
+        match backend.remove_volume(volume).await {
+            Err(BackendError::NotFound { .. }) | Ok(()) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(DownReport {
+        containers: observed.containers.len(),
+        networks: observed.networks.len(),
+        volumes: observed.volumes.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,301 @@
+//! `verify`: prove isolation instead of assuming it.
+//!
+//! From hosts of every team, probe (1) each declared flow, which must pass,
+//! (2) hosts of the same team on ports no flow allows, which must fail,
+//! (3) the next team's hosts, (4) every address of the host machine on a
+//! canary port the caller listens on, and (5) an outside address the caller
+//! owns; (3)-(5) must all fail. A TCP probe counts as reaching its target
+//! when it connects or is refused (a refusal is an answer from the target);
+//! a timeout or an unreachable error counts as blocked.
+//!
+//! Building the probe list and judging the answers are pure; only the
+//! probes themselves run in the containers, one exec per source container.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use enshu_backend::{Backend, BackendError, ExecPrivilege};
+use enshu_scenario::model::Protocol;
+use enshu_scenario::net::Ipv4Net;
+use enshu_scenario::plan::{ContainerSpec, Plan, ROUTER_HOST, TeamPlan};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+
+/// What the probe must find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    Reachable,
+    Blocked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    pub team: String,
+    /// Container the probe runs in.
+    pub from: String,
+    pub target: Ipv4Addr,
+    pub port: u16,
+    pub expect: Expect,
+    /// Why: `flows[3]`, `same team, no flow`, `team t02`, `host machine`, `outside`.
+    pub reason: String,
+}
+
+/// What a probe found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeOutcome {
+    Open,
+    Refused,
+    Blocked,
+}
+
+impl ProbeOutcome {
+    pub fn reached(self) -> bool {
+        matches!(self, ProbeOutcome::Open | ProbeOutcome::Refused)
+    }
+}
+
+/// Addresses outside the ranges, supplied by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct Outside {
+    /// Every address of the host machine (bridge gateways included).
+    pub host_addresses: Vec<Ipv4Addr>,
+    /// A port the caller listens on at all host addresses during verify.
+    pub canary_port: u16,
+    /// An address beyond the host that the caller owns and listens on.
+    pub outside: Vec<(Ipv4Addr, u16)>,
+}
+
+/// A port no scenario uses, for "is anything getting through" probes.
+const QUIET_PORT: u16 = 9;
+
+fn allows(team: &TeamPlan, source: Ipv4Addr, target: Ipv4Addr, port: u16) -> bool {
+    let same_segment = team.networks.iter().any(|network| network.subnet.contains(source) && network.subnet.contains(target));
+    if same_segment {
+        return true;
+    }
+    let covers = |networks: &[Ipv4Net], address: Ipv4Addr| networks.iter().any(|net| net.contains(address));
+    team.firewall.rules.iter().any(|rule| {
+        covers(&rule.from, source)
+            && covers(&rule.to, target)
+            && rule.ports.iter().any(|spec| match (spec.protocol, spec.ports) {
+                (Protocol::Any, _) => true,
+                (Protocol::Tcp, Some((low, high))) => (low..=high).contains(&port),
+                _ => false,
+            })
+    })
+}
+
+fn hosts(team: &TeamPlan) -> impl Iterator<Item = &ContainerSpec> {
+    team.containers.iter().filter(|container| container.hostname != ROUTER_HOST)
+}
+
+/// Every probe for a plan. Sources are one host per segment plus every host
+/// trainees log in to; targets are every host of the team.
+pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
+    let mut probes = Vec::new();
+    for (team_index, team) in plan.teams.iter().enumerate() {
+        let mut sources: Vec<&ContainerSpec> = Vec::new();
+        for network in &team.networks {
+            if let Some(first) = hosts(team).find(|container| container.networks[0].network == network.name) {
+                sources.push(first);
+            }
+        }
+        for container in hosts(team).filter(|container| container.login) {
+            if !sources.iter().any(|source| source.name == container.name) {
+                sources.push(container);
+            }
+        }
+        // (1) every declared TCP flow, from a host it covers to one it allows.
+        for rule in &team.firewall.rules {
+            let from = hosts(team).find(|container| rule.from.iter().any(|net| net.contains(container.networks[0].address)));
+            let to = hosts(team).find(|container| {
+                rule.to.iter().any(|net| net.contains(container.networks[0].address))
+                    && Some(container.name.as_str()) != from.map(|from| from.name.as_str())
+            });
+            let (Some(from), Some(to)) = (from, to) else { continue };
+            for spec in &rule.ports {
+                let port = match (spec.protocol, spec.ports) {
+                    (Protocol::Tcp, Some((low, _))) => low,
+                    (Protocol::Any, _) => QUIET_PORT,
+                    _ => continue,
+                };
+                probes.push(Probe {
+                    team: team.name.clone(),
+                    from: from.name.clone(),
+                    target: to.networks[0].address,
+                    port,
+                    expect: Expect::Reachable,
+                    reason: format!("flows[{}] {}", rule.flow, spec),
+                });
+            }
+        }
+        let next_team = &plan.teams[(team_index + 1) % plan.teams.len()];
+        for source in &sources {
+            let source_address = source.networks[0].address;
+            // (2) the same team, on the quiet port, wherever no flow allows it.
+            for target in hosts(team) {
+                let target_address = target.networks[0].address;
+                if target.name == source.name || allows(team, source_address, target_address, QUIET_PORT) {
+                    continue;
+                }
+                probes.push(Probe {
+                    team: team.name.clone(),
+                    from: source.name.clone(),
+                    target: target_address,
+                    port: QUIET_PORT,
+                    expect: Expect::Blocked,
+                    reason: format!("same team, no flow to {}", target.reference),
+                });
+            }
+            // (3) the next team's hosts and router.
+            if next_team.name != team.name {
+                for target in next_team.containers.iter() {
+                    for attachment in target.networks.iter().take(1) {
+                        probes.push(Probe {
+                            team: team.name.clone(),
+                            from: source.name.clone(),
+                            target: attachment.address,
+                            port: QUIET_PORT,
+                            expect: Expect::Blocked,
+                            reason: format!("team {} {}", next_team.name, target.reference),
+                        });
+                    }
+                }
+            }
+            // (4) the host machine, on the canary port the caller listens on.
+            let own_gateways = team.networks.iter().map(|network| network.gateway);
+            let mut host_targets: Vec<Ipv4Addr> = outside.host_addresses.iter().copied().chain(own_gateways).collect();
+            host_targets.sort();
+            host_targets.dedup();
+            for address in host_targets {
+                probes.push(Probe {
+                    team: team.name.clone(),
+                    from: source.name.clone(),
+                    target: address,
+                    port: outside.canary_port,
+                    expect: Expect::Blocked,
+                    reason: "host machine".into(),
+                });
+            }
+            // (5) the outside.
+            for (address, port) in &outside.outside {
+                probes.push(Probe {
+                    team: team.name.clone(),
+                    from: source.name.clone(),
+                    target: *address,
+                    port: *port,
+                    expect: Expect::Blocked,
+                    reason: "outside".into(),
+                });
+            }
+        }
+    }
+    probes
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeResult {
+    pub probe: Probe,
+    pub outcome: ProbeOutcome,
+}
+
+impl ProbeResult {
+    pub fn passed(&self) -> bool {
+        match self.probe.expect {
+            Expect::Reachable => self.outcome.reached(),
+            Expect::Blocked => !self.outcome.reached(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub results: Vec<ProbeResult>,
+    pub seconds: f64,
+}
+
+impl VerifyReport {
+    pub fn failures(&self) -> Vec<&ProbeResult> {
+        self.results.iter().filter(|result| !result.passed()).collect()
+    }
+
+    pub fn ok(&self) -> bool {
+        self.failures().is_empty()
+    }
+}
+
+/// The shell script one container runs: every probe at once, one line each.
+pub fn probe_script(targets: &[(Ipv4Addr, u16)], timeout_seconds: u32) -> String {
+    let mut script = String::from(
+        "probe() { out=$(timeout TIMEOUT bash -c \"exec 3<>/dev/tcp/$1/$2\" 2>&1); rc=$?; \
+         case \"$rc:$out\" in 0:*) r=open;; *refused*) r=refused;; *) r=blocked;; esac; echo \"$1 $2 $r\"; }\n",
+    )
+    .replace("TIMEOUT", &timeout_seconds.to_string());
+    for (address, port) in targets {
+        script.push_str(&format!("probe {address} {port} &\n"));
+    }
+    script.push_str("wait\n");
+    script
+}
+
+/// Parse `address port outcome` lines.
+pub fn parse_probe_output(text: &str) -> BTreeMap<(Ipv4Addr, u16), ProbeOutcome> {
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.split_whitespace();
+            let address = parts.next()?.parse().ok()?;
+            let port = parts.next()?.parse().ok()?;
+            let outcome = match parts.next()? {
+                "open" => ProbeOutcome::Open,
+                "refused" => ProbeOutcome::Refused,
+                _ => ProbeOutcome::Blocked,
+            };
+            Some(((address, port), outcome))
+        })
+        .collect()
+}
+
+/// Run the probes, one exec per source container, `concurrency` at a time.
+pub async fn verify<B: Backend>(backend: &B, probes: Vec<Probe>, concurrency: usize) -> Result<VerifyReport, BackendError> {
+    let started = std::time::Instant::now();
+    let mut by_source: BTreeMap<String, Vec<Probe>> = BTreeMap::new();
+    for probe in probes {
+        by_source.entry(probe.from.clone()).or_default().push(probe);
+    }
+    let answers: Vec<Result<Vec<ProbeResult>, BackendError>> = stream::iter(by_source)
+        .map(|(container, probes)| async move {
+            let mut targets: Vec<(Ipv4Addr, u16)> = probes.iter().map(|probe| (probe.target, probe.port)).collect();
+            targets.sort();
+            targets.dedup();
+            let command = vec!["bash".to_string(), "-c".to_string(), probe_script(&targets, 2)];
+            let output = backend.exec(&container, &command, ExecPrivilege::Container).await?;
+            let outcomes = parse_probe_output(&output.stdout_text());
+            Ok(probes
+                .into_iter()
+                .map(|probe| {
+                    // A missing line means the probe could not run: count it
+                    // as blocked, which fails every "must pass" probe loudly.
+                    let outcome = outcomes.get(&(probe.target, probe.port)).copied().unwrap_or(ProbeOutcome::Blocked);
+                    ProbeResult { probe, outcome }
+                })
+                .collect())
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut results = Vec::new();
+    for answer in answers {
+        results.extend(answer?);
+    }
+    results.sort_by(|left, right| {
+        (&left.probe.team, &left.probe.from, left.probe.target, left.probe.port).cmp(&(
+            &right.probe.team,
+            &right.probe.from,
+            right.probe.target,
+            right.probe.port,
+        ))
+    });
+    Ok(VerifyReport { results, seconds: started.elapsed().as_secs_f64() })
+}

@@ -1,0 +1,369 @@
+//! [`Backend`] on the Docker Engine API, through bollard.
+//!
+//! Each verb is a thin sequence of engine calls around the pure pieces in
+//! [`crate::convert`], [`crate::copy`] and [`crate::error`]: this file only
+//! talks to the engine and decides nothing about a container's shape.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bollard::Docker;
+use bollard::exec::{StartExecOptions, StartExecResults};
+use bollard::models::{ContainerInspectResponse, ContainerSummaryStateEnum, ExecConfig};
+use bollard::query_parameters::{
+    ContainerArchiveInfoOptions, CreateContainerOptions, ListContainersOptions, ListNetworksOptions, ListVolumesOptions,
+    RemoveContainerOptions, RemoveVolumeOptions, StopContainerOptions, UploadToContainerOptions,
+};
+use enshu_backend::{
+    Backend, BackendError, ContainerSpec, ExecOutput, ExecPrivilege, NetworkSpec, Observed, ObservedContainer,
+    ObservedNetwork, Result,
+};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::controller_exec;
+use crate::convert;
+use crate::copy::{self, CopyMethod};
+use crate::error::{EngineFailure, Verb, backend_error};
+
+/// Most bytes of stdout (and of stderr) kept from one exec; the rest is dropped.
+pub const MAX_EXEC_OUTPUT_BYTES: usize = 8 * 1024 * 1024;
+/// Longest time waited for the engine to record an exec's exit code after
+/// its output stream has ended.
+const EXEC_EXIT_WAIT: Duration = Duration::from_secs(5);
+
+/// Why the backend could not reach the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot open the docker socket: {0}")]
+    Socket(String),
+    #[error("the docker engine does not answer: {0}")]
+    Negotiate(String),
+}
+
+/// The Docker backend: a bollard client whose API version has been
+/// negotiated with the engine.
+#[derive(Debug, Clone)]
+pub struct DockerBackend {
+    docker: Docker,
+}
+
+fn failure<'a>(verb: Verb<'a>, name: &'a str) -> impl FnOnce(bollard::errors::Error) -> BackendError + 'a {
+    move |error| backend_error(verb, name, EngineFailure::from(error))
+}
+
+fn runtime(verb: Verb<'_>, name: &str, message: impl Into<String>) -> BackendError {
+    BackendError::Runtime { action: verb.action(), name: name.to_string(), message: message.into() }
+}
+
+fn into_btree(map: Option<std::collections::HashMap<String, String>>) -> BTreeMap<String, String> {
+    map.unwrap_or_default().into_iter().collect()
+}
+
+fn push_limited(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    let room = MAX_EXEC_OUTPUT_BYTES.saturating_sub(buffer.len());
+    buffer.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+impl DockerBackend {
+    /// Connect over the local Unix socket (`$DOCKER_HOST` when it is a
+    /// `unix://` address, else `/var/run/docker.sock`) and settle on the
+    /// highest API version both sides speak: bollard's own (1.53) against
+    /// a current engine, 1.41 against Docker 20.10.
+    pub async fn connect() -> std::result::Result<DockerBackend, ConnectError> {
+        let docker = Docker::connect_with_local_defaults().map_err(|error| ConnectError::Socket(error.to_string()))?;
+        let docker = docker.negotiate_version().await.map_err(|error| ConnectError::Negotiate(error.to_string()))?;
+        Ok(DockerBackend { docker })
+    }
+
+    /// The API version in use, e.g. `1.41`.
+    pub fn api_version(&self) -> String {
+        self.docker.client_version().to_string()
+    }
+
+    /// The engine's own version, e.g. `20.10.24+dfsg1`.
+    pub async fn engine_version(&self) -> std::result::Result<String, ConnectError> {
+        let version = self.docker.version().await.map_err(|error| ConnectError::Negotiate(error.to_string()))?;
+        Ok(version.version.unwrap_or_default())
+    }
+
+    async fn inspect_container(&self, verb: Verb<'_>, name: &str) -> Result<ContainerInspectResponse> {
+        self.docker.inspect_container(name, None).await.map_err(|error| match EngineFailure::from(error) {
+            EngineFailure::Status { status: 404, .. } => BackendError::NotFound { object: "container", name: name.to_string() },
+            other => backend_error(verb, name, other),
+        })
+    }
+
+    /// Run `command` through the engine's exec API, feeding `stdin` when given.
+    async fn engine_exec(&self, name: &str, command: &[String], user: Option<&str>, stdin: Option<&[u8]>) -> Result<ExecOutput> {
+        let config = ExecConfig {
+            attach_stdin: Some(stdin.is_some()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(false),
+            cmd: Some(command.to_vec()),
+            user: user.map(str::to_string),
+            privileged: Some(false),
+            ..Default::default()
+        };
+        let created = self.docker.create_exec(name, config).await.map_err(failure(Verb::Exec, name))?;
+        let options = StartExecOptions { detach: false, tty: false, output_capacity: Some(64 * 1024) };
+        let started = self.docker.start_exec(&created.id, Some(options)).await.map_err(failure(Verb::Exec, name))?;
+        let StartExecResults::Attached { mut output, mut input } = started else {
+            return Err(runtime(Verb::Exec, name, "the engine detached an attached exec"));
+        };
+        let feed = async {
+            if let Some(bytes) = stdin {
+                input.write_all(bytes).await?;
+                input.flush().await?;
+            }
+            // End of stdin: the process sees EOF.
+            input.shutdown().await
+        };
+        let collect = async {
+            let mut result = ExecOutput::default();
+            while let Some(item) = output.next().await {
+                match item {
+                    Ok(bollard::container::LogOutput::StdErr { message }) => push_limited(&mut result.stderr, &message),
+                    Ok(bollard::container::LogOutput::StdOut { message } | bollard::container::LogOutput::Console { message }) => {
+                        push_limited(&mut result.stdout, &message)
+                    }
+                    Ok(bollard::container::LogOutput::StdIn { .. }) => {}
+                    Err(error) => return Err(failure(Verb::Exec, name)(error)),
+                }
+            }
+            Ok(result)
+        };
+        let (fed, collected) = tokio::join!(feed, collect);
+        let mut result = collected?;
+        if let Err(error) = fed
+            && stdin.is_some()
+        {
+            return Err(runtime(Verb::Exec, name, format!("writing stdin: {error}")));
+        }
+        let deadline = tokio::time::Instant::now() + EXEC_EXIT_WAIT;
+        loop {
+            let inspected = self.docker.inspect_exec(&created.id).await.map_err(failure(Verb::Exec, name))?;
+            match (inspected.running, inspected.exit_code) {
+                (Some(false), Some(code)) => {
+                    result.exit_code = code;
+                    return Ok(result);
+                }
+                _ if tokio::time::Instant::now() >= deadline => {
+                    return Err(runtime(Verb::Exec, name, "the engine reported no exit code"));
+                }
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+
+    /// The deepest existing directory above `path` inside the container.
+    async fn deepest_existing_ancestor(&self, name: &str, components: &[&str]) -> Result<String> {
+        for directory in copy::ancestors(components).into_iter().rev() {
+            let options = ContainerArchiveInfoOptions { path: directory.clone() };
+            match self.docker.get_container_archive_info(name, Some(options)).await {
+                Ok(_) => return Ok(directory),
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => continue,
+                Err(error) => return Err(failure(Verb::CopyIn, name)(error)),
+            }
+        }
+        Err(runtime(Verb::CopyIn, name, "the container has no root directory"))
+    }
+}
+
+impl Backend for DockerBackend {
+    async fn ensure_network(&self, spec: &NetworkSpec) -> Result<()> {
+        let name = spec.name.as_str();
+        let wanted_subnet = spec.subnet.to_string();
+        let check_existing = |network: bollard::models::NetworkInspect| -> Result<()> {
+            let subnets: Vec<String> = network
+                .ipam
+                .and_then(|ipam| ipam.config)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|config| config.subnet)
+                .collect();
+            if subnets.contains(&wanted_subnet) {
+                Ok(())
+            } else {
+                Err(runtime(
+                    Verb::CreateNetwork,
+                    name,
+                    format!("a network of that name exists with subnet(s) {subnets:?}, not {wanted_subnet}"),
+                ))
+            }
+        };
+        match self.docker.inspect_network(name, None).await {
+            Ok(network) if network.name.as_deref() == Some(name) => return check_existing(network),
+            Ok(_) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(error) => return Err(failure(Verb::InspectNetwork, name)(error)),
+        }
+        match self.docker.create_network(convert::network_create_request(spec)).await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                // Another caller may have created it meanwhile.
+                if let Ok(network) = self.docker.inspect_network(name, None).await
+                    && network.name.as_deref() == Some(name)
+                {
+                    return check_existing(network);
+                }
+                Err(failure(Verb::CreateNetwork, name)(error))
+            }
+        }
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        self.docker.remove_network(name).await.map_err(failure(Verb::RemoveNetwork, name))
+    }
+
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<()> {
+        let name = spec.name.as_str();
+        let verb = Verb::CreateContainer { image: &spec.image };
+        let body = convert::container_create_body(spec).map_err(|refused| runtime(verb, name, refused.to_string()))?;
+        let options = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
+        self.docker.create_container(Some(options), body).await.map_err(failure(verb, name))?;
+        for (network, request) in convert::network_connect_requests(spec) {
+            if let Err(error) = self.docker.connect_network(&network, request).await {
+                let error = backend_error(Verb::ConnectNetwork, name, EngineFailure::from(error));
+                // Leave nothing half-attached behind: a retry starts clean.
+                let _ = self.remove_container(name).await;
+                return Err(match error {
+                    BackendError::Runtime { message, .. } => {
+                        runtime(Verb::ConnectNetwork, name, format!("to {network}: {message}"))
+                    }
+                    other => other,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_container(&self, name: &str) -> Result<()> {
+        self.docker.start_container(name, None).await.map_err(failure(Verb::StartContainer, name))
+    }
+
+    async fn stop_container(&self, name: &str) -> Result<()> {
+        let options = StopContainerOptions { t: Some(convert::STOP_TIMEOUT_SECONDS as i32), signal: None };
+        self.docker.stop_container(name, Some(options)).await.map_err(failure(Verb::StopContainer, name))
+    }
+
+    async fn remove_container(&self, name: &str) -> Result<()> {
+        let options = RemoveContainerOptions { force: true, v: true, link: false };
+        self.docker.remove_container(name, Some(options)).await.map_err(failure(Verb::RemoveContainer, name))
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        let options = RemoveVolumeOptions { force: true };
+        self.docker.remove_volume(name, Some(options)).await.map_err(failure(Verb::RemoveVolume, name))
+    }
+
+    async fn list(&self, labels: &[(&str, &str)]) -> Result<Observed> {
+        let description: Vec<String> = labels.iter().map(|(key, value)| format!("{key}={value}")).collect();
+        let description = description.join(",");
+        let filters = Some(convert::label_filters(labels));
+        let containers = self
+            .docker
+            .list_containers(Some(ListContainersOptions { all: true, filters: filters.clone(), ..Default::default() }))
+            .await
+            .map_err(failure(Verb::List, &description))?;
+        let networks = self
+            .docker
+            .list_networks(Some(ListNetworksOptions { filters: filters.clone() }))
+            .await
+            .map_err(failure(Verb::List, &description))?;
+        let volumes = self
+            .docker
+            .list_volumes(Some(ListVolumesOptions { filters }))
+            .await
+            .map_err(failure(Verb::List, &description))?;
+        let mut observed = Observed {
+            containers: containers
+                .into_iter()
+                .map(|container| ObservedContainer {
+                    name: container
+                        .names
+                        .and_then(|names| names.into_iter().next())
+                        .map(|name| name.trim_start_matches('/').to_string())
+                        .unwrap_or_default(),
+                    labels: into_btree(container.labels),
+                    running: container.state == Some(ContainerSummaryStateEnum::RUNNING),
+                    networks: {
+                        let mut names: Vec<String> = container
+                            .network_settings
+                            .and_then(|settings| settings.networks)
+                            .map(|networks| networks.into_keys().collect())
+                            .unwrap_or_default();
+                        names.sort();
+                        names
+                    },
+                    image: container.image.unwrap_or_default(),
+                })
+                .collect(),
+            networks: networks
+                .into_iter()
+                .map(|network| ObservedNetwork { name: network.name.unwrap_or_default(), labels: into_btree(network.labels) })
+                .collect(),
+            volumes: volumes.volumes.unwrap_or_default().into_iter().map(|volume| volume.name).collect(),
+        };
+        observed.containers.sort_by(|left, right| left.name.cmp(&right.name));
+        observed.networks.sort_by(|left, right| left.name.cmp(&right.name));
+        observed.volumes.sort();
+        Ok(observed)
+    }
+
+    async fn exec(&self, name: &str, command: &[String], privilege: ExecPrivilege) -> Result<ExecOutput> {
+        if command.is_empty() {
+            return Err(runtime(Verb::Exec, name, "empty command"));
+        }
+        match privilege {
+            ExecPrivilege::Container => self.engine_exec(name, command, None, None).await,
+            ExecPrivilege::Controller => {
+                let inspected = self.inspect_container(Verb::Exec, name).await?;
+                let id = inspected.id.unwrap_or_default();
+                let state = inspected.state.unwrap_or_default();
+                let pid = match (state.running, state.pid) {
+                    (Some(true), Some(pid)) if pid > 0 => pid,
+                    _ => return Err(runtime(Verb::Exec, name, "container is not running")),
+                };
+                controller_exec::run_in_network_namespace(&id, pid, command)
+                    .await
+                    .map_err(|error| runtime(Verb::Exec, name, error.to_string()))
+            }
+        }
+    }
+
+    async fn copy_in(&self, name: &str, path: &str, contents: &[u8], mode: u32) -> Result<()> {
+        let components = copy::path_components(path).map_err(|refused| runtime(Verb::CopyIn, name, refused.to_string()))?;
+        let inspected = self.inspect_container(Verb::CopyIn, name).await?;
+        let tmpfs = inspected.host_config.and_then(|host| host.tmpfs).unwrap_or_default();
+        match copy::copy_method(path, tmpfs.keys().map(String::as_str)) {
+            CopyMethod::ExecStdin => {
+                if inspected.state.and_then(|state| state.running) != Some(true) {
+                    return Err(runtime(
+                        Verb::CopyIn,
+                        name,
+                        format!("{path} is on a tmpfs, which exists only while the container runs"),
+                    ));
+                }
+                let output =
+                    self.engine_exec(name, &copy::exec_stdin_command(path, mode), Some("root"), Some(contents)).await?;
+                if output.exit_code != 0 {
+                    let message = String::from_utf8_lossy(&output.stderr).trim().to_string();
+                    return Err(runtime(Verb::CopyIn, name, format!("writing {path} exited {}: {message}", output.exit_code)));
+                }
+                Ok(())
+            }
+            CopyMethod::Archive => {
+                let directory = self.deepest_existing_ancestor(name, &components).await?;
+                let modified = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
+                let archive = copy::file_archive(&directory, path, contents, mode, modified)
+                    .map_err(|error| runtime(Verb::CopyIn, name, error.to_string()))?;
+                let options = UploadToContainerOptions { path: directory, ..Default::default() };
+                self.docker
+                    .upload_to_container(name, Some(options), bollard::body_full(archive.into()))
+                    .await
+                    .map_err(failure(Verb::CopyIn, name))
+            }
+        }
+    }
+}

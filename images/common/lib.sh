@@ -1,0 +1,95 @@
+# shellcheck shell=bash
+# /usr/local/lib/enshu/lib.sh — sourced by every role's /usr/local/sbin/enshu-init.
+#
+# Roles run as PID 1 with a read-only root filesystem: everything generated at
+# start (passwords, keys, config rendered from env) goes under /run/enshu, and
+# writable state lives on tmpfs/volumes mounted by the controller.
+#
+#   enshu_run NAME CMD...   start a foreground daemon, remember its pid
+#   enshu_supervise         wait; exit fast on SIGTERM, or exit 1 if a daemon dies
+
+set -uo pipefail
+
+ENSHU_RUN=/run/enshu
+ENSHU_LOG=/var/log/enshu
+declare -A ENSHU_PIDS=()
+
+mkdir -p "$ENSHU_RUN" "$ENSHU_LOG"
+
+enshu_log() { printf '%s enshu-init[%s]: %s\n' "$(date -Is)" "${ENSHU_ROLE:-?}" "$*" | tee -a "$ENSHU_LOG/init.log" >&2; }
+
+enshu_run() { # NAME CMD...
+  local name=$1; shift
+  "$@" &
+  ENSHU_PIDS[$!]=$name
+  enshu_log "started $name (pid $!): $*"
+}
+
+# Hash a password for /etc/shadow or a dovecot passwd-file ({SHA512-CRYPT}).
+enshu_crypt() { openssl passwd -6 -stdin <<<"$1"; }
+
+# /etc/shadow is a symlink into /run/enshu (see enshu-prepare-shadow): render it
+# from the image's copy with the given user:password pairs applied.
+enshu_set_passwords() { # user:password ...
+  local src=/etc/shadow.image dst="$ENSHU_RUN/shadow" pair user pw hash
+  cp "$src" "$dst.new"
+  for pair in "$@"; do
+    user=${pair%%:*} pw=${pair#*:}
+    hash=$(enshu_crypt "$pw")
+    awk -F: -v OFS=: -v u="$user" -v h="$hash" '$1 == u { $2 = h; $3 = int(systime() / 86400) } 1' \
+      "$dst.new" >"$dst.tmp" && mv "$dst.tmp" "$dst.new"
+  done
+  chmod 0640 "$dst.new"
+  chgrp shadow "$dst.new" 2>/dev/null || true
+  mv "$dst.new" "$dst"
+}
+
+# sshd host keys live in /run/enshu/ssh (fresh per container, never in the image).
+enshu_sshd_prepare() {
+  mkdir -p "$ENSHU_RUN/ssh" /run/sshd
+  chmod 0755 /run/sshd
+  local t
+  for t in ed25519 ecdsa rsa; do
+    [[ -f $ENSHU_RUN/ssh/ssh_host_${t}_key ]] ||
+      ssh-keygen -q -t "$t" -N '' -f "$ENSHU_RUN/ssh/ssh_host_${t}_key" </dev/null
+  done
+}
+
+enshu_stop_all() {
+  local sig=${1:-TERM} pid
+  for pid in "${!ENSHU_PIDS[@]}"; do kill "-$sig" "$pid" 2>/dev/null; done
+}
+
+enshu_shutdown() {
+  enshu_log "SIGTERM: stopping ${ENSHU_PIDS[*]:-nothing}"
+  enshu_stop_all TERM
+  # Give daemons ~1.5 s, then kill: `docker stop` must return in < 2 s.
+  local i pid alive
+  for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+    alive=0
+    for pid in "${!ENSHU_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  enshu_stop_all KILL
+  exit 0
+}
+
+enshu_supervise() {
+  trap enshu_shutdown TERM INT
+  enshu_log "ready"
+  : >"$ENSHU_RUN/ready"
+  local pid
+  while :; do
+    if ((${#ENSHU_PIDS[@]} == 0)); then
+      # No daemons (e.g. injector): just idle, interruptibly.
+      sleep 3600 & wait $! ; continue
+    fi
+    wait -n -p pid 2>/dev/null
+    [[ -n ${pid:-} && -n ${ENSHU_PIDS[$pid]:-} ]] || continue
+    enshu_log "${ENSHU_PIDS[$pid]} (pid $pid) exited; stopping container"
+    unset "ENSHU_PIDS[$pid]"
+    enshu_stop_all TERM; sleep 0.5; enshu_stop_all KILL
+    exit 1
+  done
+}

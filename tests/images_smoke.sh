@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# Smoke-test the Enshu role images under the hardening flags of images/roles.md.
+#
+#   bash tests/images_smoke.sh [role...]        (after `make images`)
+#
+# Creates one throwaway --internal network enshu-smoke-<pid>, starts every role
+# with the flags from the roles table (read-only root, cap-drop ALL + listed
+# caps, no-new-privileges, tmpfs on the writable paths), waits (30 s max) for
+# /usr/local/bin/enshu-health, then checks each role from a client container
+# on the same network. Prints start-to-healthy time, idle memory and stop time
+# per role. Everything it created is removed on exit, also on failure.
+#
+#   ENSHU_SMOKE_DROP_CAP=role:CAP   run that role without CAP (see tests/images_capprobe.sh)
+set -euo pipefail
+# (pipelines below use `grep >/dev/null`, not `grep -q`: with pipefail an early
+#  grep exit would SIGPIPE the writer and fail the check)
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROLES_MD="$REPO/images/roles.md"
+RUN_ID=$$
+NET="enshu-smoke-$RUN_ID"
+P="enshu-smoke-$RUN_ID"
+HEALTH_TIMEOUT=30
+FAILS=()
+
+declare -A CAPS WRITABLE NNP EXTRA STARTUP STOPTIME STOPCLI
+ROLES=()
+
+cleanup() {
+  local ids
+  ids=$(docker ps -aq --filter "label=enshu.smoke=$RUN_ID" 2>/dev/null || true)
+  [[ -n $ids ]] && docker rm -f $ids >/dev/null 2>&1
+  docker network rm "$NET" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '%s\n' "$*"; }
+fail() { FAILS+=("$1: $2"); printf 'FAIL %s: %s\n' "$1" "$2"; }
+ok() { printf 'ok   %s: %s\n' "$1" "$2"; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; printf '%s' "${s%"${s##*[![:space:]]}"}"; }
+
+# Read the roles table between the roles-table markers of images/roles.md.
+load_roles() {
+  local line role ports caps writable nnp extra
+  while IFS= read -r line; do
+    [[ $line == '| '* ]] || continue
+    IFS='|' read -r _ role ports caps writable nnp extra _ <<<"$line"
+    role=$(trim "$role")
+    [[ $role == role || $role == ---* || -z $role ]] && continue
+    ROLES+=("$role")
+    CAPS[$role]=$(trim "$caps")
+    WRITABLE[$role]=$(trim "$writable")
+    NNP[$role]=$(trim "$nnp")
+    EXTRA[$role]=$(trim "$extra")
+  done < <(sed -n '/roles-table:begin/,/roles-table:end/p' "$ROLES_MD")
+  ((${#ROLES[@]})) || { echo "no roles table in $ROLES_MD" >&2; exit 2; }
+}
+
+# docker run flags for a role, from the table.
+run_flags() { # role
+  local role=$1 c w flags=(--read-only --cap-drop ALL)
+  IFS=',' read -ra c <<<"${CAPS[$role]}"
+  for x in "${c[@]}"; do
+    [[ $x == - || "$role:$x" == "${ENSHU_SMOKE_DROP_CAP:-}" ]] || flags+=(--cap-add "$x")
+  done
+  IFS=',' read -ra w <<<"${WRITABLE[$role]}"
+  for x in "${w[@]}"; do [[ $x == - ]] || flags+=(--tmpfs "$x:rw,nosuid,nodev,mode=0755"); done
+  [[ ${NNP[$role]} == yes ]] && flags+=(--security-opt no-new-privileges)
+  [[ ${EXTRA[$role]} == - ]] || read -ra c <<<"${EXTRA[$role]}" && [[ ${EXTRA[$role]} == - ]] || flags+=("${c[@]}")
+  printf '%s\n' "${flags[@]}"
+}
+
+start_role() { # role [env...]
+  local role=$1 t0 flags; shift
+  mapfile -t flags < <(run_flags "$role")
+  t0=$(now)
+  docker run -d --name "$P-$role" --hostname "$role" --network "$NET" --network-alias "$role" \
+    --label "enshu.smoke=$RUN_ID" "${flags[@]}" "$@" "enshu/$role:latest" >/dev/null
+  while ! docker exec "$P-$role" /usr/local/bin/enshu-health >/dev/null 2>&1; do
+    if [[ $(docker inspect -f '{{.State.Running}}' "$P-$role" 2>/dev/null) != true ]]; then
+      fail "$role" "container exited; last log lines:"; docker logs --tail 15 "$P-$role" 2>&1 | sed 's/^/    /'
+      return 1
+    fi
+    if (($(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a > '"$HEALTH_TIMEOUT"') }'))); then
+      fail "$role" "not healthy after ${HEALTH_TIMEOUT}s; last log lines:"
+      docker exec "$P-$role" /usr/local/bin/enshu-health 2>&1 | sed 's/^/    health: /' || true
+      docker logs --tail 15 "$P-$role" 2>&1 | sed 's/^/    /'
+      return 1
+    fi
+    sleep 0.2
+  done
+  STARTUP[$role]=$(since "$t0")
+  ok "$role" "healthy in ${STARTUP[$role]}s"
+}
+
+has() { local r; for r in "${SELECTED[@]}"; do [[ $r == "$1" ]] && return 0; done; return 1; }
+cx() { docker exec -i "$P-client" "$@"; }                 # run in the client
+rx() { local r=$1; shift; docker exec -i "$P-$r" "$@"; }  # run in a role container
+poll() { local n=$1 i; shift; for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.5; done; return 1; }  # tries cmd...
+
+check_analyst() {
+  cx ssh-keyscan -T 5 analyst 2>/dev/null | grep  'ssh-ed25519' >/dev/null && ok analyst "ssh-keyscan answers" || fail analyst "ssh-keyscan got no key"
+  cx sshpass -p enshu ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+     -tt analyst@analyst 'touch ~/.smoke && id -un && tty' 2>&1 | tr -d '\r' | grep -x '/dev/pts/[0-9]*' >/dev/null \
+     && ok analyst "password login as analyst (pty, writable home)" || fail analyst "password login (pty, home) failed"
+}
+check_workstation() {
+  cx sshpass -p enshu ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+     staff@workstation 'id -un' 2>&1 | grep -x staff >/dev/null && ok workstation "password login as staff" || fail workstation "password login failed"
+  if has syslog; then
+    rx workstation logger -t enshu-smoke "forwarded-$RUN_ID"
+    if poll 20 rx syslog grep -qs "forwarded-$RUN_ID" /var/log/remote/workstation.log; then
+      ok workstation "syslog forwarded to syslog:/var/log/remote/workstation.log"
+    else fail workstation "syslog line did not arrive at the syslog role"; fi
+  fi
+}
+check_web() {
+  local c
+  c=$(cx curl -s -o /dev/null -w '%{http_code}' http://web/); [[ $c == 200 ]] && ok web "/ -> 200" || fail web "/ -> $c"
+  cx curl -s http://web/ | grep  'さいだ市' >/dev/null && ok web "homepage mentions さいだ市" || fail web "homepage content"
+  c=$(cx curl -s -o /dev/null -w '%{http_code}' http://web/admin/); [[ $c == 401 ]] && ok web "/admin/ -> 401" || fail web "/admin/ -> $c"
+  c=$(cx curl -s -o /dev/null -w '%{http_code}' -u admin:saida2024 http://web/admin/); [[ $c == 200 ]] && ok web "/admin/ with credentials -> 200" || fail web "/admin/ with credentials -> $c"
+  rx web grep -q '"GET /admin/ HTTP/1.1" 401' /var/log/nginx/access.log && ok web "401 logged in access.log" || fail web "401 not in access.log"
+}
+check_mail() {
+  if cx python3 - <<'PY'
+import imaplib, smtplib, socket, sys, time
+s = smtplib.SMTP("mail", 25, timeout=5)
+code, banner = s.docmd("NOOP") if False else (None, None)
+s.sendmail("citizen@example.jp", ["team@city.saida.lg.jp"],
+           b"Subject: smoke\r\nFrom: citizen@example.jp\r\nTo: team@city.saida.lg.jp\r\n\r\nhello\r\n")
+s.quit()
+for _ in range(20):
+    m = imaplib.IMAP4("mail", 143)
+    m.login("team", "enshu")
+    typ, data = m.select("INBOX")
+    m.logout()
+    if int(data[0]) >= 1:
+        sys.exit(0)
+    time.sleep(0.5)
+sys.exit("mail not delivered to team INBOX")
+PY
+  then ok mail "SMTP accepted mail for team@, IMAP login saw it in INBOX"; else fail mail "SMTP->IMAP round trip"; fi
+  cx bash -c 'exec 3<>/dev/tcp/mail/25; IFS= read -r -t 3 l <&3; [[ $l == 220* ]]' && ok mail "SMTP 220 banner" || fail mail "no SMTP 220 banner"
+  cx bash -c 'exec 3<>/dev/tcp/mail/143; IFS= read -r -t 3 l <&3; [[ $l == "* OK"* ]]' && ok mail "IMAP * OK banner" || fail mail "no IMAP banner"
+}
+check_file() {
+  cx nc -z -w 3 file 445 && ok file "tcp/445 reachable" || fail file "tcp/445 unreachable"
+  rx file ls /srv/share | grep README.txt >/dev/null && ok file "share seeded" || fail file "share not seeded"
+  local out
+  out=$(cx smbclient //file/share -U staff%enshu -m SMB3 -c 'put /etc/hostname smoke.txt; ls' 2>&1 || true)
+  if grep -q 'smoke.txt' <<<"$out"; then
+    ok file "smbclient login as staff, put + ls on //file/share"
+  else fail file "smbclient put/ls on //file/share failed"; fi
+  [[ $(rx file stat -c %U /srv/share/smoke.txt 2>/dev/null) == staff ]] && ok file "uploaded file owned by staff" || fail file "uploaded file not owned by staff"
+}
+check_dns() {
+  local a
+  a=$(cx dig +short +time=2 +tries=1 @dns www.city.saida.lg.jp A)
+  [[ -n $a ]] && ok dns "www.city.saida.lg.jp -> $a" || fail dns "no A for www.city.saida.lg.jp"
+  rx dns grep -q 'www.city.saida.lg.jp' /var/log/dnsmasq/queries.log && ok dns "query logged" || fail dns "query not logged"
+}
+check_syslog() {
+  cx logger -n syslog -P 514 -d --rfc3164 -t enshu-smoke "udp-$RUN_ID"
+  cx logger -n syslog -P 514 -T --rfc3164 -t enshu-smoke "tcp-$RUN_ID"
+  poll 20 rx syslog grep -qs "udp-$RUN_ID" /var/log/remote/client.log && ok syslog "udp/514 -> /var/log/remote/client.log" || fail syslog "udp message not stored"
+  poll 20 rx syslog grep -qs "tcp-$RUN_ID" /var/log/remote/client.log && ok syslog "tcp/514 -> /var/log/remote/client.log" || fail syslog "tcp message not stored"
+}
+check_router() {
+  rx router sh -c 'cat > /etc/enshu/rules.nft' <<'NFT'
+table inet enshu
+delete table inet enshu
+table inet enshu {
+  chain forward { type filter hook forward priority 0; policy drop; ct state established,related accept; }
+}
+NFT
+  if poll 10 rx router grep -q '^loaded' /run/enshu/rules.state; then ok router "ruleset loaded"; else fail router "ruleset not loaded: $(rx router cat /run/enshu/rules.state)"; fi
+  rx router nft list chain inet enshu forward | grep  'policy drop' >/dev/null && ok router "forward policy drop active" || fail router "ruleset not active"
+  [[ $(rx router cat /proc/sys/net/ipv4/ip_forward) == 1 ]] && ok router "ip_forward=1 via --sysctl" || fail router "ip_forward not 1"
+}
+check_proxy() {
+  local target=http://web/ c
+  has internet && target=http://internet/via-proxy
+  c=$(cx curl -s -o /dev/null -w '%{http_code}' -x http://proxy:3128 "$target")
+  [[ $c == 200 ]] && ok proxy "GET $target via proxy -> 200" || fail proxy "GET $target via proxy -> $c"
+  docker exec -u proxy "$P-proxy" grep -qs "$target" /var/log/squid/access.log && ok proxy "request in access.log" || fail proxy "request not in access.log"
+}
+check_internet() {
+  local c
+  c=$(cx curl -s -o /dev/null -w '%{http_code}' -A "EnshuSmoke/$RUN_ID" -d 'beacon' http://internet:8080/gate.php)
+  [[ $c == 200 ]] && ok internet "POST :8080 -> 200" || fail internet "POST :8080 -> $c"
+  rx internet grep -q "EnshuSmoke/$RUN_ID" /var/log/c2/beacons.jsonl && ok internet "request logged in beacons.jsonl" || fail internet "request not logged"
+}
+check_injector() { rx injector nmap -V >/dev/null && ok injector "nmap runs" || fail injector "nmap"; }
+
+main() {
+  load_roles
+  SELECTED=("$@")
+  ((${#SELECTED[@]})) || SELECTED=("${ROLES[@]}")
+  local role
+  for role in "${SELECTED[@]}"; do
+    [[ -n ${CAPS[$role]:-} ]] || { echo "unknown role $role (not in $ROLES_MD)" >&2; exit 2; }
+    docker image inspect "enshu/$role:latest" >/dev/null 2>&1 || { echo "missing image enshu/$role:latest (run make images)" >&2; exit 2; }
+  done
+  docker network create --internal --label "enshu.smoke=$RUN_ID" "$NET" >/dev/null
+  log "network $NET (internal)"
+
+  # Client for the checks: the injector image, hardened like the injector.
+  mapfile -t cflags < <(run_flags injector)
+  docker run -d --name "$P-client" --hostname client --network "$NET" \
+    --label "enshu.smoke=$RUN_ID" "${cflags[@]}" enshu/injector:latest >/dev/null
+
+  # syslog first so the workstation can forward to it.
+  local order=() r
+  has syslog && order+=(syslog)
+  for r in "${SELECTED[@]}"; do [[ $r == syslog ]] || order+=("$r"); done
+  for role in "${order[@]}"; do
+    local env=()
+    [[ $role == workstation ]] && has syslog && env=(-e ENSHU_SYSLOG=syslog -e ENSHU_SYSLOG_PROTO=tcp)
+    start_role "$role" "${env[@]}" || true
+  done
+
+  for role in "${order[@]}"; do
+    [[ -n ${STARTUP[$role]:-} ]] || continue
+    "check_$role"
+  done
+
+  sleep 2
+  log ""
+  log "idle memory (docker stats --no-stream):"
+  docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' $(docker ps -q --filter "label=enshu.smoke=$RUN_ID") \
+    | sed "s/^$P-/  /" | sort
+
+  for role in "${order[@]}"; do
+    [[ -n ${STARTUP[$role]:-} ]] || continue
+    # stop_s = SIGTERM to container exit (State.FinishedAt); the docker CLI can
+    # take seconds longer tearing down the netns, which is not the image's doing.
+    local t0 fin code; t0=$(now)
+    docker stop -t 5 "$P-$role" >/dev/null
+    STOPCLI[$role]=$(since "$t0")
+    fin=$(date -d "$(docker inspect -f '{{.State.FinishedAt}}' "$P-$role")" +%s.%N)
+    STOPTIME[$role]=$(awk -v a="$t0" -v b="$fin" 'BEGIN { printf "%.1f", b - a }')
+    code=$(docker inspect -f '{{.State.ExitCode}}' "$P-$role")
+    (( $(awk -v s="${STOPTIME[$role]}" 'BEGIN { print (s < 2.0) }') )) || fail "$role" "exit took ${STOPTIME[$role]}s after docker stop (exit $code)"
+  done
+
+  log ""
+  printf '%-12s %10s %8s %12s\n' role healthy_s stop_s docker_stop_s
+  for role in "${order[@]}"; do
+    printf '%-12s %10s %8s %12s\n' "$role" "${STARTUP[$role]:--}" "${STOPTIME[$role]:--}" "${STOPCLI[$role]:--}"
+  done
+  if ((${#FAILS[@]})); then
+    log ""; log "images_smoke: ${#FAILS[@]} failure(s):"; printf '  %s\n' "${FAILS[@]}"
+    exit 1
+  fi
+  log ""; log "images_smoke: all ${#order[@]} roles passed"
+}
+
+main "$@"
