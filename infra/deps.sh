@@ -10,6 +10,8 @@ packages=(
   tcpdump          # capture on the far side of replay tests
   tcpreplay        # the replay benchmark's anchor
   postgresql       # the store's PostgreSQL tests
+  sshpass          # tests log in to the analyst workstation like a trainee
+  openssh-client
 )
 
 missing=()

@@ -31,6 +31,8 @@ enum Command {
     Status(commands::status::Args),
     /// Open a shell (or run a command) in a team's host.
     Shell(commands::shell::Args),
+    /// Give each team its way in (SSH to its analyst workstation) and print credentials.
+    Access(commands::access::Args),
     /// Remove every container, network and volume of a session.
     Down(commands::down::Args),
     /// Print the scenario JSON Schema (draft-07) for editors.
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Shell(args) => commands::shell::run(args),
+        Command::Access(args) => commands::access::run(args),
         Command::Down(args) => commands::down::run(args),
         Command::Schema(args) => commands::schema::run(args),
         Command::Completions(args) => commands::completions::run::<Cli>(args),

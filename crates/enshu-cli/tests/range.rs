@@ -187,3 +187,59 @@ fn trainees_services_answer_ssh_http_smtp_and_imap() {
     assert_eq!(status, "200");
     assert_eq!(in_container(&analyst, "curl -s -o /dev/null -w '%{http_code}' http://10.192.10.20/admin/"), "401");
 }
+
+#[test]
+fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
+    let session = Session::new("acc");
+    let name = session.0.as_str();
+    assert!(enshu(&["up", &scenario("quickstart"), "--teams", "2", "--session", name, "--pool", "10.160.0.0/12"]).status.success());
+    let base_port = 20_000 + (std::process::id() % 20_000) as u16;
+    let mut access = Command::new(env!("CARGO_BIN_EXE_enshu"))
+        .args(["access", "--session", name, "--bind", "127.0.0.1", "--base-port", &base_port.to_string(), "--output", "json"])
+        .env("ENSHU_LOG", "info")
+        .env("ENSHU_STATE_DIR", state_dir())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = access.stdout.take().unwrap();
+    let _access = KillOnDrop(access);
+    let entries: serde_json::Value = serde_json::Deserializer::from_reader(stdout).into_iter().next().unwrap().unwrap();
+    let password = |team: usize| entries[team]["password"].as_str().unwrap().to_string();
+    // sshd may still be starting right after `up`: retry while the
+    // connection itself fails, never on a refused password.
+    let ssh = |port: u16, password: &str, command: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let output = Command::new("sshpass")
+                .args(["-p", password, "ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10"])
+                .args(["-p", &port.to_string(), "analyst@127.0.0.1", command])
+                .env("ENSHU_LOG", "info")
+                .output()
+                .expect("sshpass and ssh must be installed (make deps)");
+            let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+            let not_ready = stderr.contains("Connection reset") || stderr.contains("Connection refused") || stderr.contains("Connection closed");
+            if output.status.success() || !not_ready || Instant::now() > deadline {
+                return output;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    // Team 1 lands on its analyst workstation, in its own address block.
+    let login = ssh(base_port, &password(0), "hostname; ip -4 -o addr show eth0");
+    let text = String::from_utf8_lossy(&login.stdout);
+    assert!(login.status.success(), "{}", String::from_utf8_lossy(&login.stderr));
+    assert!(text.starts_with("analyst\n") && text.contains("10.160.10.10/24"), "{text}");
+    // Team 2's door does not open with team 1's password.
+    let wrong = ssh(base_port + 1, &password(0), "true");
+    assert!(!wrong.status.success(), "team 1's password opened team 2's workstation");
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("Permission denied"), "{}", String::from_utf8_lossy(&wrong.stderr));
+    let right = ssh(base_port + 1, &password(1), "hostname");
+    assert!(right.status.success(), "team 2 with its own password: {}", String::from_utf8_lossy(&right.stderr));
+}

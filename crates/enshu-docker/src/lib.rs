@@ -25,6 +25,7 @@
 //! (one network at container creation, further ones connected before
 //! start).
 
+pub mod access;
 pub mod backend;
 pub mod controller_exec;
 pub mod convert;

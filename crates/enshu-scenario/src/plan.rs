@@ -633,3 +633,69 @@ impl Plan {
         out
     }
 }
+
+impl Plan {
+    /// The same networks and containers as a Compose file (format 2.4, which
+    /// Compose v1 and v2 both read). Enshu itself does not use it: it is the
+    /// anchor of the bring-up benchmark and a way to inspect a plan with
+    /// familiar tools. It lacks what Compose cannot express: default routes
+    /// through the router and the router's rules.
+    pub fn to_compose(&self) -> String {
+        use serde_json::{Map, Value, json};
+        let mut services = Map::new();
+        let mut networks = Map::new();
+        for team in &self.teams {
+            for network in &team.networks {
+                networks.insert(
+                    network.name.clone(),
+                    json!({
+                        "name": network.name,
+                        "driver": "bridge",
+                        "internal": network.internal,
+                        "driver_opts": {
+                            "com.docker.network.bridge.name": network.bridge,
+                            "com.docker.network.bridge.enable_ip_masquerade": "false",
+                            "com.docker.network.bridge.inhibit_ipv4": "true",
+                        },
+                        "ipam": {"config": [{"subnet": network.subnet.to_string(), "gateway": network.gateway.to_string()}]},
+                        "labels": network.labels,
+                    }),
+                );
+            }
+            for container in &team.containers {
+                let hardening = &container.hardening;
+                let attached: Map<String, Value> = container
+                    .networks
+                    .iter()
+                    .map(|attachment| (attachment.network.clone(), json!({"ipv4_address": attachment.address.to_string()})))
+                    .collect();
+                let mut service = json!({
+                    "image": container.image,
+                    "container_name": container.name,
+                    "hostname": container.hostname,
+                    "init": true,
+                    "cap_drop": hardening.cap_drop,
+                    "cap_add": hardening.cap_add,
+                    "read_only": hardening.read_only,
+                    "tmpfs": hardening.tmpfs,
+                    "mem_limit": hardening.memory_bytes,
+                    "cpus": hardening.nano_cpus as f64 / 1e9,
+                    "pids_limit": hardening.pids_limit,
+                    "environment": container.env,
+                    "labels": container.labels,
+                    "networks": attached,
+                    "stop_grace_period": "2s",
+                });
+                if hardening.no_new_privileges {
+                    service["security_opt"] = json!(["no-new-privileges:true"]);
+                }
+                if !hardening.sysctls.is_empty() {
+                    service["sysctls"] = json!(hardening.sysctls);
+                }
+                services.insert(container.name.clone(), service);
+            }
+        }
+        let document = json!({"version": "2.4", "services": services, "networks": networks});
+        serde_saphyr::to_string(&document).expect("a compose document serialises")
+    }
+}

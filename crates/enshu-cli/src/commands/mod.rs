@@ -1,3 +1,4 @@
+pub mod access;
 pub mod completions;
 pub mod down;
 pub mod files;

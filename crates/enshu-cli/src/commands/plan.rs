@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use enshu_scenario::{PlanError, PlanOptions};
 
-use super::Output;
 use super::files::{DiskFiles, load_scenario};
 
 #[derive(clap::Args)]
@@ -22,7 +21,16 @@ pub struct Args {
     #[arg(long)]
     pool: Option<String>,
     #[arg(long, value_enum, default_value_t)]
-    output: Output,
+    output: PlanOutput,
+}
+
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum, PartialEq, Eq)]
+pub enum PlanOutput {
+    #[default]
+    Text,
+    Json,
+    /// A Compose file with the same networks and containers.
+    Compose,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -50,8 +58,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(other) => return Err(other.into()),
     };
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-        Output::Text => print!("{}", plan.to_text()),
+        PlanOutput::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        PlanOutput::Text => print!("{}", plan.to_text()),
+        PlanOutput::Compose => print!("{}", plan.to_compose()),
     }
     Ok(ExitCode::SUCCESS)
 }

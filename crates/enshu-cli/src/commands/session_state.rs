@@ -16,6 +16,21 @@ pub struct SessionState {
     pub scenario_text: String,
     pub teams: u32,
     pub pool: Option<String>,
+    /// Random per session; team passwords are derived from it, so they stay
+    /// the same when `up` runs again.
+    #[serde(default)]
+    pub secret: String,
+}
+
+/// A new random secret (128 bits from the kernel).
+pub fn new_secret() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 16];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    Ok(hex_string(&bytes))
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 pub fn state_dir() -> PathBuf {
@@ -47,11 +62,33 @@ impl SessionState {
         let _ = std::fs::remove_file(path(session));
     }
 
+    /// Team `team_name`'s password for the hosts it logs in to.
+    pub fn team_password(&self, team_name: &str) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("enshu-team-password\0{}\0{team_name}", self.secret).as_bytes());
+        // 12 characters from an alphabet without look-alikes (no 0/O, 1/l).
+        const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+        digest.iter().take(12).map(|byte| ALPHABET[*byte as usize % ALPHABET.len()] as char).collect()
+    }
+
+    /// Put each team's password into the environment of its login hosts.
+    pub fn apply_credentials(&self, plan: &mut Plan) {
+        for team in &mut plan.teams {
+            let password = self.team_password(&team.name);
+            for container in team.containers.iter_mut().filter(|container| container.login) {
+                container.env.insert("ENSHU_PASSWORD".to_string(), password.clone());
+            }
+        }
+    }
+
     pub fn plan(&self) -> anyhow::Result<Plan> {
         let loaded = enshu_scenario::load(&self.scenario_file, self.scenario_text.as_bytes())
             .map_err(|diagnostics| anyhow::anyhow!("stored scenario no longer loads: {}", diagnostics[0].headline()))?;
         let pool = self.pool.as_deref().map(str::parse).transpose().map_err(|message: String| anyhow::anyhow!(message))?;
         let options = PlanOptions { session: self.session.clone(), teams: self.teams, pool, files: &NoFiles };
-        enshu_scenario::plan(&loaded, &options).map_err(|error| anyhow::anyhow!("re-planning session {:?}: {error}", self.session))
+        let mut plan =
+            enshu_scenario::plan(&loaded, &options).map_err(|error| anyhow::anyhow!("re-planning session {:?}: {error}", self.session))?;
+        self.apply_credentials(&mut plan);
+        Ok(plan)
     }
 }

@@ -51,7 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let pool = args.pool.as_deref().map(str::parse).transpose().map_err(|message: String| anyhow::anyhow!("--pool: {message}"))?;
     let files = DiskFiles::beside(&args.file);
-    let plan = match enshu_scenario::plan(&loaded, &PlanOptions { session: args.session.clone(), teams: args.teams, pool, files: &files }) {
+    let mut plan = match enshu_scenario::plan(&loaded, &PlanOptions { session: args.session.clone(), teams: args.teams, pool, files: &files }) {
         Ok(plan) => plan,
         Err(PlanError::Invalid(diagnostics)) => {
             diagnostics.iter().for_each(|diagnostic| eprint!("{diagnostic}"));
@@ -63,6 +63,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let backend = range::docker().await?;
         if args.dry_run {
+            if let Ok(previous) = SessionState::load(&args.session) {
+                previous.apply_credentials(&mut plan);
+            }
             let observed = enshu_backend::Backend::list(&backend, &[(enshu_scenario::plan::labels::SESSION, args.session.as_str())]).await?;
             let steps = enshu_controller::diff(&plan, &observed);
             match args.output {
@@ -74,14 +77,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // The host guard must be in place before any range container runs:
         // it keeps containers off the host and lets the routers forward.
         range::ensure_host_guard().await?;
-        SessionState {
+        // Keep the secret of an earlier `up` of this session: passwords stay.
+        let secret = match SessionState::load(&args.session) {
+            Ok(previous) if !previous.secret.is_empty() => previous.secret,
+            _ => super::session_state::new_secret()?,
+        };
+        let state = SessionState {
             session: args.session.clone(),
             scenario_file: args.file.display().to_string(),
             scenario_text: String::from_utf8_lossy(&std::fs::read(&args.file)?).into_owned(),
             teams: args.teams,
             pool: args.pool.clone(),
-        }
-        .save()?;
+            secret,
+        };
+        state.save()?;
+        state.apply_credentials(&mut plan);
 
         let bars = ProgressBars::new(args.output == Output::Text);
         let result = enshu_controller::up(&backend, &plan, CONCURRENCY, &|event| bars.update(event)).await;

@@ -1,0 +1,115 @@
+//! `enshu access --session NAME`: each team's one way in. Host port
+//! `base + team - 1` forwards to SSH on the team's login host, through a
+//! connection opened inside that container's own network namespace (the
+//! host has no route into any range). Prints every team's credentials.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use enshu_docker::DockerBackend;
+
+use super::Output;
+use super::range;
+use super::session_state::SessionState;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    session: String,
+    /// Address to listen on (the venue's network).
+    #[arg(long, default_value = "0.0.0.0")]
+    bind: String,
+    /// Port of team 1; team N listens on base + N - 1.
+    #[arg(long, default_value_t = 2201)]
+    base_port: u16,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+}
+
+/// One team's way in.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry {
+    pub team: String,
+    pub port: u16,
+    pub host: String,
+    pub user: String,
+    pub password: String,
+    #[serde(skip)]
+    pub container: String,
+}
+
+pub fn entries(state: &SessionState, base_port: u16) -> anyhow::Result<Vec<Entry>> {
+    let plan = state.plan()?;
+    plan.teams
+        .iter()
+        .map(|team| {
+            let login = team.containers.iter().find(|container| container.login).with_context(|| format!("team {} has no login host", team.name))?;
+            Ok(Entry {
+                team: team.name.clone(),
+                port: base_port + team.index as u16 - 1,
+                host: login.hostname.clone(),
+                user: login.role.clone(),
+                password: state.team_password(&team.name),
+                container: login.name.clone(),
+            })
+        })
+        .collect()
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let state = SessionState::load(&args.session)?;
+    let entries = entries(&state, args.base_port)?;
+    range::runtime()?.block_on(async {
+        let backend = range::docker().await?;
+        let mut listeners = Vec::new();
+        for entry in &entries {
+            let listener = tokio::net::TcpListener::bind((args.bind.as_str(), entry.port))
+                .await
+                .with_context(|| format!("listening on {}:{} for team {}", args.bind, entry.port, entry.team))?;
+            listeners.push((listener, entry.clone()));
+        }
+        match args.output {
+            Output::Json => println!("{}", serde_json::to_string_pretty(&entries)?),
+            Output::Text => {
+                println!("team  way in                     user     password");
+                for entry in &entries {
+                    println!("{:<5} ssh -p {:<5} {}@<this host>  {:<8} {}", entry.team, entry.port, entry.user, entry.user, entry.password);
+                }
+                println!("forwarding; Ctrl-C to stop");
+            }
+        }
+        serve_access(backend, listeners, std::future::pending()).await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Forward every accepted connection to port 22 of the team's login host
+/// until `shutdown` completes.
+pub async fn serve_access(
+    backend: DockerBackend,
+    listeners: Vec<(tokio::net::TcpListener, Entry)>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (listener, entry) in listeners {
+        let backend = backend.clone();
+        tasks.spawn(async move {
+            loop {
+                let Ok((mut client, peer)) = listener.accept().await else { continue };
+                let backend = backend.clone();
+                let entry = entry.clone();
+                tokio::spawn(async move {
+                    match backend.connect_inside(&entry.container, 22).await {
+                        Ok(mut inside) => {
+                            tracing::info!(team = %entry.team, %peer, "trainee connected");
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut inside).await;
+                        }
+                        Err(error) => tracing::warn!(team = %entry.team, %peer, "cannot reach the login host: {error}"),
+                    }
+                });
+            }
+        });
+    }
+    shutdown.await;
+    tasks.abort_all();
+}
