@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 teams=${1:-8}
 scenario=scenarios/emotet-beta.yaml
-enshu=target/release/enshu
+enshu=${ENSHU_BIN:-target/release/enshu}
 [ -x "$enshu" ] || cargo build --release -q -p enshu-cli
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -20,6 +20,13 @@ memory_mib() { # total memory of the session's containers, MiB
          END { printf "%.0f", s }'
 }
 export ENSHU_STATE_DIR=${ENSHU_STATE_DIR:-$(mktemp -d)}
+compose=$(mktemp --suffix .yml)
+cleanup() {
+  $enshu down --session bench-enshu >/dev/null 2>&1 || true
+  [ -s "$compose" ] && docker-compose -f "$compose" -p bench-compose down -t 2 >/dev/null 2>&1 || true
+  rm -f "$compose"
+}
+trap cleanup EXIT
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(docker version -f '{{.Server.Version}}') docker, $(docker info -f '{{.Driver}}')"
 containers=$($enshu plan "$scenario" --teams "$teams" --output json | python3 -c 'import json,sys; p=json.load(sys.stdin); print(sum(len(t["containers"]) for t in p["teams"]), sum(len(t["networks"]) for t in p["teams"]))')
@@ -37,7 +44,6 @@ start=$(now); $enshu down --session bench-enshu >/dev/null; end=$(now)
 enshu_down=$(secs "$start" "$end")
 
 # Anchor: docker-compose with the same containers and networks.
-compose=$(mktemp --suffix .yml)
 $enshu plan "$scenario" --teams "$teams" --session bench-compose --output compose > "$compose"
 start=$(now)
 COMPOSE_PARALLEL_LIMIT=64 docker-compose -f "$compose" -p bench-compose up -d >/tmp/bench-compose-up.log 2>&1 || { tail /tmp/bench-compose-up.log; exit 1; }
@@ -47,7 +53,6 @@ sleep 5
 compose_mem=$(memory_mib bench-compose)
 start=$(now); docker-compose -f "$compose" -p bench-compose down -t 2 >/dev/null 2>&1; end=$(now)
 compose_down=$(secs "$start" "$end")
-rm -f "$compose"
 
 ratio=$(awk -v a="$enshu_up" -v b="$compose_up" 'BEGIN { printf "%.2f", a / b }')
 echo "| | bring-up (s) | teardown (s) | memory per team (MiB) |"

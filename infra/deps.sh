@@ -12,6 +12,8 @@ packages=(
   postgresql       # the store's PostgreSQL tests
   sshpass          # tests log in to the analyst workstation like a trainee
   openssh-client
+  chromium         # the scoreboard's browser test
+  fonts-noto-cjk   # Japanese text in that browser
 )
 
 missing=()

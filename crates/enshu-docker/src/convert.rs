@@ -14,6 +14,9 @@ use bollard::models::{
 };
 use enshu_backend::{ContainerSpec, NetworkSpec};
 
+/// How often Docker runs an image's health check in a range.
+pub const HEALTHCHECK_INTERVAL_NANOSECONDS: i64 = 60 * 1_000_000_000;
+
 /// Docker's driver option naming the host-side bridge interface.
 pub const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 /// Docker's driver option for source NAT of traffic leaving the bridge.
@@ -155,6 +158,10 @@ pub fn container_create_body(spec: &ContainerSpec) -> Result<ContainerCreateBody
         env: Some(spec.env.iter().map(|(key, value)| format!("{key}={value}")).collect()),
         labels: Some(spec.labels.iter().map(|(key, value)| (key.clone(), value.clone())).collect()),
         stop_timeout: Some(STOP_TIMEOUT_SECONDS),
+        // The images' own health checks every 10 s cost a core at 200
+        // containers; Enshu proves health with its own probes, so Docker's
+        // runs only once a minute (the image's test is kept).
+        healthcheck: Some(bollard::models::HealthConfig { interval: Some(HEALTHCHECK_INTERVAL_NANOSECONDS), ..Default::default() }),
         exposed_ports: None,
         volumes: None,
         host_config: Some(host_config),

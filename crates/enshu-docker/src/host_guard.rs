@@ -56,6 +56,8 @@ const SYSFS_NET: &str = "/sys/class/net";
 /// A failed guard operation.
 #[derive(Debug, thiserror::Error)]
 pub enum HostGuardError {
+    #[error("taking the host guard lock: {0}")]
+    Lock(std::io::Error),
     #[error("cannot run {program}: {source}")]
     Spawn { program: String, source: std::io::Error },
     #[error("`{program} {arguments}` failed: {message}")]
@@ -295,7 +297,26 @@ impl HostGuard {
     /// Install the guard, or repair it; does nothing when it is in place.
     /// Call it before the first range network is created, and again on
     /// every `up`: a firewall reload elsewhere on the host may flush it.
+    ///
+    /// Observing and then changing the firewall is not atomic, so ensures
+    /// are serialised across processes with a lock file: two `enshu up` (or
+    /// two tests) at once must not both create the same chain.
     pub async fn ensure(&self) -> Result<GuardReport, HostGuardError> {
+        let lock_path = std::env::temp_dir().join("enshu-host-guard.lock");
+        let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = std::fs::File::create(&lock_path)?;
+            file.lock()?;
+            Ok(file)
+        })
+        .await
+        .map_err(|error| HostGuardError::Lock(std::io::Error::other(error.to_string())))?
+        .map_err(HostGuardError::Lock)?;
+        let result = self.ensure_locked().await;
+        drop(lock);
+        result
+    }
+
+    async fn ensure_locked(&self) -> Result<GuardReport, HostGuardError> {
         let mut report = GuardReport::default_for(&self.programs);
         for program in &self.programs {
             let version = Self::run(program, &to_arguments(&["-V"])).await?;

@@ -72,7 +72,9 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
             &["/run", "/tmp", "/var/tmp", "/home", "/var/log", "/var/spool/rsyslog", "/var/spool/cron"],
             96,
         ),
-        ImageRole::Web => profile(&["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"], &["/run", "/tmp", "/var/log", "/var/lib/nginx"], 96),
+        // The web root is a tmpfs seeded from the image at start: a deface
+        // inject writes it and the team restores it.
+        ImageRole::Web => profile(&["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"], &["/run", "/tmp", "/var/log", "/var/lib/nginx", "/var/www/html"], 96),
         ImageRole::Mail => profile(
             &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL", "NET_BIND_SERVICE"],
             &["/run", "/tmp", "/var/log", "/var/spool/postfix", "/var/lib/postfix", "/var/lib/dovecot", "/var/mail"],

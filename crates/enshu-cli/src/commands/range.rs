@@ -36,15 +36,8 @@ pub fn host_addresses() -> Vec<Ipv4Addr> {
     addresses
 }
 
-/// Install the host guard, one process at a time: the guard reads the
-/// firewall and then changes it, and two `enshu up` at once must not both
-/// create the same chain.
+/// Install the host guard (serialised across processes by the guard itself).
 pub async fn ensure_host_guard() -> anyhow::Result<()> {
-    let lock_path = std::env::temp_dir().join("enshu-host-guard.lock");
-    let lock_file = std::fs::File::create(&lock_path).with_context(|| format!("creating {}", lock_path.display()))?;
-    let locked = tokio::task::spawn_blocking(move || lock_file.lock().map(|()| lock_file)).await??;
-    let result = enshu_docker::HostGuard::new().ensure().await;
-    drop(locked);
-    result.context("installing the host guard (iptables)")?;
+    enshu_docker::HostGuard::new().ensure().await.context("installing the host guard (iptables)")?;
     Ok(())
 }

@@ -1,0 +1,246 @@
+//! The injector: plays the attack into each team's range and records what
+//! it did as ground truth.
+//!
+//! # Layout
+//! - [`clock`] (pure): each team's exercise time from the recorded clock
+//!   changes (start, pause, resume, stop; session-wide or per team), with an
+//!   acceleration factor for demos and tests.
+//! - [`schedule`] (pure): which injects are due, from the plan, the fired
+//!   and held sets of the log, objective outcomes and the team's exercise
+//!   time; a restart neither re-fires nor skips.
+//! - [`artefact`]: harmless, reversible host artefacts (file, log line,
+//!   process, cron line, user, defaced page with its golden copy, renamed
+//!   "encrypted" files) planted through the [`enshu_backend::Backend`].
+//! - [`traffic`]: bounded generators run inside the target container with
+//!   its own network stack, behind an egress guard.
+//! - [`message`]: messages to the team, recorded as rendered.
+//! - [`checks`]: automatic checks run through the backend, judged purely.
+//!
+//! The pure modules hold the decisions (when, what command, pass or fail)
+//! so they are tested without containers; the I/O modules are thin and are
+//! tested against the recording fake, then once end to end against Docker
+//! (`tests/docker_quickstart.rs`).
+//!
+//! This crate does not name the store: the caller turns a [`FiredInject`]
+//! into the log's `InjectFired { inject, target, ground_truth }` and a
+//! [`checks::CheckOutcome`] into `CheckResult`.
+
+pub mod artefact;
+pub mod checks;
+pub mod clock;
+pub mod message;
+pub mod schedule;
+pub mod shell;
+pub mod traffic;
+
+use std::collections::BTreeMap;
+
+use enshu_backend::Backend;
+use enshu_scenario::model::Action;
+use enshu_scenario::net::Ipv4Net;
+use enshu_scenario::plan::{PlannedInject, TeamPlan};
+use serde_json::{Value, json};
+
+pub use checks::{CheckOutcome, run_check};
+pub use clock::{ClockAction, ClockChange, ExerciseClock};
+pub use schedule::{DueInject, ScheduleState, due};
+
+/// An inject that fired: what the event log records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FiredInject {
+    pub inject: String,
+    /// The reference it was aimed at, e.g. `office/pc01`.
+    pub target: String,
+    pub ground_truth: Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InjectError {
+    #[error("inject {inject}: {source}")]
+    Artefact { inject: String, source: artefact::ArtefactError },
+    #[error(transparent)]
+    Traffic(#[from] traffic::TrafficError),
+    #[error("inject {inject}: target {target} is not a host of team {team}")]
+    NoSuchHost { inject: String, target: String, team: String },
+    #[error("inject {inject}: capture replay is played by the replay service, not the injector")]
+    ReplayNotHere { inject: String },
+}
+
+/// Every `segment/host` and `segment` of the team, resolved to its address
+/// or subnet: fills `{{...}}` in artefact content and log lines, which the
+/// planner resolves only for messages.
+pub fn references(team: &TeamPlan) -> BTreeMap<String, String> {
+    let mut resolved = BTreeMap::new();
+    for container in &team.containers {
+        if let Some(address) = container.primary_address() {
+            resolved.insert(container.reference.clone(), address.to_string());
+        }
+    }
+    for network in &team.networks {
+        resolved.insert(network.segment.clone(), network.subnet.to_string());
+    }
+    resolved
+}
+
+/// The team's planned networks: where its generators may send.
+pub fn team_networks(team: &TeamPlan) -> Vec<Ipv4Net> {
+    team.networks.iter().map(|network| network.subnet).collect()
+}
+
+/// Fire one inject of `team` now; `exercise_ms` is the team's exercise
+/// time, recorded in the ground truth.
+pub async fn fire<B: Backend>(backend: &B, team: &TeamPlan, inject: &PlannedInject, exercise_ms: u64) -> Result<FiredInject, InjectError> {
+    let mut ground_truth = match &inject.action {
+        Action::Artefact(planted) => {
+            let host = inject
+                .target
+                .container
+                .as_deref()
+                .and_then(|name| team.containers.iter().find(|container| container.name == name))
+                .ok_or_else(|| InjectError::NoSuchHost {
+                    inject: inject.id.clone(),
+                    target: inject.target.reference.clone(),
+                    team: team.name.clone(),
+                })?;
+            artefact::plant(backend, &inject.id, planted, host, &references(team))
+                .await
+                .map_err(|source| InjectError::Artefact { inject: inject.id.clone(), source })?
+        }
+        Action::Traffic(traffic) => traffic::start(backend, inject, traffic, &team_networks(team)).await?,
+        Action::Message(message) => message::render(message),
+        Action::Replay(_) => return Err(InjectError::ReplayNotHere { inject: inject.id.clone() }),
+    };
+    ground_truth["inject"] = json!(inject.id);
+    ground_truth["team"] = json!(team.name);
+    ground_truth["target"] = json!(inject.target.reference);
+    ground_truth["container"] = json!(inject.target.container);
+    ground_truth["address"] = json!(inject.target.address.map(|address| address.to_string()));
+    ground_truth["exercise_ms"] = json!(exercise_ms);
+    tracing::info!(inject = %inject.id, team = %team.name, "inject fired");
+    Ok(FiredInject { inject: inject.id.clone(), target: inject.target.reference.clone(), ground_truth })
+}
+
+/// One due inject's result, for the caller to record.
+#[derive(Debug)]
+pub struct FireAttempt {
+    pub due: DueInject,
+    pub result: Result<FiredInject, InjectError>,
+}
+
+/// Fire everything due for `team` at `exercise_ms`, in order, including
+/// chained injects whose predecessor fires in this call and whose delay has
+/// already passed (`after: {inject: beacon, delay: 0s}` fires right after
+/// the beacon). The caller appends each success to the log as
+/// `InjectFired` and records it in its [`ScheduleState`]. A failure is not
+/// counted as fired, so it is tried again on the next call (its chain
+/// waits); the caller decides whether to hold it instead.
+pub async fn fire_due<B: Backend>(backend: &B, team: &TeamPlan, state: &ScheduleState, exercise_ms: u64) -> Vec<FireAttempt> {
+    let mut working = state.clone();
+    let mut attempts: Vec<FireAttempt> = Vec::new();
+    // Each round fires at least one inject or stops: bounded by the plan.
+    for _ in 0..=team.injects.len() {
+        let due_now: Vec<DueInject> = schedule::due(&team.injects, &working, exercise_ms)
+            .into_iter()
+            .filter(|due| !attempts.iter().any(|attempt| attempt.due.inject == due.inject))
+            .collect();
+        if due_now.is_empty() {
+            break;
+        }
+        for due in due_now {
+            let Some(inject) = team.injects.iter().find(|inject| inject.id == due.inject) else { continue };
+            let result = fire(backend, team, inject, exercise_ms).await;
+            match &result {
+                Ok(_) => working.record_fired(&inject.id, exercise_ms),
+                Err(error) => tracing::warn!(inject = %inject.id, team = %team.name, "inject failed: {error}"),
+            }
+            attempts.push(FireAttempt { due, result });
+        }
+    }
+    attempts
+}
+
+#[cfg(test)]
+mod tests {
+    use enshu_backend::fake::{Call, FakeBackend};
+    use enshu_scenario::{NoFiles, PlanOptions};
+
+    use super::*;
+
+    fn quickstart_team() -> TeamPlan {
+        let bytes = include_bytes!("../../../scenarios/quickstart.yaml");
+        let loaded = enshu_scenario::load("quickstart.yaml", bytes).unwrap();
+        let options = PlanOptions { session: "unit".into(), teams: 1, pool: Some("10.224.0.0/12".parse().unwrap()), files: &NoFiles };
+        enshu_scenario::plan(&loaded, &options).unwrap().teams.remove(0)
+    }
+
+    async fn running_range(team: &TeamPlan) -> FakeBackend {
+        let backend = FakeBackend::new();
+        for network in &team.networks {
+            backend.ensure_network(network).await.unwrap();
+        }
+        for container in &team.containers {
+            backend.create_container(container).await.unwrap();
+            backend.start_container(&container.name).await.unwrap();
+        }
+        backend.clear_calls();
+        backend
+    }
+
+    #[test]
+    fn references_cover_every_host_and_segment() {
+        let team = quickstart_team();
+        let resolved = references(&team);
+        assert_eq!(resolved["internet/c2"], "10.224.100.23");
+        assert_eq!(resolved["office/pc01"], "10.224.10.101");
+        assert_eq!(resolved["dmz"], "10.224.20.0/24");
+        assert_eq!(team_networks(&team).len(), 3);
+    }
+
+    #[tokio::test]
+    async fn the_quickstart_plays_tick_by_tick_without_firing_twice() {
+        let team = quickstart_team();
+        let backend = running_range(&team).await;
+        let mut state = ScheduleState::default();
+        let mut fired_order = Vec::new();
+        // A controller ticking every 10 s of exercise time, persisting as it goes.
+        for tick in 0..=20u64 {
+            let now = tick * 10_000;
+            for attempt in fire_due(&backend, &team, &state, now).await {
+                let fired = attempt.result.unwrap_or_else(|error| panic!("{}: {error}", attempt.due.inject));
+                assert_eq!(fired.ground_truth["exercise_ms"], now);
+                state.record_fired(&fired.inject, now);
+                fired_order.push((fired.inject, now));
+            }
+        }
+        assert_eq!(
+            fired_order,
+            [
+                ("beacon".to_string(), 60_000),
+                ("dropper".to_string(), 60_000),
+                ("persistence".to_string(), 70_000),
+                ("deface".to_string(), 120_000),
+                ("soc-alert".to_string(), 180_000),
+            ]
+        );
+        // One exec starts the beacon, in pc01; nothing is ever fired again.
+        let beacon_execs = backend
+            .calls()
+            .iter()
+            .filter(|call| matches!(call, Call::Exec(container, command) if container.ends_with("-pc01") && command[3] == "enshu-launch"))
+            .count();
+        assert_eq!(beacon_execs, 1);
+        backend.clear_calls();
+        assert!(fire_due(&backend, &team, &state, 10_000_000).await.is_empty());
+        assert!(backend.calls().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_inject_on_a_missing_host_is_an_error() {
+        let mut team = quickstart_team();
+        team.containers.retain(|container| container.hostname != "pc01");
+        let backend = FakeBackend::new();
+        let dropper = team.injects.iter().find(|inject| inject.id == "dropper").unwrap().clone();
+        let error = fire(&backend, &team, &dropper, 0).await.unwrap_err();
+        assert!(matches!(error, InjectError::NoSuchHost { .. }), "{error}");
+    }
+}

@@ -1,0 +1,563 @@
+//! Traffic generators: attack traffic made by the target host itself.
+//!
+//! A generator runs inside the TARGET container with its real network
+//! stack, so what the team sees (the router's counters, the C2's log, a
+//! tcpdump on the analyst box, the host's own sockets) is real. One exec
+//! starts it in the background, in its own session, under `timeout`, with a
+//! bounded count; its pid goes to `/run/enshu/traffic/<inject>.pid` so it can
+//! be stopped.
+//!
+//! **Safety:** the egress guard refuses any generator whose destination is
+//! not a host inside the team's own planned networks. Ranges are internal
+//! networks anyway; the guard makes a planning mistake (a wrong pool, a
+//! public address in a map) fail loudly instead of sending anything.
+
+use std::net::Ipv4Addr;
+
+use enshu_backend::{Backend, BackendError, ExecPrivilege};
+use enshu_scenario::model::{Protocol, Traffic, TrafficKind};
+use enshu_scenario::net::Ipv4Net;
+use enshu_scenario::plan::PlannedInject;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::shell;
+
+/// Where generators keep their pid files (tmpfs on every role).
+pub const PID_DIRECTORY: &str = "/run/enshu/traffic";
+/// No generator runs longer than this, whatever its count and interval.
+pub const MAX_SECONDS: u64 = 24 * 3600;
+/// Upper bound of beacons, attempts, probes or queries of one generator.
+pub const MAX_COUNT: u32 = 10_000;
+/// Upper bound of bytes one exfiltration sends.
+pub const MAX_EXFILTRATION_BYTES: u64 = 64 * 1024 * 1024;
+/// Exfiltration chunk size.
+pub const CHUNK_BYTES: u64 = 64 * 1024;
+/// Ports a scan probes when the inject lists none.
+pub const DEFAULT_SCAN_PORTS: [u16; 13] = [21, 22, 23, 25, 53, 80, 110, 139, 143, 443, 445, 3389, 8080];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrafficError {
+    #[error("inject {inject}: target {target} is not a host")]
+    TargetNotAHost { inject: String, target: String },
+    #[error("inject {inject}: destination {to} is not resolved to a host address (got {resolved:?})")]
+    Unresolved { inject: String, to: String, resolved: String },
+    #[error("inject {inject}: egress guard: destination {destination} is outside the team's networks {networks}")]
+    EgressRefused { inject: String, destination: Ipv4Addr, networks: String },
+    #[error("inject {inject}: {kind} needs {field}")]
+    Missing { inject: String, kind: &'static str, field: &'static str },
+    #[error("inject {inject}: starting the generator in {container}: {source}")]
+    Backend { inject: String, container: String, source: BackendError },
+    #[error("inject {inject}: the generator in {container} did not start (exit {exit_code}): {stderr}")]
+    Failed { inject: String, container: String, exit_code: i64, stderr: String },
+}
+
+/// How a brute force reaches its service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BruteForceMethod {
+    /// HTTP basic auth with curl.
+    Http,
+    /// ssh password attempts with sshpass (plain TCP connects if it is missing).
+    Ssh,
+    /// TCP connects only (RDP, SMB: services no client here speaks).
+    Connect,
+}
+
+/// One generator, every default applied and every bound enforced: the
+/// pure half of [`start`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Generator {
+    pub inject: String,
+    pub kind: TrafficKind,
+    pub container: String,
+    pub source: Option<Ipv4Addr>,
+    pub destination: Ipv4Addr,
+    pub ports: Vec<u16>,
+    pub count: u32,
+    pub interval_ms: u64,
+    pub jitter: f64,
+    pub path: String,
+    pub user: Option<String>,
+    pub bytes: Option<u64>,
+    pub domain: Option<String>,
+    pub brute_force_method: Option<BruteForceMethod>,
+    /// The `timeout` the whole generator runs under.
+    pub max_seconds: u64,
+}
+
+/// Whether `destination` is inside one of the team's networks.
+pub fn egress_allowed(destination: Ipv4Addr, team_networks: &[Ipv4Net]) -> bool {
+    team_networks.iter().any(|network| network.contains(destination))
+}
+
+fn kind_name(kind: TrafficKind) -> &'static str {
+    match kind {
+        TrafficKind::Scan => "scan",
+        TrafficKind::Beacon => "beacon",
+        TrafficKind::BruteForce => "brute_force",
+        TrafficKind::Exfiltration => "exfiltration",
+        TrafficKind::DnsTunnel => "dns_tunnel",
+    }
+}
+
+fn tcp_ports(traffic: &Traffic, limit: usize) -> Vec<u16> {
+    let mut ports = Vec::new();
+    for spec in &traffic.ports {
+        if let (Protocol::Tcp | Protocol::Udp | Protocol::Any, Some((low, high))) = (spec.protocol, spec.ports) {
+            for port in low..=high {
+                if ports.len() >= limit {
+                    return ports;
+                }
+                ports.push(port);
+            }
+        }
+    }
+    ports
+}
+
+/// Resolve, default and bound a traffic inject; the egress guard runs here.
+pub fn generator(inject: &PlannedInject, traffic: &Traffic, team_networks: &[Ipv4Net]) -> Result<Generator, TrafficError> {
+    let container = inject
+        .target
+        .container
+        .clone()
+        .ok_or_else(|| TrafficError::TargetNotAHost { inject: inject.id.clone(), target: inject.target.reference.clone() })?;
+    let resolved = inject.addresses.get(&traffic.to).cloned().unwrap_or_default();
+    let destination: Ipv4Addr = resolved.parse().map_err(|_| TrafficError::Unresolved {
+        inject: inject.id.clone(),
+        to: traffic.to.clone(),
+        resolved: resolved.clone(),
+    })?;
+    if !egress_allowed(destination, team_networks) {
+        let networks = team_networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        return Err(TrafficError::EgressRefused { inject: inject.id.clone(), destination, networks: format!("[{networks}]") });
+    }
+    let interval_default_ms = match traffic.kind {
+        TrafficKind::Beacon => 60_000,
+        TrafficKind::Scan => 50,
+        _ => 1_000,
+    };
+    let interval_ms = traffic.interval.map(|interval| interval.seconds * 1000).unwrap_or(interval_default_ms);
+    let jitter = traffic.jitter.filter(|jitter| jitter.is_finite()).unwrap_or(0.0).clamp(0.0, 1.0);
+    let first_port = |default: u16| tcp_ports(traffic, 1).first().copied().unwrap_or(default);
+    let mut bytes = None;
+    let mut domain = None;
+    let mut user = None;
+    let mut brute_force_method = None;
+    let (ports, count, path) = match traffic.kind {
+        TrafficKind::Beacon => (vec![first_port(80)], traffic.count.unwrap_or(60), traffic.path.clone().unwrap_or_else(|| "/".into())),
+        TrafficKind::BruteForce => {
+            let port = first_port(22);
+            brute_force_method = Some(match port {
+                22 => BruteForceMethod::Ssh,
+                80 | 443 | 8000..=8999 => BruteForceMethod::Http,
+                _ => BruteForceMethod::Connect,
+            });
+            user = Some(traffic.user.clone().unwrap_or_else(|| "admin".into()));
+            (vec![port], traffic.count.unwrap_or(50), traffic.path.clone().unwrap_or_else(|| "/admin/".into()))
+        }
+        TrafficKind::Scan => {
+            let limit = traffic.count.unwrap_or(1024).min(1024) as usize;
+            let mut ports = tcp_ports(traffic, limit);
+            if ports.is_empty() {
+                ports = DEFAULT_SCAN_PORTS.iter().copied().take(limit).collect();
+            }
+            let count = ports.len() as u32;
+            (ports, count, String::new())
+        }
+        TrafficKind::Exfiltration => {
+            let total = traffic.bytes.unwrap_or(1024 * 1024).clamp(1, MAX_EXFILTRATION_BYTES);
+            bytes = Some(total);
+            (vec![first_port(80)], total.div_ceil(CHUNK_BYTES) as u32, traffic.path.clone().unwrap_or_else(|| "/upload".into()))
+        }
+        TrafficKind::DnsTunnel => {
+            domain = Some(
+                traffic
+                    .domain
+                    .clone()
+                    .filter(|domain| !domain.is_empty())
+                    .ok_or_else(|| TrafficError::Missing { inject: inject.id.clone(), kind: "dns_tunnel", field: "domain" })?,
+            );
+            (vec![first_port(53)], traffic.count.unwrap_or(100), String::new())
+        }
+    };
+    let count = count.clamp(1, MAX_COUNT);
+    // Each attempt may take its own timeout (5 s, 30 s for a chunk) on top
+    // of the interval; a minute of slack for the start.
+    let attempt_seconds: u64 = if traffic.kind == TrafficKind::Exfiltration { 30 } else { 5 };
+    let per_attempt_ms = (interval_ms as f64 * (1.0 + jitter)) as u64 + attempt_seconds * 1000;
+    let max_seconds = (u64::from(count) * per_attempt_ms / 1000 + 60).min(MAX_SECONDS);
+    Ok(Generator {
+        inject: inject.id.clone(),
+        kind: traffic.kind,
+        container,
+        source: inject.target.address,
+        destination,
+        ports,
+        count,
+        interval_ms,
+        jitter,
+        path,
+        user,
+        bytes,
+        domain,
+        brute_force_method,
+        max_seconds,
+    })
+}
+
+/// Starts generator script `$5` (with `$6…`) in the background, in its own
+/// session under `timeout $3`, after checking that program `$4` exists;
+/// writes its pid to `$2` and prints it. `$1` names the generator in `ps`.
+/// If the generator of that pid file still runs (a fire repeated after a
+/// controller crash), prints its pid and starts nothing.
+pub const LAUNCH_SCRIPT: &str = r#"set -e
+name=$1 pid_file=$2 limit=$3 needs=$4 generator=$5; shift 5
+if [ -f "$pid_file" ] && kill -0 "$(cat -- "$pid_file")" 2>/dev/null; then cat -- "$pid_file"; exit 0; fi
+if [ -n "$needs" ] && ! command -v "$needs" >/dev/null 2>&1; then echo "$needs is not installed on this host" >&2; exit 5; fi
+mkdir -p -- "$(dirname -- "$pid_file")"
+setsid timeout "$limit" bash -c "$generator" "$name" "$@" </dev/null >/dev/null 2>&1 &
+echo "$!" > "$pid_file"
+echo "$!"
+"#;
+
+/// Sleep `$1` ms ± `$2` ms.
+const PAUSE: &str = r#"pause() { local delay=$1; if [ "$2" -gt 0 ]; then delay=$(( $1 - $2 + (RANDOM * 32768 + RANDOM) % (2 * $2 + 1) )); fi
+  [ "$delay" -gt 0 ] && sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"; return 0; }
+"#;
+
+/// HTTP POST beacons: `$1` address, `$2` port, `$3` path, `$4` count, `$5` interval ms, `$6` jitter ms.
+pub const BEACON_SCRIPT: &str = r#"to=$1 port=$2 path=$3 count=$4 interval=$5 jitter=$6 host=$(hostname)
+for ((i = 1; i <= count; i++)); do
+  curl -s -o /dev/null -m 5 -X POST -A 'Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; Trident/7.0)' \
+    -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary "id=$host&n=$i&d=$(head -c 48 /dev/urandom | base64 -w0)" "http://$to:$port$path" || true
+  ((i < count)) && pause "$interval" "$jitter"
+done
+"#;
+
+/// Password guessing: `$1` address, `$2` port, `$3` path, `$4` count, `$5`
+/// interval ms, `$6` user, `$7` method (http, ssh or connect). The list
+/// never holds a range's real password.
+pub const BRUTE_FORCE_SCRIPT: &str = r#"to=$1 port=$2 path=$3 count=$4 interval=$5 user=$6 method=$7
+passwords=(123456 password admin qwerty letmein Passw0rd welcome1 P@ssw0rd admin123 12345678 iloveyou abc123 111111 dragon monkey)
+[ "$method" = ssh ] && ! command -v sshpass >/dev/null 2>&1 && method=connect
+for ((i = 1; i <= count; i++)); do
+  password=${passwords[$(( (i - 1) % ${#passwords[@]} ))]}
+  case $method in
+    http) curl -s -o /dev/null -m 5 -u "$user:$password" "http://$to:$port$path" || true ;;
+    ssh) sshpass -p "$password" ssh -n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 \
+           -o PreferredAuthentications=password -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 \
+           -p "$port" "$user@$to" true >/dev/null 2>&1 || true ;;
+    *) timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$to" "$port" 2>/dev/null || true ;;
+  esac
+  ((i < count)) && pause "$interval" 0
+done
+"#;
+
+/// TCP connect scan: `$1` address, `$2` interval ms, `$3…` ports.
+pub const SCAN_SCRIPT: &str = r#"to=$1 interval=$2; shift 2
+for port in "$@"; do
+  timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$to" "$port" 2>/dev/null || true
+  pause "$interval" 0
+done
+"#;
+
+/// Random bytes POSTed in chunks: `$1` address, `$2` port, `$3` path,
+/// `$4` total bytes, `$5` chunk bytes, `$6` interval ms.
+pub const EXFILTRATION_SCRIPT: &str = r#"to=$1 port=$2 path=$3 total=$4 chunk=$5 interval=$6 sent=0
+while ((sent < total)); do
+  size=$(( total - sent < chunk ? total - sent : chunk ))
+  head -c "$size" /dev/urandom | curl -s -o /dev/null -m 30 -X POST -H 'Content-Type: application/octet-stream' \
+    --data-binary @- "http://$to:$port$path" || true
+  sent=$((sent + size))
+  ((sent < total)) && pause "$interval" 0
+done
+"#;
+
+/// DNS queries of base32 labels: `$1` server, `$2` port, `$3` domain, `$4` count, `$5` interval ms.
+pub const DNS_TUNNEL_SCRIPT: &str = r#"server=$1 port=$2 domain=$3 count=$4 interval=$5
+for ((i = 1; i <= count; i++)); do
+  label=$(head -c 20 /dev/urandom | base32 | tr -d '=' | tr 'A-Z' 'a-z')
+  dig +short +tries=1 +time=2 -p "$port" "@$server" "$label.$i.$domain" TXT >/dev/null 2>&1 || true
+  ((i < count)) && pause "$interval" 0
+done
+"#;
+
+pub fn pid_file(inject_id: &str) -> String {
+    format!("{PID_DIRECTORY}/{inject_id}.pid")
+}
+
+/// The one exec that starts the generator.
+pub fn launch_command(generator: &Generator) -> Vec<String> {
+    let jitter_ms = ((generator.interval_ms as f64) * generator.jitter) as u64;
+    let port = generator.ports.first().copied().unwrap_or(80).to_string();
+    let (script, needs, arguments): (&str, &str, Vec<String>) = match generator.kind {
+        TrafficKind::Beacon => (
+            BEACON_SCRIPT,
+            "curl",
+            vec![generator.destination.to_string(), port, generator.path.clone(), generator.count.to_string(), generator.interval_ms.to_string(), jitter_ms.to_string()],
+        ),
+        TrafficKind::BruteForce => {
+            let method = match generator.brute_force_method.unwrap_or(BruteForceMethod::Connect) {
+                BruteForceMethod::Http => "http",
+                BruteForceMethod::Ssh => "ssh",
+                BruteForceMethod::Connect => "connect",
+            };
+            (
+                BRUTE_FORCE_SCRIPT,
+                if method == "http" { "curl" } else { "" },
+                vec![
+                    generator.destination.to_string(),
+                    port,
+                    generator.path.clone(),
+                    generator.count.to_string(),
+                    generator.interval_ms.to_string(),
+                    generator.user.clone().unwrap_or_default(),
+                    method.to_string(),
+                ],
+            )
+        }
+        TrafficKind::Scan => {
+            let mut arguments = vec![generator.destination.to_string(), generator.interval_ms.to_string()];
+            arguments.extend(generator.ports.iter().map(ToString::to_string));
+            (SCAN_SCRIPT, "timeout", arguments)
+        }
+        TrafficKind::Exfiltration => (
+            EXFILTRATION_SCRIPT,
+            "curl",
+            vec![
+                generator.destination.to_string(),
+                port,
+                generator.path.clone(),
+                generator.bytes.unwrap_or(0).to_string(),
+                CHUNK_BYTES.to_string(),
+                generator.interval_ms.to_string(),
+            ],
+        ),
+        TrafficKind::DnsTunnel => (
+            DNS_TUNNEL_SCRIPT,
+            "dig",
+            vec![generator.destination.to_string(), port, generator.domain.clone().unwrap_or_default(), generator.count.to_string(), generator.interval_ms.to_string()],
+        ),
+    };
+    let body = format!("{PAUSE}{script}");
+    let pid_file = pid_file(&generator.inject);
+    let limit = generator.max_seconds.to_string();
+    let name = format!("enshu-{}", kind_name(generator.kind));
+    let mut launch: Vec<&str> = vec![&name, &pid_file, &limit, needs, &body];
+    launch.extend(arguments.iter().map(String::as_str));
+    shell::bash(LAUNCH_SCRIPT, "enshu-launch", &launch)
+}
+
+/// Start the traffic of `inject` from its target; returns the ground truth.
+pub async fn start<B: Backend>(backend: &B, inject: &PlannedInject, traffic: &Traffic, team_networks: &[Ipv4Net]) -> Result<Value, TrafficError> {
+    let generator = generator(inject, traffic, team_networks)?;
+    let command = launch_command(&generator);
+    let output = backend.exec(&generator.container, &command, ExecPrivilege::Container).await.map_err(|source| TrafficError::Backend {
+        inject: inject.id.clone(),
+        container: generator.container.clone(),
+        source,
+    })?;
+    if output.exit_code != 0 {
+        return Err(TrafficError::Failed {
+            inject: inject.id.clone(),
+            container: generator.container.clone(),
+            exit_code: output.exit_code,
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    let pid: Option<u64> = shell::first_word(&output.stdout_text()).parse().ok();
+    tracing::info!(inject = %inject.id, container = %generator.container, destination = %generator.destination, "traffic generator started");
+    Ok(json!({
+        "kind": kind_name(generator.kind),
+        "source": generator.source.map(|address| address.to_string()),
+        "destination": generator.destination.to_string(),
+        "port": generator.ports.first(),
+        "ports": generator.ports,
+        "count": generator.count,
+        "interval_ms": generator.interval_ms,
+        "jitter": generator.jitter,
+        "path": if generator.path.is_empty() { None } else { Some(&generator.path) },
+        "user": generator.user,
+        "bytes": generator.bytes,
+        "domain": generator.domain,
+        "method": generator.brute_force_method,
+        "max_seconds": generator.max_seconds,
+        "pid": pid,
+        "pid_file": pid_file(&inject.id),
+    }))
+}
+
+/// Kills the generator's process group named by pid file `$1`, if any.
+pub const STOP_SCRIPT: &str = r#"[ -f "$1" ] || exit 0
+pid=$(cat -- "$1"); [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null; rm -f -- "$1"; exit 0
+"#;
+
+/// Stop a generator early (an instructor's "stop the beacon").
+pub async fn stop<B: Backend>(backend: &B, container: &str, inject_id: &str) -> Result<(), TrafficError> {
+    let command = shell::bash(STOP_SCRIPT, "enshu-stop", &[&pid_file(inject_id)]);
+    backend
+        .exec(container, &command, ExecPrivilege::Container)
+        .await
+        .map_err(|source| TrafficError::Backend { inject: inject_id.to_string(), container: container.to_string(), source })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use enshu_backend::fake::{Call, FakeBackend};
+    use enshu_scenario::model::{Action, Duration, PortSpec, When};
+    use enshu_scenario::plan::ResolvedTarget;
+
+    use super::*;
+
+    fn team_networks() -> Vec<Ipv4Net> {
+        ["10.64.10.0/24", "10.64.20.0/24", "10.64.100.0/24"].iter().map(|text| text.parse().unwrap()).collect()
+    }
+
+    fn traffic(kind: TrafficKind) -> Traffic {
+        Traffic {
+            kind,
+            to: "internet/c2".into(),
+            ports: vec![],
+            interval: None,
+            jitter: None,
+            count: None,
+            path: None,
+            user: None,
+            bytes: None,
+            domain: None,
+        }
+    }
+
+    fn inject(traffic: &Traffic, resolved: &str) -> PlannedInject {
+        PlannedInject {
+            id: "beacon".into(),
+            when: When::At(Duration::from_secs(60)),
+            target: ResolvedTarget {
+                reference: "office/pc01".into(),
+                container: Some("enshu-s-t01-pc01".into()),
+                address: Some("10.64.10.101".parse().unwrap()),
+                subnet: None,
+            },
+            action: Action::Traffic(traffic.clone()),
+            addresses: BTreeMap::from([(traffic.to.clone(), resolved.to_string())]),
+        }
+    }
+
+    fn port(text: &str) -> PortSpec {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_egress_guard_refuses_destinations_outside_the_team() {
+        let beacon = Traffic { ports: vec![port("tcp/8080")], ..traffic(TrafficKind::Beacon) };
+        for outside in ["8.8.8.8", "10.65.100.23", "192.168.1.1"] {
+            let error = generator(&inject(&beacon, outside), &beacon, &team_networks()).unwrap_err();
+            assert!(matches!(error, TrafficError::EgressRefused { .. }), "{outside}: {error}");
+            assert!(error.to_string().contains("egress guard"), "{error}");
+        }
+        assert!(generator(&inject(&beacon, "10.64.100.23"), &beacon, &team_networks()).is_ok());
+        // A segment (subnet) or nothing is not a destination.
+        assert!(matches!(generator(&inject(&beacon, "10.64.100.0/24"), &beacon, &team_networks()), Err(TrafficError::Unresolved { .. })));
+        assert!(matches!(generator(&inject(&beacon, ""), &beacon, &[]), Err(TrafficError::Unresolved { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_refused_generator_never_reaches_the_backend() {
+        let backend = FakeBackend::new();
+        let beacon = traffic(TrafficKind::Beacon);
+        let error = start(&backend, &inject(&beacon, "1.1.1.1"), &beacon, &team_networks()).await.unwrap_err();
+        assert!(matches!(error, TrafficError::EgressRefused { .. }));
+        assert!(backend.calls().is_empty());
+    }
+
+    #[test]
+    fn defaults_and_bounds() {
+        let beacon = Traffic {
+            ports: vec![port("tcp/8080")],
+            interval: Some(Duration::from_secs(10)),
+            jitter: Some(0.2),
+            count: Some(360),
+            path: Some("/gate.php".into()),
+            ..traffic(TrafficKind::Beacon)
+        };
+        let planned = generator(&inject(&beacon, "10.64.100.23"), &beacon, &team_networks()).unwrap();
+        assert_eq!((planned.ports.as_slice(), planned.count, planned.interval_ms, planned.path.as_str()), (&[8080][..], 360, 10_000, "/gate.php"));
+        assert_eq!(planned.max_seconds, 360 * 17 + 60);
+        let huge = Traffic { count: Some(10_000_000), interval: Some(Duration::from_secs(3600)), ..traffic(TrafficKind::Beacon) };
+        let planned = generator(&inject(&huge, "10.64.100.23"), &huge, &team_networks()).unwrap();
+        assert_eq!((planned.count, planned.max_seconds), (MAX_COUNT, MAX_SECONDS));
+        let scan = Traffic { ports: vec![port("tcp/1-65535")], ..traffic(TrafficKind::Scan) };
+        assert_eq!(generator(&inject(&scan, "10.64.100.23"), &scan, &team_networks()).unwrap().ports.len(), 1024);
+        let default_scan = traffic(TrafficKind::Scan);
+        assert_eq!(generator(&inject(&default_scan, "10.64.100.23"), &default_scan, &team_networks()).unwrap().ports, DEFAULT_SCAN_PORTS);
+        let exfiltration = Traffic { bytes: Some(200 * 1024), ..traffic(TrafficKind::Exfiltration) };
+        assert_eq!(generator(&inject(&exfiltration, "10.64.100.23"), &exfiltration, &team_networks()).unwrap().count, 4);
+        let rdp = Traffic { ports: vec![port("tcp/3389")], user: Some("administrator".into()), ..traffic(TrafficKind::BruteForce) };
+        assert_eq!(generator(&inject(&rdp, "10.64.100.23"), &rdp, &team_networks()).unwrap().brute_force_method, Some(BruteForceMethod::Connect));
+        let dns = traffic(TrafficKind::DnsTunnel);
+        assert!(matches!(generator(&inject(&dns, "10.64.100.23"), &dns, &team_networks()), Err(TrafficError::Missing { field: "domain", .. })));
+    }
+
+    #[tokio::test]
+    async fn a_beacon_is_one_exec_with_every_value_as_an_argument() {
+        let backend = FakeBackend::new();
+        let beacon = Traffic {
+            ports: vec![port("tcp/8080")],
+            interval: Some(Duration::from_secs(10)),
+            jitter: Some(0.2),
+            count: Some(3),
+            path: Some("/gate.php".into()),
+            ..traffic(TrafficKind::Beacon)
+        };
+        let planned = inject(&beacon, "10.64.100.23");
+        // The fake refuses execs into containers it does not run.
+        assert!(matches!(start(&backend, &planned, &beacon, &team_networks()).await, Err(TrafficError::Backend { .. })));
+        let expected_body = format!("{PAUSE}{BEACON_SCRIPT}");
+        assert_eq!(
+            backend.calls(),
+            [Call::Exec(
+                "enshu-s-t01-pc01".into(),
+                shell::bash(
+                    LAUNCH_SCRIPT,
+                    "enshu-launch",
+                    &[
+                        "enshu-beacon",
+                        "/run/enshu/traffic/beacon.pid",
+                        &(3 * 17 + 60).to_string(),
+                        "curl",
+                        &expected_body,
+                        "10.64.100.23",
+                        "8080",
+                        "/gate.php",
+                        "3",
+                        "10000",
+                        "2000",
+                    ]
+                )
+            )]
+        );
+    }
+
+    #[test]
+    fn every_kind_builds_its_own_script() {
+        let cases = [
+            (Traffic { ports: vec![port("tcp/22")], user: Some("root".into()), count: Some(5), ..traffic(TrafficKind::BruteForce) }, BRUTE_FORCE_SCRIPT, "ssh"),
+            (Traffic { ports: vec![port("tcp/80")], count: Some(5), ..traffic(TrafficKind::BruteForce) }, BRUTE_FORCE_SCRIPT, "http"),
+            (Traffic { ports: vec![port("tcp/20-25")], ..traffic(TrafficKind::Scan) }, SCAN_SCRIPT, "25"),
+            (Traffic { bytes: Some(1000), ..traffic(TrafficKind::Exfiltration) }, EXFILTRATION_SCRIPT, "1000"),
+            (Traffic { domain: Some("t.example".into()), count: Some(4), ..traffic(TrafficKind::DnsTunnel) }, DNS_TUNNEL_SCRIPT, "t.example"),
+        ];
+        for (traffic, script, expected_argument) in cases {
+            let planned = generator(&inject(&traffic, "10.64.100.23"), &traffic, &team_networks()).unwrap();
+            let command = launch_command(&planned);
+            assert_eq!(command[8], format!("{PAUSE}{script}"));
+            assert!(command[9..].iter().any(|argument| argument == expected_argument), "{command:?}");
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! `enshu-replay` is the injector's fast packet sender: it replays a
+//! capture into one team's range from inside that range's network namespace
+//! (a sidecar sharing a target's namespace, or a process the controller
+//! entered with `nsenter`).
+//!
+//! **Invariant:** nothing is sent that the [`EgressGuard`] has not accepted
+//! in its final, rewritten form. Every packet is rewritten and checked
+//! before the first send ([`prepare_frames`]); only the resulting
+//! [`CheckedFrames`], which cannot be modified, reach a socket. A refusal
+//! aborts the whole replay before anything is sent unless the caller asked
+//! to skip refused packets.
+//!
+//! # Layout
+//!
+//! - [`address_map`]: `FROM=TO` entries and JSON map files into a
+//!   [`RewriteMap`] (pure).
+//! - [`prepare`]: rewrite, set MACs, guard every frame (pure).
+//! - [`replay`]: the send loop over a [`FrameSink`], paced by enshu-pcap's
+//!   `SendSchedule` (no socket; tested with a recording sink).
+//! - [`pacing`]: the sleep-then-spin [`Pacer`] and timing-error percentiles.
+//! - [`report`]: the [`ReplayReport`], human or JSON.
+//! - [`synthetic`]: minimal UDP captures for benchmarks and tests.
+//! - `sender` (feature `raw-socket`, on by default): the AF_PACKET
+//!   [`Sender`] with `sendmmsg` batches, and [`replay()`] tying it together.
+//!
+//! Without the `raw-socket` feature the crate opens no socket and needs no
+//! privilege, so everything but the sender is tested with plain
+//! `cargo test --no-default-features`.
+
+pub mod address_map;
+pub mod pacing;
+pub mod prepare;
+pub mod replay;
+pub mod report;
+#[cfg(feature = "raw-socket")]
+pub mod sender;
+pub mod synthetic;
+
+pub use address_map::{AddressMapError, map_entries_from_json, rewrite_map_from_entries};
+pub use enshu_pcap::{EgressGuard, MacAddress, RewriteMap, Timing};
+pub use pacing::{Pacer, TimingErrorHistogram, TimingErrorSummary};
+pub use prepare::{
+    CheckedFrames, PrepareError, PrepareOptions, PreparedReplay, Refusal, RefusalPolicy,
+    RefusalReason, prepare_frames,
+};
+pub use replay::{FrameSink, SendError, SendSettings, SendStatistics, send_frames};
+pub use report::{ReplayReport, ReportContext};
+#[cfg(feature = "raw-socket")]
+pub use sender::{
+    InterfaceInfo, Sender, SenderError, SenderOptions, enter_realtime_scheduling,
+    reduce_timer_slack,
+};
+
+/// Everything one replay needs.
+#[cfg(feature = "raw-socket")]
+#[derive(Debug, Clone)]
+pub struct ReplayRequest<'a> {
+    /// The capture file's bytes (pcap or pcapng).
+    pub capture: &'a [u8],
+    pub map: RewriteMap,
+    pub timing: Timing,
+    pub loops: u32,
+    /// Interface in the current network namespace.
+    pub interface: &'a str,
+    pub guard: &'a EgressGuard,
+    /// Destination MAC of every frame; broadcast when `None`.
+    pub next_hop_mac: Option<MacAddress>,
+    pub refusal_policy: RefusalPolicy,
+    pub sender: SenderOptions,
+    pub max_duration: Option<std::time::Duration>,
+    /// Send from a `SCHED_FIFO` thread with locked memory (paced replays on
+    /// a busy host); an error if the privilege is missing.
+    pub realtime: bool,
+}
+
+/// Why a replay failed.
+#[cfg(feature = "raw-socket")]
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Sender(#[from] SenderError),
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error("entering real-time scheduling (needs CAP_SYS_NICE and CAP_IPC_LOCK): {0}")]
+    Realtime(std::io::Error),
+}
+
+/// `SCHED_FIFO` priority of `--realtime`: above ordinary real-time helpers,
+/// below the kernel's own threads (which use 50 and up for interrupts).
+#[cfg(feature = "raw-socket")]
+pub const REALTIME_PRIORITY: i32 = 40;
+
+/// Opens the interface, prepares and checks every frame, then sends them.
+#[cfg(feature = "raw-socket")]
+pub fn replay(request: ReplayRequest<'_>) -> Result<ReplayReport, ReplayError> {
+    let mut sender = Sender::open(request.interface, request.sender)?;
+    let interface = sender.interface().clone();
+    let destination_mac = request.next_hop_mac.unwrap_or(PrepareOptions::BROADCAST);
+    let prepared = prepare_frames(
+        request.capture,
+        &PrepareOptions {
+            map: request.map,
+            source_mac: interface.mac,
+            destination_mac,
+            refusal_policy: request.refusal_policy,
+            max_frame_length: Some(interface.max_frame_length()),
+        },
+        request.guard,
+    )?;
+    if !matches!(request.timing, Timing::TopSpeed) {
+        reduce_timer_slack();
+    }
+    if request.realtime {
+        enter_realtime_scheduling(REALTIME_PRIORITY).map_err(ReplayError::Realtime)?;
+    }
+    let settings = SendSettings {
+        timing: request.timing,
+        loops: request.loops,
+        batch_size: sender.batch_size(),
+        max_duration: request.max_duration,
+        ..SendSettings::default()
+    };
+    let statistics = send_frames(&mut sender, &prepared.frames, &settings)?;
+    Ok(ReplayReport::new(
+        ReportContext {
+            interface: interface.name.clone(),
+            source_mac: interface.mac.to_string(),
+            destination_mac: destination_mac.to_string(),
+            timing: describe_timing(request.timing),
+            loops: request.loops,
+            full_queue_retries: sender.full_queue_retries,
+        },
+        &prepared,
+        &statistics,
+    ))
+}
+
+/// A short description of a timing, for reports.
+pub fn describe_timing(timing: Timing) -> String {
+    match timing {
+        Timing::Original => "original".to_owned(),
+        Timing::Multiplier(multiplier) => format!("x{multiplier}"),
+        Timing::PacketsPerSecond(rate) => format!("{rate} pps"),
+        Timing::TopSpeed => "top speed".to_owned(),
+    }
+}

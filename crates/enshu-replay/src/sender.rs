@@ -1,0 +1,328 @@
+//! The AF_PACKET sender (feature `raw-socket`).
+//!
+//! A raw packet socket bound to one interface, protocol 0 so that it never
+//! receives, sending pre-built Ethernet frames in batches with `sendmmsg`:
+//! one system call carries up to [`SenderOptions::batch_size`] frames. The
+//! kernel still builds one socket buffer per frame, as it does for a
+//! PACKET_MMAP TX ring; what a ring would save over `sendmmsg` is the copy
+//! from user memory, which for frames of a few hundred bytes costs less
+//! than the socket-buffer work both paths share (see the crate's README for
+//! the measurements that decided this).
+//!
+//! `PACKET_QDISC_BYPASS` is opt-in: it skips the interface's queueing
+//! discipline, so a range that shapes traffic with `tc` would be bypassed.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use enshu_pcap::MacAddress;
+
+use crate::replay::FrameSink;
+
+// Not exported by every libc version; values from <linux/if_packet.h> and
+// <asm-generic/socket.h>.
+const PACKET_QDISC_BYPASS: libc::c_int = 20;
+const SO_SNDBUFFORCE: libc::c_int = 32;
+
+/// Facts about the interface a sender is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceInfo {
+    pub name: String,
+    pub index: u32,
+    pub mac: MacAddress,
+    pub mtu: u32,
+}
+
+impl InterfaceInfo {
+    /// Largest frame the kernel accepts on this interface: the MTU plus the
+    /// Ethernet header and one VLAN tag.
+    pub fn max_frame_length(&self) -> usize {
+        self.mtu as usize + 14 + 4
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SenderOptions {
+    /// Most frames per `sendmmsg` call.
+    pub batch_size: usize,
+    /// Set `PACKET_QDISC_BYPASS` (skips `tc` shaping on the interface).
+    pub qdisc_bypass: bool,
+    /// Socket send buffer; larger lets a batch queue without blocking.
+    pub send_buffer_bytes: usize,
+}
+
+impl Default for SenderOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 64,
+            qdisc_bypass: false,
+            send_buffer_bytes: 4 << 20,
+        }
+    }
+}
+
+/// Why the sender could not be opened or could not send.
+#[derive(Debug, thiserror::Error)]
+pub enum SenderError {
+    #[error("interface name {name:?} is not a valid interface name")]
+    InvalidName { name: String },
+    #[error("interface {name} not found in this network namespace")]
+    NoSuchInterface { name: String },
+    #[error(
+        "interface {name} is not an ethernet interface (hardware type {hardware_type}); frames are ethernet"
+    )]
+    NotEthernet { name: String, hardware_type: u16 },
+    #[error("{operation} for interface {name}: {source} (needs CAP_NET_RAW)")]
+    Socket {
+        operation: &'static str,
+        name: String,
+        source: io::Error,
+    },
+}
+
+/// An AF_PACKET socket bound to one interface.
+#[derive(Debug)]
+pub struct Sender {
+    socket: OwnedFd,
+    interface: InterfaceInfo,
+    batch_size: usize,
+    /// Scratch for `sendmmsg`; its pointers are only set, and only valid,
+    /// during one `send_frames` call.
+    iovecs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+    /// Times the kernel said the queue was full and the batch was retried.
+    pub full_queue_retries: u64,
+}
+
+// SAFETY: the raw pointers in `iovecs` and `headers` are written at the
+// start of each `send_frames` call and never read outside it, so moving the
+// sender to another thread cannot let a dangling pointer be used.
+unsafe impl Send for Sender {}
+
+impl Sender {
+    /// Opens a raw socket on `interface_name` in the current network
+    /// namespace.
+    pub fn open(interface_name: &str, options: SenderOptions) -> Result<Self, SenderError> {
+        // Must be called right after the failing system call.
+        let socket_error = |operation: &'static str| SenderError::Socket {
+            operation,
+            name: interface_name.to_owned(),
+            source: io::Error::last_os_error(),
+        };
+        let name = CString::new(interface_name).map_err(|_| SenderError::InvalidName {
+            name: interface_name.to_owned(),
+        })?;
+        if interface_name.is_empty() || interface_name.len() >= libc::IFNAMSIZ {
+            return Err(SenderError::InvalidName {
+                name: interface_name.to_owned(),
+            });
+        }
+        // SAFETY: plain system call; the result is checked.
+        let raw_socket =
+            unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+        if raw_socket < 0 {
+            return Err(socket_error("opening an AF_PACKET socket"));
+        }
+        // SAFETY: `raw_socket` is a fresh descriptor owned by nobody else.
+        let socket = unsafe { OwnedFd::from_raw_fd(raw_socket) };
+        // SAFETY: `name` is a valid NUL-terminated string.
+        let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+        if index == 0 {
+            return Err(SenderError::NoSuchInterface {
+                name: interface_name.to_owned(),
+            });
+        }
+        let mut request = interface_request(&name);
+        // SAFETY: `request` is a properly initialised ifreq naming the
+        // interface; the kernel fills in the union.
+        if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFHWADDR, &mut request) } < 0 {
+            return Err(socket_error("reading the hardware address"));
+        }
+        // SAFETY: SIOCGIFHWADDR filled the hwaddr member of the union.
+        let hardware_address = unsafe { request.ifr_ifru.ifru_hwaddr };
+        if hardware_address.sa_family != libc::ARPHRD_ETHER {
+            return Err(SenderError::NotEthernet {
+                name: interface_name.to_owned(),
+                hardware_type: hardware_address.sa_family,
+            });
+        }
+        let mut mac = [0u8; 6];
+        for (octet, byte) in mac.iter_mut().zip(hardware_address.sa_data.iter()) {
+            *octet = *byte as u8;
+        }
+        let mut request = interface_request(&name);
+        // SAFETY: as above, for the MTU member.
+        if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFMTU, &mut request) } < 0 {
+            return Err(socket_error("reading the mtu"));
+        }
+        // SAFETY: SIOCGIFMTU filled the mtu member of the union.
+        let mtu = unsafe { request.ifr_ifru.ifru_mtu }.max(0) as u32;
+
+        // SAFETY: zeroed sockaddr_ll is a valid value; fields set below.
+        let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        address.sll_family = libc::AF_PACKET as u16;
+        address.sll_protocol = 0; // send only: never registered for receiving
+        address.sll_ifindex = index as i32;
+        // SAFETY: `address` is a valid sockaddr_ll of the size passed.
+        let bound = unsafe {
+            libc::bind(
+                socket.as_raw_fd(),
+                (&address as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
+        if bound < 0 {
+            return Err(socket_error("binding the socket"));
+        }
+        let buffer = options.send_buffer_bytes.min(i32::MAX as usize) as libc::c_int;
+        if set_option(&socket, libc::SOL_SOCKET, SO_SNDBUFFORCE, buffer).is_err() {
+            // Without CAP_NET_ADMIN the kernel caps it at wmem_max; fine.
+            let _ = set_option(&socket, libc::SOL_SOCKET, libc::SO_SNDBUF, buffer);
+        }
+        if options.qdisc_bypass {
+            set_option(&socket, libc::SOL_PACKET, PACKET_QDISC_BYPASS, 1).map_err(|source| {
+                SenderError::Socket {
+                    operation: "setting PACKET_QDISC_BYPASS",
+                    name: interface_name.to_owned(),
+                    source,
+                }
+            })?;
+        }
+        let batch_size = options.batch_size.clamp(1, 1024);
+        Ok(Self {
+            socket,
+            interface: InterfaceInfo {
+                name: interface_name.to_owned(),
+                index,
+                mac: MacAddress(mac),
+                mtu,
+            },
+            batch_size,
+            // SAFETY: all-zero iovec and mmsghdr are valid (null pointers,
+            // zero lengths); they are filled before each use.
+            iovecs: vec![unsafe { std::mem::zeroed() }; batch_size],
+            headers: vec![unsafe { std::mem::zeroed() }; batch_size],
+            full_queue_retries: 0,
+        })
+    }
+
+    pub fn interface(&self) -> &InterfaceInfo {
+        &self.interface
+    }
+
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+}
+
+impl FrameSink for Sender {
+    /// Sends up to `batch_size` frames with one `sendmmsg`. When the kernel
+    /// reports a full queue (`ENOBUFS`/`EAGAIN`) it yields and retries, so a
+    /// frame is never silently skipped here.
+    fn send_frames(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
+        let count = frames.len().min(self.batch_size);
+        if count == 0 {
+            return Ok(0);
+        }
+        for (index, frame) in frames[..count].iter().enumerate() {
+            self.iovecs[index] = libc::iovec {
+                iov_base: frame.as_ptr() as *mut libc::c_void,
+                iov_len: frame.len(),
+            };
+            let header = &mut self.headers[index];
+            // SAFETY: an all-zero msghdr is valid: no address (the bound
+            // interface is used), no control data.
+            header.msg_hdr = unsafe { std::mem::zeroed() };
+            header.msg_hdr.msg_iov = &mut self.iovecs[index];
+            header.msg_hdr.msg_iovlen = 1;
+            header.msg_len = 0;
+        }
+        loop {
+            // SAFETY: `headers[..count]` point at `iovecs[..count]`, which
+            // point into `frames`, all alive for the duration of the call.
+            let sent = unsafe {
+                libc::sendmmsg(
+                    self.socket.as_raw_fd(),
+                    self.headers.as_mut_ptr(),
+                    count as u32,
+                    0,
+                )
+            };
+            if sent > 0 {
+                return Ok(sent as usize);
+            }
+            let error = io::Error::last_os_error();
+            match error.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ENOBUFS) | Some(libc::EAGAIN) => {
+                    self.full_queue_retries += 1;
+                    std::thread::yield_now();
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+}
+
+fn interface_request(name: &CString) -> libc::ifreq {
+    // SAFETY: an all-zero ifreq is valid; the name is copied in below and
+    // is shorter than IFNAMSIZ (checked by the caller).
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (slot, byte) in request.ifr_name.iter_mut().zip(name.as_bytes()) {
+        *slot = *byte as libc::c_char;
+    }
+    request
+}
+
+fn set_option(
+    socket: &OwnedFd,
+    level: libc::c_int,
+    option: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: `value` is a c_int that outlives the call, size given.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            option,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as u32,
+        )
+    };
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Asks the kernel to wake sleeping timers of this thread without the
+/// default 50 µs slack, which the pacer would otherwise have to spin out.
+pub fn reduce_timer_slack() {
+    // SAFETY: PR_SET_TIMERSLACK takes one integer argument; failure leaves
+    // the default slack, which only costs some spinning.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
+    }
+}
+
+/// Moves the calling thread to `SCHED_FIFO` at `priority` and locks the
+/// process's memory, so that a paced replay is not preempted by ordinary
+/// work on a busy host. Needs CAP_SYS_NICE and CAP_IPC_LOCK. The kernel's
+/// real-time throttling still leaves other tasks 5% of each core.
+pub fn enter_realtime_scheduling(priority: i32) -> io::Result<()> {
+    let parameters = libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: `parameters` is a valid sched_param for the calling thread.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &parameters) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: plain system call; failure only means pages may fault in.
+    if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! What teams and instructors do, shared by the HTML forms and the JSON
+//! API so both paths write exactly the same events.
+
+use std::collections::BTreeMap;
+
+use enshu_scenario::model::Evidence;
+use enshu_store::{ClockAction, EventKind};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::error::RequestError;
+use crate::exercise::{self, RawField};
+use crate::state::AppState;
+
+/// Records an answer; returns whether it is correct.
+pub(crate) async fn submit_answer(
+    state: &AppState,
+    caller: &Caller,
+    team: u32,
+    objective_id: &str,
+    answer: &str,
+) -> Result<bool, RequestError> {
+    let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
+    if answer.trim().is_empty() {
+        return Err(RequestError::InvalidFields(vec![("answer".to_owned(), "required".to_owned())]));
+    }
+    if answer.len() > 1000 {
+        return Err(RequestError::InvalidFields(vec![("answer".to_owned(), "too long".to_owned())]));
+    }
+    let correct = exercise::check_answer(team_plan, objective_id, answer)
+        .ok_or_else(|| RequestError::BadRequest(format!("objective {objective_id:?} takes no answer")))?;
+    state
+        .append(
+            Some(team),
+            EventKind::Submission {
+                objective: objective_id.to_owned(),
+                answer: answer.trim().to_owned(),
+                correct,
+            },
+            &caller.actor(),
+        )
+        .await?;
+    Ok(correct)
+}
+
+/// Validates and records a report, then the evidence it gives the report
+/// objectives of its form. Returns the report's seq.
+pub(crate) async fn submit_report(
+    state: &AppState,
+    caller: &Caller,
+    team: u32,
+    form_id: &str,
+    raw_fields: &BTreeMap<String, RawField>,
+) -> Result<u64, RequestError> {
+    let form = exercise::form(state.scenario(), form_id).ok_or(RequestError::NotFound)?;
+    let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
+    let fields = exercise::validate_report(form, team_plan, raw_fields).map_err(RequestError::InvalidFields)?;
+    let evidence = exercise::report_evidence(state.scenario(), form_id, &fields);
+    let report = state
+        .append(
+            Some(team),
+            EventKind::ReportSubmitted {
+                form: form_id.to_owned(),
+                fields: Value::Object(fields),
+            },
+            &caller.actor(),
+        )
+        .await?;
+    for (objective, passed, detail) in evidence {
+        state
+            .append(
+                Some(team),
+                EventKind::CheckResult {
+                    objective,
+                    check: format!("report:{form_id}"),
+                    passed,
+                    detail,
+                },
+                "scorer",
+            )
+            .await?;
+    }
+    Ok(report.seq)
+}
+
+/// Records a hint as taken (once per hint); returns its text and penalty.
+pub(crate) async fn take_hint(
+    state: &AppState,
+    caller: &Caller,
+    team: u32,
+    objective_id: &str,
+    hint_index: u32,
+) -> Result<(enshu_scenario::model::Text, u32), RequestError> {
+    let objective = exercise::objective(state.scenario(), objective_id).ok_or(RequestError::NotFound)?;
+    let hint = objective.hints.get(hint_index as usize).ok_or(RequestError::NotFound)?;
+    state
+        .append(
+            Some(team),
+            EventKind::HintTaken {
+                objective: objective_id.to_owned(),
+                hint_index,
+                penalty: hint.penalty,
+            },
+            &caller.actor(),
+        )
+        .await?;
+    Ok((hint.text.clone(), hint.penalty))
+}
+
+pub(crate) async fn existing_team(state: &AppState, team: u32) -> Result<(), RequestError> {
+    let teams = state.store().teams(state.session()).await?;
+    if teams.iter().any(|candidate| candidate.team_index == team) {
+        Ok(())
+    } else {
+        Err(RequestError::NotFound)
+    }
+}
+
+pub(crate) async fn add_note(state: &AppState, team: u32, text: &str, author: &str) -> Result<u64, RequestError> {
+    existing_team(state, team).await?;
+    require_fields(&[("text", text), ("author", author)])?;
+    let event = state
+        .append(
+            Some(team),
+            EventKind::InstructorNote { text: text.trim().to_owned() },
+            &format!("instructor:{}", author.trim()),
+        )
+        .await?;
+    Ok(event.seq)
+}
+
+pub(crate) async fn add_adjustment(
+    state: &AppState,
+    team: u32,
+    objective: Option<String>,
+    points: i64,
+    reason: &str,
+    author: &str,
+) -> Result<u64, RequestError> {
+    existing_team(state, team).await?;
+    require_fields(&[("reason", reason), ("author", author)])?;
+    let objective = objective.filter(|objective| !objective.trim().is_empty());
+    if let Some(objective) = &objective
+        && exercise::objective(state.scenario(), objective).is_none()
+    {
+        return Err(RequestError::InvalidFields(vec![("objective".to_owned(), "unknown objective".to_owned())]));
+    }
+    let event = state
+        .append(
+            Some(team),
+            EventKind::Adjustment {
+                objective,
+                points,
+                reason: reason.trim().to_owned(),
+                author: author.trim().to_owned(),
+            },
+            &format!("instructor:{}", author.trim()),
+        )
+        .await?;
+    Ok(event.seq)
+}
+
+/// The rubric a report is graded with: the criteria of the scenario's
+/// judged reporting objectives, or a general one when it has none.
+pub(crate) fn report_rubric(state: &AppState) -> Vec<(String, enshu_scenario::model::Text, u32)> {
+    let mut rubric = Vec::new();
+    for objective in &state.scenario().objectives {
+        if let Evidence::Judged(judged) = &objective.evidence
+            && objective.phase == enshu_scenario::model::Phase::Reporting
+        {
+            for (position, item) in judged.rubric.iter().enumerate() {
+                rubric.push((format!("{}-{position}", objective.id), item.criterion.clone(), item.points));
+            }
+        }
+    }
+    if rubric.is_empty() {
+        use crate::i18n::Msg;
+        for (key, message) in [("completeness", Msg::Completeness), ("accuracy", Msg::Accuracy), ("clarity", Msg::Clarity)] {
+            let (japanese, english) = message.texts();
+            let text = enshu_scenario::model::Text {
+                ja: Some(japanese.to_owned()),
+                en: Some(english.to_owned()),
+            };
+            rubric.push((key.to_owned(), text, 10));
+        }
+    }
+    rubric
+}
+
+/// Grades report `seq` of `team` with points per rubric criterion.
+pub(crate) async fn grade_report(
+    state: &AppState,
+    team: u32,
+    seq: u64,
+    scores: &BTreeMap<String, i64>,
+    author: &str,
+) -> Result<u64, RequestError> {
+    require_fields(&[("author", author)])?;
+    let report = team_report(state, team, seq).await?;
+    let EventKind::ReportSubmitted { form, .. } = &report.kind else {
+        return Err(RequestError::NotFound);
+    };
+    let rubric = report_rubric(state);
+    let mut problems = Vec::new();
+    let mut graded = Vec::new();
+    let mut total = 0;
+    for (key, criterion, maximum) in &rubric {
+        let points = scores.get(key).copied().unwrap_or(0);
+        if points < 0 || points > i64::from(*maximum) {
+            problems.push((key.clone(), format!("must be between 0 and {maximum}")));
+        }
+        total += points;
+        graded.push(serde_json::json!({"criterion": key, "label": criterion.english_or_any(), "points": points, "max": maximum}));
+    }
+    if !problems.is_empty() {
+        return Err(RequestError::InvalidFields(problems));
+    }
+    let event = state
+        .append(
+            Some(team),
+            EventKind::ReportGraded {
+                form: form.clone(),
+                points: total,
+                rubric: serde_json::json!({"report_seq": seq, "criteria": graded}),
+                author: author.trim().to_owned(),
+            },
+            &format!("instructor:{}", author.trim()),
+        )
+        .await?;
+    Ok(event.seq)
+}
+
+/// Report `seq`, if it is a report of `team`; 404 otherwise, whoever owns it.
+pub(crate) async fn team_report(state: &AppState, team: u32, seq: u64) -> Result<enshu_store::Event, RequestError> {
+    let events = state
+        .store()
+        .events(
+            state.session(),
+            enshu_store::EventQuery {
+                team: enshu_store::TeamFilter::Team(team),
+                after_seq: seq.saturating_sub(1),
+                limit: Some(1),
+            },
+        )
+        .await?;
+    events
+        .into_iter()
+        .find(|event| event.seq == seq && event.team == Some(team) && matches!(event.kind, EventKind::ReportSubmitted { .. }))
+        .ok_or(RequestError::NotFound)
+}
+
+pub(crate) async fn change_clock(state: &AppState, caller: &Caller, action: ClockAction, team: Option<u32>) -> Result<u64, RequestError> {
+    if let Some(team) = team {
+        existing_team(state, team).await?;
+    }
+    let event = state.append(team, EventKind::ClockChanged { action, team }, &caller.actor()).await?;
+    Ok(event.seq)
+}
+
+/// Asks the scheduler to fire an inject now. There is no event kind for a
+/// request yet, so it is an instructor note `fire:<inject>` (see the crate
+/// report: an `InjectFireRequested` kind is wanted).
+pub(crate) async fn request_fire(state: &AppState, caller: &Caller, inject: &str, team: Option<u32>) -> Result<u64, RequestError> {
+    known_inject(state, inject)?;
+    if let Some(team) = team {
+        existing_team(state, team).await?;
+    }
+    let event = state
+        .append(team, EventKind::InstructorNote { text: format!("fire:{inject}") }, &caller.actor())
+        .await?;
+    Ok(event.seq)
+}
+
+pub(crate) async fn hold(state: &AppState, caller: &Caller, inject: &str, team: Option<u32>) -> Result<u64, RequestError> {
+    known_inject(state, inject)?;
+    if let Some(team) = team {
+        existing_team(state, team).await?;
+    }
+    let event = state
+        .append(team, EventKind::InjectHeld { inject: inject.to_owned() }, &caller.actor())
+        .await?;
+    Ok(event.seq)
+}
+
+fn known_inject(state: &AppState, inject: &str) -> Result<(), RequestError> {
+    if state.scenario().injects.iter().any(|candidate| candidate.id == inject) {
+        Ok(())
+    } else {
+        Err(RequestError::NotFound)
+    }
+}
+
+fn require_fields(fields: &[(&str, &str)]) -> Result<(), RequestError> {
+    let missing: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(_, value)| value.trim().is_empty())
+        .map(|(name, _)| ((*name).to_owned(), "required".to_owned()))
+        .collect();
+    if missing.is_empty() { Ok(()) } else { Err(RequestError::InvalidFields(missing)) }
+}

@@ -1,0 +1,253 @@
+//! `/api/instructor/...`: what the CLI drives (clock, injects) and reads
+//! (scoreboard, exports), plus notes, adjustments and grades.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use enshu_store::ClockAction;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::actions;
+use crate::auth::Caller;
+use crate::error::RequestError;
+use crate::exercise::{self, Snapshot};
+use crate::state::AppState;
+
+pub(crate) async fn scoreboard(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, RequestError> {
+    caller.require_instructor()?;
+    let snapshot = exercise::load_snapshot(&state, None).await?;
+    Ok(Json(scoreboard_json(&state, &snapshot)))
+}
+
+pub(crate) fn scoreboard_json(state: &AppState, snapshot: &Snapshot) -> Value {
+    let idle_after_ms = state.options().idle_alert_after.as_millis() as u64;
+    let teams: Vec<Value> = snapshot
+        .scoreboard
+        .teams
+        .iter()
+        .map(|team_score| {
+            json!({
+                "team": team_score.team,
+                "name": snapshot.team_name(team_score.team),
+                "total": team_score.total,
+                "now_exercise_ms": team_score.now_exercise_ms,
+                "time_to_detect_ms": team_score.time_to_detect_ms(),
+                "time_to_contain_ms": team_score.time_to_contain_ms(),
+                "time_to_report_ms": team_score.time_to_report_ms(),
+                "time_to_recover_ms": team_score.time_to_recover_ms(),
+                "alerts": exercise::alerts(snapshot, team_score.team, idle_after_ms),
+                "score": team_score,
+            })
+        })
+        .collect();
+    json!({"session": state.session(), "scenario": state.scenario().id, "last_seq": snapshot.events.last().map(|event| event.seq), "teams": teams})
+}
+
+pub(crate) async fn export_json(State(state): State<AppState>, caller: Caller) -> Result<Response, RequestError> {
+    caller.require_instructor()?;
+    let snapshot = exercise::load_snapshot(&state, None).await?;
+    let body = json!({
+        "scoreboard": scoreboard_json(&state, &snapshot),
+        "events": snapshot.events,
+    });
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"enshu-export.json\""),
+    );
+    Ok(response)
+}
+
+pub(crate) async fn export_csv(State(state): State<AppState>, caller: Caller) -> Result<Response, RequestError> {
+    caller.require_instructor()?;
+    let snapshot = exercise::load_snapshot(&state, None).await?;
+    let mut response = scoreboard_csv(&snapshot).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"enshu-scoreboard.csv\""),
+    );
+    Ok(response)
+}
+
+/// One row per team and objective, with the team's totals repeated.
+pub(crate) fn scoreboard_csv(snapshot: &Snapshot) -> String {
+    let mut csv = String::from(
+        "team,team_name,team_total,time_to_detect_s,time_to_contain_s,time_to_report_s,time_to_recover_s,objective,phase,status,points_awarded,time_to_meet_s,deadline_exercise_s\n",
+    );
+    let seconds = |milliseconds: Option<u64>| milliseconds.map_or(String::new(), |value| (value / 1000).to_string());
+    for team_score in &snapshot.scoreboard.teams {
+        for objective in &team_score.objectives {
+            let status = serde_json::to_value(objective.status)
+                .ok()
+                .and_then(|value| value.get("status").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_default();
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                team_score.team,
+                csv_field(&snapshot.team_name(team_score.team)),
+                team_score.total,
+                seconds(team_score.time_to_detect_ms()),
+                seconds(team_score.time_to_contain_ms()),
+                seconds(team_score.time_to_report_ms()),
+                seconds(team_score.time_to_recover_ms()),
+                csv_field(&objective.objective),
+                objective.phase.as_str(),
+                status,
+                objective.points_awarded,
+                seconds(objective.time_to_meet_ms),
+                seconds(objective.deadline_exercise_ms),
+            );
+        }
+    }
+    csv
+}
+
+/// Quotes a CSV field, and defuses spreadsheet formulas.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_owned() };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ClockRequest {
+    action: ClockAction,
+    #[serde(default)]
+    team: Option<u32>,
+}
+
+pub(crate) async fn clock(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(request): Json<ClockRequest>,
+) -> Result<impl IntoResponse, RequestError> {
+    caller.require_instructor()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let seq = actions::change_clock(&state, &caller, request.action, request.team).await?;
+    Ok((StatusCode::CREATED, Json(json!({"seq": seq}))))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct InjectRequest {
+    #[serde(default)]
+    team: Option<u32>,
+}
+
+pub(crate) async fn fire_inject(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(inject): Path<String>,
+    body: Option<Json<InjectRequest>>,
+) -> Result<impl IntoResponse, RequestError> {
+    caller.require_instructor()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let team = body.and_then(|Json(request)| request.team);
+    let seq = actions::request_fire(&state, &caller, &inject, team).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"seq": seq, "inject": inject, "requested": "fire"}))))
+}
+
+pub(crate) async fn hold_inject(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(inject): Path<String>,
+    body: Option<Json<InjectRequest>>,
+) -> Result<impl IntoResponse, RequestError> {
+    caller.require_instructor()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let team = body.and_then(|Json(request)| request.team);
+    let seq = actions::hold(&state, &caller, &inject, team).await?;
+    Ok((StatusCode::CREATED, Json(json!({"seq": seq, "inject": inject, "requested": "hold"}))))
+}
+
+pub(crate) async fn team_events(State(state): State<AppState>, caller: Caller, Path(team): Path<u32>) -> Result<Json<Value>, RequestError> {
+    caller.require_instructor()?;
+    actions::existing_team(&state, team).await?;
+    let events = state
+        .store()
+        .events(
+            state.session(),
+            enshu_store::EventQuery {
+                team: enshu_store::TeamFilter::TeamAndSessionWide(team),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(Json(json!({"team": team, "events": events})))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NoteRequest {
+    text: String,
+    author: String,
+}
+
+pub(crate) async fn add_note(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(team): Path<u32>,
+    Json(request): Json<NoteRequest>,
+) -> Result<impl IntoResponse, RequestError> {
+    caller.require_instructor()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let seq = actions::add_note(&state, team, &request.text, &request.author).await?;
+    Ok((StatusCode::CREATED, Json(json!({"seq": seq}))))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AdjustmentRequest {
+    #[serde(default)]
+    objective: Option<String>,
+    points: i64,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    author: String,
+}
+
+pub(crate) async fn add_adjustment(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(team): Path<u32>,
+    Json(request): Json<AdjustmentRequest>,
+) -> Result<impl IntoResponse, RequestError> {
+    caller.require_instructor()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let seq = actions::add_adjustment(&state, team, request.objective, request.points, &request.reason, &request.author).await?;
+    Ok((StatusCode::CREATED, Json(json!({"seq": seq}))))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct GradeRequest {
+    scores: BTreeMap<String, i64>,
+    #[serde(default)]
+    author: String,
+}
+
+pub(crate) async fn grade_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((team, seq)): Path<(u32, u64)>,
+    Json(request): Json<GradeRequest>,
+) -> Result<impl IntoResponse, RequestError> {
+    caller.require_instructor()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let graded_seq = actions::grade_report(&state, team, seq, &request.scores, &request.author).await?;
+    Ok((StatusCode::CREATED, Json(json!({"seq": graded_seq}))))
+}

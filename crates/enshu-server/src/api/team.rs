@@ -1,0 +1,256 @@
+//! `/api/team/...`: a team's own view and actions. Every read goes through
+//! the caller's team index; ids of other teams' events answer 404.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use enshu_store::EventKind;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::actions;
+use crate::auth::Caller;
+use crate::error::RequestError;
+use crate::exercise::{self, RawField};
+use crate::i18n::Lang;
+use crate::state::AppState;
+
+pub(crate) async fn overview(State(state): State<AppState>, caller: Caller, lang: Lang) -> Result<Json<Value>, RequestError> {
+    let team = caller.require_team()?;
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    Ok(Json(team_overview_json(&state, &snapshot, team, lang)))
+}
+
+pub(crate) fn team_overview_json(state: &AppState, snapshot: &exercise::Snapshot, team: u32, lang: Lang) -> Value {
+    let team_score = snapshot.scoreboard.team(team);
+    let team_plan = state.team_plan(team);
+    let hints_taken: Vec<(String, u32)> = snapshot
+        .team_events(team)
+        .filter_map(|event| match &event.kind {
+            EventKind::HintTaken { objective, hint_index, .. } if event.team == Some(team) => Some((objective.clone(), *hint_index)),
+            _ => None,
+        })
+        .collect();
+    let objectives: Vec<Value> = state
+        .scenario()
+        .objectives
+        .iter()
+        .map(|objective| {
+            let score = team_score.and_then(|score| score.objective(&objective.id));
+            let question = match &objective.evidence {
+                enshu_scenario::model::Evidence::Answer(answer) => Some(lang.pick(&answer.question).to_owned()),
+                _ => None,
+            };
+            let hints: Vec<Value> = objective
+                .hints
+                .iter()
+                .enumerate()
+                .map(|(index, hint)| {
+                    let taken = hints_taken.contains(&(objective.id.clone(), index as u32));
+                    json!({"index": index, "penalty": hint.penalty, "taken": taken, "text": taken.then(|| lang.pick(&hint.text))})
+                })
+                .collect();
+            json!({
+                "id": objective.id,
+                "phase": objective.phase.as_str(),
+                "title": lang.pick(&objective.title),
+                "points": objective.points,
+                "question": question,
+                "status": score.map(|score| score.status),
+                "deadline_exercise_ms": score.and_then(|score| score.deadline_exercise_ms),
+                "points_awarded": score.map(|score| score.points_awarded),
+                "hints": hints,
+            })
+        })
+        .collect();
+    let messages: Vec<Value> = team_plan
+        .map(|team_plan| received_messages(snapshot, team, team_plan, lang))
+        .unwrap_or_default();
+    let forms: Vec<Value> = state
+        .scenario()
+        .forms
+        .iter()
+        .map(|form| json!({"id": form.id, "title": lang.pick(&form.title), "fields": form.fields}))
+        .collect();
+    json!({
+        "team": team,
+        "name": snapshot.team_name(team),
+        "now_exercise_ms": team_score.map(|score| score.now_exercise_ms),
+        "total": team_score.map(|score| score.total),
+        "objectives": objectives,
+        "messages": messages,
+        "forms": forms,
+    })
+}
+
+/// Message injects fired for the team, oldest first.
+pub(crate) fn received_messages(
+    snapshot: &exercise::Snapshot,
+    team: u32,
+    team_plan: &enshu_scenario::plan::TeamPlan,
+    lang: Lang,
+) -> Vec<Value> {
+    let mut seen = Vec::new();
+    snapshot
+        .team_events(team)
+        .filter_map(|event| match &event.kind {
+            EventKind::InjectFired { inject, .. } => {
+                if seen.contains(inject) {
+                    return None;
+                }
+                seen.push(inject.clone());
+                let message = exercise::planned_message(team_plan, inject)?;
+                Some(json!({
+                    "inject": inject,
+                    "seq": event.seq,
+                    "exercise_ms": snapshot.exercise_ms_of(event, team),
+                    "channel": message.channel,
+                    "from": lang.pick(&message.from),
+                    "subject": lang.pick(&message.subject),
+                    "body": lang.pick(&message.body),
+                }))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AnswerRequest {
+    objective: String,
+    answer: String,
+}
+
+pub(crate) async fn answer(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(request): Json<AnswerRequest>,
+) -> Result<Json<Value>, RequestError> {
+    let team = caller.require_team()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let correct = actions::submit_answer(&state, &caller, team, &request.objective, &request.answer).await?;
+    Ok(Json(json!({"objective": request.objective, "correct": correct})))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ReportRequest {
+    form: String,
+    fields: BTreeMap<String, Value>,
+}
+
+pub(crate) async fn submit_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(request): Json<ReportRequest>,
+) -> Result<impl IntoResponse, RequestError> {
+    let team = caller.require_team()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let raw: BTreeMap<String, RawField> = request.fields.into_iter().map(|(name, value)| (name, RawField::Json(value))).collect();
+    let seq = actions::submit_report(&state, &caller, team, &request.form, &raw).await?;
+    Ok((StatusCode::CREATED, Json(json!({"seq": seq, "form": request.form}))))
+}
+
+pub(crate) async fn reports(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, RequestError> {
+    let team = caller.require_team()?;
+    let events = own_events(&state, team).await?;
+    let reports: Vec<Value> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::ReportSubmitted { form, .. } => Some(json!({"seq": event.seq, "form": form, "at_ms": event.at_ms})),
+            _ => None,
+        })
+        .collect();
+    Ok(Json(json!({"reports": reports})))
+}
+
+pub(crate) async fn report(State(state): State<AppState>, caller: Caller, Path(seq): Path<u64>) -> Result<Json<Value>, RequestError> {
+    let team = caller.require_team()?;
+    let report = actions::team_report(&state, team, seq).await?;
+    Ok(Json(json!({"seq": report.seq, "at_ms": report.at_ms, "report": report.kind})))
+}
+
+pub(crate) async fn submissions(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, RequestError> {
+    let team = caller.require_team()?;
+    let events = own_events(&state, team).await?;
+    let submissions: Vec<Value> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::Submission { objective, answer, correct } => {
+                Some(json!({"seq": event.seq, "objective": objective, "answer": answer, "correct": correct, "at_ms": event.at_ms}))
+            }
+            _ => None,
+        })
+        .collect();
+    Ok(Json(json!({"submissions": submissions})))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct HintRequest {
+    objective: String,
+    hint_index: u32,
+}
+
+pub(crate) async fn hint(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+    headers: HeaderMap,
+    Json(request): Json<HintRequest>,
+) -> Result<Json<Value>, RequestError> {
+    let team = caller.require_team()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let (text, penalty) = actions::take_hint(&state, &caller, team, &request.objective, request.hint_index).await?;
+    Ok(Json(json!({"objective": request.objective, "hint_index": request.hint_index, "text": lang.pick(&text), "penalty": penalty})))
+}
+
+pub(crate) async fn timeline(State(state): State<AppState>, caller: Caller, lang: Lang) -> Result<Json<Value>, RequestError> {
+    let team = caller.require_team()?;
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
+    Ok(Json(json!({"timeline": team_timeline(&snapshot, team, team_plan, lang)})))
+}
+
+/// The team's own timeline, without anything a team must not see.
+pub(crate) fn team_timeline(
+    snapshot: &exercise::Snapshot,
+    team: u32,
+    team_plan: &enshu_scenario::plan::TeamPlan,
+    lang: Lang,
+) -> Vec<Value> {
+    snapshot
+        .team_events(team)
+        .filter(|event| exercise::visible_to_team(event, team, team_plan))
+        .map(|event| {
+            let what = match &event.kind {
+                EventKind::InjectFired { inject, .. } => {
+                    let subject = exercise::planned_message(team_plan, inject).map(|message| lang.pick(&message.subject).to_owned());
+                    json!({"kind": "message", "subject": subject})
+                }
+                EventKind::ReportGraded { form, points, .. } => json!({"kind": "report_graded", "form": form, "points": points}),
+                EventKind::Adjustment { objective, points, reason, .. } => {
+                    json!({"kind": "adjustment", "objective": objective, "points": points, "reason": reason})
+                }
+                other => serde_json::to_value(other).unwrap_or(Value::Null),
+            };
+            json!({"seq": event.seq, "exercise_ms": snapshot.exercise_ms_of(event, team), "event": what})
+        })
+        .collect()
+}
+
+async fn own_events(state: &AppState, team: u32) -> Result<Vec<enshu_store::Event>, RequestError> {
+    Ok(state
+        .store()
+        .events(
+            state.session(),
+            enshu_store::EventQuery {
+                team: enshu_store::TeamFilter::Team(team),
+                ..Default::default()
+            },
+        )
+        .await?)
+}

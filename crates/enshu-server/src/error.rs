@@ -1,0 +1,90 @@
+//! Errors: [`ServerError`] for starting and running the service, and the
+//! request-level `RequestError` every handler returns, which decides the
+//! status code (and for HTML pages, redirects anonymous users to login).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::tls::TlsError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("setting up tls")]
+    Tls(#[from] TlsError),
+    #[error("serving http")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Why a request was refused. HTML routes and API routes differ only for
+/// an anonymous caller: a page redirects to the login form, the API says 401.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("authentication required")]
+    Unauthenticated { api: bool },
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("invalid or missing csrf token")]
+    Csrf,
+    #[error("too many failed logins, try again in a minute")]
+    TooManyRequests,
+    #[error("{0}")]
+    BadRequest(String),
+    /// Form or report validation failed: one message per field.
+    #[error("invalid fields")]
+    InvalidFields(Vec<(String, String)>),
+    #[error("store: {0}")]
+    Store(#[from] enshu_store::StoreError),
+}
+
+impl IntoResponse for RequestError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            RequestError::Unauthenticated { api: false } => {
+                let mut response = StatusCode::SEE_OTHER.into_response();
+                response
+                    .headers_mut()
+                    .insert(header::LOCATION, HeaderValue::from_static("/login"));
+                return response;
+            }
+            RequestError::Unauthenticated { api: true } => StatusCode::UNAUTHORIZED,
+            RequestError::Forbidden => StatusCode::FORBIDDEN,
+            RequestError::NotFound => StatusCode::NOT_FOUND,
+            RequestError::Csrf => StatusCode::FORBIDDEN,
+            RequestError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            RequestError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RequestError::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            RequestError::Store(error) => {
+                tracing::error!(error = %format_chain(error), "store error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let body = match &self {
+            RequestError::InvalidFields(fields) => serde_json::json!({
+                "error": self.to_string(),
+                "fields": fields.iter().map(|(name, message)| serde_json::json!({"field": name, "error": message})).collect::<Vec<_>>(),
+            }),
+            RequestError::Store(_) => serde_json::json!({"error": "internal error"}),
+            other => serde_json::json!({"error": other.to_string()}),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+pub(crate) fn format_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

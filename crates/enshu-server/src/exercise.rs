@@ -1,0 +1,529 @@
+//! The exercise as the pages see it: scoring rules derived from the
+//! scenario, answer and report checking, and snapshots of the log scored
+//! with `enshu-scoring`.
+//!
+//! Everything here except [`load_snapshot`] is pure, so the rules that
+//! decide points (what counts as a correct host answer, which report
+//! fields must match) are unit-tested without a server.
+
+use std::collections::BTreeMap;
+
+use enshu_scenario::model::{
+    Action, AnswerKind, Evidence, FieldType, Form, Message, Objective, Phase as ScenarioPhase, Scenario,
+};
+use enshu_scenario::plan::TeamPlan;
+use enshu_scoring::{Deadline, DeadlineAnchor, ExerciseClocks, ObjectiveRule, Phase, Scoreboard, TeamClock, score};
+use enshu_store::scoring_input::{exercise_clocks, scoring_events};
+use enshu_store::{Event, EventKind, EventQuery, Team, TeamFilter};
+use serde_json::{Map, Value};
+
+use crate::error::RequestError;
+use crate::state::AppState;
+
+/// The scoring half of the scenario's objectives.
+///
+/// An objective's `deadline` counts from its inject's actual fire time when
+/// it names one, otherwise from the exercise start; hints carry their
+/// penalties. (`due` is not yet scored: the engine has no absolute cap.)
+pub fn scoring_rules(scenario: &Scenario) -> Vec<ObjectiveRule> {
+    scenario
+        .objectives
+        .iter()
+        .map(|objective| ObjectiveRule {
+            id: objective.id.clone(),
+            phase: scoring_phase(objective.phase),
+            points: objective.points,
+            deadline: objective.deadline.map(|within| Deadline {
+                relative_to: match &objective.inject {
+                    Some(inject) => DeadlineAnchor::Inject(inject.clone()),
+                    None => DeadlineAnchor::Start,
+                },
+                within_ms: within.seconds * 1000,
+            }),
+            time_bonus: None,
+            hint_penalties: objective.hints.iter().map(|hint| hint.penalty).collect(),
+            late_credit_percent: 0,
+        })
+        .collect()
+}
+
+pub(crate) fn scoring_phase(phase: ScenarioPhase) -> Phase {
+    match phase {
+        ScenarioPhase::Detection => Phase::Detection,
+        ScenarioPhase::Response => Phase::Response,
+        ScenarioPhase::Reporting => Phase::Reporting,
+        ScenarioPhase::Recovery => Phase::Recovery,
+    }
+}
+
+/// Whether `answer` is one of the accepted answers of the team's plan for
+/// `objective`: trimmed and compared case-insensitively. `None` when the
+/// objective takes no answer.
+pub(crate) fn check_answer(team_plan: &TeamPlan, objective: &str, answer: &str) -> Option<bool> {
+    let planned = team_plan.answers.iter().find(|planned| planned.objective == objective)?;
+    let normalised = normalise_answer(planned.kind, answer);
+    Some(
+        planned
+            .accepted
+            .iter()
+            .any(|accepted| normalise_answer(planned.kind, accepted) == normalised),
+    )
+}
+
+fn normalise_answer(kind: AnswerKind, answer: &str) -> String {
+    let trimmed = answer.trim().to_lowercase();
+    match kind {
+        AnswerKind::Domain => trimmed.trim_end_matches('.').to_owned(),
+        _ => trimmed,
+    }
+}
+
+/// Every objective of the scenario (in order) with its answer, if any.
+pub(crate) fn objective<'a>(scenario: &'a Scenario, objective_id: &str) -> Option<&'a Objective> {
+    scenario.objectives.iter().find(|objective| objective.id == objective_id)
+}
+
+pub(crate) fn form<'a>(scenario: &'a Scenario, form_id: &str) -> Option<&'a Form> {
+    scenario.forms.iter().find(|form| form.id == form_id)
+}
+
+/// A submitted field value before validation: one or more strings (HTML
+/// forms) or any JSON value (the API).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawField {
+    Texts(Vec<String>),
+    Json(Value),
+}
+
+impl RawField {
+    fn texts(&self) -> Vec<String> {
+        match self {
+            RawField::Texts(values) => values.clone(),
+            RawField::Json(Value::Array(values)) => values.iter().map(json_text).collect(),
+            RawField::Json(value) => vec![json_text(value)],
+        }
+    }
+}
+
+fn json_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+const MAX_TEXT_CHARACTERS: usize = 2_000;
+const MAX_LONG_TEXT_CHARACTERS: usize = 20_000;
+
+/// Validates a report against its form: unknown fields, required fields,
+/// choice options, datetimes, booleans, numbers and hosts or segments of
+/// the team's range. Returns the normalised fields, or every problem.
+pub(crate) fn validate_report(
+    form: &Form,
+    team_plan: &TeamPlan,
+    raw_fields: &BTreeMap<String, RawField>,
+) -> Result<Map<String, Value>, Vec<(String, String)>> {
+    let mut problems = Vec::new();
+    let mut normalised = Map::new();
+    for name in raw_fields.keys() {
+        if !form.fields.iter().any(|field| &field.name == name) {
+            problems.push((name.clone(), "unknown field".to_owned()));
+        }
+    }
+    for field in &form.fields {
+        let values: Vec<String> = raw_fields
+            .get(&field.name)
+            .map(RawField::texts)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+            .collect();
+        if values.is_empty() {
+            if field.required && field.field_type != FieldType::Bool {
+                problems.push((field.name.clone(), "required".to_owned()));
+            } else if field.required {
+                problems.push((field.name.clone(), "required: true or false".to_owned()));
+            }
+            continue;
+        }
+        let single = || -> Result<&String, String> {
+            if values.len() == 1 {
+                Ok(&values[0])
+            } else {
+                Err("expects one value".to_owned())
+            }
+        };
+        let result: Result<Value, String> = match field.field_type {
+            FieldType::Text | FieldType::LongText => single().and_then(|value| {
+                let limit = if field.field_type == FieldType::Text {
+                    MAX_TEXT_CHARACTERS
+                } else {
+                    MAX_LONG_TEXT_CHARACTERS
+                };
+                if value.chars().count() > limit {
+                    Err(format!("longer than {limit} characters"))
+                } else {
+                    Ok(Value::String(value.clone()))
+                }
+            }),
+            FieldType::Choice => single().and_then(|value| {
+                choice(&field.options, value).map(Value::String)
+            }),
+            FieldType::MultiChoice => values
+                .iter()
+                .map(|value| choice(&field.options, value).map(Value::String))
+                .collect::<Result<Vec<_>, _>>()
+                .map(dedup_values),
+            FieldType::Datetime => single().and_then(|value| {
+                crate::time_format::parse_datetime(value)
+                    .map(|_| Value::String(value.clone()))
+                    .ok_or_else(|| "not a date and time (YYYY-MM-DDTHH:MM)".to_owned())
+            }),
+            FieldType::Bool => single().and_then(|value| match value.to_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => Ok(Value::Bool(true)),
+                "false" | "no" | "off" | "0" => Ok(Value::Bool(false)),
+                _ => Err("not true or false".to_owned()),
+            }),
+            FieldType::Number => single().and_then(|value| match value.parse::<f64>() {
+                Ok(number) if number.is_finite() => serde_json::Number::from_f64(number)
+                    .map(Value::Number)
+                    .ok_or_else(|| "not a number".to_owned()),
+                _ => Err("not a number".to_owned()),
+            }),
+            FieldType::Host => single().and_then(|value| resolve_host(team_plan, value).map(Value::String)),
+            FieldType::Hosts => values
+                .iter()
+                .flat_map(|value| value.split(',').map(str::trim).filter(|part| !part.is_empty()).map(str::to_owned).collect::<Vec<_>>())
+                .map(|value| resolve_host(team_plan, &value).map(Value::String))
+                .collect::<Result<Vec<_>, _>>()
+                .map(dedup_values),
+            FieldType::Segments => values
+                .iter()
+                .flat_map(|value| value.split(',').map(str::trim).filter(|part| !part.is_empty()).map(str::to_owned).collect::<Vec<_>>())
+                .map(|value| {
+                    team_plan
+                        .networks
+                        .iter()
+                        .find(|network| network.segment.eq_ignore_ascii_case(&value))
+                        .map(|network| Value::String(network.segment.clone()))
+                        .ok_or_else(|| format!("{value:?} is not a segment of the range"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(dedup_values),
+        };
+        match result {
+            Ok(value) => {
+                normalised.insert(field.name.clone(), value);
+            }
+            Err(problem) => problems.push((field.name.clone(), problem)),
+        }
+    }
+    if problems.is_empty() { Ok(normalised) } else { Err(problems) }
+}
+
+fn dedup_values(values: Vec<Value>) -> Value {
+    let mut unique: Vec<Value> = Vec::new();
+    for value in values {
+        if !unique.contains(&value) {
+            unique.push(value);
+        }
+    }
+    Value::Array(unique)
+}
+
+fn choice(options: &[String], value: &str) -> Result<String, String> {
+    options
+        .iter()
+        .find(|option| option.eq_ignore_ascii_case(value))
+        .cloned()
+        .ok_or_else(|| format!("{value:?} is not one of {}", options.join(", ")))
+}
+
+/// A host of the team's range by name, `segment/name` or address, as
+/// `segment/name`.
+pub(crate) fn resolve_host(team_plan: &TeamPlan, value: &str) -> Result<String, String> {
+    let wanted = value.trim().to_lowercase();
+    team_plan
+        .containers
+        .iter()
+        .filter(|container| container.reference.contains('/'))
+        .find(|container| {
+            container.hostname.to_lowercase() == wanted
+                || container.reference.to_lowercase() == wanted
+                || container.networks.iter().any(|attachment| attachment.address.to_string() == wanted)
+        })
+        .map(|container| container.reference.clone())
+        .ok_or_else(|| format!("{value:?} is not a host of the range"))
+}
+
+/// For each report objective evidenced by `form`: whether the submitted
+/// fields match every expected value (case-insensitive; for list fields
+/// the expected comma-separated set must equal the submitted set).
+pub(crate) fn report_evidence(scenario: &Scenario, form_id: &str, fields: &Map<String, Value>) -> Vec<(String, bool, String)> {
+    scenario
+        .objectives
+        .iter()
+        .filter_map(|objective| match &objective.evidence {
+            Evidence::Report(report) if report.form == form_id => Some((objective, report)),
+            _ => None,
+        })
+        .map(|(objective, report)| {
+            let matched = report
+                .expect
+                .iter()
+                .filter(|(name, expected)| fields.get(*name).is_some_and(|value| value_matches(value, expected)))
+                .count();
+            let total = report.expect.len();
+            (
+                objective.id.clone(),
+                matched == total,
+                format!("{matched} of {total} expected fields match"),
+            )
+        })
+        .collect()
+}
+
+fn value_matches(value: &Value, expected: &str) -> bool {
+    let expected = expected.trim().to_lowercase();
+    match value {
+        Value::String(text) => text.trim().to_lowercase() == expected,
+        Value::Bool(flag) => matches!(
+            (flag, expected.as_str()),
+            (true, "true" | "yes") | (false, "false" | "no")
+        ),
+        Value::Number(number) => expected.parse::<f64>().ok() == number.as_f64(),
+        Value::Array(items) => {
+            let mut submitted: Vec<String> = items.iter().map(|item| json_text(item).to_lowercase()).collect();
+            let mut wanted: Vec<String> = expected.split(',').map(|part| part.trim().to_owned()).collect();
+            submitted.sort();
+            submitted.dedup();
+            wanted.sort();
+            wanted.dedup();
+            submitted == wanted
+        }
+        Value::Null | Value::Object(_) => false,
+    }
+}
+
+/// The message a fired inject sends the team, with its addresses resolved.
+pub(crate) fn planned_message<'a>(team_plan: &'a TeamPlan, inject: &str) -> Option<&'a Message> {
+    team_plan
+        .injects
+        .iter()
+        .find(|planned| planned.id == inject)
+        .and_then(|planned| match &planned.action {
+            Action::Message(message) => Some(message),
+            _ => None,
+        })
+}
+
+/// The log and its scoring at one instant.
+pub(crate) struct Snapshot {
+    pub events: Vec<Event>,
+    pub teams: Vec<Team>,
+    pub clocks: ExerciseClocks,
+    pub scoreboard: Scoreboard,
+}
+
+impl Snapshot {
+    pub fn team_name(&self, team_index: u32) -> String {
+        self.teams
+            .iter()
+            .find(|team| team.team_index == team_index)
+            .map(|team| team.name.clone())
+            .unwrap_or_else(|| format!("team {team_index}"))
+    }
+
+    /// Exercise-clock offset of an event for `team`.
+    pub fn exercise_ms_of(&self, event: &Event, team: u32) -> u64 {
+        event
+            .exercise_ms
+            .unwrap_or_else(|| self.clocks.exercise_ms_at(Some(team), event.at_ms))
+    }
+
+    /// Events that concern `team` (its own and session-wide ones).
+    pub fn team_events(&self, team: u32) -> impl Iterator<Item = &Event> {
+        self.events
+            .iter()
+            .filter(move |event| event.team.is_none() || event.team == Some(team))
+    }
+}
+
+/// Reads the log (all of it, or what one team may see) and scores it now.
+pub(crate) async fn load_snapshot(state: &AppState, only_team: Option<u32>) -> Result<Snapshot, RequestError> {
+    let store = state.store();
+    let filter = match only_team {
+        Some(team) => TeamFilter::TeamAndSessionWide(team),
+        None => TeamFilter::All,
+    };
+    let events = store
+        .events(
+            state.session(),
+            EventQuery {
+                team: filter,
+                ..EventQuery::default()
+            },
+        )
+        .await?;
+    let mut teams = store.teams(state.session()).await?;
+    if let Some(team) = only_team {
+        teams.retain(|candidate| candidate.team_index == team);
+    }
+    let now_ms = crate::time_format::now_ms();
+    Ok(score_snapshot(&state.inner.rules, events, teams, now_ms))
+}
+
+pub(crate) fn score_snapshot(rules: &[ObjectiveRule], events: Vec<Event>, teams: Vec<Team>, now_ms: i64) -> Snapshot {
+    let clocks = exercise_clocks(&events);
+    let team_indices: Vec<u32> = teams.iter().map(|team| team.team_index).collect();
+    let team_clocks: Vec<TeamClock> = team_indices
+        .iter()
+        .map(|team| TeamClock {
+            team: *team,
+            now_exercise_ms: clocks.exercise_ms_at(Some(*team), now_ms),
+        })
+        .collect();
+    let scoreboard = score(rules, &team_clocks, &scoring_events(&events, &team_indices));
+    Snapshot {
+        events,
+        teams,
+        clocks,
+        scoreboard,
+    }
+}
+
+/// Something the instructor should look at now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "alert", rename_all = "snake_case")]
+pub(crate) enum Alert {
+    DeadlineMissed { objective: String },
+    Idle { minutes: u64 },
+}
+
+/// Missed deadlines, and a running team that has not acted for a while.
+pub(crate) fn alerts(snapshot: &Snapshot, team: u32, idle_after_ms: u64) -> Vec<Alert> {
+    let mut alerts = Vec::new();
+    let Some(team_score) = snapshot.scoreboard.team(team) else {
+        return alerts;
+    };
+    for objective in &team_score.objectives {
+        if objective.status == enshu_scoring::ObjectiveStatus::Missed {
+            alerts.push(Alert::DeadlineMissed {
+                objective: objective.objective.clone(),
+            });
+        }
+    }
+    if snapshot.clocks.is_running(Some(team)) {
+        let actor = format!("team:{team}");
+        let last_action = snapshot
+            .team_events(team)
+            .filter(|event| event.actor == actor)
+            .map(|event| snapshot.exercise_ms_of(event, team))
+            .max()
+            .unwrap_or(0);
+        let idle_ms = team_score.now_exercise_ms.saturating_sub(last_action);
+        if idle_ms >= idle_after_ms {
+            alerts.push(Alert::Idle {
+                minutes: idle_ms / 60_000,
+            });
+        }
+    }
+    alerts
+}
+
+/// Whether an event may be shown to a team at all, and never with ground
+/// truth: the team's own actions, messages sent to it, clock changes.
+pub(crate) fn visible_to_team(event: &Event, team: u32, team_plan: &TeamPlan) -> bool {
+    if event.team.is_some() && event.team != Some(team) {
+        return false;
+    }
+    match &event.kind {
+        EventKind::Submission { .. } | EventKind::ReportSubmitted { .. } | EventKind::HintTaken { .. } => {
+            event.team == Some(team)
+        }
+        EventKind::InjectFired { inject, .. } => planned_message(team_plan, inject).is_some(),
+        EventKind::ClockChanged { .. } => true,
+        EventKind::ReportGraded { .. } | EventKind::Adjustment { .. } => event.team == Some(team),
+        EventKind::InjectHeld { .. } | EventKind::CheckResult { .. } | EventKind::InstructorNote { .. } => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quickstart() -> (Scenario, enshu_scenario::Plan) {
+        let text = include_str!("../../../scenarios/quickstart.yaml");
+        let loaded = enshu_scenario::load("quickstart.yaml", text.as_bytes()).expect("quickstart loads");
+        let plan = enshu_scenario::plan(
+            &loaded,
+            &enshu_scenario::PlanOptions {
+                session: "unit".to_owned(),
+                teams: 2,
+                pool: None,
+                files: &enshu_scenario::NoFiles,
+            },
+        )
+        .expect("quickstart plans");
+        (loaded.scenario, plan)
+    }
+
+    #[test]
+    fn host_answers_accept_name_reference_and_address() {
+        let (_, plan) = quickstart();
+        let team = &plan.teams[0];
+        let address = team.answers.iter().find(|answer| answer.objective == "find-host").unwrap().accepted[2].clone();
+        for answer in ["pc01", " PC01 ", "office/pc01", address.as_str()] {
+            assert_eq!(check_answer(team, "find-host", answer), Some(true), "{answer}");
+        }
+        assert_eq!(check_answer(team, "find-host", "www"), Some(false));
+        assert_eq!(check_answer(team, "block-c2", "x"), None);
+        // Team 2's address is not team 1's answer.
+        let other_address = plan.teams[1].answers.iter().find(|answer| answer.objective == "find-host").unwrap().accepted[2].clone();
+        assert_eq!(check_answer(team, "find-host", &other_address), Some(false));
+    }
+
+    #[test]
+    fn report_validation_reports_every_problem_and_normalises() {
+        let (scenario, plan) = quickstart();
+        let form = form(&scenario, "first-report").unwrap();
+        let mut fields = BTreeMap::new();
+        fields.insert("trigger".to_owned(), RawField::Texts(vec!["nonsense".to_owned()]));
+        fields.insert("detected_at".to_owned(), RawField::Texts(vec!["yesterday".to_owned()]));
+        fields.insert("bogus".to_owned(), RawField::Texts(vec!["x".to_owned()]));
+        let problems = validate_report(form, &plan.teams[0], &fields).unwrap_err();
+        let names: Vec<&str> = problems.iter().map(|(name, _)| name.as_str()).collect();
+        for expected in ["bogus", "detected_at", "trigger", "category", "affected_hosts", "personal_data", "actions"] {
+            assert!(names.contains(&expected), "{expected} missing in {names:?}");
+        }
+        let mut fields = BTreeMap::new();
+        fields.insert("detected_at".to_owned(), RawField::Json(Value::String("2025-06-01T10:15".to_owned())));
+        fields.insert("trigger".to_owned(), RawField::Json(Value::String("SOC_ALERT".to_owned())));
+        fields.insert("category".to_owned(), RawField::Json(Value::String("malware".to_owned())));
+        fields.insert("affected_hosts".to_owned(), RawField::Json(serde_json::json!(["pc01"])));
+        fields.insert("personal_data".to_owned(), RawField::Json(Value::Bool(false)));
+        fields.insert("actions".to_owned(), RawField::Json(Value::String("blocked".to_owned())));
+        let normalised = validate_report(form, &plan.teams[0], &fields).unwrap();
+        assert_eq!(normalised["trigger"], "soc_alert");
+        assert_eq!(normalised["affected_hosts"], serde_json::json!(["office/pc01"]));
+        let evidence = report_evidence(&scenario, "first-report", &normalised);
+        assert_eq!(evidence, vec![("first-report".to_owned(), true, "1 of 1 expected fields match".to_owned())]);
+    }
+
+    #[test]
+    fn rules_anchor_deadlines_on_the_objectives_inject() {
+        let (scenario, _) = quickstart();
+        let rules = scoring_rules(&scenario);
+        let find_host = rules.iter().find(|rule| rule.id == "find-host").unwrap();
+        assert_eq!(
+            find_host.deadline,
+            Some(Deadline {
+                relative_to: DeadlineAnchor::Inject("beacon".to_owned()),
+                within_ms: 20 * 60_000
+            })
+        );
+        assert_eq!(find_host.hint_penalties, vec![20]);
+    }
+}

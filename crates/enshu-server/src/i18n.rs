@@ -1,0 +1,212 @@
+//! Japanese and English UI strings.
+//!
+//! A closed enum of messages rather than string keys, so a missing
+//! translation is a compile error, not a blank on the screen. Scenario
+//! texts come with their own `ja`/`en` and are picked by [`Lang::pick`].
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use enshu_scenario::model::Text;
+
+pub const LANG_COOKIE: &str = "enshu-lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code {
+            "ja" => Some(Lang::Ja),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The language of an `Accept-Language` header: the first `ja` or `en`
+    /// tag by quality (then order); English when neither is listed.
+    pub fn from_accept_language(header_value: &str) -> Lang {
+        let mut best: Option<(f32, usize, Lang)> = None;
+        for (position, item) in header_value.split(',').enumerate() {
+            let mut parts = item.trim().split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let quality = parts
+                .find_map(|part| part.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            let lang = match tag.split('-').next() {
+                Some("ja") => Lang::Ja,
+                Some("en") => Lang::En,
+                _ => continue,
+            };
+            if best.is_none_or(|(best_quality, _, _)| quality > best_quality) {
+                best = Some((quality, position, lang));
+            }
+        }
+        best.map_or(Lang::En, |(_, _, lang)| lang)
+    }
+
+    /// A scenario text in this language, else the other one.
+    pub fn pick(self, text: &Text) -> &str {
+        let (preferred, other) = match self {
+            Lang::Ja => (&text.ja, &text.en),
+            Lang::En => (&text.en, &text.ja),
+        };
+        preferred
+            .as_deref()
+            .filter(|value| !value.is_empty())
+            .or(other.as_deref())
+            .unwrap_or("")
+    }
+
+    pub fn t(self, message: Msg) -> &'static str {
+        let (japanese, english) = message.texts();
+        match self {
+            Lang::Ja => japanese,
+            Lang::En => english,
+        }
+    }
+}
+
+/// The language cookie wins; otherwise `Accept-Language`.
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Lang, Self::Rejection> {
+        if let Some(lang) = crate::auth::cookie(&parts.headers, LANG_COOKIE).and_then(|code| Lang::parse(&code)) {
+            return Ok(lang);
+        }
+        Ok(parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok())
+            .map_or(Lang::En, Lang::from_accept_language))
+    }
+}
+
+macro_rules! catalogue {
+    ($($name:ident => ($ja:expr, $en:expr),)*) => {
+        /// Every UI string.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Msg { $($name,)* }
+
+        impl Msg {
+            pub const ALL: &'static [Msg] = &[$(Msg::$name,)*];
+
+            /// (Japanese, English).
+            pub fn texts(self) -> (&'static str, &'static str) {
+                match self { $(Msg::$name => ($ja, $en),)* }
+            }
+        }
+    };
+}
+
+catalogue! {
+    AppName => ("演習 スコアボード", "Enshu scoreboard"),
+    Login => ("ログイン", "Log in"),
+    Logout => ("ログアウト", "Log out"),
+    Token => ("アクセストークン", "Access token"),
+    LoginFailed => ("トークンが正しくありません", "That token is not valid"),
+    TooManyAttempts => ("失敗が多すぎます。1分後に再試行してください", "Too many failed attempts; try again in a minute"),
+    Scoreboard => ("スコアボード", "Scoreboard"),
+    Team => ("チーム", "Team"),
+    Points => ("得点", "Points"),
+    PhaseProgress => ("フェーズ進捗", "Phase progress"),
+    Detection => ("検知", "Detection"),
+    Response => ("対応", "Response"),
+    Reporting => ("報告", "Reporting"),
+    Recovery => ("復旧", "Recovery"),
+    TimeToDetect => ("検知まで", "Time to detect"),
+    TimeToContain => ("封じ込めまで", "Time to contain"),
+    TimeToReport => ("報告まで", "Time to report"),
+    TimeToRecover => ("復旧まで", "Time to recover"),
+    Alerts => ("アラート", "Alerts"),
+    DeadlineMissed => ("期限超過", "Deadline missed"),
+    IdleFor => ("操作なし（分）", "Idle (minutes)"),
+    Timeline => ("タイムライン", "Timeline"),
+    PhaseComparison => ("フェーズ所要時間の比較（分）", "Phase times compared (minutes)"),
+    Objectives => ("目標", "Objectives"),
+    Objective => ("目標", "Objective"),
+    Status => ("状態", "Status"),
+    Deadline => ("期限", "Deadline"),
+    Remaining => ("残り", "Remaining"),
+    StatusPending => ("未達", "Pending"),
+    StatusMet => ("達成", "Met"),
+    StatusLate => ("期限後達成", "Met late"),
+    StatusMissed => ("未達（期限超過）", "Missed"),
+    NotYetFired => ("開始前", "Not started"),
+    Messages => ("受信メッセージ", "Messages received"),
+    NoMessages => ("メッセージはまだありません", "No messages yet"),
+    From => ("差出人", "From"),
+    Answer => ("回答", "Answer"),
+    Submit => ("送信", "Submit"),
+    Correct => ("正解", "Correct"),
+    Incorrect => ("不正解", "Incorrect"),
+    Reports => ("報告書", "Reports"),
+    FillReport => ("報告書を作成", "Fill in the report"),
+    ReportReceived => ("報告書を受け付けました", "Report received"),
+    Hints => ("ヒント", "Hints"),
+    TakeHint => ("ヒントを見る（減点あり）", "Take hint (costs points)"),
+    Penalty => ("減点", "Penalty"),
+    Yes => ("はい", "Yes"),
+    No => ("いいえ", "No"),
+    Required => ("必須", "required"),
+    InvalidInput => ("入力内容に誤りがあります", "Some fields are not valid"),
+    Notes => ("講師メモ", "Instructor notes"),
+    AddNote => ("メモを追加", "Add note"),
+    Author => ("記入者", "Author"),
+    Reason => ("理由", "Reason"),
+    Adjustment => ("得点調整", "Score adjustment"),
+    Adjust => ("調整する", "Adjust"),
+    Review => ("レビュー", "Review"),
+    Grade => ("採点する", "Grade"),
+    Rubric => ("評価基準", "Rubric"),
+    Export => ("エクスポート", "Export"),
+    AfterActionReport => ("事後報告書", "After-action report"),
+    Print => ("印刷", "Print"),
+    Injects => ("インジェクト", "Injects"),
+    Events => ("イベント", "Events"),
+    Time => ("時刻", "Time"),
+    ExerciseTime => ("演習時間", "Exercise time"),
+    Submitted => ("提出", "Submitted"),
+    Graded => ("採点済み", "Graded"),
+    Language => ("English", "日本語"),
+    Back => ("戻る", "Back"),
+    None => ("なし", "none"),
+    Live => ("ライブ更新中", "Live"),
+    Total => ("合計", "Total"),
+    Completeness => ("記載項目の網羅性", "Completeness"),
+    Accuracy => ("事実の正確さ", "Accuracy"),
+    Clarity => ("分かりやすさ", "Clarity"),
+    Forbidden => ("この操作は許可されていません", "You may not do that"),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_by_quality() {
+        assert_eq!(Lang::from_accept_language("ja,en;q=0.8"), Lang::Ja);
+        assert_eq!(Lang::from_accept_language("en-US,ja;q=0.5"), Lang::En);
+        assert_eq!(Lang::from_accept_language("fr, ja-JP;q=0.9, en;q=0.8"), Lang::Ja);
+        assert_eq!(Lang::from_accept_language("de"), Lang::En);
+    }
+
+    #[test]
+    fn every_message_has_both_languages() {
+        for message in Msg::ALL {
+            let (japanese, english) = message.texts();
+            assert!(!japanese.is_empty() && !english.is_empty(), "{message:?}");
+        }
+    }
+}

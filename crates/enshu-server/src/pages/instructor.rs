@@ -1,0 +1,339 @@
+//! Instructor pages: the scoreboard (live), a team's timeline and review
+//! page, report grading, notes, adjustments and the after-action report.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, Response};
+use enshu_scoring::Phase;
+use enshu_store::EventKind;
+
+use super::{FormFields, redirect};
+use crate::actions;
+use crate::auth::{CSRF_FIELD, Caller};
+use crate::error::RequestError;
+use crate::exercise::{self, Alert, Snapshot};
+use crate::html::{Frame, csrf_field, escape, minutes, page, phase_name, status_label};
+use crate::i18n::{Lang, Msg};
+use crate::pages::team::report_table;
+use crate::state::AppState;
+
+pub(crate) async fn scoreboard(State(state): State<AppState>, caller: Caller, lang: Lang) -> Result<Html<String>, RequestError> {
+    caller.require_instructor()?;
+    let csrf = caller.csrf_token(&state);
+    let snapshot = exercise::load_snapshot(&state, None).await?;
+    let body = format!(
+        r#"<section class="card"><h1>{title} <span class="live-badge" id="live-status">{live}</span></h1><div id="scoreboard">{table}</div>
+<p class="exports"><a href="/api/instructor/export.json">JSON</a> · <a href="/api/instructor/export.csv">CSV</a></p></section>
+<section class="card"><h2>{comparison}</h2><div id="comparison">{chart}</div></section>"#,
+        title = escape(state.scenario().title.ja.as_deref().map_or(lang.pick(&state.scenario().title), |_| lang.pick(&state.scenario().title))),
+        live = lang.t(Msg::Live),
+        table = scoreboard_table(&state, &snapshot, lang),
+        comparison = lang.t(Msg::PhaseComparison),
+        chart = crate::svg::phase_comparison(&snapshot, lang),
+    );
+    Ok(page(Frame { lang, title: lang.t(Msg::Scoreboard), csrf: Some(&csrf), path: "/", live: "scoreboard" }, &body))
+}
+
+/// The scoreboard table and comparison chart, reloaded by the live script.
+pub(crate) async fn scoreboard_fragment(State(state): State<AppState>, caller: Caller, lang: Lang) -> Result<Html<String>, RequestError> {
+    caller.require_instructor()?;
+    let snapshot = exercise::load_snapshot(&state, None).await?;
+    Ok(Html(format!(
+        r#"<div id="scoreboard">{}</div><div id="comparison">{}</div>"#,
+        scoreboard_table(&state, &snapshot, lang),
+        crate::svg::phase_comparison(&snapshot, lang)
+    )))
+}
+
+fn scoreboard_table(state: &AppState, snapshot: &Snapshot, lang: Lang) -> String {
+    let mut html = format!(
+        r#"<table class="scoreboard"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        lang.t(Msg::Team),
+        lang.t(Msg::Points),
+        lang.t(Msg::PhaseProgress),
+        lang.t(Msg::TimeToDetect),
+        lang.t(Msg::TimeToContain),
+        lang.t(Msg::TimeToReport),
+        lang.t(Msg::TimeToRecover),
+        lang.t(Msg::Alerts)
+    );
+    let idle_after_ms = state.options().idle_alert_after.as_millis() as u64;
+    for team_score in &snapshot.scoreboard.teams {
+        let team = team_score.team;
+        let mut progress = String::new();
+        for phase in Phase::ALL {
+            let summary = team_score.phase(phase);
+            let _ = write!(
+                progress,
+                r#"<span class="phase {state}" title="{name}">{name} {done}/{total}</span>"#,
+                state = if summary.objectives_total > 0 && summary.objectives_achieved == summary.objectives_total {
+                    "done"
+                } else if summary.objectives_achieved > 0 {
+                    "partial"
+                } else {
+                    "todo"
+                },
+                name = phase_name(lang, phase),
+                done = summary.objectives_achieved,
+                total = summary.objectives_total
+            );
+        }
+        let alerts: Vec<String> = exercise::alerts(snapshot, team, idle_after_ms)
+            .into_iter()
+            .map(|alert| match alert {
+                Alert::DeadlineMissed { objective } => format!(r#"<span class="alert">{}: {}</span>"#, lang.t(Msg::DeadlineMissed), escape(&objective)),
+                Alert::Idle { minutes } => format!(r#"<span class="alert idle">{}: {minutes}</span>"#, lang.t(Msg::IdleFor)),
+            })
+            .collect();
+        let _ = write!(
+            html,
+            r#"<tr id="team-row-{team}"><td><a href="/teams/{team}">{name}</a></td><td class="points" id="team-points-{team}">{total}</td><td>{progress}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            minutes(team_score.time_to_detect_ms()),
+            minutes(team_score.time_to_contain_ms()),
+            minutes(team_score.time_to_report_ms()),
+            minutes(team_score.time_to_recover_ms()),
+            alerts.join(" "),
+            name = escape(&snapshot.team_name(team)),
+            total = team_score.total,
+        );
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+pub(crate) async fn team_page(State(state): State<AppState>, caller: Caller, lang: Lang, Path(team): Path<u32>) -> Result<Html<String>, RequestError> {
+    caller.require_instructor()?;
+    actions::existing_team(&state, team).await?;
+    let csrf = caller.csrf_token(&state);
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    let mut body = team_summary(&state, &snapshot, team, lang);
+    // Reports to review.
+    let _ = write!(body, r#"<section class="card"><h2>{}</h2><ul>"#, lang.t(Msg::Reports));
+    for event in snapshot.team_events(team) {
+        if let EventKind::ReportSubmitted { form, .. } = &event.kind {
+            let graded = snapshot.team_events(team).any(|other| {
+                matches!(&other.kind, EventKind::ReportGraded { rubric, .. } if rubric.get("report_seq").and_then(|seq| seq.as_u64()) == Some(event.seq))
+            });
+            let _ = write!(
+                body,
+                r#"<li><a href="/teams/{team}/reports/{}">{} #{}</a> {}</li>"#,
+                event.seq,
+                escape(form),
+                event.seq,
+                if graded { lang.t(Msg::Graded) } else { "" }
+            );
+        }
+    }
+    body.push_str("</ul></section>");
+    let objective_options: String = state
+        .scenario()
+        .objectives
+        .iter()
+        .map(|objective| format!(r#"<option value="{0}">{0}</option>"#, escape(&objective.id)))
+        .collect();
+    let _ = write!(
+        body,
+        r#"<section class="card two"><form method="post" action="/teams/{team}/notes"><h2>{notes}</h2>{csrf}<label>{author} <input name="author" required></label><textarea name="text" rows="3" required></textarea><button type="submit">{add_note}</button></form>
+<form method="post" action="/teams/{team}/adjustments"><h2>{adjustment}</h2>{csrf}<label>{objective} <select name="objective"><option value="">{total}</option>{objective_options}</select></label><label>{points} <input type="number" name="points" required></label><label>{reason} <input name="reason" required></label><label>{author} <input name="author" required></label><button type="submit">{adjust}</button></form></section>
+<p><a href="/teams/{team}/after-action">{aar}</a> · <a href="/">{back}</a></p>"#,
+        notes = lang.t(Msg::Notes),
+        csrf = csrf_field(&csrf),
+        author = lang.t(Msg::Author),
+        add_note = lang.t(Msg::AddNote),
+        adjustment = lang.t(Msg::Adjustment),
+        objective = lang.t(Msg::Objective),
+        total = lang.t(Msg::Total),
+        points = lang.t(Msg::Points),
+        reason = lang.t(Msg::Reason),
+        adjust = lang.t(Msg::Adjust),
+        aar = lang.t(Msg::AfterActionReport),
+        back = lang.t(Msg::Back),
+    );
+    let title = snapshot.team_name(team);
+    let path = format!("/teams/{team}");
+    Ok(page(Frame { lang, title: &title, csrf: Some(&csrf), path: &path, live: "team-page" }, &body))
+}
+
+/// Points, timeline SVG, objectives, notes and adjustments of one team.
+fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) -> String {
+    let mut html = String::new();
+    let Some(team_score) = snapshot.scoreboard.team(team) else {
+        return html;
+    };
+    let _ = write!(
+        html,
+        r#"<section class="card"><h1>{} · {}: <span id="team-total">{}</span></h1><p>{}: {} · {}: {} · {}: {} · {}: {}</p><h2>{}</h2>{}</section>"#,
+        escape(&snapshot.team_name(team)),
+        lang.t(Msg::Points),
+        team_score.total,
+        lang.t(Msg::TimeToDetect),
+        minutes(team_score.time_to_detect_ms()),
+        lang.t(Msg::TimeToContain),
+        minutes(team_score.time_to_contain_ms()),
+        lang.t(Msg::TimeToReport),
+        minutes(team_score.time_to_report_ms()),
+        lang.t(Msg::TimeToRecover),
+        minutes(team_score.time_to_recover_ms()),
+        lang.t(Msg::Timeline),
+        crate::svg::team_timeline(snapshot, state.scenario(), team, lang)
+    );
+    let _ = write!(
+        html,
+        r#"<section class="card"><h2>{}</h2><table><thead><tr><th>{}</th><th></th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        lang.t(Msg::Objectives),
+        lang.t(Msg::Objective),
+        lang.t(Msg::Status),
+        lang.t(Msg::Deadline),
+        lang.t(Msg::Points),
+        lang.t(Msg::Penalty)
+    );
+    for objective in &team_score.objectives {
+        let (class, label) = status_label(lang, objective.status);
+        let title = exercise::objective(state.scenario(), &objective.objective).map_or("", |definition| lang.pick(&definition.title));
+        let _ = write!(
+            html,
+            r#"<tr><td>{}</td><td>{}</td><td><span class="status {class}">{label}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            escape(&objective.objective),
+            escape(title),
+            minutes(objective.deadline_exercise_ms),
+            objective.points_awarded,
+            objective.hint_penalty_applied
+        );
+    }
+    html.push_str("</tbody></table></section>");
+    let _ = write!(html, r#"<section class="card"><h2>{} / {}</h2><ul>"#, lang.t(Msg::Notes), lang.t(Msg::Adjustment));
+    for event in snapshot.team_events(team) {
+        let at = minutes(Some(snapshot.exercise_ms_of(event, team)));
+        match &event.kind {
+            EventKind::InstructorNote { text } => {
+                let _ = write!(html, "<li><code>{at}</code> {} — {}</li>", escape(text), escape(&event.actor));
+            }
+            EventKind::Adjustment { objective, points, reason, author } => {
+                let _ = write!(
+                    html,
+                    "<li><code>{at}</code> {points:+} {} — {} ({})</li>",
+                    escape(objective.as_deref().unwrap_or("")),
+                    escape(reason),
+                    escape(author)
+                );
+            }
+            _ => {}
+        }
+    }
+    html.push_str("</ul></section>");
+    html
+}
+
+pub(crate) async fn add_note(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Path(team): Path<u32>, body: Bytes) -> Result<Response, RequestError> {
+    caller.require_instructor()?;
+    let form = FormFields::parse(&body);
+    caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
+    actions::add_note(&state, team, &form.value("text"), &form.value("author")).await?;
+    Ok(redirect(&format!("/teams/{team}")))
+}
+
+pub(crate) async fn add_adjustment(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Path(team): Path<u32>, body: Bytes) -> Result<Response, RequestError> {
+    caller.require_instructor()?;
+    let form = FormFields::parse(&body);
+    caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
+    let points: i64 = form
+        .value("points")
+        .trim()
+        .parse()
+        .map_err(|_| RequestError::InvalidFields(vec![("points".to_owned(), "not a whole number".to_owned())]))?;
+    actions::add_adjustment(&state, team, form.get("objective").map(str::to_owned), points, &form.value("reason"), &form.value("author")).await?;
+    Ok(redirect(&format!("/teams/{team}")))
+}
+
+pub(crate) async fn review_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+    Path((team, seq)): Path<(u32, u64)>,
+) -> Result<Html<String>, RequestError> {
+    caller.require_instructor()?;
+    let report = actions::team_report(&state, team, seq).await?;
+    let csrf = caller.csrf_token(&state);
+    let mut rubric_html = String::new();
+    for (key, criterion, maximum) in actions::report_rubric(&state) {
+        let _ = write!(
+            rubric_html,
+            r#"<label>{} (0–{maximum}) <input type="number" name="score:{}" min="0" max="{maximum}" value="0" required></label>"#,
+            escape(lang.pick(&criterion)),
+            escape(&key)
+        );
+    }
+    let body = format!(
+        r#"<section class="card">{report}</section><section class="card"><h2>{rubric}</h2><form method="post" action="/teams/{team}/reports/{seq}/grade">{csrf}{rubric_html}<label>{author} <input name="author" required></label><button type="submit">{grade}</button></form><p><a href="/teams/{team}">{back}</a></p></section>"#,
+        report = report_table(&state, lang, &report),
+        rubric = lang.t(Msg::Rubric),
+        csrf = csrf_field(&csrf),
+        author = lang.t(Msg::Author),
+        grade = lang.t(Msg::Grade),
+        back = lang.t(Msg::Back),
+    );
+    let path = format!("/teams/{team}/reports/{seq}");
+    Ok(page(Frame { lang, title: lang.t(Msg::Review), csrf: Some(&csrf), path: &path, live: "" }, &body))
+}
+
+pub(crate) async fn grade_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((team, seq)): Path<(u32, u64)>,
+    body: Bytes,
+) -> Result<Response, RequestError> {
+    caller.require_instructor()?;
+    let form = FormFields::parse(&body);
+    caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
+    let mut scores = BTreeMap::new();
+    for (name, value) in &form.0 {
+        if let Some(key) = name.strip_prefix("score:") {
+            let points = value
+                .trim()
+                .parse()
+                .map_err(|_| RequestError::InvalidFields(vec![(key.to_owned(), "not a whole number".to_owned())]))?;
+            scores.insert(key.to_owned(), points);
+        }
+    }
+    actions::grade_report(&state, team, seq, &scores, &form.value("author")).await?;
+    Ok(redirect(&format!("/teams/{team}")))
+}
+
+/// A printable after-action report for one team.
+pub(crate) async fn after_action_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+    Path(team): Path<u32>,
+) -> Result<Html<String>, RequestError> {
+    caller.require_instructor()?;
+    actions::existing_team(&state, team).await?;
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    let mut body = format!(
+        r#"<article class="after-action"><h1>{} — {}</h1><p>{}</p><button type="button" id="print-button" class="no-print">{}</button>"#,
+        lang.t(Msg::AfterActionReport),
+        escape(lang.pick(&state.scenario().title)),
+        escape(lang.pick(&state.scenario().description)),
+        lang.t(Msg::Print)
+    );
+    body.push_str(&team_summary(&state, &snapshot, team, lang));
+    let _ = write!(body, r#"<section class="card"><h2>{}</h2>"#, lang.t(Msg::Reports));
+    for event in snapshot.team_events(team) {
+        if matches!(event.kind, EventKind::ReportSubmitted { .. }) {
+            body.push_str(&report_table(&state, lang, event));
+        }
+        if let EventKind::ReportGraded { form, points, author, .. } = &event.kind {
+            let _ = write!(body, "<p>{} {}: {points} ({})</p>", lang.t(Msg::Graded), escape(form), escape(author));
+        }
+    }
+    body.push_str("</section></article>");
+    let title = format!("{} {}", lang.t(Msg::AfterActionReport), snapshot.team_name(team));
+    let path = format!("/teams/{team}/after-action");
+    let csrf = caller.csrf_token(&state);
+    Ok(page(Frame { lang, title: &title, csrf: Some(&csrf), path: &path, live: "" }, &body))
+}

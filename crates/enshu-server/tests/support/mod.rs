@@ -1,0 +1,192 @@
+//! A running server for tests: SQLite in a temporary directory, the
+//! quickstart scenario planned for two teams, TLS with a self-signed
+//! certificate on 127.0.0.1:0, and a client that accepts it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use enshu_server::{AppState, ServerOptions, TlsConfig, hash_instructor_token, serve};
+use enshu_store::{NewSession, NewTeam, SessionId, Store};
+use tokio::sync::{broadcast, oneshot};
+
+pub const INSTRUCTOR_TOKEN: &str = "instructor-token-0123456789abcdef";
+
+pub fn team_token(team: u32) -> String {
+    format!("team-{team}-token-0123456789abcdef")
+}
+
+pub struct TestServer {
+    pub base_url: String,
+    pub store: Store,
+    pub session: SessionId,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    directory: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+fn unique_directory() -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    std::env::temp_dir().join(format!(
+        "enshu-server-test-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+pub fn quickstart_plan(teams: u32) -> (enshu_scenario::Scenario, enshu_scenario::Plan, String) {
+    let text = include_str!("../../../../scenarios/quickstart.yaml");
+    let loaded = enshu_scenario::load("quickstart.yaml", text.as_bytes()).expect("quickstart loads");
+    let plan = enshu_scenario::plan(
+        &loaded,
+        &enshu_scenario::PlanOptions {
+            session: "test".to_owned(),
+            teams,
+            pool: None,
+            files: &enshu_scenario::NoFiles,
+        },
+    )
+    .expect("quickstart plans");
+    (loaded.scenario, plan, text.to_owned())
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(2, ServerOptions::default()).await
+    }
+
+    pub async fn start_with(teams: u32, options: ServerOptions) -> TestServer {
+        let directory = unique_directory();
+        std::fs::create_dir_all(&directory).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", directory.join("enshu.db").display());
+        let store = Store::open(&url).await.expect("opening the store");
+        let (scenario, plan, yaml) = quickstart_plan(teams);
+        let session = store
+            .create_session(&NewSession {
+                name: "test".to_owned(),
+                scenario_id: scenario.id.clone(),
+                scenario_yaml: yaml,
+                teams: (1..=teams).map(|team| NewTeam { name: format!("Team {team}"), token: team_token(team) }).collect(),
+            })
+            .await
+            .expect("creating the session")
+            .id;
+        let (live_events, _) = broadcast::channel(4096);
+        let state = AppState::with_options(
+            store.clone(),
+            session,
+            scenario,
+            plan,
+            hash_instructor_token(INSTRUCTOR_TOKEN),
+            live_events,
+            options,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn({
+            let state = state.clone();
+            async move {
+                serve(listener, state, TlsConfig::self_signed(), async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("serving");
+            }
+        });
+        TestServer {
+            base_url: format!("https://{address}"),
+            store,
+            session,
+            state,
+            client: client(),
+            directory,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(10), task)
+                .await
+                .expect("server stops within 10 s")
+                .unwrap();
+        }
+    }
+
+    /// Logs in through the form and returns (session cookie, csrf token).
+    pub async fn login(&self, token: &str) -> (String, String) {
+        let login_page = self.client.get(self.url("/login")).send().await.unwrap();
+        let login_cookie = set_cookie_value(&login_page, "__Host-enshu-login").expect("login cookie");
+        let html = login_page.text().await.unwrap();
+        let login_csrf = hidden_value(&html, "login_csrf").expect("login_csrf field");
+        let response = self
+            .client
+            .post(self.url("/login"))
+            .header("cookie", format!("__Host-enshu-login={login_cookie}"))
+            .form(&[("login_csrf", login_csrf.as_str()), ("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "login with a valid token redirects");
+        let session_cookie = set_cookie_value(&response, "__Host-enshu-session").expect("session cookie");
+        let page_path = response.headers()["location"].to_str().unwrap().to_owned();
+        let page = self
+            .client
+            .get(self.url(&page_path))
+            .header("cookie", format!("__Host-enshu-session={session_cookie}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = hidden_value(&page, "csrf").expect("csrf field on the landing page");
+        (session_cookie, csrf)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn set_cookie_value(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| value.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
+}
+
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
