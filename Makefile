@@ -16,10 +16,10 @@ test: deps images
 	ENSHU_TEST_POSTGRES_URL="$$url" $(CARGO) test --workspace; \
 	bash tests/images_smoke.sh
 
-## A whole exercise end to end on the embedded defaults (SQLite, local Docker).
+## A whole exercise end to end on the embedded defaults (SQLite, local Docker):
+## two teams, team 1 played by a script through its own way in. KEEP=1 keeps it running.
 demo: deps images build
-	./target/release/enshu validate scenarios/*.yaml
-	./target/release/enshu plan scenarios/quickstart.yaml --teams 2
+	bash infra/demo/run.sh
 
 deps:
 	@bash infra/deps.sh

@@ -33,6 +33,18 @@ enum Command {
     Shell(commands::shell::Args),
     /// Give each team its way in (SSH to its analyst workstation) and print credentials.
     Access(commands::access::Args),
+    /// Run the exercise: scoreboard and portal (HTTPS), ways in, clock, injects and checks.
+    Serve(commands::serve::Args),
+    /// Start, pause, resume or stop the exercise clock (all teams or one).
+    Clock(commands::instructor::ClockArgs),
+    /// Fire an inject now, or hold it.
+    Inject(commands::instructor::InjectArgs),
+    /// Print the live scoreboard.
+    Scoreboard(commands::instructor::ScoreboardArgs),
+    /// Export the session's results (JSON or CSV).
+    Export(commands::instructor::ExportArgs),
+    /// Print each team's credentials and the instructor token.
+    Credentials(commands::access::CredentialsArgs),
     /// Remove every container, network and volume of a session.
     Down(commands::down::Args),
     /// Print the scenario JSON Schema (draft-07) for editors.
@@ -55,6 +67,12 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(args),
         Command::Shell(args) => commands::shell::run(args),
         Command::Access(args) => commands::access::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Clock(args) => commands::instructor::clock(args),
+        Command::Inject(args) => commands::instructor::inject(args),
+        Command::Scoreboard(args) => commands::instructor::scoreboard(args),
+        Command::Export(args) => commands::instructor::export(args),
+        Command::Credentials(args) => commands::access::credentials(args),
         Command::Down(args) => commands::down::run(args),
         Command::Schema(args) => commands::schema::run(args),
         Command::Completions(args) => commands::completions::run::<Cli>(args),

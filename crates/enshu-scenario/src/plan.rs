@@ -500,7 +500,13 @@ fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
     let _ = writeln!(out, "table inet enshu");
     let _ = writeln!(out, "delete table inet enshu");
     let _ = writeln!(out, "table inet enshu {{");
+    // The team's own blocks (portal → engine → `nft add element`).
+    let _ = writeln!(out, "  set team_blocked {{");
+    let _ = writeln!(out, "    type ipv4_addr;");
+    let _ = writeln!(out, "  }}");
     let _ = writeln!(out, "  chain team_blocks {{");
+    let _ = writeln!(out, "    ip daddr @team_blocked drop");
+    let _ = writeln!(out, "    ip saddr @team_blocked drop");
     let _ = writeln!(out, "  }}");
     let _ = writeln!(out, "  chain forward {{");
     let _ = writeln!(out, "    type filter hook forward priority 0; policy drop;");

@@ -257,16 +257,14 @@ pub(crate) async fn change_clock(state: &AppState, caller: &Caller, action: Cloc
     Ok(event.seq)
 }
 
-/// Asks the scheduler to fire an inject now. There is no event kind for a
-/// request yet, so it is an instructor note `fire:<inject>` (see the crate
-/// report: an `InjectFireRequested` kind is wanted).
+/// Asks the scheduler to fire an inject now.
 pub(crate) async fn request_fire(state: &AppState, caller: &Caller, inject: &str, team: Option<u32>) -> Result<u64, RequestError> {
     known_inject(state, inject)?;
     if let Some(team) = team {
         existing_team(state, team).await?;
     }
     let event = state
-        .append(team, EventKind::InstructorNote { text: format!("fire:{inject}") }, &caller.actor())
+        .append(team, EventKind::InjectFireRequested { inject: inject.to_string() }, &caller.actor())
         .await?;
     Ok(event.seq)
 }

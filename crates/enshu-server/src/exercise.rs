@@ -445,8 +445,11 @@ pub(crate) fn visible_to_team(event: &Event, team: u32, team_plan: &TeamPlan) ->
         }
         EventKind::InjectFired { inject, .. } => planned_message(team_plan, inject).is_some(),
         EventKind::ClockChanged { .. } => true,
-        EventKind::ReportGraded { .. } | EventKind::Adjustment { .. } => event.team == Some(team),
-        EventKind::InjectHeld { .. } | EventKind::CheckResult { .. } | EventKind::InstructorNote { .. } => false,
+        EventKind::ReportGraded { .. } | EventKind::Adjustment { .. } | EventKind::FirewallChanged { .. } => event.team == Some(team),
+        EventKind::InjectHeld { .. }
+        | EventKind::CheckResult { .. }
+        | EventKind::InstructorNote { .. }
+        | EventKind::InjectFireRequested { .. } => false,
     }
 }
 

@@ -121,7 +121,10 @@ pub(crate) fn team_timeline(snapshot: &Snapshot, scenario: &Scenario, team: u32,
             EventKind::HintTaken { objective, penalty, .. } => marker(&mut svg, 5, at, "hint", format!("{objective} −{penalty}")),
             EventKind::InstructorNote { text } => marker(&mut svg, 6, at, "note", text.clone()),
             EventKind::Adjustment { points, reason, .. } => marker(&mut svg, 6, at, "adjustment", format!("{points:+} {reason}")),
-            EventKind::ClockChanged { .. } => {}
+            EventKind::FirewallChanged { block, address } => {
+                marker(&mut svg, 2, at, "good", format!("firewall: {} {address}", if *block { "block" } else { "unblock" }))
+            }
+            EventKind::ClockChanged { .. } | EventKind::InjectFireRequested { .. } => {}
         }
     }
     svg.push_str("</svg>");

@@ -96,6 +96,8 @@ async fn authorization_matrix() {
         ("GET", "/api/team/reports/999999", None, [401, 404, 404, 403]),
         ("GET", "/api/team/submissions", None, [401, 200, 200, 403]),
         ("POST", "/api/team/hints", Some(hint.clone()), [401, 200, 200, 403]),
+        // Team 1's C2 address: team 2 may not block inside another team's range.
+        ("POST", "/api/team/firewall", Some(json!({"action": "block", "address": "10.64.100.23"})), [401, 200, 400, 403]),
         ("GET", "/api/team/timeline", None, [401, 200, 200, 403]),
         ("GET", "/", None, [303, 403, 403, 200]),
         ("GET", "/fragments/scoreboard", None, [303, 403, 403, 200]),

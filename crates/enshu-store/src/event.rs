@@ -60,6 +60,16 @@ pub enum EventKind {
     InstructorNote {
         text: String,
     },
+    /// An instructor asked for an inject to fire now, whatever its time.
+    InjectFireRequested {
+        inject: String,
+    },
+    /// The team changed its own firewall (the router's `team_blocks`):
+    /// traffic to and from `address` is dropped (`block`) or no longer.
+    FirewallChanged {
+        block: bool,
+        address: String,
+    },
     /// A manual correction of the score; `objective` `None` adjusts the
     /// team's total. Reason and author are required: this is the audit trail.
     Adjustment {
@@ -111,6 +121,8 @@ impl EventKind {
             EventKind::ReportSubmitted { .. } => "report_submitted",
             EventKind::HintTaken { .. } => "hint_taken",
             EventKind::InstructorNote { .. } => "instructor_note",
+            EventKind::InjectFireRequested { .. } => "inject_fire_requested",
+            EventKind::FirewallChanged { .. } => "firewall_changed",
             EventKind::Adjustment { .. } => "adjustment",
             EventKind::ClockChanged { .. } => "clock_changed",
             EventKind::ReportGraded { .. } => "report_graded",
@@ -128,7 +140,13 @@ impl EventKind {
             }
         };
         match self {
-            EventKind::InjectFired { inject, .. } | EventKind::InjectHeld { inject } => require("inject", inject),
+            EventKind::InjectFired { inject, .. } | EventKind::InjectHeld { inject } | EventKind::InjectFireRequested { inject } => {
+                require("inject", inject)
+            }
+            EventKind::FirewallChanged { address, .. } => match address.parse::<std::net::Ipv4Addr>() {
+                Ok(_) => Ok(()),
+                Err(_) => Err(InvalidEvent::EmptyField { kind, field: "address (an IPv4 address)" }),
+            },
             EventKind::CheckResult { objective, check, .. } => {
                 require("objective", objective)?;
                 require("check", check)

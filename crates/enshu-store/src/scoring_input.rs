@@ -102,6 +102,8 @@ pub fn scoring_events(events: &[Event], team_indices: &[u32]) -> Vec<ScoringEven
             EventKind::InjectHeld { .. }
             | EventKind::ReportSubmitted { .. }
             | EventKind::InstructorNote { .. }
+            | EventKind::InjectFireRequested { .. }
+            | EventKind::FirewallChanged { .. }
             | EventKind::ClockChanged { .. } => continue,
         };
         converted.push(ScoringEvent {

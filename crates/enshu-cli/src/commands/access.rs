@@ -113,3 +113,49 @@ pub async fn serve_access(
     shutdown.await;
     tasks.abort_all();
 }
+
+#[derive(clap::Args)]
+pub struct CredentialsArgs {
+    #[arg(long)]
+    session: String,
+    #[arg(long, default_value_t = 2201)]
+    base_port: u16,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+}
+
+/// `enshu credentials --session NAME`: what to hand each team (SSH port,
+/// user and password, portal token) and the instructor's token.
+pub fn credentials(args: CredentialsArgs) -> anyhow::Result<ExitCode> {
+    let state = SessionState::load(&args.session)?;
+    let entries = entries(&state, args.base_port)?;
+    let teams: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|entry| {
+            serde_json::json!({
+                "team": entry.team, "ssh_port": entry.port, "user": entry.user,
+                "password": entry.password, "portal_token": state.derive("portal", &entry.team),
+            })
+        })
+        .collect();
+    match args.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"instructor_token": state.derive("instructor", ""), "teams": teams}))?
+        ),
+        Output::Text => {
+            println!("instructor token: {}", state.derive("instructor", ""));
+            for team in &teams {
+                println!(
+                    "{}  ssh -p {} {}@<host>  password {}  portal token {}",
+                    team["team"].as_str().unwrap_or_default(),
+                    team["ssh_port"],
+                    team["user"].as_str().unwrap_or_default(),
+                    team["password"].as_str().unwrap_or_default(),
+                    team["portal_token"].as_str().unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,10 +1,13 @@
 pub mod access;
 pub mod completions;
 pub mod down;
+pub mod engine;
+pub mod instructor;
 pub mod files;
 pub mod plan;
 pub mod range;
 pub mod schema;
+pub mod serve;
 pub mod session_state;
 pub mod shell;
 pub mod status;

@@ -62,6 +62,26 @@ impl SessionState {
         let _ = std::fs::remove_file(path(session));
     }
 
+    /// A secret derived from the session's: `purpose` names what it is for.
+    pub fn derive(&self, purpose: &str, subject: &str) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("enshu-{purpose}\0{}\0{subject}", self.secret).as_bytes());
+        hex_string(&digest[..16])
+    }
+
+    /// Where `enshu serve` for this session listens, for the CLI's commands.
+    pub fn save_server(&self, url: &str) -> anyhow::Result<()> {
+        let path = path(&self.session).with_extension("server");
+        std::fs::write(&path, url).with_context(|| format!("writing {}", path.display()))
+    }
+
+    pub fn server_url(&self) -> anyhow::Result<String> {
+        let path = path(&self.session).with_extension("server");
+        std::fs::read_to_string(&path)
+            .map(|url| url.trim().to_string())
+            .with_context(|| format!("session {:?} is not being served (no {}); run `enshu serve --session {}`", self.session, path.display(), self.session))
+    }
+
     /// Team `team_name`'s password for the hosts it logs in to.
     pub fn team_password(&self, team_name: &str) -> String {
         use sha2::Digest;

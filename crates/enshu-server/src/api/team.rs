@@ -208,6 +208,41 @@ pub(crate) async fn hint(
     Ok(Json(json!({"objective": request.objective, "hint_index": request.hint_index, "text": lang.pick(&text), "penalty": penalty})))
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct FirewallRequest {
+    /// `block` or `unblock`.
+    action: String,
+    /// An IPv4 address in the team's own range.
+    address: String,
+}
+
+/// The team's own firewall: block or unblock an address at its router.
+/// The exercise engine applies it to the router's `team_blocks` chain.
+pub(crate) async fn firewall(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(request): Json<FirewallRequest>,
+) -> Result<Json<Value>, RequestError> {
+    let team = caller.require_team()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let block = match request.action.as_str() {
+        "block" => true,
+        "unblock" => false,
+        other => return Err(RequestError::BadRequest(format!("action {other:?} is neither block nor unblock"))),
+    };
+    let address: std::net::Ipv4Addr =
+        request.address.trim().parse().map_err(|_| RequestError::BadRequest(format!("{:?} is not an IPv4 address", request.address)))?;
+    let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
+    if !team_plan.networks.iter().any(|network| network.subnet.contains(address)) {
+        return Err(RequestError::BadRequest(format!("{address} is not in your range")));
+    }
+    let event = state
+        .append(Some(team), EventKind::FirewallChanged { block, address: address.to_string() }, &caller.actor())
+        .await?;
+    Ok(Json(json!({"seq": event.seq, "action": request.action, "address": address.to_string()})))
+}
+
 pub(crate) async fn timeline(State(state): State<AppState>, caller: Caller, lang: Lang) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     let snapshot = exercise::load_snapshot(&state, Some(team)).await?;

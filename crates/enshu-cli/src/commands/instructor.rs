@@ -1,0 +1,195 @@
+//! The instructor's commands against a running `enshu serve`: the clock,
+//! injects by hand, the scoreboard and exports. They use the server's
+//! authenticated JSON API with the session's instructor token.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+
+use super::Output;
+use super::range;
+use super::session_state::SessionState;
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ClockVerb {
+    Start,
+    Pause,
+    Resume,
+    Stop,
+}
+
+#[derive(clap::Args)]
+pub struct ClockArgs {
+    #[arg(value_enum)]
+    action: ClockVerb,
+    #[arg(long)]
+    session: String,
+    /// Only this team (default: the whole session).
+    #[arg(long)]
+    team: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum InjectVerb {
+    /// Fire now, whatever its time.
+    Fire,
+    /// Never fire (until fired by hand).
+    Hold,
+}
+
+#[derive(clap::Args)]
+pub struct InjectArgs {
+    #[arg(value_enum)]
+    action: InjectVerb,
+    /// The inject's id in the scenario.
+    inject: String,
+    #[arg(long)]
+    session: String,
+    #[arg(long)]
+    team: Option<u32>,
+}
+
+#[derive(clap::Args)]
+pub struct ScoreboardArgs {
+    #[arg(long)]
+    session: String,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+}
+
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
+pub enum ExportFormat {
+    #[default]
+    Json,
+    Csv,
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    session: String,
+    #[arg(long, value_enum, default_value_t)]
+    format: ExportFormat,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    to: Option<std::path::PathBuf>,
+}
+
+/// An authenticated client for one session's server.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    pub fn for_session(session: &str) -> anyhow::Result<Client> {
+        let state = SessionState::load(session)?;
+        // The server's certificate is self-signed unless one was given; the
+        // connection is to this machine's own server.
+        let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build()?;
+        Ok(Client { http, base: state.server_url()?, token: state.derive("instructor", "") })
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let response = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.with_context(|| format!("reaching {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await?;
+        anyhow::ensure!(status.is_success(), "{path}: {status}: {text}");
+        Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<String> {
+        let response = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.with_context(|| format!("reaching {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await?;
+        anyhow::ensure!(status.is_success(), "{path}: {status}: {text}");
+        Ok(text)
+    }
+}
+
+pub fn clock(args: ClockArgs) -> anyhow::Result<ExitCode> {
+    let action = match args.action {
+        ClockVerb::Start => "start",
+        ClockVerb::Pause => "pause",
+        ClockVerb::Resume => "resume",
+        ClockVerb::Stop => "stop",
+    };
+    range::runtime()?.block_on(async {
+        let client = Client::for_session(&args.session)?;
+        client.post("/api/instructor/clock", json!({"action": action, "team": args.team})).await?;
+        println!("clock {action}{}", args.team.map(|team| format!(" for team {team}")).unwrap_or_default());
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
+    let verb = match args.action {
+        InjectVerb::Fire => "fire",
+        InjectVerb::Hold => "hold",
+    };
+    range::runtime()?.block_on(async {
+        let client = Client::for_session(&args.session)?;
+        client.post(&format!("/api/instructor/injects/{}/{verb}", args.inject), json!({"team": args.team})).await?;
+        println!("inject {}: {verb}{}", args.inject, args.team.map(|team| format!(" for team {team}")).unwrap_or_default());
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn scoreboard(args: ScoreboardArgs) -> anyhow::Result<ExitCode> {
+    range::runtime()?.block_on(async {
+        let client = Client::for_session(&args.session)?;
+        let text = client.get("/api/instructor/scoreboard").await?;
+        match args.output {
+            Output::Json => println!("{text}"),
+            Output::Text => print!("{}", render_scoreboard(&serde_json::from_str(&text)?)),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// A terminal rendering of the scoreboard JSON.
+pub fn render_scoreboard(board: &Value) -> String {
+    let mut out = String::from("team   points  detection  response  reporting  recovery\n");
+    let teams = board.get("teams").and_then(Value::as_array).cloned().unwrap_or_default();
+    for team in teams {
+        let name = team.get("name").or_else(|| team.get("team")).map(|value| value.to_string().trim_matches('"').to_string()).unwrap_or_default();
+        let total = team.get("total").and_then(Value::as_i64).unwrap_or(0);
+        let phases = team.pointer("/score/phases").and_then(Value::as_array).cloned().unwrap_or_default();
+        let phase = |wanted: &str| {
+            phases
+                .iter()
+                .find(|phase| phase.get("phase").and_then(Value::as_str).is_some_and(|value| value.eq_ignore_ascii_case(wanted)))
+                .and_then(|phase| phase.get("points").and_then(Value::as_i64))
+                .unwrap_or(0)
+        };
+        out.push_str(&format!(
+            "{name:<6} {total:>6}  {:>9}  {:>8}  {:>9}  {:>8}\n",
+            phase("detection"),
+            phase("response"),
+            phase("reporting"),
+            phase("recovery")
+        ));
+    }
+    out
+}
+
+pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let path = match args.format {
+        ExportFormat::Json => "/api/instructor/export.json",
+        ExportFormat::Csv => "/api/instructor/export.csv",
+    };
+    range::runtime()?.block_on(async {
+        let client = Client::for_session(&args.session)?;
+        let text = client.get(path).await?;
+        match &args.to {
+            Some(file) => {
+                std::fs::write(file, &text).with_context(|| format!("writing {}", file.display()))?;
+                println!("{}", file.display());
+            }
+            None => print!("{text}"),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,127 @@
+//! `enshu serve --session NAME`: one long-running process for the whole
+//! exercise: the scoring web service (scoreboard and team portal over TLS),
+//! every team's way in, and the exercise engine (clock, injects, checks,
+//! firewall). All state is in the store, so a restart resumes.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use enshu_store::{NewSession, NewTeam, Store};
+
+use super::access::{self, serve_access};
+use super::engine::Engine;
+use super::range;
+use super::session_state::{SessionState, state_dir};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    session: String,
+    /// Where the scoreboard and portal listen (HTTPS).
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    listen: SocketAddr,
+    /// Database URL (default: an SQLite file in the state directory).
+    #[arg(long, env = "ENSHU_DATABASE_URL")]
+    database: Option<String>,
+    /// Port of team 1's SSH way in; team N gets base + N - 1.
+    #[arg(long, default_value_t = 2201)]
+    access_base_port: u16,
+    /// Address the SSH ways in listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    access_bind: String,
+    /// Seconds between rounds of automatic checks.
+    #[arg(long, default_value_t = 15)]
+    check_interval: u64,
+    /// PEM certificate chain and key (default: a generated self-signed certificate).
+    #[arg(long, requires = "key")]
+    certificate: Option<std::path::PathBuf>,
+    #[arg(long, requires = "certificate")]
+    key: Option<std::path::PathBuf>,
+}
+
+pub fn database_url(session: &str, given: Option<&str>) -> String {
+    given.map(str::to_string).unwrap_or_else(|| format!("sqlite://{}/sessions/{session}.db?mode=rwc", state_dir().display()))
+}
+
+/// Make sure the store knows the session and its teams (tokens derived
+/// from the session secret, so they can be printed again).
+pub async fn ensure_store_session(store: &Store, state: &SessionState, scenario_id: &str) -> anyhow::Result<enshu_store::Session> {
+    if let Some(session) = store.session_by_name(&state.session).await? {
+        return Ok(session);
+    }
+    let plan = state.plan()?;
+    let teams = plan.teams.iter().map(|team| NewTeam { name: team.name.clone(), token: state.derive("portal", &team.name) }).collect();
+    let new_session = NewSession { name: state.session.clone(), scenario_id: scenario_id.to_string(), scenario_yaml: state.scenario_text.clone(), teams };
+    Ok(store.create_session(&new_session).await?)
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let state = SessionState::load(&args.session)?;
+    let plan = state.plan()?;
+    let loaded = enshu_scenario::load(&state.scenario_file, state.scenario_text.as_bytes())
+        .map_err(|diagnostics| anyhow::anyhow!("{}", diagnostics[0].headline()))?;
+    let scenario = loaded.scenario.clone();
+    let entries = access::entries(&state, args.access_base_port)?;
+    range::runtime()?.block_on(async {
+        let url = database_url(&args.session, args.database.as_deref());
+        if let Some(path) = url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next()) {
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            }
+        }
+        let store = Store::open(&url).await.with_context(|| format!("opening the store at {url}"))?;
+        let session = ensure_store_session(&store, &state, &scenario.id).await?;
+        let backend = range::docker().await?;
+
+        let instructor_token = state.derive("instructor", "");
+        let (live_events, _) = tokio::sync::broadcast::channel(1024);
+        let app = enshu_server::AppState::new(
+            store.clone(),
+            session.id,
+            scenario.clone(),
+            plan.clone(),
+            enshu_server::hash_instructor_token(&instructor_token),
+            live_events,
+        );
+        let tls = enshu_server::TlsConfig::from_paths(args.certificate.clone(), args.key.clone())?;
+        let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+        let address = listener.local_addr()?;
+        let server_url = format!("https://{}", if address.ip().is_unspecified() { format!("127.0.0.1:{}", address.port()) } else { address.to_string() });
+        state.save_server(&server_url)?;
+
+        let mut access_listeners = Vec::new();
+        for entry in &entries {
+            let listener = tokio::net::TcpListener::bind((args.access_bind.as_str(), entry.port))
+                .await
+                .with_context(|| format!("listening on {}:{} for team {}", args.access_bind, entry.port, entry.team))?;
+            access_listeners.push((listener, entry.clone()));
+        }
+
+        println!("session {} · scenario {} · {} team(s)", args.session, scenario.id, plan.teams.len());
+        println!("scoreboard  {server_url}/  (instructor token: {instructor_token})");
+        println!("team portal {server_url}/team");
+        println!("team  portal token                      ssh way in                 password");
+        for entry in &entries {
+            println!("{:<5} {:<33} ssh -p {:<5} {}@<host>   {}", entry.team, state.derive("portal", &entry.team), entry.port, entry.user, entry.password);
+        }
+        println!("the exercise clock is stopped: `enshu clock start --session {}`", args.session);
+
+        let (stop_sender, stop_receiver) = tokio::sync::watch::channel(false);
+        let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = receiver.wait_for(|stop| *stop).await;
+        };
+        let engine = Engine::new(backend.clone(), store.clone(), session.id, scenario, plan, Duration::from_secs(args.check_interval.max(1)));
+        let engine_task = tokio::spawn(engine.run(Duration::from_millis(500), stopped(stop_receiver.clone())));
+        let access_task = tokio::spawn(serve_access(backend, access_listeners, stopped(stop_receiver.clone())));
+        let server_task = tokio::spawn(enshu_server::serve(listener, app, tls, stopped(stop_receiver)));
+        tokio::signal::ctrl_c().await.ok();
+        eprintln!("stopping: the session's state is in the store; `enshu serve` again resumes it");
+        let _ = stop_sender.send(true);
+        let _ = engine_task.await;
+        let _ = access_task.await;
+        server_task.await??;
+        Ok(ExitCode::SUCCESS)
+    })
+}

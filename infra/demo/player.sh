@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# A scripted team, acting as trainees would through their own way in:
+# SSH to the analyst workstation, and the team portal's JSON API.
+#
+#   bash infra/demo/player.sh SESSION TEAM_INDEX PORTAL_URL
+set -euo pipefail
+session=$1 team=$2 portal=$3
+here=$(cd "$(dirname "$0")" && pwd)
+enshu=${ENSHU_BIN:-target/release/enshu}
+creds=$($enshu credentials --session "$session" --output json)
+field() { python3 -c "import json,sys; t=json.load(sys.stdin)['teams'][$team-1]; print(t['$1'])" <<<"$creds"; }
+token=$(field portal_token) port=$(field ssh_port) password=$(field password)
+api() { # METHOD PATH [JSON]
+  curl -sSk --fail-with-body -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    ${3:+--data "$3"} "$portal$2"
+}
+on_workstation() { # COMMAND, script on stdin
+  sshpass -p "$password" ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+    -p "$port" analyst@127.0.0.1 "$1"
+}
+say() { printf '[team %s] %s\n' "$team" "$*"; }
+
+# Detection: the SOC's mail names a suspicious server; find who talks to it.
+c2=""
+for _ in $(seq 1 30); do
+  c2=$(api GET /api/team | python3 -c '
+import json, re, sys
+for message in json.load(sys.stdin)["messages"]:
+    found = re.search(r"\b(\d+\.\d+\.\d+\.\d+)\b", message["body"])
+    if found: print(found.group(1)); break')
+  [ -n "$c2" ] && break
+  sleep 2
+done
+[ -n "$c2" ] || { say "no SOC alert arrived"; exit 1; }
+say "SOC alert names $c2; looking for the office PC that talks to it"
+infected=$(on_workstation "python3 - $c2 enshu" < "$here/investigate.py" | awk '/^INFECTED/ { print $2; exit }')
+[ -n "$infected" ] || { say "no infected host found"; exit 1; }
+say "infected: $infected"
+api POST /api/team/answers "{\"objective\": \"find-host\", \"answer\": \"$infected\"}" >/dev/null
+api POST /api/team/answers "{\"objective\": \"find-c2\", \"answer\": \"$c2\"}" >/dev/null
+say "answers submitted"
+
+# Response: block the C2 at the team's firewall; the PC stays up for evidence.
+api POST /api/team/firewall "{\"action\": \"block\", \"address\": \"$c2\"}" >/dev/null
+say "blocked $c2 at the firewall"
+
+# Reporting: the first report.
+now=$(date -u +%Y-%m-%dT%H:%M)
+api POST /api/team/reports "{\"form\": \"first-report\", \"fields\": {
+  \"detected_at\": \"$now\", \"trigger\": \"soc_alert\", \"category\": \"malware\",
+  \"affected_hosts\": \"$infected\", \"personal_data\": \"no\",
+  \"actions\": \"$now identified $infected beaconing to $c2; blocked $c2 at the firewall, PC kept running for evidence\",
+  \"status\": \"contained, investigating persistence\"}}" >/dev/null
+say "first report sent"
+
+# Recovery: remove the downloader the persistence points at.
+on_workstation "python3 - $c2 enshu --remove" < "$here/investigate.py" | grep -q REMOVED
+say "persistence removed on $infected"
