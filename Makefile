@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 PG_DIR ?= $(CURDIR)/target/pg
+KEEP ?= 0
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: test demo deps images build bench schema fmt lint postgres-start postgres-stop
@@ -19,7 +20,7 @@ test: deps images
 ## A whole exercise end to end on the embedded defaults (SQLite, local Docker):
 ## two teams, team 1 played by a script through its own way in. KEEP=1 keeps it running.
 demo: deps images build
-	bash infra/demo/run.sh
+	KEEP=$(KEEP) bash infra/demo/run.sh
 
 deps:
 	@bash infra/deps.sh

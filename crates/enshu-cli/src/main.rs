@@ -43,6 +43,8 @@ enum Command {
     Scoreboard(commands::instructor::ScoreboardArgs),
     /// Export the session's results (JSON or CSV).
     Export(commands::instructor::ExportArgs),
+    /// Put one team's range back to its initial state and re-prove isolation.
+    Reset(commands::reset::Args),
     /// Print each team's credentials and the instructor token.
     Credentials(commands::access::CredentialsArgs),
     /// Remove every container, network and volume of a session.
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Inject(args) => commands::instructor::inject(args),
         Command::Scoreboard(args) => commands::instructor::scoreboard(args),
         Command::Export(args) => commands::instructor::export(args),
+        Command::Reset(args) => commands::reset::run(args),
         Command::Credentials(args) => commands::access::credentials(args),
         Command::Down(args) => commands::down::run(args),
         Command::Schema(args) => commands::schema::run(args),

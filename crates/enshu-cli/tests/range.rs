@@ -109,6 +109,17 @@ fn quickstart_for_two_teams_comes_up_isolated_converges_and_goes_away() {
     assert_eq!(created, 0, "{report:#}");
     assert_eq!(labelled("container", name).len(), 10);
 
+    // Reset team 1: its containers are fresh (a file planted before is
+    // gone), team 2's are untouched, and isolation is proven again.
+    let team_two_ids = docker(&["ps", "-q", "--filter", &format!("label=enshu.session={name}"), "--filter", "label=enshu.team=t02"]);
+    docker(&["exec", &pc, "bash", "-c", "echo planted > /tmp/planted"]);
+    let reset = enshu(&["reset", "--session", name, "--team", "1", "--output", "json"]);
+    assert!(reset.status.success());
+    let reset_report: serde_json::Value = serde_json::from_slice(&reset.stdout).unwrap();
+    assert_eq!(reset_report["verified"], true);
+    assert_eq!(in_container(&pc, "cat /tmp/planted 2>/dev/null || echo gone"), "gone");
+    assert_eq!(docker(&["ps", "-q", "--filter", &format!("label=enshu.session={name}"), "--filter", "label=enshu.team=t02"]), team_two_ids);
+
     // Break isolation inside a router: verify must notice.
     let router = format!("enshu-{name}-t01-router");
     docker(&["exec", &router, "nft", "insert", "rule", "inet", "enshu", "forward", "accept"]);
@@ -146,6 +157,9 @@ fn a_controller_killed_mid_up_converges_on_the_next_run() {
     assert!(status.code().is_none(), "enshu up ended by itself ({status}) before it could be killed");
     let partial = labelled("container", name).len();
     assert!(partial >= 3, "the controller was killed before creating anything");
+    // A range that was never proven isolated may not be served.
+    let refused = enshu(&["serve", "--session", name, "--listen", "127.0.0.1:0"]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("not proven isolated"));
 
     let rerun = enshu(&["up", &file, "--teams", "3", "--session", name, "--pool", "10.128.0.0/10"]);
     assert!(rerun.status.success(), "re-running up after a kill must converge");

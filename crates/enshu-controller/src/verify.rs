@@ -95,7 +95,7 @@ fn hosts(team: &TeamPlan) -> impl Iterator<Item = &ContainerSpec> {
 /// trainees log in to; targets are every host of the team.
 pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
     let mut probes = Vec::new();
-    for (team_index, team) in plan.teams.iter().enumerate() {
+    for team in &plan.teams {
         let mut sources: Vec<&ContainerSpec> = Vec::new();
         for network in &team.networks {
             if let Some(first) = hosts(team).find(|container| container.networks[0].network == network.name) {
@@ -131,7 +131,6 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
                 });
             }
         }
-        let next_team = &plan.teams[(team_index + 1) % plan.teams.len()];
         for source in &sources {
             let source_address = source.networks[0].address;
             // (2) the same team, on the quiet port, wherever no flow allows it.
@@ -149,12 +148,12 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
                     reason: format!("same team, no flow to {}", target.reference),
                 });
             }
-            // (3) the next team: one host in each of its networks, and its
-            // router. Isolation between teams is per network, so one
-            // address per network proves it.
-            if next_team.name != team.name {
-                for network in &next_team.networks {
-                    let target = next_team
+            // (3) every other team: one host in each of its networks (its
+            // router where a network has none). Isolation between teams
+            // is per network, so one address per network proves it.
+            for other_team in plan.teams.iter().filter(|other| other.name != team.name) {
+                for network in &other_team.networks {
+                    let target = other_team
                         .containers
                         .iter()
                         .filter(|container| container.hostname != ROUTER_HOST)
@@ -167,7 +166,7 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
                         target: target.0,
                         port: QUIET_PORT,
                         expect: Expect::Blocked,
-                        reason: format!("team {} {}", next_team.name, target.1),
+                        reason: format!("team {} {}", other_team.name, target.1),
                     });
                 }
             }
@@ -233,17 +232,24 @@ impl VerifyReport {
     }
 }
 
-/// The shell script one container runs: every probe at once, one line each.
+/// How many probes one container runs at once (each is two processes, and
+/// containers have a pids limit of 256).
+const PROBES_AT_ONCE: usize = 24;
+
+/// The shell script one container runs: every probe, a bounded number at
+/// once, one line each.
 pub fn probe_script(targets: &[(Ipv4Addr, u16)], timeout_seconds: u32) -> String {
     let mut script = String::from(
         "probe() { out=$(timeout TIMEOUT bash -c \"exec 3<>/dev/tcp/$1/$2\" 2>&1); rc=$?; \
-         case \"$rc:$out\" in 0:*) r=open;; *refused*) r=refused;; *) r=blocked;; esac; echo \"$1 $2 $r\"; }\n",
+         case \"$rc:$out\" in 0:*) r=open;; *refused*) r=refused;; *) r=blocked;; esac; echo \"$1 $2 $r\"; }\n\
+         export -f probe\n",
     )
     .replace("TIMEOUT", &timeout_seconds.to_string());
+    script.push_str(&format!("xargs -P {PROBES_AT_ONCE} -n 2 bash -c 'probe \"$0\" \"$1\"' <<'TARGETS'\n"));
     for (address, port) in targets {
-        script.push_str(&format!("probe {address} {port} &\n"));
+        script.push_str(&format!("{address} {port}\n"));
     }
-    script.push_str("wait\n");
+    script.push_str("TARGETS\n");
     script
 }
 

@@ -140,9 +140,15 @@ async fn quickstart_injects_and_checks_against_docker() {
     let fired = fire(&backend, team, inject(team, "dropper"), 60_100).await.expect("dropper fires");
     eprintln!("dropper: {}", fired.ground_truth);
     let dropper_content = "#!/bin/sh\n# enshu marker: harmless stand-in for a downloader\n";
-    assert_eq!(fired.ground_truth["path"], "/var/tmp/.svc/update.sh");
+    assert_eq!(fired.ground_truth["path"], "/home/staff/.cache/update.sh");
     assert_eq!(fired.ground_truth["sha256"], sha256_hex(dropper_content.as_bytes()));
-    let (_, on_disk) = sh(&backend, pc01, "sha256sum /var/tmp/.svc/update.sh; stat -c '%a' /var/tmp/.svc/update.sh").await;
+    // Root in the container has no DAC_OVERRIDE: read staff's home as staff.
+    let (_, on_disk) = sh(
+        &backend,
+        pc01,
+        "setpriv --reuid=staff --regid=staff --clear-groups sh -c \"sha256sum /home/staff/.cache/update.sh; stat -c '%a' /home/staff/.cache/update.sh\"",
+    )
+    .await;
     assert!(on_disk.starts_with(&sha256_hex(dropper_content.as_bytes())), "{on_disk}");
     assert!(on_disk.ends_with("755\n"), "{on_disk}");
     ground_truth.insert(fired.inject.clone(), fired.ground_truth);
@@ -150,13 +156,13 @@ async fn quickstart_injects_and_checks_against_docker() {
     // Cron persistence in staff's crontab.
     let fired = fire(&backend, team, inject(team, "persistence"), 70_100).await.expect("persistence fires");
     eprintln!("persistence: {}", fired.ground_truth);
-    assert_eq!(fired.ground_truth["cron_line"], "*/5 * * * * /var/tmp/.svc/update.sh");
+    assert_eq!(fired.ground_truth["cron_line"], "*/5 * * * * /home/staff/.cache/update.sh");
     // cron on the workstation role cannot open staff's crontab (no
     // DAC_READ_SEARCH), so persistence goes into root's, where it runs.
     assert_eq!(fired.ground_truth["user"], "root");
     assert_eq!(fired.ground_truth["active"], true);
     let (_, crontab) = sh(&backend, pc01, "stat -c '%U %G %a' /var/spool/cron/crontabs/root; cat /var/spool/cron/crontabs/root; sha256sum /var/spool/cron/crontabs/root").await;
-    assert!(crontab.starts_with("root crontab 600\n*/5 * * * * /var/tmp/.svc/update.sh\n"), "{crontab}");
+    assert!(crontab.starts_with("root crontab 600\n*/5 * * * * /home/staff/.cache/update.sh\n"), "{crontab}");
     assert!(crontab.contains(fired.ground_truth["file_sha256"].as_str().unwrap()), "{crontab}");
     fire(&backend, team, inject(team, "persistence"), 70_100).await.expect("persistence fires again");
     let (_, lines) = sh(&backend, pc01, "grep -c update.sh /var/spool/cron/crontabs/root").await;
@@ -226,7 +232,7 @@ async fn quickstart_injects_and_checks_against_docker() {
     let file_absent = check(team, "remove-persistence");
     let outcome = run_check(&backend, file_absent, &ground_truth).await.unwrap();
     assert!(!outcome.passed, "{outcome:?}");
-    sh(&backend, pc01, "rm -f /var/tmp/.svc/update.sh").await;
+    sh(&backend, pc01, "setpriv --reuid=staff --regid=staff --clear-groups rm -f /home/staff/.cache/update.sh").await;
     let outcome = run_check(&backend, file_absent, &ground_truth).await.unwrap();
     assert!(outcome.passed, "{outcome:?}");
 

@@ -6,6 +6,7 @@ pub mod instructor;
 pub mod files;
 pub mod plan;
 pub mod range;
+pub mod reset;
 pub mod schema;
 pub mod serve;
 pub mod session_state;

@@ -22,6 +22,17 @@ pub struct SessionState {
     pub secret: String,
 }
 
+/// The last isolation proof of a session, kept beside its state: trainees
+/// may not enter (the exercise may not be served) until it passed.
+pub fn record_verified(session: &str, passed: bool) -> anyhow::Result<()> {
+    let path = path(session).with_extension("verified");
+    std::fs::write(&path, if passed { "passed" } else { "failed" }).with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn last_verify_passed(session: &str) -> bool {
+    std::fs::read_to_string(path(session).with_extension("verified")).is_ok_and(|text| text.trim() == "passed")
+}
+
 /// A new random secret (128 bits from the kernel).
 pub fn new_secret() -> anyhow::Result<String> {
     let mut bytes = [0u8; 16];
@@ -60,6 +71,8 @@ impl SessionState {
 
     pub fn forget(session: &str) {
         let _ = std::fs::remove_file(path(session));
+        let _ = std::fs::remove_file(path(session).with_extension("verified"));
+        let _ = std::fs::remove_file(path(session).with_extension("server"));
     }
 
     /// A secret derived from the session's: `purpose` names what it is for.

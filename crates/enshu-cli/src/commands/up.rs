@@ -126,6 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 report.steps.len()
             );
         }
+        super::session_state::record_verified(&args.session, false)?;
         if args.no_verify {
             if args.output == Output::Json {
                 println!("{}", serde_json::json!({"session": args.session, "up": report, "verify": null}));
@@ -133,6 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         let verified = verify::verify_plan(&backend, &plan).await?;
+        super::session_state::record_verified(&args.session, verified.ok())?;
         verify::print_report(&verified, args.output);
         if args.output == Output::Json {
             println!("{}", serde_json::json!({"session": args.session, "up": report, "verify": {"ok": verified.ok(), "probes": verified.results.len(), "failures": verified.failures()}}));

@@ -24,6 +24,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     range::runtime()?.block_on(async {
         let backend = range::docker().await?;
         let report = verify_plan(&backend, &plan).await?;
+        super::session_state::record_verified(&args.session, report.ok())?;
         print_report(&report, args.output);
         if args.output == Output::Json {
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({"ok": report.ok(), "seconds": report.seconds, "results": report.results}))?);
