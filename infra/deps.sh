@@ -12,6 +12,7 @@ packages=(
   postgresql       # the store's PostgreSQL tests
   sshpass          # tests log in to the analyst workstation like a trainee
   openssh-client
+  curl             # the demo's scripted team talks to the portal API
   chromium         # the scoreboard's browser test
   fonts-noto-cjk   # Japanese text in that browser
 )
