@@ -30,15 +30,6 @@ impl DiskFiles {
     }
 }
 
-/// The magic numbers of pcap (both byte orders, µs and ns) and pcapng.
-const CAPTURE_MAGICS: [[u8; 4]; 5] = [
-    [0xd4, 0xc3, 0xb2, 0xa1],
-    [0xa1, 0xb2, 0xc3, 0xd4],
-    [0x4d, 0x3c, 0xb2, 0xa1],
-    [0xa1, 0xb2, 0x3c, 0x4d],
-    [0x0a, 0x0d, 0x0d, 0x0a],
-];
-
 impl Files for DiskFiles {
     fn check_capture(&self, path: &str) -> Result<(), String> {
         let full = self.base.join(path);
@@ -48,7 +39,8 @@ impl Files for DiskFiles {
             .with_context(|| format!("{}", full.display()));
         match read {
             Err(error) => Err(format!("cannot read {}: {}", full.display(), error.root_cause())),
-            Ok(()) if CAPTURE_MAGICS.contains(&magic) => Ok(()),
+            // The format is known by its magic number, as the injector reads it.
+            Ok(()) if enshu_pcap::detect_format(&magic).is_ok() => Ok(()),
             Ok(()) => Err(format!("{} is neither a pcap nor a pcapng file (magic {:02x?})", full.display(), magic)),
         }
     }
