@@ -52,7 +52,11 @@ impl FakeBackend {
     }
 
     pub fn fail_create(&self, name: &str) {
-        self.state.lock().unwrap().fail_create.push(name.to_string());
+        self.state
+            .lock()
+            .unwrap()
+            .fail_create
+            .push(name.to_string());
     }
 
     pub fn heal(&self) {
@@ -60,70 +64,134 @@ impl FakeBackend {
     }
 
     pub fn answer_exec(&self, container: &str, output: ExecOutput) {
-        self.state.lock().unwrap().exec_answers.insert(container.to_string(), output);
+        self.state
+            .lock()
+            .unwrap()
+            .exec_answers
+            .insert(container.to_string(), output);
     }
 
     pub fn container_names(&self) -> Vec<String> {
-        self.state.lock().unwrap().containers.keys().cloned().collect()
+        self.state
+            .lock()
+            .unwrap()
+            .containers
+            .keys()
+            .cloned()
+            .collect()
     }
 
     pub fn network_names(&self) -> Vec<String> {
-        self.state.lock().unwrap().networks.keys().cloned().collect()
+        self.state
+            .lock()
+            .unwrap()
+            .networks
+            .keys()
+            .cloned()
+            .collect()
     }
 
     pub fn running(&self, name: &str) -> bool {
-        self.state.lock().unwrap().containers.get(name).is_some_and(|(_, running)| *running)
+        self.state
+            .lock()
+            .unwrap()
+            .containers
+            .get(name)
+            .is_some_and(|(_, running)| *running)
     }
 
     pub fn file(&self, container: &str, path: &str) -> Option<Vec<u8>> {
-        self.state.lock().unwrap().files.get(&(container.to_string(), path.to_string())).cloned()
+        self.state
+            .lock()
+            .unwrap()
+            .files
+            .get(&(container.to_string(), path.to_string()))
+            .cloned()
     }
 }
 
 fn matches(labels: &BTreeMap<String, String>, wanted: &[(&str, &str)]) -> bool {
-    wanted.iter().all(|(key, value)| labels.get(*key).is_some_and(|found| found == value))
+    wanted
+        .iter()
+        .all(|(key, value)| labels.get(*key).is_some_and(|found| found == value))
 }
 
 impl Backend for FakeBackend {
     async fn ensure_network(&self, spec: &NetworkSpec) -> Result<()> {
         let mut state = self.state.lock().unwrap();
         state.calls.push(Call::EnsureNetwork(spec.name.clone()));
-        state.networks.entry(spec.name.clone()).or_insert_with(|| spec.clone());
+        state
+            .networks
+            .entry(spec.name.clone())
+            .or_insert_with(|| spec.clone());
         Ok(())
     }
 
     async fn remove_network(&self, name: &str) -> Result<()> {
         let mut state = self.state.lock().unwrap();
         state.calls.push(Call::RemoveNetwork(name.to_string()));
-        let attached = state.containers.values().any(|(spec, _)| spec.networks.iter().any(|attachment| attachment.network == name));
+        let attached = state.containers.values().any(|(spec, _)| {
+            spec.networks
+                .iter()
+                .any(|attachment| attachment.network == name)
+        });
         if attached {
-            return Err(BackendError::Runtime { action: "remove network", name: name.to_string(), message: "has active endpoints".into() });
+            return Err(BackendError::Runtime {
+                action: "remove network",
+                name: name.to_string(),
+                message: "has active endpoints".into(),
+            });
         }
-        state.networks.remove(name).map(|_| ()).ok_or(BackendError::NotFound { object: "network", name: name.to_string() })
+        state
+            .networks
+            .remove(name)
+            .map(|_| ())
+            .ok_or(BackendError::NotFound {
+                object: "network",
+                name: name.to_string(),
+            })
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> Result<()> {
         let mut state = self.state.lock().unwrap();
         state.calls.push(Call::Create(spec.name.clone()));
         if state.fail_create.contains(&spec.name) {
-            return Err(BackendError::Runtime { action: "create container", name: spec.name.clone(), message: "injected failure".into() });
+            return Err(BackendError::Runtime {
+                action: "create container",
+                name: spec.name.clone(),
+                message: "injected failure".into(),
+            });
         }
         if state.containers.contains_key(&spec.name) {
-            return Err(BackendError::Conflict { object: "container", name: spec.name.clone() });
+            return Err(BackendError::Conflict {
+                object: "container",
+                name: spec.name.clone(),
+            });
         }
         for attachment in &spec.networks {
             if !state.networks.contains_key(&attachment.network) {
-                return Err(BackendError::NotFound { object: "network", name: attachment.network.clone() });
+                return Err(BackendError::NotFound {
+                    object: "network",
+                    name: attachment.network.clone(),
+                });
             }
         }
-        state.containers.insert(spec.name.clone(), (spec.clone(), false));
+        state
+            .containers
+            .insert(spec.name.clone(), (spec.clone(), false));
         Ok(())
     }
 
     async fn start_container(&self, name: &str) -> Result<()> {
         let mut state = self.state.lock().unwrap();
         state.calls.push(Call::Start(name.to_string()));
-        let entry = state.containers.get_mut(name).ok_or(BackendError::NotFound { object: "container", name: name.to_string() })?;
+        let entry = state
+            .containers
+            .get_mut(name)
+            .ok_or(BackendError::NotFound {
+                object: "container",
+                name: name.to_string(),
+            })?;
         entry.1 = true;
         Ok(())
     }
@@ -131,7 +199,13 @@ impl Backend for FakeBackend {
     async fn stop_container(&self, name: &str) -> Result<()> {
         let mut state = self.state.lock().unwrap();
         state.calls.push(Call::Stop(name.to_string()));
-        let entry = state.containers.get_mut(name).ok_or(BackendError::NotFound { object: "container", name: name.to_string() })?;
+        let entry = state
+            .containers
+            .get_mut(name)
+            .ok_or(BackendError::NotFound {
+                object: "container",
+                name: name.to_string(),
+            })?;
         entry.1 = false;
         Ok(())
     }
@@ -140,11 +214,22 @@ impl Backend for FakeBackend {
         let mut state = self.state.lock().unwrap();
         state.calls.push(Call::Remove(name.to_string()));
         state.files.retain(|(container, _), _| container != name);
-        state.containers.remove(name).map(|_| ()).ok_or(BackendError::NotFound { object: "container", name: name.to_string() })
+        state
+            .containers
+            .remove(name)
+            .map(|_| ())
+            .ok_or(BackendError::NotFound {
+                object: "container",
+                name: name.to_string(),
+            })
     }
 
     async fn remove_volume(&self, name: &str) -> Result<()> {
-        self.state.lock().unwrap().calls.push(Call::RemoveVolume(name.to_string()));
+        self.state
+            .lock()
+            .unwrap()
+            .calls
+            .push(Call::RemoveVolume(name.to_string()));
         Ok(())
     }
 
@@ -161,7 +246,11 @@ impl Backend for FakeBackend {
                 running: *running,
                 image: spec.image.clone(),
                 networks: {
-                    let mut names: Vec<String> = spec.networks.iter().map(|attachment| attachment.network.clone()).collect();
+                    let mut names: Vec<String> = spec
+                        .networks
+                        .iter()
+                        .map(|attachment| attachment.network.clone())
+                        .collect();
                     names.sort();
                     names
                 },
@@ -171,27 +260,56 @@ impl Backend for FakeBackend {
             .networks
             .values()
             .filter(|spec| matches(&spec.labels, labels))
-            .map(|spec| ObservedNetwork { name: spec.name.clone(), labels: spec.labels.clone() })
+            .map(|spec| ObservedNetwork {
+                name: spec.name.clone(),
+                labels: spec.labels.clone(),
+            })
             .collect();
-        Ok(Observed { containers, networks, volumes: Vec::new() })
+        Ok(Observed {
+            containers,
+            networks,
+            volumes: Vec::new(),
+        })
     }
 
-    async fn exec(&self, name: &str, command: &[String], _privilege: ExecPrivilege) -> Result<ExecOutput> {
+    async fn exec(
+        &self,
+        name: &str,
+        command: &[String],
+        _privilege: ExecPrivilege,
+    ) -> Result<ExecOutput> {
         let mut state = self.state.lock().unwrap();
-        state.calls.push(Call::Exec(name.to_string(), command.to_vec()));
-        if !state.containers.get(name).is_some_and(|(_, running)| *running) {
-            return Err(BackendError::Runtime { action: "exec", name: name.to_string(), message: "container is not running".into() });
+        state
+            .calls
+            .push(Call::Exec(name.to_string(), command.to_vec()));
+        if !state
+            .containers
+            .get(name)
+            .is_some_and(|(_, running)| *running)
+        {
+            return Err(BackendError::Runtime {
+                action: "exec",
+                name: name.to_string(),
+                message: "container is not running".into(),
+            });
         }
         Ok(state.exec_answers.get(name).cloned().unwrap_or_default())
     }
 
     async fn copy_in(&self, name: &str, path: &str, contents: &[u8], _mode: u32) -> Result<()> {
         let mut state = self.state.lock().unwrap();
-        state.calls.push(Call::CopyIn(name.to_string(), path.to_string()));
+        state
+            .calls
+            .push(Call::CopyIn(name.to_string(), path.to_string()));
         if !state.containers.contains_key(name) {
-            return Err(BackendError::NotFound { object: "container", name: name.to_string() });
+            return Err(BackendError::NotFound {
+                object: "container",
+                name: name.to_string(),
+            });
         }
-        state.files.insert((name.to_string(), path.to_string()), contents.to_vec());
+        state
+            .files
+            .insert((name.to_string(), path.to_string()), contents.to_vec());
         Ok(())
     }
 }

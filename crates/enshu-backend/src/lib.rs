@@ -77,7 +77,11 @@ pub enum BackendError {
     #[error("image {image:?} is missing (run `make images`)")]
     MissingImage { image: String },
     #[error("{action} {name:?}: {message}")]
-    Runtime { action: &'static str, name: String, message: String },
+    Runtime {
+        action: &'static str,
+        name: String,
+        message: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, BackendError>;
@@ -104,5 +108,11 @@ pub trait Backend: Send + Sync {
         privilege: ExecPrivilege,
     ) -> impl Future<Output = Result<ExecOutput>> + Send;
     /// Write a file into a container.
-    fn copy_in(&self, name: &str, path: &str, contents: &[u8], mode: u32) -> impl Future<Output = Result<()>> + Send;
+    fn copy_in(
+        &self,
+        name: &str,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> impl Future<Output = Result<()>> + Send;
 }

@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "enshu", version, about = "Cyber-defence exercise range orchestrator (演習)")]
+#[command(
+    name = "enshu",
+    version,
+    about = "Cyber-defence exercise range orchestrator (演習)"
+)]
 struct Cli {
     /// Log filter, e.g. `info` or `enshu=debug` (or set RUST_LOG).
     #[arg(long, global = true, env = "ENSHU_LOG", default_value = "warn")]
@@ -58,7 +62,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {

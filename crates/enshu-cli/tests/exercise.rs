@@ -12,17 +12,37 @@ fn repository() -> std::path::PathBuf {
 }
 
 fn state_dir(name: &str) -> String {
-    format!("{}/enshu-exercise-tests-{name}", std::env::temp_dir().display())
+    format!(
+        "{}/enshu-exercise-tests-{name}",
+        std::env::temp_dir().display()
+    )
 }
 
 fn enshu(state: &str, arguments: &[&str]) -> std::process::Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_enshu")).args(arguments).env("ENSHU_STATE_DIR", state).output().unwrap();
-    eprintln!("$ enshu {}\n{}{}", arguments.join(" "), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(env!("CARGO_BIN_EXE_enshu"))
+        .args(arguments)
+        .env("ENSHU_STATE_DIR", state)
+        .output()
+        .unwrap();
+    eprintln!(
+        "$ enshu {}\n{}{}",
+        arguments.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     output
 }
 
 fn containers(session: &str) -> usize {
-    let output = Command::new("docker").args(["ps", "-aq", "--filter", &format!("label=enshu.session={session}")]).output().unwrap();
+    let output = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=enshu.session={session}"),
+        ])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&output.stdout).lines().count()
 }
 
@@ -44,24 +64,51 @@ fn the_demo_exercise_scores_team_one_in_all_four_phases_and_cleans_up() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     eprintln!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "make demo's script failed");
-    let results: Value = serde_json::from_str(&std::fs::read_to_string(repository().join("target/demo/results.json")).unwrap()).unwrap();
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(repository().join("target/demo/results.json")).unwrap(),
+    )
+    .unwrap();
     let teams = results["scoreboard"]["teams"].as_array().unwrap();
     let phase_points = |team: &Value| -> Vec<i64> {
-        team["score"]["phases"].as_array().unwrap().iter().map(|phase| phase["points"].as_i64().unwrap()).collect()
+        team["score"]["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|phase| phase["points"].as_i64().unwrap())
+            .collect()
     };
-    assert!(phase_points(&teams[0]).iter().all(|points| *points > 0), "team 1 must score in every phase: {:?}", phase_points(&teams[0]));
+    assert!(
+        phase_points(&teams[0]).iter().all(|points| *points > 0),
+        "team 1 must score in every phase: {:?}",
+        phase_points(&teams[0])
+    );
     assert_eq!(teams[1]["total"], 0, "team 2 did nothing");
     // The timeline: each team saw the attack; team 1's answers and report are there.
     let events = results["events"].as_array().unwrap();
     let count = |team: u64, kind: &str, inject: &str| {
-        events.iter().filter(|event| event["team"] == team && event["kind"]["kind"] == kind && (inject.is_empty() || event["kind"]["inject"] == inject)).count()
+        events
+            .iter()
+            .filter(|event| {
+                event["team"] == team
+                    && event["kind"]["kind"] == kind
+                    && (inject.is_empty() || event["kind"]["inject"] == inject)
+            })
+            .count()
     };
     for team in [1, 2] {
         for inject in ["beacon", "dropper", "deface", "soc-alert"] {
-            assert_eq!(count(team, "inject_fired", inject), 1, "team {team} inject {inject} fired exactly once");
+            assert_eq!(
+                count(team, "inject_fired", inject),
+                1,
+                "team {team} inject {inject} fired exactly once"
+            );
         }
     }
-    assert!(count(1, "submission", "") >= 2 && count(1, "report_submitted", "") == 1 && count(1, "firewall_changed", "") == 1);
+    assert!(
+        count(1, "submission", "") >= 2
+            && count(1, "report_submitted", "") == 1
+            && count(1, "firewall_changed", "") == 1
+    );
     assert_eq!(count(2, "submission", ""), 0);
     assert_eq!(containers(&session), 0, "the demo tears its ranges down");
 }
@@ -77,8 +124,21 @@ impl Drop for Server {
 
 fn serve(state: &str, session: &str, port: u16) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_enshu"))
-        .args(["serve", "--session", session, "--listen", &format!("127.0.0.1:{port}"), "--access-bind", "127.0.0.1"])
-        .args(["--access-base-port", &(port + 1).to_string(), "--check-interval", "2"])
+        .args([
+            "serve",
+            "--session",
+            session,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--access-bind",
+            "127.0.0.1",
+        ])
+        .args([
+            "--access-base-port",
+            &(port + 1).to_string(),
+            "--check-interval",
+            "2",
+        ])
         .env("ENSHU_STATE_DIR", state)
         .stdout(Stdio::null())
         .spawn()
@@ -102,7 +162,11 @@ fn fired(state: &str, session: &str) -> Vec<(u64, String, u64)> {
         .iter()
         .filter(|event| event["kind"]["kind"] == "inject_fired")
         .map(|event| {
-            (event["team"].as_u64().unwrap(), event["kind"]["inject"].as_str().unwrap().to_string(), event["exercise_ms"].as_u64().unwrap_or(0))
+            (
+                event["team"].as_u64().unwrap(),
+                event["kind"]["inject"].as_str().unwrap().to_string(),
+                event["exercise_ms"].as_u64().unwrap_or(0),
+            )
         })
         .collect()
 }
@@ -115,19 +179,46 @@ fn restarting_the_server_mid_exercise_neither_repeats_nor_skips_an_inject() {
     struct Down<'a>(&'a str, &'a str);
     impl Drop for Down<'_> {
         fn drop(&mut self) {
-            let _ = Command::new(env!("CARGO_BIN_EXE_enshu")).args(["down", "--session", self.1]).env("ENSHU_STATE_DIR", self.0).output();
+            let _ = Command::new(env!("CARGO_BIN_EXE_enshu"))
+                .args(["down", "--session", self.1])
+                .env("ENSHU_STATE_DIR", self.0)
+                .output();
         }
     }
     let _down = Down(&state, &session);
     let _ = std::fs::remove_file(format!("{state}/sessions/{session}.db"));
-    assert!(enshu(&state, &["up", &scenario, "--session", &session, "--pool", "10.176.0.0/12"]).status.success());
+    assert!(
+        enshu(
+            &state,
+            &[
+                "up",
+                &scenario,
+                "--session",
+                &session,
+                "--pool",
+                "10.176.0.0/12"
+            ]
+        )
+        .status
+        .success()
+    );
     let port = 40_000 + (std::process::id() % 5_000) as u16 * 2;
 
     let server = serve(&state, &session, port);
-    assert!(enshu(&state, &["clock", "start", "--session", &session]).status.success());
+    assert!(
+        enshu(&state, &["clock", "start", "--session", &session])
+            .status
+            .success()
+    );
     let started = Instant::now();
-    while !fired(&state, &session).iter().any(|(_, inject, _)| inject == "early") {
-        assert!(started.elapsed() < Duration::from_secs(30), "the early inject never fired");
+    while !fired(&state, &session)
+        .iter()
+        .any(|(_, inject, _)| inject == "early")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the early inject never fired"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     // The server dies hard before `late` is due, and stays down past it.
@@ -141,10 +232,18 @@ fn restarting_the_server_mid_exercise_neither_repeats_nor_skips_an_inject() {
         let fired = fired(&state, &session);
         if fired.iter().any(|(_, inject, _)| inject == "chained") || Instant::now() > deadline {
             let names: Vec<&str> = fired.iter().map(|(_, inject, _)| inject.as_str()).collect();
-            assert_eq!(names, ["early", "late", "chained"], "each inject exactly once, in order");
+            assert_eq!(
+                names,
+                ["early", "late", "chained"],
+                "each inject exactly once, in order"
+            );
             // The clock kept running while the server was down: `late` fired
             // on restart at its due time or later, not from zero.
-            let late_ms = fired.iter().find(|(_, inject, _)| inject == "late").unwrap().2;
+            let late_ms = fired
+                .iter()
+                .find(|(_, inject, _)| inject == "late")
+                .unwrap()
+                .2;
             assert!(late_ms >= 25_000, "late fired at {late_ms} ms");
             break;
         }

@@ -28,14 +28,26 @@ fn state_dir() -> String {
 
 fn scenario(name: &str) -> String {
     match name {
-        "quickstart" => concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/quickstart.yaml").to_string(),
+        "quickstart" => concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scenarios/quickstart.yaml"
+        )
+        .to_string(),
         other => format!("{}/tests/fixtures/{other}.yaml", env!("CARGO_MANIFEST_DIR")),
     }
 }
 
 fn docker(arguments: &[&str]) -> String {
-    let output = Command::new("docker").args(arguments).output().expect("the docker CLI must be installed for these tests");
-    assert!(output.status.success(), "docker {}: {}", arguments.join(" "), String::from_utf8_lossy(&output.stderr));
+    let output = Command::new("docker")
+        .args(arguments)
+        .output()
+        .expect("the docker CLI must be installed for these tests");
+    assert!(
+        output.status.success(),
+        "docker {}: {}",
+        arguments.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -43,14 +55,28 @@ fn labelled(kind: &str, session: &str) -> Vec<String> {
     let filter = format!("label=enshu.session={session}");
     let listing = match kind {
         "container" => docker(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]),
-        "network" => docker(&["network", "ls", "--filter", &filter, "--format", "{{.Name}}"]),
+        "network" => docker(&[
+            "network",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Name}}",
+        ]),
         _ => docker(&["volume", "ls", "--filter", &filter, "--format", "{{.Name}}"]),
     };
-    listing.lines().map(str::to_string).filter(|line| !line.is_empty()).collect()
+    listing
+        .lines()
+        .map(str::to_string)
+        .filter(|line| !line.is_empty())
+        .collect()
 }
 
 fn in_container(container: &str, script: &str) -> String {
-    let output = Command::new("docker").args(["exec", container, "bash", "-c", script]).output().unwrap();
+    let output = Command::new("docker")
+        .args(["exec", container, "bash", "-c", script])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
@@ -94,45 +120,118 @@ fn quickstart_for_two_teams_comes_up_isolated_converges_and_goes_away() {
 
     // Declared flow: the office reaches the web site through the router.
     let pc = format!("enshu-{name}-t01-pc01");
-    assert_eq!(in_container(&pc, "curl -s -o /dev/null -w '%{http_code}' http://10.64.20.10/"), "200");
+    assert_eq!(
+        in_container(
+            &pc,
+            "curl -s -o /dev/null -w '%{http_code}' http://10.64.20.10/"
+        ),
+        "200"
+    );
     // Undeclared: the internet cannot open connections into the office,
     // and team 1 cannot reach team 2 at all.
     let c2 = format!("enshu-{name}-t01-c2");
-    assert_eq!(in_container(&c2, "timeout 2 bash -c '</dev/tcp/10.64.10.101/22' && echo open || echo blocked"), "blocked");
-    assert_eq!(in_container(&pc, "timeout 2 bash -c '</dev/tcp/10.65.20.10/80' && echo open || echo blocked"), "blocked");
+    assert_eq!(
+        in_container(
+            &c2,
+            "timeout 2 bash -c '</dev/tcp/10.64.10.101/22' && echo open || echo blocked"
+        ),
+        "blocked"
+    );
+    assert_eq!(
+        in_container(
+            &pc,
+            "timeout 2 bash -c '</dev/tcp/10.65.20.10/80' && echo open || echo blocked"
+        ),
+        "blocked"
+    );
 
     // Idempotent: a second run creates nothing.
-    let second = enshu(&["up", &file, "--teams", "2", "--session", name, "--output", "json"]);
+    let second = enshu(&[
+        "up",
+        &file,
+        "--teams",
+        "2",
+        "--session",
+        name,
+        "--output",
+        "json",
+    ]);
     assert!(second.status.success());
     let report: serde_json::Value = serde_json::from_slice(&second.stdout).expect("json output");
-    let created = report["up"]["steps"].as_array().unwrap().iter().filter(|step| step["step"] == "create_container").count();
+    let created = report["up"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|step| step["step"] == "create_container")
+        .count();
     assert_eq!(created, 0, "{report:#}");
     assert_eq!(labelled("container", name).len(), 10);
 
     // Reset team 1: its containers are fresh (a file planted before is
     // gone), team 2's are untouched, and isolation is proven again.
-    let team_two_ids = docker(&["ps", "-q", "--filter", &format!("label=enshu.session={name}"), "--filter", "label=enshu.team=t02"]);
+    let team_two_ids = docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=enshu.session={name}"),
+        "--filter",
+        "label=enshu.team=t02",
+    ]);
     docker(&["exec", &pc, "bash", "-c", "echo planted > /tmp/planted"]);
-    let reset = enshu(&["reset", "--session", name, "--team", "1", "--output", "json"]);
+    let reset = enshu(&[
+        "reset",
+        "--session",
+        name,
+        "--team",
+        "1",
+        "--output",
+        "json",
+    ]);
     assert!(reset.status.success());
     let reset_report: serde_json::Value = serde_json::from_slice(&reset.stdout).unwrap();
     assert_eq!(reset_report["verified"], true);
-    assert_eq!(in_container(&pc, "cat /tmp/planted 2>/dev/null || echo gone"), "gone");
-    assert_eq!(docker(&["ps", "-q", "--filter", &format!("label=enshu.session={name}"), "--filter", "label=enshu.team=t02"]), team_two_ids);
+    assert_eq!(
+        in_container(&pc, "cat /tmp/planted 2>/dev/null || echo gone"),
+        "gone"
+    );
+    assert_eq!(
+        docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=enshu.session={name}"),
+            "--filter",
+            "label=enshu.team=t02"
+        ]),
+        team_two_ids
+    );
 
     // Break isolation inside a router: verify must notice.
     let router = format!("enshu-{name}-t01-router");
-    docker(&["exec", &router, "nft", "insert", "rule", "inet", "enshu", "forward", "accept"]);
+    docker(&[
+        "exec", &router, "nft", "insert", "rule", "inet", "enshu", "forward", "accept",
+    ]);
     let broken = enshu(&["verify", "--session", name]);
-    assert!(!broken.status.success(), "verify passed with an accept-all router");
+    assert!(
+        !broken.status.success(),
+        "verify passed with an accept-all router"
+    );
     assert!(String::from_utf8_lossy(&broken.stdout).contains("NOT isolated"));
     // Converging again restores the declared rules.
-    assert!(enshu(&["up", &file, "--teams", "2", "--session", name]).status.success());
+    assert!(
+        enshu(&["up", &file, "--teams", "2", "--session", name])
+            .status
+            .success()
+    );
 
     let down = enshu(&["down", "--session", name]);
     assert!(down.status.success());
     for kind in ["container", "network", "volume"] {
-        assert!(labelled(kind, name).is_empty(), "{kind}s left behind: {:?}", labelled(kind, name));
+        assert!(
+            labelled(kind, name).is_empty(),
+            "{kind}s left behind: {:?}",
+            labelled(kind, name)
+        );
     }
 }
 
@@ -142,7 +241,17 @@ fn a_controller_killed_mid_up_converges_on_the_next_run() {
     let name = session.0.as_str();
     let file = scenario("quickstart");
     let mut child = Command::new(env!("CARGO_BIN_EXE_enshu"))
-        .args(["up", &file, "--teams", "3", "--session", name, "--no-verify", "--pool", "10.128.0.0/10"])
+        .args([
+            "up",
+            &file,
+            "--teams",
+            "3",
+            "--session",
+            name,
+            "--no-verify",
+            "--pool",
+            "10.128.0.0/10",
+        ])
         .env("ENSHU_STATE_DIR", state_dir())
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -154,16 +263,41 @@ fn a_controller_killed_mid_up_converges_on_the_next_run() {
     }
     child.kill().unwrap();
     let status = child.wait().unwrap();
-    assert!(status.code().is_none(), "enshu up ended by itself ({status}) before it could be killed");
+    assert!(
+        status.code().is_none(),
+        "enshu up ended by itself ({status}) before it could be killed"
+    );
     let partial = labelled("container", name).len();
-    assert!(partial >= 3, "the controller was killed before creating anything");
+    assert!(
+        partial >= 3,
+        "the controller was killed before creating anything"
+    );
     // A range that was never proven isolated may not be served.
     let refused = enshu(&["serve", "--session", name, "--listen", "127.0.0.1:0"]);
-    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("not proven isolated"));
+    assert!(
+        !refused.status.success()
+            && String::from_utf8_lossy(&refused.stderr).contains("not proven isolated")
+    );
 
-    let rerun = enshu(&["up", &file, "--teams", "3", "--session", name, "--pool", "10.128.0.0/10"]);
-    assert!(rerun.status.success(), "re-running up after a kill must converge");
-    assert_eq!(labelled("container", name).len(), 15, "no duplicates, nothing missing");
+    let rerun = enshu(&[
+        "up",
+        &file,
+        "--teams",
+        "3",
+        "--session",
+        name,
+        "--pool",
+        "10.128.0.0/10",
+    ]);
+    assert!(
+        rerun.status.success(),
+        "re-running up after a kill must converge"
+    );
+    assert_eq!(
+        labelled("container", name).len(),
+        15,
+        "no duplicates, nothing missing"
+    );
     assert!(enshu(&["down", "--session", name]).status.success());
     assert!(labelled("container", name).is_empty() && labelled("network", name).is_empty());
 }
@@ -173,7 +307,18 @@ fn trainees_services_answer_ssh_http_smtp_and_imap() {
     let session = Session::new("svc");
     let name = session.0.as_str();
     // Its own pool, so it can run beside the other tests' sessions.
-    assert!(enshu(&["up", &scenario("services"), "--session", name, "--pool", "10.192.0.0/10"]).status.success());
+    assert!(
+        enshu(&[
+            "up",
+            &scenario("services"),
+            "--session",
+            name,
+            "--pool",
+            "10.192.0.0/10"
+        ])
+        .status
+        .success()
+    );
     let analyst = format!("enshu-{name}-t01-analyst");
     let banner = |port: u16| {
         // Services take a moment after start; give each up to 30 s.
@@ -181,7 +326,10 @@ fn trainees_services_answer_ssh_http_smtp_and_imap() {
         loop {
             let line = in_container(
                 &analyst,
-                &format!("timeout 3 bash -c 'exec 3<>/dev/tcp/10.192.10.{}/{port}; head -n1 <&3'", if port == 22 { 10 } else { 30 }),
+                &format!(
+                    "timeout 3 bash -c 'exec 3<>/dev/tcp/10.192.10.{}/{port}; head -n1 <&3'",
+                    if port == 22 { 10 } else { 30 }
+                ),
             );
             if !line.is_empty() || Instant::now() > deadline {
                 return line;
@@ -195,21 +343,53 @@ fn trainees_services_answer_ssh_http_smtp_and_imap() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut status = String::new();
     while status != "200" && Instant::now() < deadline {
-        status = in_container(&analyst, "curl -s -o /dev/null -w '%{http_code}' http://10.192.10.20/");
+        status = in_container(
+            &analyst,
+            "curl -s -o /dev/null -w '%{http_code}' http://10.192.10.20/",
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
     assert_eq!(status, "200");
-    assert_eq!(in_container(&analyst, "curl -s -o /dev/null -w '%{http_code}' http://10.192.10.20/admin/"), "401");
+    assert_eq!(
+        in_container(
+            &analyst,
+            "curl -s -o /dev/null -w '%{http_code}' http://10.192.10.20/admin/"
+        ),
+        "401"
+    );
 }
 
 #[test]
 fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
     let session = Session::new("acc");
     let name = session.0.as_str();
-    assert!(enshu(&["up", &scenario("quickstart"), "--teams", "2", "--session", name, "--pool", "10.160.0.0/12"]).status.success());
+    assert!(
+        enshu(&[
+            "up",
+            &scenario("quickstart"),
+            "--teams",
+            "2",
+            "--session",
+            name,
+            "--pool",
+            "10.160.0.0/12"
+        ])
+        .status
+        .success()
+    );
     let base_port = 20_000 + (std::process::id() % 20_000) as u16;
     let mut access = Command::new(env!("CARGO_BIN_EXE_enshu"))
-        .args(["access", "--session", name, "--bind", "127.0.0.1", "--base-port", &base_port.to_string(), "--output", "json"])
+        .args([
+            "access",
+            "--session",
+            name,
+            "--bind",
+            "127.0.0.1",
+            "--base-port",
+            &base_port.to_string(),
+            "--output",
+            "json",
+        ])
         .env("ENSHU_LOG", "info")
         .env("ENSHU_STATE_DIR", state_dir())
         .stdout(std::process::Stdio::piped())
@@ -224,7 +404,11 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
     }
     let stdout = access.stdout.take().unwrap();
     let _access = KillOnDrop(access);
-    let entries: serde_json::Value = serde_json::Deserializer::from_reader(stdout).into_iter().next().unwrap().unwrap();
+    let entries: serde_json::Value = serde_json::Deserializer::from_reader(stdout)
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
     let password = |team: usize| entries[team]["password"].as_str().unwrap().to_string();
     // sshd may still be starting right after `up`: retry while the
     // connection itself fails, never on a refused password.
@@ -232,13 +416,25 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let output = Command::new("sshpass")
-                .args(["-p", password, "ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10"])
+                .args([
+                    "-p",
+                    password,
+                    "ssh",
+                    "-o",
+                    "StrictHostKeyChecking=no",
+                    "-o",
+                    "UserKnownHostsFile=/dev/null",
+                    "-o",
+                    "ConnectTimeout=10",
+                ])
                 .args(["-p", &port.to_string(), "analyst@127.0.0.1", command])
                 .env("ENSHU_LOG", "info")
                 .output()
                 .expect("sshpass and ssh must be installed (make deps)");
             let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-            let not_ready = stderr.contains("Connection reset") || stderr.contains("Connection refused") || stderr.contains("Connection closed");
+            let not_ready = stderr.contains("Connection reset")
+                || stderr.contains("Connection refused")
+                || stderr.contains("Connection closed");
             if output.status.success() || !not_ready || Instant::now() > deadline {
                 return output;
             }
@@ -248,12 +444,30 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
     // Team 1 lands on its analyst workstation, in its own address block.
     let login = ssh(base_port, &password(0), "hostname; ip -4 -o addr show eth0");
     let text = String::from_utf8_lossy(&login.stdout);
-    assert!(login.status.success(), "{}", String::from_utf8_lossy(&login.stderr));
-    assert!(text.starts_with("analyst\n") && text.contains("10.160.10.10/24"), "{text}");
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    assert!(
+        text.starts_with("analyst\n") && text.contains("10.160.10.10/24"),
+        "{text}"
+    );
     // Team 2's door does not open with team 1's password.
     let wrong = ssh(base_port + 1, &password(0), "true");
-    assert!(!wrong.status.success(), "team 1's password opened team 2's workstation");
-    assert!(String::from_utf8_lossy(&wrong.stderr).contains("Permission denied"), "{}", String::from_utf8_lossy(&wrong.stderr));
+    assert!(
+        !wrong.status.success(),
+        "team 1's password opened team 2's workstation"
+    );
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("Permission denied"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
     let right = ssh(base_port + 1, &password(1), "hostname");
-    assert!(right.status.success(), "team 2 with its own password: {}", String::from_utf8_lossy(&right.stderr));
+    assert!(
+        right.status.success(),
+        "team 2 with its own password: {}",
+        String::from_utf8_lossy(&right.stderr)
+    );
 }

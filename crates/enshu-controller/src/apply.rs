@@ -18,15 +18,28 @@ use crate::diff::{Step, diff, with_hash};
 #[derive(Debug, Clone)]
 pub enum Progress {
     /// The work each team will do.
-    Planned { team: String, steps: usize },
-    StepDone { team: String, step: Step },
-    StepFailed { team: String, step: Step, message: String },
+    Planned {
+        team: String,
+        steps: usize,
+    },
+    StepDone {
+        team: String,
+        step: Step,
+    },
+    StepFailed {
+        team: String,
+        step: Step,
+        message: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
     #[error("observing session {session:?}: {source}")]
-    Observe { session: String, source: BackendError },
+    Observe {
+        session: String,
+        source: BackendError,
+    },
     #[error("{} step(s) failed; first: team {} host {}: {}", .failures.len(), .failures[0].team, .failures[0].host, .failures[0].message)]
     Steps { failures: Vec<StepFailure> },
 }
@@ -56,44 +69,83 @@ pub async fn up<B: Backend>(
     let observed = backend
         .list(&[(labels::SESSION, plan.session.as_str())])
         .await
-        .map_err(|source| UpError::Observe { session: plan.session.clone(), source })?;
+        .map_err(|source| UpError::Observe {
+            session: plan.session.clone(),
+            source,
+        })?;
     let steps = diff(plan, &observed);
     let mut per_team: BTreeMap<&str, usize> = BTreeMap::new();
     for step in &steps {
         *per_team.entry(step.team()).or_default() += 1;
     }
     for (team, count) in &per_team {
-        progress(Progress::Planned { team: team.to_string(), steps: *count });
+        progress(Progress::Planned {
+            team: team.to_string(),
+            steps: *count,
+        });
     }
 
-    let specs: BTreeMap<&str, &ContainerSpec> =
-        plan.teams.iter().flat_map(|team| team.containers.iter()).map(|container| (container.name.as_str(), container)).collect();
-    let networks: BTreeMap<&str, _> =
-        plan.teams.iter().flat_map(|team| team.networks.iter()).map(|network| (network.name.as_str(), network)).collect();
-    let nftables: BTreeMap<&str, &str> =
-        plan.teams.iter().map(|team| (team.name.as_str(), team.firewall.nftables.as_str())).collect();
+    let specs: BTreeMap<&str, &ContainerSpec> = plan
+        .teams
+        .iter()
+        .flat_map(|team| team.containers.iter())
+        .map(|container| (container.name.as_str(), container))
+        .collect();
+    let networks: BTreeMap<&str, _> = plan
+        .teams
+        .iter()
+        .flat_map(|team| team.networks.iter())
+        .map(|network| (network.name.as_str(), network))
+        .collect();
+    let nftables: BTreeMap<&str, &str> = plan
+        .teams
+        .iter()
+        .map(|team| (team.name.as_str(), team.firewall.nftables.as_str()))
+        .collect();
 
     let mut failures = Vec::new();
-    let record = |step: &Step, result: Result<(), BackendError>, failures: &mut Vec<StepFailure>| match result {
-        Ok(()) => progress(Progress::StepDone { team: step.team().to_string(), step: step.clone() }),
+    let record = |step: &Step,
+                  result: Result<(), BackendError>,
+                  failures: &mut Vec<StepFailure>| match result {
+        Ok(()) => progress(Progress::StepDone {
+            team: step.team().to_string(),
+            step: step.clone(),
+        }),
         Err(error) => {
             let message = error.to_string();
-            progress(Progress::StepFailed { team: step.team().to_string(), step: step.clone(), message: message.clone() });
-            failures.push(StepFailure { team: step.team().to_string(), host: host_of(step, &specs), step: step.clone(), message });
+            progress(Progress::StepFailed {
+                team: step.team().to_string(),
+                step: step.clone(),
+                message: message.clone(),
+            });
+            failures.push(StepFailure {
+                team: step.team().to_string(),
+                host: host_of(step, &specs),
+                step: step.clone(),
+                message,
+            });
         }
     };
 
     // Networks first, one at a time: creation is quick and the engine
     // serialises it anyway.
-    for step in steps.iter().filter(|step| matches!(step, Step::CreateNetwork { .. })) {
-        let Step::CreateNetwork { name, .. } = step else { unreachable!() };
+    for step in steps
+        .iter()
+        .filter(|step| matches!(step, Step::CreateNetwork { .. }))
+    {
+        let Step::CreateNetwork { name, .. } = step else {
+            unreachable!()
+        };
         let result = backend.ensure_network(networks[name.as_str()]).await;
         record(step, result, &mut failures);
     }
 
     // Then each container's steps in order, containers concurrently.
     let mut pipelines: BTreeMap<&str, Vec<&Step>> = BTreeMap::new();
-    for step in steps.iter().filter(|step| !matches!(step, Step::CreateNetwork { .. })) {
+    for step in steps
+        .iter()
+        .filter(|step| !matches!(step, Step::CreateNetwork { .. }))
+    {
         let name = match step {
             Step::RemoveContainer { name, .. }
             | Step::CreateContainer { name, .. }
@@ -128,7 +180,10 @@ pub async fn up<B: Backend>(
         record(&step, result, &mut failures);
     }
     if failures.is_empty() {
-        Ok(UpReport { steps, seconds: started.elapsed().as_secs_f64() })
+        Ok(UpReport {
+            steps,
+            seconds: started.elapsed().as_secs_f64(),
+        })
     } else {
         Err(UpError::Steps { failures })
     }
@@ -141,7 +196,9 @@ fn host_of(step: &Step, specs: &BTreeMap<&str, &ContainerSpec>) -> String {
         | Step::CreateContainer { name, .. }
         | Step::StartContainer { name, .. }
         | Step::ConfigureRouter { name, .. }
-        | Step::ConfigureRoute { name, .. } => specs.get(name.as_str()).map_or_else(|| name.clone(), |spec| spec.hostname.clone()),
+        | Step::ConfigureRoute { name, .. } => specs
+            .get(name.as_str())
+            .map_or_else(|| name.clone(), |spec| spec.hostname.clone()),
     }
 }
 
@@ -174,7 +231,9 @@ async fn run_step<B: Backend>(
             let command = vec!["sh".to_string(), "-c".to_string(), script];
             let deadline = Instant::now() + ROUTER_READY_TIMEOUT;
             loop {
-                let output = backend.exec(name, &command, ExecPrivilege::Container).await?;
+                let output = backend
+                    .exec(name, &command, ExecPrivilege::Container)
+                    .await?;
                 if output.exit_code == 0 {
                     return Ok(());
                 }
@@ -182,7 +241,11 @@ async fn run_step<B: Backend>(
                     return Err(BackendError::Runtime {
                         action: "load firewall rules",
                         name: name.clone(),
-                        message: format!("nft exited {}: {}", output.exit_code, String::from_utf8_lossy(&output.stderr).trim()),
+                        message: format!(
+                            "nft exited {}: {}",
+                            output.exit_code,
+                            String::from_utf8_lossy(&output.stderr).trim()
+                        ),
                     });
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
@@ -190,17 +253,34 @@ async fn run_step<B: Backend>(
         }
         Step::ConfigureRoute { name, .. } => {
             let spec = specs[name.as_str()];
-            let router = spec.default_route.expect("a ConfigureRoute step has a route");
-            let command: Vec<String> =
-                ["ip", "route", "replace", "default", "via", &router.to_string()].iter().map(|part| part.to_string()).collect();
-            let output = backend.exec(name, &command, ExecPrivilege::Controller).await?;
+            let router = spec
+                .default_route
+                .expect("a ConfigureRoute step has a route");
+            let command: Vec<String> = [
+                "ip",
+                "route",
+                "replace",
+                "default",
+                "via",
+                &router.to_string(),
+            ]
+            .iter()
+            .map(|part| part.to_string())
+            .collect();
+            let output = backend
+                .exec(name, &command, ExecPrivilege::Controller)
+                .await?;
             if output.exit_code == 0 {
                 Ok(())
             } else {
                 Err(BackendError::Runtime {
                     action: "set default route",
                     name: name.clone(),
-                    message: format!("ip route exited {}: {}", output.exit_code, String::from_utf8_lossy(&output.stderr).trim()),
+                    message: format!(
+                        "ip route exited {}: {}",
+                        output.exit_code,
+                        String::from_utf8_lossy(&output.stderr).trim()
+                    ),
                 })
             }
         }
@@ -211,7 +291,9 @@ fn base64_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let value = (u32::from(chunk[0]) << 16) | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8) | u32::from(*chunk.get(2).unwrap_or(&0));
+        let value = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
         for index in 0..4 {
             if index <= chunk.len() {
                 out.push(ALPHABET[(value >> (18 - 6 * index)) as usize & 63] as char);

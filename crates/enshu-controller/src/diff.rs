@@ -12,11 +12,27 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
-    CreateNetwork { team: String, name: String, reason: String },
+    CreateNetwork {
+        team: String,
+        name: String,
+        reason: String,
+    },
     /// Remove a container whose spec drifted or that the plan no longer has.
-    RemoveContainer { team: String, name: String, reason: String },
-    CreateContainer { team: String, name: String, reason: String },
-    StartContainer { team: String, name: String, reason: String },
+    RemoveContainer {
+        team: String,
+        name: String,
+        reason: String,
+    },
+    CreateContainer {
+        team: String,
+        name: String,
+        reason: String,
+    },
+    StartContainer {
+        team: String,
+        name: String,
+        reason: String,
+    },
     /// Load the team's firewall rules into its router (always re-applied:
     /// it is cheap and idempotent).
     ConfigureRouter { team: String, name: String },
@@ -49,20 +65,33 @@ pub fn spec_hash(spec: &ContainerSpec) -> String {
 /// The spec as it is created: with its hash label.
 pub fn with_hash(spec: &ContainerSpec) -> ContainerSpec {
     let mut hashed = spec.clone();
-    hashed.labels.insert(labels::SPEC_HASH.to_string(), spec_hash(spec));
+    hashed
+        .labels
+        .insert(labels::SPEC_HASH.to_string(), spec_hash(spec));
     hashed
 }
 
 /// Steps to go from `observed` (everything with the session's label) to
 /// `plan`, team by team, router first in each team.
 pub fn diff(plan: &Plan, observed: &Observed) -> Vec<Step> {
-    let existing_networks: BTreeSet<&str> = observed.networks.iter().map(|network| network.name.as_str()).collect();
+    let existing_networks: BTreeSet<&str> = observed
+        .networks
+        .iter()
+        .map(|network| network.name.as_str())
+        .collect();
     let existing: BTreeMap<&str, (&str, bool, &[String])> = observed
         .containers
         .iter()
         .map(|container| {
-            let hash = container.labels.get(labels::SPEC_HASH).map(String::as_str).unwrap_or("");
-            (container.name.as_str(), (hash, container.running, container.networks.as_slice()))
+            let hash = container
+                .labels
+                .get(labels::SPEC_HASH)
+                .map(String::as_str)
+                .unwrap_or("");
+            (
+                container.name.as_str(),
+                (hash, container.running, container.networks.as_slice()),
+            )
         })
         .collect();
     let mut steps = Vec::new();
@@ -70,23 +99,40 @@ pub fn diff(plan: &Plan, observed: &Observed) -> Vec<Step> {
     for team in &plan.teams {
         for network in &team.networks {
             if !existing_networks.contains(network.name.as_str()) {
-                steps.push(Step::CreateNetwork { team: team.name.clone(), name: network.name.clone(), reason: "missing".into() });
+                steps.push(Step::CreateNetwork {
+                    team: team.name.clone(),
+                    name: network.name.clone(),
+                    reason: "missing".into(),
+                });
             }
         }
         for container in &team.containers {
             planned_names.insert(container.name.as_str());
             let wanted_hash = spec_hash(container);
-            let mut wanted_networks: Vec<&str> = container.networks.iter().map(|attachment| attachment.network.as_str()).collect();
+            let mut wanted_networks: Vec<&str> = container
+                .networks
+                .iter()
+                .map(|attachment| attachment.network.as_str())
+                .collect();
             wanted_networks.sort();
             let (create, start) = match existing.get(container.name.as_str()) {
                 None => (Some("missing".to_string()), true),
                 // A controller killed while attaching networks leaves a
                 // container with the right spec but missing attachments.
-                Some((_, _, attached)) if attached.iter().map(String::as_str).ne(wanted_networks.iter().copied()) => {
+                Some((_, _, attached))
+                    if attached
+                        .iter()
+                        .map(String::as_str)
+                        .ne(wanted_networks.iter().copied()) =>
+                {
                     steps.push(Step::RemoveContainer {
                         team: team.name.clone(),
                         name: container.name.clone(),
-                        reason: format!("attached to {} of {} networks", attached.len(), wanted_networks.len()),
+                        reason: format!(
+                            "attached to {} of {} networks",
+                            attached.len(),
+                            wanted_networks.len()
+                        ),
                     });
                     (Some("network attachments incomplete".to_string()), true)
                 }
@@ -101,22 +147,44 @@ pub fn diff(plan: &Plan, observed: &Observed) -> Vec<Step> {
                 Some((_, running, _)) => (None, !running),
             };
             if let Some(reason) = create {
-                steps.push(Step::CreateContainer { team: team.name.clone(), name: container.name.clone(), reason });
+                steps.push(Step::CreateContainer {
+                    team: team.name.clone(),
+                    name: container.name.clone(),
+                    reason,
+                });
             }
             if start {
-                steps.push(Step::StartContainer { team: team.name.clone(), name: container.name.clone(), reason: "not running".into() });
+                steps.push(Step::StartContainer {
+                    team: team.name.clone(),
+                    name: container.name.clone(),
+                    reason: "not running".into(),
+                });
             }
             if container.hostname == enshu_scenario::plan::ROUTER_HOST {
-                steps.push(Step::ConfigureRouter { team: team.name.clone(), name: container.name.clone() });
+                steps.push(Step::ConfigureRouter {
+                    team: team.name.clone(),
+                    name: container.name.clone(),
+                });
             } else if container.default_route.is_some() {
-                steps.push(Step::ConfigureRoute { team: team.name.clone(), name: container.name.clone() });
+                steps.push(Step::ConfigureRoute {
+                    team: team.name.clone(),
+                    name: container.name.clone(),
+                });
             }
         }
     }
     for container in &observed.containers {
         if !planned_names.contains(container.name.as_str()) {
-            let team = container.labels.get(labels::TEAM).cloned().unwrap_or_default();
-            steps.push(Step::RemoveContainer { team, name: container.name.clone(), reason: "not in the plan".into() });
+            let team = container
+                .labels
+                .get(labels::TEAM)
+                .cloned()
+                .unwrap_or_default();
+            steps.push(Step::RemoveContainer {
+                team,
+                name: container.name.clone(),
+                reason: "not in the plan".into(),
+            });
         }
     }
     steps

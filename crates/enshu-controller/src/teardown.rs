@@ -15,7 +15,11 @@ pub struct DownReport {
 
 /// Remove the session; safe to repeat. Containers go first (networks with
 /// endpoints cannot be removed), concurrently.
-pub async fn down<B: Backend>(backend: &B, session: &str, concurrency: usize) -> Result<DownReport, BackendError> {
+pub async fn down<B: Backend>(
+    backend: &B,
+    session: &str,
+    concurrency: usize,
+) -> Result<DownReport, BackendError> {
     let started = std::time::Instant::now();
     let filter = [(labels::MANAGED, "true"), (labels::SESSION, session)];
     let observed = backend.list(&filter).await?;

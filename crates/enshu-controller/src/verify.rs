@@ -71,24 +71,33 @@ pub struct Outside {
 const QUIET_PORT: u16 = 9;
 
 fn allows(team: &TeamPlan, source: Ipv4Addr, target: Ipv4Addr, port: u16) -> bool {
-    let same_segment = team.networks.iter().any(|network| network.subnet.contains(source) && network.subnet.contains(target));
+    let same_segment = team
+        .networks
+        .iter()
+        .any(|network| network.subnet.contains(source) && network.subnet.contains(target));
     if same_segment {
         return true;
     }
-    let covers = |networks: &[Ipv4Net], address: Ipv4Addr| networks.iter().any(|net| net.contains(address));
+    let covers =
+        |networks: &[Ipv4Net], address: Ipv4Addr| networks.iter().any(|net| net.contains(address));
     team.firewall.rules.iter().any(|rule| {
         covers(&rule.from, source)
             && covers(&rule.to, target)
-            && rule.ports.iter().any(|spec| match (spec.protocol, spec.ports) {
-                (Protocol::Any, _) => true,
-                (Protocol::Tcp, Some((low, high))) => (low..=high).contains(&port),
-                _ => false,
-            })
+            && rule
+                .ports
+                .iter()
+                .any(|spec| match (spec.protocol, spec.ports) {
+                    (Protocol::Any, _) => true,
+                    (Protocol::Tcp, Some((low, high))) => (low..=high).contains(&port),
+                    _ => false,
+                })
     })
 }
 
 fn hosts(team: &TeamPlan) -> impl Iterator<Item = &ContainerSpec> {
-    team.containers.iter().filter(|container| container.hostname != ROUTER_HOST)
+    team.containers
+        .iter()
+        .filter(|container| container.hostname != ROUTER_HOST)
 }
 
 /// Every probe for a plan. Sources are one host per segment plus every host
@@ -98,7 +107,9 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
     for team in &plan.teams {
         let mut sources: Vec<&ContainerSpec> = Vec::new();
         for network in &team.networks {
-            if let Some(first) = hosts(team).find(|container| container.networks[0].network == network.name) {
+            if let Some(first) =
+                hosts(team).find(|container| container.networks[0].network == network.name)
+            {
                 sources.push(first);
             }
         }
@@ -109,12 +120,20 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
         }
         // (1) every declared TCP flow, from a host it covers to one it allows.
         for rule in &team.firewall.rules {
-            let from = hosts(team).find(|container| rule.from.iter().any(|net| net.contains(container.networks[0].address)));
+            let from = hosts(team).find(|container| {
+                rule.from
+                    .iter()
+                    .any(|net| net.contains(container.networks[0].address))
+            });
             let to = hosts(team).find(|container| {
-                rule.to.iter().any(|net| net.contains(container.networks[0].address))
+                rule.to
+                    .iter()
+                    .any(|net| net.contains(container.networks[0].address))
                     && Some(container.name.as_str()) != from.map(|from| from.name.as_str())
             });
-            let (Some(from), Some(to)) = (from, to) else { continue };
+            let (Some(from), Some(to)) = (from, to) else {
+                continue;
+            };
             for spec in &rule.ports {
                 let port = match (spec.protocol, spec.ports) {
                     (Protocol::Tcp, Some((low, _))) => low,
@@ -136,7 +155,9 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
             // (2) the same team, on the quiet port, wherever no flow allows it.
             for target in hosts(team) {
                 let target_address = target.networks[0].address;
-                if target.name == source.name || allows(team, source_address, target_address, QUIET_PORT) {
+                if target.name == source.name
+                    || allows(team, source_address, target_address, QUIET_PORT)
+                {
                     continue;
                 }
                 probes.push(Probe {
@@ -158,7 +179,9 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
                         .iter()
                         .filter(|container| container.hostname != ROUTER_HOST)
                         .find(|container| container.networks[0].network == network.name)
-                        .map(|container| (container.networks[0].address, container.reference.clone()))
+                        .map(|container| {
+                            (container.networks[0].address, container.reference.clone())
+                        })
                         .unwrap_or((network.router, format!("router in {}", network.segment)));
                     probes.push(Probe {
                         team: team.name.clone(),
@@ -171,8 +194,17 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
                 }
             }
             // (4) the host machine, on the canary port the caller listens on.
-            let own_gateways = team.networks.iter().filter(|network| network.name == source.networks[0].network).map(|network| network.gateway);
-            let mut host_targets: Vec<Ipv4Addr> = outside.host_addresses.iter().copied().chain(own_gateways).collect();
+            let own_gateways = team
+                .networks
+                .iter()
+                .filter(|network| network.name == source.networks[0].network)
+                .map(|network| network.gateway);
+            let mut host_targets: Vec<Ipv4Addr> = outside
+                .host_addresses
+                .iter()
+                .copied()
+                .chain(own_gateways)
+                .collect();
             host_targets.sort();
             host_targets.dedup();
             for address in host_targets {
@@ -224,7 +256,10 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     pub fn failures(&self) -> Vec<&ProbeResult> {
-        self.results.iter().filter(|result| !result.passed()).collect()
+        self.results
+            .iter()
+            .filter(|result| !result.passed())
+            .collect()
     }
 
     pub fn ok(&self) -> bool {
@@ -245,7 +280,9 @@ pub fn probe_script(targets: &[(Ipv4Addr, u16)], timeout_seconds: u32) -> String
          export -f probe\n",
     )
     .replace("TIMEOUT", &timeout_seconds.to_string());
-    script.push_str(&format!("xargs -P {PROBES_AT_ONCE} -n 2 bash -c 'probe \"$0\" \"$1\"' <<'TARGETS'\n"));
+    script.push_str(&format!(
+        "xargs -P {PROBES_AT_ONCE} -n 2 bash -c 'probe \"$0\" \"$1\"' <<'TARGETS'\n"
+    ));
     for (address, port) in targets {
         script.push_str(&format!("{address} {port}\n"));
     }
@@ -276,48 +313,85 @@ pub fn parse_probe_output(text: &str) -> BTreeMap<(Ipv4Addr, u16), ProbeOutcome>
 /// alone and with a longer timeout: on a loaded machine a 1 s timeout can
 /// lose a real answer, while a probe that gets through when it must not is
 /// never a measurement error.
-pub async fn verify<B: Backend>(backend: &B, probes: Vec<Probe>, concurrency: usize) -> Result<VerifyReport, BackendError> {
+pub async fn verify<B: Backend>(
+    backend: &B,
+    probes: Vec<Probe>,
+    concurrency: usize,
+) -> Result<VerifyReport, BackendError> {
     let started = std::time::Instant::now();
     let mut results = run_probes(backend, probes, concurrency, 1).await?;
-    let retry: Vec<Probe> = results.iter().filter(|result| !result.passed() && result.probe.expect == Expect::Reachable).map(|result| result.probe.clone()).collect();
+    let retry: Vec<Probe> = results
+        .iter()
+        .filter(|result| !result.passed() && result.probe.expect == Expect::Reachable)
+        .map(|result| result.probe.clone())
+        .collect();
     if !retry.is_empty() {
         let second = run_probes(backend, retry, concurrency, 5).await?;
         for retried in second {
-            if let Some(slot) = results.iter_mut().find(|result| result.probe == retried.probe) {
+            if let Some(slot) = results
+                .iter_mut()
+                .find(|result| result.probe == retried.probe)
+            {
                 *slot = retried;
             }
         }
     }
     results.sort_by(|left, right| {
-        (&left.probe.team, &left.probe.from, left.probe.target, left.probe.port).cmp(&(
-            &right.probe.team,
-            &right.probe.from,
-            right.probe.target,
-            right.probe.port,
-        ))
+        (
+            &left.probe.team,
+            &left.probe.from,
+            left.probe.target,
+            left.probe.port,
+        )
+            .cmp(&(
+                &right.probe.team,
+                &right.probe.from,
+                right.probe.target,
+                right.probe.port,
+            ))
     });
-    Ok(VerifyReport { results, seconds: started.elapsed().as_secs_f64() })
+    Ok(VerifyReport {
+        results,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
-async fn run_probes<B: Backend>(backend: &B, probes: Vec<Probe>, concurrency: usize, timeout_seconds: u32) -> Result<Vec<ProbeResult>, BackendError> {
+async fn run_probes<B: Backend>(
+    backend: &B,
+    probes: Vec<Probe>,
+    concurrency: usize,
+    timeout_seconds: u32,
+) -> Result<Vec<ProbeResult>, BackendError> {
     let mut by_source: BTreeMap<String, Vec<Probe>> = BTreeMap::new();
     for probe in probes {
         by_source.entry(probe.from.clone()).or_default().push(probe);
     }
     let answers: Vec<Result<Vec<ProbeResult>, BackendError>> = stream::iter(by_source)
         .map(|(container, probes)| async move {
-            let mut targets: Vec<(Ipv4Addr, u16)> = probes.iter().map(|probe| (probe.target, probe.port)).collect();
+            let mut targets: Vec<(Ipv4Addr, u16)> = probes
+                .iter()
+                .map(|probe| (probe.target, probe.port))
+                .collect();
             targets.sort();
             targets.dedup();
-            let command = vec!["bash".to_string(), "-c".to_string(), probe_script(&targets, timeout_seconds)];
-            let output = backend.exec(&container, &command, ExecPrivilege::Container).await?;
+            let command = vec![
+                "bash".to_string(),
+                "-c".to_string(),
+                probe_script(&targets, timeout_seconds),
+            ];
+            let output = backend
+                .exec(&container, &command, ExecPrivilege::Container)
+                .await?;
             let outcomes = parse_probe_output(&output.stdout_text());
             Ok(probes
                 .into_iter()
                 .map(|probe| {
                     // A missing line means the probe could not run: count it
                     // as blocked, which fails every "must pass" probe loudly.
-                    let outcome = outcomes.get(&(probe.target, probe.port)).copied().unwrap_or(ProbeOutcome::Blocked);
+                    let outcome = outcomes
+                        .get(&(probe.target, probe.port))
+                        .copied()
+                        .unwrap_or(ProbeOutcome::Blocked);
                     ProbeResult { probe, outcome }
                 })
                 .collect())

@@ -5,13 +5,25 @@ use enshu_backend::fake::{Call, FakeBackend};
 use enshu_backend::{Backend, ExecOutput};
 use enshu_controller::verify::{Expect, Outside, parse_probe_output, probes_for};
 use enshu_controller::{Step, down, up};
-use enshu_scenario::plan::{Plan, PlanOptions};
 use enshu_scenario::NoFiles;
+use enshu_scenario::plan::{Plan, PlanOptions};
 
 fn quickstart(teams: u32) -> Plan {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/quickstart.yaml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/quickstart.yaml"
+    );
     let loaded = enshu_scenario::load("quickstart.yaml", &std::fs::read(path).unwrap()).unwrap();
-    enshu_scenario::plan(&loaded, &PlanOptions { session: "unit".into(), teams, pool: None, files: &NoFiles }).unwrap()
+    enshu_scenario::plan(
+        &loaded,
+        &PlanOptions {
+            session: "unit".into(),
+            teams,
+            pool: None,
+            files: &NoFiles,
+        },
+    )
+    .unwrap()
 }
 
 fn quiet(_: enshu_controller::Progress) {}
@@ -22,12 +34,26 @@ async fn up_creates_networks_before_containers_and_configures_every_host() {
     let plan = quickstart(2);
     up(&backend, &plan, 4, &quiet).await.unwrap();
     let calls = backend.calls();
-    let first_create = calls.iter().position(|call| matches!(call, Call::Create(_))).unwrap();
-    let last_network = calls.iter().rposition(|call| matches!(call, Call::EnsureNetwork(_))).unwrap();
-    assert!(last_network < first_create, "networks must exist before containers: {calls:#?}");
+    let first_create = calls
+        .iter()
+        .position(|call| matches!(call, Call::Create(_)))
+        .unwrap();
+    let last_network = calls
+        .iter()
+        .rposition(|call| matches!(call, Call::EnsureNetwork(_)))
+        .unwrap();
+    assert!(
+        last_network < first_create,
+        "networks must exist before containers: {calls:#?}"
+    );
     assert_eq!(backend.network_names().len(), 6);
     assert_eq!(backend.container_names().len(), 10);
-    assert!(backend.container_names().iter().all(|name| backend.running(name)));
+    assert!(
+        backend
+            .container_names()
+            .iter()
+            .all(|name| backend.running(name))
+    );
     // Every non-router host gets its default route through its router.
     let routes = calls
         .iter()
@@ -39,8 +65,14 @@ async fn up_creates_networks_before_containers_and_configures_every_host() {
     assert_eq!(rules, 2);
     // Per container, create comes before start.
     for name in backend.container_names() {
-        let create = calls.iter().position(|call| *call == Call::Create(name.clone())).unwrap();
-        let start = calls.iter().position(|call| *call == Call::Start(name.clone())).unwrap();
+        let create = calls
+            .iter()
+            .position(|call| *call == Call::Create(name.clone()))
+            .unwrap();
+        let start = calls
+            .iter()
+            .position(|call| *call == Call::Start(name.clone()))
+            .unwrap();
         assert!(create < start, "{name}");
     }
 }
@@ -53,11 +85,19 @@ async fn up_twice_converges_without_duplicates() {
     backend.clear_calls();
     let report = up(&backend, &plan, 4, &quiet).await.unwrap();
     assert!(
-        report.steps.iter().all(|step| matches!(step, Step::ConfigureRoute { .. } | Step::ConfigureRouter { .. })),
+        report.steps.iter().all(|step| matches!(
+            step,
+            Step::ConfigureRoute { .. } | Step::ConfigureRouter { .. }
+        )),
         "a second run only re-applies configuration: {:#?}",
         report.steps
     );
-    assert!(!backend.calls().iter().any(|call| matches!(call, Call::Create(_) | Call::EnsureNetwork(_))));
+    assert!(
+        !backend
+            .calls()
+            .iter()
+            .any(|call| matches!(call, Call::Create(_) | Call::EnsureNetwork(_)))
+    );
     assert_eq!(backend.container_names().len(), 10);
 }
 
@@ -66,16 +106,41 @@ async fn a_changed_spec_is_recreated_and_a_stopped_container_restarted() {
     let backend = FakeBackend::new();
     let mut plan = quickstart(1);
     up(&backend, &plan, 4, &quiet).await.unwrap();
-    let www = plan.teams[0].containers.iter_mut().find(|container| container.hostname == "www").unwrap();
+    let www = plan.teams[0]
+        .containers
+        .iter_mut()
+        .find(|container| container.hostname == "www")
+        .unwrap();
     www.hardening.memory_bytes *= 2;
     let www_name = www.name.clone();
-    let pc_name = plan.teams[0].containers.iter().find(|container| container.hostname == "pc01").unwrap().name.clone();
+    let pc_name = plan.teams[0]
+        .containers
+        .iter()
+        .find(|container| container.hostname == "pc01")
+        .unwrap()
+        .name
+        .clone();
     backend.stop_container(&pc_name).await.unwrap();
     let report = up(&backend, &plan, 4, &quiet).await.unwrap();
     assert!(report.steps.iter().any(|step| matches!(step, Step::RemoveContainer { name, reason, .. } if *name == www_name && reason.starts_with("config drift"))));
-    assert!(report.steps.iter().any(|step| matches!(step, Step::CreateContainer { name, .. } if *name == www_name)));
-    assert!(report.steps.iter().any(|step| matches!(step, Step::StartContainer { name, .. } if *name == pc_name)));
-    assert!(!report.steps.iter().any(|step| matches!(step, Step::CreateContainer { name, .. } if *name == pc_name)));
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|step| matches!(step, Step::CreateContainer { name, .. } if *name == www_name))
+    );
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|step| matches!(step, Step::StartContainer { name, .. } if *name == pc_name))
+    );
+    assert!(
+        !report
+            .steps
+            .iter()
+            .any(|step| matches!(step, Step::CreateContainer { name, .. } if *name == pc_name))
+    );
     assert!(backend.running(&pc_name));
 }
 
@@ -83,11 +148,20 @@ async fn a_changed_spec_is_recreated_and_a_stopped_container_restarted() {
 async fn a_failure_names_team_and_host_and_a_rerun_converges() {
     let backend = FakeBackend::new();
     let plan = quickstart(2);
-    let broken = plan.teams[1].containers.iter().find(|container| container.hostname == "www").unwrap().name.clone();
+    let broken = plan.teams[1]
+        .containers
+        .iter()
+        .find(|container| container.hostname == "www")
+        .unwrap()
+        .name
+        .clone();
     backend.fail_create(&broken);
     let error = up(&backend, &plan, 4, &quiet).await.unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("team t02 host www") && message.contains("injected failure"), "{message}");
+    assert!(
+        message.contains("team t02 host www") && message.contains("injected failure"),
+        "{message}"
+    );
     // Everything else was still provisioned.
     assert_eq!(backend.container_names().len(), 9);
     backend.heal();
@@ -99,17 +173,32 @@ async fn a_failure_names_team_and_host_and_a_rerun_converges() {
 async fn down_removes_the_session_and_nothing_else() {
     let backend = FakeBackend::new();
     up(&backend, &quickstart(2), 4, &quiet).await.unwrap();
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/quickstart.yaml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/quickstart.yaml"
+    );
     let loaded = enshu_scenario::load("quickstart.yaml", &std::fs::read(path).unwrap()).unwrap();
     let other = enshu_scenario::plan(
         &loaded,
-        &PlanOptions { session: "other".into(), teams: 1, pool: Some("10.128.0.0/10".parse().unwrap()), files: &NoFiles },
+        &PlanOptions {
+            session: "other".into(),
+            teams: 1,
+            pool: Some("10.128.0.0/10".parse().unwrap()),
+            files: &NoFiles,
+        },
     )
     .unwrap();
     up(&backend, &other, 4, &quiet).await.unwrap();
     let report = down(&backend, "unit", 4).await.unwrap();
     assert_eq!((report.containers, report.networks), (10, 6));
-    assert!(backend.container_names().iter().all(|name| name.starts_with("enshu-other-")), "{:?}", backend.container_names());
+    assert!(
+        backend
+            .container_names()
+            .iter()
+            .all(|name| name.starts_with("enshu-other-")),
+        "{:?}",
+        backend.container_names()
+    );
     assert_eq!(backend.network_names().len(), 3);
     // Removing again is harmless.
     let again = down(&backend, "unit", 4).await.unwrap();
@@ -125,11 +214,26 @@ fn verify_probes_cover_flows_other_teams_the_host_and_the_outside() {
         outside: vec![("100.127.255.1".parse().unwrap(), 80)],
     };
     let probes = probes_for(&plan, &outside);
-    let t01 = |reason: &str| probes.iter().filter(|probe| probe.team == "t01" && probe.reason.starts_with(reason)).count();
+    let t01 = |reason: &str| {
+        probes
+            .iter()
+            .filter(|probe| probe.team == "t01" && probe.reason.starts_with(reason))
+            .count()
+    };
     assert!(t01("flows[") >= 4, "{probes:#?}");
-    assert!(probes.iter().filter(|probe| probe.reason.starts_with("flows[")).all(|probe| probe.expect == Expect::Reachable));
+    assert!(
+        probes
+            .iter()
+            .filter(|probe| probe.reason.starts_with("flows["))
+            .all(|probe| probe.expect == Expect::Reachable)
+    );
     assert!(t01("team t02") > 0 && t01("host machine") > 0 && t01("outside") > 0);
-    assert!(probes.iter().filter(|probe| !probe.reason.starts_with("flows[")).all(|probe| probe.expect == Expect::Blocked));
+    assert!(
+        probes
+            .iter()
+            .filter(|probe| !probe.reason.starts_with("flows["))
+            .all(|probe| probe.expect == Expect::Blocked)
+    );
     // The internet may not open connections into the office.
     assert!(probes.iter().any(|probe| probe.team == "t01"
         && probe.from.ends_with("-c2")
@@ -141,7 +245,9 @@ fn verify_probes_cover_flows_other_teams_the_host_and_the_outside() {
 
 #[test]
 fn probe_output_is_parsed_and_missing_lines_are_blocked() {
-    let parsed = parse_probe_output("10.64.20.10 80 open\n10.64.10.1 40000 blocked\n10.65.10.10 9 refused\ngarbage\n");
+    let parsed = parse_probe_output(
+        "10.64.20.10 80 open\n10.64.10.1 40000 blocked\n10.65.10.10 9 refused\ngarbage\n",
+    );
     assert_eq!(parsed.len(), 3);
     assert!(parsed[&("10.65.10.10".parse().unwrap(), 9)].reached());
     assert!(!parsed[&("10.64.10.1".parse().unwrap(), 40000)].reached());
@@ -152,7 +258,11 @@ async fn verify_fails_when_a_blocked_probe_gets_through() {
     let backend = FakeBackend::new();
     let plan = quickstart(1);
     up(&backend, &plan, 4, &quiet).await.unwrap();
-    let outside = Outside { host_addresses: vec!["192.0.2.2".parse().unwrap()], canary_port: 40000, outside: vec![] };
+    let outside = Outside {
+        host_addresses: vec!["192.0.2.2".parse().unwrap()],
+        canary_port: 40000,
+        outside: vec![],
+    };
     let probes = probes_for(&plan, &outside);
     // Every container answers that everything is open: isolation is broken.
     for container in &plan.teams[0].containers {
@@ -161,12 +271,29 @@ async fn verify_fails_when_a_blocked_probe_gets_through() {
             .filter(|probe| probe.from == container.name)
             .map(|probe| format!("{} {} open\n", probe.target, probe.port))
             .collect();
-        backend.answer_exec(&container.name, ExecOutput { exit_code: 0, stdout: lines.into_bytes(), stderr: vec![] });
+        backend.answer_exec(
+            &container.name,
+            ExecOutput {
+                exit_code: 0,
+                stdout: lines.into_bytes(),
+                stderr: vec![],
+            },
+        );
     }
     let report = enshu_controller::verify(&backend, probes, 4).await.unwrap();
     assert!(!report.ok());
-    assert!(report.failures().iter().any(|failure| failure.probe.reason == "host machine"));
-    assert!(report.failures().iter().all(|failure| failure.probe.expect == Expect::Blocked));
+    assert!(
+        report
+            .failures()
+            .iter()
+            .any(|failure| failure.probe.reason == "host machine")
+    );
+    assert!(
+        report
+            .failures()
+            .iter()
+            .all(|failure| failure.probe.expect == Expect::Blocked)
+    );
 }
 
 #[tokio::test]
@@ -176,7 +303,11 @@ async fn a_container_missing_a_network_attachment_is_recreated() {
     up(&backend, &plan, 4, &quiet).await.unwrap();
     // As if the controller died between creating the router and attaching
     // its last network: same spec hash, fewer networks.
-    let router = plan.teams[0].containers.iter().find(|container| container.hostname == "router").unwrap();
+    let router = plan.teams[0]
+        .containers
+        .iter()
+        .find(|container| container.hostname == "router")
+        .unwrap();
     let mut partial = enshu_controller::diff::with_hash(router);
     partial.networks.truncate(1);
     backend.remove_container(&router.name).await.unwrap();

@@ -28,7 +28,11 @@ pub enum AccessError {
 fn set_network_namespace(file: &File) -> std::io::Result<()> {
     // SAFETY: setns only reads the descriptor; it affects this thread alone.
     let result = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-    if result == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Connect to `127.0.0.1:port` in the network namespace of process `pid`.
@@ -36,7 +40,8 @@ fn set_network_namespace(file: &File) -> std::io::Result<()> {
 /// thread switches namespaces while it connects.
 pub fn connect_in_namespace(pid: i64, port: u16) -> Result<TcpStream, AccessError> {
     let own = File::open("/proc/thread-self/ns/net").map_err(AccessError::Return)?;
-    let target = File::open(format!("/proc/{pid}/ns/net")).map_err(|source| AccessError::Namespace { pid, source })?;
+    let target = File::open(format!("/proc/{pid}/ns/net"))
+        .map_err(|source| AccessError::Namespace { pid, source })?;
     set_network_namespace(&target).map_err(|source| AccessError::Enter { pid, source })?;
     let connected = TcpStream::connect_timeout(
         &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),

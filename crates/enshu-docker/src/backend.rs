@@ -11,12 +11,13 @@ use bollard::Docker;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{ContainerInspectResponse, ContainerSummaryStateEnum, ExecConfig};
 use bollard::query_parameters::{
-    ContainerArchiveInfoOptions, CreateContainerOptions, ListContainersOptions, ListNetworksOptions, ListVolumesOptions,
-    RemoveContainerOptions, RemoveVolumeOptions, StopContainerOptions, UploadToContainerOptions,
+    ContainerArchiveInfoOptions, CreateContainerOptions, ListContainersOptions,
+    ListNetworksOptions, ListVolumesOptions, RemoveContainerOptions, RemoveVolumeOptions,
+    StopContainerOptions, UploadToContainerOptions,
 };
 use enshu_backend::{
-    Backend, BackendError, ContainerSpec, ExecOutput, ExecPrivilege, NetworkSpec, Observed, ObservedContainer,
-    ObservedNetwork, Result,
+    Backend, BackendError, ContainerSpec, ExecOutput, ExecPrivilege, NetworkSpec, Observed,
+    ObservedContainer, ObservedNetwork, Result,
 };
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -48,12 +49,19 @@ pub struct DockerBackend {
     docker: Docker,
 }
 
-fn failure<'a>(verb: Verb<'a>, name: &'a str) -> impl FnOnce(bollard::errors::Error) -> BackendError + 'a {
+fn failure<'a>(
+    verb: Verb<'a>,
+    name: &'a str,
+) -> impl FnOnce(bollard::errors::Error) -> BackendError + 'a {
     move |error| backend_error(verb, name, EngineFailure::from(error))
 }
 
 fn runtime(verb: Verb<'_>, name: &str, message: impl Into<String>) -> BackendError {
-    BackendError::Runtime { action: verb.action(), name: name.to_string(), message: message.into() }
+    BackendError::Runtime {
+        action: verb.action(),
+        name: name.to_string(),
+        message: message.into(),
+    }
 }
 
 fn into_btree(map: Option<std::collections::HashMap<String, String>>) -> BTreeMap<String, String> {
@@ -71,8 +79,12 @@ impl DockerBackend {
     /// highest API version both sides speak: bollard's own (1.53) against
     /// a current engine, 1.41 against Docker 20.10.
     pub async fn connect() -> std::result::Result<DockerBackend, ConnectError> {
-        let docker = Docker::connect_with_local_defaults().map_err(|error| ConnectError::Socket(error.to_string()))?;
-        let docker = docker.negotiate_version().await.map_err(|error| ConnectError::Negotiate(error.to_string()))?;
+        let docker = Docker::connect_with_local_defaults()
+            .map_err(|error| ConnectError::Socket(error.to_string()))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|error| ConnectError::Negotiate(error.to_string()))?;
         Ok(DockerBackend { docker })
     }
 
@@ -83,7 +95,11 @@ impl DockerBackend {
 
     /// The engine's own version, e.g. `20.10.24+dfsg1`.
     pub async fn engine_version(&self) -> std::result::Result<String, ConnectError> {
-        let version = self.docker.version().await.map_err(|error| ConnectError::Negotiate(error.to_string()))?;
+        let version = self
+            .docker
+            .version()
+            .await
+            .map_err(|error| ConnectError::Negotiate(error.to_string()))?;
         Ok(version.version.unwrap_or_default())
     }
 
@@ -97,27 +113,53 @@ impl DockerBackend {
             (Some(true), Some(pid)) if pid > 0 => pid,
             _ => return Err(runtime(Verb::Exec, name, "container is not running")),
         };
-        let listing = tokio::fs::read_to_string(format!("/proc/{pid}/cgroup")).await.unwrap_or_default();
-        if !controller_exec::cgroup_names_container(&listing, &id) {
-            return Err(runtime(Verb::Exec, name, format!("pid {pid} is not this container's")));
-        }
-        let stream = tokio::task::spawn_blocking(move || crate::access::connect_in_namespace(pid, port))
+        let listing = tokio::fs::read_to_string(format!("/proc/{pid}/cgroup"))
             .await
-            .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?
+            .unwrap_or_default();
+        if !controller_exec::cgroup_names_container(&listing, &id) {
+            return Err(runtime(
+                Verb::Exec,
+                name,
+                format!("pid {pid} is not this container's"),
+            ));
+        }
+        let stream =
+            tokio::task::spawn_blocking(move || crate::access::connect_in_namespace(pid, port))
+                .await
+                .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?
+                .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?;
+        stream
+            .set_nonblocking(true)
             .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?;
-        stream.set_nonblocking(true).map_err(|error| runtime(Verb::Exec, name, error.to_string()))?;
-        tokio::net::TcpStream::from_std(stream).map_err(|error| runtime(Verb::Exec, name, error.to_string()))
+        tokio::net::TcpStream::from_std(stream)
+            .map_err(|error| runtime(Verb::Exec, name, error.to_string()))
     }
 
-    async fn inspect_container(&self, verb: Verb<'_>, name: &str) -> Result<ContainerInspectResponse> {
-        self.docker.inspect_container(name, None).await.map_err(|error| match EngineFailure::from(error) {
-            EngineFailure::Status { status: 404, .. } => BackendError::NotFound { object: "container", name: name.to_string() },
-            other => backend_error(verb, name, other),
-        })
+    async fn inspect_container(
+        &self,
+        verb: Verb<'_>,
+        name: &str,
+    ) -> Result<ContainerInspectResponse> {
+        self.docker
+            .inspect_container(name, None)
+            .await
+            .map_err(|error| match EngineFailure::from(error) {
+                EngineFailure::Status { status: 404, .. } => BackendError::NotFound {
+                    object: "container",
+                    name: name.to_string(),
+                },
+                other => backend_error(verb, name, other),
+            })
     }
 
     /// Run `command` through the engine's exec API, feeding `stdin` when given.
-    async fn engine_exec(&self, name: &str, command: &[String], user: Option<&str>, stdin: Option<&[u8]>) -> Result<ExecOutput> {
+    async fn engine_exec(
+        &self,
+        name: &str,
+        command: &[String],
+        user: Option<&str>,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput> {
         let config = ExecConfig {
             attach_stdin: Some(stdin.is_some()),
             attach_stdout: Some(true),
@@ -128,11 +170,31 @@ impl DockerBackend {
             privileged: Some(false),
             ..Default::default()
         };
-        let created = self.docker.create_exec(name, config).await.map_err(failure(Verb::Exec, name))?;
-        let options = StartExecOptions { detach: false, tty: false, output_capacity: Some(64 * 1024) };
-        let started = self.docker.start_exec(&created.id, Some(options)).await.map_err(failure(Verb::Exec, name))?;
-        let StartExecResults::Attached { mut output, mut input } = started else {
-            return Err(runtime(Verb::Exec, name, "the engine detached an attached exec"));
+        let created = self
+            .docker
+            .create_exec(name, config)
+            .await
+            .map_err(failure(Verb::Exec, name))?;
+        let options = StartExecOptions {
+            detach: false,
+            tty: false,
+            output_capacity: Some(64 * 1024),
+        };
+        let started = self
+            .docker
+            .start_exec(&created.id, Some(options))
+            .await
+            .map_err(failure(Verb::Exec, name))?;
+        let StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = started
+        else {
+            return Err(runtime(
+                Verb::Exec,
+                name,
+                "the engine detached an attached exec",
+            ));
         };
         let feed = async {
             if let Some(bytes) = stdin {
@@ -146,10 +208,13 @@ impl DockerBackend {
             let mut result = ExecOutput::default();
             while let Some(item) = output.next().await {
                 match item {
-                    Ok(bollard::container::LogOutput::StdErr { message }) => push_limited(&mut result.stderr, &message),
-                    Ok(bollard::container::LogOutput::StdOut { message } | bollard::container::LogOutput::Console { message }) => {
-                        push_limited(&mut result.stdout, &message)
+                    Ok(bollard::container::LogOutput::StdErr { message }) => {
+                        push_limited(&mut result.stderr, &message)
                     }
+                    Ok(
+                        bollard::container::LogOutput::StdOut { message }
+                        | bollard::container::LogOutput::Console { message },
+                    ) => push_limited(&mut result.stdout, &message),
                     Ok(bollard::container::LogOutput::StdIn { .. }) => {}
                     Err(error) => return Err(failure(Verb::Exec, name)(error)),
                 }
@@ -165,14 +230,22 @@ impl DockerBackend {
         }
         let deadline = tokio::time::Instant::now() + EXEC_EXIT_WAIT;
         loop {
-            let inspected = self.docker.inspect_exec(&created.id).await.map_err(failure(Verb::Exec, name))?;
+            let inspected = self
+                .docker
+                .inspect_exec(&created.id)
+                .await
+                .map_err(failure(Verb::Exec, name))?;
             match (inspected.running, inspected.exit_code) {
                 (Some(false), Some(code)) => {
                     result.exit_code = code;
                     return Ok(result);
                 }
                 _ if tokio::time::Instant::now() >= deadline => {
-                    return Err(runtime(Verb::Exec, name, "the engine reported no exit code"));
+                    return Err(runtime(
+                        Verb::Exec,
+                        name,
+                        "the engine reported no exit code",
+                    ));
                 }
                 _ => tokio::time::sleep(Duration::from_millis(20)).await,
             }
@@ -182,14 +255,26 @@ impl DockerBackend {
     /// The deepest existing directory above `path` inside the container.
     async fn deepest_existing_ancestor(&self, name: &str, components: &[&str]) -> Result<String> {
         for directory in copy::ancestors(components).into_iter().rev() {
-            let options = ContainerArchiveInfoOptions { path: directory.clone() };
-            match self.docker.get_container_archive_info(name, Some(options)).await {
+            let options = ContainerArchiveInfoOptions {
+                path: directory.clone(),
+            };
+            match self
+                .docker
+                .get_container_archive_info(name, Some(options))
+                .await
+            {
                 Ok(_) => return Ok(directory),
-                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => continue,
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => continue,
                 Err(error) => return Err(failure(Verb::CopyIn, name)(error)),
             }
         }
-        Err(runtime(Verb::CopyIn, name, "the container has no root directory"))
+        Err(runtime(
+            Verb::CopyIn,
+            name,
+            "the container has no root directory",
+        ))
     }
 }
 
@@ -211,16 +296,25 @@ impl Backend for DockerBackend {
                 Err(runtime(
                     Verb::CreateNetwork,
                     name,
-                    format!("a network of that name exists with subnet(s) {subnets:?}, not {wanted_subnet}"),
+                    format!(
+                        "a network of that name exists with subnet(s) {subnets:?}, not {wanted_subnet}"
+                    ),
                 ))
             }
         };
         match self.docker.inspect_network(name, None).await {
             Ok(network) if network.name.as_deref() == Some(name) => return check_existing(network),
-            Ok(_) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+            Ok(_)
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
             Err(error) => return Err(failure(Verb::InspectNetwork, name)(error)),
         }
-        match self.docker.create_network(convert::network_create_request(spec)).await {
+        match self
+            .docker
+            .create_network(convert::network_create_request(spec))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(error) => {
                 // Another caller may have created it meanwhile.
@@ -235,24 +329,36 @@ impl Backend for DockerBackend {
     }
 
     async fn remove_network(&self, name: &str) -> Result<()> {
-        self.docker.remove_network(name).await.map_err(failure(Verb::RemoveNetwork, name))
+        self.docker
+            .remove_network(name)
+            .await
+            .map_err(failure(Verb::RemoveNetwork, name))
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> Result<()> {
         let name = spec.name.as_str();
         let verb = Verb::CreateContainer { image: &spec.image };
-        let body = convert::container_create_body(spec).map_err(|refused| runtime(verb, name, refused.to_string()))?;
-        let options = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
-        self.docker.create_container(Some(options), body).await.map_err(failure(verb, name))?;
+        let body = convert::container_create_body(spec)
+            .map_err(|refused| runtime(verb, name, refused.to_string()))?;
+        let options = CreateContainerOptions {
+            name: Some(spec.name.clone()),
+            ..Default::default()
+        };
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(failure(verb, name))?;
         for (network, request) in convert::network_connect_requests(spec) {
             if let Err(error) = self.docker.connect_network(&network, request).await {
                 let error = backend_error(Verb::ConnectNetwork, name, EngineFailure::from(error));
                 // Leave nothing half-attached behind: a retry starts clean.
                 let _ = self.remove_container(name).await;
                 return Err(match error {
-                    BackendError::Runtime { message, .. } => {
-                        runtime(Verb::ConnectNetwork, name, format!("to {network}: {message}"))
-                    }
+                    BackendError::Runtime { message, .. } => runtime(
+                        Verb::ConnectNetwork,
+                        name,
+                        format!("to {network}: {message}"),
+                    ),
                     other => other,
                 });
             }
@@ -261,36 +367,64 @@ impl Backend for DockerBackend {
     }
 
     async fn start_container(&self, name: &str) -> Result<()> {
-        self.docker.start_container(name, None).await.map_err(failure(Verb::StartContainer, name))
+        self.docker
+            .start_container(name, None)
+            .await
+            .map_err(failure(Verb::StartContainer, name))
     }
 
     async fn stop_container(&self, name: &str) -> Result<()> {
-        let options = StopContainerOptions { t: Some(convert::STOP_TIMEOUT_SECONDS as i32), signal: None };
-        self.docker.stop_container(name, Some(options)).await.map_err(failure(Verb::StopContainer, name))
+        let options = StopContainerOptions {
+            t: Some(convert::STOP_TIMEOUT_SECONDS as i32),
+            signal: None,
+        };
+        self.docker
+            .stop_container(name, Some(options))
+            .await
+            .map_err(failure(Verb::StopContainer, name))
     }
 
     async fn remove_container(&self, name: &str) -> Result<()> {
-        let options = RemoveContainerOptions { force: true, v: true, link: false };
-        self.docker.remove_container(name, Some(options)).await.map_err(failure(Verb::RemoveContainer, name))
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            link: false,
+        };
+        self.docker
+            .remove_container(name, Some(options))
+            .await
+            .map_err(failure(Verb::RemoveContainer, name))
     }
 
     async fn remove_volume(&self, name: &str) -> Result<()> {
         let options = RemoveVolumeOptions { force: true };
-        self.docker.remove_volume(name, Some(options)).await.map_err(failure(Verb::RemoveVolume, name))
+        self.docker
+            .remove_volume(name, Some(options))
+            .await
+            .map_err(failure(Verb::RemoveVolume, name))
     }
 
     async fn list(&self, labels: &[(&str, &str)]) -> Result<Observed> {
-        let description: Vec<String> = labels.iter().map(|(key, value)| format!("{key}={value}")).collect();
+        let description: Vec<String> = labels
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
         let description = description.join(",");
         let filters = Some(convert::label_filters(labels));
         let containers = self
             .docker
-            .list_containers(Some(ListContainersOptions { all: true, filters: filters.clone(), ..Default::default() }))
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: filters.clone(),
+                ..Default::default()
+            }))
             .await
             .map_err(failure(Verb::List, &description))?;
         let networks = self
             .docker
-            .list_networks(Some(ListNetworksOptions { filters: filters.clone() }))
+            .list_networks(Some(ListNetworksOptions {
+                filters: filters.clone(),
+            }))
             .await
             .map_err(failure(Verb::List, &description))?;
         let volumes = self
@@ -323,17 +457,34 @@ impl Backend for DockerBackend {
                 .collect(),
             networks: networks
                 .into_iter()
-                .map(|network| ObservedNetwork { name: network.name.unwrap_or_default(), labels: into_btree(network.labels) })
+                .map(|network| ObservedNetwork {
+                    name: network.name.unwrap_or_default(),
+                    labels: into_btree(network.labels),
+                })
                 .collect(),
-            volumes: volumes.volumes.unwrap_or_default().into_iter().map(|volume| volume.name).collect(),
+            volumes: volumes
+                .volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|volume| volume.name)
+                .collect(),
         };
-        observed.containers.sort_by(|left, right| left.name.cmp(&right.name));
-        observed.networks.sort_by(|left, right| left.name.cmp(&right.name));
+        observed
+            .containers
+            .sort_by(|left, right| left.name.cmp(&right.name));
+        observed
+            .networks
+            .sort_by(|left, right| left.name.cmp(&right.name));
         observed.volumes.sort();
         Ok(observed)
     }
 
-    async fn exec(&self, name: &str, command: &[String], privilege: ExecPrivilege) -> Result<ExecOutput> {
+    async fn exec(
+        &self,
+        name: &str,
+        command: &[String],
+        privilege: ExecPrivilege,
+    ) -> Result<ExecOutput> {
         if command.is_empty() {
             return Err(runtime(Verb::Exec, name, "empty command"));
         }
@@ -355,9 +506,13 @@ impl Backend for DockerBackend {
     }
 
     async fn copy_in(&self, name: &str, path: &str, contents: &[u8], mode: u32) -> Result<()> {
-        let components = copy::path_components(path).map_err(|refused| runtime(Verb::CopyIn, name, refused.to_string()))?;
+        let components = copy::path_components(path)
+            .map_err(|refused| runtime(Verb::CopyIn, name, refused.to_string()))?;
         let inspected = self.inspect_container(Verb::CopyIn, name).await?;
-        let tmpfs = inspected.host_config.and_then(|host| host.tmpfs).unwrap_or_default();
+        let tmpfs = inspected
+            .host_config
+            .and_then(|host| host.tmpfs)
+            .unwrap_or_default();
         match copy::copy_method(path, tmpfs.keys().map(String::as_str)) {
             CopyMethod::ExecStdin => {
                 if inspected.state.and_then(|state| state.running) != Some(true) {
@@ -367,20 +522,36 @@ impl Backend for DockerBackend {
                         format!("{path} is on a tmpfs, which exists only while the container runs"),
                     ));
                 }
-                let output =
-                    self.engine_exec(name, &copy::exec_stdin_command(path, mode), Some("root"), Some(contents)).await?;
+                let output = self
+                    .engine_exec(
+                        name,
+                        &copy::exec_stdin_command(path, mode),
+                        Some("root"),
+                        Some(contents),
+                    )
+                    .await?;
                 if output.exit_code != 0 {
                     let message = String::from_utf8_lossy(&output.stderr).trim().to_string();
-                    return Err(runtime(Verb::CopyIn, name, format!("writing {path} exited {}: {message}", output.exit_code)));
+                    return Err(runtime(
+                        Verb::CopyIn,
+                        name,
+                        format!("writing {path} exited {}: {message}", output.exit_code),
+                    ));
                 }
                 Ok(())
             }
             CopyMethod::Archive => {
                 let directory = self.deepest_existing_ancestor(name, &components).await?;
-                let modified = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
+                let modified = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|elapsed| elapsed.as_secs())
+                    .unwrap_or(0);
                 let archive = copy::file_archive(&directory, path, contents, mode, modified)
                     .map_err(|error| runtime(Verb::CopyIn, name, error.to_string()))?;
-                let options = UploadToContainerOptions { path: directory, ..Default::default() };
+                let options = UploadToContainerOptions {
+                    path: directory,
+                    ..Default::default()
+                };
                 self.docker
                     .upload_to_container(name, Some(options), bollard::body_full(archive.into()))
                     .await

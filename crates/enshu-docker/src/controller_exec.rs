@@ -39,25 +39,39 @@ pub enum ControllerExecError {
 pub fn cgroup_names_container(cgroup_listing: &str, container_id: &str) -> bool {
     container_id.len() == 64
         && container_id.bytes().all(|byte| byte.is_ascii_hexdigit())
-        && cgroup_listing.lines().any(|line| line.contains(container_id))
+        && cgroup_listing
+            .lines()
+            .any(|line| line.contains(container_id))
 }
 
 /// The `nsenter` argument vector for `command` in `pid`'s network namespace.
 pub fn nsenter_arguments(pid: i64, command: &[String]) -> Vec<String> {
-    ["--target".to_string(), pid.to_string(), "--net".to_string(), "--".to_string()]
-        .into_iter()
-        .chain(command.iter().cloned())
-        .collect()
+    [
+        "--target".to_string(),
+        pid.to_string(),
+        "--net".to_string(),
+        "--".to_string(),
+    ]
+    .into_iter()
+    .chain(command.iter().cloned())
+    .collect()
 }
 
 /// Run a host command in the network namespace of container `id`, whose
 /// init process is `pid`.
-pub async fn run_in_network_namespace(id: &str, pid: i64, command: &[String]) -> Result<ExecOutput, ControllerExecError> {
+pub async fn run_in_network_namespace(
+    id: &str,
+    pid: i64,
+    command: &[String],
+) -> Result<ExecOutput, ControllerExecError> {
     let listing = tokio::fs::read_to_string(format!("/proc/{pid}/cgroup"))
         .await
         .map_err(|source| ControllerExecError::Cgroup { pid, source })?;
     if !cgroup_names_container(&listing, id) {
-        return Err(ControllerExecError::NotTheContainer { pid, id: id.to_string() });
+        return Err(ControllerExecError::NotTheContainer {
+            pid,
+            id: id.to_string(),
+        });
     }
     let output = tokio::process::Command::new("nsenter")
         .args(nsenter_arguments(pid, command))
@@ -72,7 +86,11 @@ pub async fn run_in_network_namespace(id: &str, pid: i64, command: &[String]) ->
         use std::os::unix::process::ExitStatusExt;
         128 + i64::from(output.status.signal().unwrap_or(0))
     });
-    Ok(ExecOutput { exit_code, stdout: output.stdout, stderr: output.stderr })
+    Ok(ExecOutput {
+        exit_code,
+        stdout: output.stdout,
+        stderr: output.stderr,
+    })
 }
 
 #[cfg(test)]
@@ -83,23 +101,47 @@ mod tests {
 
     #[test]
     fn cgroupfs_and_systemd_layouts_name_the_container() {
-        assert!(cgroup_names_container(&format!("12:pids:/docker/{ID}\n0::/docker/{ID}\n"), ID));
-        assert!(cgroup_names_container(&format!("0::/system.slice/docker-{ID}.scope\n"), ID));
+        assert!(cgroup_names_container(
+            &format!("12:pids:/docker/{ID}\n0::/docker/{ID}\n"),
+            ID
+        ));
+        assert!(cgroup_names_container(
+            &format!("0::/system.slice/docker-{ID}.scope\n"),
+            ID
+        ));
     }
 
     #[test]
     fn other_processes_and_short_ids_are_refused() {
-        assert!(!cgroup_names_container("0::/user.slice/session-1.scope\n", ID));
-        assert!(!cgroup_names_container("0::/docker/36b495fe98f7\n", "36b495fe98f7"), "a short id could match by accident");
+        assert!(!cgroup_names_container(
+            "0::/user.slice/session-1.scope\n",
+            ID
+        ));
+        assert!(
+            !cgroup_names_container("0::/docker/36b495fe98f7\n", "36b495fe98f7"),
+            "a short id could match by accident"
+        );
         assert!(!cgroup_names_container("0::/\n", ""));
     }
 
     #[test]
     fn the_command_follows_a_double_dash() {
-        let command = ["ip", "route", "replace", "default", "via", "10.64.10.254"].map(String::from);
+        let command =
+            ["ip", "route", "replace", "default", "via", "10.64.10.254"].map(String::from);
         assert_eq!(
             nsenter_arguments(4242, &command),
-            ["--target", "4242", "--net", "--", "ip", "route", "replace", "default", "via", "10.64.10.254"]
+            [
+                "--target",
+                "4242",
+                "--net",
+                "--",
+                "ip",
+                "route",
+                "replace",
+                "default",
+                "via",
+                "10.64.10.254"
+            ]
         );
     }
 }

@@ -9,8 +9,9 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, HostConfigLogConfig, Ipam, IpamConfig,
-    NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, HostConfigLogConfig,
+    Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use enshu_backend::{ContainerSpec, NetworkSpec};
 
@@ -78,20 +79,32 @@ pub fn network_create_request(spec: &NetworkSpec) -> NetworkCreateRequest {
             options: None,
         }),
         options: Some(options),
-        labels: Some(spec.labels.iter().map(|(key, value)| (key.clone(), value.clone())).collect()),
+        labels: Some(
+            spec.labels
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ),
         ..Default::default()
     }
 }
 
 /// tmpfs mount options for one path.
 pub fn tmpfs_options(path: &str) -> String {
-    let mode = if WORLD_WRITABLE_DIRECTORIES.contains(&path.trim_end_matches('/')) { "1777" } else { "755" };
+    let mode = if WORLD_WRITABLE_DIRECTORIES.contains(&path.trim_end_matches('/')) {
+        "1777"
+    } else {
+        "755"
+    };
     format!("rw,nosuid,nodev,mode={mode},size={TMPFS_SIZE}")
 }
 
 fn endpoint_with_address(address: std::net::Ipv4Addr) -> EndpointSettings {
     EndpointSettings {
-        ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(address.to_string()), ..Default::default() }),
+        ipam_config: Some(EndpointIpamConfig {
+            ipv4_address: Some(address.to_string()),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -102,16 +115,23 @@ fn endpoint_with_address(address: std::net::Ipv4Addr) -> EndpointSettings {
 pub fn container_create_body(spec: &ContainerSpec) -> Result<ContainerCreateBody, SpecRefused> {
     let hardening = &spec.hardening;
     if hardening.privileged {
-        return Err(SpecRefused::Privileged { name: spec.name.clone() });
+        return Err(SpecRefused::Privileged {
+            name: spec.name.clone(),
+        });
     }
     let mut tmpfs = HashMap::new();
     for path in &hardening.tmpfs {
         if !path.starts_with('/') {
-            return Err(SpecRefused::RelativeTmpfs { name: spec.name.clone(), path: path.clone() });
+            return Err(SpecRefused::RelativeTmpfs {
+                name: spec.name.clone(),
+                path: path.clone(),
+            });
         }
         tmpfs.insert(path.clone(), tmpfs_options(path));
     }
-    let security_opt = hardening.no_new_privileges.then(|| vec!["no-new-privileges:true".to_string()]);
+    let security_opt = hardening
+        .no_new_privileges
+        .then(|| vec!["no-new-privileges:true".to_string()]);
     let first_network = spec.networks.first();
     let memory = i64::try_from(hardening.memory_bytes).unwrap_or(i64::MAX);
     let host_config = HostConfig {
@@ -126,9 +146,21 @@ pub fn container_create_body(spec: &ContainerSpec) -> Result<ContainerCreateBody
         memory_swap: Some(memory),
         nano_cpus: Some(i64::try_from(hardening.nano_cpus).unwrap_or(i64::MAX)),
         pids_limit: Some(i64::try_from(hardening.pids_limit).unwrap_or(i64::MAX)),
-        sysctls: Some(hardening.sysctls.iter().map(|(key, value)| (key.clone(), value.clone())).collect()),
-        network_mode: Some(first_network.map_or_else(|| "none".to_string(), |attachment| attachment.network.clone())),
-        restart_policy: Some(RestartPolicy { name: Some(RestartPolicyNameEnum::NO), maximum_retry_count: None }),
+        sysctls: Some(
+            hardening
+                .sysctls
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ),
+        network_mode: Some(first_network.map_or_else(
+            || "none".to_string(),
+            |attachment| attachment.network.clone(),
+        )),
+        restart_policy: Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::NO),
+            maximum_retry_count: None,
+        }),
         // docker-init (tini) as PID 1: signals reach the services, zombies are reaped.
         init: Some(true),
         ipc_mode: Some("private".to_string()),
@@ -150,18 +182,34 @@ pub fn container_create_body(spec: &ContainerSpec) -> Result<ContainerCreateBody
         ..Default::default()
     };
     let networking_config = first_network.map(|attachment| NetworkingConfig {
-        endpoints_config: Some(HashMap::from([(attachment.network.clone(), endpoint_with_address(attachment.address))])),
+        endpoints_config: Some(HashMap::from([(
+            attachment.network.clone(),
+            endpoint_with_address(attachment.address),
+        )])),
     });
     Ok(ContainerCreateBody {
         image: Some(spec.image.clone()),
         hostname: Some(spec.hostname.clone()),
-        env: Some(spec.env.iter().map(|(key, value)| format!("{key}={value}")).collect()),
-        labels: Some(spec.labels.iter().map(|(key, value)| (key.clone(), value.clone())).collect()),
+        env: Some(
+            spec.env
+                .iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect(),
+        ),
+        labels: Some(
+            spec.labels
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ),
         stop_timeout: Some(STOP_TIMEOUT_SECONDS),
         // The images' own health checks every 10 s cost a core at 200
         // containers; Enshu proves health with its own probes, so Docker's
         // runs only once a minute (the image's test is kept).
-        healthcheck: Some(bollard::models::HealthConfig { interval: Some(HEALTHCHECK_INTERVAL_NANOSECONDS), ..Default::default() }),
+        healthcheck: Some(bollard::models::HealthConfig {
+            interval: Some(HEALTHCHECK_INTERVAL_NANOSECONDS),
+            ..Default::default()
+        }),
         exposed_ports: None,
         volumes: None,
         host_config: Some(host_config),
@@ -191,7 +239,10 @@ pub fn network_connect_requests(spec: &ContainerSpec) -> Vec<(String, NetworkCon
 
 /// Docker's `filters` for "carries all of these labels" (Docker ANDs them).
 pub fn label_filters(labels: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
-    let values: Vec<String> = labels.iter().map(|(key, value)| format!("{key}={value}")).collect();
+    let values: Vec<String> = labels
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
     HashMap::from([("label".to_string(), values)])
 }
 
@@ -210,7 +261,10 @@ mod tests {
         NetworkSpec {
             name: "enshu-s1-t01-office".to_string(),
             segment: "office".to_string(),
-            subnet: Ipv4Net { address: Ipv4Addr::new(10, 64, 10, 0), prefix: 24 },
+            subnet: Ipv4Net {
+                address: Ipv4Addr::new(10, 64, 10, 0),
+                prefix: 24,
+            },
             gateway: Ipv4Addr::new(10, 64, 10, 1),
             router: Ipv4Addr::new(10, 64, 10, 254),
             bridge: "esh0123456789a".to_string(),
@@ -227,9 +281,18 @@ mod tests {
             role: "router".to_string(),
             image: "enshu/router:latest".to_string(),
             networks: vec![
-                Attachment { network: "enshu-s1-t01-office".to_string(), address: Ipv4Addr::new(10, 64, 10, 254) },
-                Attachment { network: "enshu-s1-t01-dmz".to_string(), address: Ipv4Addr::new(10, 64, 20, 254) },
-                Attachment { network: "enshu-s1-t01-internet".to_string(), address: Ipv4Addr::new(10, 64, 100, 254) },
+                Attachment {
+                    network: "enshu-s1-t01-office".to_string(),
+                    address: Ipv4Addr::new(10, 64, 10, 254),
+                },
+                Attachment {
+                    network: "enshu-s1-t01-dmz".to_string(),
+                    address: Ipv4Addr::new(10, 64, 20, 254),
+                },
+                Attachment {
+                    network: "enshu-s1-t01-internet".to_string(),
+                    address: Ipv4Addr::new(10, 64, 100, 254),
+                },
             ],
             default_route: None,
             login: false,
@@ -271,7 +334,10 @@ mod tests {
         let host = body.host_config.unwrap();
         assert_eq!(host.cap_drop, Some(vec!["ALL".to_string()]));
         assert_eq!(host.cap_add, Some(spec.hardening.cap_add.clone()));
-        assert_eq!(host.security_opt, Some(vec!["no-new-privileges:true".to_string()]));
+        assert_eq!(
+            host.security_opt,
+            Some(vec!["no-new-privileges:true".to_string()])
+        );
         assert_eq!(host.privileged, Some(false));
         assert_eq!(host.readonly_rootfs, Some(true));
         assert_eq!(host.memory, Some(64 * 1024 * 1024));
@@ -280,7 +346,10 @@ mod tests {
         assert_eq!(host.pids_limit, Some(256));
         assert_eq!(host.sysctls.unwrap()["net.ipv4.ip_forward"], "1");
         assert_eq!(host.init, Some(true));
-        assert_eq!(host.restart_policy.unwrap().name, Some(RestartPolicyNameEnum::NO));
+        assert_eq!(
+            host.restart_policy.unwrap().name,
+            Some(RestartPolicyNameEnum::NO)
+        );
         let tmpfs = host.tmpfs.unwrap();
         assert_eq!(tmpfs["/tmp"], "rw,nosuid,nodev,mode=1777,size=64m");
         assert_eq!(tmpfs["/run"], "rw,nosuid,nodev,mode=755,size=64m");
@@ -290,10 +359,22 @@ mod tests {
     #[test]
     fn container_joins_its_first_network_with_its_fixed_address() {
         let body = container_create_body(&router_spec()).unwrap();
-        assert_eq!(body.host_config.unwrap().network_mode.as_deref(), Some("enshu-s1-t01-office"));
+        assert_eq!(
+            body.host_config.unwrap().network_mode.as_deref(),
+            Some("enshu-s1-t01-office")
+        );
         let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
-        assert_eq!(endpoints.len(), 1, "older engines accept one network at creation");
-        let address = endpoints["enshu-s1-t01-office"].ipam_config.as_ref().unwrap().ipv4_address.clone();
+        assert_eq!(
+            endpoints.len(),
+            1,
+            "older engines accept one network at creation"
+        );
+        let address = endpoints["enshu-s1-t01-office"]
+            .ipam_config
+            .as_ref()
+            .unwrap()
+            .ipv4_address
+            .clone();
         assert_eq!(address.as_deref(), Some("10.64.10.254"));
     }
 
@@ -303,15 +384,32 @@ mod tests {
         let summary: Vec<(String, String, String)> = requests
             .iter()
             .map(|(network, request)| {
-                let address = request.endpoint_config.as_ref().unwrap().ipam_config.as_ref().unwrap().ipv4_address.clone().unwrap();
+                let address = request
+                    .endpoint_config
+                    .as_ref()
+                    .unwrap()
+                    .ipam_config
+                    .as_ref()
+                    .unwrap()
+                    .ipv4_address
+                    .clone()
+                    .unwrap();
                 (network.clone(), request.container.clone(), address)
             })
             .collect();
         assert_eq!(
             summary,
             [
-                ("enshu-s1-t01-dmz".to_string(), "enshu-s1-t01-router".to_string(), "10.64.20.254".to_string()),
-                ("enshu-s1-t01-internet".to_string(), "enshu-s1-t01-router".to_string(), "10.64.100.254".to_string()),
+                (
+                    "enshu-s1-t01-dmz".to_string(),
+                    "enshu-s1-t01-router".to_string(),
+                    "10.64.20.254".to_string()
+                ),
+                (
+                    "enshu-s1-t01-internet".to_string(),
+                    "enshu-s1-t01-router".to_string(),
+                    "10.64.100.254".to_string()
+                ),
             ]
         );
     }
@@ -340,7 +438,12 @@ mod tests {
     fn privileged_specs_are_refused() {
         let mut spec = router_spec();
         spec.hardening.privileged = true;
-        assert_eq!(container_create_body(&spec).unwrap_err(), SpecRefused::Privileged { name: spec.name.clone() });
+        assert_eq!(
+            container_create_body(&spec).unwrap_err(),
+            SpecRefused::Privileged {
+                name: spec.name.clone()
+            }
+        );
     }
 
     #[test]
@@ -348,7 +451,10 @@ mod tests {
         let mut spec = router_spec();
         spec.networks.clear();
         let body = container_create_body(&spec).unwrap();
-        assert_eq!(body.host_config.unwrap().network_mode.as_deref(), Some("none"));
+        assert_eq!(
+            body.host_config.unwrap().network_mode.as_deref(),
+            Some("none")
+        );
         assert_eq!(body.networking_config, None);
         assert!(network_connect_requests(&spec).is_empty());
     }

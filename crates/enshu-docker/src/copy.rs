@@ -40,7 +40,10 @@ pub fn path_components(path: &str) -> Result<Vec<&str>, PathRefused> {
         return Err(PathRefused::NotAFile(path.to_string()));
     }
     let components: Vec<&str> = relative.split('/').collect();
-    if components.iter().any(|component| component.is_empty() || *component == "." || *component == "..") {
+    if components
+        .iter()
+        .any(|component| component.is_empty() || *component == "." || *component == "..")
+    {
         return Err(PathRefused::NotNormal(path.to_string()));
     }
     Ok(components)
@@ -50,28 +53,49 @@ pub fn path_components(path: &str) -> Result<Vec<&str>, PathRefused> {
 /// `/etc/enshu-old` is not inside `/etc/enshu`).
 fn is_inside(path: &str, mount: &str) -> bool {
     let mount = mount.trim_end_matches('/');
-    mount.is_empty() || path == mount || path.strip_prefix(mount).is_some_and(|rest| rest.starts_with('/'))
+    mount.is_empty()
+        || path == mount
+        || path
+            .strip_prefix(mount)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// How to write `path`, given the container's tmpfs mount points.
 pub fn copy_method<'a>(path: &str, tmpfs_mounts: impl IntoIterator<Item = &'a str>) -> CopyMethod {
-    if tmpfs_mounts.into_iter().any(|mount| is_inside(path, mount)) { CopyMethod::ExecStdin } else { CopyMethod::Archive }
+    if tmpfs_mounts.into_iter().any(|mount| is_inside(path, mount)) {
+        CopyMethod::ExecStdin
+    } else {
+        CopyMethod::Archive
+    }
 }
 
 /// The directories above `path`, outermost first: `/a/b/c` → `/`, `/a`, `/a/b`.
 pub fn ancestors(components: &[&str]) -> Vec<String> {
-    (0..components.len()).map(|depth| format!("/{}", components[..depth].join("/"))).collect()
+    (0..components.len())
+        .map(|depth| format!("/{}", components[..depth].join("/")))
+        .collect()
 }
 
 /// A tar to extract at `directory` (an existing ancestor of the file) that
 /// creates the missing directories (mode 0755, root-owned) and the file.
 /// Existing directories are never in the archive, so their owner and mode
 /// (`/tmp`'s sticky bit, say) stay as they are.
-pub fn file_archive(directory: &str, path: &str, contents: &[u8], mode: u32, modified_unix_seconds: u64) -> io::Result<Vec<u8>> {
+pub fn file_archive(
+    directory: &str,
+    path: &str,
+    contents: &[u8],
+    mode: u32,
+    modified_unix_seconds: u64,
+) -> io::Result<Vec<u8>> {
     let relative = path
         .strip_prefix(directory.trim_end_matches('/'))
         .and_then(|rest| rest.strip_prefix('/'))
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{path:?} is not below {directory:?}")))?;
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{path:?} is not below {directory:?}"),
+            )
+        })?;
     let components: Vec<&str> = relative.split('/').collect();
     let mut builder = tar::Builder::new(Vec::new());
     let header_for = |entry_type: tar::EntryType, mode: u32, size: u64| {
@@ -86,9 +110,17 @@ pub fn file_archive(directory: &str, path: &str, contents: &[u8], mode: u32, mod
     };
     for depth in 1..components.len() {
         let mut header = header_for(tar::EntryType::Directory, 0o755, 0);
-        builder.append_data(&mut header, format!("{}/", components[..depth].join("/")), io::empty())?;
+        builder.append_data(
+            &mut header,
+            format!("{}/", components[..depth].join("/")),
+            io::empty(),
+        )?;
     }
-    let mut header = header_for(tar::EntryType::Regular, mode & 0o7777, contents.len() as u64);
+    let mut header = header_for(
+        tar::EntryType::Regular,
+        mode & 0o7777,
+        contents.len() as u64,
+    );
     builder.append_data(&mut header, relative, contents)?;
     builder.into_inner()
 }
@@ -96,7 +128,11 @@ pub fn file_archive(directory: &str, path: &str, contents: &[u8], mode: u32, mod
 /// The command that writes stdin to `path` inside the container.
 pub fn exec_stdin_command(path: &str, mode: u32) -> Vec<String> {
     const SCRIPT: &str = r#"set -e; mkdir -p "$(dirname "$1")"; cat > "$1"; chmod "$2" "$1""#;
-    ["sh", "-c", SCRIPT, "enshu-copy-in", path].into_iter().map(str::to_string).chain([format!("{:o}", mode & 0o7777)]).collect()
+    ["sh", "-c", SCRIPT, "enshu-copy-in", path]
+        .into_iter()
+        .map(str::to_string)
+        .chain([format!("{:o}", mode & 0o7777)])
+        .collect()
 }
 
 #[cfg(test)]
@@ -107,18 +143,36 @@ mod tests {
 
     #[test]
     fn only_absolute_normal_file_paths_are_accepted() {
-        assert_eq!(path_components("/etc/enshu/rules.nft").unwrap(), ["etc", "enshu", "rules.nft"]);
-        assert_eq!(path_components("etc/x"), Err(PathRefused::NotAbsolute("etc/x".into())));
-        assert_eq!(path_components("/etc/../x"), Err(PathRefused::NotNormal("/etc/../x".into())));
-        assert_eq!(path_components("/etc//x"), Err(PathRefused::NotNormal("/etc//x".into())));
-        assert_eq!(path_components("/etc/"), Err(PathRefused::NotAFile("/etc/".into())));
+        assert_eq!(
+            path_components("/etc/enshu/rules.nft").unwrap(),
+            ["etc", "enshu", "rules.nft"]
+        );
+        assert_eq!(
+            path_components("etc/x"),
+            Err(PathRefused::NotAbsolute("etc/x".into()))
+        );
+        assert_eq!(
+            path_components("/etc/../x"),
+            Err(PathRefused::NotNormal("/etc/../x".into()))
+        );
+        assert_eq!(
+            path_components("/etc//x"),
+            Err(PathRefused::NotNormal("/etc//x".into()))
+        );
+        assert_eq!(
+            path_components("/etc/"),
+            Err(PathRefused::NotAFile("/etc/".into()))
+        );
         assert_eq!(path_components("/"), Err(PathRefused::NotAFile("/".into())));
     }
 
     #[test]
     fn tmpfs_paths_are_written_from_inside() {
         let mounts = ["/run", "/tmp", "/etc/enshu"];
-        assert_eq!(copy_method("/etc/enshu/rules.nft", mounts), CopyMethod::ExecStdin);
+        assert_eq!(
+            copy_method("/etc/enshu/rules.nft", mounts),
+            CopyMethod::ExecStdin
+        );
         assert_eq!(copy_method("/tmp/a/b", mounts), CopyMethod::ExecStdin);
         assert_eq!(copy_method("/etc/enshu-old/x", mounts), CopyMethod::Archive);
         assert_eq!(copy_method("/etc/hosts", mounts), CopyMethod::Archive);
@@ -127,12 +181,22 @@ mod tests {
 
     #[test]
     fn ancestors_run_from_the_root_down() {
-        assert_eq!(ancestors(&["var", "tmp", ".svc", "update.sh"]), ["/", "/var", "/var/tmp", "/var/tmp/.svc"]);
+        assert_eq!(
+            ancestors(&["var", "tmp", ".svc", "update.sh"]),
+            ["/", "/var", "/var/tmp", "/var/tmp/.svc"]
+        );
     }
 
     #[test]
     fn archive_creates_missing_directories_then_the_file() {
-        let bytes = file_archive("/var", "/var/tmp/.svc/update.sh", b"#!/bin/sh\n", 0o755, 1_700_000_000).unwrap();
+        let bytes = file_archive(
+            "/var",
+            "/var/tmp/.svc/update.sh",
+            b"#!/bin/sh\n",
+            0o755,
+            1_700_000_000,
+        )
+        .unwrap();
         let mut archive = tar::Archive::new(bytes.as_slice());
         let mut seen = Vec::new();
         for entry in archive.entries().unwrap() {
@@ -153,7 +217,13 @@ mod tests {
             [
                 ("tmp/".to_string(), true, 0o755, 0, String::new()),
                 ("tmp/.svc/".to_string(), true, 0o755, 0, String::new()),
-                ("tmp/.svc/update.sh".to_string(), false, 0o755, 0, "#!/bin/sh\n".to_string()),
+                (
+                    "tmp/.svc/update.sh".to_string(),
+                    false,
+                    0o755,
+                    0,
+                    "#!/bin/sh\n".to_string()
+                ),
             ]
         );
     }
@@ -167,7 +237,10 @@ mod tests {
             .unwrap()
             .map(|entry| {
                 let entry = entry.unwrap();
-                (entry.path().unwrap().display().to_string(), entry.header().mode().unwrap())
+                (
+                    entry.path().unwrap().display().to_string(),
+                    entry.header().mode().unwrap(),
+                )
             })
             .collect();
         assert_eq!(names, [("motd".to_string(), 0o644)]);
@@ -178,7 +251,13 @@ mod tests {
     fn exec_command_passes_path_and_mode_as_arguments() {
         let command = exec_stdin_command("/etc/enshu/it's here", 0o640);
         assert_eq!(command[..2], ["sh", "-c"]);
-        assert_eq!(command[3..], ["enshu-copy-in", "/etc/enshu/it's here", "640"]);
-        assert!(!command[2].contains("it's"), "the path is never spliced into the script");
+        assert_eq!(
+            command[3..],
+            ["enshu-copy-in", "/etc/enshu/it's here", "640"]
+        );
+        assert!(
+            !command[2].contains("it's"),
+            "the path is never spliced into the script"
+        );
     }
 }

@@ -59,9 +59,16 @@ pub enum HostGuardError {
     #[error("taking the host guard lock: {0}")]
     Lock(std::io::Error),
     #[error("cannot run {program}: {source}")]
-    Spawn { program: String, source: std::io::Error },
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
     #[error("`{program} {arguments}` failed: {message}")]
-    Command { program: String, arguments: String, message: String },
+    Command {
+        program: String,
+        arguments: String,
+        message: String,
+    },
     #[error("{program}: the guard rules did not take effect; still planned: {remaining}")]
     NotEffective { program: String, remaining: String },
     #[error("cannot list host interfaces in {SYSFS_NET}: {0}")]
@@ -85,7 +92,10 @@ impl FilterTable {
                     chains.entry(chain.to_string()).or_default();
                 }
                 (Some("-A"), Some(chain), rule) => {
-                    chains.entry(chain.to_string()).or_default().push(rule.unwrap_or_default().to_string());
+                    chains
+                        .entry(chain.to_string())
+                        .or_default()
+                        .push(rule.unwrap_or_default().to_string());
                 }
                 _ => {}
             }
@@ -98,7 +108,10 @@ impl FilterTable {
     }
 
     pub fn rules(&self, chain: &str) -> &[String] {
-        self.chains.get(chain).map(Vec::as_slice).unwrap_or_default()
+        self.chains
+            .get(chain)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 }
 
@@ -128,7 +141,11 @@ pub fn forward_guard_rules() -> Vec<String> {
 
 /// The chain that jumps to [`FORWARD_GUARD_CHAIN`].
 fn forward_parent(table: &FilterTable) -> &'static str {
-    if table.has_chain(DOCKER_USER_CHAIN) { DOCKER_USER_CHAIN } else { "FORWARD" }
+    if table.has_chain(DOCKER_USER_CHAIN) {
+        DOCKER_USER_CHAIN
+    } else {
+        "FORWARD"
+    }
 }
 
 fn to_arguments(words: &[&str]) -> Vec<String> {
@@ -145,14 +162,25 @@ fn plan_chain(table: &FilterTable, chain: &str, rules: &[String], commands: &mut
         commands.push(to_arguments(&["-F", chain]));
     }
     for rule in rules {
-        commands.push(to_arguments(&["-A", chain]).into_iter().chain(rule.split(' ').map(str::to_string)).collect());
+        commands.push(
+            to_arguments(&["-A", chain])
+                .into_iter()
+                .chain(rule.split(' ').map(str::to_string))
+                .collect(),
+        );
     }
 }
 
 /// 1-based positions of the jumps to `chain` in `parent`.
 fn jump_positions(table: &FilterTable, parent: &str, chain: &str) -> Vec<usize> {
     let jump = format!("-j {chain}");
-    table.rules(parent).iter().enumerate().filter(|(_, rule)| **rule == jump).map(|(index, _)| index + 1).collect()
+    table
+        .rules(parent)
+        .iter()
+        .enumerate()
+        .filter(|(_, rule)| **rule == jump)
+        .map(|(index, _)| index + 1)
+        .collect()
 }
 
 /// Commands making the first rule of `parent` a jump to `chain`, and the only one.
@@ -165,8 +193,16 @@ fn plan_jump(table: &FilterTable, parent: &str, chain: &str, commands: &mut Vec<
         commands.push(to_arguments(&["-I", parent, "1", "-j", chain]));
         1
     };
-    for position in positions.iter().rev().filter(|position| **position + shift != 1) {
-        commands.push(to_arguments(&["-D", parent, &(position + shift).to_string()]));
+    for position in positions
+        .iter()
+        .rev()
+        .filter(|position| **position + shift != 1)
+    {
+        commands.push(to_arguments(&[
+            "-D",
+            parent,
+            &(position + shift).to_string(),
+        ]));
     }
 }
 
@@ -176,12 +212,20 @@ pub fn plan_ensure(table: &FilterTable) -> Vec<Vec<String>> {
     let mut commands = Vec::new();
     plan_chain(table, HOST_GUARD_CHAIN, &host_guard_rules(), &mut commands);
     plan_jump(table, "INPUT", HOST_GUARD_CHAIN, &mut commands);
-    plan_chain(table, FORWARD_GUARD_CHAIN, &forward_guard_rules(), &mut commands);
+    plan_chain(
+        table,
+        FORWARD_GUARD_CHAIN,
+        &forward_guard_rules(),
+        &mut commands,
+    );
     let parent = forward_parent(table);
     plan_jump(table, parent, FORWARD_GUARD_CHAIN, &mut commands);
     if parent != "FORWARD" {
         // A jump from FORWARD left from before Docker created DOCKER-USER.
-        for position in jump_positions(table, "FORWARD", FORWARD_GUARD_CHAIN).iter().rev() {
+        for position in jump_positions(table, "FORWARD", FORWARD_GUARD_CHAIN)
+            .iter()
+            .rev()
+        {
             commands.push(to_arguments(&["-D", "FORWARD", &position.to_string()]));
         }
     }
@@ -191,9 +235,11 @@ pub fn plan_ensure(table: &FilterTable) -> Vec<Vec<String>> {
 /// The commands that take the guard off `table`; empty when it is not there.
 pub fn plan_remove(table: &FilterTable) -> Vec<Vec<String>> {
     let mut commands = Vec::new();
-    for (parent, chain) in
-        [("INPUT", HOST_GUARD_CHAIN), (DOCKER_USER_CHAIN, FORWARD_GUARD_CHAIN), ("FORWARD", FORWARD_GUARD_CHAIN)]
-    {
+    for (parent, chain) in [
+        ("INPUT", HOST_GUARD_CHAIN),
+        (DOCKER_USER_CHAIN, FORWARD_GUARD_CHAIN),
+        ("FORWARD", FORWARD_GUARD_CHAIN),
+    ] {
         for position in jump_positions(table, parent, chain).iter().rev() {
             commands.push(to_arguments(&["-D", parent, &position.to_string()]));
         }
@@ -209,7 +255,9 @@ pub fn plan_remove(table: &FilterTable) -> Vec<Vec<String>> {
 
 /// Whether any of these interface names is a range bridge.
 pub fn any_range_bridge<'a>(interface_names: impl IntoIterator<Item = &'a str>) -> bool {
-    interface_names.into_iter().any(|name| name.starts_with(BRIDGE_PREFIX))
+    interface_names
+        .into_iter()
+        .any(|name| name.starts_with(BRIDGE_PREFIX))
 }
 
 /// What [`HostGuard::ensure`] did.
@@ -246,7 +294,9 @@ impl HostGuard {
 
     /// A guard driving these programs (each taking `iptables` arguments).
     pub fn with_programs(programs: impl IntoIterator<Item = impl Into<String>>) -> HostGuard {
-        HostGuard { programs: programs.into_iter().map(Into::into).collect() }
+        HostGuard {
+            programs: programs.into_iter().map(Into::into).collect(),
+        }
     }
 
     async fn run(program: &str, arguments: &[String]) -> Result<String, HostGuardError> {
@@ -254,7 +304,10 @@ impl HostGuard {
             .args(arguments)
             .output()
             .await
-            .map_err(|source| HostGuardError::Spawn { program: program.to_string(), source })?;
+            .map_err(|source| HostGuardError::Spawn {
+                program: program.to_string(),
+                source,
+            })?;
         if !output.status.success() {
             return Err(HostGuardError::Command {
                 program: program.to_string(),
@@ -278,17 +331,26 @@ impl HostGuard {
         for program in &self.programs {
             let commands = plan(&Self::observe(program).await?);
             for arguments in &commands {
-                let arguments: Vec<String> = ["-w".to_string(), "-t".to_string(), "filter".to_string()]
-                    .into_iter()
-                    .chain(arguments.iter().cloned())
-                    .collect();
+                let arguments: Vec<String> =
+                    ["-w".to_string(), "-t".to_string(), "filter".to_string()]
+                        .into_iter()
+                        .chain(arguments.iter().cloned())
+                        .collect();
                 Self::run(program, &arguments).await?;
-                report.commands.push(format!("{program} {}", arguments.join(" ")));
+                report
+                    .commands
+                    .push(format!("{program} {}", arguments.join(" ")));
             }
             let remaining = plan(&Self::observe(program).await?);
             if !remaining.is_empty() {
-                let remaining: Vec<String> = remaining.iter().map(|arguments| arguments.join(" ")).collect();
-                return Err(HostGuardError::NotEffective { program: program.clone(), remaining: remaining.join("; ") });
+                let remaining: Vec<String> = remaining
+                    .iter()
+                    .map(|arguments| arguments.join(" "))
+                    .collect();
+                return Err(HostGuardError::NotEffective {
+                    program: program.clone(),
+                    remaining: remaining.join("; "),
+                });
             }
         }
         Ok(())
@@ -357,7 +419,10 @@ impl HostGuard {
 
 impl GuardReport {
     fn default_for(programs: &[String]) -> GuardReport {
-        GuardReport { versions: Vec::with_capacity(programs.len()), commands: Vec::new() }
+        GuardReport {
+            versions: Vec::with_capacity(programs.len()),
+            commands: Vec::new(),
+        }
     }
 }
 
@@ -411,11 +476,15 @@ mod tests {
                     chains.remove(*chain);
                 }
                 ["-A", chain, rule @ ..] => chains.get_mut(*chain).unwrap().push(rule.join(" ")),
-                ["-I", chain, position, rule @ ..] => {
-                    chains.get_mut(*chain).unwrap().insert(position.parse::<usize>().unwrap() - 1, rule.join(" "))
-                }
+                ["-I", chain, position, rule @ ..] => chains
+                    .get_mut(*chain)
+                    .unwrap()
+                    .insert(position.parse::<usize>().unwrap() - 1, rule.join(" ")),
                 ["-D", chain, position] => {
-                    chains.get_mut(*chain).unwrap().remove(position.parse::<usize>().unwrap() - 1);
+                    chains
+                        .get_mut(*chain)
+                        .unwrap()
+                        .remove(position.parse::<usize>().unwrap() - 1);
                 }
                 other => panic!("unexpected command {other:?}"),
             }
@@ -453,7 +522,10 @@ mod tests {
         );
         let after = apply(&table, &plan);
         assert_eq!(after.rules("INPUT")[0], "-j ENSHU-HOST-GUARD");
-        assert_eq!(after.rules("DOCKER-USER"), ["-j ENSHU-FORWARD-GUARD", "-j RETURN"]);
+        assert_eq!(
+            after.rules("DOCKER-USER"),
+            ["-j ENSHU-FORWARD-GUARD", "-j RETURN"]
+        );
         assert!(plan_ensure(&after).is_empty(), "ensure is idempotent");
     }
 
@@ -464,9 +536,15 @@ mod tests {
              -A INPUT -i lo -j ACCEPT\n-A INPUT -j ENSHU-HOST-GUARD\n-A INPUT -j ENSHU-HOST-GUARD\n"
         ));
         let plan = plan_ensure(&table);
-        assert_eq!(commands(&plan[..3]), ["-I INPUT 1 -j ENSHU-HOST-GUARD", "-D INPUT 4", "-D INPUT 3"]);
+        assert_eq!(
+            commands(&plan[..3]),
+            ["-I INPUT 1 -j ENSHU-HOST-GUARD", "-D INPUT 4", "-D INPUT 3"]
+        );
         let after = apply(&table, &plan);
-        assert_eq!(after.rules("INPUT"), ["-j ENSHU-HOST-GUARD", "-i lo -j ACCEPT"]);
+        assert_eq!(
+            after.rules("INPUT"),
+            ["-j ENSHU-HOST-GUARD", "-i lo -j ACCEPT"]
+        );
         assert!(plan_ensure(&after).is_empty());
     }
 
@@ -476,7 +554,10 @@ mod tests {
             "{DOCKER_HOST}-N ENSHU-HOST-GUARD\n-A INPUT -j ENSHU-HOST-GUARD\n-A ENSHU-HOST-GUARD -i esh+ -j ACCEPT\n"
         ));
         let plan = plan_ensure(&table);
-        assert_eq!(commands(&plan[..2]), ["-F ENSHU-HOST-GUARD", "-A ENSHU-HOST-GUARD -i esh+ -j DROP"]);
+        assert_eq!(
+            commands(&plan[..2]),
+            ["-F ENSHU-HOST-GUARD", "-A ENSHU-HOST-GUARD -i esh+ -j DROP"]
+        );
         assert!(plan_ensure(&apply(&table, &plan)).is_empty());
     }
 
@@ -490,7 +571,10 @@ mod tests {
 
     #[test]
     fn removal_takes_jumps_out_before_chains() {
-        let guarded = apply(&FilterTable::parse(DOCKER_HOST), &plan_ensure(&FilterTable::parse(DOCKER_HOST)));
+        let guarded = apply(
+            &FilterTable::parse(DOCKER_HOST),
+            &plan_ensure(&FilterTable::parse(DOCKER_HOST)),
+        );
         let plan = plan_remove(&guarded);
         assert_eq!(
             commands(&plan),

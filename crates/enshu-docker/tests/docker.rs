@@ -18,7 +18,9 @@ use std::time::Instant;
 
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HealthConfig, HostConfig};
-use bollard::query_parameters::{CommitContainerOptions, CreateContainerOptions, RemoveContainerOptions};
+use bollard::query_parameters::{
+    CommitContainerOptions, CreateContainerOptions, RemoveContainerOptions,
+};
 use enshu_backend::{Backend, BackendError, ContainerSpec, ExecPrivilege, NetworkSpec};
 use enshu_docker::convert::{self, INHIBIT_IPV4_OPTION};
 use enshu_docker::host_guard::{FORWARD_GUARD_CHAIN, HOST_GUARD_CHAIN};
@@ -33,11 +35,17 @@ static HOST_GUARD_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new((
 const SOURCE_IMAGE: &str = "enshu/base:latest";
 
 async fn connect() -> DockerBackend {
-    DockerBackend::connect().await.expect("the docker engine must be reachable on the local socket for these tests")
+    DockerBackend::connect()
+        .await
+        .expect("the docker engine must be reachable on the local socket for these tests")
 }
 
 async fn raw_docker() -> Docker {
-    Docker::connect_with_local_defaults().unwrap().negotiate_version().await.unwrap()
+    Docker::connect_with_local_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .unwrap()
 }
 
 /// Make `enshu-test/base:latest` from `enshu/base:latest` unless it exists.
@@ -49,17 +57,39 @@ async fn ensure_test_image() {
     docker.inspect_image(SOURCE_IMAGE).await.unwrap_or_else(|error| {
         panic!("{SOURCE_IMAGE} is missing ({error}): build the images with `bash infra/images.sh` first")
     });
-    let name = format!("enshu-test-image-{}-{:?}", std::process::id(), std::thread::current().id())
-        .replace(|character: char| !character.is_ascii_alphanumeric() && character != '-', "");
+    let name = format!(
+        "enshu-test-image-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    )
+    .replace(
+        |character: char| !character.is_ascii_alphanumeric() && character != '-',
+        "",
+    );
     let body = ContainerCreateBody {
         image: Some(SOURCE_IMAGE.to_string()),
         entrypoint: Some(vec!["sleep".to_string()]),
         cmd: Some(vec!["infinity".to_string()]),
-        healthcheck: Some(HealthConfig { test: Some(vec!["NONE".to_string()]), ..Default::default() }),
-        host_config: Some(HostConfig { network_mode: Some("none".to_string()), ..Default::default() }),
+        healthcheck: Some(HealthConfig {
+            test: Some(vec!["NONE".to_string()]),
+            ..Default::default()
+        }),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".to_string()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
-    docker.create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body).await.unwrap();
+    docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(name.clone()),
+                ..Default::default()
+            }),
+            body,
+        )
+        .await
+        .unwrap();
     let options = CommitContainerOptions {
         container: Some(name.clone()),
         repo: Some("enshu-test/base".to_string()),
@@ -67,17 +97,36 @@ async fn ensure_test_image() {
         comment: Some("enshu-docker integration tests".to_string()),
         ..Default::default()
     };
-    let committed = docker.commit_container(options, bollard::models::ContainerConfig::default()).await;
-    let _ = docker.remove_container(&name, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
+    let committed = docker
+        .commit_container(options, bollard::models::ContainerConfig::default())
+        .await;
+    let _ = docker
+        .remove_container(
+            &name,
+            Some(RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            }),
+        )
+        .await;
     committed.unwrap();
 }
 
 /// Plan `scenarios/quickstart.yaml` for a test session from its own pool.
 fn plan(session: &str, pool: &str, teams: u32) -> Plan {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/quickstart.yaml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/quickstart.yaml"
+    );
     let bytes = std::fs::read(path).unwrap();
-    let loaded = enshu_scenario::load("quickstart.yaml", &bytes).unwrap_or_else(|diagnostics| panic!("{diagnostics:?}"));
-    let options = PlanOptions { session: session.to_string(), teams, pool: Some(pool.parse().unwrap()), files: &NoFiles };
+    let loaded = enshu_scenario::load("quickstart.yaml", &bytes)
+        .unwrap_or_else(|diagnostics| panic!("{diagnostics:?}"));
+    let options = PlanOptions {
+        session: session.to_string(),
+        teams,
+        pool: Some(pool.parse().unwrap()),
+        files: &NoFiles,
+    };
     let mut plan = enshu_scenario::plan(&loaded, &options).unwrap();
     for team in &mut plan.teams {
         for container in &mut team.containers {
@@ -105,7 +154,9 @@ struct SessionCleanup {
 impl SessionCleanup {
     async fn new(session: &str) -> SessionCleanup {
         remove_session(session).await;
-        SessionCleanup { session: session.to_string() }
+        SessionCleanup {
+            session: session.to_string(),
+        }
     }
 }
 
@@ -127,7 +178,11 @@ impl Drop for SessionCleanup {
     fn drop(&mut self) {
         let session = self.session.clone();
         std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(remove_session(&session))
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(remove_session(&session))
         })
         .join()
         .unwrap();
@@ -143,17 +198,27 @@ fn shell(script: &str) -> Vec<String> {
 }
 
 fn container<'a>(team: &'a TeamPlan, host: &str) -> &'a ContainerSpec {
-    team.containers.iter().find(|container| container.hostname == host).unwrap()
+    team.containers
+        .iter()
+        .find(|container| container.hostname == host)
+        .unwrap()
 }
 
 fn network<'a>(team: &'a TeamPlan, segment: &str) -> &'a NetworkSpec {
-    team.networks.iter().find(|network| network.segment == segment).unwrap()
+    team.networks
+        .iter()
+        .find(|network| network.segment == segment)
+        .unwrap()
 }
 
 /// Exit code of a TCP connection attempt from inside `name` (0: connected).
 async fn probe(backend: &DockerBackend, name: &str, address: Ipv4Addr, port: u16) -> i64 {
     let script = format!("timeout 2 bash -c '</dev/tcp/{address}/{port}'");
-    backend.exec(name, &shell(&script), ExecPrivilege::Container).await.unwrap().exit_code
+    backend
+        .exec(name, &shell(&script), ExecPrivilege::Container)
+        .await
+        .unwrap()
+        .exit_code
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,9 +227,19 @@ async fn a_team_range_is_created_used_and_removed() {
     ensure_test_image().await;
     let backend = connect().await;
     // The negotiated version is the engine's own when the engine is older than bollard.
-    let engine_api = raw_docker().await.version().await.unwrap().api_version.unwrap();
+    let engine_api = raw_docker()
+        .await
+        .version()
+        .await
+        .unwrap()
+        .api_version
+        .unwrap();
     let engine_minor: u32 = engine_api.trim_start_matches("1.").parse().unwrap();
-    eprintln!("engine {} speaks API {engine_api}; the backend uses {}", backend.engine_version().await.unwrap(), backend.api_version());
+    eprintln!(
+        "engine {} speaks API {engine_api}; the backend uses {}",
+        backend.engine_version().await.unwrap(),
+        backend.api_version()
+    );
     if engine_minor < 53 {
         assert_eq!(backend.api_version(), engine_api);
     }
@@ -179,99 +254,270 @@ async fn a_team_range_is_created_used_and_removed() {
     for network in &team.networks {
         backend.ensure_network(network).await.unwrap();
     }
-    eprintln!("created {} networks in {:?}", team.networks.len(), started.elapsed());
+    eprintln!(
+        "created {} networks in {:?}",
+        team.networks.len(),
+        started.elapsed()
+    );
     let started = Instant::now();
     for network in &team.networks {
         backend.ensure_network(network).await.unwrap();
     }
-    eprintln!("ensured {} existing networks in {:?}", team.networks.len(), started.elapsed());
+    eprintln!(
+        "ensured {} existing networks in {:?}",
+        team.networks.len(),
+        started.elapsed()
+    );
 
     for container in &team.containers {
         backend.create_container(container).await.unwrap();
     }
     let router = container(team, "router");
     let error = backend.create_container(router).await.unwrap_err();
-    assert!(matches!(error, BackendError::Conflict { object: "container", .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            BackendError::Conflict {
+                object: "container",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     let mut missing = container(team, "pc01").clone();
     missing.name = format!("enshu-{session}-missing-image");
     missing.image = "enshu-test/does-not-exist:latest".to_string();
     missing.networks.clear();
     let error = backend.create_container(&missing).await.unwrap_err();
-    assert!(matches!(error, BackendError::MissingImage { ref image } if image == "enshu-test/does-not-exist:latest"), "{error:?}");
+    assert!(
+        matches!(error, BackendError::MissingImage { ref image } if image == "enshu-test/does-not-exist:latest"),
+        "{error:?}"
+    );
     for container in &team.containers {
         backend.start_container(&container.name).await.unwrap();
     }
-    backend.start_container(&router.name).await.expect("starting a running container is not an error");
+    backend
+        .start_container(&router.name)
+        .await
+        .expect("starting a running container is not an error");
 
-    let observed = backend.list(&[(labels::SESSION, session.as_str()), (labels::TEAM, "t01")]).await.unwrap();
-    let mut names: Vec<&str> = observed.containers.iter().map(|container| container.name.as_str()).collect();
+    let observed = backend
+        .list(&[(labels::SESSION, session.as_str()), (labels::TEAM, "t01")])
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = observed
+        .containers
+        .iter()
+        .map(|container| container.name.as_str())
+        .collect();
     names.sort();
-    let mut expected: Vec<&str> = team.containers.iter().map(|container| container.name.as_str()).collect();
+    let mut expected: Vec<&str> = team
+        .containers
+        .iter()
+        .map(|container| container.name.as_str())
+        .collect();
     expected.sort();
     assert_eq!(names, expected);
-    assert!(observed.containers.iter().all(|container| container.running && container.image == TEST_IMAGE));
+    assert!(
+        observed
+            .containers
+            .iter()
+            .all(|container| container.running && container.image == TEST_IMAGE)
+    );
     assert_eq!(observed.networks.len(), 3);
-    assert_eq!(observed.networks[0].labels.get(labels::SESSION), Some(&session));
+    assert_eq!(
+        observed.networks[0].labels.get(labels::SESSION),
+        Some(&session)
+    );
 
     // The router is on all three segments with its fixed addresses.
-    let addresses = backend.exec(&router.name, &command(&["ip", "-4", "-o", "addr"]), ExecPrivilege::Container).await.unwrap();
+    let addresses = backend
+        .exec(
+            &router.name,
+            &command(&["ip", "-4", "-o", "addr"]),
+            ExecPrivilege::Container,
+        )
+        .await
+        .unwrap();
     assert_eq!(addresses.exit_code, 0);
     for attachment in &router.networks {
-        assert!(addresses.stdout_text().contains(&format!("inet {}/24", attachment.address)), "{}", addresses.stdout_text());
+        assert!(
+            addresses
+                .stdout_text()
+                .contains(&format!("inet {}/24", attachment.address)),
+            "{}",
+            addresses.stdout_text()
+        );
     }
     // Output streams and exit codes come back apart.
-    let output = backend.exec(&router.name, &shell("echo out; echo err >&2; exit 3"), ExecPrivilege::Container).await.unwrap();
-    assert_eq!((output.exit_code, output.stdout_text().as_str(), output.stderr.as_slice()), (3, "out\n", &b"err\n"[..]));
-    let error = backend.exec("enshu-no-such-container", &command(&["true"]), ExecPrivilege::Container).await.unwrap_err();
-    assert!(matches!(error, BackendError::NotFound { object: "container", .. }), "{error:?}");
+    let output = backend
+        .exec(
+            &router.name,
+            &shell("echo out; echo err >&2; exit 3"),
+            ExecPrivilege::Container,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            output.exit_code,
+            output.stdout_text().as_str(),
+            output.stderr.as_slice()
+        ),
+        (3, "out\n", &b"err\n"[..])
+    );
+    let error = backend
+        .exec(
+            "enshu-no-such-container",
+            &command(&["true"]),
+            ExecPrivilege::Container,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            BackendError::NotFound {
+                object: "container",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 
     // Hosts cannot change their own route; the controller can.
     let pc01 = container(team, "pc01");
     let www = container(team, "www");
     for host in [pc01, www] {
-        let route = command(&["ip", "route", "replace", "default", "via", &host.default_route.unwrap().to_string()]);
-        let refused = backend.exec(&host.name, &route, ExecPrivilege::Container).await.unwrap();
-        assert_ne!(refused.exit_code, 0, "cap_drop ALL must forbid changing routes");
-        let done = backend.exec(&host.name, &route, ExecPrivilege::Controller).await.unwrap();
-        assert_eq!(done.exit_code, 0, "{}", String::from_utf8_lossy(&done.stderr));
-        let routes = backend.exec(&host.name, &command(&["ip", "route"]), ExecPrivilege::Container).await.unwrap();
-        assert!(routes.stdout_text().contains(&format!("default via {}", host.default_route.unwrap())), "{}", routes.stdout_text());
+        let route = command(&[
+            "ip",
+            "route",
+            "replace",
+            "default",
+            "via",
+            &host.default_route.unwrap().to_string(),
+        ]);
+        let refused = backend
+            .exec(&host.name, &route, ExecPrivilege::Container)
+            .await
+            .unwrap();
+        assert_ne!(
+            refused.exit_code, 0,
+            "cap_drop ALL must forbid changing routes"
+        );
+        let done = backend
+            .exec(&host.name, &route, ExecPrivilege::Controller)
+            .await
+            .unwrap();
+        assert_eq!(
+            done.exit_code,
+            0,
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        let routes = backend
+            .exec(
+                &host.name,
+                &command(&["ip", "route"]),
+                ExecPrivilege::Container,
+            )
+            .await
+            .unwrap();
+        assert!(
+            routes
+                .stdout_text()
+                .contains(&format!("default via {}", host.default_route.unwrap())),
+            "{}",
+            routes.stdout_text()
+        );
     }
     // … and then office reaches the dmz through the router: "refused" by www's closed port means it got there.
     let www_address = www.primary_address().unwrap();
     let reached = backend
-        .exec(&pc01.name, &shell(&format!("timeout 2 bash -c '</dev/tcp/{www_address}/81' 2>&1; true")), ExecPrivilege::Container)
+        .exec(
+            &pc01.name,
+            &shell(&format!(
+                "timeout 2 bash -c '</dev/tcp/{www_address}/81' 2>&1; true"
+            )),
+            ExecPrivilege::Container,
+        )
         .await
         .unwrap();
-    assert!(reached.stdout_text().contains("Connection refused"), "{}", reached.stdout_text());
+    assert!(
+        reached.stdout_text().contains("Connection refused"),
+        "{}",
+        reached.stdout_text()
+    );
 
     // Files: an archive into the root filesystem (missing directories made),
     // stdin into tmpfs mounts (where an archive would land unseen).
     let analyst = container(team, "analyst");
-    backend.copy_in(&analyst.name, "/opt/enshu-it/sub/hello.txt", b"hello archive\n", 0o640).await.unwrap();
+    backend
+        .copy_in(
+            &analyst.name,
+            "/opt/enshu-it/sub/hello.txt",
+            b"hello archive\n",
+            0o640,
+        )
+        .await
+        .unwrap();
     let read = backend
         .exec(&analyst.name, &shell("cat /opt/enshu-it/sub/hello.txt; stat -c '%a %U' /opt/enshu-it/sub/hello.txt /opt/enshu-it"), ExecPrivilege::Container)
         .await
         .unwrap();
     assert_eq!(read.stdout_text(), "hello archive\n640 root\n755 root\n");
-    backend.copy_in(&analyst.name, "/tmp/a/b/note.txt", b"into tmpfs\n", 0o600).await.unwrap();
+    backend
+        .copy_in(&analyst.name, "/tmp/a/b/note.txt", b"into tmpfs\n", 0o600)
+        .await
+        .unwrap();
     let read = backend
-        .exec(&analyst.name, &shell("cat /tmp/a/b/note.txt; stat -c '%a' /tmp/a/b/note.txt /tmp"), ExecPrivilege::Container)
+        .exec(
+            &analyst.name,
+            &shell("cat /tmp/a/b/note.txt; stat -c '%a' /tmp/a/b/note.txt /tmp"),
+            ExecPrivilege::Container,
+        )
         .await
         .unwrap();
     assert_eq!(read.stdout_text(), "into tmpfs\n600\n1777\n");
-    backend.copy_in(&router.name, "/etc/enshu/rules.nft", team.firewall.nftables.as_bytes(), 0o644).await.unwrap();
-    let read = backend.exec(&router.name, &command(&["cat", "/etc/enshu/rules.nft"]), ExecPrivilege::Container).await.unwrap();
+    backend
+        .copy_in(
+            &router.name,
+            "/etc/enshu/rules.nft",
+            team.firewall.nftables.as_bytes(),
+            0o644,
+        )
+        .await
+        .unwrap();
+    let read = backend
+        .exec(
+            &router.name,
+            &command(&["cat", "/etc/enshu/rules.nft"]),
+            ExecPrivilege::Container,
+        )
+        .await
+        .unwrap();
     assert_eq!(read.stdout_text(), team.firewall.nftables);
-    let error = backend.copy_in(&router.name, "/etc/enshu-not-tmpfs/x", b"x", 0o644).await.unwrap_err();
+    let error = backend
+        .copy_in(&router.name, "/etc/enshu-not-tmpfs/x", b"x", 0o644)
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("read-only"), "{error}");
-    let error = backend.copy_in(&router.name, "relative/x", b"x", 0o644).await.unwrap_err();
+    let error = backend
+        .copy_in(&router.name, "relative/x", b"x", 0o644)
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("not absolute"), "{error}");
 
     // Stop, remove, and the session is gone.
     backend.stop_container(&www.name).await.unwrap();
-    backend.stop_container(&www.name).await.expect("stopping a stopped container is not an error");
-    let observed = backend.list(&[(labels::SESSION, session.as_str()), (labels::HOST, "www")]).await.unwrap();
+    backend
+        .stop_container(&www.name)
+        .await
+        .expect("stopping a stopped container is not an error");
+    let observed = backend
+        .list(&[(labels::SESSION, session.as_str()), (labels::HOST, "www")])
+        .await
+        .unwrap();
     assert_eq!(observed.containers.len(), 1);
     assert!(!observed.containers[0].running);
     for container in &team.containers {
@@ -282,21 +528,32 @@ async fn a_team_range_is_created_used_and_removed() {
     for network in &team.networks {
         backend.remove_network(&network.name).await.unwrap();
     }
-    let observed = backend.list(&[(labels::SESSION, session.as_str())]).await.unwrap();
+    let observed = backend
+        .list(&[(labels::SESSION, session.as_str())])
+        .await
+        .unwrap();
     assert_eq!(observed, Default::default());
     HostGuard::new().remove_if_unused().await.unwrap();
 }
 
 /// This machine's own IPv4 addresses outside range bridges and loopback.
 fn host_addresses() -> Vec<Ipv4Addr> {
-    let output = std::process::Command::new("ip").args(["-4", "-o", "addr", "show", "scope", "global"]).output().unwrap();
+    let output = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "scope", "global"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| {
             let words: Vec<&str> = line.split_whitespace().collect();
             let interface = words.get(1)?;
-            let address = words.iter().position(|word| *word == "inet").and_then(|index| words.get(index + 1))?;
-            (!interface.starts_with("esh")).then(|| address.split('/').next()?.parse().ok()).flatten()
+            let address = words
+                .iter()
+                .position(|word| *word == "inet")
+                .and_then(|index| words.get(index + 1))?;
+            (!interface.starts_with("esh"))
+                .then(|| address.split('/').next()?.parse().ok())
+                .flatten()
         })
         .collect()
 }
@@ -332,7 +589,11 @@ async fn the_host_is_unreachable_from_range_containers() {
     // address), and one as Enshu makes it (no host address on the bridge).
     let stock_segment = network(team, "office");
     let mut request = convert::network_create_request(stock_segment);
-    request.options.as_mut().unwrap().remove(INHIBIT_IPV4_OPTION);
+    request
+        .options
+        .as_mut()
+        .unwrap()
+        .remove(INHIBIT_IPV4_OPTION);
     raw_docker().await.create_network(request).await.unwrap();
     let enshu_segment = network(team, "dmz");
     backend.ensure_network(enshu_segment).await.unwrap();
@@ -363,28 +624,56 @@ async fn the_host_is_unreachable_from_range_containers() {
     for address in &targets {
         let code = probe(&backend, &on_enshu.name, *address, port).await;
         eprintln!("unguarded, enshu segment → {address}:{port}: exit {code}");
-        assert_ne!(code, 0, "a bridge without a host address keeps {address} out of reach");
+        assert_ne!(
+            code, 0,
+            "a bridge without a host address keeps {address} out of reach"
+        );
     }
-    let bridge_addresses = std::process::Command::new("ip").args(["-4", "addr", "show", "dev", &enshu_segment.bridge]).output().unwrap();
-    assert!(!String::from_utf8_lossy(&bridge_addresses.stdout).contains("inet "), "the bridge has no IPv4 address");
+    let bridge_addresses = std::process::Command::new("ip")
+        .args(["-4", "addr", "show", "dev", &enshu_segment.bridge])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&bridge_addresses.stdout).contains("inet "),
+        "the bridge has no IPv4 address"
+    );
 
     // With the guard, nothing of the host is reachable from either.
     let report = guard.ensure().await.unwrap();
     eprintln!("guard: {report:?}");
-    assert!(report.versions.iter().any(|version| version.starts_with("iptables")));
+    assert!(
+        report
+            .versions
+            .iter()
+            .any(|version| version.starts_with("iptables"))
+    );
     assert!(guard.is_active().await.unwrap());
-    assert!(guard.ensure().await.unwrap().commands.is_empty(), "ensure is idempotent");
+    assert!(
+        guard.ensure().await.unwrap().commands.is_empty(),
+        "ensure is idempotent"
+    );
     let before = accepted.load(Ordering::SeqCst);
-    for (spec, gateway) in [(on_stock, stock_segment.gateway), (on_enshu, enshu_segment.gateway)] {
+    for (spec, gateway) in [
+        (on_stock, stock_segment.gateway),
+        (on_enshu, enshu_segment.gateway),
+    ] {
         let mut targets = vec![gateway];
         targets.extend(&addresses);
         for address in targets {
             let code = probe(&backend, &spec.name, address, port).await;
             eprintln!("guarded, {} → {address}:{port}: exit {code}", spec.hostname);
-            assert_ne!(code, 0, "{} reaches the host at {address} despite the guard", spec.hostname);
+            assert_ne!(
+                code, 0,
+                "{} reaches the host at {address} despite the guard",
+                spec.hostname
+            );
         }
     }
-    assert_eq!(accepted.load(Ordering::SeqCst), before, "the canary saw no connection");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        before,
+        "the canary saw no connection"
+    );
     // Containers on one segment still reach each other.
     let mut neighbour = container(team, "pc01").clone();
     neighbour.networks[0].address = Ipv4Addr::new(10, 247, 10, 102);
@@ -392,14 +681,34 @@ async fn the_host_is_unreachable_from_range_containers() {
     backend.create_container(&neighbour).await.unwrap();
     backend.start_container(&neighbour.name).await.unwrap();
     let reached = backend
-        .exec(&on_stock.name, &shell("timeout 2 bash -c '</dev/tcp/10.247.10.102/81' 2>&1; true"), ExecPrivilege::Container)
+        .exec(
+            &on_stock.name,
+            &shell("timeout 2 bash -c '</dev/tcp/10.247.10.102/81' 2>&1; true"),
+            ExecPrivilege::Container,
+        )
         .await
         .unwrap();
-    assert!(reached.stdout_text().contains("Connection refused"), "{}", reached.stdout_text());
-    let listing = std::process::Command::new("iptables").args(["-S", FORWARD_GUARD_CHAIN]).output().unwrap();
+    assert!(
+        reached.stdout_text().contains("Connection refused"),
+        "{}",
+        reached.stdout_text()
+    );
+    let listing = std::process::Command::new("iptables")
+        .args(["-S", FORWARD_GUARD_CHAIN])
+        .output()
+        .unwrap();
     eprintln!("{}", String::from_utf8_lossy(&listing.stdout));
-    let input = std::process::Command::new("iptables").args(["-S", "INPUT"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&input.stdout).lines().nth(1).unwrap().contains(HOST_GUARD_CHAIN));
+    let input = std::process::Command::new("iptables")
+        .args(["-S", "INPUT"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&input.stdout)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains(HOST_GUARD_CHAIN)
+    );
     listener.abort();
 
     remove_session(&session).await;

@@ -37,13 +37,30 @@ To recover them, contact the address below within 72 hours.\n\
 #[derive(Debug, thiserror::Error)]
 pub enum ArtefactError {
     #[error("artefact {kind} needs {field}")]
-    Missing { kind: &'static str, field: &'static str },
+    Missing {
+        kind: &'static str,
+        field: &'static str,
+    },
     #[error("artefact {kind}: {field} {value:?} is not allowed: {reason}")]
-    Refused { kind: &'static str, field: &'static str, value: String, reason: &'static str },
+    Refused {
+        kind: &'static str,
+        field: &'static str,
+        value: String,
+        reason: &'static str,
+    },
     #[error("{what} in container {container}: {source}")]
-    Backend { what: String, container: String, source: BackendError },
+    Backend {
+        what: String,
+        container: String,
+        source: BackendError,
+    },
     #[error("{what} in container {container} exited {exit_code}: {stderr}")]
-    Failed { what: String, container: String, exit_code: i64, stderr: String },
+    Failed {
+        what: String,
+        container: String,
+        exit_code: i64,
+        stderr: String,
+    },
 }
 
 fn kind_name(kind: ArtefactKind) -> &'static str {
@@ -59,12 +76,20 @@ fn kind_name(kind: ArtefactKind) -> &'static str {
 }
 
 /// Run a command; a non-zero exit is an error carrying stderr.
-pub(crate) async fn run<B: Backend>(backend: &B, container: &str, what: &str, command: Vec<String>) -> Result<ExecOutput, ArtefactError> {
-    let output = backend.exec(container, &command, ExecPrivilege::Container).await.map_err(|source| ArtefactError::Backend {
-        what: what.to_string(),
-        container: container.to_string(),
-        source,
-    })?;
+pub(crate) async fn run<B: Backend>(
+    backend: &B,
+    container: &str,
+    what: &str,
+    command: Vec<String>,
+) -> Result<ExecOutput, ArtefactError> {
+    let output = backend
+        .exec(container, &command, ExecPrivilege::Container)
+        .await
+        .map_err(|source| ArtefactError::Backend {
+            what: what.to_string(),
+            container: container.to_string(),
+            source,
+        })?;
     if output.exit_code != 0 {
         return Err(ArtefactError::Failed {
             what: what.to_string(),
@@ -76,24 +101,52 @@ pub(crate) async fn run<B: Backend>(backend: &B, container: &str, what: &str, co
     Ok(output)
 }
 
-async fn copy<B: Backend>(backend: &B, container: &str, path: &str, contents: &[u8], mode: u32) -> Result<(), ArtefactError> {
-    backend.copy_in(container, path, contents, mode).await.map_err(|source| ArtefactError::Backend {
-        what: format!("writing {path}"),
-        container: container.to_string(),
-        source,
-    })
+async fn copy<B: Backend>(
+    backend: &B,
+    container: &str,
+    path: &str,
+    contents: &[u8],
+    mode: u32,
+) -> Result<(), ArtefactError> {
+    backend
+        .copy_in(container, path, contents, mode)
+        .await
+        .map_err(|source| ArtefactError::Backend {
+            what: format!("writing {path}"),
+            container: container.to_string(),
+            source,
+        })
 }
 
-fn require<'a>(kind: ArtefactKind, field: &'static str, value: Option<&'a str>) -> Result<&'a str, ArtefactError> {
-    value.filter(|value| !value.is_empty()).ok_or(ArtefactError::Missing { kind: kind_name(kind), field })
+fn require<'a>(
+    kind: ArtefactKind,
+    field: &'static str,
+    value: Option<&'a str>,
+) -> Result<&'a str, ArtefactError> {
+    value
+        .filter(|value| !value.is_empty())
+        .ok_or(ArtefactError::Missing {
+            kind: kind_name(kind),
+            field,
+        })
 }
 
 fn absolute_path(kind: ArtefactKind, path: &str) -> Result<(), ArtefactError> {
-    let normal = path.starts_with('/') && !path.ends_with('/') && !path.split('/').skip(1).any(|part| part.is_empty() || part == "." || part == "..");
+    let normal = path.starts_with('/')
+        && !path.ends_with('/')
+        && !path
+            .split('/')
+            .skip(1)
+            .any(|part| part.is_empty() || part == "." || part == "..");
     if normal {
         Ok(())
     } else {
-        Err(ArtefactError::Refused { kind: kind_name(kind), field: "path", value: path.to_string(), reason: "use an absolute path without '.', '..' or '//'" })
+        Err(ArtefactError::Refused {
+            kind: kind_name(kind),
+            field: "path",
+            value: path.to_string(),
+            reason: "use an absolute path without '.', '..' or '//'",
+        })
     }
 }
 
@@ -101,7 +154,10 @@ fn absolute_path(kind: ArtefactKind, path: &str) -> Result<(), ArtefactError> {
 pub fn on_tmpfs(hardening: &Hardening, path: &str) -> bool {
     hardening.tmpfs.iter().any(|mount| {
         let mount = mount.trim_end_matches('/');
-        path == mount || path.strip_prefix(mount).is_some_and(|rest| rest.starts_with('/'))
+        path == mount
+            || path
+                .strip_prefix(mount)
+                .is_some_and(|rest| rest.starts_with('/'))
     })
 }
 
@@ -112,7 +168,10 @@ pub fn writable(hardening: &Hardening, path: &str) -> bool {
 
 /// A plain scratch directory on the container's tmpfs, for staging.
 fn scratch_directory(hardening: &Hardening) -> &'static str {
-    ["/var/tmp", "/tmp", "/run"].into_iter().find(|path| writable(hardening, path)).unwrap_or("/tmp")
+    ["/var/tmp", "/tmp", "/run"]
+        .into_iter()
+        .find(|path| writable(hardening, path))
+        .unwrap_or("/tmp")
 }
 
 /// Plant one artefact on `host`; `references` resolves `{{segment/host}}`
@@ -137,7 +196,10 @@ pub async fn plant<B: Backend>(
             let path = require(kind, "path", artefact.path.as_deref())?;
             absolute_path(kind, path)?;
             if artefact.lines.is_empty() {
-                return Err(ArtefactError::Missing { kind: "log", field: "lines" });
+                return Err(ArtefactError::Missing {
+                    kind: "log",
+                    field: "lines",
+                });
             }
             let lines: Vec<String> = artefact.lines.iter().map(|line| fill(line)).collect();
             append_log(backend, host, path, &lines).await?
@@ -158,7 +220,12 @@ pub async fn plant<B: Backend>(
         ArtefactKind::Deface => {
             let path = require(kind, "path", artefact.path.as_deref())?;
             absolute_path(kind, path)?;
-            let content = fill(artefact.content.as_deref().unwrap_or("<html><body><h1>Hacked</h1></body></html>\n"));
+            let content = fill(
+                artefact
+                    .content
+                    .as_deref()
+                    .unwrap_or("<html><body><h1>Hacked</h1></body></html>\n"),
+            );
             deface(backend, host, path, content.as_bytes()).await?
         }
         ArtefactKind::Encrypt => {
@@ -183,9 +250,29 @@ rm -f -- "$1"
 /// The script that tells who owns the deepest existing ancestor of `$1`.
 pub const OWNER_SCRIPT: &str = r#"existing=$(deepest_existing "$1"); stat -c '%u' -- "$existing""#;
 
-async fn plant_file<B: Backend>(backend: &B, inject_id: &str, host: &ContainerSpec, path: &str, content: &[u8]) -> Result<Value, ArtefactError> {
-    let mode = if content.starts_with(b"#!") { 0o755 } else { 0o644 };
-    let owner = run(backend, &host.name, "finding the owner of the file's directory", shell::bash(&format!("{RUN_AS_OWNER}{OWNER_SCRIPT}"), "enshu-owner", &[path])).await?;
+async fn plant_file<B: Backend>(
+    backend: &B,
+    inject_id: &str,
+    host: &ContainerSpec,
+    path: &str,
+    content: &[u8],
+) -> Result<Value, ArtefactError> {
+    let mode = if content.starts_with(b"#!") {
+        0o755
+    } else {
+        0o644
+    };
+    let owner = run(
+        backend,
+        &host.name,
+        "finding the owner of the file's directory",
+        shell::bash(
+            &format!("{RUN_AS_OWNER}{OWNER_SCRIPT}"),
+            "enshu-owner",
+            &[path],
+        ),
+    )
+    .await?;
     let owner_uid = shell::first_word(&owner.stdout_text()).to_string();
     let method = if owner_uid == "0" || owner_uid.is_empty() {
         copy(backend, &host.name, path, content, mode).await?;
@@ -193,14 +280,21 @@ async fn plant_file<B: Backend>(backend: &B, inject_id: &str, host: &ContainerSp
     } else {
         // Root may not write into a user's directory: stage on tmpfs, then
         // move it into place as that user.
-        let staged = format!("{}/.enshu-stage-{inject_id}", scratch_directory(&host.hardening));
+        let staged = format!(
+            "{}/.enshu-stage-{inject_id}",
+            scratch_directory(&host.hardening)
+        );
         copy(backend, &host.name, &staged, content, 0o644).await?;
         let mode_text = format!("{mode:o}");
         run(
             backend,
             &host.name,
             &format!("placing {path}"),
-            shell::bash(&format!("{RUN_AS_OWNER}{PLACE_FILE_SCRIPT}"), "enshu-place", &[&staged, path, &mode_text]),
+            shell::bash(
+                &format!("{RUN_AS_OWNER}{PLACE_FILE_SCRIPT}"),
+                "enshu-place",
+                &[&staged, path, &mode_text],
+            ),
         )
         .await?;
         "copy_in + move as owner"
@@ -236,10 +330,21 @@ for line in "$@"; do
 done | tee -a -- "$path"
 "#;
 
-async fn append_log<B: Backend>(backend: &B, host: &ContainerSpec, path: &str, lines: &[String]) -> Result<Value, ArtefactError> {
+async fn append_log<B: Backend>(
+    backend: &B,
+    host: &ContainerSpec,
+    path: &str,
+    lines: &[String],
+) -> Result<Value, ArtefactError> {
     let mut arguments: Vec<&str> = vec![path];
     arguments.extend(lines.iter().map(String::as_str));
-    let output = run(backend, &host.name, &format!("appending to {path}"), shell::bash(APPEND_LOG_SCRIPT, "enshu-log", &arguments)).await?;
+    let output = run(
+        backend,
+        &host.name,
+        &format!("appending to {path}"),
+        shell::bash(APPEND_LOG_SCRIPT, "enshu-log", &arguments),
+    )
+    .await?;
     let written: Vec<String> = output.stdout_text().lines().map(str::to_string).collect();
     Ok(json!({ "path": path, "lines": lines, "written": written }))
 }
@@ -261,16 +366,39 @@ echo "$pid"
 "#;
 
 fn process_name_allowed(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && !name.contains('/') && !name.starts_with('-') && name.chars().all(|character| !character.is_control())
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.contains('/')
+        && !name.starts_with('-')
+        && name.chars().all(|character| !character.is_control())
 }
 
-async fn start_process<B: Backend>(backend: &B, host: &ContainerSpec, name: &str) -> Result<Value, ArtefactError> {
+async fn start_process<B: Backend>(
+    backend: &B,
+    host: &ContainerSpec,
+    name: &str,
+) -> Result<Value, ArtefactError> {
     if !process_name_allowed(name) {
-        return Err(ArtefactError::Refused { kind: "process", field: "name", value: name.to_string(), reason: "use 1-64 characters without '/' or a leading '-'" });
+        return Err(ArtefactError::Refused {
+            kind: "process",
+            field: "name",
+            value: name.to_string(),
+            reason: "use 1-64 characters without '/' or a leading '-'",
+        });
     }
     let directory = format!("{}/.cache", scratch_directory(&host.hardening));
     let lifetime = PROCESS_LIFETIME_SECONDS.to_string();
-    let output = run(backend, &host.name, &format!("starting process {name}"), shell::bash(START_PROCESS_SCRIPT, "enshu-process", &[name, &directory, &lifetime])).await?;
+    let output = run(
+        backend,
+        &host.name,
+        &format!("starting process {name}"),
+        shell::bash(
+            START_PROCESS_SCRIPT,
+            "enshu-process",
+            &[name, &directory, &lifetime],
+        ),
+    )
+    .await?;
     let pid: Option<u64> = shell::first_word(&output.stdout_text()).parse().ok();
     // The kernel keeps 15 bytes of the name as the comm.
     let comm: String = name.bytes().take(15).map(char::from).collect();
@@ -301,19 +429,38 @@ pub struct CronLocation {
 /// (crontabs/staff)", seen on the workstation role), so a line there would
 /// never run.
 pub fn cron_user(role: &str, hardening: &Hardening) -> &'static str {
-    let cron_reads_user_crontabs = hardening.cap_add.iter().any(|cap| cap == "DAC_READ_SEARCH" || cap == "DAC_OVERRIDE");
-    if role == "workstation" && cron_reads_user_crontabs { "staff" } else { "root" }
+    let cron_reads_user_crontabs = hardening
+        .cap_add
+        .iter()
+        .any(|cap| cap == "DAC_READ_SEARCH" || cap == "DAC_OVERRIDE");
+    if role == "workstation" && cron_reads_user_crontabs {
+        "staff"
+    } else {
+        "root"
+    }
 }
 
 /// A user crontab when the spool is writable, `/etc/cron.d` on a writable
 /// root, otherwise an inactive file on tmpfs (the trace, not the effect).
 pub fn cron_location(hardening: &Hardening, user: &str, inject_id: &str) -> CronLocation {
     if writable(hardening, "/var/spool/cron/crontabs") {
-        CronLocation { path: format!("/var/spool/cron/crontabs/{user}"), per_user: true, active: true }
+        CronLocation {
+            path: format!("/var/spool/cron/crontabs/{user}"),
+            per_user: true,
+            active: true,
+        }
     } else if writable(hardening, "/etc/cron.d") {
-        CronLocation { path: format!("/etc/cron.d/{inject_id}"), per_user: false, active: true }
+        CronLocation {
+            path: format!("/etc/cron.d/{inject_id}"),
+            per_user: false,
+            active: true,
+        }
     } else {
-        CronLocation { path: format!("{}/.cron/{user}", scratch_directory(hardening)), per_user: true, active: false }
+        CronLocation {
+            path: format!("{}/.cron/{user}", scratch_directory(hardening)),
+            per_user: true,
+            active: false,
+        }
     }
 }
 
@@ -339,15 +486,39 @@ fi
 touch -- "$directory"
 "#;
 
-async fn add_cron<B: Backend>(backend: &B, host: &ContainerSpec, schedule: &str, command: &str) -> Result<Value, ArtefactError> {
+async fn add_cron<B: Backend>(
+    backend: &B,
+    host: &ContainerSpec,
+    schedule: &str,
+    command: &str,
+) -> Result<Value, ArtefactError> {
     if schedule.contains('\n') || command.contains('\n') {
-        return Err(ArtefactError::Refused { kind: "cron", field: "name", value: command.to_string(), reason: "a cron line cannot contain a newline" });
+        return Err(ArtefactError::Refused {
+            kind: "cron",
+            field: "name",
+            value: command.to_string(),
+            reason: "a cron line cannot contain a newline",
+        });
     }
     let user = cron_user(&host.role, &host.hardening);
     let location = cron_location(&host.hardening, user, &host.name);
-    let line = if location.per_user { format!("{schedule} {command}") } else { format!("{schedule} {user} {command}") };
+    let line = if location.per_user {
+        format!("{schedule} {command}")
+    } else {
+        format!("{schedule} {user} {command}")
+    };
     let per_user = if location.per_user { "yes" } else { "no" };
-    let output = run(backend, &host.name, "adding a cron line", shell::bash(ADD_CRON_SCRIPT, "enshu-cron", &[&location.path, user, &line, per_user])).await?;
+    let output = run(
+        backend,
+        &host.name,
+        "adding a cron line",
+        shell::bash(
+            ADD_CRON_SCRIPT,
+            "enshu-cron",
+            &[&location.path, user, &line, per_user],
+        ),
+    )
+    .await?;
     Ok(json!({
         "user": user,
         "cron_line": line,
@@ -388,28 +559,54 @@ echo "$method"
 
 /// SHA-512 crypt of `P@ssw0rd` with a fixed salt: a weak backdoor password,
 /// known so an inject or a check can refer to it.
-pub const BACKDOOR_PASSWORD_HASH: &str =
-    "$6$enshu$sg45d4gpI2vhxBVkaOuwASVBmzeCEeT7Py5Y1ypTy14m96gAIkB3SoHcckx5DIaq7qB.sfQLixBdhifvVKcNT1";
+pub const BACKDOOR_PASSWORD_HASH: &str = "$6$enshu$sg45d4gpI2vhxBVkaOuwASVBmzeCEeT7Py5Y1ypTy14m96gAIkB3SoHcckx5DIaq7qB.sfQLixBdhifvVKcNT1";
 
 fn user_name_allowed(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 32
         && !name.starts_with('-')
-        && name.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || matches!(character, '_' | '-' | '.' | '$'))
+        && name.chars().all(|character| {
+            character.is_ascii_lowercase()
+                || character.is_ascii_digit()
+                || matches!(character, '_' | '-' | '.' | '$')
+        })
 }
 
-async fn add_user<B: Backend>(backend: &B, host: &ContainerSpec, name: &str) -> Result<Value, ArtefactError> {
+async fn add_user<B: Backend>(
+    backend: &B,
+    host: &ContainerSpec,
+    name: &str,
+) -> Result<Value, ArtefactError> {
     if !user_name_allowed(name) {
-        return Err(ArtefactError::Refused { kind: "user", field: "name", value: name.to_string(), reason: "use lower-case letters, digits, '_', '-', '.'" });
+        return Err(ArtefactError::Refused {
+            kind: "user",
+            field: "name",
+            value: name.to_string(),
+            reason: "use lower-case letters, digits, '_', '-', '.'",
+        });
     }
-    let output = run(backend, &host.name, &format!("adding user {name}"), shell::bash(ADD_USER_SCRIPT, "enshu-user", &[name, BACKDOOR_PASSWORD_HASH])).await?;
+    let output = run(
+        backend,
+        &host.name,
+        &format!("adding user {name}"),
+        shell::bash(
+            ADD_USER_SCRIPT,
+            "enshu-user",
+            &[name, BACKDOOR_PASSWORD_HASH],
+        ),
+    )
+    .await?;
     let method = output.stdout_text().trim().to_string();
     let limitation = match method.as_str() {
         "useradd" | "passwd+shadow" | "exists" => "",
-        "shadow-only" => "/etc/passwd is on the read-only root: the account exists only as a line in /etc/shadow (and /home/<user>), so it cannot log in and getent does not list it",
+        "shadow-only" => {
+            "/etc/passwd is on the read-only root: the account exists only as a line in /etc/shadow (and /home/<user>), so it cannot log in and getent does not list it"
+        }
         _ => "the account could not be written anywhere",
     };
-    Ok(json!({ "user": name, "method": method, "password_hash": BACKDOOR_PASSWORD_HASH, "limitation": limitation }))
+    Ok(
+        json!({ "user": name, "method": method, "password_hash": BACKDOOR_PASSWORD_HASH, "limitation": limitation }),
+    )
 }
 
 /// The golden copy of a page: its path under [`GOLDEN_DIRECTORY`].
@@ -429,9 +626,20 @@ mkdir -p -- "$(dirname -- "$golden")"
 sha256sum -- "$golden"
 "#;
 
-async fn deface<B: Backend>(backend: &B, host: &ContainerSpec, page: &str, content: &[u8]) -> Result<Value, ArtefactError> {
+async fn deface<B: Backend>(
+    backend: &B,
+    host: &ContainerSpec,
+    page: &str,
+    content: &[u8],
+) -> Result<Value, ArtefactError> {
     let golden = golden_path(page);
-    let output = run(backend, &host.name, &format!("keeping the golden copy of {page}"), shell::bash(KEEP_GOLDEN_SCRIPT, "enshu-golden", &[page, &golden])).await?;
+    let output = run(
+        backend,
+        &host.name,
+        &format!("keeping the golden copy of {page}"),
+        shell::bash(KEEP_GOLDEN_SCRIPT, "enshu-golden", &[page, &golden]),
+    )
+    .await?;
     let golden_sha256 = shell::first_word(&output.stdout_text()).to_string();
     copy(backend, &host.name, page, content, 0o644).await?;
     Ok(json!({
@@ -444,10 +652,34 @@ async fn deface<B: Backend>(backend: &B, host: &ContainerSpec, page: &str, conte
 }
 
 /// Put the golden copy back (the instructor's undo of a deface).
-pub async fn restore_deface<B: Backend>(backend: &B, container: &str, ground_truth: &Value) -> Result<(), ArtefactError> {
-    let page = ground_truth["path"].as_str().ok_or(ArtefactError::Missing { kind: "deface", field: "path in the ground truth" })?;
-    let golden = ground_truth["golden_path"].as_str().ok_or(ArtefactError::Missing { kind: "deface", field: "golden_path in the ground truth" })?;
-    run(backend, container, &format!("restoring {page}"), shell::bash(r#"set -e; cat -- "$2" > "$1""#, "enshu-restore", &[page, golden])).await?;
+pub async fn restore_deface<B: Backend>(
+    backend: &B,
+    container: &str,
+    ground_truth: &Value,
+) -> Result<(), ArtefactError> {
+    let page = ground_truth["path"]
+        .as_str()
+        .ok_or(ArtefactError::Missing {
+            kind: "deface",
+            field: "path in the ground truth",
+        })?;
+    let golden = ground_truth["golden_path"]
+        .as_str()
+        .ok_or(ArtefactError::Missing {
+            kind: "deface",
+            field: "golden_path in the ground truth",
+        })?;
+    run(
+        backend,
+        container,
+        &format!("restoring {page}"),
+        shell::bash(
+            r#"set -e; cat -- "$2" > "$1""#,
+            "enshu-restore",
+            &[page, golden],
+        ),
+    )
+    .await?;
     Ok(())
 }
 
@@ -480,14 +712,23 @@ rm -f -- "$manifest"
 "#;
 
 fn ransom_note_path(directory: &str) -> String {
-    format!("{}/README_RESTORE_FILES.txt", directory.trim_end_matches('/'))
+    format!(
+        "{}/README_RESTORE_FILES.txt",
+        directory.trim_end_matches('/')
+    )
 }
 
 fn manifest_path(inject_id: &str) -> String {
     format!("{ENCRYPT_MANIFEST_DIRECTORY}/{inject_id}.list")
 }
 
-async fn encrypt<B: Backend>(backend: &B, inject_id: &str, host: &ContainerSpec, directory: &str, note: &str) -> Result<Value, ArtefactError> {
+async fn encrypt<B: Backend>(
+    backend: &B,
+    inject_id: &str,
+    host: &ContainerSpec,
+    directory: &str,
+    note: &str,
+) -> Result<Value, ArtefactError> {
     let note_path = ransom_note_path(directory);
     let manifest = manifest_path(inject_id);
     let limit = ENCRYPT_FILE_LIMIT.to_string();
@@ -495,12 +736,19 @@ async fn encrypt<B: Backend>(backend: &B, inject_id: &str, host: &ContainerSpec,
         backend,
         &host.name,
         &format!("renaming files under {directory}"),
-        shell::bash(&format!("{RUN_AS_OWNER}{ENCRYPT_SCRIPT}"), "enshu-encrypt", &[directory, &note_path, &manifest, &limit, note]),
+        shell::bash(
+            &format!("{RUN_AS_OWNER}{ENCRYPT_SCRIPT}"),
+            "enshu-encrypt",
+            &[directory, &note_path, &manifest, &limit, note],
+        ),
     )
     .await?;
     let text = output.stdout_text();
     let mut lines = text.lines();
-    let count: u64 = lines.next().and_then(|line| line.trim().parse().ok()).unwrap_or(0);
+    let count: u64 = lines
+        .next()
+        .and_then(|line| line.trim().parse().ok())
+        .unwrap_or(0);
     let sample: Vec<&str> = lines.collect();
     Ok(json!({
         "path": directory,
@@ -514,14 +762,27 @@ async fn encrypt<B: Backend>(backend: &B, inject_id: &str, host: &ContainerSpec,
 }
 
 /// Undo an encrypt artefact from its ground truth.
-pub async fn restore_encrypt<B: Backend>(backend: &B, container: &str, ground_truth: &Value) -> Result<(), ArtefactError> {
-    let field = |name: &'static str| ground_truth[name].as_str().ok_or(ArtefactError::Missing { kind: "encrypt", field: name });
+pub async fn restore_encrypt<B: Backend>(
+    backend: &B,
+    container: &str,
+    ground_truth: &Value,
+) -> Result<(), ArtefactError> {
+    let field = |name: &'static str| {
+        ground_truth[name].as_str().ok_or(ArtefactError::Missing {
+            kind: "encrypt",
+            field: name,
+        })
+    };
     let (manifest, note, directory) = (field("manifest")?, field("ransom_note")?, field("path")?);
     run(
         backend,
         container,
         &format!("restoring files under {directory}"),
-        shell::bash(&format!("{RUN_AS_OWNER}{DECRYPT_SCRIPT}"), "enshu-decrypt", &[manifest, note, directory]),
+        shell::bash(
+            &format!("{RUN_AS_OWNER}{DECRYPT_SCRIPT}"),
+            "enshu-decrypt",
+            &[manifest, note, directory],
+        ),
     )
     .await?;
     Ok(())
@@ -551,7 +812,10 @@ mod tests {
     }
 
     fn workstation() -> ContainerSpec {
-        host("workstation", roles::hardening_for(enshu_scenario::model::ImageRole::Workstation))
+        host(
+            "workstation",
+            roles::hardening_for(enshu_scenario::model::ImageRole::Workstation),
+        )
     }
 
     async fn running(spec: &ContainerSpec) -> FakeBackend {
@@ -563,7 +827,14 @@ mod tests {
     }
 
     fn artefact(kind: ArtefactKind) -> Artefact {
-        Artefact { kind, path: None, content: None, lines: vec![], name: None, schedule: None }
+        Artefact {
+            kind,
+            path: None,
+            content: None,
+            lines: vec![],
+            name: None,
+            schedule: None,
+        }
     }
 
     fn exec(container: &str, command: Vec<String>) -> Call {
@@ -574,18 +845,41 @@ mod tests {
     async fn a_file_in_a_root_owned_directory_is_copied_in() {
         let spec = workstation();
         let backend = running(&spec).await;
-        backend.answer_exec(&spec.name, ExecOutput { exit_code: 0, stdout: b"0\n".to_vec(), stderr: vec![] });
+        backend.answer_exec(
+            &spec.name,
+            ExecOutput {
+                exit_code: 0,
+                stdout: b"0\n".to_vec(),
+                stderr: vec![],
+            },
+        );
         let content = "#!/bin/sh\n# enshu marker\n";
-        let planted = Artefact { path: Some("/var/tmp/.svc/update.sh".into()), content: Some(content.into()), ..artefact(ArtefactKind::File) };
-        let truth = plant(&backend, "dropper", &planted, &spec, &BTreeMap::new()).await.unwrap();
+        let planted = Artefact {
+            path: Some("/var/tmp/.svc/update.sh".into()),
+            content: Some(content.into()),
+            ..artefact(ArtefactKind::File)
+        };
+        let truth = plant(&backend, "dropper", &planted, &spec, &BTreeMap::new())
+            .await
+            .unwrap();
         assert_eq!(
             backend.calls(),
             [
-                exec(&spec.name, shell::bash(&format!("{RUN_AS_OWNER}{OWNER_SCRIPT}"), "enshu-owner", &["/var/tmp/.svc/update.sh"])),
+                exec(
+                    &spec.name,
+                    shell::bash(
+                        &format!("{RUN_AS_OWNER}{OWNER_SCRIPT}"),
+                        "enshu-owner",
+                        &["/var/tmp/.svc/update.sh"]
+                    )
+                ),
                 Call::CopyIn(spec.name.clone(), "/var/tmp/.svc/update.sh".into()),
             ]
         );
-        assert_eq!(backend.file(&spec.name, "/var/tmp/.svc/update.sh").unwrap(), content.as_bytes());
+        assert_eq!(
+            backend.file(&spec.name, "/var/tmp/.svc/update.sh").unwrap(),
+            content.as_bytes()
+        );
         assert_eq!(truth["sha256"], shell::sha256_hex(content.as_bytes()));
         assert_eq!(truth["mode"], "755");
         assert_eq!(truth["kind"], "file");
@@ -595,17 +889,44 @@ mod tests {
     async fn a_file_in_a_users_directory_is_staged_then_moved_as_the_user() {
         let spec = workstation();
         let backend = running(&spec).await;
-        backend.answer_exec(&spec.name, ExecOutput { exit_code: 0, stdout: b"1000\n".to_vec(), stderr: vec![] });
+        backend.answer_exec(
+            &spec.name,
+            ExecOutput {
+                exit_code: 0,
+                stdout: b"1000\n".to_vec(),
+                stderr: vec![],
+            },
+        );
         let path = "/home/staff/AppData/Local/Temp/Nvtewq.dll";
-        let planted = Artefact { path: Some(path.into()), content: Some("MARKER\n".into()), ..artefact(ArtefactKind::File) };
-        let truth = plant(&backend, "macro", &planted, &spec, &BTreeMap::new()).await.unwrap();
+        let planted = Artefact {
+            path: Some(path.into()),
+            content: Some("MARKER\n".into()),
+            ..artefact(ArtefactKind::File)
+        };
+        let truth = plant(&backend, "macro", &planted, &spec, &BTreeMap::new())
+            .await
+            .unwrap();
         let staged = "/var/tmp/.enshu-stage-macro";
         assert_eq!(
             backend.calls(),
             [
-                exec(&spec.name, shell::bash(&format!("{RUN_AS_OWNER}{OWNER_SCRIPT}"), "enshu-owner", &[path])),
+                exec(
+                    &spec.name,
+                    shell::bash(
+                        &format!("{RUN_AS_OWNER}{OWNER_SCRIPT}"),
+                        "enshu-owner",
+                        &[path]
+                    )
+                ),
                 Call::CopyIn(spec.name.clone(), staged.into()),
-                exec(&spec.name, shell::bash(&format!("{RUN_AS_OWNER}{PLACE_FILE_SCRIPT}"), "enshu-place", &[staged, path, "644"])),
+                exec(
+                    &spec.name,
+                    shell::bash(
+                        &format!("{RUN_AS_OWNER}{PLACE_FILE_SCRIPT}"),
+                        "enshu-place",
+                        &[staged, path, "644"]
+                    )
+                ),
             ]
         );
         assert_eq!(truth["method"], "copy_in + move as owner");
@@ -615,18 +936,32 @@ mod tests {
     async fn log_lines_travel_as_arguments_with_placeholders_filled() {
         let spec = workstation();
         let backend = running(&spec).await;
-        let references = BTreeMap::from([("vendor/attacker".to_string(), "10.65.50.50".to_string())]);
+        let references =
+            BTreeMap::from([("vendor/attacker".to_string(), "10.65.50.50".to_string())]);
         let planted = Artefact {
             path: Some("/var/log/mail.log".into()),
-            lines: vec!["connect from x[{{vendor/attacker}}]".into(), "quote ' and $(reboot)".into()],
+            lines: vec![
+                "connect from x[{{vendor/attacker}}]".into(),
+                "quote ' and $(reboot)".into(),
+            ],
             ..artefact(ArtefactKind::Log)
         };
-        let truth = plant(&backend, "mail-log", &planted, &spec, &references).await.unwrap();
+        let truth = plant(&backend, "mail-log", &planted, &spec, &references)
+            .await
+            .unwrap();
         assert_eq!(
             backend.calls(),
             [exec(
                 &spec.name,
-                shell::bash(APPEND_LOG_SCRIPT, "enshu-log", &["/var/log/mail.log", "connect from x[10.65.50.50]", "quote ' and $(reboot)"])
+                shell::bash(
+                    APPEND_LOG_SCRIPT,
+                    "enshu-log",
+                    &[
+                        "/var/log/mail.log",
+                        "connect from x[10.65.50.50]",
+                        "quote ' and $(reboot)"
+                    ]
+                )
             )]
         );
         assert_eq!(truth["lines"][0], "connect from x[10.65.50.50]");
@@ -636,14 +971,42 @@ mod tests {
     async fn a_process_runs_from_a_symlink_named_like_it() {
         let spec = workstation();
         let backend = running(&spec).await;
-        backend.answer_exec(&spec.name, ExecOutput { exit_code: 0, stdout: b"4242\n".to_vec(), stderr: vec![] });
-        let planted = Artefact { name: Some("regsvr32-Nvtewq".into()), ..artefact(ArtefactKind::Process) };
-        let truth = plant(&backend, "loader", &planted, &spec, &BTreeMap::new()).await.unwrap();
-        assert_eq!(backend.calls(), [exec(&spec.name, shell::bash(START_PROCESS_SCRIPT, "enshu-process", &["regsvr32-Nvtewq", "/var/tmp/.cache", "100000"]))]);
+        backend.answer_exec(
+            &spec.name,
+            ExecOutput {
+                exit_code: 0,
+                stdout: b"4242\n".to_vec(),
+                stderr: vec![],
+            },
+        );
+        let planted = Artefact {
+            name: Some("regsvr32-Nvtewq".into()),
+            ..artefact(ArtefactKind::Process)
+        };
+        let truth = plant(&backend, "loader", &planted, &spec, &BTreeMap::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            backend.calls(),
+            [exec(
+                &spec.name,
+                shell::bash(
+                    START_PROCESS_SCRIPT,
+                    "enshu-process",
+                    &["regsvr32-Nvtewq", "/var/tmp/.cache", "100000"]
+                )
+            )]
+        );
         assert_eq!(truth["pid"], 4242);
         assert_eq!(truth["comm"], "regsvr32-Nvtewq");
-        let bad = Artefact { name: Some("../../bin/x".into()), ..artefact(ArtefactKind::Process) };
-        assert!(matches!(plant(&backend, "x", &bad, &spec, &BTreeMap::new()).await, Err(ArtefactError::Refused { .. })));
+        let bad = Artefact {
+            name: Some("../../bin/x".into()),
+            ..artefact(ArtefactKind::Process)
+        };
+        assert!(matches!(
+            plant(&backend, "x", &bad, &spec, &BTreeMap::new()).await,
+            Err(ArtefactError::Refused { .. })
+        ));
     }
 
     #[test]
@@ -651,27 +1014,63 @@ mod tests {
         let workstation = roles::hardening_for(enshu_scenario::model::ImageRole::Workstation);
         assert_eq!(
             cron_location(&workstation, "staff", "x"),
-            CronLocation { path: "/var/spool/cron/crontabs/staff".into(), per_user: true, active: true }
+            CronLocation {
+                path: "/var/spool/cron/crontabs/staff".into(),
+                per_user: true,
+                active: true
+            }
         );
         let web = roles::hardening_for(enshu_scenario::model::ImageRole::Web);
-        assert_eq!(cron_location(&web, "root", "x"), CronLocation { path: "/tmp/.cron/root".into(), per_user: true, active: false });
+        assert_eq!(
+            cron_location(&web, "root", "x"),
+            CronLocation {
+                path: "/tmp/.cron/root".into(),
+                per_user: true,
+                active: false
+            }
+        );
         let mut writable_root = web.clone();
         writable_root.read_only = false;
-        assert_eq!(cron_location(&writable_root, "root", "x").path, "/var/spool/cron/crontabs/root");
+        assert_eq!(
+            cron_location(&writable_root, "root", "x").path,
+            "/var/spool/cron/crontabs/root"
+        );
     }
 
     #[tokio::test]
     async fn cron_writes_a_user_crontab_line() {
         let spec = workstation();
         let backend = running(&spec).await;
-        backend.answer_exec(&spec.name, ExecOutput { exit_code: 0, stdout: b"abc123  /var/spool/cron/crontabs/root\n".to_vec(), stderr: vec![] });
-        let planted = Artefact { name: Some("/var/tmp/.svc/update.sh".into()), schedule: Some("*/5 * * * *".into()), ..artefact(ArtefactKind::Cron) };
-        let truth = plant(&backend, "persistence", &planted, &spec, &BTreeMap::new()).await.unwrap();
+        backend.answer_exec(
+            &spec.name,
+            ExecOutput {
+                exit_code: 0,
+                stdout: b"abc123  /var/spool/cron/crontabs/root\n".to_vec(),
+                stderr: vec![],
+            },
+        );
+        let planted = Artefact {
+            name: Some("/var/tmp/.svc/update.sh".into()),
+            schedule: Some("*/5 * * * *".into()),
+            ..artefact(ArtefactKind::Cron)
+        };
+        let truth = plant(&backend, "persistence", &planted, &spec, &BTreeMap::new())
+            .await
+            .unwrap();
         assert_eq!(
             backend.calls(),
             [exec(
                 &spec.name,
-                shell::bash(ADD_CRON_SCRIPT, "enshu-cron", &["/var/spool/cron/crontabs/root", "root", "*/5 * * * * /var/tmp/.svc/update.sh", "yes"])
+                shell::bash(
+                    ADD_CRON_SCRIPT,
+                    "enshu-cron",
+                    &[
+                        "/var/spool/cron/crontabs/root",
+                        "root",
+                        "*/5 * * * * /var/tmp/.svc/update.sh",
+                        "yes"
+                    ]
+                )
             )]
         );
         assert_eq!(truth["cron_line"], "*/5 * * * * /var/tmp/.svc/update.sh");
@@ -685,17 +1084,40 @@ mod tests {
 
     #[tokio::test]
     async fn deface_keeps_the_golden_copy_first() {
-        let mut spec = host("web", roles::hardening_for(enshu_scenario::model::ImageRole::Web));
+        let mut spec = host(
+            "web",
+            roles::hardening_for(enshu_scenario::model::ImageRole::Web),
+        );
         spec.name = "enshu-s-t01-www".into();
         let backend = running(&spec).await;
-        backend.answer_exec(&spec.name, ExecOutput { exit_code: 0, stdout: b"feedbeef  /run/enshu/golden/var/www/html/index.html\n".to_vec(), stderr: vec![] });
+        backend.answer_exec(
+            &spec.name,
+            ExecOutput {
+                exit_code: 0,
+                stdout: b"feedbeef  /run/enshu/golden/var/www/html/index.html\n".to_vec(),
+                stderr: vec![],
+            },
+        );
         let page = "/var/www/html/index.html";
-        let planted = Artefact { path: Some(page.into()), content: Some("HACKED\n".into()), ..artefact(ArtefactKind::Deface) };
-        let truth = plant(&backend, "deface", &planted, &spec, &BTreeMap::new()).await.unwrap();
+        let planted = Artefact {
+            path: Some(page.into()),
+            content: Some("HACKED\n".into()),
+            ..artefact(ArtefactKind::Deface)
+        };
+        let truth = plant(&backend, "deface", &planted, &spec, &BTreeMap::new())
+            .await
+            .unwrap();
         assert_eq!(
             backend.calls(),
             [
-                exec(&spec.name, shell::bash(KEEP_GOLDEN_SCRIPT, "enshu-golden", &[page, "/run/enshu/golden/var/www/html/index.html"])),
+                exec(
+                    &spec.name,
+                    shell::bash(
+                        KEEP_GOLDEN_SCRIPT,
+                        "enshu-golden",
+                        &[page, "/run/enshu/golden/var/www/html/index.html"]
+                    )
+                ),
                 Call::CopyIn(spec.name.clone(), page.into()),
             ]
         );
@@ -708,21 +1130,45 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_only_page_is_an_error_naming_the_cause() {
-        let spec = host("web", roles::hardening_for(enshu_scenario::model::ImageRole::Web));
+        let spec = host(
+            "web",
+            roles::hardening_for(enshu_scenario::model::ImageRole::Web),
+        );
         let backend = running(&spec).await;
         backend.answer_exec(&spec.name, ExecOutput { exit_code: 4, stdout: vec![], stderr: b"page /var/www/html/index.html is not writable (read-only root filesystem: the web root needs a tmpfs or volume)".to_vec() });
-        let planted = Artefact { path: Some("/var/www/html/index.html".into()), content: Some("x".into()), ..artefact(ArtefactKind::Deface) };
-        let error = plant(&backend, "deface", &planted, &spec, &BTreeMap::new()).await.unwrap_err();
-        assert!(error.to_string().contains("read-only root filesystem"), "{error}");
+        let planted = Artefact {
+            path: Some("/var/www/html/index.html".into()),
+            content: Some("x".into()),
+            ..artefact(ArtefactKind::Deface)
+        };
+        let error = plant(&backend, "deface", &planted, &spec, &BTreeMap::new())
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("read-only root filesystem"),
+            "{error}"
+        );
     }
 
     #[tokio::test]
     async fn encrypt_and_restore_use_a_manifest() {
         let spec = workstation();
         let backend = running(&spec).await;
-        backend.answer_exec(&spec.name, ExecOutput { exit_code: 0, stdout: b"2\n/home/staff/a.docx\n/home/staff/b.xlsx\n".to_vec(), stderr: vec![] });
-        let planted = Artefact { path: Some("/home/staff".into()), ..artefact(ArtefactKind::Encrypt) };
-        let truth = plant(&backend, "ransom", &planted, &spec, &BTreeMap::new()).await.unwrap();
+        backend.answer_exec(
+            &spec.name,
+            ExecOutput {
+                exit_code: 0,
+                stdout: b"2\n/home/staff/a.docx\n/home/staff/b.xlsx\n".to_vec(),
+                stderr: vec![],
+            },
+        );
+        let planted = Artefact {
+            path: Some("/home/staff".into()),
+            ..artefact(ArtefactKind::Encrypt)
+        };
+        let truth = plant(&backend, "ransom", &planted, &spec, &BTreeMap::new())
+            .await
+            .unwrap();
         assert_eq!(truth["files_renamed"], 2);
         assert_eq!(truth["manifest"], "/run/enshu/encrypt/ransom.list");
         assert_eq!(truth["ransom_note"], "/home/staff/README_RESTORE_FILES.txt");
@@ -735,7 +1181,11 @@ mod tests {
                 shell::bash(
                     &format!("{RUN_AS_OWNER}{DECRYPT_SCRIPT}"),
                     "enshu-decrypt",
-                    &["/run/enshu/encrypt/ransom.list", "/home/staff/README_RESTORE_FILES.txt", "/home/staff"]
+                    &[
+                        "/run/enshu/encrypt/ransom.list",
+                        "/home/staff/README_RESTORE_FILES.txt",
+                        "/home/staff"
+                    ]
                 )
             )]
         );
@@ -746,9 +1196,18 @@ mod tests {
         let spec = workstation();
         let backend = running(&spec).await;
         let no_path = artefact(ArtefactKind::File);
-        assert!(matches!(plant(&backend, "x", &no_path, &spec, &BTreeMap::new()).await, Err(ArtefactError::Missing { field: "path", .. })));
-        let relative = Artefact { path: Some("../etc/x".into()), ..artefact(ArtefactKind::File) };
-        assert!(matches!(plant(&backend, "x", &relative, &spec, &BTreeMap::new()).await, Err(ArtefactError::Refused { .. })));
+        assert!(matches!(
+            plant(&backend, "x", &no_path, &spec, &BTreeMap::new()).await,
+            Err(ArtefactError::Missing { field: "path", .. })
+        ));
+        let relative = Artefact {
+            path: Some("../etc/x".into()),
+            ..artefact(ArtefactKind::File)
+        };
+        assert!(matches!(
+            plant(&backend, "x", &relative, &spec, &BTreeMap::new()).await,
+            Err(ArtefactError::Refused { .. })
+        ));
         assert!(backend.calls().is_empty());
     }
 }

@@ -31,16 +31,26 @@ pub struct CheckOutcome {
 
 impl CheckOutcome {
     fn new(passed: bool, detail: impl Into<String>) -> CheckOutcome {
-        CheckOutcome { passed, detail: detail.into() }
+        CheckOutcome {
+            passed,
+            detail: detail.into(),
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CheckError {
     #[error("check of objective {objective}: {kind} needs {field}")]
-    Missing { objective: String, kind: &'static str, field: &'static str },
+    Missing {
+        objective: String,
+        kind: &'static str,
+        field: &'static str,
+    },
     #[error("check of objective {objective}: {reference} is not a host of the range")]
-    NotAHost { objective: String, reference: String },
+    NotAHost {
+        objective: String,
+        reference: String,
+    },
 }
 
 fn kind_name(kind: CheckKind) -> &'static str {
@@ -80,7 +90,8 @@ exit 0
 "#;
 
 /// Prints the SHA-256 of file `$1`, or nothing (read as for [`FILES_SCRIPT`]).
-pub const FILE_HASH_SCRIPT: &str = r#"run_as_owner_of "$1" sha256sum -- "$1" 2>/dev/null | cut -d' ' -f1; exit 0"#;
+pub const FILE_HASH_SCRIPT: &str =
+    r#"run_as_owner_of "$1" sha256sum -- "$1" 2>/dev/null | cut -d' ' -f1; exit 0"#;
 
 /// Lists processes whose name is exactly `$1`.
 pub const PROCESS_SCRIPT: &str = r#"pgrep -a -x -- "$1"; exit 0"#;
@@ -153,15 +164,29 @@ pub struct CheckCommand {
 }
 
 fn host_container(objective: &str, target: &ResolvedTarget) -> Result<String, CheckError> {
-    target.container.clone().ok_or_else(|| CheckError::NotAHost { objective: objective.to_string(), reference: target.reference.clone() })
+    target
+        .container
+        .clone()
+        .ok_or_else(|| CheckError::NotAHost {
+            objective: objective.to_string(),
+            reference: target.reference.clone(),
+        })
 }
 
 fn missing(check: &PlannedCheck, field: &'static str) -> CheckError {
-    CheckError::Missing { objective: check.objective.clone(), kind: kind_name(check.check.kind), field }
+    CheckError::Missing {
+        objective: check.objective.clone(),
+        kind: kind_name(check.check.kind),
+        field,
+    }
 }
 
 fn first_port(check: &PlannedCheck) -> Option<u16> {
-    check.check.port.and_then(|port| port.ports).map(|(low, _)| low)
+    check
+        .check
+        .port
+        .and_then(|port| port.ports)
+        .map(|(low, _)| low)
 }
 
 /// The vantage container and the address to reach the target at: `from`
@@ -170,24 +195,38 @@ fn vantage(check: &PlannedCheck) -> Result<(String, String, bool), CheckError> {
     match &check.from {
         Some(from) => {
             let container = host_container(&check.objective, from)?;
-            let address = check.target.address.ok_or_else(|| missing(check, "a target host address"))?;
+            let address = check
+                .target
+                .address
+                .ok_or_else(|| missing(check, "a target host address"))?;
             Ok((container, address.to_string(), true))
         }
-        None => Ok((host_container(&check.objective, &check.target)?, "127.0.0.1".to_string(), false)),
+        None => Ok((
+            host_container(&check.objective, &check.target)?,
+            "127.0.0.1".to_string(),
+            false,
+        )),
     }
 }
 
 /// The expected SHA-256: the check's own, or the golden copy an inject kept.
-pub fn expected_sha256(check: &PlannedCheck, ground_truth: &BTreeMap<String, Value>) -> Result<Option<String>, String> {
+pub fn expected_sha256(
+    check: &PlannedCheck,
+    ground_truth: &BTreeMap<String, Value>,
+) -> Result<Option<String>, String> {
     if let Some(sha256) = &check.check.sha256 {
         return Ok(Some(sha256.to_lowercase()));
     }
-    let Some(inject) = &check.check.golden else { return Ok(None) };
+    let Some(inject) = &check.check.golden else {
+        return Ok(None);
+    };
     ground_truth
         .get(inject)
         .and_then(|truth| truth["golden_sha256"].as_str())
         .map(|hash| Some(hash.to_string()))
-        .ok_or_else(|| format!("inject {inject} has not fired: there is no golden copy to compare with"))
+        .ok_or_else(|| {
+            format!("inject {inject} has not fired: there is no golden copy to compare with")
+        })
 }
 
 /// The exec the check runs (the pure half of [`run_check`]).
@@ -199,36 +238,96 @@ pub fn check_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
             let port = first_port(check).unwrap_or(80);
             let path = check.check.path.clone().unwrap_or_else(|| "/".into());
             let url = format!("http://{address}:{port}{path}");
-            (container, shell::bash(HTTP_SCRIPT, "enshu-check-http", &[&url, timeout_seconds]))
+            (
+                container,
+                shell::bash(HTTP_SCRIPT, "enshu-check-http", &[&url, timeout_seconds]),
+            )
         }
         CheckKind::PortOpen | CheckKind::PortClosed => {
             let (container, address, _) = vantage(check)?;
-            let port = first_port(check).ok_or_else(|| missing(check, "port"))?.to_string();
-            (container, shell::bash(PORT_SCRIPT, "enshu-check-port", &[&address, &port, "3"]))
+            let port = first_port(check)
+                .ok_or_else(|| missing(check, "port"))?
+                .to_string();
+            (
+                container,
+                shell::bash(PORT_SCRIPT, "enshu-check-port", &[&address, &port, "3"]),
+            )
         }
         CheckKind::FilePresent | CheckKind::FileAbsent => {
-            let path = check.check.path.as_deref().ok_or_else(|| missing(check, "path"))?;
-            (host_container(&check.objective, &check.target)?, shell::bash(&format!("{RUN_AS_OWNER}{FILES_SCRIPT}"), "enshu-check-files", &[path]))
+            let path = check
+                .check
+                .path
+                .as_deref()
+                .ok_or_else(|| missing(check, "path"))?;
+            (
+                host_container(&check.objective, &check.target)?,
+                shell::bash(
+                    &format!("{RUN_AS_OWNER}{FILES_SCRIPT}"),
+                    "enshu-check-files",
+                    &[path],
+                ),
+            )
         }
         CheckKind::FileHash => {
-            let path = check.check.path.as_deref().ok_or_else(|| missing(check, "path"))?;
-            (host_container(&check.objective, &check.target)?, shell::bash(&format!("{RUN_AS_OWNER}{FILE_HASH_SCRIPT}"), "enshu-check-hash", &[path]))
+            let path = check
+                .check
+                .path
+                .as_deref()
+                .ok_or_else(|| missing(check, "path"))?;
+            (
+                host_container(&check.objective, &check.target)?,
+                shell::bash(
+                    &format!("{RUN_AS_OWNER}{FILE_HASH_SCRIPT}"),
+                    "enshu-check-hash",
+                    &[path],
+                ),
+            )
         }
         CheckKind::ProcessAbsent => {
-            let name = check.check.name.as_deref().ok_or_else(|| missing(check, "name"))?;
+            let name = check
+                .check
+                .name
+                .as_deref()
+                .ok_or_else(|| missing(check, "name"))?;
             // The kernel keeps 15 bytes of a process name; pgrep -x matches those.
             let comm: String = name.bytes().take(15).map(char::from).collect();
-            (host_container(&check.objective, &check.target)?, shell::bash(PROCESS_SCRIPT, "enshu-check-process", &[&comm]))
+            (
+                host_container(&check.objective, &check.target)?,
+                shell::bash(PROCESS_SCRIPT, "enshu-check-process", &[&comm]),
+            )
         }
         CheckKind::NoBeacon => {
             let to = check.to.as_ref().ok_or_else(|| missing(check, "to"))?;
-            let source = check.target.address.ok_or_else(|| missing(check, "a target host address"))?.to_string();
-            let window = check.check.window.map(|window| window.seconds).unwrap_or(300).to_string();
-            (host_container(&check.objective, to)?, shell::bash(BEACON_LOG_SCRIPT, "enshu-check-beacon", &[&source, &window, C2_LOG]))
+            let source = check
+                .target
+                .address
+                .ok_or_else(|| missing(check, "a target host address"))?
+                .to_string();
+            let window = check
+                .check
+                .window
+                .map(|window| window.seconds)
+                .unwrap_or(300)
+                .to_string();
+            (
+                host_container(&check.objective, to)?,
+                shell::bash(
+                    BEACON_LOG_SCRIPT,
+                    "enshu-check-beacon",
+                    &[&source, &window, C2_LOG],
+                ),
+            )
         }
         CheckKind::AccountDisabled => {
-            let name = check.check.name.as_deref().ok_or_else(|| missing(check, "name"))?;
-            (host_container(&check.objective, &check.target)?, shell::bash(ACCOUNT_SCRIPT, "enshu-check-account", &[name]))
+            let name = check
+                .check
+                .name
+                .as_deref()
+                .ok_or_else(|| missing(check, "name"))?;
+            (
+                host_container(&check.objective, &check.target)?,
+                shell::bash(ACCOUNT_SCRIPT, "enshu-check-account", &[name]),
+            )
         }
     };
     Ok(CheckCommand { container, command })
@@ -236,23 +335,40 @@ pub fn check_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
 
 /// Judge a check from its command's output (pure). `target_running` is
 /// only consulted by `no_beacon`.
-pub fn judge(check: &PlannedCheck, output: &ExecOutput, expected_sha256: Option<&str>, target_running: bool) -> CheckOutcome {
+pub fn judge(
+    check: &PlannedCheck,
+    output: &ExecOutput,
+    expected_sha256: Option<&str>,
+    target_running: bool,
+) -> CheckOutcome {
     let text = output.stdout_text();
     let words: Vec<&str> = text.split_whitespace().collect();
     let path = check.check.path.as_deref().unwrap_or("");
     match check.check.kind {
         CheckKind::Http => {
-            let status: u16 = words.first().and_then(|word| word.parse().ok()).unwrap_or(0);
+            let status: u16 = words
+                .first()
+                .and_then(|word| word.parse().ok())
+                .unwrap_or(0);
             let body_sha256 = words.get(1).copied().unwrap_or("");
             let expected_status = check.check.status.unwrap_or(200);
             if status != expected_status {
-                return CheckOutcome::new(false, format!("{path} answered {status}, expected {expected_status}"));
+                return CheckOutcome::new(
+                    false,
+                    format!("{path} answered {status}, expected {expected_status}"),
+                );
             }
             match expected_sha256 {
-                Some(expected) if expected != body_sha256 => {
-                    CheckOutcome::new(false, format!("{path} answered {status} but its body's sha256 {body_sha256} is not {expected}"))
-                }
-                Some(expected) => CheckOutcome::new(true, format!("{path} answered {status} with the expected body ({expected})")),
+                Some(expected) if expected != body_sha256 => CheckOutcome::new(
+                    false,
+                    format!(
+                        "{path} answered {status} but its body's sha256 {body_sha256} is not {expected}"
+                    ),
+                ),
+                Some(expected) => CheckOutcome::new(
+                    true,
+                    format!("{path} answered {status} with the expected body ({expected})"),
+                ),
                 None => CheckOutcome::new(true, format!("{path} answered {status}")),
             }
         }
@@ -261,21 +377,36 @@ pub fn judge(check: &PlannedCheck, output: &ExecOutput, expected_sha256: Option<
             let port = first_port(check).unwrap_or(0);
             let wanted_open = check.check.kind == CheckKind::PortOpen;
             let state = if open { "open" } else { "closed or filtered" };
-            CheckOutcome::new(open == wanted_open, format!("{} port {port} is {state}", check.target.reference))
+            CheckOutcome::new(
+                open == wanted_open,
+                format!("{} port {port} is {state}", check.target.reference),
+            )
         }
         CheckKind::FilePresent | CheckKind::FileAbsent => {
             let matches: Vec<&str> = text.lines().filter(|line| !line.is_empty()).collect();
             let present = !matches.is_empty();
-            let detail =
-                if present { format!("{path} matches {}", matches.join(", ")) } else { format!("nothing matches {path}") };
-            CheckOutcome::new(present == (check.check.kind == CheckKind::FilePresent), detail)
+            let detail = if present {
+                format!("{path} matches {}", matches.join(", "))
+            } else {
+                format!("nothing matches {path}")
+            };
+            CheckOutcome::new(
+                present == (check.check.kind == CheckKind::FilePresent),
+                detail,
+            )
         }
         CheckKind::FileHash => {
             let found = words.first().copied().unwrap_or("");
             match expected_sha256 {
                 _ if found.is_empty() => CheckOutcome::new(false, format!("{path} does not exist")),
-                Some(expected) => CheckOutcome::new(found == expected, format!("{path} has sha256 {found}, expected {expected}")),
-                None => CheckOutcome::new(false, format!("{path} has sha256 {found}, but the check names no expected hash")),
+                Some(expected) => CheckOutcome::new(
+                    found == expected,
+                    format!("{path} has sha256 {found}, expected {expected}"),
+                ),
+                None => CheckOutcome::new(
+                    false,
+                    format!("{path} has sha256 {found}, but the check names no expected hash"),
+                ),
             }
         }
         CheckKind::ProcessAbsent => {
@@ -288,34 +419,75 @@ pub fn judge(check: &PlannedCheck, output: &ExecOutput, expected_sha256: Option<
             }
         }
         CheckKind::NoBeacon => {
-            let recent: u64 = words.first().and_then(|word| word.parse().ok()).unwrap_or(u64::MAX);
+            let recent: u64 = words
+                .first()
+                .and_then(|word| word.parse().ok())
+                .unwrap_or(u64::MAX);
             let total = words.get(1).copied().unwrap_or("?");
             let last = words.get(2).copied().unwrap_or("-");
-            let window = check.check.window.map(|window| window.seconds).unwrap_or(300);
+            let window = check
+                .check
+                .window
+                .map(|window| window.seconds)
+                .unwrap_or(300);
             let source = check.target.reference.as_str();
             if recent == u64::MAX {
-                return CheckOutcome::new(false, format!("could not read the C2 log: {:?}", text.trim()));
+                return CheckOutcome::new(
+                    false,
+                    format!("could not read the C2 log: {:?}", text.trim()),
+                );
             }
             if !target_running {
-                return CheckOutcome::new(false, format!("{source} is not running: the beacon must stop while the host stays up"));
+                return CheckOutcome::new(
+                    false,
+                    format!(
+                        "{source} is not running: the beacon must stop while the host stays up"
+                    ),
+                );
             }
             if recent > 0 {
-                CheckOutcome::new(false, format!("{recent} beacon(s) from {source} in the last {window}s ({total} in all, last at {last})"))
+                CheckOutcome::new(
+                    false,
+                    format!(
+                        "{recent} beacon(s) from {source} in the last {window}s ({total} in all, last at {last})"
+                    ),
+                )
             } else {
-                CheckOutcome::new(true, format!("no beacon from {source} in the last {window}s ({total} in all, last at {last}); {source} is up"))
+                CheckOutcome::new(
+                    true,
+                    format!(
+                        "no beacon from {source} in the last {window}s ({total} in all, last at {last}); {source} is up"
+                    ),
+                )
             }
         }
         CheckKind::AccountDisabled => {
             let passed = words.first() == Some(&"pass");
-            let reason = text.trim().split_once(' ').map(|(_, reason)| reason).unwrap_or(text.trim());
+            let reason = text
+                .trim()
+                .split_once(' ')
+                .map(|(_, reason)| reason)
+                .unwrap_or(text.trim());
             CheckOutcome::new(passed, reason.to_string())
         }
     }
 }
 
-async fn exec_bounded<B: Backend>(backend: &B, container: &str, command: &[String]) -> Result<ExecOutput, String> {
-    match tokio::time::timeout(CHECK_TIMEOUT, backend.exec(container, command, ExecPrivilege::Container)).await {
-        Err(_) => Err(format!("timed out after {}s in {container}", CHECK_TIMEOUT.as_secs())),
+async fn exec_bounded<B: Backend>(
+    backend: &B,
+    container: &str,
+    command: &[String],
+) -> Result<ExecOutput, String> {
+    match tokio::time::timeout(
+        CHECK_TIMEOUT,
+        backend.exec(container, command, ExecPrivilege::Container),
+    )
+    .await
+    {
+        Err(_) => Err(format!(
+            "timed out after {}s in {container}",
+            CHECK_TIMEOUT.as_secs()
+        )),
         Ok(Err(error)) => Err(format!("could not run in {container}: {error}")),
         Ok(Ok(output)) => Ok(output),
     }
@@ -328,7 +500,11 @@ async fn answers<B: Backend>(backend: &B, container: &str) -> bool {
 
 /// Run one check. `ground_truth` maps inject ids to what they recorded
 /// (the deface inject's `golden_sha256`, for `golden:` checks).
-pub async fn run_check<B: Backend>(backend: &B, check: &PlannedCheck, ground_truth: &BTreeMap<String, Value>) -> Result<CheckOutcome, CheckError> {
+pub async fn run_check<B: Backend>(
+    backend: &B,
+    check: &PlannedCheck,
+    ground_truth: &BTreeMap<String, Value>,
+) -> Result<CheckOutcome, CheckError> {
     let command = check_command(check)?;
     let expected = match expected_sha256(check, ground_truth) {
         Ok(expected) => expected,
@@ -353,7 +529,12 @@ mod tests {
     use super::*;
 
     fn target(reference: &str, container: &str, address: &str) -> ResolvedTarget {
-        ResolvedTarget { reference: reference.into(), container: Some(container.into()), address: Some(address.parse().unwrap()), subnet: None }
+        ResolvedTarget {
+            reference: reference.into(),
+            container: Some(container.into()),
+            address: Some(address.parse().unwrap()),
+            subnet: None,
+        }
     }
 
     fn check(kind: CheckKind) -> PlannedCheck {
@@ -379,7 +560,11 @@ mod tests {
     }
 
     fn output(stdout: &str) -> ExecOutput {
-        ExecOutput { exit_code: 0, stdout: stdout.as_bytes().to_vec(), stderr: vec![] }
+        ExecOutput {
+            exit_code: 0,
+            stdout: stdout.as_bytes().to_vec(),
+            stderr: vec![],
+        }
     }
 
     #[test]
@@ -388,11 +573,21 @@ mod tests {
         http.check.path = Some("/".into());
         assert_eq!(
             check_command(&http).unwrap(),
-            CheckCommand { container: "t-pc01".into(), command: shell::bash(HTTP_SCRIPT, "enshu-check-http", &["http://127.0.0.1:80/", "5"]) }
+            CheckCommand {
+                container: "t-pc01".into(),
+                command: shell::bash(
+                    HTTP_SCRIPT,
+                    "enshu-check-http",
+                    &["http://127.0.0.1:80/", "5"]
+                )
+            }
         );
         http.from = Some(target("office/analyst", "t-analyst", "10.64.10.10"));
         http.check.port = Some("tcp/8080".parse().unwrap());
-        assert_eq!(check_command(&http).unwrap().command[4], "http://10.64.10.101:8080/");
+        assert_eq!(
+            check_command(&http).unwrap().command[4],
+            "http://10.64.10.101:8080/"
+        );
         assert_eq!(check_command(&http).unwrap().container, "t-analyst");
     }
 
@@ -401,7 +596,10 @@ mod tests {
         let mut http = check(CheckKind::Http);
         http.check.golden = Some("deface".into());
         http.check.status = Some(200);
-        let truth = BTreeMap::from([("deface".to_string(), serde_json::json!({"golden_sha256": "aaa"}))]);
+        let truth = BTreeMap::from([(
+            "deface".to_string(),
+            serde_json::json!({"golden_sha256": "aaa"}),
+        )]);
         let expected = expected_sha256(&http, &truth).unwrap();
         assert_eq!(expected.as_deref(), Some("aaa"));
         assert!(judge(&http, &output("200 aaa\n"), expected.as_deref(), true).passed);
@@ -409,16 +607,30 @@ mod tests {
         assert!(!defaced.passed);
         assert!(defaced.detail.contains("bbb"), "{}", defaced.detail);
         assert!(!judge(&http, &output("000 e3b0\n"), expected.as_deref(), true).passed);
-        assert!(expected_sha256(&http, &BTreeMap::new()).unwrap_err().contains("has not fired"));
+        assert!(
+            expected_sha256(&http, &BTreeMap::new())
+                .unwrap_err()
+                .contains("has not fired")
+        );
     }
 
     #[test]
     fn ports_need_a_port_and_judge_open_or_closed() {
         let mut open = check(CheckKind::PortOpen);
-        assert_eq!(check_command(&open).unwrap_err(), CheckError::Missing { objective: "objective".into(), kind: "port_open", field: "port" });
+        assert_eq!(
+            check_command(&open).unwrap_err(),
+            CheckError::Missing {
+                objective: "objective".into(),
+                kind: "port_open",
+                field: "port"
+            }
+        );
         open.check.port = Some("tcp/22".parse().unwrap());
         open.from = Some(target("office/analyst", "t-analyst", "10.64.10.10"));
-        assert_eq!(check_command(&open).unwrap().command[4..], ["10.64.10.101", "22", "3"]);
+        assert_eq!(
+            check_command(&open).unwrap().command[4..],
+            ["10.64.10.101", "22", "3"]
+        );
         assert!(judge(&open, &output("open\n"), None, true).passed);
         let mut closed = open.clone();
         closed.check.kind = CheckKind::PortClosed;
@@ -430,7 +642,14 @@ mod tests {
     fn files_present_absent_and_hashed() {
         let mut absent = check(CheckKind::FileAbsent);
         absent.check.path = Some("/var/tmp/.svc/*.sh".into());
-        assert_eq!(check_command(&absent).unwrap().command, shell::bash(&format!("{RUN_AS_OWNER}{FILES_SCRIPT}"), "enshu-check-files", &["/var/tmp/.svc/*.sh"]));
+        assert_eq!(
+            check_command(&absent).unwrap().command,
+            shell::bash(
+                &format!("{RUN_AS_OWNER}{FILES_SCRIPT}"),
+                "enshu-check-files",
+                &["/var/tmp/.svc/*.sh"]
+            )
+        );
         assert!(!judge(&absent, &output("/var/tmp/.svc/update.sh\n"), None, true).passed);
         assert!(judge(&absent, &output(""), None, true).passed);
         let mut present = absent.clone();
@@ -448,8 +667,19 @@ mod tests {
     fn process_names_are_cut_to_the_kernels_fifteen_bytes() {
         let mut process = check(CheckKind::ProcessAbsent);
         process.check.name = Some("regsvr32-Nvtewq-long".into());
-        assert_eq!(check_command(&process).unwrap().command[4], "regsvr32-Nvtewq");
-        assert!(!judge(&process, &output("4242 regsvr32-Nvtewq 100000\n"), None, true).passed);
+        assert_eq!(
+            check_command(&process).unwrap().command[4],
+            "regsvr32-Nvtewq"
+        );
+        assert!(
+            !judge(
+                &process,
+                &output("4242 regsvr32-Nvtewq 100000\n"),
+                None,
+                true
+            )
+            .passed
+        );
         assert!(judge(&process, &output(""), None, true).passed);
     }
 
@@ -462,11 +692,28 @@ mod tests {
             check_command(&quiet).unwrap(),
             CheckCommand {
                 container: "t-c2".into(),
-                command: shell::bash(BEACON_LOG_SCRIPT, "enshu-check-beacon", &["10.64.10.101", "60", C2_LOG])
+                command: shell::bash(
+                    BEACON_LOG_SCRIPT,
+                    "enshu-check-beacon",
+                    &["10.64.10.101", "60", C2_LOG]
+                )
             }
         );
-        assert!(!judge(&quiet, &output("3 40 2026-11-26T11:00:00.000+00:00\n"), None, true).passed);
-        let passed = judge(&quiet, &output("0 40 2026-11-26T11:00:00.000+00:00\n"), None, true);
+        assert!(
+            !judge(
+                &quiet,
+                &output("3 40 2026-11-26T11:00:00.000+00:00\n"),
+                None,
+                true
+            )
+            .passed
+        );
+        let passed = judge(
+            &quiet,
+            &output("0 40 2026-11-26T11:00:00.000+00:00\n"),
+            None,
+            true,
+        );
         assert!(passed.passed, "{}", passed.detail);
         let stopped = judge(&quiet, &output("0 40 -\n"), None, false);
         assert!(!stopped.passed);
@@ -479,9 +726,28 @@ mod tests {
         let mut account = check(CheckKind::AccountDisabled);
         account.check.name = Some("admin".into());
         assert_eq!(check_command(&account).unwrap().command[4], "admin");
-        let kept = judge(&account, &output("fail admin still has its initial password in /run/enshu/htpasswd\n"), None, true);
-        assert_eq!(kept, CheckOutcome::new(false, "admin still has its initial password in /run/enshu/htpasswd"));
-        assert!(judge(&account, &output("pass admin is locked in /etc/shadow\n"), None, true).passed);
+        let kept = judge(
+            &account,
+            &output("fail admin still has its initial password in /run/enshu/htpasswd\n"),
+            None,
+            true,
+        );
+        assert_eq!(
+            kept,
+            CheckOutcome::new(
+                false,
+                "admin still has its initial password in /run/enshu/htpasswd"
+            )
+        );
+        assert!(
+            judge(
+                &account,
+                &output("pass admin is locked in /etc/shadow\n"),
+                None,
+                true
+            )
+            .passed
+        );
     }
 
     #[tokio::test]
@@ -489,9 +755,25 @@ mod tests {
         let backend = FakeBackend::new();
         let mut absent = check(CheckKind::FileAbsent);
         absent.check.path = Some("/x".into());
-        let outcome = run_check(&backend, &absent, &BTreeMap::new()).await.unwrap();
+        let outcome = run_check(&backend, &absent, &BTreeMap::new())
+            .await
+            .unwrap();
         assert!(!outcome.passed);
-        assert!(outcome.detail.contains("could not run in t-pc01"), "{}", outcome.detail);
-        assert_eq!(backend.calls(), [Call::Exec("t-pc01".into(), shell::bash(&format!("{RUN_AS_OWNER}{FILES_SCRIPT}"), "enshu-check-files", &["/x"]))]);
+        assert!(
+            outcome.detail.contains("could not run in t-pc01"),
+            "{}",
+            outcome.detail
+        );
+        assert_eq!(
+            backend.calls(),
+            [Call::Exec(
+                "t-pc01".into(),
+                shell::bash(
+                    &format!("{RUN_AS_OWNER}{FILES_SCRIPT}"),
+                    "enshu-check-files",
+                    &["/x"]
+                )
+            )]
+        );
     }
 }

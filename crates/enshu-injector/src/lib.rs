@@ -2,9 +2,9 @@
 //! it did as ground truth.
 //!
 //! # Layout
-//! - [`clock`] (pure): each team's exercise time from the recorded clock
-//!   changes (start, pause, resume, stop; session-wide or per team), with an
-//!   acceleration factor for demos and tests.
+//! - [`clock`] (pure, from `enshu-clock`): each team's exercise time from
+//!   the recorded clock changes (start, pause, resume, stop; session-wide or
+//!   per team), with a speed for demos and rehearsals.
 //! - [`schedule`] (pure): which injects are due, from the plan, the fired
 //!   and held sets of the log, objective outcomes and the team's exercise
 //!   time; a restart neither re-fires nor skips.
@@ -14,6 +14,8 @@
 //! - [`traffic`]: bounded generators run inside the target container with
 //!   its own network stack, behind an egress guard.
 //! - [`message`]: messages to the team, recorded as rendered.
+//! - [`replay`] (pure): the `enshu-replay` command that plays a capture from
+//!   the target's network namespace, guarded to the team's networks.
 //! - [`checks`]: automatic checks run through the backend, judged purely.
 //!
 //! The pure modules hold the decisions (when, what command, pass or fail)
@@ -29,6 +31,7 @@ pub mod artefact;
 pub mod checks;
 pub mod clock;
 pub mod message;
+pub mod replay;
 pub mod schedule;
 pub mod shell;
 pub mod traffic;
@@ -57,11 +60,18 @@ pub struct FiredInject {
 #[derive(Debug, thiserror::Error)]
 pub enum InjectError {
     #[error("inject {inject}: {source}")]
-    Artefact { inject: String, source: artefact::ArtefactError },
+    Artefact {
+        inject: String,
+        source: artefact::ArtefactError,
+    },
     #[error(transparent)]
     Traffic(#[from] traffic::TrafficError),
     #[error("inject {inject}: target {target} is not a host of team {team}")]
-    NoSuchHost { inject: String, target: String, team: String },
+    NoSuchHost {
+        inject: String,
+        target: String,
+        team: String,
+    },
     #[error("inject {inject}: capture replay is played by the replay service, not the injector")]
     ReplayNotHere { inject: String },
 }
@@ -89,14 +99,23 @@ pub fn team_networks(team: &TeamPlan) -> Vec<Ipv4Net> {
 
 /// Fire one inject of `team` now; `exercise_ms` is the team's exercise
 /// time, recorded in the ground truth.
-pub async fn fire<B: Backend>(backend: &B, team: &TeamPlan, inject: &PlannedInject, exercise_ms: u64) -> Result<FiredInject, InjectError> {
+pub async fn fire<B: Backend>(
+    backend: &B,
+    team: &TeamPlan,
+    inject: &PlannedInject,
+    exercise_ms: u64,
+) -> Result<FiredInject, InjectError> {
     let mut ground_truth = match &inject.action {
         Action::Artefact(planted) => {
             let host = inject
                 .target
                 .container
                 .as_deref()
-                .and_then(|name| team.containers.iter().find(|container| container.name == name))
+                .and_then(|name| {
+                    team.containers
+                        .iter()
+                        .find(|container| container.name == name)
+                })
                 .ok_or_else(|| InjectError::NoSuchHost {
                     inject: inject.id.clone(),
                     target: inject.target.reference.clone(),
@@ -104,11 +123,20 @@ pub async fn fire<B: Backend>(backend: &B, team: &TeamPlan, inject: &PlannedInje
                 })?;
             artefact::plant(backend, &inject.id, planted, host, &references(team))
                 .await
-                .map_err(|source| InjectError::Artefact { inject: inject.id.clone(), source })?
+                .map_err(|source| InjectError::Artefact {
+                    inject: inject.id.clone(),
+                    source,
+                })?
         }
-        Action::Traffic(traffic) => traffic::start(backend, inject, traffic, &team_networks(team)).await?,
+        Action::Traffic(traffic) => {
+            traffic::start(backend, inject, traffic, &team_networks(team)).await?
+        }
         Action::Message(message) => message::render(message),
-        Action::Replay(_) => return Err(InjectError::ReplayNotHere { inject: inject.id.clone() }),
+        Action::Replay(_) => {
+            return Err(InjectError::ReplayNotHere {
+                inject: inject.id.clone(),
+            });
+        }
     };
     ground_truth["inject"] = json!(inject.id);
     ground_truth["team"] = json!(team.name);
@@ -117,7 +145,11 @@ pub async fn fire<B: Backend>(backend: &B, team: &TeamPlan, inject: &PlannedInje
     ground_truth["address"] = json!(inject.target.address.map(|address| address.to_string()));
     ground_truth["exercise_ms"] = json!(exercise_ms);
     tracing::info!(inject = %inject.id, team = %team.name, "inject fired");
-    Ok(FiredInject { inject: inject.id.clone(), target: inject.target.reference.clone(), ground_truth })
+    Ok(FiredInject {
+        inject: inject.id.clone(),
+        target: inject.target.reference.clone(),
+        ground_truth,
+    })
 }
 
 /// One due inject's result, for the caller to record.
@@ -134,24 +166,37 @@ pub struct FireAttempt {
 /// `InjectFired` and records it in its [`ScheduleState`]. A failure is not
 /// counted as fired, so it is tried again on the next call (its chain
 /// waits); the caller decides whether to hold it instead.
-pub async fn fire_due<B: Backend>(backend: &B, team: &TeamPlan, state: &ScheduleState, exercise_ms: u64) -> Vec<FireAttempt> {
+pub async fn fire_due<B: Backend>(
+    backend: &B,
+    team: &TeamPlan,
+    state: &ScheduleState,
+    exercise_ms: u64,
+) -> Vec<FireAttempt> {
     let mut working = state.clone();
     let mut attempts: Vec<FireAttempt> = Vec::new();
     // Each round fires at least one inject or stops: bounded by the plan.
     for _ in 0..=team.injects.len() {
         let due_now: Vec<DueInject> = schedule::due(&team.injects, &working, exercise_ms)
             .into_iter()
-            .filter(|due| !attempts.iter().any(|attempt| attempt.due.inject == due.inject))
+            .filter(|due| {
+                !attempts
+                    .iter()
+                    .any(|attempt| attempt.due.inject == due.inject)
+            })
             .collect();
         if due_now.is_empty() {
             break;
         }
         for due in due_now {
-            let Some(inject) = team.injects.iter().find(|inject| inject.id == due.inject) else { continue };
+            let Some(inject) = team.injects.iter().find(|inject| inject.id == due.inject) else {
+                continue;
+            };
             let result = fire(backend, team, inject, exercise_ms).await;
             match &result {
                 Ok(_) => working.record_fired(&inject.id, exercise_ms),
-                Err(error) => tracing::warn!(inject = %inject.id, team = %team.name, "inject failed: {error}"),
+                Err(error) => {
+                    tracing::warn!(inject = %inject.id, team = %team.name, "inject failed: {error}")
+                }
             }
             attempts.push(FireAttempt { due, result });
         }
@@ -169,8 +214,16 @@ mod tests {
     fn quickstart_team() -> TeamPlan {
         let bytes = include_bytes!("../../../scenarios/quickstart.yaml");
         let loaded = enshu_scenario::load("quickstart.yaml", bytes).unwrap();
-        let options = PlanOptions { session: "unit".into(), teams: 1, pool: Some("10.224.0.0/12".parse().unwrap()), files: &NoFiles };
-        enshu_scenario::plan(&loaded, &options).unwrap().teams.remove(0)
+        let options = PlanOptions {
+            session: "unit".into(),
+            teams: 1,
+            pool: Some("10.224.0.0/12".parse().unwrap()),
+            files: &NoFiles,
+        };
+        enshu_scenario::plan(&loaded, &options)
+            .unwrap()
+            .teams
+            .remove(0)
     }
 
     async fn running_range(team: &TeamPlan) -> FakeBackend {
@@ -206,7 +259,9 @@ mod tests {
         for tick in 0..=20u64 {
             let now = tick * 10_000;
             for attempt in fire_due(&backend, &team, &state, now).await {
-                let fired = attempt.result.unwrap_or_else(|error| panic!("{}: {error}", attempt.due.inject));
+                let fired = attempt
+                    .result
+                    .unwrap_or_else(|error| panic!("{}: {error}", attempt.due.inject));
                 assert_eq!(fired.ground_truth["exercise_ms"], now);
                 state.record_fired(&fired.inject, now);
                 fired_order.push((fired.inject, now));
@@ -230,16 +285,26 @@ mod tests {
             .count();
         assert_eq!(beacon_execs, 1);
         backend.clear_calls();
-        assert!(fire_due(&backend, &team, &state, 10_000_000).await.is_empty());
+        assert!(
+            fire_due(&backend, &team, &state, 10_000_000)
+                .await
+                .is_empty()
+        );
         assert!(backend.calls().is_empty());
     }
 
     #[tokio::test]
     async fn an_inject_on_a_missing_host_is_an_error() {
         let mut team = quickstart_team();
-        team.containers.retain(|container| container.hostname != "pc01");
+        team.containers
+            .retain(|container| container.hostname != "pc01");
         let backend = FakeBackend::new();
-        let dropper = team.injects.iter().find(|inject| inject.id == "dropper").unwrap().clone();
+        let dropper = team
+            .injects
+            .iter()
+            .find(|inject| inject.id == "dropper")
+            .unwrap()
+            .clone();
         let error = fire(&backend, &team, &dropper, 0).await.unwrap_err();
         assert!(matches!(error, InjectError::NoSuchHost { .. }), "{error}");
     }

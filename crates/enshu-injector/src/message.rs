@@ -35,9 +35,18 @@ mod tests {
     fn a_message_is_recorded_as_rendered() {
         let message = Message {
             channel: Channel::Mail,
-            from: Text { ja: None, en: Some("SOC".into()) },
-            subject: Text { ja: None, en: Some("Suspicious traffic".into()) },
-            body: Text { ja: Some("10.64.100.23 への通信".into()), en: None },
+            from: Text {
+                ja: None,
+                en: Some("SOC".into()),
+            },
+            subject: Text {
+                ja: None,
+                en: Some("Suspicious traffic".into()),
+            },
+            body: Text {
+                ja: Some("10.64.100.23 への通信".into()),
+                en: None,
+            },
         };
         let truth = render(&message);
         assert_eq!(truth["channel"], "mail");

@@ -10,7 +10,11 @@ use sha2::{Digest, Sha256};
 /// `bash -c SCRIPT NAME ARGS...`: `NAME` becomes `$0` (it shows in `ps`
 /// while the script runs), `ARGS` become `$1`….
 pub fn bash(script: &str, name: &str, arguments: &[&str]) -> Vec<String> {
-    ["bash", "-c", script, name].into_iter().chain(arguments.iter().copied()).map(str::to_string).collect()
+    ["bash", "-c", script, name]
+        .into_iter()
+        .chain(arguments.iter().copied())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Hex SHA-256 of some bytes.
@@ -41,12 +45,28 @@ mod tests {
 
     #[test]
     fn values_are_arguments_never_script_text() {
-        let command = bash("printf '%s\\n' \"$1\"", "enshu-test", &["$(reboot); 'quoted'"]);
-        assert_eq!(command, ["bash", "-c", "printf '%s\\n' \"$1\"", "enshu-test", "$(reboot); 'quoted'"]);
+        let command = bash(
+            "printf '%s\\n' \"$1\"",
+            "enshu-test",
+            &["$(reboot); 'quoted'"],
+        );
+        assert_eq!(
+            command,
+            [
+                "bash",
+                "-c",
+                "printf '%s\\n' \"$1\"",
+                "enshu-test",
+                "$(reboot); 'quoted'"
+            ]
+        );
     }
 
     #[test]
     fn sha256_is_lower_case_hex() {
-        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 }

@@ -34,22 +34,50 @@ pub const MAX_EXFILTRATION_BYTES: u64 = 64 * 1024 * 1024;
 /// Exfiltration chunk size.
 pub const CHUNK_BYTES: u64 = 64 * 1024;
 /// Ports a scan probes when the inject lists none.
-pub const DEFAULT_SCAN_PORTS: [u16; 13] = [21, 22, 23, 25, 53, 80, 110, 139, 143, 443, 445, 3389, 8080];
+pub const DEFAULT_SCAN_PORTS: [u16; 13] =
+    [21, 22, 23, 25, 53, 80, 110, 139, 143, 443, 445, 3389, 8080];
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrafficError {
     #[error("inject {inject}: target {target} is not a host")]
     TargetNotAHost { inject: String, target: String },
-    #[error("inject {inject}: destination {to} is not resolved to a host address (got {resolved:?})")]
-    Unresolved { inject: String, to: String, resolved: String },
-    #[error("inject {inject}: egress guard: destination {destination} is outside the team's networks {networks}")]
-    EgressRefused { inject: String, destination: Ipv4Addr, networks: String },
+    #[error(
+        "inject {inject}: destination {to} is not resolved to a host address (got {resolved:?})"
+    )]
+    Unresolved {
+        inject: String,
+        to: String,
+        resolved: String,
+    },
+    #[error(
+        "inject {inject}: egress guard: destination {destination} is outside the team's networks {networks}"
+    )]
+    EgressRefused {
+        inject: String,
+        destination: Ipv4Addr,
+        networks: String,
+    },
     #[error("inject {inject}: {kind} needs {field}")]
-    Missing { inject: String, kind: &'static str, field: &'static str },
+    Missing {
+        inject: String,
+        kind: &'static str,
+        field: &'static str,
+    },
     #[error("inject {inject}: starting the generator in {container}: {source}")]
-    Backend { inject: String, container: String, source: BackendError },
-    #[error("inject {inject}: the generator in {container} did not start (exit {exit_code}): {stderr}")]
-    Failed { inject: String, container: String, exit_code: i64, stderr: String },
+    Backend {
+        inject: String,
+        container: String,
+        source: BackendError,
+    },
+    #[error(
+        "inject {inject}: the generator in {container} did not start (exit {exit_code}): {stderr}"
+    )]
+    Failed {
+        inject: String,
+        container: String,
+        exit_code: i64,
+        stderr: String,
+    },
 }
 
 /// How a brute force reaches its service.
@@ -88,7 +116,9 @@ pub struct Generator {
 
 /// Whether `destination` is inside one of the team's networks.
 pub fn egress_allowed(destination: Ipv4Addr, team_networks: &[Ipv4Net]) -> bool {
-    team_networks.iter().any(|network| network.contains(destination))
+    team_networks
+        .iter()
+        .any(|network| network.contains(destination))
 }
 
 fn kind_name(kind: TrafficKind) -> &'static str {
@@ -104,7 +134,9 @@ fn kind_name(kind: TrafficKind) -> &'static str {
 fn tcp_ports(traffic: &Traffic, limit: usize) -> Vec<u16> {
     let mut ports = Vec::new();
     for spec in &traffic.ports {
-        if let (Protocol::Tcp | Protocol::Udp | Protocol::Any, Some((low, high))) = (spec.protocol, spec.ports) {
+        if let (Protocol::Tcp | Protocol::Udp | Protocol::Any, Some((low, high))) =
+            (spec.protocol, spec.ports)
+        {
             for port in low..=high {
                 if ports.len() >= limit {
                     return ports;
@@ -117,36 +149,67 @@ fn tcp_ports(traffic: &Traffic, limit: usize) -> Vec<u16> {
 }
 
 /// Resolve, default and bound a traffic inject; the egress guard runs here.
-pub fn generator(inject: &PlannedInject, traffic: &Traffic, team_networks: &[Ipv4Net]) -> Result<Generator, TrafficError> {
-    let container = inject
-        .target
-        .container
-        .clone()
-        .ok_or_else(|| TrafficError::TargetNotAHost { inject: inject.id.clone(), target: inject.target.reference.clone() })?;
-    let resolved = inject.addresses.get(&traffic.to).cloned().unwrap_or_default();
+pub fn generator(
+    inject: &PlannedInject,
+    traffic: &Traffic,
+    team_networks: &[Ipv4Net],
+) -> Result<Generator, TrafficError> {
+    let container =
+        inject
+            .target
+            .container
+            .clone()
+            .ok_or_else(|| TrafficError::TargetNotAHost {
+                inject: inject.id.clone(),
+                target: inject.target.reference.clone(),
+            })?;
+    let resolved = inject
+        .addresses
+        .get(&traffic.to)
+        .cloned()
+        .unwrap_or_default();
     let destination: Ipv4Addr = resolved.parse().map_err(|_| TrafficError::Unresolved {
         inject: inject.id.clone(),
         to: traffic.to.clone(),
         resolved: resolved.clone(),
     })?;
     if !egress_allowed(destination, team_networks) {
-        let networks = team_networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-        return Err(TrafficError::EgressRefused { inject: inject.id.clone(), destination, networks: format!("[{networks}]") });
+        let networks = team_networks
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(TrafficError::EgressRefused {
+            inject: inject.id.clone(),
+            destination,
+            networks: format!("[{networks}]"),
+        });
     }
     let interval_default_ms = match traffic.kind {
         TrafficKind::Beacon => 60_000,
         TrafficKind::Scan => 50,
         _ => 1_000,
     };
-    let interval_ms = traffic.interval.map(|interval| interval.seconds * 1000).unwrap_or(interval_default_ms);
-    let jitter = traffic.jitter.filter(|jitter| jitter.is_finite()).unwrap_or(0.0).clamp(0.0, 1.0);
+    let interval_ms = traffic
+        .interval
+        .map(|interval| interval.seconds * 1000)
+        .unwrap_or(interval_default_ms);
+    let jitter = traffic
+        .jitter
+        .filter(|jitter| jitter.is_finite())
+        .unwrap_or(0.0)
+        .clamp(0.0, 1.0);
     let first_port = |default: u16| tcp_ports(traffic, 1).first().copied().unwrap_or(default);
     let mut bytes = None;
     let mut domain = None;
     let mut user = None;
     let mut brute_force_method = None;
     let (ports, count, path) = match traffic.kind {
-        TrafficKind::Beacon => (vec![first_port(80)], traffic.count.unwrap_or(60), traffic.path.clone().unwrap_or_else(|| "/".into())),
+        TrafficKind::Beacon => (
+            vec![first_port(80)],
+            traffic.count.unwrap_or(60),
+            traffic.path.clone().unwrap_or_else(|| "/".into()),
+        ),
         TrafficKind::BruteForce => {
             let port = first_port(22);
             brute_force_method = Some(match port {
@@ -155,7 +218,11 @@ pub fn generator(inject: &PlannedInject, traffic: &Traffic, team_networks: &[Ipv
                 _ => BruteForceMethod::Connect,
             });
             user = Some(traffic.user.clone().unwrap_or_else(|| "admin".into()));
-            (vec![port], traffic.count.unwrap_or(50), traffic.path.clone().unwrap_or_else(|| "/admin/".into()))
+            (
+                vec![port],
+                traffic.count.unwrap_or(50),
+                traffic.path.clone().unwrap_or_else(|| "/admin/".into()),
+            )
         }
         TrafficKind::Scan => {
             let limit = traffic.count.unwrap_or(1024).min(1024) as usize;
@@ -167,9 +234,16 @@ pub fn generator(inject: &PlannedInject, traffic: &Traffic, team_networks: &[Ipv
             (ports, count, String::new())
         }
         TrafficKind::Exfiltration => {
-            let total = traffic.bytes.unwrap_or(1024 * 1024).clamp(1, MAX_EXFILTRATION_BYTES);
+            let total = traffic
+                .bytes
+                .unwrap_or(1024 * 1024)
+                .clamp(1, MAX_EXFILTRATION_BYTES);
             bytes = Some(total);
-            (vec![first_port(80)], total.div_ceil(CHUNK_BYTES) as u32, traffic.path.clone().unwrap_or_else(|| "/upload".into()))
+            (
+                vec![first_port(80)],
+                total.div_ceil(CHUNK_BYTES) as u32,
+                traffic.path.clone().unwrap_or_else(|| "/upload".into()),
+            )
         }
         TrafficKind::DnsTunnel => {
             domain = Some(
@@ -177,15 +251,27 @@ pub fn generator(inject: &PlannedInject, traffic: &Traffic, team_networks: &[Ipv
                     .domain
                     .clone()
                     .filter(|domain| !domain.is_empty())
-                    .ok_or_else(|| TrafficError::Missing { inject: inject.id.clone(), kind: "dns_tunnel", field: "domain" })?,
+                    .ok_or_else(|| TrafficError::Missing {
+                        inject: inject.id.clone(),
+                        kind: "dns_tunnel",
+                        field: "domain",
+                    })?,
             );
-            (vec![first_port(53)], traffic.count.unwrap_or(100), String::new())
+            (
+                vec![first_port(53)],
+                traffic.count.unwrap_or(100),
+                String::new(),
+            )
         }
     };
     let count = count.clamp(1, MAX_COUNT);
     // Each attempt may take its own timeout (5 s, 30 s for a chunk) on top
     // of the interval; a minute of slack for the start.
-    let attempt_seconds: u64 = if traffic.kind == TrafficKind::Exfiltration { 30 } else { 5 };
+    let attempt_seconds: u64 = if traffic.kind == TrafficKind::Exfiltration {
+        30
+    } else {
+        5
+    };
     let per_attempt_ms = (interval_ms as f64 * (1.0 + jitter)) as u64 + attempt_seconds * 1000;
     let max_seconds = (u64::from(count) * per_attempt_ms / 1000 + 60).min(MAX_SECONDS);
     Ok(Generator {
@@ -297,10 +383,20 @@ pub fn launch_command(generator: &Generator) -> Vec<String> {
         TrafficKind::Beacon => (
             BEACON_SCRIPT,
             "curl",
-            vec![generator.destination.to_string(), port, generator.path.clone(), generator.count.to_string(), generator.interval_ms.to_string(), jitter_ms.to_string()],
+            vec![
+                generator.destination.to_string(),
+                port,
+                generator.path.clone(),
+                generator.count.to_string(),
+                generator.interval_ms.to_string(),
+                jitter_ms.to_string(),
+            ],
         ),
         TrafficKind::BruteForce => {
-            let method = match generator.brute_force_method.unwrap_or(BruteForceMethod::Connect) {
+            let method = match generator
+                .brute_force_method
+                .unwrap_or(BruteForceMethod::Connect)
+            {
                 BruteForceMethod::Http => "http",
                 BruteForceMethod::Ssh => "ssh",
                 BruteForceMethod::Connect => "connect",
@@ -320,7 +416,10 @@ pub fn launch_command(generator: &Generator) -> Vec<String> {
             )
         }
         TrafficKind::Scan => {
-            let mut arguments = vec![generator.destination.to_string(), generator.interval_ms.to_string()];
+            let mut arguments = vec![
+                generator.destination.to_string(),
+                generator.interval_ms.to_string(),
+            ];
             arguments.extend(generator.ports.iter().map(ToString::to_string));
             (SCAN_SCRIPT, "timeout", arguments)
         }
@@ -339,7 +438,13 @@ pub fn launch_command(generator: &Generator) -> Vec<String> {
         TrafficKind::DnsTunnel => (
             DNS_TUNNEL_SCRIPT,
             "dig",
-            vec![generator.destination.to_string(), port, generator.domain.clone().unwrap_or_default(), generator.count.to_string(), generator.interval_ms.to_string()],
+            vec![
+                generator.destination.to_string(),
+                port,
+                generator.domain.clone().unwrap_or_default(),
+                generator.count.to_string(),
+                generator.interval_ms.to_string(),
+            ],
         ),
     };
     let body = format!("{PAUSE}{script}");
@@ -352,14 +457,22 @@ pub fn launch_command(generator: &Generator) -> Vec<String> {
 }
 
 /// Start the traffic of `inject` from its target; returns the ground truth.
-pub async fn start<B: Backend>(backend: &B, inject: &PlannedInject, traffic: &Traffic, team_networks: &[Ipv4Net]) -> Result<Value, TrafficError> {
+pub async fn start<B: Backend>(
+    backend: &B,
+    inject: &PlannedInject,
+    traffic: &Traffic,
+    team_networks: &[Ipv4Net],
+) -> Result<Value, TrafficError> {
     let generator = generator(inject, traffic, team_networks)?;
     let command = launch_command(&generator);
-    let output = backend.exec(&generator.container, &command, ExecPrivilege::Container).await.map_err(|source| TrafficError::Backend {
-        inject: inject.id.clone(),
-        container: generator.container.clone(),
-        source,
-    })?;
+    let output = backend
+        .exec(&generator.container, &command, ExecPrivilege::Container)
+        .await
+        .map_err(|source| TrafficError::Backend {
+            inject: inject.id.clone(),
+            container: generator.container.clone(),
+            source,
+        })?;
     if output.exit_code != 0 {
         return Err(TrafficError::Failed {
             inject: inject.id.clone(),
@@ -396,12 +509,20 @@ pid=$(cat -- "$1"); [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null; rm -f --
 "#;
 
 /// Stop a generator early (an instructor's "stop the beacon").
-pub async fn stop<B: Backend>(backend: &B, container: &str, inject_id: &str) -> Result<(), TrafficError> {
+pub async fn stop<B: Backend>(
+    backend: &B,
+    container: &str,
+    inject_id: &str,
+) -> Result<(), TrafficError> {
     let command = shell::bash(STOP_SCRIPT, "enshu-stop", &[&pid_file(inject_id)]);
     backend
         .exec(container, &command, ExecPrivilege::Container)
         .await
-        .map_err(|source| TrafficError::Backend { inject: inject_id.to_string(), container: container.to_string(), source })?;
+        .map_err(|source| TrafficError::Backend {
+            inject: inject_id.to_string(),
+            container: container.to_string(),
+            source,
+        })?;
     Ok(())
 }
 
@@ -416,7 +537,10 @@ mod tests {
     use super::*;
 
     fn team_networks() -> Vec<Ipv4Net> {
-        ["10.64.10.0/24", "10.64.20.0/24", "10.64.100.0/24"].iter().map(|text| text.parse().unwrap()).collect()
+        ["10.64.10.0/24", "10.64.20.0/24", "10.64.100.0/24"]
+            .iter()
+            .map(|text| text.parse().unwrap())
+            .collect()
     }
 
     fn traffic(kind: TrafficKind) -> Traffic {
@@ -455,23 +579,47 @@ mod tests {
 
     #[test]
     fn the_egress_guard_refuses_destinations_outside_the_team() {
-        let beacon = Traffic { ports: vec![port("tcp/8080")], ..traffic(TrafficKind::Beacon) };
+        let beacon = Traffic {
+            ports: vec![port("tcp/8080")],
+            ..traffic(TrafficKind::Beacon)
+        };
         for outside in ["8.8.8.8", "10.65.100.23", "192.168.1.1"] {
-            let error = generator(&inject(&beacon, outside), &beacon, &team_networks()).unwrap_err();
-            assert!(matches!(error, TrafficError::EgressRefused { .. }), "{outside}: {error}");
+            let error =
+                generator(&inject(&beacon, outside), &beacon, &team_networks()).unwrap_err();
+            assert!(
+                matches!(error, TrafficError::EgressRefused { .. }),
+                "{outside}: {error}"
+            );
             assert!(error.to_string().contains("egress guard"), "{error}");
         }
         assert!(generator(&inject(&beacon, "10.64.100.23"), &beacon, &team_networks()).is_ok());
         // A segment (subnet) or nothing is not a destination.
-        assert!(matches!(generator(&inject(&beacon, "10.64.100.0/24"), &beacon, &team_networks()), Err(TrafficError::Unresolved { .. })));
-        assert!(matches!(generator(&inject(&beacon, ""), &beacon, &[]), Err(TrafficError::Unresolved { .. })));
+        assert!(matches!(
+            generator(
+                &inject(&beacon, "10.64.100.0/24"),
+                &beacon,
+                &team_networks()
+            ),
+            Err(TrafficError::Unresolved { .. })
+        ));
+        assert!(matches!(
+            generator(&inject(&beacon, ""), &beacon, &[]),
+            Err(TrafficError::Unresolved { .. })
+        ));
     }
 
     #[tokio::test]
     async fn a_refused_generator_never_reaches_the_backend() {
         let backend = FakeBackend::new();
         let beacon = traffic(TrafficKind::Beacon);
-        let error = start(&backend, &inject(&beacon, "1.1.1.1"), &beacon, &team_networks()).await.unwrap_err();
+        let error = start(
+            &backend,
+            &inject(&beacon, "1.1.1.1"),
+            &beacon,
+            &team_networks(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(error, TrafficError::EgressRefused { .. }));
         assert!(backend.calls().is_empty());
     }
@@ -486,22 +634,83 @@ mod tests {
             path: Some("/gate.php".into()),
             ..traffic(TrafficKind::Beacon)
         };
-        let planned = generator(&inject(&beacon, "10.64.100.23"), &beacon, &team_networks()).unwrap();
-        assert_eq!((planned.ports.as_slice(), planned.count, planned.interval_ms, planned.path.as_str()), (&[8080][..], 360, 10_000, "/gate.php"));
+        let planned =
+            generator(&inject(&beacon, "10.64.100.23"), &beacon, &team_networks()).unwrap();
+        assert_eq!(
+            (
+                planned.ports.as_slice(),
+                planned.count,
+                planned.interval_ms,
+                planned.path.as_str()
+            ),
+            (&[8080][..], 360, 10_000, "/gate.php")
+        );
         assert_eq!(planned.max_seconds, 360 * 17 + 60);
-        let huge = Traffic { count: Some(10_000_000), interval: Some(Duration::from_secs(3600)), ..traffic(TrafficKind::Beacon) };
+        let huge = Traffic {
+            count: Some(10_000_000),
+            interval: Some(Duration::from_secs(3600)),
+            ..traffic(TrafficKind::Beacon)
+        };
         let planned = generator(&inject(&huge, "10.64.100.23"), &huge, &team_networks()).unwrap();
-        assert_eq!((planned.count, planned.max_seconds), (MAX_COUNT, MAX_SECONDS));
-        let scan = Traffic { ports: vec![port("tcp/1-65535")], ..traffic(TrafficKind::Scan) };
-        assert_eq!(generator(&inject(&scan, "10.64.100.23"), &scan, &team_networks()).unwrap().ports.len(), 1024);
+        assert_eq!(
+            (planned.count, planned.max_seconds),
+            (MAX_COUNT, MAX_SECONDS)
+        );
+        let scan = Traffic {
+            ports: vec![port("tcp/1-65535")],
+            ..traffic(TrafficKind::Scan)
+        };
+        assert_eq!(
+            generator(&inject(&scan, "10.64.100.23"), &scan, &team_networks())
+                .unwrap()
+                .ports
+                .len(),
+            1024
+        );
         let default_scan = traffic(TrafficKind::Scan);
-        assert_eq!(generator(&inject(&default_scan, "10.64.100.23"), &default_scan, &team_networks()).unwrap().ports, DEFAULT_SCAN_PORTS);
-        let exfiltration = Traffic { bytes: Some(200 * 1024), ..traffic(TrafficKind::Exfiltration) };
-        assert_eq!(generator(&inject(&exfiltration, "10.64.100.23"), &exfiltration, &team_networks()).unwrap().count, 4);
-        let rdp = Traffic { ports: vec![port("tcp/3389")], user: Some("administrator".into()), ..traffic(TrafficKind::BruteForce) };
-        assert_eq!(generator(&inject(&rdp, "10.64.100.23"), &rdp, &team_networks()).unwrap().brute_force_method, Some(BruteForceMethod::Connect));
+        assert_eq!(
+            generator(
+                &inject(&default_scan, "10.64.100.23"),
+                &default_scan,
+                &team_networks()
+            )
+            .unwrap()
+            .ports,
+            DEFAULT_SCAN_PORTS
+        );
+        let exfiltration = Traffic {
+            bytes: Some(200 * 1024),
+            ..traffic(TrafficKind::Exfiltration)
+        };
+        assert_eq!(
+            generator(
+                &inject(&exfiltration, "10.64.100.23"),
+                &exfiltration,
+                &team_networks()
+            )
+            .unwrap()
+            .count,
+            4
+        );
+        let rdp = Traffic {
+            ports: vec![port("tcp/3389")],
+            user: Some("administrator".into()),
+            ..traffic(TrafficKind::BruteForce)
+        };
+        assert_eq!(
+            generator(&inject(&rdp, "10.64.100.23"), &rdp, &team_networks())
+                .unwrap()
+                .brute_force_method,
+            Some(BruteForceMethod::Connect)
+        );
         let dns = traffic(TrafficKind::DnsTunnel);
-        assert!(matches!(generator(&inject(&dns, "10.64.100.23"), &dns, &team_networks()), Err(TrafficError::Missing { field: "domain", .. })));
+        assert!(matches!(
+            generator(&inject(&dns, "10.64.100.23"), &dns, &team_networks()),
+            Err(TrafficError::Missing {
+                field: "domain",
+                ..
+            })
+        ));
     }
 
     #[tokio::test]
@@ -517,7 +726,10 @@ mod tests {
         };
         let planned = inject(&beacon, "10.64.100.23");
         // The fake refuses execs into containers it does not run.
-        assert!(matches!(start(&backend, &planned, &beacon, &team_networks()).await, Err(TrafficError::Backend { .. })));
+        assert!(matches!(
+            start(&backend, &planned, &beacon, &team_networks()).await,
+            Err(TrafficError::Backend { .. })
+        ));
         let expected_body = format!("{PAUSE}{BEACON_SCRIPT}");
         assert_eq!(
             backend.calls(),
@@ -547,17 +759,66 @@ mod tests {
     #[test]
     fn every_kind_builds_its_own_script() {
         let cases = [
-            (Traffic { ports: vec![port("tcp/22")], user: Some("root".into()), count: Some(5), ..traffic(TrafficKind::BruteForce) }, BRUTE_FORCE_SCRIPT, "ssh"),
-            (Traffic { ports: vec![port("tcp/80")], count: Some(5), ..traffic(TrafficKind::BruteForce) }, BRUTE_FORCE_SCRIPT, "http"),
-            (Traffic { ports: vec![port("tcp/20-25")], ..traffic(TrafficKind::Scan) }, SCAN_SCRIPT, "25"),
-            (Traffic { bytes: Some(1000), ..traffic(TrafficKind::Exfiltration) }, EXFILTRATION_SCRIPT, "1000"),
-            (Traffic { domain: Some("t.example".into()), count: Some(4), ..traffic(TrafficKind::DnsTunnel) }, DNS_TUNNEL_SCRIPT, "t.example"),
+            (
+                Traffic {
+                    ports: vec![port("tcp/22")],
+                    user: Some("root".into()),
+                    count: Some(5),
+                    ..traffic(TrafficKind::BruteForce)
+                },
+                BRUTE_FORCE_SCRIPT,
+                "ssh",
+            ),
+            (
+                Traffic {
+                    ports: vec![port("tcp/80")],
+                    count: Some(5),
+                    ..traffic(TrafficKind::BruteForce)
+                },
+                BRUTE_FORCE_SCRIPT,
+                "http",
+            ),
+            (
+                Traffic {
+                    ports: vec![port("tcp/20-25")],
+                    ..traffic(TrafficKind::Scan)
+                },
+                SCAN_SCRIPT,
+                "25",
+            ),
+            (
+                Traffic {
+                    bytes: Some(1000),
+                    ..traffic(TrafficKind::Exfiltration)
+                },
+                EXFILTRATION_SCRIPT,
+                "1000",
+            ),
+            (
+                Traffic {
+                    domain: Some("t.example".into()),
+                    count: Some(4),
+                    ..traffic(TrafficKind::DnsTunnel)
+                },
+                DNS_TUNNEL_SCRIPT,
+                "t.example",
+            ),
         ];
         for (traffic, script, expected_argument) in cases {
-            let planned = generator(&inject(&traffic, "10.64.100.23"), &traffic, &team_networks()).unwrap();
+            let planned = generator(
+                &inject(&traffic, "10.64.100.23"),
+                &traffic,
+                &team_networks(),
+            )
+            .unwrap();
             let command = launch_command(&planned);
             assert_eq!(command[8], format!("{PAUSE}{script}"));
-            assert!(command[9..].iter().any(|argument| argument == expected_argument), "{command:?}");
+            assert!(
+                command[9..]
+                    .iter()
+                    .any(|argument| argument == expected_argument),
+                "{command:?}"
+            );
         }
     }
 }

@@ -30,7 +30,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic located at `path` in `source`.
-    pub fn at(source: &Source, path: impl Into<String>, severity: Severity, message: impl Into<String>) -> Diagnostic {
+    pub fn at(
+        source: &Source,
+        path: impl Into<String>,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         let path = path.into();
         let location = source.locate(&path);
         Diagnostic::at_location(source, location, path, severity, message)
@@ -78,7 +83,10 @@ impl Diagnostic {
             Severity::Error => "",
             Severity::Warning => "warning: ",
         };
-        format!("{}:{}:{}: {severity}{}", self.file, self.line, self.column, self.message)
+        format!(
+            "{}:{}:{}: {severity}{}",
+            self.file, self.line, self.column, self.message
+        )
     }
 }
 
@@ -107,6 +115,11 @@ impl fmt::Display for Diagnostic {
 /// Sort for stable output: by file, then position, then message.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|left, right| {
-        (&left.file, left.line, left.column, &left.message).cmp(&(&right.file, right.line, right.column, &right.message))
+        (&left.file, left.line, left.column, &left.message).cmp(&(
+            &right.file,
+            right.line,
+            right.column,
+            &right.message,
+        ))
     });
 }

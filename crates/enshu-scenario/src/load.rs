@@ -44,7 +44,12 @@ impl LoadedScenario {
     }
 
     /// A diagnostic at a merged path.
-    pub fn diagnostic(&self, path: &str, severity: Severity, message: impl Into<String>) -> Diagnostic {
+    pub fn diagnostic(
+        &self,
+        path: &str,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         let (source, original) = self.resolve(path);
         let location = source.locate(&original);
         Diagnostic::at_location(source, location, path, severity, message)
@@ -53,7 +58,9 @@ impl LoadedScenario {
     /// Whether the item at a merged path comes from a built-in template.
     pub fn from_template(&self, path: &str) -> bool {
         let (prefix, _) = split_item_path(path);
-        prefix.and_then(|prefix| self.origins.get(prefix)).is_some_and(|(index, _)| *index != 0)
+        prefix
+            .and_then(|prefix| self.origins.get(prefix))
+            .is_some_and(|(index, _)| *index != 0)
     }
 
     /// The scenario file's own source.
@@ -100,7 +107,10 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
     if bytes.len() > MAX_FILE_BYTES {
         return Err(vec![Diagnostic::whole_file(
             file_name,
-            format!("file is {} bytes; scenarios are limited to {MAX_FILE_BYTES} bytes", bytes.len()),
+            format!(
+                "file is {} bytes; scenarios are limited to {MAX_FILE_BYTES} bytes",
+                bytes.len()
+            ),
         )]);
     }
     let text = match std::str::from_utf8(bytes) {
@@ -108,15 +118,24 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         Err(error) => {
             let valid = &bytes[..error.valid_up_to()];
             let line = valid.iter().filter(|byte| **byte == b'\n').count() as u32 + 1;
-            let line_start = valid.iter().rposition(|byte| *byte == b'\n').map_or(0, |position| position + 1);
-            let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() as u32 + 1;
+            let line_start = valid
+                .iter()
+                .rposition(|byte| *byte == b'\n')
+                .map_or(0, |position| position + 1);
+            let column = String::from_utf8_lossy(&valid[line_start..])
+                .chars()
+                .count() as u32
+                + 1;
             return Err(vec![Diagnostic {
                 severity: Severity::Error,
                 file: file_name.to_string(),
                 line,
                 column,
                 path: String::new(),
-                message: format!("file is not valid UTF-8 (byte offset {})", error.valid_up_to()),
+                message: format!(
+                    "file is not valid UTF-8 (byte offset {})",
+                    error.valid_up_to()
+                ),
                 source_line: None,
             }]);
         }
@@ -129,7 +148,13 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
     // Structural problems (bad YAML, budgets exceeded) first: they are found
     // without knowing the scenario's fields.
     if let Some((location, message)) = &main_source.index_error {
-        return Err(vec![Diagnostic::at_location(&main_source, *location, "", Severity::Error, message.clone())]);
+        return Err(vec![Diagnostic::at_location(
+            &main_source,
+            *location,
+            "",
+            Severity::Error,
+            message.clone(),
+        )]);
     }
     let main_layer: Scenario = parse_layer(&main_source)?;
     let mut sources = vec![main_source];
@@ -159,7 +184,11 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
                 ),
             )]);
         };
-        let template_source = Source::new(format!("<template {template_name}>"), template_text, yaml_options());
+        let template_source = Source::new(
+            format!("<template {template_name}>"),
+            template_text,
+            yaml_options(),
+        );
         let template: Layer = parse_layer(&template_source)?;
         next_template = template.extends.clone();
         extends_path = "extends".to_string();
@@ -178,10 +207,9 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         }
         for (index, segment) in layer.segments.iter().enumerate() {
             let item = (segment.clone(), *source_index, format!("segments[{index}]"));
-            match segments
-                .iter_mut()
-                .find(|(existing, existing_source, _)| existing.name == segment.name && existing_source != source_index)
-            {
+            match segments.iter_mut().find(|(existing, existing_source, _)| {
+                existing.name == segment.name && existing_source != source_index
+            }) {
                 Some(slot) => *slot = item,
                 None => segments.push(item),
             }
@@ -190,10 +218,9 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
             let item = (host.clone(), *source_index, format!("hosts[{index}]"));
             // Within the scenario file itself a repeated name is a mistake
             // the validator reports; across layers it is an override.
-            match hosts
-                .iter_mut()
-                .find(|(existing, existing_source, _)| existing.name == host.name && existing_source != source_index)
-            {
+            match hosts.iter_mut().find(|(existing, existing_source, _)| {
+                existing.name == host.name && existing_source != source_index
+            }) {
                 Some(slot) => *slot = item,
                 None => hosts.push(item),
             }
@@ -219,7 +246,11 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         origins.insert(format!("flows[{index}]"), (source_index, path));
         scenario.flows.push(flow);
     }
-    Ok(LoadedScenario { scenario, sources, origins })
+    Ok(LoadedScenario {
+        scenario,
+        sources,
+        origins,
+    })
 }
 
 /// The network part of a scenario, which is also what a template holds.
@@ -251,7 +282,8 @@ impl Layer {
 }
 
 fn parse_layer<T: for<'de> Deserialize<'de>>(source: &Source) -> Result<T, Vec<Diagnostic>> {
-    serde_saphyr::from_str_with_options::<T>(&source.text, yaml_options()).map_err(|error| vec![yaml_error(source, &error)])
+    serde_saphyr::from_str_with_options::<T>(&source.text, yaml_options())
+        .map_err(|error| vec![yaml_error(source, &error)])
 }
 
 /// Turn a serde-saphyr error into a diagnostic at its location.
@@ -266,7 +298,10 @@ fn find_indentation_tab(source: &Source) -> Option<Diagnostic> {
     for (index, line) in source.text.lines().enumerate() {
         let indentation: &str = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
         if let Some(column) = indentation.find('\t') {
-            let location = Location { line: index as u32 + 1, column: column as u32 + 1 };
+            let location = Location {
+                line: index as u32 + 1,
+                column: column as u32 + 1,
+            };
             return Some(Diagnostic::at_location(
                 source,
                 location,

@@ -122,12 +122,17 @@ fn default_team_prefix() -> u8 {
 
 impl Default for Addressing {
     fn default() -> Self {
-        Addressing { pool: default_pool(), team_prefix: default_team_prefix() }
+        Addressing {
+            pool: default_pool(),
+            team_prefix: default_team_prefix(),
+        }
     }
 }
 
 /// What a segment stands for in the municipal model.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum SegmentRole {
     /// マイナンバー利用事務系: must stay cut off from the internet.
@@ -194,7 +199,9 @@ pub struct Host {
 }
 
 /// The image roles Enshu builds offline (see `images/roles.md`).
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ImageRole {
     /// The team's analyst workstation: shell, tcpdump, logs, firewall tools.
@@ -289,7 +296,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
                 formatter.write_str("a value or a list of values")
             }
 
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut values = Vec::new();
                 while let Some(value) = access.next_element()? {
                     values.push(value);
@@ -298,19 +308,23 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
             }
 
             fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
-                T::deserialize(serde::de::value::StrDeserializer::<E>::new(value)).map(OneOrMany::One)
+                T::deserialize(serde::de::value::StrDeserializer::<E>::new(value))
+                    .map(OneOrMany::One)
             }
 
             fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Self::Value, E> {
-                T::deserialize(serde::de::value::U64Deserializer::<E>::new(value)).map(OneOrMany::One)
+                T::deserialize(serde::de::value::U64Deserializer::<E>::new(value))
+                    .map(OneOrMany::One)
             }
 
             fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Self::Value, E> {
-                T::deserialize(serde::de::value::I64Deserializer::<E>::new(value)).map(OneOrMany::One)
+                T::deserialize(serde::de::value::I64Deserializer::<E>::new(value))
+                    .map(OneOrMany::One)
             }
 
             fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<Self::Value, E> {
-                T::deserialize(serde::de::value::BoolDeserializer::<E>::new(value)).map(OneOrMany::One)
+                T::deserialize(serde::de::value::BoolDeserializer::<E>::new(value))
+                    .map(OneOrMany::One)
             }
         }
 
@@ -351,24 +365,43 @@ impl FromStr for PortSpec {
     fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
         match text {
-            "any" => return Ok(PortSpec { protocol: Protocol::Any, ports: None }),
-            "icmp" => return Ok(PortSpec { protocol: Protocol::Icmp, ports: None }),
+            "any" => {
+                return Ok(PortSpec {
+                    protocol: Protocol::Any,
+                    ports: None,
+                });
+            }
+            "icmp" => {
+                return Ok(PortSpec {
+                    protocol: Protocol::Icmp,
+                    ports: None,
+                });
+            }
             _ => {}
         }
-        let (protocol_text, port_text) = text
-            .split_once('/')
-            .ok_or_else(|| format!("port {text:?} must look like tcp/443, udp/514, tcp/8000-8080, icmp or any"))?;
+        let (protocol_text, port_text) = text.split_once('/').ok_or_else(|| {
+            format!("port {text:?} must look like tcp/443, udp/514, tcp/8000-8080, icmp or any")
+        })?;
         let protocol = match protocol_text {
             "tcp" => Protocol::Tcp,
             "udp" => Protocol::Udp,
-            other => return Err(format!("unknown protocol {other:?} in port {text:?} (tcp or udp)")),
+            other => {
+                return Err(format!(
+                    "unknown protocol {other:?} in port {text:?} (tcp or udp)"
+                ));
+            }
         };
         if port_text == "any" || port_text == "*" {
-            return Ok(PortSpec { protocol, ports: Some((1, 65535)) });
+            return Ok(PortSpec {
+                protocol,
+                ports: Some((1, 65535)),
+            });
         }
         let parse_port = |part: &str| -> Result<u16, String> {
             match part.parse::<u16>() {
-                Ok(0) | Err(_) => Err(format!("port {text:?}: {part:?} is not a port number (1-65535)")),
+                Ok(0) | Err(_) => Err(format!(
+                    "port {text:?}: {part:?} is not a port number (1-65535)"
+                )),
                 Ok(port) => Ok(port),
             }
         };
@@ -382,7 +415,10 @@ impl FromStr for PortSpec {
         if range.0 > range.1 {
             return Err(format!("port range {text:?} is reversed"));
         }
-        Ok(PortSpec { protocol, ports: Some(range) })
+        Ok(PortSpec {
+            protocol,
+            ports: Some(range),
+        })
     }
 }
 
@@ -392,7 +428,11 @@ impl fmt::Display for PortSpec {
             (Protocol::Any, _) => formatter.write_str("any"),
             (Protocol::Icmp, _) => formatter.write_str("icmp"),
             (protocol, Some((low, high))) => {
-                let name = if protocol == Protocol::Tcp { "tcp" } else { "udp" };
+                let name = if protocol == Protocol::Tcp {
+                    "tcp"
+                } else {
+                    "udp"
+                };
                 if low == high {
                     write!(formatter, "{name}/{low}")
                 } else if (low, high) == (1, 65535) {
@@ -462,7 +502,10 @@ impl FromStr for Duration {
         let mut last_unit_rank = 0;
         for character in trimmed.chars() {
             if let Some(digit) = character.to_digit(10) {
-                let next = number.unwrap_or(0).checked_mul(10).and_then(|n| n.checked_add(u64::from(digit)));
+                let next = number
+                    .unwrap_or(0)
+                    .checked_mul(10)
+                    .and_then(|n| n.checked_add(u64::from(digit)));
                 number = Some(next.ok_or_else(bad)?);
                 continue;
             }
@@ -477,7 +520,10 @@ impl FromStr for Duration {
             }
             last_unit_rank = rank;
             let value = number.take().ok_or_else(bad)?;
-            seconds = value.checked_mul(unit_seconds).and_then(|v| seconds.checked_add(v)).ok_or_else(bad)?;
+            seconds = value
+                .checked_mul(unit_seconds)
+                .and_then(|v| seconds.checked_add(v))
+                .ok_or_else(bad)?;
         }
         if number.is_some() {
             return Err(bad());
@@ -488,7 +534,11 @@ impl FromStr for Duration {
 
 impl fmt::Display for Duration {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (hours, minutes, seconds) = (self.seconds / 3600, self.seconds / 60 % 60, self.seconds % 60);
+        let (hours, minutes, seconds) = (
+            self.seconds / 3600,
+            self.seconds / 60 % 60,
+            self.seconds % 60,
+        );
         if self.seconds == 0 {
             return formatter.write_str("0s");
         }
@@ -731,7 +781,9 @@ pub struct Message {
 }
 
 /// The four phases a team goes through.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Detection,
@@ -741,7 +793,12 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 4] = [Phase::Detection, Phase::Response, Phase::Reporting, Phase::Recovery];
+    pub const ALL: [Phase; 4] = [
+        Phase::Detection,
+        Phase::Response,
+        Phase::Reporting,
+        Phase::Recovery,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -29,7 +29,11 @@ impl Ipv4Net {
     }
 
     pub fn mask(&self) -> u32 {
-        if self.prefix == 0 { 0 } else { u32::MAX << (32 - self.prefix) }
+        if self.prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - self.prefix)
+        }
     }
 
     /// Number of addresses in the network.
@@ -68,7 +72,10 @@ impl Ipv4Net {
             return None;
         }
         let step = 1u64 << (32 - prefix);
-        Some(Ipv4Net { address: Ipv4Addr::from(self.base() + (index * step) as u32), prefix })
+        Some(Ipv4Net {
+            address: Ipv4Addr::from(self.base() + (index * step) as u32),
+            prefix,
+        })
     }
 }
 
@@ -76,11 +83,15 @@ impl FromStr for Ipv4Net {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Ipv4Net, String> {
-        let (address_text, prefix_text) =
-            text.split_once('/').ok_or_else(|| format!("{text:?} is not a CIDR such as 10.64.0.0/10"))?;
-        let address: Ipv4Addr =
-            address_text.parse().map_err(|_| format!("{address_text:?} is not an IPv4 address"))?;
-        let prefix: u8 = prefix_text.parse().map_err(|_| format!("{prefix_text:?} is not a prefix length"))?;
+        let (address_text, prefix_text) = text
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?} is not a CIDR such as 10.64.0.0/10"))?;
+        let address: Ipv4Addr = address_text
+            .parse()
+            .map_err(|_| format!("{address_text:?} is not an IPv4 address"))?;
+        let prefix: u8 = prefix_text
+            .parse()
+            .map_err(|_| format!("{prefix_text:?} is not a prefix length"))?;
         Ipv4Net::new(address, prefix)
     }
 }
@@ -108,7 +119,10 @@ impl RelativeSubnet {
     pub fn parse(text: &str, team_prefix: u8) -> Result<RelativeSubnet, String> {
         let net: Ipv4Net = text.parse()?;
         if net.prefix < team_prefix {
-            return Err(format!("subnet {text} (/{}) is larger than a team block (/{team_prefix})", net.prefix));
+            return Err(format!(
+                "subnet {text} (/{}) is larger than a team block (/{team_prefix})",
+                net.prefix
+            ));
         }
         let team_block_size = 1u64 << (32 - team_prefix);
         if u64::from(net.base()) >= team_block_size {
@@ -122,7 +136,10 @@ impl RelativeSubnet {
                 "subnet {text} is too small: a segment needs at least a /29 (network, gateway, router, broadcast and hosts)"
             ));
         }
-        Ok(RelativeSubnet { offset: net.base(), prefix: net.prefix })
+        Ok(RelativeSubnet {
+            offset: net.base(),
+            prefix: net.prefix,
+        })
     }
 
     pub fn size(&self) -> u64 {
@@ -131,12 +148,18 @@ impl RelativeSubnet {
 
     /// Place it in a concrete team block.
     pub fn in_block(&self, block: &Ipv4Net) -> Ipv4Net {
-        Ipv4Net { address: Ipv4Addr::from(block.base() + self.offset), prefix: self.prefix }
+        Ipv4Net {
+            address: Ipv4Addr::from(block.base() + self.offset),
+            prefix: self.prefix,
+        }
     }
 
     pub fn overlaps(&self, other: &RelativeSubnet) -> bool {
         let (start, end) = (u64::from(self.offset), u64::from(self.offset) + self.size());
-        let (other_start, other_end) = (u64::from(other.offset), u64::from(other.offset) + other.size());
+        let (other_start, other_end) = (
+            u64::from(other.offset),
+            u64::from(other.offset) + other.size(),
+        );
         start < other_end && other_start < end
     }
 

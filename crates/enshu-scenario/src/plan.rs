@@ -189,14 +189,21 @@ pub enum PlanError {
 
 impl std::fmt::Debug for PlanOptions<'_> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("PlanOptions").field("session", &self.session).field("teams", &self.teams).field("pool", &self.pool).finish()
+        formatter
+            .debug_struct("PlanOptions")
+            .field("session", &self.session)
+            .field("teams", &self.teams)
+            .field("pool", &self.pool)
+            .finish()
     }
 }
 
 fn valid_session(session: &str) -> bool {
     !session.is_empty()
         && session.len() <= 20
-        && session.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-')
+        && session.chars().all(|character| {
+            character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-'
+        })
         && !session.starts_with('-')
 }
 
@@ -208,30 +215,55 @@ pub fn plan(loaded: &LoadedScenario, options: &PlanOptions) -> Result<Plan, Plan
     if options.teams == 0 {
         return Err(PlanError::NoTeams);
     }
-    let context = Context { teams: Some(options.teams), pool_override: options.pool, files: options.files };
+    let context = Context {
+        teams: Some(options.teams),
+        pool_override: options.pool,
+        files: options.files,
+    };
     let diagnostics = validate::validate(loaded, &context);
     if diagnostics.iter().any(|diagnostic| diagnostic.is_error()) {
         return Err(PlanError::Invalid(diagnostics));
     }
     let scenario = &loaded.scenario;
-    let pool = options.pool.unwrap_or_else(|| scenario.addressing.pool.parse().expect("validated pool"));
+    let pool = options
+        .pool
+        .unwrap_or_else(|| scenario.addressing.pool.parse().expect("validated pool"));
     let team_prefix = scenario.addressing.team_prefix;
     let teams = (1..=options.teams)
         .map(|index| {
-            let block = pool.subnet(team_prefix, u64::from(index - 1)).expect("validated pool size");
+            let block = pool
+                .subnet(team_prefix, u64::from(index - 1))
+                .expect("validated pool size");
             plan_team(scenario, &options.session, index, options.teams, block)
         })
         .collect::<Vec<_>>();
-    let mut images: Vec<String> =
-        teams.iter().flat_map(|team| team.containers.iter().map(|container| container.image.clone())).collect();
+    let mut images: Vec<String> = teams
+        .iter()
+        .flat_map(|team| {
+            team.containers
+                .iter()
+                .map(|container| container.image.clone())
+        })
+        .collect();
     images.sort();
     images.dedup();
-    Ok(Plan { scenario: scenario.id.clone(), session: options.session.clone(), pool, team_prefix, images, teams })
+    Ok(Plan {
+        scenario: scenario.id.clone(),
+        session: options.session.clone(),
+        pool,
+        team_prefix,
+        images,
+        teams,
+    })
 }
 
 /// `t01`; three digits when there are more than 99 teams.
 pub fn team_name(index: u32, team_count: u32) -> String {
-    if team_count > 99 { format!("t{index:03}") } else { format!("t{index:02}") }
+    if team_count > 99 {
+        format!("t{index:03}")
+    } else {
+        format!("t{index:02}")
+    }
 }
 
 fn bridge_name(network_name: &str) -> String {
@@ -249,7 +281,9 @@ struct TeamAddresses<'a> {
 impl<'a> TeamAddresses<'a> {
     fn host_address(&self, host: &Host) -> Ipv4Addr {
         let subnet = self.subnets[host.segment.as_str()];
-        subnet.nth(u64::from(host.address)).expect("validated address")
+        subnet
+            .nth(u64::from(host.address))
+            .expect("validated address")
     }
 
     fn resolve(&self, reference: &str, container_prefix: &str) -> ResolvedTarget {
@@ -266,7 +300,12 @@ impl<'a> TeamAddresses<'a> {
                 address: None,
                 subnet: Some(self.subnets[segment.name.as_str()]),
             },
-            Err(_) => ResolvedTarget { reference: reference.to_string(), container: None, address: None, subnet: None },
+            Err(_) => ResolvedTarget {
+                reference: reference.to_string(),
+                container: None,
+                address: None,
+                subnet: None,
+            },
         }
     }
 
@@ -282,20 +321,36 @@ impl<'a> TeamAddresses<'a> {
             .select(selector)
             .unwrap_or_default()
             .into_iter()
-            .map(|host| Ipv4Net { address: self.host_address(host), prefix: 32 })
+            .map(|host| Ipv4Net {
+                address: self.host_address(host),
+                prefix: 32,
+            })
             .collect()
     }
 }
 
-fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, block: Ipv4Net) -> TeamPlan {
+fn plan_team(
+    scenario: &Scenario,
+    session: &str,
+    index: u32,
+    team_count: u32,
+    block: Ipv4Net,
+) -> TeamPlan {
     let team = team_name(index, team_count);
     let prefix = format!("enshu-{session}-{team}");
     let team_prefix = scenario.addressing.team_prefix;
-    let mut addresses = TeamAddresses { topology: Topology::new(scenario), subnets: BTreeMap::new(), relative: BTreeMap::new() };
+    let mut addresses = TeamAddresses {
+        topology: Topology::new(scenario),
+        subnets: BTreeMap::new(),
+        relative: BTreeMap::new(),
+    };
     for segment in &scenario.segments {
-        let relative = RelativeSubnet::parse(&segment.subnet, team_prefix).expect("validated subnet");
+        let relative =
+            RelativeSubnet::parse(&segment.subnet, team_prefix).expect("validated subnet");
         addresses.relative.insert(segment.name.as_str(), relative);
-        addresses.subnets.insert(segment.name.as_str(), relative.in_block(&block));
+        addresses
+            .subnets
+            .insert(segment.name.as_str(), relative.in_block(&block));
     }
     let base_labels = |extra: &[(&str, &str)]| -> BTreeMap<String, String> {
         let mut labels: BTreeMap<String, String> = [
@@ -325,13 +380,20 @@ fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, bl
                 segment: segment.name.clone(),
                 subnet,
                 gateway: subnet.nth(1).expect("segment has a gateway"),
-                router: subnet.nth(relative.router_offset()).expect("segment has a router address"),
+                router: subnet
+                    .nth(relative.router_offset())
+                    .expect("segment has a router address"),
                 internal: true,
                 labels: base_labels(&[(labels::SEGMENT, segment.name.as_str())]),
             }
         })
         .collect();
-    let network_of = |segment: &str| networks.iter().find(|network| network.segment == segment).expect("planned network");
+    let network_of = |segment: &str| {
+        networks
+            .iter()
+            .find(|network| network.segment == segment)
+            .expect("planned network")
+    };
 
     let mut containers = Vec::new();
     // The router first: every other host's default route points at it.
@@ -342,7 +404,13 @@ fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, bl
         reference: ROUTER_HOST.to_string(),
         role: "router".to_string(),
         image: roles::image("router"),
-        networks: networks.iter().map(|network| Attachment { network: network.name.clone(), address: network.router }).collect(),
+        networks: networks
+            .iter()
+            .map(|network| Attachment {
+                network: network.name.clone(),
+                address: network.router,
+            })
+            .collect(),
         default_route: None,
         login: false,
         env: BTreeMap::new(),
@@ -361,7 +429,10 @@ fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, bl
             reference: format!("{}/{}", host.segment, host.name),
             role: host.image.as_str().to_string(),
             image: roles::image(host.image.as_str()),
-            networks: vec![Attachment { network: network.name.clone(), address }],
+            networks: vec![Attachment {
+                network: network.name.clone(),
+                address,
+            }],
             default_route: Some(network.router),
             login: host.login,
             env,
@@ -380,8 +451,11 @@ fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, bl
         .enumerate()
         .map(|(flow_index, flow)| {
             let collect = |selectors: &OneOrMany<String>| {
-                let mut networks: Vec<Ipv4Net> =
-                    selectors.as_slice().iter().flat_map(|selector| addresses.selector_networks(selector)).collect();
+                let mut networks: Vec<Ipv4Net> = selectors
+                    .as_slice()
+                    .iter()
+                    .flat_map(|selector| addresses.selector_networks(selector))
+                    .collect();
                 networks.sort();
                 networks.dedup();
                 networks
@@ -389,7 +463,13 @@ fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, bl
             let mut ports: Vec<PortSpec> = flow.ports.as_slice().to_vec();
             ports.sort();
             ports.dedup();
-            FlowRule { flow: flow_index, from: collect(&flow.from), to: collect(&flow.to), ports, note: flow.note.clone() }
+            FlowRule {
+                flow: flow_index,
+                from: collect(&flow.from),
+                to: collect(&flow.to),
+                ports,
+                note: flow.note.clone(),
+            }
         })
         .flat_map(|rule| {
             let flow = &scenario.flows[rule.flow];
@@ -414,13 +494,19 @@ fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, bl
                 Action::Replay(replay) => {
                     for (original, mapped) in &replay.map {
                         let target = addresses.resolve(mapped, &prefix);
-                        let value = target.address.map(|address| address.to_string()).or(target.subnet.map(|subnet| subnet.to_string()));
+                        let value = target
+                            .address
+                            .map(|address| address.to_string())
+                            .or(target.subnet.map(|subnet| subnet.to_string()));
                         resolved.insert(original.clone(), value.unwrap_or_default());
                     }
                 }
                 Action::Traffic(traffic) => {
                     let target = addresses.resolve(&traffic.to, &prefix);
-                    let value = target.address.map(|address| address.to_string()).or(target.subnet.map(|subnet| subnet.to_string()));
+                    let value = target
+                        .address
+                        .map(|address| address.to_string())
+                        .or(target.subnet.map(|subnet| subnet.to_string()));
                     resolved.insert(traffic.to.clone(), value.unwrap_or_default());
                 }
                 Action::Artefact(_) => {}
@@ -429,7 +515,10 @@ fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, bl
                         for value in [&text.ja, &text.en].into_iter().flatten() {
                             for reference in crate::model::placeholders(value) {
                                 let target = addresses.resolve(reference, &prefix);
-                                let value = target.address.map(|address| address.to_string()).or(target.subnet.map(|subnet| subnet.to_string()));
+                                let value = target
+                                    .address
+                                    .map(|address| address.to_string())
+                                    .or(target.subnet.map(|subnet| subnet.to_string()));
                                 resolved.insert(reference.to_string(), value.unwrap_or_default());
                             }
                         }
@@ -462,31 +551,61 @@ fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, bl
                 objective: objective.id.clone(),
                 check: check.clone(),
                 target: addresses.resolve(&check.target, &prefix),
-                from: check.from.as_deref().map(|reference| addresses.resolve(reference, &prefix)),
-                to: check.to.as_deref().map(|reference| addresses.resolve(reference, &prefix)),
+                from: check
+                    .from
+                    .as_deref()
+                    .map(|reference| addresses.resolve(reference, &prefix)),
+                to: check
+                    .to
+                    .as_deref()
+                    .map(|reference| addresses.resolve(reference, &prefix)),
             }),
             Evidence::Answer(answer) => {
                 let accepted = match answer.kind {
                     AnswerKind::Host => {
                         let target = addresses.resolve(&answer.expect, &prefix);
-                        let host_name = answer.expect.rsplit('/').next().unwrap_or_default().to_string();
+                        let host_name = answer
+                            .expect
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or_default()
+                            .to_string();
                         let mut accepted = vec![host_name, answer.expect.clone()];
                         accepted.extend(target.address.map(|address| address.to_string()));
                         accepted
                     }
-                    AnswerKind::Address => {
-                        addresses.resolve(&answer.expect, &prefix).address.map(|address| address.to_string()).into_iter().collect()
+                    AnswerKind::Address => addresses
+                        .resolve(&answer.expect, &prefix)
+                        .address
+                        .map(|address| address.to_string())
+                        .into_iter()
+                        .collect(),
+                    AnswerKind::Domain | AnswerKind::Text => {
+                        vec![answer.expect.trim().to_lowercase()]
                     }
-                    AnswerKind::Domain | AnswerKind::Text => vec![answer.expect.trim().to_lowercase()],
                     AnswerKind::Sha256 => vec![answer.expect.to_lowercase()],
                 };
-                answers.push(PlannedAnswer { objective: objective.id.clone(), kind: answer.kind, accepted });
+                answers.push(PlannedAnswer {
+                    objective: objective.id.clone(),
+                    kind: answer.kind,
+                    accepted,
+                });
             }
             Evidence::Report(_) | Evidence::Judged(_) => {}
         }
     }
 
-    TeamPlan { index, name: team, block, networks, containers, firewall: FirewallPlan { rules, nftables }, injects, checks, answers }
+    TeamPlan {
+        index,
+        name: team,
+        block,
+        networks,
+        containers,
+        firewall: FirewallPlan { rules, nftables },
+        injects,
+        checks,
+        answers,
+    }
 }
 
 /// The router's nftables ruleset: default deny between segments, the
@@ -494,7 +613,10 @@ fn plan_team(scenario: &Scenario, session: &str, index: u32, team_count: u32, bl
 /// is consulted first so a block always wins over an allowed flow.
 fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# enshu router/firewall for team {team}: generated, default deny");
+    let _ = writeln!(
+        out,
+        "# enshu router/firewall for team {team}: generated, default deny"
+    );
     // Replace only our own table: the container also holds Docker's
     // embedded-DNS NAT rules, which `flush ruleset` would delete.
     let _ = writeln!(out, "table inet enshu");
@@ -519,13 +641,26 @@ fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
             continue;
         }
         if let Some(note) = &rule.note {
-            let _ = writeln!(out, "    # flows[{}]: {}", rule.flow, note.replace('\n', " "));
+            let _ = writeln!(
+                out,
+                "    # flows[{}]: {}",
+                rule.flow,
+                note.replace('\n', " ")
+            );
         } else {
             let _ = writeln!(out, "    # flows[{}]", rule.flow);
         }
         let set = |networks: &[Ipv4Net]| {
-            let items: Vec<String> =
-                networks.iter().map(|net| if net.prefix == 32 { net.address.to_string() } else { net.to_string() }).collect();
+            let items: Vec<String> = networks
+                .iter()
+                .map(|net| {
+                    if net.prefix == 32 {
+                        net.address.to_string()
+                    } else {
+                        net.to_string()
+                    }
+                })
+                .collect();
             format!("{{ {} }}", items.join(", "))
         };
         let (from, to) = (set(&rule.from), set(&rule.to));
@@ -539,7 +674,10 @@ fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
                 (Protocol::Udp, Some((low, high))) => format!(" udp dport {low}-{high}"),
                 (_, None) => String::new(),
             };
-            let _ = writeln!(out, "    ip saddr {from} ip daddr {to}{matcher} ct state new accept");
+            let _ = writeln!(
+                out,
+                "    ip saddr {from} ip daddr {to}{matcher} ct state new accept"
+            );
         }
     }
     let _ = writeln!(out, "    counter comment \"denied\"");
@@ -575,12 +713,19 @@ impl Plan {
                 let _ = writeln!(
                     out,
                     "    {:<36} {:<18} router {:<15} bridge {}",
-                    network.name, network.subnet.to_string(), network.router.to_string(), network.bridge
+                    network.name,
+                    network.subnet.to_string(),
+                    network.router.to_string(),
+                    network.bridge
                 );
             }
             let _ = writeln!(out, "  containers:");
             for container in &team.containers {
-                let addresses: Vec<String> = container.networks.iter().map(|attachment| attachment.address.to_string()).collect();
+                let addresses: Vec<String> = container
+                    .networks
+                    .iter()
+                    .map(|attachment| attachment.address.to_string())
+                    .collect();
                 let hardening = &container.hardening;
                 let _ = writeln!(
                     out,
@@ -596,18 +741,36 @@ impl Plan {
                     if container.login { " login" } else { "" }
                 );
             }
-            let _ = writeln!(out, "  firewall ({} rules, default deny):", team.firewall.rules.len());
+            let _ = writeln!(
+                out,
+                "  firewall ({} rules, default deny):",
+                team.firewall.rules.len()
+            );
             for rule in &team.firewall.rules {
-                let show = |networks: &[Ipv4Net]| networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+                let show = |networks: &[Ipv4Net]| {
+                    networks
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
                 let ports: Vec<String> = rule.ports.iter().map(ToString::to_string).collect();
-                let _ = writeln!(out, "    [{}] {} -> {} {}", rule.flow, show(&rule.from), show(&rule.to), ports.join(","));
+                let _ = writeln!(
+                    out,
+                    "    [{}] {} -> {} {}",
+                    rule.flow,
+                    show(&rule.from),
+                    show(&rule.to),
+                    ports.join(",")
+                );
             }
             let _ = writeln!(out, "  injects:");
             for inject in &team.injects {
                 let when = match &inject.when {
                     When::At(offset) => format!("at {offset}"),
                     When::After(after) => format!("{} after {}", after.delay, after.inject),
-                    When::On(on) => format!("{} after {} {:?}", on.delay, on.objective, on.outcome).to_lowercase(),
+                    When::On(on) => format!("{} after {} {:?}", on.delay, on.objective, on.outcome)
+                        .to_lowercase(),
                 };
                 let target = inject
                     .target
@@ -615,7 +778,11 @@ impl Plan {
                     .map(|address| address.to_string())
                     .or(inject.target.subnet.map(|subnet| subnet.to_string()))
                     .unwrap_or_default();
-                let resolved: Vec<String> = inject.addresses.iter().map(|(key, value)| format!("{key}={value}")).collect();
+                let resolved: Vec<String> = inject
+                    .addresses
+                    .iter()
+                    .map(|(key, value)| format!("{key}={value}"))
+                    .collect();
                 let _ = writeln!(
                     out,
                     "    {:<20} {:<22} {} ({}) {}",
@@ -628,12 +795,28 @@ impl Plan {
             }
             let _ = writeln!(out, "  checks:");
             for check in &team.checks {
-                let target = check.target.address.map(|address| address.to_string()).unwrap_or_default();
-                let kind = serde_json::to_value(check.check.kind).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default();
-                let _ = writeln!(out, "    {:<24} {:<15} {} ({})", check.objective, kind, check.target.reference, target);
+                let target = check
+                    .target
+                    .address
+                    .map(|address| address.to_string())
+                    .unwrap_or_default();
+                let kind = serde_json::to_value(check.check.kind)
+                    .ok()
+                    .and_then(|value| value.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "    {:<24} {:<15} {} ({})",
+                    check.objective, kind, check.target.reference, target
+                );
             }
             for answer in &team.answers {
-                let _ = writeln!(out, "    {:<24} answer          accepts {}", answer.objective, answer.accepted.join(" | "));
+                let _ = writeln!(
+                    out,
+                    "    {:<24} answer          accepts {}",
+                    answer.objective,
+                    answer.accepted.join(" | ")
+                );
             }
         }
         out
@@ -673,7 +856,12 @@ impl Plan {
                 let attached: Map<String, Value> = container
                     .networks
                     .iter()
-                    .map(|attachment| (attachment.network.clone(), json!({"ipv4_address": attachment.address.to_string()})))
+                    .map(|attachment| {
+                        (
+                            attachment.network.clone(),
+                            json!({"ipv4_address": attachment.address.to_string()}),
+                        )
+                    })
                     .collect();
                 let mut service = json!({
                     "image": container.image,

@@ -58,7 +58,17 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
     match role {
         ImageRole::Analyst => {
             let mut hardening = profile(
-                &["CHOWN", "SETUID", "SETGID", "SYS_CHROOT", "AUDIT_WRITE", "KILL", "NET_BIND_SERVICE", "NET_RAW", "NET_ADMIN"],
+                &[
+                    "CHOWN",
+                    "SETUID",
+                    "SETGID",
+                    "SYS_CHROOT",
+                    "AUDIT_WRITE",
+                    "KILL",
+                    "NET_BIND_SERVICE",
+                    "NET_RAW",
+                    "NET_ADMIN",
+                ],
                 &["/run", "/tmp", "/var/tmp", "/home", "/var/log"],
                 256,
             );
@@ -68,32 +78,106 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
             hardening
         }
         ImageRole::Workstation => profile(
-            &["CHOWN", "SETUID", "SETGID", "SYS_CHROOT", "AUDIT_WRITE", "KILL", "NET_BIND_SERVICE"],
-            &["/run", "/tmp", "/var/tmp", "/home", "/var/log", "/var/spool/rsyslog", "/var/spool/cron"],
+            &[
+                "CHOWN",
+                "SETUID",
+                "SETGID",
+                "SYS_CHROOT",
+                "AUDIT_WRITE",
+                "KILL",
+                "NET_BIND_SERVICE",
+            ],
+            &[
+                "/run",
+                "/tmp",
+                "/var/tmp",
+                "/home",
+                "/var/log",
+                "/var/spool/rsyslog",
+                "/var/spool/cron",
+            ],
             96,
         ),
         // The web root is a tmpfs seeded from the image at start: a deface
         // inject writes it and the team restores it.
-        ImageRole::Web => profile(&["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"], &["/run", "/tmp", "/var/log", "/var/lib/nginx", "/var/www/html"], 96),
+        ImageRole::Web => profile(
+            &["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"],
+            &[
+                "/run",
+                "/tmp",
+                "/var/log",
+                "/var/lib/nginx",
+                "/var/www/html",
+            ],
+            96,
+        ),
         ImageRole::Mail => profile(
-            &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL", "NET_BIND_SERVICE"],
-            &["/run", "/tmp", "/var/log", "/var/spool/postfix", "/var/lib/postfix", "/var/lib/dovecot", "/var/mail"],
+            &[
+                "CHOWN",
+                "DAC_OVERRIDE",
+                "FOWNER",
+                "SETUID",
+                "SETGID",
+                "KILL",
+                "NET_BIND_SERVICE",
+            ],
+            &[
+                "/run",
+                "/tmp",
+                "/var/log",
+                "/var/spool/postfix",
+                "/var/lib/postfix",
+                "/var/lib/dovecot",
+                "/var/mail",
+            ],
             192,
         ),
         ImageRole::File => profile(
-            &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "NET_BIND_SERVICE"],
-            &["/run", "/tmp", "/var/log", "/var/lib/samba", "/var/cache/samba", "/srv/share"],
+            &[
+                "CHOWN",
+                "DAC_OVERRIDE",
+                "FOWNER",
+                "SETUID",
+                "SETGID",
+                "NET_BIND_SERVICE",
+            ],
+            &[
+                "/run",
+                "/tmp",
+                "/var/log",
+                "/var/lib/samba",
+                "/var/cache/samba",
+                "/srv/share",
+            ],
             192,
         ),
-        ImageRole::Dns => profile(&["SETUID", "SETGID", "NET_BIND_SERVICE"], &["/run", "/tmp", "/var/log"], 64),
-        ImageRole::Syslog => profile(&["NET_BIND_SERVICE"], &["/run", "/tmp", "/var/log", "/var/spool/rsyslog"], 96),
-        ImageRole::Proxy => profile(&["CHOWN", "SETUID", "SETGID"], &["/run", "/tmp", "/var/log", "/var/spool/squid"], 192),
+        ImageRole::Dns => profile(
+            &["SETUID", "SETGID", "NET_BIND_SERVICE"],
+            &["/run", "/tmp", "/var/log"],
+            64,
+        ),
+        ImageRole::Syslog => profile(
+            &["NET_BIND_SERVICE"],
+            &["/run", "/tmp", "/var/log", "/var/spool/rsyslog"],
+            96,
+        ),
+        ImageRole::Proxy => profile(
+            &["CHOWN", "SETUID", "SETGID"],
+            &["/run", "/tmp", "/var/log", "/var/spool/squid"],
+            192,
+        ),
         ImageRole::Internet => profile(&["NET_BIND_SERVICE"], &["/run", "/tmp", "/var/log"], 96),
     }
 }
 
 pub fn hardening_for_router() -> Hardening {
-    let mut hardening = profile(&["NET_ADMIN"], &["/run", "/tmp", "/var/log", "/etc/enshu"], 64);
-    hardening.sysctls.insert("net.ipv4.ip_forward".to_string(), "1".to_string());
+    let mut hardening = profile(
+        &["NET_ADMIN"],
+        &["/run", "/tmp", "/var/log", "/etc/enshu"],
+        64,
+    );
+    hardening
+        .sysctls
+        .insert("net.ipv4.ip_forward".to_string(), "1".to_string());
     hardening
 }

@@ -32,17 +32,27 @@ pub struct Location {
 impl Source {
     /// Index `text`; if it cannot be indexed (it is not valid YAML) the map is
     /// empty and parsing reports the error itself.
-    pub fn new(name: impl Into<String>, text: impl Into<String>, options: serde_saphyr::Options) -> Source {
+    pub fn new(
+        name: impl Into<String>,
+        text: impl Into<String>,
+        options: serde_saphyr::Options,
+    ) -> Source {
         let text = text.into();
         let mut locations = HashMap::new();
-        let index_error = match serde_saphyr::from_str_with_options::<Spanned<Node>>(&text, options) {
+        let index_error = match serde_saphyr::from_str_with_options::<Spanned<Node>>(&text, options)
+        {
             Ok(root) => {
                 index_node(&root, String::new(), &mut locations);
                 None
             }
             Err(error) => Some(describe_yaml_error(&error)),
         };
-        Source { name: name.into(), text, locations, index_error }
+        Source {
+            name: name.into(),
+            text,
+            locations,
+            index_error,
+        }
     }
 
     /// The location of `path`, or of its nearest recorded ancestor.
@@ -79,11 +89,18 @@ fn parent_path(path: &str) -> Option<&str> {
 }
 
 fn index_node(node: &Spanned<Node>, path: String, locations: &mut HashMap<String, Location>) {
-    let location = Location { line: node.referenced.line() as u32, column: node.referenced.column() as u32 };
+    let location = Location {
+        line: node.referenced.line() as u32,
+        column: node.referenced.column() as u32,
+    };
     match &node.value {
         Node::Map(entries) => {
             for (key, value) in entries {
-                let child = if path.is_empty() { key.value.clone() } else { format!("{path}.{}", key.value) };
+                let child = if path.is_empty() {
+                    key.value.clone()
+                } else {
+                    format!("{path}.{}", key.value)
+                };
                 index_node(value, child, locations);
             }
         }
@@ -168,7 +185,10 @@ impl<'de> Visitor<'de> for NodeVisitor {
         let mut entries = Vec::new();
         while let Some(key) = access.next_key::<Spanned<KeyText>>()? {
             let value = access.next_value::<Spanned<Node>>()?;
-            entries.push((Spanned::new(key.value.0, key.referenced, key.defined), value));
+            entries.push((
+                Spanned::new(key.value.0, key.referenced, key.defined),
+                value,
+            ));
         }
         Ok(Node::Map(entries))
     }
@@ -213,10 +233,16 @@ impl<'de> Deserialize<'de> for KeyText {
 pub fn describe_yaml_error(error: &serde_saphyr::Error) -> (Location, String) {
     let location = error
         .location()
-        .map(|location| Location { line: location.line() as u32, column: location.column() as u32 })
+        .map(|location| Location {
+            line: location.line() as u32,
+            column: location.column() as u32,
+        })
         .filter(|location| location.line > 0)
         .unwrap_or(Location { line: 1, column: 1 });
-    (location, clean_yaml_message(&error.without_snippet().to_string()))
+    (
+        location,
+        clean_yaml_message(&error.without_snippet().to_string()),
+    )
 }
 
 /// serde-saphyr messages may end with " at line X column Y"; the location is

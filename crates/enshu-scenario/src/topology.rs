@@ -22,7 +22,10 @@ impl<'a> Topology<'a> {
     }
 
     pub fn segment(&self, name: &str) -> Option<&'a Segment> {
-        self.scenario.segments.iter().find(|segment| segment.name == name)
+        self.scenario
+            .segments
+            .iter()
+            .find(|segment| segment.name == name)
     }
 
     pub fn host(&self, name: &str) -> Option<&'a Host> {
@@ -33,12 +36,20 @@ impl<'a> Topology<'a> {
     pub fn host_ref(&self, reference: &str) -> Result<&'a Host, String> {
         let Some((segment_name, host_name)) = reference.split_once('/') else {
             return Err(match self.host(reference) {
-                Some(host) => format!("host reference {reference:?} must name its segment: {}/{}", host.segment, host.name),
-                None => format!("{reference:?} is not a host reference (write segment/host, e.g. inet/pc-net02)"),
+                Some(host) => format!(
+                    "host reference {reference:?} must name its segment: {}/{}",
+                    host.segment, host.name
+                ),
+                None => format!(
+                    "{reference:?} is not a host reference (write segment/host, e.g. inet/pc-net02)"
+                ),
             });
         };
         if self.segment(segment_name).is_none() {
-            return Err(format!("unknown segment {segment_name:?} in {reference:?}{}", self.suggest_segment(segment_name)));
+            return Err(format!(
+                "unknown segment {segment_name:?} in {reference:?}{}",
+                self.suggest_segment(segment_name)
+            ));
         }
         match self.host(host_name) {
             Some(host) if host.segment == segment_name => Ok(host),
@@ -46,7 +57,10 @@ impl<'a> Topology<'a> {
                 "host {host_name:?} is in segment {:?}, not {segment_name:?} (write {}/{host_name})",
                 host.segment, host.segment
             )),
-            None => Err(format!("unknown host {host_name:?} in {reference:?}{}", self.suggest_host(host_name))),
+            None => Err(format!(
+                "unknown host {host_name:?} in {reference:?}{}",
+                self.suggest_host(host_name)
+            )),
         }
     }
 
@@ -72,7 +86,10 @@ impl<'a> Topology<'a> {
         }
         let (segment_name, pattern) = selector.split_once('/').unwrap_or((selector, "*"));
         if self.segment(segment_name).is_none() {
-            return Err(format!("unknown segment {segment_name:?} in selector {selector:?}{}", self.suggest_segment(segment_name)));
+            return Err(format!(
+                "unknown segment {segment_name:?} in selector {selector:?}{}",
+                self.suggest_segment(segment_name)
+            ));
         }
         Ok(self
             .scenario
@@ -92,11 +109,20 @@ impl<'a> Topology<'a> {
     }
 
     pub fn suggest_segment(&self, name: &str) -> String {
-        suggestion(name, self.scenario.segments.iter().map(|segment| segment.name.as_str()))
+        suggestion(
+            name,
+            self.scenario
+                .segments
+                .iter()
+                .map(|segment| segment.name.as_str()),
+        )
     }
 
     pub fn suggest_host(&self, name: &str) -> String {
-        suggestion(name, self.scenario.hosts.iter().map(|host| host.name.as_str()))
+        suggestion(
+            name,
+            self.scenario.hosts.iter().map(|host| host.name.as_str()),
+        )
     }
 }
 
@@ -119,7 +145,11 @@ fn edit_distance(left: &str, right: &str) -> usize {
         let mut current = vec![left_index + 1];
         for (right_index, right_char) in right_chars.iter().enumerate() {
             let substitution = previous[right_index] + usize::from(left_char != *right_char);
-            current.push(substitution.min(previous[right_index + 1] + 1).min(current[right_index] + 1));
+            current.push(
+                substitution
+                    .min(previous[right_index + 1] + 1)
+                    .min(current[right_index] + 1),
+            );
         }
         previous = current;
     }
@@ -128,11 +158,15 @@ fn edit_distance(left: &str, right: &str) -> usize {
 
 /// `*` matches any run of characters; everything else is literal.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (pattern, text): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (pattern, text): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), text.chars().collect());
     let (mut pattern_index, mut text_index) = (0, 0);
     let (mut star, mut star_text) = (None, 0);
     while text_index < text.len() {
-        if pattern_index < pattern.len() && pattern[pattern_index] != '*' && pattern[pattern_index] == text[text_index] {
+        if pattern_index < pattern.len()
+            && pattern[pattern_index] != '*'
+            && pattern[pattern_index] == text[text_index]
+        {
             pattern_index += 1;
             text_index += 1;
         } else if pattern_index < pattern.len() && pattern[pattern_index] == '*' {
@@ -147,7 +181,9 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    pattern[pattern_index..].iter().all(|character| *character == '*')
+    pattern[pattern_index..]
+        .iter()
+        .all(|character| *character == '*')
 }
 
 #[cfg(test)]
@@ -167,7 +203,10 @@ mod tests {
     #[test]
     fn suggestions_find_close_names_only() {
         let names = ["lgwan", "inet", "mynumber"];
-        assert_eq!(suggestion("lgwn", names.into_iter()), " (did you mean \"lgwan\"?)");
+        assert_eq!(
+            suggestion("lgwn", names.into_iter()),
+            " (did you mean \"lgwan\"?)"
+        );
         assert_eq!(suggestion("zzzzzz", names.into_iter()), "");
     }
 }

@@ -40,13 +40,22 @@ pub struct Context<'a> {
 
 impl Default for Context<'_> {
     fn default() -> Self {
-        Context { teams: None, pool_override: None, files: &NoFiles }
+        Context {
+            teams: None,
+            pool_override: None,
+            files: &NoFiles,
+        }
     }
 }
 
 /// Every problem in a loaded scenario, sorted by position.
 pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
-    let mut checker = Checker { loaded, scenario: &loaded.scenario, topology: Topology::new(&loaded.scenario), found: Vec::new() };
+    let mut checker = Checker {
+        loaded,
+        scenario: &loaded.scenario,
+        topology: Topology::new(&loaded.scenario),
+        found: Vec::new(),
+    };
     checker.metadata();
     let subnets = checker.addressing_and_segments(context);
     checker.hosts(&subnets);
@@ -72,7 +81,9 @@ struct Checker<'a> {
 fn is_name(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 40
-        && text.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-')
+        && text.chars().all(|character| {
+            character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-'
+        })
         && !text.starts_with('-')
         && !text.ends_with('-')
 }
@@ -81,16 +92,25 @@ const NAME_RULE: &str = "use lower-case letters, digits and '-', at most 40 char
 
 impl<'a> Checker<'a> {
     fn error(&mut self, path: impl AsRef<str>, message: impl Into<String>) {
-        self.found.push(self.loaded.diagnostic(path.as_ref(), Severity::Error, message));
+        self.found.push(
+            self.loaded
+                .diagnostic(path.as_ref(), Severity::Error, message),
+        );
     }
 
     fn warning(&mut self, path: impl AsRef<str>, message: impl Into<String>) {
-        self.found.push(self.loaded.diagnostic(path.as_ref(), Severity::Warning, message));
+        self.found.push(
+            self.loaded
+                .diagnostic(path.as_ref(), Severity::Warning, message),
+        );
     }
 
     fn check_name(&mut self, path: &str, what: &str, name: &str) {
         if !is_name(name) {
-            self.error(path, format!("{what} name {name:?} is not valid: {NAME_RULE}"));
+            self.error(
+                path,
+                format!("{what} name {name:?} is not valid: {NAME_RULE}"),
+            );
         }
     }
 
@@ -108,7 +128,13 @@ impl<'a> Checker<'a> {
         }
         for (path, name, first_path) in duplicates {
             let first = self.loaded.diagnostic(&first_path, Severity::Error, "");
-            self.error(format!("{path}.name"), format!("duplicate {what} {name:?} (first defined at line {})", first.line));
+            self.error(
+                format!("{path}.name"),
+                format!(
+                    "duplicate {what} {name:?} (first defined at line {})",
+                    first.line
+                ),
+            );
         }
     }
 
@@ -121,17 +147,29 @@ impl<'a> Checker<'a> {
     fn metadata(&mut self) {
         let scenario = self.scenario;
         if scenario.version != 1 {
-            self.error("version", format!("unsupported version {}; this Enshu reads version 1", scenario.version));
+            self.error(
+                "version",
+                format!(
+                    "unsupported version {}; this Enshu reads version 1",
+                    scenario.version
+                ),
+            );
         }
         if !is_name(&scenario.id) {
-            self.error("id", format!("scenario id {:?} is not valid: {NAME_RULE}", scenario.id));
+            self.error(
+                "id",
+                format!("scenario id {:?} is not valid: {NAME_RULE}", scenario.id),
+            );
         }
         self.check_text("title", "title", &scenario.title);
         if scenario.duration.seconds == 0 {
             self.error("duration", "duration must be longer than zero");
         }
         if scenario.hosts.is_empty() {
-            self.error("hosts", "the scenario has no hosts (add some, or extend a template)");
+            self.error(
+                "hosts",
+                "the scenario has no hosts (add some, or extend a template)",
+            );
         }
     }
 
@@ -150,7 +188,10 @@ impl<'a> Checker<'a> {
         };
         let team_prefix = addressing.team_prefix;
         if !(8..=28).contains(&team_prefix) {
-            self.error("addressing.team_prefix", format!("team_prefix /{team_prefix} must be between /8 and /28"));
+            self.error(
+                "addressing.team_prefix",
+                format!("team_prefix /{team_prefix} must be between /8 and /28"),
+            );
         }
         if let Some(pool) = pool {
             if team_prefix < pool.prefix {
@@ -161,7 +202,11 @@ impl<'a> Checker<'a> {
             } else if let Some(teams) = context.teams {
                 let available = 1u64 << (team_prefix - pool.prefix).min(63);
                 if u64::from(teams) > available {
-                    let path = if context.pool_override.is_some() { "addressing" } else { "addressing.pool" };
+                    let path = if context.pool_override.is_some() {
+                        "addressing"
+                    } else {
+                        "addressing.pool"
+                    };
                     let origin = if context.pool_override.is_some() {
                         " (--pool)"
                     } else if self.loaded.main_source().has("addressing.pool") {
@@ -180,7 +225,13 @@ impl<'a> Checker<'a> {
         }
 
         let segments = &self.scenario.segments;
-        self.check_unique("segment", segments.iter().enumerate().map(|(index, segment)| (format!("segments[{index}]"), segment.name.as_str())));
+        self.check_unique(
+            "segment",
+            segments
+                .iter()
+                .enumerate()
+                .map(|(index, segment)| (format!("segments[{index}]"), segment.name.as_str())),
+        );
         let mut subnets: HashMap<&str, RelativeSubnet> = HashMap::new();
         let mut placed: Vec<(usize, RelativeSubnet)> = Vec::new();
         for (index, segment) in segments.iter().enumerate() {
@@ -189,7 +240,10 @@ impl<'a> Checker<'a> {
             let subnet = match RelativeSubnet::parse(&segment.subnet, team_prefix) {
                 Ok(subnet) => subnet,
                 Err(message) => {
-                    self.error(format!("{path}.subnet"), format!("segment {:?}: {message}", segment.name));
+                    self.error(
+                        format!("{path}.subnet"),
+                        format!("segment {:?}: {message}", segment.name),
+                    );
                     continue;
                 }
             };
@@ -213,27 +267,46 @@ impl<'a> Checker<'a> {
 
     fn hosts(&mut self, subnets: &HashMap<&str, RelativeSubnet>) {
         let hosts = &self.scenario.hosts;
-        self.check_unique("host", hosts.iter().enumerate().map(|(index, host)| (format!("hosts[{index}]"), host.name.as_str())));
+        self.check_unique(
+            "host",
+            hosts
+                .iter()
+                .enumerate()
+                .map(|(index, host)| (format!("hosts[{index}]"), host.name.as_str())),
+        );
         let mut taken: HashMap<(&str, u32), &str> = HashMap::new();
         for (index, host) in hosts.iter().enumerate() {
             let path = format!("hosts[{index}]");
             self.check_name(&format!("{path}.name"), "host", &host.name);
             if host.name == "router" {
-                self.error(format!("{path}.name"), "host name \"router\" is reserved for the team's router/firewall");
+                self.error(
+                    format!("{path}.name"),
+                    "host name \"router\" is reserved for the team's router/firewall",
+                );
             }
             let Some(segment) = self.topology.segment(&host.segment) else {
                 let hint = self.topology.suggest_segment(&host.segment);
-                self.error(format!("{path}.segment"), format!("host {:?} is in unknown segment {:?}{hint}", host.name, host.segment));
+                self.error(
+                    format!("{path}.segment"),
+                    format!(
+                        "host {:?} is in unknown segment {:?}{hint}",
+                        host.name, host.segment
+                    ),
+                );
                 continue;
             };
-            let Some(subnet) = subnets.get(segment.name.as_str()) else { continue };
+            let Some(subnet) = subnets.get(segment.name.as_str()) else {
+                continue;
+            };
             let (low, high) = subnet.usable_offsets();
             let offset = u64::from(host.address);
             if offset < low || offset > high {
                 let reason = match offset {
                     0 => " (the network address)".to_string(),
                     1 => " (the gateway address)".to_string(),
-                    value if value == subnet.router_offset() => " (the router's address)".to_string(),
+                    value if value == subnet.router_offset() => {
+                        " (the router's address)".to_string()
+                    }
                     value if value == subnet.size() - 1 => " (the broadcast address)".to_string(),
                     _ => String::new(),
                 };
@@ -260,7 +333,10 @@ impl<'a> Checker<'a> {
             }
         }
         if !hosts.is_empty() && !hosts.iter().any(|host| host.login) {
-            self.warning("hosts", "no host has `login: true`: trainees would have no way in");
+            self.warning(
+                "hosts",
+                "no host has `login: true`: trainees would have no way in",
+            );
         }
     }
 
@@ -276,14 +352,20 @@ impl<'a> Checker<'a> {
                     match self.topology.select(selector) {
                         Err(message) => self.error(selector_path, message),
                         Ok(matched) if matched.is_empty() && !self.loaded.from_template(&path) => {
-                            self.warning(selector_path, format!("selector {selector:?} matches no host"))
+                            self.warning(
+                                selector_path,
+                                format!("selector {selector:?} matches no host"),
+                            )
                         }
                         Ok(_) => {}
                     }
                 }
             }
             if flow.ports.as_slice().is_empty() {
-                self.error(format!("{path}.ports"), "a flow needs at least one port (or `any`)");
+                self.error(
+                    format!("{path}.ports"),
+                    "a flow needs at least one port (or `any`)",
+                );
             }
         }
     }
@@ -304,7 +386,11 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let index_of: HashMap<&str, usize> = hosts.iter().enumerate().map(|(index, host)| (host.name.as_str(), index)).collect();
+        let index_of: HashMap<&str, usize> = hosts
+            .iter()
+            .enumerate()
+            .map(|(index, host)| (host.name.as_str(), index))
+            .collect();
         for (flow_index, flow) in self.scenario.flows.iter().enumerate() {
             if flow.deliberate {
                 continue;
@@ -356,10 +442,14 @@ impl<'a> Checker<'a> {
             let mut entry_flow = None;
             let mut cursor = index;
             while let Some((previous, flow)) = came_from[cursor] {
-                if entry_flow.is_none() && role_of(&hosts[previous]) != Some(SegmentRole::Mynumber) {
+                if entry_flow.is_none() && role_of(&hosts[previous]) != Some(SegmentRole::Mynumber)
+                {
                     entry_flow = flow;
                 }
-                path_names.push(format!("{}/{}", hosts[previous].segment, hosts[previous].name));
+                path_names.push(format!(
+                    "{}/{}",
+                    hosts[previous].segment, hosts[previous].name
+                ));
                 cursor = previous;
             }
             path_names.reverse();
@@ -379,30 +469,59 @@ impl<'a> Checker<'a> {
 
     fn forms(&mut self) {
         let forms = &self.scenario.forms;
-        self.check_unique("form", forms.iter().enumerate().map(|(index, form)| (format!("forms[{index}]"), form.id.as_str())));
+        self.check_unique(
+            "form",
+            forms
+                .iter()
+                .enumerate()
+                .map(|(index, form)| (format!("forms[{index}]"), form.id.as_str())),
+        );
         for (index, form) in forms.iter().enumerate() {
             let path = format!("forms[{index}]");
             if !is_name(&form.id) {
-                self.error(format!("{path}.id"), format!("form id {:?} is not valid: {NAME_RULE}", form.id));
+                self.error(
+                    format!("{path}.id"),
+                    format!("form id {:?} is not valid: {NAME_RULE}", form.id),
+                );
             }
             self.check_text(&format!("{path}.title"), "a form title", &form.title);
             if form.fields.is_empty() {
-                self.error(format!("{path}.fields"), format!("form {:?} has no fields", form.id));
+                self.error(
+                    format!("{path}.fields"),
+                    format!("form {:?} has no fields", form.id),
+                );
             }
             let mut seen = HashMap::new();
             for (field_index, field) in form.fields.iter().enumerate() {
                 let field_path = format!("{path}.fields[{field_index}]");
                 if let Some(first) = seen.insert(field.name.as_str(), field_index) {
-                    self.error(format!("{field_path}.name"), format!("duplicate field {:?} in form {:?} (also fields[{first}])", field.name, form.id));
+                    self.error(
+                        format!("{field_path}.name"),
+                        format!(
+                            "duplicate field {:?} in form {:?} (also fields[{first}])",
+                            field.name, form.id
+                        ),
+                    );
                 }
-                let is_choice = matches!(field.field_type, FieldType::Choice | FieldType::MultiChoice);
+                let is_choice =
+                    matches!(field.field_type, FieldType::Choice | FieldType::MultiChoice);
                 if is_choice && field.options.is_empty() {
-                    self.error(format!("{field_path}.options"), format!("field {:?} is a choice and needs `options`", field.name));
+                    self.error(
+                        format!("{field_path}.options"),
+                        format!("field {:?} is a choice and needs `options`", field.name),
+                    );
                 }
                 if !is_choice && !field.options.is_empty() {
-                    self.error(format!("{field_path}.options"), format!("field {:?} has `options` but is not a choice", field.name));
+                    self.error(
+                        format!("{field_path}.options"),
+                        format!("field {:?} has `options` but is not a choice", field.name),
+                    );
                 }
-                self.check_text(&format!("{field_path}.label"), "a field label", &field.label);
+                self.check_text(
+                    &format!("{field_path}.label"),
+                    "a field label",
+                    &field.label,
+                );
             }
         }
     }
@@ -410,28 +529,62 @@ impl<'a> Checker<'a> {
     /// Checks injects; returns each inject's earliest fire time where known.
     fn injects(&mut self, context: &Context) -> HashMap<&'a str, u64> {
         let injects = &self.scenario.injects;
-        self.check_unique("inject", injects.iter().enumerate().map(|(index, inject)| (format!("injects[{index}]"), inject.id.as_str())));
+        self.check_unique(
+            "inject",
+            injects
+                .iter()
+                .enumerate()
+                .map(|(index, inject)| (format!("injects[{index}]"), inject.id.as_str())),
+        );
         let inject_ids: Vec<&str> = injects.iter().map(|inject| inject.id.as_str()).collect();
-        let objective_ids: Vec<&str> = self.scenario.objectives.iter().map(|objective| objective.id.as_str()).collect();
+        let objective_ids: Vec<&str> = self
+            .scenario
+            .objectives
+            .iter()
+            .map(|objective| objective.id.as_str())
+            .collect();
         for (index, inject) in injects.iter().enumerate() {
             let path = format!("injects[{index}]");
             if !is_name(&inject.id) {
-                self.error(format!("{path}.id"), format!("inject id {:?} is not valid: {NAME_RULE}", inject.id));
+                self.error(
+                    format!("{path}.id"),
+                    format!("inject id {:?} is not valid: {NAME_RULE}", inject.id),
+                );
             }
             match &inject.when {
                 When::At(offset) => {
                     if offset > &self.scenario.duration {
-                        self.warning(format!("{path}.when.at"), format!("inject {:?} fires at {offset}, after the exercise ends ({})", inject.id, self.scenario.duration));
+                        self.warning(
+                            format!("{path}.when.at"),
+                            format!(
+                                "inject {:?} fires at {offset}, after the exercise ends ({})",
+                                inject.id, self.scenario.duration
+                            ),
+                        );
                     }
                 }
                 When::After(after) => {
                     if !inject_ids.contains(&after.inject.as_str()) {
-                        self.error(format!("{path}.when.after.inject"), format!("unknown inject {:?}{}", after.inject, suggestion(&after.inject, inject_ids.iter().copied())));
+                        self.error(
+                            format!("{path}.when.after.inject"),
+                            format!(
+                                "unknown inject {:?}{}",
+                                after.inject,
+                                suggestion(&after.inject, inject_ids.iter().copied())
+                            ),
+                        );
                     }
                 }
                 When::On(on) => {
                     if !objective_ids.contains(&on.objective.as_str()) {
-                        self.error(format!("{path}.when.on.objective"), format!("unknown objective {:?}{}", on.objective, suggestion(&on.objective, objective_ids.iter().copied())));
+                        self.error(
+                            format!("{path}.when.on.objective"),
+                            format!(
+                                "unknown objective {:?}{}",
+                                on.objective,
+                                suggestion(&on.objective, objective_ids.iter().copied())
+                            ),
+                        );
                     }
                 }
             }
@@ -452,7 +605,10 @@ impl<'a> Checker<'a> {
             if let Some(Target::Segment(segment)) = target {
                 checker.error(
                     format!("{}.target", path.trim_end_matches(".action")),
-                    format!("{what} needs a host as target, not the segment {:?}", segment.name),
+                    format!(
+                        "{what} needs a host as target, not the segment {:?}",
+                        segment.name
+                    ),
                 );
             }
         };
@@ -461,14 +617,20 @@ impl<'a> Checker<'a> {
                 needs_host(self, "a replay");
                 let replay_path = format!("{path}.replay");
                 if let Err(message) = context.files.check_capture(&replay.pcap) {
-                    self.error(format!("{replay_path}.pcap"), format!("capture {:?}: {message}", replay.pcap));
+                    self.error(
+                        format!("{replay_path}.pcap"),
+                        format!("capture {:?}: {message}", replay.pcap),
+                    );
                 }
                 for (original, mapped) in &replay.map {
                     let entry_path = format!("{replay_path}.map.{original}");
                     let is_address = original.parse::<Ipv4Addr>().is_ok();
                     let is_network = original.parse::<Ipv4Net>().is_ok();
                     if !is_address && !is_network {
-                        self.error(&entry_path, format!("map key {original:?} is neither an IPv4 address nor a CIDR"));
+                        self.error(
+                            &entry_path,
+                            format!("map key {original:?} is neither an IPv4 address nor a CIDR"),
+                        );
                         continue;
                     }
                     match self.topology.target_ref(mapped) {
@@ -488,10 +650,16 @@ impl<'a> Checker<'a> {
                 if let Some(speed) = replay.speed
                     && !(speed > 0.0 && speed <= 1000.0)
                 {
-                    self.error(format!("{replay_path}.speed"), format!("speed {speed} must be above 0 and at most 1000"));
+                    self.error(
+                        format!("{replay_path}.speed"),
+                        format!("speed {speed} must be above 0 and at most 1000"),
+                    );
                 }
                 if replay.loops == 0 || replay.loops > 1000 {
-                    self.error(format!("{replay_path}.loops"), "loops must be between 1 and 1000");
+                    self.error(
+                        format!("{replay_path}.loops"),
+                        "loops must be between 1 and 1000",
+                    );
                 }
             }
             Action::Traffic(traffic) => {
@@ -503,17 +671,38 @@ impl<'a> Checker<'a> {
                 if let Some(jitter) = traffic.jitter
                     && !(0.0..=1.0).contains(&jitter)
                 {
-                    self.error(format!("{traffic_path}.jitter"), format!("jitter {jitter} must be between 0 and 1"));
+                    self.error(
+                        format!("{traffic_path}.jitter"),
+                        format!("jitter {jitter} must be between 0 and 1"),
+                    );
                 }
-                if traffic.count.is_some_and(|count| count == 0 || count > 100_000) {
-                    self.error(format!("{traffic_path}.count"), "count must be between 1 and 100000");
+                if traffic
+                    .count
+                    .is_some_and(|count| count == 0 || count > 100_000)
+                {
+                    self.error(
+                        format!("{traffic_path}.count"),
+                        "count must be between 1 and 100000",
+                    );
                 }
-                if traffic.interval.is_some_and(|interval| interval.seconds == 0) {
-                    self.error(format!("{traffic_path}.interval"), "interval must be longer than zero");
+                if traffic
+                    .interval
+                    .is_some_and(|interval| interval.seconds == 0)
+                {
+                    self.error(
+                        format!("{traffic_path}.interval"),
+                        "interval must be longer than zero",
+                    );
                 }
-                let needs_port = matches!(traffic.kind, TrafficKind::Beacon | TrafficKind::BruteForce | TrafficKind::Exfiltration);
+                let needs_port = matches!(
+                    traffic.kind,
+                    TrafficKind::Beacon | TrafficKind::BruteForce | TrafficKind::Exfiltration
+                );
                 if needs_port && traffic.ports.is_empty() {
-                    self.error(&traffic_path, format!("{:?} traffic needs `ports`", traffic.kind).to_lowercase());
+                    self.error(
+                        &traffic_path,
+                        format!("{:?} traffic needs `ports`", traffic.kind).to_lowercase(),
+                    );
                 }
                 if traffic.kind == TrafficKind::DnsTunnel && traffic.domain.is_none() {
                     self.error(&traffic_path, "dns_tunnel traffic needs `domain`");
@@ -523,34 +712,68 @@ impl<'a> Checker<'a> {
                 needs_host(self, "an artefact");
                 let artefact_path = format!("{path}.artefact");
                 let required: &[(&str, bool)] = match artefact.kind {
-                    ArtefactKind::File => &[("path", artefact.path.is_some()), ("content", artefact.content.is_some())],
-                    ArtefactKind::Log => &[("path", artefact.path.is_some()), ("lines", !artefact.lines.is_empty())],
+                    ArtefactKind::File => &[
+                        ("path", artefact.path.is_some()),
+                        ("content", artefact.content.is_some()),
+                    ],
+                    ArtefactKind::Log => &[
+                        ("path", artefact.path.is_some()),
+                        ("lines", !artefact.lines.is_empty()),
+                    ],
                     ArtefactKind::Process => &[("name", artefact.name.is_some())],
-                    ArtefactKind::Cron => &[("name", artefact.name.is_some()), ("schedule", artefact.schedule.is_some())],
+                    ArtefactKind::Cron => &[
+                        ("name", artefact.name.is_some()),
+                        ("schedule", artefact.schedule.is_some()),
+                    ],
                     ArtefactKind::User => &[("name", artefact.name.is_some())],
-                    ArtefactKind::Deface => &[("path", artefact.path.is_some()), ("content", artefact.content.is_some())],
+                    ArtefactKind::Deface => &[
+                        ("path", artefact.path.is_some()),
+                        ("content", artefact.content.is_some()),
+                    ],
                     ArtefactKind::Encrypt => &[("path", artefact.path.is_some())],
                 };
                 for (field, present) in required {
                     if !present {
-                        self.error(&artefact_path, format!("a {:?} artefact needs `{field}`", artefact.kind).to_lowercase());
+                        self.error(
+                            &artefact_path,
+                            format!("a {:?} artefact needs `{field}`", artefact.kind)
+                                .to_lowercase(),
+                        );
                     }
                 }
                 if let Some(file_path) = &artefact.path
                     && !file_path.starts_with('/')
                 {
-                    self.error(format!("{artefact_path}.path"), format!("path {file_path:?} must be absolute"));
+                    self.error(
+                        format!("{artefact_path}.path"),
+                        format!("path {file_path:?} must be absolute"),
+                    );
                 }
             }
             Action::Message(message) => {
                 let message_path = format!("{path}.message");
-                self.check_text(&format!("{message_path}.subject"), "a message subject", &message.subject);
-                self.check_text(&format!("{message_path}.body"), "a message body", &message.body);
-                for (field, text) in [("from", &message.from), ("subject", &message.subject), ("body", &message.body)] {
+                self.check_text(
+                    &format!("{message_path}.subject"),
+                    "a message subject",
+                    &message.subject,
+                );
+                self.check_text(
+                    &format!("{message_path}.body"),
+                    "a message body",
+                    &message.body,
+                );
+                for (field, text) in [
+                    ("from", &message.from),
+                    ("subject", &message.subject),
+                    ("body", &message.body),
+                ] {
                     for (language, value) in [("ja", &text.ja), ("en", &text.en)] {
                         for reference in value.iter().flat_map(|value| placeholders(value)) {
                             if let Err(problem) = self.topology.target_ref(reference) {
-                                self.error(format!("{message_path}.{field}.{language}"), format!("placeholder {{{{{reference}}}}}: {problem}"));
+                                self.error(
+                                    format!("{message_path}.{field}.{language}"),
+                                    format!("placeholder {{{{{reference}}}}}: {problem}"),
+                                );
                             }
                         }
                     }
@@ -561,21 +784,48 @@ impl<'a> Checker<'a> {
 
     fn objectives(&mut self, earliest: &HashMap<&str, u64>) {
         let objectives = &self.scenario.objectives;
-        self.check_unique("objective", objectives.iter().enumerate().map(|(index, objective)| (format!("objectives[{index}]"), objective.id.as_str())));
-        let inject_ids: Vec<&str> = self.scenario.injects.iter().map(|inject| inject.id.as_str()).collect();
+        self.check_unique(
+            "objective",
+            objectives
+                .iter()
+                .enumerate()
+                .map(|(index, objective)| (format!("objectives[{index}]"), objective.id.as_str())),
+        );
+        let inject_ids: Vec<&str> = self
+            .scenario
+            .injects
+            .iter()
+            .map(|inject| inject.id.as_str())
+            .collect();
         let duration = self.scenario.duration.seconds;
         for (index, objective) in objectives.iter().enumerate() {
             let path = format!("objectives[{index}]");
             if !is_name(&objective.id) {
-                self.error(format!("{path}.id"), format!("objective id {:?} is not valid: {NAME_RULE}", objective.id));
+                self.error(
+                    format!("{path}.id"),
+                    format!("objective id {:?} is not valid: {NAME_RULE}", objective.id),
+                );
             }
-            self.check_text(&format!("{path}.title"), "an objective title", &objective.title);
+            self.check_text(
+                &format!("{path}.title"),
+                "an objective title",
+                &objective.title,
+            );
             if let Some(inject) = &objective.inject
                 && !inject_ids.contains(&inject.as_str())
             {
-                self.error(format!("{path}.inject"), format!("unknown inject {inject:?}{}", suggestion(inject, inject_ids.iter().copied())));
+                self.error(
+                    format!("{path}.inject"),
+                    format!(
+                        "unknown inject {inject:?}{}",
+                        suggestion(inject, inject_ids.iter().copied())
+                    ),
+                );
             }
-            let inject_time = objective.inject.as_deref().and_then(|inject| earliest.get(inject).copied());
+            let inject_time = objective
+                .inject
+                .as_deref()
+                .and_then(|inject| earliest.get(inject).copied());
             if let Some(due) = objective.due {
                 if let (Some(inject), Some(fires)) = (&objective.inject, inject_time)
                     && due.seconds <= fires
@@ -590,13 +840,22 @@ impl<'a> Checker<'a> {
                     );
                 }
                 if due.seconds > duration {
-                    self.warning(format!("{path}.due"), format!("due time {due} is after the exercise ends ({})", self.scenario.duration));
+                    self.warning(
+                        format!("{path}.due"),
+                        format!(
+                            "due time {due} is after the exercise ends ({})",
+                            self.scenario.duration
+                        ),
+                    );
                 }
             }
             if let Some(deadline) = objective.deadline {
                 let start = inject_time.unwrap_or(0);
                 if deadline.seconds == 0 {
-                    self.error(format!("{path}.deadline"), "deadline must be longer than zero");
+                    self.error(
+                        format!("{path}.deadline"),
+                        "deadline must be longer than zero",
+                    );
                 } else if start + deadline.seconds > duration {
                     self.warning(
                         format!("{path}.deadline"),
@@ -612,16 +871,28 @@ impl<'a> Checker<'a> {
                 if hint.penalty > objective.points {
                     self.error(
                         format!("{path}.hints[{hint_index}].penalty"),
-                        format!("hint penalty {} is more than the objective's {} points", hint.penalty, objective.points),
+                        format!(
+                            "hint penalty {} is more than the objective's {} points",
+                            hint.penalty, objective.points
+                        ),
                     );
                 }
-                self.check_text(&format!("{path}.hints[{hint_index}].text"), "a hint", &hint.text);
+                self.check_text(
+                    &format!("{path}.hints[{hint_index}].text"),
+                    "a hint",
+                    &hint.text,
+                );
             }
             self.evidence(&format!("{path}.evidence"), objective);
         }
         for phase in Phase::ALL {
-            if !objectives.is_empty() && !objectives.iter().any(|objective| objective.phase == phase) {
-                self.warning("objectives", format!("no objective for the {} phase", phase.as_str()));
+            if !objectives.is_empty()
+                && !objectives.iter().any(|objective| objective.phase == phase)
+            {
+                self.warning(
+                    "objectives",
+                    format!("no objective for the {} phase", phase.as_str()),
+                );
             }
         }
     }
@@ -630,7 +901,11 @@ impl<'a> Checker<'a> {
         match &objective.evidence {
             Evidence::Answer(answer) => {
                 let answer_path = format!("{path}.answer");
-                self.check_text(&format!("{answer_path}.question"), "a question", &answer.question);
+                self.check_text(
+                    &format!("{answer_path}.question"),
+                    "a question",
+                    &answer.question,
+                );
                 match answer.kind {
                     AnswerKind::Host | AnswerKind::Address => {
                         if let Err(message) = self.topology.host_ref(&answer.expect) {
@@ -638,8 +913,16 @@ impl<'a> Checker<'a> {
                         }
                     }
                     AnswerKind::Sha256 => {
-                        if answer.expect.len() != 64 || !answer.expect.chars().all(|character| character.is_ascii_hexdigit()) {
-                            self.error(format!("{answer_path}.expect"), "expected answer is not a SHA-256 (64 hex digits)");
+                        if answer.expect.len() != 64
+                            || !answer
+                                .expect
+                                .chars()
+                                .all(|character| character.is_ascii_hexdigit())
+                        {
+                            self.error(
+                                format!("{answer_path}.expect"),
+                                "expected answer is not a SHA-256 (64 hex digits)",
+                            );
                         }
                     }
                     AnswerKind::Domain | AnswerKind::Text => {
@@ -652,9 +935,26 @@ impl<'a> Checker<'a> {
             Evidence::Check(check) => self.check(&format!("{path}.check"), check),
             Evidence::Report(report) => {
                 let report_path = format!("{path}.report");
-                let form_ids: Vec<&str> = self.scenario.forms.iter().map(|form| form.id.as_str()).collect();
-                let Some(form) = self.scenario.forms.iter().find(|form| form.id == report.form) else {
-                    self.error(format!("{report_path}.form"), format!("unknown form {:?}{}", report.form, suggestion(&report.form, form_ids.into_iter())));
+                let form_ids: Vec<&str> = self
+                    .scenario
+                    .forms
+                    .iter()
+                    .map(|form| form.id.as_str())
+                    .collect();
+                let Some(form) = self
+                    .scenario
+                    .forms
+                    .iter()
+                    .find(|form| form.id == report.form)
+                else {
+                    self.error(
+                        format!("{report_path}.form"),
+                        format!(
+                            "unknown form {:?}{}",
+                            report.form,
+                            suggestion(&report.form, form_ids.into_iter())
+                        ),
+                    );
                     return;
                 };
                 for (field_name, value) in &report.expect {
@@ -671,13 +971,19 @@ impl<'a> Checker<'a> {
             Evidence::Judged(judged) => {
                 let judged_path = format!("{path}.judged");
                 if judged.rubric.is_empty() {
-                    self.error(format!("{judged_path}.rubric"), "a rubric needs at least one criterion");
+                    self.error(
+                        format!("{judged_path}.rubric"),
+                        "a rubric needs at least one criterion",
+                    );
                 }
                 let total: u32 = judged.rubric.iter().map(|item| item.points).sum();
                 if !judged.rubric.is_empty() && total != objective.points {
                     self.warning(
                         format!("{judged_path}.rubric"),
-                        format!("rubric points add up to {total}, but the objective is worth {}", objective.points),
+                        format!(
+                            "rubric points add up to {total}, but the objective is worth {}",
+                            objective.points
+                        ),
                     );
                 }
             }
@@ -698,19 +1004,34 @@ impl<'a> Checker<'a> {
         }
         let mut require = |field: &str, present: bool| {
             if !present {
-                let kind = serde_json::to_value(check.kind).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default();
-                self.found.push(self.loaded.diagnostic(path, Severity::Error, format!("a {kind} check needs `{field}`")));
+                let kind = serde_json::to_value(check.kind)
+                    .ok()
+                    .and_then(|value| value.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                self.found.push(self.loaded.diagnostic(
+                    path,
+                    Severity::Error,
+                    format!("a {kind} check needs `{field}`"),
+                ));
             }
         };
         match check.kind {
-            CheckKind::Http => require("status", check.status.is_some() || check.sha256.is_some() || check.golden.is_some()),
+            CheckKind::Http => require(
+                "status",
+                check.status.is_some() || check.sha256.is_some() || check.golden.is_some(),
+            ),
             CheckKind::PortOpen | CheckKind::PortClosed => require("port", check.port.is_some()),
             CheckKind::FilePresent | CheckKind::FileAbsent => require("path", check.path.is_some()),
             CheckKind::FileHash => {
                 require("path", check.path.is_some());
-                require("sha256` or `golden", check.sha256.is_some() || check.golden.is_some());
+                require(
+                    "sha256` or `golden",
+                    check.sha256.is_some() || check.golden.is_some(),
+                );
             }
-            CheckKind::ProcessAbsent | CheckKind::AccountDisabled => require("name", check.name.is_some()),
+            CheckKind::ProcessAbsent | CheckKind::AccountDisabled => {
+                require("name", check.name.is_some())
+            }
             CheckKind::NoBeacon => {
                 require("to", check.to.is_some());
                 require("window", check.window.is_some());
@@ -721,10 +1042,18 @@ impl<'a> Checker<'a> {
                 &inject.id == golden && matches!(&inject.action, Action::Artefact(artefact) if artefact.kind == ArtefactKind::Deface)
             });
             if defaces.is_none() {
-                let inject_ids: Vec<&str> = self.scenario.injects.iter().map(|inject| inject.id.as_str()).collect();
+                let inject_ids: Vec<&str> = self
+                    .scenario
+                    .injects
+                    .iter()
+                    .map(|inject| inject.id.as_str())
+                    .collect();
                 self.error(
                     format!("{path}.golden"),
-                    format!("`golden` must name a deface inject; {golden:?} is not one{}", suggestion(golden, inject_ids.into_iter())),
+                    format!(
+                        "`golden` must name a deface inject; {golden:?} is not one{}",
+                        suggestion(golden, inject_ids.into_iter())
+                    ),
                 );
             }
         }
@@ -745,21 +1074,42 @@ impl<'a> Checker<'a> {
         }
         let injects = &self.scenario.injects;
         let objectives = &self.scenario.objectives;
-        let inject_index: HashMap<&str, usize> = injects.iter().enumerate().map(|(index, inject)| (inject.id.as_str(), index)).collect();
-        let objective_index: HashMap<&str, usize> =
-            objectives.iter().enumerate().map(|(index, objective)| (objective.id.as_str(), index)).collect();
+        let inject_index: HashMap<&str, usize> = injects
+            .iter()
+            .enumerate()
+            .map(|(index, inject)| (inject.id.as_str(), index))
+            .collect();
+        let objective_index: HashMap<&str, usize> = objectives
+            .iter()
+            .enumerate()
+            .map(|(index, objective)| (objective.id.as_str(), index))
+            .collect();
         let mut waits_for: BTreeMap<Node, Vec<Node>> = BTreeMap::new();
         for (index, inject) in injects.iter().enumerate() {
             let dependency = match &inject.when {
-                When::After(after) => inject_index.get(after.inject.as_str()).map(|target| Node::Inject(*target)),
-                When::On(on) => objective_index.get(on.objective.as_str()).map(|target| Node::Objective(*target)),
+                When::After(after) => inject_index
+                    .get(after.inject.as_str())
+                    .map(|target| Node::Inject(*target)),
+                When::On(on) => objective_index
+                    .get(on.objective.as_str())
+                    .map(|target| Node::Objective(*target)),
                 When::At(_) => None,
             };
-            waits_for.entry(Node::Inject(index)).or_default().extend(dependency);
+            waits_for
+                .entry(Node::Inject(index))
+                .or_default()
+                .extend(dependency);
         }
         for (index, objective) in objectives.iter().enumerate() {
-            let dependency = objective.inject.as_deref().and_then(|inject| inject_index.get(inject)).map(|target| Node::Inject(*target));
-            waits_for.entry(Node::Objective(index)).or_default().extend(dependency);
+            let dependency = objective
+                .inject
+                .as_deref()
+                .and_then(|inject| inject_index.get(inject))
+                .map(|target| Node::Inject(*target));
+            waits_for
+                .entry(Node::Objective(index))
+                .or_default()
+                .extend(dependency);
         }
         let name = |node: Node| match node {
             Node::Inject(index) => format!("inject {}", injects[index].id),
@@ -772,10 +1122,19 @@ impl<'a> Checker<'a> {
         for start in waits_for.keys().copied().collect::<Vec<_>>() {
             let mut chain = vec![start];
             let mut current = start;
-            while let Some(next) = waits_for.get(&current).and_then(|next| next.first()).copied() {
+            while let Some(next) = waits_for
+                .get(&current)
+                .and_then(|next| next.first())
+                .copied()
+            {
                 if let Some(position) = chain.iter().position(|node| *node == next) {
                     let mut cycle = chain[position..].to_vec();
-                    let smallest = cycle.iter().enumerate().min_by_key(|(_, node)| **node).map(|(index, _)| index).unwrap_or(0);
+                    let smallest = cycle
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, node)| **node)
+                        .map(|(index, _)| index)
+                        .unwrap_or(0);
                     cycle.rotate_left(smallest);
                     if reported.insert(cycle.clone()) {
                         let mut names: Vec<String> = cycle.iter().map(|node| name(*node)).collect();
@@ -784,7 +1143,13 @@ impl<'a> Checker<'a> {
                             Node::Inject(index) => format!("injects[{index}].when"),
                             Node::Objective(index) => format!("objectives[{index}].inject"),
                         };
-                        self.error(path, format!("trigger cycle: {}; none of them can ever happen", names.join(" waits for ")));
+                        self.error(
+                            path,
+                            format!(
+                                "trigger cycle: {}; none of them can ever happen",
+                                names.join(" waits for ")
+                            ),
+                        );
                     }
                     break;
                 }
@@ -808,7 +1173,9 @@ pub fn earliest_fire_times(injects: &[Inject]) -> HashMap<&str, u64> {
             }
             let time = match &inject.when {
                 When::At(offset) => Some(offset.seconds),
-                When::After(after) => earliest.get(after.inject.as_str()).map(|base| base + after.delay.seconds),
+                When::After(after) => earliest
+                    .get(after.inject.as_str())
+                    .map(|base| base + after.delay.seconds),
                 When::On(_) => None,
             };
             if let Some(time) = time {

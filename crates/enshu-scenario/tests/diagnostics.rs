@@ -13,19 +13,38 @@ struct FixtureFiles {
 
 impl Files for FixtureFiles {
     fn check_capture(&self, path: &str) -> Result<(), String> {
-        let bytes = std::fs::read(self.base.join(path)).map_err(|error| format!("cannot read it: {error}"))?;
-        let magic: [u8; 4] = bytes.get(..4).and_then(|slice| slice.try_into().ok()).ok_or("file is shorter than a capture header")?;
-        let known = [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d], [0x0a, 0x0d, 0x0d, 0x0a]];
-        if known.contains(&magic) { Ok(()) } else { Err("neither a pcap nor a pcapng file".to_string()) }
+        let bytes = std::fs::read(self.base.join(path))
+            .map_err(|error| format!("cannot read it: {error}"))?;
+        let magic: [u8; 4] = bytes
+            .get(..4)
+            .and_then(|slice| slice.try_into().ok())
+            .ok_or("file is shorter than a capture header")?;
+        let known = [
+            [0xd4, 0xc3, 0xb2, 0xa1],
+            [0xa1, 0xb2, 0xc3, 0xd4],
+            [0x4d, 0x3c, 0xb2, 0xa1],
+            [0xa1, 0xb2, 0x3c, 0x4d],
+            [0x0a, 0x0d, 0x0d, 0x0a],
+        ];
+        if known.contains(&magic) {
+            Ok(())
+        } else {
+            Err("neither a pcap nor a pcapng file".to_string())
+        }
     }
 }
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
-    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(kind);
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind);
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&directory)
         .expect("fixtures directory")
         .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "yaml"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "yaml")
+        })
         .collect();
     paths.sort();
     assert!(!paths.is_empty(), "no fixtures in {}", directory.display());
@@ -37,13 +56,28 @@ fn headlines(path: &Path) -> Vec<String> {
     let name = path.file_name().unwrap().to_string_lossy().to_string();
     let bytes = std::fs::read(path).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    let teams = text.lines().find_map(|line| line.strip_prefix("# teams: ")).map(|value| value.trim().parse().unwrap());
-    let files = FixtureFiles { base: path.parent().unwrap().to_path_buf() };
+    let teams = text
+        .lines()
+        .find_map(|line| line.strip_prefix("# teams: "))
+        .map(|value| value.trim().parse().unwrap());
+    let files = FixtureFiles {
+        base: path.parent().unwrap().to_path_buf(),
+    };
     let diagnostics = match enshu_scenario::load(&name, &bytes) {
         Err(diagnostics) => diagnostics,
-        Ok(loaded) => enshu_scenario::validate(&loaded, &Context { teams, pool_override: None, files: &files }),
+        Ok(loaded) => enshu_scenario::validate(
+            &loaded,
+            &Context {
+                teams,
+                pool_override: None,
+                files: &files,
+            },
+        ),
     };
-    diagnostics.iter().map(|diagnostic| diagnostic.headline()).collect()
+    diagnostics
+        .iter()
+        .map(|diagnostic| diagnostic.headline())
+        .collect()
 }
 
 #[test]
@@ -53,7 +87,9 @@ fn every_invalid_fixture_reports_exactly_its_expected_diagnostics() {
     for path in fixtures("invalid") {
         let actual = headlines(&path);
         assert!(
-            actual.iter().any(|headline| !headline.contains(": warning: ")),
+            actual
+                .iter()
+                .any(|headline| !headline.contains(": warning: ")),
             "{} produced no error at all: {actual:#?}",
             path.display()
         );
@@ -65,16 +101,26 @@ fn every_invalid_fixture_reports_exactly_its_expected_diagnostics() {
         }
         let expected_text = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if expected_text != actual_text {
-            mismatches.push(format!("{}:\n--- expected\n{expected_text}--- actual\n{actual_text}", path.display()));
+            mismatches.push(format!(
+                "{}:\n--- expected\n{expected_text}--- actual\n{actual_text}",
+                path.display()
+            ));
         }
     }
-    assert!(mismatches.is_empty(), "diagnostics differ (UPDATE_EXPECT=1 to accept):\n{}", mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "diagnostics differ (UPDATE_EXPECT=1 to accept):\n{}",
+        mismatches.join("\n")
+    );
 }
 
 #[test]
 fn valid_fixtures_have_no_errors() {
     for path in fixtures("valid") {
-        let errors: Vec<String> = headlines(&path).into_iter().filter(|headline| !headline.contains(": warning: ")).collect();
+        let errors: Vec<String> = headlines(&path)
+            .into_iter()
+            .filter(|headline| !headline.contains(": warning: "))
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
     }
 }
@@ -98,18 +144,25 @@ fn reference_scenarios_validate_without_errors_or_warnings() {
         assert!(found.is_empty(), "{}: {found:#?}", path.display());
         checked += 1;
     }
-    assert!(checked >= 3, "expected the three reference scenarios, found {checked}");
+    assert!(
+        checked >= 3,
+        "expected the three reference scenarios, found {checked}"
+    );
 }
 
 #[test]
 fn a_diagnostic_shows_the_offending_line_and_field_path() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid/unknown-segment.yaml");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid/unknown-segment.yaml");
     let bytes = std::fs::read(&path).unwrap();
     let loaded = enshu_scenario::load("unknown-segment.yaml", &bytes).unwrap();
     let diagnostics = enshu_scenario::validate(&loaded, &Context::default());
     let rendered = diagnostics[0].to_string();
     assert!(rendered.contains("field: hosts[3].segment"), "{rendered}");
-    assert!(rendered.contains("  - {name: pc02, segment: offise, address: 102, image: workstation}"), "{rendered}");
+    assert!(
+        rendered.contains("  - {name: pc02, segment: offise, address: 102, image: workstation}"),
+        "{rendered}"
+    );
     let caret_line = rendered.lines().last().unwrap();
     let source_line = rendered.lines().rev().nth(1).unwrap();
     let caret = caret_line.find('^').unwrap();

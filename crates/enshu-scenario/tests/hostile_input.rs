@@ -20,14 +20,20 @@ fn an_alias_expansion_bomb_is_refused() {
     }
     let headline = first_error(text.as_bytes());
     assert!(headline.starts_with("hostile.yaml:"), "{headline}");
-    assert!(headline.to_lowercase().contains("alias") || headline.contains("budget"), "{headline}");
+    assert!(
+        headline.to_lowercase().contains("alias") || headline.contains("budget"),
+        "{headline}"
+    );
 }
 
 #[test]
 fn deep_nesting_is_refused() {
     let text = format!("version: {}1{}\n", "[".repeat(10_000), "]".repeat(10_000));
     let headline = first_error(text.as_bytes());
-    assert!(headline.contains("recursion limit") || headline.contains("depth"), "{headline}");
+    assert!(
+        headline.contains("recursion limit") || headline.contains("depth"),
+        "{headline}"
+    );
 }
 
 #[test]
@@ -43,13 +49,19 @@ fn invalid_utf8_is_refused_with_its_position() {
     bytes.extend_from_slice(&[0xff, 0xfe]);
     bytes.extend_from_slice(b"\n");
     let headline = first_error(&bytes);
-    assert_eq!(headline, "hostile.yaml:2:8: file is not valid UTF-8 (byte offset 18)");
+    assert_eq!(
+        headline,
+        "hostile.yaml:2:8: file is not valid UTF-8 (byte offset 18)"
+    );
 }
 
 #[test]
 fn tabs_in_indentation_are_refused_plainly() {
     let headline = first_error(b"version: 1\nhosts:\n\t- name: x\n");
-    assert_eq!(headline, "hostile.yaml:3:1: tab character in indentation; YAML indents with spaces only");
+    assert_eq!(
+        headline,
+        "hostile.yaml:3:1: tab character in indentation; YAML indents with spaces only"
+    );
 }
 
 #[test]

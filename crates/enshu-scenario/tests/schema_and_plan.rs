@@ -23,7 +23,10 @@ fn check_file(path: &Path, actual: &str) {
     }
     let expected = std::fs::read_to_string(path).unwrap_or_default();
     if expected != actual {
-        let first_difference = expected.lines().zip(actual.lines()).position(|(left, right)| left != right);
+        let first_difference = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(left, right)| left != right);
         panic!(
             "{} is stale (first differing line {:?}); run `UPDATE_EXPECT=1 cargo test -p enshu-scenario` and review the diff",
             path.display(),
@@ -34,43 +37,75 @@ fn check_file(path: &Path, actual: &str) {
 
 #[test]
 fn checked_in_schema_is_fresh() {
-    check_file(&repository().join("scenarios/schema.json"), &enshu_scenario::schema::scenario_schema_json());
+    check_file(
+        &repository().join("scenarios/schema.json"),
+        &enshu_scenario::schema::scenario_schema_json(),
+    );
 }
 
 #[test]
 fn reference_scenarios_conform_to_the_published_schema() {
-    let schema: serde_json::Value = serde_json::from_str(&enshu_scenario::schema::scenario_schema_json()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&enshu_scenario::schema::scenario_schema_json()).unwrap();
     let validator = jsonschema::draft7::new(&schema).expect("the schema compiles as draft-07");
-    for name in ["quickstart.yaml", "emotet-beta.yaml", "defacement-seccloud.yaml"] {
+    for name in [
+        "quickstart.yaml",
+        "emotet-beta.yaml",
+        "defacement-seccloud.yaml",
+    ] {
         let text = std::fs::read_to_string(repository().join("scenarios").join(name)).unwrap();
         let document: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&document).map(|error| format!("{} at {}", error, error.instance_path)).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|error| format!("{} at {}", error, error.instance_path))
+            .collect();
         assert!(errors.is_empty(), "{name}: {errors:#?}");
     }
     // And the schema rejects a typo the way the parser does.
     let typo: serde_json::Value = serde_json::json!({"version": 1, "id": "x", "title": {"en": "x"}, "level": "A", "duration": "1h", "hostss": []});
-    assert!(!validator.is_valid(&typo), "the schema must reject unknown fields");
+    assert!(
+        !validator.is_valid(&typo),
+        "the schema must reject unknown fields"
+    );
 }
 
 fn plan_reference(name: &str, teams: u32) -> Plan {
     let path = repository().join("scenarios").join(name);
     let bytes = std::fs::read(&path).unwrap();
     let loaded = enshu_scenario::load(name, &bytes).unwrap();
-    enshu_scenario::plan(&loaded, &PlanOptions { session: "snap".into(), teams, pool: None, files: &NoFiles }).unwrap()
+    enshu_scenario::plan(
+        &loaded,
+        &PlanOptions {
+            session: "snap".into(),
+            teams,
+            pool: None,
+            files: &NoFiles,
+        },
+    )
+    .unwrap()
 }
 
 #[test]
 fn quickstart_plan_for_two_teams_matches_snapshot() {
     let plan = plan_reference("quickstart.yaml", 2);
     let json = serde_json::to_string_pretty(&plan).unwrap() + "\n";
-    check_file(&repository().join("crates/enshu-scenario/tests/snapshots/quickstart-2-teams.json"), &json);
-    check_file(&repository().join("crates/enshu-scenario/tests/snapshots/quickstart-2-teams.txt"), &plan.to_text());
+    check_file(
+        &repository().join("crates/enshu-scenario/tests/snapshots/quickstart-2-teams.json"),
+        &json,
+    );
+    check_file(
+        &repository().join("crates/enshu-scenario/tests/snapshots/quickstart-2-teams.txt"),
+        &plan.to_text(),
+    );
 }
 
 #[test]
 fn emotet_plan_for_one_team_matches_snapshot() {
     let plan = plan_reference("emotet-beta.yaml", 1);
-    check_file(&repository().join("crates/enshu-scenario/tests/snapshots/emotet-beta-1-team.txt"), &plan.to_text());
+    check_file(
+        &repository().join("crates/enshu-scenario/tests/snapshots/emotet-beta-1-team.txt"),
+        &plan.to_text(),
+    );
 }
 
 #[test]
@@ -89,16 +124,41 @@ fn fifty_teams_never_share_an_address_or_a_name() {
     let mut addresses = BTreeSet::new();
     for team in &plan.teams {
         for network in &team.networks {
-            assert!(team.block.contains(network.subnet.address), "{} outside team block {}", network.subnet, team.block);
+            assert!(
+                team.block.contains(network.subnet.address),
+                "{} outside team block {}",
+                network.subnet,
+                team.block
+            );
             subnets.push(network.subnet);
-            assert!(names.insert(network.name.clone()), "network name {} twice", network.name);
-            assert!(bridges.insert(network.bridge.clone()), "bridge {} twice", network.bridge);
-            assert!(network.bridge.len() <= 15, "bridge name {} longer than an interface name may be", network.bridge);
+            assert!(
+                names.insert(network.name.clone()),
+                "network name {} twice",
+                network.name
+            );
+            assert!(
+                bridges.insert(network.bridge.clone()),
+                "bridge {} twice",
+                network.bridge
+            );
+            assert!(
+                network.bridge.len() <= 15,
+                "bridge name {} longer than an interface name may be",
+                network.bridge
+            );
         }
         for container in &team.containers {
-            assert!(names.insert(container.name.clone()), "container name {} twice", container.name);
+            assert!(
+                names.insert(container.name.clone()),
+                "container name {} twice",
+                container.name
+            );
             for attachment in &container.networks {
-                assert!(addresses.insert(attachment.address), "address {} twice", attachment.address);
+                assert!(
+                    addresses.insert(attachment.address),
+                    "address {} twice",
+                    attachment.address
+                );
             }
         }
     }
@@ -118,9 +178,21 @@ fn every_container_is_hardened() {
         assert_eq!(hardening.cap_drop, ["ALL"], "{}", container.name);
         assert!(!hardening.privileged, "{}", container.name);
         // Only the analyst workstation may gain privileges (sudo), for the team's own tools.
-        assert!(hardening.no_new_privileges || container.role == "analyst", "{}", container.name);
-        assert!(hardening.memory_bytes > 0 && hardening.pids_limit > 0 && hardening.nano_cpus > 0, "{}", container.name);
-        assert!(!hardening.cap_add.iter().any(|cap| cap == "SYS_ADMIN"), "{} must not get SYS_ADMIN", container.name);
+        assert!(
+            hardening.no_new_privileges || container.role == "analyst",
+            "{}",
+            container.name
+        );
+        assert!(
+            hardening.memory_bytes > 0 && hardening.pids_limit > 0 && hardening.nano_cpus > 0,
+            "{}",
+            container.name
+        );
+        assert!(
+            !hardening.cap_add.iter().any(|cap| cap == "SYS_ADMIN"),
+            "{} must not get SYS_ADMIN",
+            container.name
+        );
     }
     let networks = &plan.teams[0].networks;
     assert!(networks.iter().all(|network| network.internal));
@@ -130,20 +202,40 @@ fn every_container_is_hardened() {
 fn the_firewall_denies_by_default_and_allows_declared_flows_only() {
     let plan = plan_reference("quickstart.yaml", 1);
     let nft = &plan.teams[0].firewall.nftables;
-    assert!(nft.contains("type filter hook forward priority 0; policy drop;"), "{nft}");
+    assert!(
+        nft.contains("type filter hook forward priority 0; policy drop;"),
+        "{nft}"
+    );
     assert!(nft.contains("ip saddr { 10.64.10.0/24 } ip daddr { 10.64.100.0/24 } tcp dport 8080 ct state new accept"), "{nft}");
     // No rule lets the internet into the office.
-    assert!(!nft.contains("ip saddr { 10.64.100.0/24 } ip daddr { 10.64.10.0/24 }"), "{nft}");
+    assert!(
+        !nft.contains("ip saddr { 10.64.100.0/24 } ip daddr { 10.64.10.0/24 }"),
+        "{nft}"
+    );
 }
 
 #[test]
 fn messages_name_the_teams_own_addresses() {
     let plan = plan_reference("quickstart.yaml", 2);
     for team in &plan.teams {
-        let alert = team.injects.iter().find(|inject| inject.id == "soc-alert").unwrap();
-        let c2 = team.containers.iter().find(|container| container.hostname == "c2").unwrap().primary_address().unwrap();
+        let alert = team
+            .injects
+            .iter()
+            .find(|inject| inject.id == "soc-alert")
+            .unwrap();
+        let c2 = team
+            .containers
+            .iter()
+            .find(|container| container.hostname == "c2")
+            .unwrap()
+            .primary_address()
+            .unwrap();
         let body = serde_json::to_string(&alert.action).unwrap();
-        assert!(body.contains(&c2.to_string()), "team {} alert must name {c2}: {body}", team.name);
+        assert!(
+            body.contains(&c2.to_string()),
+            "team {} alert must name {c2}: {body}",
+            team.name
+        );
         assert!(!body.contains("{{"), "unresolved placeholder: {body}");
     }
 }
@@ -152,10 +244,20 @@ fn messages_name_the_teams_own_addresses() {
 fn a_pool_too_small_refuses_to_plan_with_a_diagnostic() {
     let bytes = std::fs::read(repository().join("scenarios/quickstart.yaml")).unwrap();
     let loaded = enshu_scenario::load("quickstart.yaml", &bytes).unwrap();
-    let options = PlanOptions { session: "snap".into(), teams: 5, pool: Some("10.64.0.0/14".parse().unwrap()), files: &NoFiles };
+    let options = PlanOptions {
+        session: "snap".into(),
+        teams: 5,
+        pool: Some("10.64.0.0/14".parse().unwrap()),
+        files: &NoFiles,
+    };
     match enshu_scenario::plan(&loaded, &options) {
         Err(PlanError::Invalid(diagnostics)) => {
-            assert!(diagnostics.iter().any(|diagnostic| diagnostic.message.contains("too small for 5 teams")), "{diagnostics:#?}")
+            assert!(
+                diagnostics
+                    .iter()
+                    .any(|diagnostic| diagnostic.message.contains("too small for 5 teams")),
+                "{diagnostics:#?}"
+            )
         }
         other => panic!("expected a diagnostic, got {other:?}"),
     }

@@ -32,7 +32,10 @@ pub enum ObjectiveStatus {
 
 impl ObjectiveStatus {
     pub fn is_achieved(self) -> bool {
-        matches!(self, ObjectiveStatus::Met { .. } | ObjectiveStatus::Late { .. })
+        matches!(
+            self,
+            ObjectiveStatus::Met { .. } | ObjectiveStatus::Late { .. }
+        )
     }
 }
 
@@ -127,7 +130,9 @@ impl TeamScore {
     }
 
     pub fn objective(&self, objective: &str) -> Option<&ObjectiveScore> {
-        self.objectives.iter().find(|score| score.objective == objective)
+        self.objectives
+            .iter()
+            .find(|score| score.objective == objective)
     }
 
     /// Time to detect: the first detection objective achieved, from its anchor.
@@ -203,7 +208,10 @@ fn gather_team_facts(team: u32, events: &[ScoringEvent]) -> TeamFacts<'_> {
                         .or_insert(event.exercise_ms);
                 }
             }
-            ScoringEventKind::ObjectiveEvidence { objective, satisfied } => {
+            ScoringEventKind::ObjectiveEvidence {
+                objective,
+                satisfied,
+            } => {
                 if concerns_team && *satisfied {
                     facts
                         .evidence_satisfied_at
@@ -242,7 +250,11 @@ fn gather_team_facts(team: u32, events: &[ScoringEvent]) -> TeamFacts<'_> {
                     });
                 }
             }
-            ScoringEventKind::ReportGraded { form, points, author } => {
+            ScoringEventKind::ReportGraded {
+                form,
+                points,
+                author,
+            } => {
                 if concerns_team {
                     facts.graded_reports.push(GradedReportEntry {
                         seq: event.seq,
@@ -258,7 +270,11 @@ fn gather_team_facts(team: u32, events: &[ScoringEvent]) -> TeamFacts<'_> {
     facts
 }
 
-fn score_objective(rule: &ObjectiveRule, facts: &TeamFacts<'_>, now_exercise_ms: u64) -> ObjectiveScore {
+fn score_objective(
+    rule: &ObjectiveRule,
+    facts: &TeamFacts<'_>,
+    now_exercise_ms: u64,
+) -> ObjectiveScore {
     let anchor_exercise_ms = match rule.anchor() {
         DeadlineAnchor::Start => Some(0),
         DeadlineAnchor::Inject(inject) => facts.inject_fired_at.get(inject.as_str()).copied(),
@@ -339,7 +355,10 @@ fn summarise_phase(
     objectives: &[ObjectiveScore],
     facts: &TeamFacts<'_>,
 ) -> PhaseSummary {
-    let in_phase: Vec<&ObjectiveScore> = objectives.iter().filter(|score| score.phase == phase).collect();
+    let in_phase: Vec<&ObjectiveScore> = objectives
+        .iter()
+        .filter(|score| score.phase == phase)
+        .collect();
     let phase_objective_ids: BTreeSet<&str> = rules
         .iter()
         .filter(|rule| rule.phase == phase)
@@ -351,7 +370,10 @@ fn summarise_phase(
         .filter(|score| score.status.is_achieved())
         .collect();
 
-    let objective_points: i64 = in_phase.iter().map(|score| i64::from(score.points_awarded)).sum();
+    let objective_points: i64 = in_phase
+        .iter()
+        .map(|score| i64::from(score.points_awarded))
+        .sum();
     let adjustment_points: i64 = facts
         .adjustments
         .iter()
@@ -377,11 +399,19 @@ fn summarise_phase(
         objectives_achieved: achieved.len(),
         points: objective_points + adjustment_points + graded_points,
         first_achieved_after_ms: achieved_times.clone().min(),
-        all_achieved_after_ms: if all_achieved { achieved_times.max() } else { None },
+        all_achieved_after_ms: if all_achieved {
+            achieved_times.max()
+        } else {
+            None
+        },
     }
 }
 
-fn score_team(rules: &[ObjectiveRule], team_clock: TeamClock, events: &[ScoringEvent]) -> TeamScore {
+fn score_team(
+    rules: &[ObjectiveRule],
+    team_clock: TeamClock,
+    events: &[ScoringEvent],
+) -> TeamScore {
     let facts = gather_team_facts(team_clock.team, events);
     let objectives: Vec<ObjectiveScore> = rules
         .iter()
@@ -392,7 +422,10 @@ fn score_team(rules: &[ObjectiveRule], team_clock: TeamClock, events: &[ScoringE
         .map(|phase| summarise_phase(*phase, rules, &objectives, &facts))
         .collect();
 
-    let objective_points: i64 = objectives.iter().map(|score| i64::from(score.points_awarded)).sum();
+    let objective_points: i64 = objectives
+        .iter()
+        .map(|score| i64::from(score.points_awarded))
+        .sum();
     let adjustment_points: i64 = facts.adjustments.iter().map(|entry| entry.points).sum();
     let graded_points: i64 = facts.graded_reports.iter().map(|entry| entry.points).sum();
     let hint_penalties_applied = objectives

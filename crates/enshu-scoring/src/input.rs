@@ -43,7 +43,11 @@ pub enum ScoringEventKind {
         author: String,
     },
     /// An instructor graded a report form.
-    ReportGraded { form: String, points: i64, author: String },
+    ReportGraded {
+        form: String,
+        points: i64,
+        author: String,
+    },
 }
 
 /// Where a team's exercise clock stands now.

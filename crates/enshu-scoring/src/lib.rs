@@ -31,9 +31,10 @@ pub mod engine;
 pub mod input;
 pub mod rules;
 
-pub use clock::{ClockAction, ClockChange, ExerciseClocks};
+pub use clock::{ClockAction, ClockChange, ClockState, ExerciseClock};
 pub use engine::{
-    AdjustmentEntry, GradedReportEntry, ObjectiveScore, ObjectiveStatus, PhaseSummary, Scoreboard, TeamScore, score,
+    AdjustmentEntry, GradedReportEntry, ObjectiveScore, ObjectiveStatus, PhaseSummary, Scoreboard,
+    TeamScore, score,
 };
 pub use input::{ScoringEvent, ScoringEventKind, TeamClock};
 pub use rules::{Deadline, DeadlineAnchor, ObjectiveRule, Phase, TimeBonus};

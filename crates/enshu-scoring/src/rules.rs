@@ -18,7 +18,12 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 4] = [Phase::Detection, Phase::Response, Phase::Reporting, Phase::Recovery];
+    pub const ALL: [Phase; 4] = [
+        Phase::Detection,
+        Phase::Response,
+        Phase::Reporting,
+        Phase::Recovery,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

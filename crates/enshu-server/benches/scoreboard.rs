@@ -28,7 +28,12 @@ async fn requests_per_second(url: &str, bearer: Option<&str>) -> f64 {
     let deadline = Instant::now() + MEASURE;
     let mut workers = Vec::new();
     for _ in 0..CONCURRENCY {
-        let (client, url, done, bearer) = (client.clone(), url.to_owned(), done.clone(), bearer.map(str::to_owned));
+        let (client, url, done, bearer) = (
+            client.clone(),
+            url.to_owned(),
+            done.clone(),
+            bearer.map(str::to_owned),
+        );
         workers.push(tokio::spawn(async move {
             while Instant::now() < deadline {
                 let mut request = client.get(&url);
@@ -52,56 +57,170 @@ async fn requests_per_second(url: &str, bearer: Option<&str>) -> f64 {
 async fn main() {
     let server = TestServer::start_with(TEAMS, ServerOptions::default()).await;
     let store = &server.store;
-    store.append(server.session, None, EventKind::ClockChanged { action: ClockAction::Start, team: None }, "instructor").await.unwrap();
-    store.append(server.session, None, EventKind::InjectFired { inject: "beacon".into(), target: "office/pc01".into(), ground_truth: json!({}) }, "injector").await.unwrap();
+    store
+        .append(
+            server.session,
+            None,
+            EventKind::ClockChanged {
+                action: ClockAction::Start,
+                team: None,
+                speed: None,
+            },
+            "instructor",
+        )
+        .await
+        .unwrap();
+    store
+        .append(
+            server.session,
+            None,
+            EventKind::InjectFired {
+                inject: "beacon".into(),
+                target: "office/pc01".into(),
+                ground_truth: json!({}),
+            },
+            "injector",
+        )
+        .await
+        .unwrap();
     for team in 1..=TEAMS {
-        for (objective, answer) in [("find-host", "www"), ("find-host", "pc01"), ("find-c2", "1.2.3.4")] {
-            store.append(server.session, Some(team), EventKind::Submission { objective: objective.into(), answer: answer.into(), correct: answer == "pc01" }, &format!("team:{team}")).await.unwrap();
+        for (objective, answer) in [
+            ("find-host", "www"),
+            ("find-host", "pc01"),
+            ("find-c2", "1.2.3.4"),
+        ] {
+            store
+                .append(
+                    server.session,
+                    Some(team),
+                    EventKind::Submission {
+                        objective: objective.into(),
+                        answer: answer.into(),
+                        correct: answer == "pc01",
+                    },
+                    &format!("team:{team}"),
+                )
+                .await
+                .unwrap();
         }
-        store.append(server.session, Some(team), EventKind::HintTaken { objective: "find-host".into(), hint_index: 0, penalty: 20 }, &format!("team:{team}")).await.unwrap();
-        store.append(server.session, Some(team), EventKind::CheckResult { objective: "block-c2".into(), check: "no_beacon".into(), passed: team % 2 == 0, detail: String::new() }, "checker").await.unwrap();
-        store.append(server.session, Some(team), EventKind::InstructorNote { text: "watching".into() }, "instructor:sato").await.unwrap();
+        store
+            .append(
+                server.session,
+                Some(team),
+                EventKind::HintTaken {
+                    objective: "find-host".into(),
+                    hint_index: 0,
+                    penalty: 20,
+                },
+                &format!("team:{team}"),
+            )
+            .await
+            .unwrap();
+        store
+            .append(
+                server.session,
+                Some(team),
+                EventKind::CheckResult {
+                    objective: "block-c2".into(),
+                    check: "no_beacon".into(),
+                    passed: team % 2 == 0,
+                    detail: String::new(),
+                },
+                "checker",
+            )
+            .await
+            .unwrap();
+        store
+            .append(
+                server.session,
+                Some(team),
+                EventKind::InstructorNote {
+                    text: "watching".into(),
+                },
+                "instructor:sato",
+            )
+            .await
+            .unwrap();
     }
     let events = store.last_seq(server.session).await.unwrap();
 
     // Minimal handler behind the same TLS listener.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let minimal_address = listener.local_addr().unwrap();
-    let tls_listener = enshu_server::tls::TlsListener::new(listener, TlsConfig::self_signed().server_config().unwrap());
+    let tls_listener = enshu_server::tls::TlsListener::new(
+        listener,
+        TlsConfig::self_signed().server_config().unwrap(),
+    );
     tokio::spawn(async move {
         let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
         axum::serve(tls_listener, app).await.unwrap();
     });
 
-    let scoreboard_rps = requests_per_second(&server.url("/api/instructor/scoreboard"), Some(INSTRUCTOR_TOKEN)).await;
-    let html_rps = requests_per_second(&server.url("/fragments/scoreboard"), Some(INSTRUCTOR_TOKEN)).await;
+    let scoreboard_rps = requests_per_second(
+        &server.url("/api/instructor/scoreboard"),
+        Some(INSTRUCTOR_TOKEN),
+    )
+    .await;
+    let html_rps =
+        requests_per_second(&server.url("/fragments/scoreboard"), Some(INSTRUCTOR_TOKEN)).await;
     let minimal_rps = requests_per_second(&format!("https://{minimal_address}/"), None).await;
-    println!("scoreboard over TLS, {TEAMS} teams, {events} events, {CONCURRENCY} concurrent keep-alive clients, {}s each:", MEASURE.as_secs());
-    println!("  GET /api/instructor/scoreboard   {scoreboard_rps:>9.0} req/s  ({:.3} of minimal)", scoreboard_rps / minimal_rps);
-    println!("  GET /fragments/scoreboard (HTML) {html_rps:>9.0} req/s  ({:.3} of minimal)", html_rps / minimal_rps);
+    println!(
+        "scoreboard over TLS, {TEAMS} teams, {events} events, {CONCURRENCY} concurrent keep-alive clients, {}s each:",
+        MEASURE.as_secs()
+    );
+    println!(
+        "  GET /api/instructor/scoreboard   {scoreboard_rps:>9.0} req/s  ({:.3} of minimal)",
+        scoreboard_rps / minimal_rps
+    );
+    println!(
+        "  GET /fragments/scoreboard (HTML) {html_rps:>9.0} req/s  ({:.3} of minimal)",
+        html_rps / minimal_rps
+    );
     println!("  minimal axum handler             {minimal_rps:>9.0} req/s");
 
     // SSE: 1,000 clients, SSE_EVENTS events, latency append → receipt.
     let client = support::client();
     let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sent_at = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<u64, Instant>::new()));
+    let sent_at = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+        u64,
+        Instant,
+    >::new()));
     let mut readers = Vec::new();
     let connected = Arc::new(AtomicU64::new(0));
     for _ in 0..SSE_CLIENTS {
-        let (client, url, latencies, sent_at, connected) = (client.clone(), server.url("/events"), latencies.clone(), sent_at.clone(), connected.clone());
+        let (client, url, latencies, sent_at, connected) = (
+            client.clone(),
+            server.url("/events"),
+            latencies.clone(),
+            sent_at.clone(),
+            connected.clone(),
+        );
         readers.push(tokio::spawn(async move {
-            let response = client.get(url).bearer_auth(INSTRUCTOR_TOKEN).send().await.unwrap();
+            let response = client
+                .get(url)
+                .bearer_auth(INSTRUCTOR_TOKEN)
+                .send()
+                .await
+                .unwrap();
             connected.fetch_add(1, Ordering::Relaxed);
             let mut stream = response.bytes_stream();
             let mut received = 0;
             let mut buffer = String::new();
             while received < SSE_EVENTS {
-                let Ok(Some(Ok(chunk))) = tokio::time::timeout(Duration::from_secs(30), stream.next()).await else { break };
+                let Ok(Some(Ok(chunk))) =
+                    tokio::time::timeout(Duration::from_secs(30), stream.next()).await
+                else {
+                    break;
+                };
                 let now = Instant::now();
                 buffer.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(end) = buffer.find("\n\n") {
                     let frame: String = buffer.drain(..end + 2).collect();
-                    if let Some(id) = frame.lines().find_map(|line| line.strip_prefix("id: ")).and_then(|id| id.trim().parse::<u64>().ok()) {
+                    if let Some(id) = frame
+                        .lines()
+                        .find_map(|line| line.strip_prefix("id: "))
+                        .and_then(|id| id.trim().parse::<u64>().ok())
+                    {
                         if let Some(sent) = sent_at.lock().unwrap().get(&id) {
                             latencies.lock().unwrap().push(now.duration_since(*sent));
                         }
@@ -112,7 +231,9 @@ async fn main() {
         }));
     }
     let connect_deadline = Instant::now() + Duration::from_secs(60);
-    while (connected.load(Ordering::Relaxed) as usize) < SSE_CLIENTS && Instant::now() < connect_deadline {
+    while (connected.load(Ordering::Relaxed) as usize) < SSE_CLIENTS
+        && Instant::now() < connect_deadline
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -120,7 +241,19 @@ async fn main() {
         let next_seq = store.last_seq(server.session).await.unwrap() + 1;
         sent_at.lock().unwrap().insert(next_seq, Instant::now());
         // Appended by "another process": straight into the store, as the injector would.
-        server.state.store().append(server.session, Some(1), EventKind::InstructorNote { text: "tick".into() }, "bench").await.unwrap();
+        server
+            .state
+            .store()
+            .append(
+                server.session,
+                Some(1),
+                EventKind::InstructorNote {
+                    text: "tick".into(),
+                },
+                "bench",
+            )
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(600)).await;
     }
     for reader in readers {
@@ -128,7 +261,12 @@ async fn main() {
     }
     let mut latencies = latencies.lock().unwrap().clone();
     latencies.sort();
-    let percentile = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or_default();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     println!(
         "SSE: {} clients connected, {} deliveries of {} expected; p50 {:?}, p99 {:?}, max {:?} (store poll interval {:?})",
         connected.load(Ordering::Relaxed),

@@ -22,13 +22,20 @@ pub(crate) async fn submit_answer(
 ) -> Result<bool, RequestError> {
     let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
     if answer.trim().is_empty() {
-        return Err(RequestError::InvalidFields(vec![("answer".to_owned(), "required".to_owned())]));
+        return Err(RequestError::InvalidFields(vec![(
+            "answer".to_owned(),
+            "required".to_owned(),
+        )]));
     }
     if answer.len() > 1000 {
-        return Err(RequestError::InvalidFields(vec![("answer".to_owned(), "too long".to_owned())]));
+        return Err(RequestError::InvalidFields(vec![(
+            "answer".to_owned(),
+            "too long".to_owned(),
+        )]));
     }
-    let correct = exercise::check_answer(team_plan, objective_id, answer)
-        .ok_or_else(|| RequestError::BadRequest(format!("objective {objective_id:?} takes no answer")))?;
+    let correct = exercise::check_answer(team_plan, objective_id, answer).ok_or_else(|| {
+        RequestError::BadRequest(format!("objective {objective_id:?} takes no answer"))
+    })?;
     state
         .append(
             Some(team),
@@ -54,7 +61,8 @@ pub(crate) async fn submit_report(
 ) -> Result<u64, RequestError> {
     let form = exercise::form(state.scenario(), form_id).ok_or(RequestError::NotFound)?;
     let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
-    let fields = exercise::validate_report(form, team_plan, raw_fields).map_err(RequestError::InvalidFields)?;
+    let fields = exercise::validate_report(form, team_plan, raw_fields)
+        .map_err(RequestError::InvalidFields)?;
     let evidence = exercise::report_evidence(state.scenario(), form_id, &fields);
     let report = state
         .append(
@@ -91,8 +99,12 @@ pub(crate) async fn take_hint(
     objective_id: &str,
     hint_index: u32,
 ) -> Result<(enshu_scenario::model::Text, u32), RequestError> {
-    let objective = exercise::objective(state.scenario(), objective_id).ok_or(RequestError::NotFound)?;
-    let hint = objective.hints.get(hint_index as usize).ok_or(RequestError::NotFound)?;
+    let objective =
+        exercise::objective(state.scenario(), objective_id).ok_or(RequestError::NotFound)?;
+    let hint = objective
+        .hints
+        .get(hint_index as usize)
+        .ok_or(RequestError::NotFound)?;
     state
         .append(
             Some(team),
@@ -116,13 +128,20 @@ pub(crate) async fn existing_team(state: &AppState, team: u32) -> Result<(), Req
     }
 }
 
-pub(crate) async fn add_note(state: &AppState, team: u32, text: &str, author: &str) -> Result<u64, RequestError> {
+pub(crate) async fn add_note(
+    state: &AppState,
+    team: u32,
+    text: &str,
+    author: &str,
+) -> Result<u64, RequestError> {
     existing_team(state, team).await?;
     require_fields(&[("text", text), ("author", author)])?;
     let event = state
         .append(
             Some(team),
-            EventKind::InstructorNote { text: text.trim().to_owned() },
+            EventKind::InstructorNote {
+                text: text.trim().to_owned(),
+            },
             &format!("instructor:{}", author.trim()),
         )
         .await?;
@@ -143,7 +162,10 @@ pub(crate) async fn add_adjustment(
     if let Some(objective) = &objective
         && exercise::objective(state.scenario(), objective).is_none()
     {
-        return Err(RequestError::InvalidFields(vec![("objective".to_owned(), "unknown objective".to_owned())]));
+        return Err(RequestError::InvalidFields(vec![(
+            "objective".to_owned(),
+            "unknown objective".to_owned(),
+        )]));
     }
     let event = state
         .append(
@@ -169,13 +191,21 @@ pub(crate) fn report_rubric(state: &AppState) -> Vec<(String, enshu_scenario::mo
             && objective.phase == enshu_scenario::model::Phase::Reporting
         {
             for (position, item) in judged.rubric.iter().enumerate() {
-                rubric.push((format!("{}-{position}", objective.id), item.criterion.clone(), item.points));
+                rubric.push((
+                    format!("{}-{position}", objective.id),
+                    item.criterion.clone(),
+                    item.points,
+                ));
             }
         }
     }
     if rubric.is_empty() {
         use crate::i18n::Msg;
-        for (key, message) in [("completeness", Msg::Completeness), ("accuracy", Msg::Accuracy), ("clarity", Msg::Clarity)] {
+        for (key, message) in [
+            ("completeness", Msg::Completeness),
+            ("accuracy", Msg::Accuracy),
+            ("clarity", Msg::Clarity),
+        ] {
             let (japanese, english) = message.texts();
             let text = enshu_scenario::model::Text {
                 ja: Some(japanese.to_owned()),
@@ -231,7 +261,11 @@ pub(crate) async fn grade_report(
 }
 
 /// Report `seq`, if it is a report of `team`; 404 otherwise, whoever owns it.
-pub(crate) async fn team_report(state: &AppState, team: u32, seq: u64) -> Result<enshu_store::Event, RequestError> {
+pub(crate) async fn team_report(
+    state: &AppState,
+    team: u32,
+    seq: u64,
+) -> Result<enshu_store::Event, RequestError> {
     let events = state
         .store()
         .events(
@@ -245,43 +279,98 @@ pub(crate) async fn team_report(state: &AppState, team: u32, seq: u64) -> Result
         .await?;
     events
         .into_iter()
-        .find(|event| event.seq == seq && event.team == Some(team) && matches!(event.kind, EventKind::ReportSubmitted { .. }))
+        .find(|event| {
+            event.seq == seq
+                && event.team == Some(team)
+                && matches!(event.kind, EventKind::ReportSubmitted { .. })
+        })
         .ok_or(RequestError::NotFound)
 }
 
-pub(crate) async fn change_clock(state: &AppState, caller: &Caller, action: ClockAction, team: Option<u32>) -> Result<u64, RequestError> {
+pub(crate) async fn change_clock(
+    state: &AppState,
+    caller: &Caller,
+    action: ClockAction,
+    team: Option<u32>,
+    speed: Option<u32>,
+) -> Result<u64, RequestError> {
     if let Some(team) = team {
         existing_team(state, team).await?;
     }
-    let event = state.append(team, EventKind::ClockChanged { action, team }, &caller.actor()).await?;
-    Ok(event.seq)
-}
-
-/// Asks the scheduler to fire an inject now.
-pub(crate) async fn request_fire(state: &AppState, caller: &Caller, inject: &str, team: Option<u32>) -> Result<u64, RequestError> {
-    known_inject(state, inject)?;
-    if let Some(team) = team {
-        existing_team(state, team).await?;
+    if let Some(speed) = speed
+        && !(1..=enshu_store::MAX_CLOCK_SPEED).contains(&speed)
+    {
+        return Err(RequestError::BadRequest(format!(
+            "speed must be between 1 and {}, not {speed}",
+            enshu_store::MAX_CLOCK_SPEED
+        )));
     }
     let event = state
-        .append(team, EventKind::InjectFireRequested { inject: inject.to_string() }, &caller.actor())
+        .append(
+            team,
+            EventKind::ClockChanged {
+                action,
+                team,
+                speed,
+            },
+            &caller.actor(),
+        )
         .await?;
     Ok(event.seq)
 }
 
-pub(crate) async fn hold(state: &AppState, caller: &Caller, inject: &str, team: Option<u32>) -> Result<u64, RequestError> {
+/// Asks the scheduler to fire an inject now.
+pub(crate) async fn request_fire(
+    state: &AppState,
+    caller: &Caller,
+    inject: &str,
+    team: Option<u32>,
+) -> Result<u64, RequestError> {
     known_inject(state, inject)?;
     if let Some(team) = team {
         existing_team(state, team).await?;
     }
     let event = state
-        .append(team, EventKind::InjectHeld { inject: inject.to_owned() }, &caller.actor())
+        .append(
+            team,
+            EventKind::InjectFireRequested {
+                inject: inject.to_string(),
+            },
+            &caller.actor(),
+        )
+        .await?;
+    Ok(event.seq)
+}
+
+pub(crate) async fn hold(
+    state: &AppState,
+    caller: &Caller,
+    inject: &str,
+    team: Option<u32>,
+) -> Result<u64, RequestError> {
+    known_inject(state, inject)?;
+    if let Some(team) = team {
+        existing_team(state, team).await?;
+    }
+    let event = state
+        .append(
+            team,
+            EventKind::InjectHeld {
+                inject: inject.to_owned(),
+            },
+            &caller.actor(),
+        )
         .await?;
     Ok(event.seq)
 }
 
 fn known_inject(state: &AppState, inject: &str) -> Result<(), RequestError> {
-    if state.scenario().injects.iter().any(|candidate| candidate.id == inject) {
+    if state
+        .scenario()
+        .injects
+        .iter()
+        .any(|candidate| candidate.id == inject)
+    {
         Ok(())
     } else {
         Err(RequestError::NotFound)
@@ -294,5 +383,9 @@ fn require_fields(fields: &[(&str, &str)]) -> Result<(), RequestError> {
         .filter(|(_, value)| value.trim().is_empty())
         .map(|(name, _)| ((*name).to_owned(), "required".to_owned()))
         .collect();
-    if missing.is_empty() { Ok(()) } else { Err(RequestError::InvalidFields(missing)) }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(RequestError::InvalidFields(missing))
+    }
 }

@@ -56,7 +56,10 @@ pub(crate) struct Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = RequestError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, RequestError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Caller, RequestError> {
         let api = parts.uri.path().starts_with("/api/");
         let client = parts
             .extensions
@@ -127,14 +130,24 @@ impl Caller {
 
     /// Checks the CSRF token of a state-changing request: from the form
     /// field if given, else the `X-CSRF-Token` header.
-    pub fn check_csrf(&self, state: &AppState, headers: &HeaderMap, form_token: Option<&str>) -> Result<(), RequestError> {
+    pub fn check_csrf(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+        form_token: Option<&str>,
+    ) -> Result<(), RequestError> {
         match &self.credential {
             Credential::Bearer => Ok(()),
             Credential::None => Err(RequestError::Unauthenticated { api: self.api }),
             Credential::Cookie { session_id } => {
                 let presented = form_token
                     .map(str::to_owned)
-                    .or_else(|| headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).map(str::to_owned))
+                    .or_else(|| {
+                        headers
+                            .get(CSRF_HEADER)
+                            .and_then(|value| value.to_str().ok())
+                            .map(str::to_owned)
+                    })
                     .ok_or(RequestError::Csrf)?;
                 let expected = csrf_token_for(state, session_id);
                 if constant_time_equal(presented.as_bytes(), expected.as_bytes()) {
@@ -165,16 +178,25 @@ pub(crate) fn csrf_token_for(state: &AppState, session_id: &str) -> String {
 }
 
 /// The principal a presented token stands for, if any.
-pub(crate) async fn principal_for_token(state: &AppState, token: &str) -> Result<Option<Principal>, RequestError> {
+pub(crate) async fn principal_for_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<Principal>, RequestError> {
     let token = token.trim();
     if token.is_empty() {
         return Ok(None);
     }
     let presented_hash = crate::state::hash_instructor_token(token);
-    if constant_time_equal(presented_hash.as_bytes(), state.inner.instructor_token_hash.as_bytes()) {
+    if constant_time_equal(
+        presented_hash.as_bytes(),
+        state.inner.instructor_token_hash.as_bytes(),
+    ) {
         return Ok(Some(Principal::Instructor));
     }
-    let team = state.store().verify_team_token(state.session(), token).await?;
+    let team = state
+        .store()
+        .verify_team_token(state.session(), token)
+        .await?;
     Ok(team.map(|team| Principal::Team {
         index: team.team_index,
         name: team.name,
@@ -184,7 +206,9 @@ pub(crate) async fn principal_for_token(state: &AppState, token: &str) -> Result
 fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 /// The value of cookie `name`, if the request carries it.
@@ -208,5 +232,8 @@ pub(crate) fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
     if left.len() != right.len() {
         return false;
     }
-    left.iter().zip(right).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
+    left.iter()
+        .zip(right)
+        .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+        == 0
 }

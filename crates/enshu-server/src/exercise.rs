@@ -9,10 +9,13 @@
 use std::collections::BTreeMap;
 
 use enshu_scenario::model::{
-    Action, AnswerKind, Evidence, FieldType, Form, Message, Objective, Phase as ScenarioPhase, Scenario,
+    Action, AnswerKind, Evidence, FieldType, Form, Message, Objective, Phase as ScenarioPhase,
+    Scenario,
 };
 use enshu_scenario::plan::TeamPlan;
-use enshu_scoring::{Deadline, DeadlineAnchor, ExerciseClocks, ObjectiveRule, Phase, Scoreboard, TeamClock, score};
+use enshu_scoring::{
+    Deadline, DeadlineAnchor, ExerciseClock, ObjectiveRule, Phase, Scoreboard, TeamClock, score,
+};
 use enshu_store::scoring_input::{exercise_clocks, scoring_events};
 use enshu_store::{Event, EventKind, EventQuery, Team, TeamFilter};
 use serde_json::{Map, Value};
@@ -60,7 +63,10 @@ pub(crate) fn scoring_phase(phase: ScenarioPhase) -> Phase {
 /// `objective`: trimmed and compared case-insensitively. `None` when the
 /// objective takes no answer.
 pub(crate) fn check_answer(team_plan: &TeamPlan, objective: &str, answer: &str) -> Option<bool> {
-    let planned = team_plan.answers.iter().find(|planned| planned.objective == objective)?;
+    let planned = team_plan
+        .answers
+        .iter()
+        .find(|planned| planned.objective == objective)?;
     let normalised = normalise_answer(planned.kind, answer);
     Some(
         planned
@@ -80,7 +86,10 @@ fn normalise_answer(kind: AnswerKind, answer: &str) -> String {
 
 /// Every objective of the scenario (in order) with its answer, if any.
 pub(crate) fn objective<'a>(scenario: &'a Scenario, objective_id: &str) -> Option<&'a Objective> {
-    scenario.objectives.iter().find(|objective| objective.id == objective_id)
+    scenario
+        .objectives
+        .iter()
+        .find(|objective| objective.id == objective_id)
 }
 
 pub(crate) fn form<'a>(scenario: &'a Scenario, form_id: &str) -> Option<&'a Form> {
@@ -168,9 +177,9 @@ pub(crate) fn validate_report(
                     Ok(Value::String(value.clone()))
                 }
             }),
-            FieldType::Choice => single().and_then(|value| {
-                choice(&field.options, value).map(Value::String)
-            }),
+            FieldType::Choice => {
+                single().and_then(|value| choice(&field.options, value).map(Value::String))
+            }
             FieldType::MultiChoice => values
                 .iter()
                 .map(|value| choice(&field.options, value).map(Value::String))
@@ -192,16 +201,32 @@ pub(crate) fn validate_report(
                     .ok_or_else(|| "not a number".to_owned()),
                 _ => Err("not a number".to_owned()),
             }),
-            FieldType::Host => single().and_then(|value| resolve_host(team_plan, value).map(Value::String)),
+            FieldType::Host => {
+                single().and_then(|value| resolve_host(team_plan, value).map(Value::String))
+            }
             FieldType::Hosts => values
                 .iter()
-                .flat_map(|value| value.split(',').map(str::trim).filter(|part| !part.is_empty()).map(str::to_owned).collect::<Vec<_>>())
+                .flat_map(|value| {
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|part| !part.is_empty())
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
                 .map(|value| resolve_host(team_plan, &value).map(Value::String))
                 .collect::<Result<Vec<_>, _>>()
                 .map(dedup_values),
             FieldType::Segments => values
                 .iter()
-                .flat_map(|value| value.split(',').map(str::trim).filter(|part| !part.is_empty()).map(str::to_owned).collect::<Vec<_>>())
+                .flat_map(|value| {
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|part| !part.is_empty())
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
                 .map(|value| {
                     team_plan
                         .networks
@@ -220,7 +245,11 @@ pub(crate) fn validate_report(
             Err(problem) => problems.push((field.name.clone(), problem)),
         }
     }
-    if problems.is_empty() { Ok(normalised) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(normalised)
+    } else {
+        Err(problems)
+    }
 }
 
 fn dedup_values(values: Vec<Value>) -> Value {
@@ -252,7 +281,10 @@ pub(crate) fn resolve_host(team_plan: &TeamPlan, value: &str) -> Result<String, 
         .find(|container| {
             container.hostname.to_lowercase() == wanted
                 || container.reference.to_lowercase() == wanted
-                || container.networks.iter().any(|attachment| attachment.address.to_string() == wanted)
+                || container
+                    .networks
+                    .iter()
+                    .any(|attachment| attachment.address.to_string() == wanted)
         })
         .map(|container| container.reference.clone())
         .ok_or_else(|| format!("{value:?} is not a host of the range"))
@@ -261,7 +293,11 @@ pub(crate) fn resolve_host(team_plan: &TeamPlan, value: &str) -> Result<String, 
 /// For each report objective evidenced by `form`: whether the submitted
 /// fields match every expected value (case-insensitive; for list fields
 /// the expected comma-separated set must equal the submitted set).
-pub(crate) fn report_evidence(scenario: &Scenario, form_id: &str, fields: &Map<String, Value>) -> Vec<(String, bool, String)> {
+pub(crate) fn report_evidence(
+    scenario: &Scenario,
+    form_id: &str,
+    fields: &Map<String, Value>,
+) -> Vec<(String, bool, String)> {
     scenario
         .objectives
         .iter()
@@ -273,7 +309,11 @@ pub(crate) fn report_evidence(scenario: &Scenario, form_id: &str, fields: &Map<S
             let matched = report
                 .expect
                 .iter()
-                .filter(|(name, expected)| fields.get(*name).is_some_and(|value| value_matches(value, expected)))
+                .filter(|(name, expected)| {
+                    fields
+                        .get(*name)
+                        .is_some_and(|value| value_matches(value, expected))
+                })
                 .count();
             let total = report.expect.len();
             (
@@ -295,8 +335,14 @@ fn value_matches(value: &Value, expected: &str) -> bool {
         ),
         Value::Number(number) => expected.parse::<f64>().ok() == number.as_f64(),
         Value::Array(items) => {
-            let mut submitted: Vec<String> = items.iter().map(|item| json_text(item).to_lowercase()).collect();
-            let mut wanted: Vec<String> = expected.split(',').map(|part| part.trim().to_owned()).collect();
+            let mut submitted: Vec<String> = items
+                .iter()
+                .map(|item| json_text(item).to_lowercase())
+                .collect();
+            let mut wanted: Vec<String> = expected
+                .split(',')
+                .map(|part| part.trim().to_owned())
+                .collect();
             submitted.sort();
             submitted.dedup();
             wanted.sort();
@@ -323,7 +369,7 @@ pub(crate) fn planned_message<'a>(team_plan: &'a TeamPlan, inject: &str) -> Opti
 pub(crate) struct Snapshot {
     pub events: Vec<Event>,
     pub teams: Vec<Team>,
-    pub clocks: ExerciseClocks,
+    pub clocks: ExerciseClock,
     pub scoreboard: Scoreboard,
 }
 
@@ -352,7 +398,10 @@ impl Snapshot {
 }
 
 /// Reads the log (all of it, or what one team may see) and scores it now.
-pub(crate) async fn load_snapshot(state: &AppState, only_team: Option<u32>) -> Result<Snapshot, RequestError> {
+pub(crate) async fn load_snapshot(
+    state: &AppState,
+    only_team: Option<u32>,
+) -> Result<Snapshot, RequestError> {
     let store = state.store();
     let filter = match only_team {
         Some(team) => TeamFilter::TeamAndSessionWide(team),
@@ -375,7 +424,12 @@ pub(crate) async fn load_snapshot(state: &AppState, only_team: Option<u32>) -> R
     Ok(score_snapshot(&state.inner.rules, events, teams, now_ms))
 }
 
-pub(crate) fn score_snapshot(rules: &[ObjectiveRule], events: Vec<Event>, teams: Vec<Team>, now_ms: i64) -> Snapshot {
+pub(crate) fn score_snapshot(
+    rules: &[ObjectiveRule],
+    events: Vec<Event>,
+    teams: Vec<Team>,
+    now_ms: i64,
+) -> Snapshot {
     let clocks = exercise_clocks(&events);
     let team_indices: Vec<u32> = teams.iter().map(|team| team.team_index).collect();
     let team_clocks: Vec<TeamClock> = team_indices
@@ -440,12 +494,14 @@ pub(crate) fn visible_to_team(event: &Event, team: u32, team_plan: &TeamPlan) ->
         return false;
     }
     match &event.kind {
-        EventKind::Submission { .. } | EventKind::ReportSubmitted { .. } | EventKind::HintTaken { .. } => {
-            event.team == Some(team)
-        }
+        EventKind::Submission { .. }
+        | EventKind::ReportSubmitted { .. }
+        | EventKind::HintTaken { .. } => event.team == Some(team),
         EventKind::InjectFired { inject, .. } => planned_message(team_plan, inject).is_some(),
         EventKind::ClockChanged { .. } => true,
-        EventKind::ReportGraded { .. } | EventKind::Adjustment { .. } | EventKind::FirewallChanged { .. } => event.team == Some(team),
+        EventKind::ReportGraded { .. }
+        | EventKind::Adjustment { .. }
+        | EventKind::FirewallChanged { .. } => event.team == Some(team),
         EventKind::InjectHeld { .. }
         | EventKind::CheckResult { .. }
         | EventKind::InstructorNote { .. }
@@ -459,7 +515,8 @@ mod tests {
 
     fn quickstart() -> (Scenario, enshu_scenario::Plan) {
         let text = include_str!("../../../scenarios/quickstart.yaml");
-        let loaded = enshu_scenario::load("quickstart.yaml", text.as_bytes()).expect("quickstart loads");
+        let loaded =
+            enshu_scenario::load("quickstart.yaml", text.as_bytes()).expect("quickstart loads");
         let plan = enshu_scenario::plan(
             &loaded,
             &enshu_scenario::PlanOptions {
@@ -477,14 +534,30 @@ mod tests {
     fn host_answers_accept_name_reference_and_address() {
         let (_, plan) = quickstart();
         let team = &plan.teams[0];
-        let address = team.answers.iter().find(|answer| answer.objective == "find-host").unwrap().accepted[2].clone();
+        let address = team
+            .answers
+            .iter()
+            .find(|answer| answer.objective == "find-host")
+            .unwrap()
+            .accepted[2]
+            .clone();
         for answer in ["pc01", " PC01 ", "office/pc01", address.as_str()] {
-            assert_eq!(check_answer(team, "find-host", answer), Some(true), "{answer}");
+            assert_eq!(
+                check_answer(team, "find-host", answer),
+                Some(true),
+                "{answer}"
+            );
         }
         assert_eq!(check_answer(team, "find-host", "www"), Some(false));
         assert_eq!(check_answer(team, "block-c2", "x"), None);
         // Team 2's address is not team 1's answer.
-        let other_address = plan.teams[1].answers.iter().find(|answer| answer.objective == "find-host").unwrap().accepted[2].clone();
+        let other_address = plan.teams[1]
+            .answers
+            .iter()
+            .find(|answer| answer.objective == "find-host")
+            .unwrap()
+            .accepted[2]
+            .clone();
         assert_eq!(check_answer(team, "find-host", &other_address), Some(false));
     }
 
@@ -493,26 +566,68 @@ mod tests {
         let (scenario, plan) = quickstart();
         let form = form(&scenario, "first-report").unwrap();
         let mut fields = BTreeMap::new();
-        fields.insert("trigger".to_owned(), RawField::Texts(vec!["nonsense".to_owned()]));
-        fields.insert("detected_at".to_owned(), RawField::Texts(vec!["yesterday".to_owned()]));
+        fields.insert(
+            "trigger".to_owned(),
+            RawField::Texts(vec!["nonsense".to_owned()]),
+        );
+        fields.insert(
+            "detected_at".to_owned(),
+            RawField::Texts(vec!["yesterday".to_owned()]),
+        );
         fields.insert("bogus".to_owned(), RawField::Texts(vec!["x".to_owned()]));
         let problems = validate_report(form, &plan.teams[0], &fields).unwrap_err();
         let names: Vec<&str> = problems.iter().map(|(name, _)| name.as_str()).collect();
-        for expected in ["bogus", "detected_at", "trigger", "category", "affected_hosts", "personal_data", "actions"] {
+        for expected in [
+            "bogus",
+            "detected_at",
+            "trigger",
+            "category",
+            "affected_hosts",
+            "personal_data",
+            "actions",
+        ] {
             assert!(names.contains(&expected), "{expected} missing in {names:?}");
         }
         let mut fields = BTreeMap::new();
-        fields.insert("detected_at".to_owned(), RawField::Json(Value::String("2025-06-01T10:15".to_owned())));
-        fields.insert("trigger".to_owned(), RawField::Json(Value::String("SOC_ALERT".to_owned())));
-        fields.insert("category".to_owned(), RawField::Json(Value::String("malware".to_owned())));
-        fields.insert("affected_hosts".to_owned(), RawField::Json(serde_json::json!(["pc01"])));
-        fields.insert("personal_data".to_owned(), RawField::Json(Value::Bool(false)));
-        fields.insert("actions".to_owned(), RawField::Json(Value::String("blocked".to_owned())));
+        fields.insert(
+            "detected_at".to_owned(),
+            RawField::Json(Value::String("2025-06-01T10:15".to_owned())),
+        );
+        fields.insert(
+            "trigger".to_owned(),
+            RawField::Json(Value::String("SOC_ALERT".to_owned())),
+        );
+        fields.insert(
+            "category".to_owned(),
+            RawField::Json(Value::String("malware".to_owned())),
+        );
+        fields.insert(
+            "affected_hosts".to_owned(),
+            RawField::Json(serde_json::json!(["pc01"])),
+        );
+        fields.insert(
+            "personal_data".to_owned(),
+            RawField::Json(Value::Bool(false)),
+        );
+        fields.insert(
+            "actions".to_owned(),
+            RawField::Json(Value::String("blocked".to_owned())),
+        );
         let normalised = validate_report(form, &plan.teams[0], &fields).unwrap();
         assert_eq!(normalised["trigger"], "soc_alert");
-        assert_eq!(normalised["affected_hosts"], serde_json::json!(["office/pc01"]));
+        assert_eq!(
+            normalised["affected_hosts"],
+            serde_json::json!(["office/pc01"])
+        );
         let evidence = report_evidence(&scenario, "first-report", &normalised);
-        assert_eq!(evidence, vec![("first-report".to_owned(), true, "1 of 1 expected fields match".to_owned())]);
+        assert_eq!(
+            evidence,
+            vec![(
+                "first-report".to_owned(),
+                true,
+                "1 of 1 expected fields match".to_owned()
+            )]
+        );
     }
 
     #[test]

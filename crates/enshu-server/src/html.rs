@@ -89,5 +89,8 @@ pub(crate) fn minutes(milliseconds: Option<u64>) -> String {
 }
 
 pub(crate) fn csrf_field(csrf: &str) -> String {
-    format!(r#"<input type="hidden" name="csrf" value="{}">"#, escape(csrf))
+    format!(
+        r#"<input type="hidden" name="csrf" value="{}">"#,
+        escape(csrf)
+    )
 }

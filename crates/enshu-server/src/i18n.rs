@@ -41,7 +41,11 @@ impl Lang {
             let mut parts = item.trim().split(';');
             let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
             let quality = parts
-                .find_map(|part| part.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .find_map(|part| {
+                    part.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let lang = match tag.split('-').next() {
                 Some("ja") => Lang::Ja,
@@ -82,7 +86,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Lang, Self::Rejection> {
-        if let Some(lang) = crate::auth::cookie(&parts.headers, LANG_COOKIE).and_then(|code| Lang::parse(&code)) {
+        if let Some(lang) =
+            crate::auth::cookie(&parts.headers, LANG_COOKIE).and_then(|code| Lang::parse(&code))
+        {
             return Ok(lang);
         }
         Ok(parts
@@ -198,7 +204,10 @@ mod tests {
     fn accept_language_picks_by_quality() {
         assert_eq!(Lang::from_accept_language("ja,en;q=0.8"), Lang::Ja);
         assert_eq!(Lang::from_accept_language("en-US,ja;q=0.5"), Lang::En);
-        assert_eq!(Lang::from_accept_language("fr, ja-JP;q=0.9, en;q=0.8"), Lang::Ja);
+        assert_eq!(
+            Lang::from_accept_language("fr, ja-JP;q=0.9, en;q=0.8"),
+            Lang::Ja
+        );
         assert_eq!(Lang::from_accept_language("de"), Lang::En);
     }
 

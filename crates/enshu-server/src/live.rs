@@ -66,7 +66,10 @@ pub(crate) async fn tail_store(state: AppState) {
 /// `GET /events`: instructors get every event (seq, team, kind); a team
 /// gets only its own and session-wide events, and only their seq, so the
 /// stream says nothing about what happens to other teams.
-pub(crate) async fn events(State(state): State<AppState>, caller: Caller) -> Result<impl IntoResponse, RequestError> {
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<impl IntoResponse, RequestError> {
     let visible_team = match &caller.principal {
         Some(Principal::Instructor) => None,
         Some(Principal::Team { index, .. }) => Some(*index),
@@ -74,7 +77,8 @@ pub(crate) async fn events(State(state): State<AppState>, caller: Caller) -> Res
     };
     let receiver = state.subscribe();
     let shutdown = state.shutdown_receiver();
-    Ok(Sse::new(live_stream(receiver, shutdown, visible_team)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(Sse::new(live_stream(receiver, shutdown, visible_team))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 fn live_stream(
@@ -82,33 +86,39 @@ fn live_stream(
     shutdown: tokio::sync::watch::Receiver<bool>,
     visible_team: Option<u32>,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    futures_util::stream::unfold((receiver, shutdown), move |(mut receiver, mut shutdown)| async move {
-        loop {
-            if *shutdown.borrow() {
-                return None;
+    futures_util::stream::unfold(
+        (receiver, shutdown),
+        move |(mut receiver, mut shutdown)| async move {
+            loop {
+                if *shutdown.borrow() {
+                    return None;
+                }
+                let received = tokio::select! {
+                    received = receiver.recv() => received,
+                    _ = shutdown.changed() => return None,
+                };
+                let live_event = match received {
+                    Ok(live_event) => live_event,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        // Missed some: tell the page to refresh everything.
+                        let event = SseEvent::default().event("resync").data("{}");
+                        return Some((Ok(event), (receiver, shutdown)));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                };
+                let data = match visible_team {
+                    None => serde_json::to_string(&live_event).unwrap_or_default(),
+                    Some(team) if live_event.team.is_none() || live_event.team == Some(team) => {
+                        serde_json::json!({"seq": live_event.seq}).to_string()
+                    }
+                    Some(_) => continue,
+                };
+                let event = SseEvent::default()
+                    .event("update")
+                    .id(live_event.seq.to_string())
+                    .data(data);
+                return Some((Ok(event), (receiver, shutdown)));
             }
-            let received = tokio::select! {
-                received = receiver.recv() => received,
-                _ = shutdown.changed() => return None,
-            };
-            let live_event = match received {
-                Ok(live_event) => live_event,
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // Missed some: tell the page to refresh everything.
-                    let event = SseEvent::default().event("resync").data("{}");
-                    return Some((Ok(event), (receiver, shutdown)));
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
-            };
-            let data = match visible_team {
-                None => serde_json::to_string(&live_event).unwrap_or_default(),
-                Some(team) if live_event.team.is_none() || live_event.team == Some(team) => {
-                    serde_json::json!({"seq": live_event.seq}).to_string()
-                }
-                Some(_) => continue,
-            };
-            let event = SseEvent::default().event("update").id(live_event.seq.to_string()).data(data);
-            return Some((Ok(event), (receiver, shutdown)));
-        }
-    })
+        },
+    )
 }

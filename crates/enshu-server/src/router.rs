@@ -13,7 +13,10 @@ pub(crate) fn router(state: AppState) -> Router {
     let body_limit = state.options().body_limit_bytes;
     Router::new()
         // Anyone.
-        .route("/login", get(pages::login::login_form).post(pages::login::login))
+        .route(
+            "/login",
+            get(pages::login::login_form).post(pages::login::login),
+        )
         .route("/logout", post(pages::login::logout))
         .route("/lang/{code}", get(pages::login::switch_language))
         .route("/static/app.js", get(pages::static_script))
@@ -24,12 +27,18 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/team/fragment", get(pages::team::portal_fragment))
         .route("/team/answers", post(pages::team::answer))
         .route("/team/hints", post(pages::team::hint))
-        .route("/team/forms/{form}", get(pages::team::report_form).post(pages::team::submit_report))
+        .route(
+            "/team/forms/{form}",
+            get(pages::team::report_form).post(pages::team::submit_report),
+        )
         .route("/team/reports/{seq}", get(pages::team::report))
         // Teams: JSON API.
         .route("/api/team", get(api::team::overview))
         .route("/api/team/answers", post(api::team::answer))
-        .route("/api/team/reports", get(api::team::reports).post(api::team::submit_report))
+        .route(
+            "/api/team/reports",
+            get(api::team::reports).post(api::team::submit_report),
+        )
         .route("/api/team/reports/{seq}", get(api::team::report))
         .route("/api/team/submissions", get(api::team::submissions))
         .route("/api/team/hints", post(api::team::hint))
@@ -39,24 +48,66 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/events", get(live::events))
         // Instructors: pages.
         .route("/", get(pages::instructor::scoreboard))
-        .route("/fragments/scoreboard", get(pages::instructor::scoreboard_fragment))
+        .route(
+            "/fragments/scoreboard",
+            get(pages::instructor::scoreboard_fragment),
+        )
         .route("/teams/{team}", get(pages::instructor::team_page))
         .route("/teams/{team}/notes", post(pages::instructor::add_note))
-        .route("/teams/{team}/adjustments", post(pages::instructor::add_adjustment))
-        .route("/teams/{team}/reports/{seq}", get(pages::instructor::review_report))
-        .route("/teams/{team}/reports/{seq}/grade", post(pages::instructor::grade_report))
-        .route("/teams/{team}/after-action", get(pages::instructor::after_action_report))
+        .route(
+            "/teams/{team}/adjustments",
+            post(pages::instructor::add_adjustment),
+        )
+        .route(
+            "/teams/{team}/reports/{seq}",
+            get(pages::instructor::review_report),
+        )
+        .route(
+            "/teams/{team}/reports/{seq}/grade",
+            post(pages::instructor::grade_report),
+        )
+        .route(
+            "/teams/{team}/after-action",
+            get(pages::instructor::after_action_report),
+        )
         // Instructors: JSON API.
-        .route("/api/instructor/scoreboard", get(api::instructor::scoreboard))
-        .route("/api/instructor/export.json", get(api::instructor::export_json))
-        .route("/api/instructor/export.csv", get(api::instructor::export_csv))
+        .route(
+            "/api/instructor/scoreboard",
+            get(api::instructor::scoreboard),
+        )
+        .route(
+            "/api/instructor/export.json",
+            get(api::instructor::export_json),
+        )
+        .route(
+            "/api/instructor/export.csv",
+            get(api::instructor::export_csv),
+        )
         .route("/api/instructor/clock", post(api::instructor::clock))
-        .route("/api/instructor/injects/{inject}/fire", post(api::instructor::fire_inject))
-        .route("/api/instructor/injects/{inject}/hold", post(api::instructor::hold_inject))
-        .route("/api/instructor/teams/{team}/events", get(api::instructor::team_events))
-        .route("/api/instructor/teams/{team}/notes", post(api::instructor::add_note))
-        .route("/api/instructor/teams/{team}/adjustments", post(api::instructor::add_adjustment))
-        .route("/api/instructor/teams/{team}/reports/{seq}/grade", post(api::instructor::grade_report))
+        .route(
+            "/api/instructor/injects/{inject}/fire",
+            post(api::instructor::fire_inject),
+        )
+        .route(
+            "/api/instructor/injects/{inject}/hold",
+            post(api::instructor::hold_inject),
+        )
+        .route(
+            "/api/instructor/teams/{team}/events",
+            get(api::instructor::team_events),
+        )
+        .route(
+            "/api/instructor/teams/{team}/notes",
+            post(api::instructor::add_note),
+        )
+        .route(
+            "/api/instructor/teams/{team}/adjustments",
+            post(api::instructor::add_adjustment),
+        )
+        .route(
+            "/api/instructor/teams/{team}/reports/{seq}/grade",
+            post(api::instructor::grade_report),
+        )
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(security::add_security_headers))
         .with_state(state)

@@ -159,7 +159,11 @@ impl AppState {
     }
 
     pub(crate) fn team_plan(&self, team_index: u32) -> Option<&TeamPlan> {
-        self.inner.plan.teams.iter().find(|team| team.index == team_index)
+        self.inner
+            .plan
+            .teams
+            .iter()
+            .find(|team| team.index == team_index)
     }
 
     pub(crate) fn begin_shutdown(&self) {
@@ -177,7 +181,11 @@ impl AppState {
         kind: enshu_store::EventKind,
         actor: &str,
     ) -> Result<enshu_store::Event, enshu_store::StoreError> {
-        let event = self.inner.store.append(self.inner.session, team, kind, actor).await?;
+        let event = self
+            .inner
+            .store
+            .append(self.inner.session, team, kind, actor)
+            .await?;
         self.inner.appended.notify_one();
         Ok(event)
     }
@@ -189,7 +197,13 @@ impl AppState {
         let expires_at = Instant::now() + self.inner.options.web_session_lifetime;
         let mut sessions = self.inner.web_sessions.lock().expect("web sessions lock");
         sessions.retain(|_, session| session.expires_at > Instant::now());
-        sessions.insert(session_id.clone(), WebSession { principal, expires_at });
+        sessions.insert(
+            session_id.clone(),
+            WebSession {
+                principal,
+                expires_at,
+            },
+        );
         session_id
     }
 
@@ -202,14 +216,22 @@ impl AppState {
     }
 
     pub(crate) fn end_web_session(&self, session_id: &str) {
-        self.inner.web_sessions.lock().expect("web sessions lock").remove(session_id);
+        self.inner
+            .web_sessions
+            .lock()
+            .expect("web sessions lock")
+            .remove(session_id);
     }
 
     // --- login rate limiting ---------------------------------------------
 
     pub(crate) fn login_blocked(&self, address: IpAddr) -> bool {
         let window = self.inner.options.login_failure_window;
-        let mut failures = self.inner.login_failures.lock().expect("login failures lock");
+        let mut failures = self
+            .inner
+            .login_failures
+            .lock()
+            .expect("login failures lock");
         let Some(recent) = failures.get_mut(&address) else {
             return false;
         };
@@ -220,12 +242,19 @@ impl AppState {
     }
 
     pub(crate) fn record_login_failure(&self, address: IpAddr) {
-        let mut failures = self.inner.login_failures.lock().expect("login failures lock");
+        let mut failures = self
+            .inner
+            .login_failures
+            .lock()
+            .expect("login failures lock");
         if failures.len() > 10_000 {
             let window = self.inner.options.login_failure_window;
             failures.retain(|_, recent| recent.back().is_some_and(|at| at.elapsed() <= window));
         }
-        failures.entry(address).or_default().push_back(Instant::now());
+        failures
+            .entry(address)
+            .or_default()
+            .push_back(Instant::now());
     }
 }
 

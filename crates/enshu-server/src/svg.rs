@@ -18,7 +18,12 @@ const LABEL_WIDTH: u64 = 120;
 const PLOT_WIDTH: u64 = 760;
 
 /// Lanes: injects, the four phases, hints, instructor notes.
-pub(crate) fn team_timeline(snapshot: &Snapshot, scenario: &Scenario, team: u32, lang: Lang) -> String {
+pub(crate) fn team_timeline(
+    snapshot: &Snapshot,
+    scenario: &Scenario,
+    team: u32,
+    lang: Lang,
+) -> String {
     let lanes = [
         lang.t(Msg::Injects),
         phase_name(lang, Phase::Detection),
@@ -55,7 +60,11 @@ pub(crate) fn team_timeline(snapshot: &Snapshot, scenario: &Scenario, team: u32,
         );
     }
     // Axis every 10 minutes (or 30 for long exercises).
-    let tick_ms = if span_ms > 3 * 3_600_000 { 1_800_000 } else { 600_000 };
+    let tick_ms = if span_ms > 3 * 3_600_000 {
+        1_800_000
+    } else {
+        600_000
+    };
     let mut tick = 0;
     while tick <= span_ms {
         let _ = write!(
@@ -68,7 +77,12 @@ pub(crate) fn team_timeline(snapshot: &Snapshot, scenario: &Scenario, team: u32,
         );
         tick += tick_ms;
     }
-    let _ = write!(svg, r#"<line class="now" x1="{0}" x2="{0}" y1="16" y2="{1}"/>"#, x(now), height - 24);
+    let _ = write!(
+        svg,
+        r#"<line class="now" x1="{0}" x2="{0}" y1="16" y2="{1}"/>"#,
+        x(now),
+        height - 24
+    );
     let marker = |svg: &mut String, lane: usize, at: u64, class: &str, title: String| {
         let _ = write!(
             svg,
@@ -99,31 +113,71 @@ pub(crate) fn team_timeline(snapshot: &Snapshot, scenario: &Scenario, team: u32,
     for event in snapshot.team_events(team) {
         let at = snapshot.exercise_ms_of(event, team);
         let objective_lane = |objective: &str| {
-            exercise::objective(scenario, objective).map_or(1, |objective| phase_lane(exercise::scoring_phase(objective.phase)))
+            exercise::objective(scenario, objective).map_or(1, |objective| {
+                phase_lane(exercise::scoring_phase(objective.phase))
+            })
         };
         match &event.kind {
-            EventKind::InjectFired { inject, target, .. } => marker(&mut svg, 0, at, "inject", format!("{inject} → {target}")),
-            EventKind::InjectHeld { inject } => marker(&mut svg, 0, at, "held", format!("held {inject}")),
-            EventKind::Submission { objective, answer, correct } => marker(
+            EventKind::InjectFired { inject, target, .. } => {
+                marker(&mut svg, 0, at, "inject", format!("{inject} → {target}"))
+            }
+            EventKind::InjectHeld { inject } => {
+                marker(&mut svg, 0, at, "held", format!("held {inject}"))
+            }
+            EventKind::Submission {
+                objective,
+                answer,
+                correct,
+            } => marker(
                 &mut svg,
                 objective_lane(objective),
                 at,
                 if *correct { "good" } else { "bad" },
                 format!("{objective}: {answer}"),
             ),
-            EventKind::CheckResult { objective, passed, check, .. } => {
+            EventKind::CheckResult {
+                objective,
+                passed,
+                check,
+                ..
+            } => {
                 if *passed {
-                    marker(&mut svg, objective_lane(objective), at, "good", format!("{objective}: {check}"));
+                    marker(
+                        &mut svg,
+                        objective_lane(objective),
+                        at,
+                        "good",
+                        format!("{objective}: {check}"),
+                    );
                 }
             }
-            EventKind::ReportSubmitted { form, .. } => marker(&mut svg, 3, at, "report", format!("{form} #{}", event.seq)),
-            EventKind::ReportGraded { form, points, .. } => marker(&mut svg, 3, at, "graded", format!("{form}: {points}")),
-            EventKind::HintTaken { objective, penalty, .. } => marker(&mut svg, 5, at, "hint", format!("{objective} −{penalty}")),
-            EventKind::InstructorNote { text } => marker(&mut svg, 6, at, "note", text.clone()),
-            EventKind::Adjustment { points, reason, .. } => marker(&mut svg, 6, at, "adjustment", format!("{points:+} {reason}")),
-            EventKind::FirewallChanged { block, address } => {
-                marker(&mut svg, 2, at, "good", format!("firewall: {} {address}", if *block { "block" } else { "unblock" }))
+            EventKind::ReportSubmitted { form, .. } => {
+                marker(&mut svg, 3, at, "report", format!("{form} #{}", event.seq))
             }
+            EventKind::ReportGraded { form, points, .. } => {
+                marker(&mut svg, 3, at, "graded", format!("{form}: {points}"))
+            }
+            EventKind::HintTaken {
+                objective, penalty, ..
+            } => marker(&mut svg, 5, at, "hint", format!("{objective} −{penalty}")),
+            EventKind::InstructorNote { text } => marker(&mut svg, 6, at, "note", text.clone()),
+            EventKind::Adjustment { points, reason, .. } => marker(
+                &mut svg,
+                6,
+                at,
+                "adjustment",
+                format!("{points:+} {reason}"),
+            ),
+            EventKind::FirewallChanged { block, address } => marker(
+                &mut svg,
+                2,
+                at,
+                "good",
+                format!(
+                    "firewall: {} {address}",
+                    if *block { "block" } else { "unblock" }
+                ),
+            ),
             EventKind::ClockChanged { .. } | EventKind::InjectFireRequested { .. } => {}
         }
     }
@@ -144,7 +198,14 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
     let teams = &snapshot.scoreboard.teams;
     let longest = teams
         .iter()
-        .flat_map(|team| [team.time_to_detect_ms(), team.time_to_contain_ms(), team.time_to_report_ms(), team.time_to_recover_ms()])
+        .flat_map(|team| {
+            [
+                team.time_to_detect_ms(),
+                team.time_to_contain_ms(),
+                team.time_to_report_ms(),
+                team.time_to_recover_ms(),
+            ]
+        })
         .flatten()
         .max()
         .unwrap_or(60_000)
@@ -165,8 +226,18 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
     }
     for (row, team) in teams.iter().enumerate() {
         let top = 24 + row as u64 * row_height;
-        let _ = write!(svg, r#"<text class="lane-label" x="4" y="{}">{}</text>"#, top + row_height / 2, escape(&snapshot.team_name(team.team)));
-        let values = [team.time_to_detect_ms(), team.time_to_contain_ms(), team.time_to_report_ms(), team.time_to_recover_ms()];
+        let _ = write!(
+            svg,
+            r#"<text class="lane-label" x="4" y="{}">{}</text>"#,
+            top + row_height / 2,
+            escape(&snapshot.team_name(team.team))
+        );
+        let values = [
+            team.time_to_detect_ms(),
+            team.time_to_contain_ms(),
+            team.time_to_report_ms(),
+            team.time_to_recover_ms(),
+        ];
         for (index, value) in values.iter().enumerate() {
             let y = top + index as u64 * bar_height;
             match value {
@@ -184,7 +255,12 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
                     );
                 }
                 None => {
-                    let _ = write!(svg, r#"<text class="bar-label" x="{}" y="{}">–</text>"#, LABEL_WIDTH + 2, y + bar_height - 1);
+                    let _ = write!(
+                        svg,
+                        r#"<text class="bar-label" x="{}" y="{}">–</text>"#,
+                        LABEL_WIDTH + 2,
+                        y + bar_height - 1
+                    );
                 }
             }
         }

@@ -5,7 +5,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub(crate) fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -39,11 +41,16 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let shifted = days + 719_468;
     let era = shifted.div_euclid(146_097);
     let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -52,13 +59,20 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// `T`, and a `Z` or `±HH:MM` suffix. Returns (year, month, day, hour, minute).
 pub(crate) fn parse_datetime(text: &str) -> Option<(u32, u32, u32, u32, u32)> {
     let text = text.trim();
-    let text = text.strip_suffix('Z').or_else(|| text.strip_suffix('z')).unwrap_or(text);
+    let text = text
+        .strip_suffix('Z')
+        .or_else(|| text.strip_suffix('z'))
+        .unwrap_or(text);
     let (date, time) = text.split_once(['T', ' '])?;
     let time = match time.rfind(['+', '-']) {
         Some(position) if position >= 5 => {
             let offset = &time[position + 1..];
             let (hours, minutes) = offset.split_once(':')?;
-            if hours.len() != 2 || minutes.len() != 2 || hours.parse::<u32>().ok()? > 14 || minutes.parse::<u32>().ok()? > 59 {
+            if hours.len() != 2
+                || minutes.len() != 2
+                || hours.parse::<u32>().ok()? > 14
+                || minutes.parse::<u32>().ok()? > 59
+            {
                 return None;
             }
             &time[..position]
@@ -71,9 +85,14 @@ pub(crate) fn parse_datetime(text: &str) -> Option<(u32, u32, u32, u32, u32)> {
         return None;
     }
     let number = |part: &str, digits: usize| -> Option<u32> {
-        (part.len() == digits && part.bytes().all(|byte| byte.is_ascii_digit())).then(|| part.parse().ok())?
+        (part.len() == digits && part.bytes().all(|byte| byte.is_ascii_digit()))
+            .then(|| part.parse().ok())?
     };
-    let (year, month, day) = (number(date_parts[0], 4)?, number(date_parts[1], 2)?, number(date_parts[2], 2)?);
+    let (year, month, day) = (
+        number(date_parts[0], 4)?,
+        number(date_parts[1], 2)?,
+        number(date_parts[2], 2)?,
+    );
     let (hour, minute) = (number(time_parts[0], 2)?, number(time_parts[1], 2)?);
     if let Some(seconds) = time_parts.get(2) {
         let whole = seconds.split('.').next()?;

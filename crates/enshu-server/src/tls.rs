@@ -38,7 +38,9 @@ pub enum TlsConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("give both a certificate and a private key path, or neither for a self-signed certificate")]
+    #[error(
+        "give both a certificate and a private key path, or neither for a self-signed certificate"
+    )]
     HalfConfigured,
     #[error("reading certificate chain {path}")]
     ReadCertificate {
@@ -107,9 +109,11 @@ impl TlsConfig {
                         path: certificate_chain_path.clone(),
                     });
                 }
-                let key = PrivateKeyDer::from_pem_file(private_key_path).map_err(|source| TlsError::ReadPrivateKey {
-                    path: private_key_path.clone(),
-                    source,
+                let key = PrivateKeyDer::from_pem_file(private_key_path).map_err(|source| {
+                    TlsError::ReadPrivateKey {
+                        path: private_key_path.clone(),
+                        source,
+                    }
                 })?;
                 (chain, key)
             }
@@ -146,7 +150,11 @@ impl TlsListener {
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let (sender, established) = mpsc::channel(256);
-        tokio::spawn(accept_and_handshake(listener, TlsAcceptor::from(config), sender));
+        tokio::spawn(accept_and_handshake(
+            listener,
+            TlsAcceptor::from(config),
+            sender,
+        ));
         TlsListener {
             local_address,
             established,

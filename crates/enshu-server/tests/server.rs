@@ -30,7 +30,13 @@ fn token(role: Role) -> Option<String> {
     }
 }
 
-async fn request(server: &TestServer, role: Role, method: &str, path: &str, body: Option<Value>) -> reqwest::Response {
+async fn request(
+    server: &TestServer,
+    role: Role,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
     let mut builder = match method {
         "GET" => server.client.get(server.url(path)),
         "POST" => server.client.post(server.url(path)),
@@ -48,11 +54,41 @@ async fn request(server: &TestServer, role: Role, method: &str, path: &str, body
 /// Starts the clock and records a team-2 report and answer so the id-based
 /// routes have something to find.
 async fn seed(server: &TestServer) -> u64 {
-    server.state.store().append(server.session, None, EventKind::ClockChanged { action: ClockAction::Start, team: None }, "instructor").await.unwrap();
-    let response = request(server, Role::Team2, "POST", "/api/team/reports", Some(valid_report())).await;
+    server
+        .state
+        .store()
+        .append(
+            server.session,
+            None,
+            EventKind::ClockChanged {
+                action: ClockAction::Start,
+                team: None,
+                speed: None,
+            },
+            "instructor",
+        )
+        .await
+        .unwrap();
+    let response = request(
+        server,
+        Role::Team2,
+        "POST",
+        "/api/team/reports",
+        Some(valid_report()),
+    )
+    .await;
     assert_eq!(response.status(), 201);
-    let seq = response.json::<Value>().await.unwrap()["seq"].as_u64().unwrap();
-    let response = request(server, Role::Team2, "POST", "/api/team/answers", Some(json!({"objective": "find-host", "answer": "pc01"}))).await;
+    let seq = response.json::<Value>().await.unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    let response = request(
+        server,
+        Role::Team2,
+        "POST",
+        "/api/team/answers",
+        Some(json!({"objective": "find-host", "answer": "pc01"})),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     seq
 }
@@ -85,19 +121,54 @@ async fn authorization_matrix() {
         ("GET", "/lang/ja?back=/", None, [303, 303, 303, 303]),
         ("GET", "/team", None, [303, 200, 200, 403]),
         ("GET", "/team/fragment", None, [303, 200, 200, 403]),
-        ("GET", "/team/forms/first-report", None, [303, 200, 200, 403]),
-        ("GET", "/team/forms/no-such-form", None, [303, 404, 404, 403]),
+        (
+            "GET",
+            "/team/forms/first-report",
+            None,
+            [303, 200, 200, 403],
+        ),
+        (
+            "GET",
+            "/team/forms/no-such-form",
+            None,
+            [303, 404, 404, 403],
+        ),
         ("GET", &report_path, None, [303, 404, 200, 403]),
         ("GET", "/api/team", None, [401, 200, 200, 403]),
-        ("POST", "/api/team/answers", Some(answer.clone()), [401, 200, 200, 403]),
-        ("POST", "/api/team/reports", Some(valid_report()), [401, 201, 201, 403]),
+        (
+            "POST",
+            "/api/team/answers",
+            Some(answer.clone()),
+            [401, 200, 200, 403],
+        ),
+        (
+            "POST",
+            "/api/team/reports",
+            Some(valid_report()),
+            [401, 201, 201, 403],
+        ),
         ("GET", "/api/team/reports", None, [401, 200, 200, 403]),
         ("GET", &api_report_path, None, [401, 404, 200, 403]),
-        ("GET", "/api/team/reports/999999", None, [401, 404, 404, 403]),
+        (
+            "GET",
+            "/api/team/reports/999999",
+            None,
+            [401, 404, 404, 403],
+        ),
         ("GET", "/api/team/submissions", None, [401, 200, 200, 403]),
-        ("POST", "/api/team/hints", Some(hint.clone()), [401, 200, 200, 403]),
+        (
+            "POST",
+            "/api/team/hints",
+            Some(hint.clone()),
+            [401, 200, 200, 403],
+        ),
         // Team 1's C2 address: team 2 may not block inside another team's range.
-        ("POST", "/api/team/firewall", Some(json!({"action": "block", "address": "10.64.100.23"})), [401, 200, 400, 403]),
+        (
+            "POST",
+            "/api/team/firewall",
+            Some(json!({"action": "block", "address": "10.64.100.23"})),
+            [401, 200, 400, 403],
+        ),
         ("GET", "/api/team/timeline", None, [401, 200, 200, 403]),
         ("GET", "/", None, [303, 403, 403, 200]),
         ("GET", "/fragments/scoreboard", None, [303, 403, 403, 200]),
@@ -105,19 +176,84 @@ async fn authorization_matrix() {
         ("GET", "/teams/9", None, [303, 403, 403, 404]),
         ("GET", &review_path, None, [303, 403, 403, 200]),
         ("GET", "/teams/1/after-action", None, [303, 403, 403, 200]),
-        ("GET", "/api/instructor/scoreboard", None, [401, 403, 403, 200]),
-        ("GET", "/api/instructor/export.json", None, [401, 403, 403, 200]),
-        ("GET", "/api/instructor/export.csv", None, [401, 403, 403, 200]),
-        ("GET", "/api/instructor/teams/1/events", None, [401, 403, 403, 200]),
-        ("POST", "/api/instructor/clock", Some(clock.clone()), [401, 403, 403, 201]),
-        ("POST", "/api/instructor/injects/soc-alert/fire", Some(json!({"team": 1})), [401, 403, 403, 202]),
-        ("POST", "/api/instructor/injects/deface/hold", Some(json!({})), [401, 403, 403, 201]),
-        ("POST", "/api/instructor/injects/nope/fire", Some(json!({})), [401, 403, 403, 404]),
-        ("POST", "/api/instructor/teams/1/notes", Some(note.clone()), [401, 403, 403, 201]),
-        ("POST", "/api/instructor/teams/1/adjustments", Some(adjustment.clone()), [401, 403, 403, 201]),
-        ("POST", "/api/instructor/teams/1/adjustments", Some(json!({"points": 5, "author": "sato"})), [401, 403, 403, 422]),
-        ("POST", &grade_api_path, Some(grade.clone()), [401, 403, 403, 201]),
-        ("POST", "/api/instructor/teams/1/reports/1/grade", Some(grade.clone()), [401, 403, 403, 404]),
+        (
+            "GET",
+            "/api/instructor/scoreboard",
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/instructor/export.json",
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/instructor/export.csv",
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/instructor/teams/1/events",
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "/api/instructor/clock",
+            Some(clock.clone()),
+            [401, 403, 403, 201],
+        ),
+        (
+            "POST",
+            "/api/instructor/injects/soc-alert/fire",
+            Some(json!({"team": 1})),
+            [401, 403, 403, 202],
+        ),
+        (
+            "POST",
+            "/api/instructor/injects/deface/hold",
+            Some(json!({})),
+            [401, 403, 403, 201],
+        ),
+        (
+            "POST",
+            "/api/instructor/injects/nope/fire",
+            Some(json!({})),
+            [401, 403, 403, 404],
+        ),
+        (
+            "POST",
+            "/api/instructor/teams/1/notes",
+            Some(note.clone()),
+            [401, 403, 403, 201],
+        ),
+        (
+            "POST",
+            "/api/instructor/teams/1/adjustments",
+            Some(adjustment.clone()),
+            [401, 403, 403, 201],
+        ),
+        (
+            "POST",
+            "/api/instructor/teams/1/adjustments",
+            Some(json!({"points": 5, "author": "sato"})),
+            [401, 403, 403, 422],
+        ),
+        (
+            "POST",
+            &grade_api_path,
+            Some(grade.clone()),
+            [401, 403, 403, 201],
+        ),
+        (
+            "POST",
+            "/api/instructor/teams/1/reports/1/grade",
+            Some(grade.clone()),
+            [401, 403, 403, 404],
+        ),
         ("GET", "/events", None, [401, 200, 200, 200]),
     ];
     let mut failures = Vec::new();
@@ -126,9 +262,17 @@ async fn authorization_matrix() {
             let response = request(&server, *role, method, path, body.clone()).await;
             let status = response.status().as_u16();
             if status != *expected_status {
-                failures.push(format!("{method} {path} as {role:?}: got {status}, expected {expected_status}"));
+                failures.push(format!(
+                    "{method} {path} as {role:?}: got {status}, expected {expected_status}"
+                ));
             }
-            for header in ["content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy", "strict-transport-security"] {
+            for header in [
+                "content-security-policy",
+                "x-frame-options",
+                "x-content-type-options",
+                "referrer-policy",
+                "strict-transport-security",
+            ] {
                 if !response.headers().contains_key(header) {
                     failures.push(format!("{method} {path} as {role:?}: no {header}"));
                 }
@@ -136,9 +280,20 @@ async fn authorization_matrix() {
         }
     }
     // A wrong bearer token is 401 everywhere.
-    let response = server.client.get(server.url("/api/team")).bearer_auth("not-a-token-at-all-xxxx").send().await.unwrap();
+    let response = server
+        .client
+        .get(server.url("/api/team"))
+        .bearer_auth("not-a-token-at-all-xxxx")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     server.stop().await;
 }
 
@@ -146,24 +301,55 @@ async fn authorization_matrix() {
 async fn team_one_never_sees_team_two_data() {
     let server = TestServer::start().await;
     let team2_report = seed(&server).await;
-    let team1_submissions = request(&server, Role::Team1, "GET", "/api/team/submissions", None).await.json::<Value>().await.unwrap();
+    let team1_submissions = request(&server, Role::Team1, "GET", "/api/team/submissions", None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
     assert_eq!(team1_submissions["submissions"], json!([]));
-    let team1_reports = request(&server, Role::Team1, "GET", "/api/team/reports", None).await.json::<Value>().await.unwrap();
+    let team1_reports = request(&server, Role::Team1, "GET", "/api/team/reports", None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
     assert_eq!(team1_reports["reports"], json!([]));
     // Guessing ids: every seq in the log.
     let last_seq = server.store.last_seq(server.session).await.unwrap();
     for seq in 0..=last_seq + 2 {
-        for path in [format!("/api/team/reports/{seq}"), format!("/team/reports/{seq}")] {
-            let status = request(&server, Role::Team1, "GET", &path, None).await.status();
+        for path in [
+            format!("/api/team/reports/{seq}"),
+            format!("/team/reports/{seq}"),
+        ] {
+            let status = request(&server, Role::Team1, "GET", &path, None)
+                .await
+                .status();
             assert_eq!(status, 404, "{path}");
         }
     }
     // Team 2 sees its own report.
-    assert_eq!(request(&server, Role::Team2, "GET", &format!("/api/team/reports/{team2_report}"), None).await.status(), 200);
+    assert_eq!(
+        request(
+            &server,
+            Role::Team2,
+            "GET",
+            &format!("/api/team/reports/{team2_report}"),
+            None
+        )
+        .await
+        .status(),
+        200
+    );
     // Nothing of team 2 appears in team 1's views.
     for path in ["/api/team", "/api/team/timeline", "/team", "/team/fragment"] {
-        let body = request(&server, Role::Team1, "GET", path, None).await.text().await.unwrap();
-        assert!(!body.contains("blocked the C2"), "{path} leaks team 2's report");
+        let body = request(&server, Role::Team1, "GET", path, None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !body.contains("blocked the C2"),
+            "{path} leaks team 2's report"
+        );
         assert!(!body.contains("Team 2"), "{path} names team 2");
         assert!(!body.contains("ground_truth"), "{path} leaks ground truth");
     }
@@ -176,20 +362,55 @@ async fn forms_need_the_csrf_token_of_their_session() {
     let (cookie, csrf) = server.login(&team_token(1)).await;
     let cookie_header = format!("__Host-enshu-session={cookie}");
     let post = |fields: Vec<(&'static str, String)>| {
-        server.client.post(server.url("/team/answers")).header("cookie", cookie_header.clone()).form(&fields).send()
+        server
+            .client
+            .post(server.url("/team/answers"))
+            .header("cookie", cookie_header.clone())
+            .form(&fields)
+            .send()
     };
-    let missing = post(vec![("objective", "find-host".into()), ("answer", "pc01".into())]).await.unwrap();
+    let missing = post(vec![
+        ("objective", "find-host".into()),
+        ("answer", "pc01".into()),
+    ])
+    .await
+    .unwrap();
     assert_eq!(missing.status(), 403);
-    let wrong = post(vec![("objective", "find-host".into()), ("answer", "pc01".into()), ("csrf", "0".repeat(40))]).await.unwrap();
+    let wrong = post(vec![
+        ("objective", "find-host".into()),
+        ("answer", "pc01".into()),
+        ("csrf", "0".repeat(40)),
+    ])
+    .await
+    .unwrap();
     assert_eq!(wrong.status(), 403);
-    let right = post(vec![("objective", "find-host".into()), ("answer", "pc01".into()), ("csrf", csrf.clone())]).await.unwrap();
+    let right = post(vec![
+        ("objective", "find-host".into()),
+        ("answer", "pc01".into()),
+        ("csrf", csrf.clone()),
+    ])
+    .await
+    .unwrap();
     assert_eq!(right.status(), 303);
     // A token from another session does not work either.
     let (_, other_csrf) = server.login(&team_token(1)).await;
-    let foreign = post(vec![("objective", "find-host".into()), ("answer", "pc01".into()), ("csrf", other_csrf)]).await.unwrap();
+    let foreign = post(vec![
+        ("objective", "find-host".into()),
+        ("answer", "pc01".into()),
+        ("csrf", other_csrf),
+    ])
+    .await
+    .unwrap();
     assert_eq!(foreign.status(), 403);
     // The JSON API with the cookie needs the header.
-    let api = server.client.post(server.url("/api/team/answers")).header("cookie", cookie_header.clone()).json(&json!({"objective": "find-host", "answer": "pc01"})).send().await.unwrap();
+    let api = server
+        .client
+        .post(server.url("/api/team/answers"))
+        .header("cookie", cookie_header.clone())
+        .json(&json!({"objective": "find-host", "answer": "pc01"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(api.status(), 403);
     let api = server
         .client
@@ -202,10 +423,21 @@ async fn forms_need_the_csrf_token_of_their_session() {
         .unwrap();
     assert_eq!(api.status(), 200);
     // Login itself is protected by a double-submit token.
-    let login = server.client.post(server.url("/login")).form(&[("token", team_token(1))]).send().await.unwrap();
+    let login = server
+        .client
+        .post(server.url("/login"))
+        .form(&[("token", team_token(1))])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(login.status(), 403);
     // Session cookies carry the right attributes.
-    let page = server.client.get(server.url("/login")).send().await.unwrap();
+    let page = server
+        .client
+        .get(server.url("/login"))
+        .send()
+        .await
+        .unwrap();
     let set_cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
     for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
         assert!(set_cookie.contains(attribute), "{set_cookie}");
@@ -216,7 +448,12 @@ async fn forms_need_the_csrf_token_of_their_session() {
 #[tokio::test]
 async fn failed_logins_are_rate_limited_per_address() {
     let server = TestServer::start().await;
-    let page = server.client.get(server.url("/login")).send().await.unwrap();
+    let page = server
+        .client
+        .get(server.url("/login"))
+        .send()
+        .await
+        .unwrap();
     let login_cookie = support::set_cookie_value(&page, "__Host-enshu-login").unwrap();
     let login_csrf = support::hidden_value(&page.text().await.unwrap(), "login_csrf").unwrap();
     let attempt = |token: &'static str| {
@@ -228,11 +465,23 @@ async fn failed_logins_are_rate_limited_per_address() {
             .send()
     };
     for _ in 0..5 {
-        assert_eq!(attempt("wrong-token-wrong-token").await.unwrap().status(), 401);
+        assert_eq!(
+            attempt("wrong-token-wrong-token").await.unwrap().status(),
+            401
+        );
     }
-    assert_eq!(attempt("wrong-token-wrong-token").await.unwrap().status(), 429);
+    assert_eq!(
+        attempt("wrong-token-wrong-token").await.unwrap().status(),
+        429
+    );
     // Even the right token is refused while blocked, and bearer auth too.
-    let blocked = server.client.get(server.url("/api/team")).bearer_auth(team_token(1)).send().await.unwrap();
+    let blocked = server
+        .client
+        .get(server.url("/api/team"))
+        .bearer_auth(team_token(1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(blocked.status(), 429);
     server.stop().await;
 }
@@ -265,21 +514,62 @@ async fn bodies_over_the_limit_are_refused() {
 #[tokio::test]
 async fn server_sent_events_deliver_appended_events() {
     let server = TestServer::start().await;
-    let response = server.client.get(server.url("/events")).bearer_auth(INSTRUCTOR_TOKEN).send().await.unwrap();
+    let response = server
+        .client
+        .get(server.url("/events"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let mut stream = response.bytes_stream();
-    let team2_stream = server.client.get(server.url("/events")).bearer_auth(team_token(2)).send().await.unwrap();
+    let team2_stream = server
+        .client
+        .get(server.url("/events"))
+        .bearer_auth(team_token(2))
+        .send()
+        .await
+        .unwrap();
     let mut team2_stream = team2_stream.bytes_stream();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let answer = request(&server, Role::Team1, "POST", "/api/team/answers", Some(json!({"objective": "find-c2", "answer": "1.2.3.4"}))).await;
+    let answer = request(
+        &server,
+        Role::Team1,
+        "POST",
+        "/api/team/answers",
+        Some(json!({"objective": "find-c2", "answer": "1.2.3.4"})),
+    )
+    .await;
     assert_eq!(answer.status(), 200);
     // Also an event appended by another process, straight into the store.
-    server.store.append(server.session, Some(1), EventKind::InstructorNote { text: "from the cli".into() }, "instructor:cli").await.unwrap();
+    server
+        .store
+        .append(
+            server.session,
+            Some(1),
+            EventKind::InstructorNote {
+                text: "from the cli".into(),
+            },
+            "instructor:cli",
+        )
+        .await
+        .unwrap();
     let mut received = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !(received.contains("\"kind\":\"submission\"") && received.contains("\"kind\":\"instructor_note\"")) {
-        let chunk = tokio::time::timeout_at(deadline, stream.next()).await.expect("events within 10 s").unwrap().unwrap();
+    while !(received.contains("\"kind\":\"submission\"")
+        && received.contains("\"kind\":\"instructor_note\""))
+    {
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("events within 10 s")
+            .unwrap()
+            .unwrap();
         received.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(received.contains("event: update"));
@@ -297,42 +587,155 @@ async fn server_sent_events_deliver_appended_events() {
 async fn scoreboard_shows_what_the_scoring_engine_computes() {
     let server = TestServer::start().await;
     let store = &server.store;
-    store.append(server.session, None, EventKind::ClockChanged { action: ClockAction::Start, team: None }, "instructor").await.unwrap();
     store
-        .append(server.session, None, EventKind::InjectFired { inject: "beacon".into(), target: "office/pc01".into(), ground_truth: json!({}) }, "injector")
+        .append(
+            server.session,
+            None,
+            EventKind::ClockChanged {
+                action: ClockAction::Start,
+                team: None,
+                speed: None,
+            },
+            "instructor",
+        )
         .await
         .unwrap();
-    request(&server, Role::Team1, "POST", "/api/team/answers", Some(json!({"objective": "find-host", "answer": "office/pc01"}))).await;
-    request(&server, Role::Team1, "POST", "/api/team/hints", Some(json!({"objective": "find-host", "hint_index": 0}))).await;
-    request(&server, Role::Team2, "POST", "/api/team/answers", Some(json!({"objective": "find-host", "answer": "www"}))).await;
-    let report = request(&server, Role::Team2, "POST", "/api/team/reports", Some(valid_report())).await;
+    store
+        .append(
+            server.session,
+            None,
+            EventKind::InjectFired {
+                inject: "beacon".into(),
+                target: "office/pc01".into(),
+                ground_truth: json!({}),
+            },
+            "injector",
+        )
+        .await
+        .unwrap();
+    request(
+        &server,
+        Role::Team1,
+        "POST",
+        "/api/team/answers",
+        Some(json!({"objective": "find-host", "answer": "office/pc01"})),
+    )
+    .await;
+    request(
+        &server,
+        Role::Team1,
+        "POST",
+        "/api/team/hints",
+        Some(json!({"objective": "find-host", "hint_index": 0})),
+    )
+    .await;
+    request(
+        &server,
+        Role::Team2,
+        "POST",
+        "/api/team/answers",
+        Some(json!({"objective": "find-host", "answer": "www"})),
+    )
+    .await;
+    let report = request(
+        &server,
+        Role::Team2,
+        "POST",
+        "/api/team/reports",
+        Some(valid_report()),
+    )
+    .await;
     assert_eq!(report.status(), 201);
-    request(&server, Role::Instructor, "POST", "/api/instructor/teams/2/adjustments", Some(json!({"points": -7, "reason": "late call", "author": "sato"}))).await;
+    request(
+        &server,
+        Role::Instructor,
+        "POST",
+        "/api/instructor/teams/2/adjustments",
+        Some(json!({"points": -7, "reason": "late call", "author": "sato"})),
+    )
+    .await;
 
-    let shown = request(&server, Role::Instructor, "GET", "/api/instructor/scoreboard", None).await.json::<Value>().await.unwrap();
-    let events = store.events(server.session, Default::default()).await.unwrap();
+    let shown = request(
+        &server,
+        Role::Instructor,
+        "GET",
+        "/api/instructor/scoreboard",
+        None,
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    let events = store
+        .events(server.session, Default::default())
+        .await
+        .unwrap();
     let rules = enshu_server::scoring_rules(server.state.scenario());
     let now_ms = events.last().unwrap().at_ms + 1;
     let clocks = enshu_store::scoring_input::exercise_clocks(&events);
-    let team_clocks: Vec<_> = [1, 2].iter().map(|team| enshu_scoring::TeamClock { team: *team, now_exercise_ms: clocks.exercise_ms_at(Some(*team), now_ms) }).collect();
-    let expected = enshu_scoring::score(&rules, &team_clocks, &enshu_store::scoring_input::scoring_events(&events, &[1, 2]));
-    for (shown_team, expected_team) in shown["teams"].as_array().unwrap().iter().zip(&expected.teams) {
-        assert_eq!(shown_team["total"], json!(expected_team.total), "team {}", expected_team.team);
-        let shown_objectives: Vec<enshu_scoring::ObjectiveScore> = serde_json::from_value(shown_team["score"]["objectives"].clone()).unwrap();
-        for (shown_objective, expected_objective) in shown_objectives.iter().zip(&expected_team.objectives) {
+    let team_clocks: Vec<_> = [1, 2]
+        .iter()
+        .map(|team| enshu_scoring::TeamClock {
+            team: *team,
+            now_exercise_ms: clocks.exercise_ms_at(Some(*team), now_ms),
+        })
+        .collect();
+    let expected = enshu_scoring::score(
+        &rules,
+        &team_clocks,
+        &enshu_store::scoring_input::scoring_events(&events, &[1, 2]),
+    );
+    for (shown_team, expected_team) in shown["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&expected.teams)
+    {
+        assert_eq!(
+            shown_team["total"],
+            json!(expected_team.total),
+            "team {}",
+            expected_team.team
+        );
+        let shown_objectives: Vec<enshu_scoring::ObjectiveScore> =
+            serde_json::from_value(shown_team["score"]["objectives"].clone()).unwrap();
+        for (shown_objective, expected_objective) in
+            shown_objectives.iter().zip(&expected_team.objectives)
+        {
             assert_eq!(shown_objective.status, expected_objective.status);
-            assert_eq!(shown_objective.points_awarded, expected_objective.points_awarded);
+            assert_eq!(
+                shown_objective.points_awarded,
+                expected_objective.points_awarded
+            );
         }
     }
     // Team 1: find-host 100 − 20 hint penalty; team 2: first report 100 − 7.
     assert_eq!(expected.team(1).unwrap().total, 80);
     assert_eq!(expected.team(2).unwrap().total, 93);
-    let html = request(&server, Role::Instructor, "GET", "/", None).await.text().await.unwrap();
+    let html = request(&server, Role::Instructor, "GET", "/", None)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains(r#"id="team-points-1">80<"#), "{html}");
     assert!(html.contains(r#"id="team-points-2">93<"#));
     // The CSV export agrees.
-    let csv = request(&server, Role::Instructor, "GET", "/api/instructor/export.csv", None).await.text().await.unwrap();
-    assert!(csv.lines().any(|line| line.starts_with("1,Team 1,80,") && line.contains(",find-host,detection,met,80,")), "{csv}");
+    let csv = request(
+        &server,
+        Role::Instructor,
+        "GET",
+        "/api/instructor/export.csv",
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        csv.lines().any(|line| line.starts_with("1,Team 1,80,")
+            && line.contains(",find-host,detection,met,80,")),
+        "{csv}"
+    );
     server.stop().await;
 }
 
@@ -349,22 +752,61 @@ async fn report_forms_are_validated_field_by_field() {
     .await;
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
-    let fields: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|field| field["field"].as_str().unwrap()).collect();
-    for expected in ["detected_at", "trigger", "category", "affected_hosts", "personal_data", "actions"] {
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| field["field"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "detected_at",
+        "trigger",
+        "category",
+        "affected_hosts",
+        "personal_data",
+        "actions",
+    ] {
         assert!(fields.contains(&expected), "{expected} not in {fields:?}");
     }
-    assert_eq!(server.store.last_seq(server.session).await.unwrap(), 0, "an invalid report writes nothing");
+    assert_eq!(
+        server.store.last_seq(server.session).await.unwrap(),
+        0,
+        "an invalid report writes nothing"
+    );
     server.stop().await;
 }
 
 #[tokio::test]
 async fn language_follows_accept_language_and_the_switch() {
     let server = TestServer::start().await;
-    let japanese = server.client.get(server.url("/login")).header("accept-language", "ja,en;q=0.5").send().await.unwrap().text().await.unwrap();
+    let japanese = server
+        .client
+        .get(server.url("/login"))
+        .header("accept-language", "ja,en;q=0.5")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(japanese.contains("ログイン") && japanese.contains(r#"lang="ja""#));
-    let english = server.client.get(server.url("/login")).header("accept-language", "en-GB").send().await.unwrap().text().await.unwrap();
+    let english = server
+        .client
+        .get(server.url("/login"))
+        .header("accept-language", "en-GB")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(english.contains("Log in") && english.contains(r#"lang="en""#));
-    let switch = server.client.get(server.url("/lang/en?back=/login")).send().await.unwrap();
+    let switch = server
+        .client
+        .get(server.url("/lang/en?back=/login"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(switch.status(), 303);
     assert_eq!(switch.headers()["location"], "/login");
     let cookie = support::set_cookie_value(&switch, "enshu-lang").unwrap();
@@ -379,14 +821,42 @@ async fn language_follows_accept_language_and_the_switch() {
         .text()
         .await
         .unwrap();
-    assert!(switched.contains("Log in"), "the cookie wins over Accept-Language");
+    assert!(
+        switched.contains("Log in"),
+        "the cookie wins over Accept-Language"
+    );
     // Scenario texts follow too.
-    let team_page_ja = server.client.get(server.url("/team")).bearer_auth(team_token(1)).header("accept-language", "ja").send().await.unwrap().text().await.unwrap();
+    let team_page_ja = server
+        .client
+        .get(server.url("/team"))
+        .bearer_auth(team_token(1))
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(team_page_ja.contains("感染端末を特定する"));
-    let team_page_en = server.client.get(server.url("/team")).bearer_auth(team_token(1)).header("accept-language", "en").send().await.unwrap().text().await.unwrap();
+    let team_page_en = server
+        .client
+        .get(server.url("/team"))
+        .bearer_auth(team_token(1))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(team_page_en.contains("Identify the infected PC"));
     // Open redirects are refused.
-    let outside = server.client.get(server.url("/lang/ja?back=//evil.example")).send().await.unwrap();
+    let outside = server
+        .client
+        .get(server.url("/lang/ja?back=//evil.example"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(outside.headers()["location"], "/");
     server.stop().await;
 }

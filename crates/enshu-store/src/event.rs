@@ -79,9 +79,13 @@ pub enum EventKind {
         author: String,
     },
     /// The exercise clock changed, for every team (`team` `None`) or one.
+    /// `speed` (exercise seconds per wall second) holds from this change
+    /// on; absent keeps the speed the clock had.
     ClockChanged {
         action: ClockAction,
         team: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        speed: Option<u32>,
     },
     /// An instructor graded a submitted report.
     ReportGraded {
@@ -92,20 +96,16 @@ pub enum EventKind {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClockAction {
-    Start,
-    Pause,
-    Resume,
-    Stop,
-}
+pub use enshu_clock::ClockAction;
 
 /// Why an event may not enter the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidEvent {
     #[error("{kind} needs a non-empty {field}")]
-    EmptyField { kind: &'static str, field: &'static str },
+    EmptyField {
+        kind: &'static str,
+        field: &'static str,
+    },
     #[error("the actor of an event must not be empty")]
     EmptyActor,
 }
@@ -140,14 +140,21 @@ impl EventKind {
             }
         };
         match self {
-            EventKind::InjectFired { inject, .. } | EventKind::InjectHeld { inject } | EventKind::InjectFireRequested { inject } => {
-                require("inject", inject)
+            EventKind::InjectFired { inject, .. }
+            | EventKind::InjectHeld { inject }
+            | EventKind::InjectFireRequested { inject } => require("inject", inject),
+            EventKind::FirewallChanged { address, .. } => {
+                match address.parse::<std::net::Ipv4Addr>() {
+                    Ok(_) => Ok(()),
+                    Err(_) => Err(InvalidEvent::EmptyField {
+                        kind,
+                        field: "address (an IPv4 address)",
+                    }),
+                }
             }
-            EventKind::FirewallChanged { address, .. } => match address.parse::<std::net::Ipv4Addr>() {
-                Ok(_) => Ok(()),
-                Err(_) => Err(InvalidEvent::EmptyField { kind, field: "address (an IPv4 address)" }),
-            },
-            EventKind::CheckResult { objective, check, .. } => {
+            EventKind::CheckResult {
+                objective, check, ..
+            } => {
                 require("objective", objective)?;
                 require("check", check)
             }
@@ -178,7 +185,10 @@ impl EventKind {
     }
 
     /// The inverse of [`EventKind::to_kind_and_payload`].
-    pub(crate) fn from_kind_and_payload(kind: &str, payload: Value) -> Result<EventKind, serde_json::Error> {
+    pub(crate) fn from_kind_and_payload(
+        kind: &str,
+        payload: Value,
+    ) -> Result<EventKind, serde_json::Error> {
         let mut fields = match payload {
             Value::Object(fields) => fields,
             other => {
@@ -290,6 +300,12 @@ mod tests {
             EventKind::ClockChanged {
                 action: ClockAction::Pause,
                 team: Some(2),
+                speed: None,
+            },
+            EventKind::ClockChanged {
+                action: ClockAction::Resume,
+                team: None,
+                speed: Some(10),
             },
             EventKind::ReportGraded {
                 form: "first".to_owned(),
@@ -305,7 +321,10 @@ mod tests {
         for kind in every_kind() {
             let (kind_name, payload) = kind.to_kind_and_payload();
             assert!(payload.get("kind").is_none());
-            assert_eq!(EventKind::from_kind_and_payload(kind_name, payload).unwrap(), kind);
+            assert_eq!(
+                EventKind::from_kind_and_payload(kind_name, payload).unwrap(),
+                kind
+            );
             assert!(kind.validate().is_ok(), "{kind:?}");
         }
     }
@@ -316,7 +335,10 @@ mod tests {
             inject: "beacon".to_owned(),
         })
         .unwrap();
-        assert_eq!(json, serde_json::json!({"kind": "inject_held", "inject": "beacon"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "inject_held", "inject": "beacon"})
+        );
     }
 
     #[test]
@@ -355,7 +377,10 @@ mod tests {
 
     #[test]
     fn adjustment_missing_reason_in_json_does_not_parse() {
-        let result = EventKind::from_kind_and_payload("adjustment", serde_json::json!({"points": 5, "author": "sato"}));
+        let result = EventKind::from_kind_and_payload(
+            "adjustment",
+            serde_json::json!({"points": 5, "author": "sato"}),
+        );
         assert!(result.is_err());
     }
 }

@@ -53,6 +53,7 @@ mod sqlite;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use enshu_clock::MAX_SPEED as MAX_CLOCK_SPEED;
 pub use error::StoreError;
 pub use event::{ClockAction, Event, EventKind, EventQuery, InvalidEvent, NewEvent, TeamFilter};
 pub use model::{NewSession, NewTeam, Session, SessionId, SessionState, Team};
@@ -135,7 +136,11 @@ impl Store {
     }
 
     /// Sessions are not events: their lifecycle state may change.
-    pub async fn set_session_state(&self, session: SessionId, state: SessionState) -> Result<(), StoreError> {
+    pub async fn set_session_state(
+        &self,
+        session: SessionId,
+        state: SessionState,
+    ) -> Result<(), StoreError> {
         on_backend!(self, backend => backend.set_session_state(session, state).await)
     }
 
@@ -199,14 +204,22 @@ impl Store {
     }
 
     /// Events of `session` matching `query`, in seq order.
-    pub async fn events(&self, session: SessionId, query: EventQuery) -> Result<Vec<Event>, StoreError> {
+    pub async fn events(
+        &self,
+        session: SessionId,
+        query: EventQuery,
+    ) -> Result<Vec<Event>, StoreError> {
         let rows = on_backend!(self, backend => backend.events(session, query).await)?;
         rows.into_iter().map(EventRow::into_event).collect()
     }
 
     /// Every event after `after_seq`: what a live view polls for after the
     /// last event it has shown.
-    pub async fn events_after(&self, session: SessionId, after_seq: u64) -> Result<Vec<Event>, StoreError> {
+    pub async fn events_after(
+        &self,
+        session: SessionId,
+        after_seq: u64,
+    ) -> Result<Vec<Event>, StoreError> {
         self.events(
             session,
             EventQuery {
@@ -229,7 +242,10 @@ fn validate_new_session(new_session: &NewSession) -> Result<(), StoreError> {
         return invalid("the session name must not be empty".to_owned());
     }
     if new_session.teams.is_empty() {
-        return invalid(format!("session {:?} needs at least one team", new_session.name));
+        return invalid(format!(
+            "session {:?} needs at least one team",
+            new_session.name
+        ));
     }
     for (position, team) in new_session.teams.iter().enumerate() {
         if team.name.trim().is_empty() {
@@ -246,6 +262,8 @@ fn validate_new_session(new_session: &NewSession) -> Result<(), StoreError> {
 }
 
 fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

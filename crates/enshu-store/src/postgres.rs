@@ -18,7 +18,9 @@ use sqlx::{PgConnection, Row};
 use crate::error::{DatabaseContext, StoreError};
 use crate::event::EventQuery;
 use crate::model::{NewSession, Session, SessionId, SessionState, Team};
-use crate::rows::{EventInsert, EventRow, SessionRow, TeamRow, limit_parameter, team_filter_parameters};
+use crate::rows::{
+    EventInsert, EventRow, SessionRow, TeamRow, limit_parameter, team_filter_parameters,
+};
 use crate::token::hash_team_token;
 
 const BACKEND: &str = "postgresql";
@@ -66,7 +68,11 @@ impl PostgresBackend {
         new_session: &NewSession,
         created_at_ms: i64,
     ) -> Result<Session, StoreError> {
-        let mut transaction = self.pool.begin().await.during("starting session creation")?;
+        let mut transaction = self
+            .pool
+            .begin()
+            .await
+            .during("starting session creation")?;
         let inserted = sqlx::query(
             "INSERT INTO sessions (name, scenario_id, scenario_yaml, teams_count, created_at_ms, state) \
              VALUES ($1, $2, $3, $4, $5, 'created') RETURNING id",
@@ -102,7 +108,10 @@ impl PostgresBackend {
                 .await
                 .during("inserting team")?;
         }
-        transaction.commit().await.during("committing session creation")?;
+        transaction
+            .commit()
+            .await
+            .during("committing session creation")?;
         self.session_by_id(SessionId(session_id))
             .await?
             .ok_or(StoreError::UnknownSession {
@@ -121,7 +130,10 @@ impl PostgresBackend {
         row.map(|row| session_row(&row)?.into_session()).transpose()
     }
 
-    pub(crate) async fn session_by_id(&self, session: SessionId) -> Result<Option<Session>, StoreError> {
+    pub(crate) async fn session_by_id(
+        &self,
+        session: SessionId,
+    ) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(
             "SELECT id, name, scenario_id, scenario_yaml, teams_count, created_at_ms, state FROM sessions WHERE id = $1",
         )
@@ -132,7 +144,11 @@ impl PostgresBackend {
         row.map(|row| session_row(&row)?.into_session()).transpose()
     }
 
-    pub(crate) async fn set_session_state(&self, session: SessionId, state: SessionState) -> Result<(), StoreError> {
+    pub(crate) async fn set_session_state(
+        &self,
+        session: SessionId,
+        state: SessionState,
+    ) -> Result<(), StoreError> {
         let result = sqlx::query("UPDATE sessions SET state = $1 WHERE id = $2")
             .bind(state.as_str())
             .bind(session.0)
@@ -153,7 +169,9 @@ impl PostgresBackend {
         .fetch_all(&self.pool)
         .await
         .during("reading teams")?;
-        rows.iter().map(|row| Ok(team_row(row)?.into_team())).collect()
+        rows.iter()
+            .map(|row| Ok(team_row(row)?.into_team()))
+            .collect()
     }
 
     pub(crate) async fn team_by_token_hash(
@@ -175,11 +193,13 @@ impl PostgresBackend {
     pub(crate) async fn append(&self, insert: EventInsert) -> Result<EventRow, StoreError> {
         let mut transaction = self.pool.begin().await.during("starting append")?;
         lock_session_and_check_team(&mut transaction, insert.session, insert.team_index).await?;
-        let next_seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = $1")
-            .bind(insert.session.0)
-            .fetch_one(&mut *transaction)
-            .await
-            .during("allocating event seq")?;
+        let next_seq: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = $1",
+        )
+        .bind(insert.session.0)
+        .fetch_one(&mut *transaction)
+        .await
+        .during("allocating event seq")?;
         sqlx::query(
             "INSERT INTO events (session_id, seq, team_index, at_ms, exercise_ms, kind, actor, payload) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -199,7 +219,11 @@ impl PostgresBackend {
         Ok(insert.into_event_row(next_seq))
     }
 
-    pub(crate) async fn events(&self, session: SessionId, query: EventQuery) -> Result<Vec<EventRow>, StoreError> {
+    pub(crate) async fn events(
+        &self,
+        session: SessionId,
+        query: EventQuery,
+    ) -> Result<Vec<EventRow>, StoreError> {
         let (filter_mode, filter_team) = team_filter_parameters(query.team);
         let rows = sqlx::query(
             "SELECT session_id, seq, team_index, at_ms, exercise_ms, kind, actor, payload FROM events \
@@ -222,11 +246,13 @@ impl PostgresBackend {
     }
 
     pub(crate) async fn last_seq(&self, session: SessionId) -> Result<u64, StoreError> {
-        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM events WHERE session_id = $1")
-            .bind(session.0)
-            .fetch_one(&self.pool)
-            .await
-            .during("reading last event seq")?;
+        let last: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0)::BIGINT FROM events WHERE session_id = $1",
+        )
+        .bind(session.0)
+        .fetch_one(&self.pool)
+        .await
+        .during("reading last event seq")?;
         Ok(u64::try_from(last).unwrap_or(0))
     }
 }
@@ -236,22 +262,24 @@ async fn lock_session_and_check_team(
     session: SessionId,
     team_index: Option<i64>,
 ) -> Result<(), StoreError> {
-    let locked: Option<i64> = sqlx::query_scalar("SELECT id FROM sessions WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(session.0)
-        .fetch_optional(&mut *connection)
-        .await
-        .during("locking session for append")?;
+    let locked: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM sessions WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(session.0)
+            .fetch_optional(&mut *connection)
+            .await
+            .during("locking session for append")?;
     if locked.is_none() {
         return Err(StoreError::UnknownSession { session });
     }
     if let Some(team_index) = team_index {
-        let team_exists: Option<i32> =
-            sqlx::query_scalar("SELECT team_index FROM teams WHERE session_id = $1 AND team_index = $2")
-                .bind(session.0)
-                .bind(team_index as i32)
-                .fetch_optional(&mut *connection)
-                .await
-                .during("checking team")?;
+        let team_exists: Option<i32> = sqlx::query_scalar(
+            "SELECT team_index FROM teams WHERE session_id = $1 AND team_index = $2",
+        )
+        .bind(session.0)
+        .bind(team_index as i32)
+        .fetch_optional(&mut *connection)
+        .await
+        .during("checking team")?;
         if team_exists.is_none() {
             return Err(StoreError::UnknownTeam {
                 session,

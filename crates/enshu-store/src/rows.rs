@@ -72,17 +72,21 @@ impl EventRow {
     pub fn into_event(self) -> Result<Event, StoreError> {
         let session = SessionId(self.session_id);
         let kind =
-            EventKind::from_kind_and_payload(&self.kind, self.payload).map_err(|source| StoreError::CorruptEvent {
-                session,
-                seq: self.seq,
-                source,
+            EventKind::from_kind_and_payload(&self.kind, self.payload).map_err(|source| {
+                StoreError::CorruptEvent {
+                    session,
+                    seq: self.seq,
+                    source,
+                }
             })?;
         Ok(Event {
             session,
             seq: u64::try_from(self.seq).unwrap_or(0),
             team: self.team_index.and_then(|team| u32::try_from(team).ok()),
             at_ms: self.at_ms,
-            exercise_ms: self.exercise_ms.and_then(|offset| u64::try_from(offset).ok()),
+            exercise_ms: self
+                .exercise_ms
+                .and_then(|offset| u64::try_from(offset).ok()),
             actor: self.actor,
             kind,
         })

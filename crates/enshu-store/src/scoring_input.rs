@@ -13,29 +13,27 @@
 //!   changes) does not score directly; clock changes are used to compute
 //!   exercise-clock offsets for events that were stored without one.
 
-use enshu_scoring::{ClockChange, ExerciseClocks, ScoringEvent, ScoringEventKind};
+use enshu_scoring::{ClockChange, ExerciseClock, ScoringEvent, ScoringEventKind};
 
-use crate::event::{ClockAction, Event, EventKind};
+#[cfg(test)]
+use crate::event::ClockAction;
+use crate::event::{Event, EventKind};
 
 /// The exercise clocks described by the clock changes in `events`.
-pub fn exercise_clocks(events: &[Event]) -> ExerciseClocks {
-    ExerciseClocks::from_changes(events.iter().filter_map(|event| match &event.kind {
-        EventKind::ClockChanged { action, team } => Some(ClockChange {
+pub fn exercise_clocks(events: &[Event]) -> ExerciseClock {
+    ExerciseClock::new(events.iter().filter_map(|event| match &event.kind {
+        EventKind::ClockChanged {
+            action,
+            team,
+            speed,
+        } => Some(ClockChange {
             wall_ms: event.at_ms,
-            action: scoring_clock_action(*action),
+            action: *action,
             team: team.or(event.team),
+            speed: *speed,
         }),
         _ => None,
     }))
-}
-
-fn scoring_clock_action(action: ClockAction) -> enshu_scoring::ClockAction {
-    match action {
-        ClockAction::Start => enshu_scoring::ClockAction::Start,
-        ClockAction::Pause => enshu_scoring::ClockAction::Pause,
-        ClockAction::Resume => enshu_scoring::ClockAction::Resume,
-        ClockAction::Stop => enshu_scoring::ClockAction::Stop,
-    }
 }
 
 /// Converts a session's log (in seq order) for scoring teams `team_indices`.
@@ -50,7 +48,9 @@ pub fn scoring_events(events: &[Event], team_indices: &[u32]) -> Vec<ScoringEven
     for event in events {
         let scoring_kind = match &event.kind {
             EventKind::InjectFired { inject, .. } => {
-                let kind = ScoringEventKind::InjectFired { inject: inject.clone() };
+                let kind = ScoringEventKind::InjectFired {
+                    inject: inject.clone(),
+                };
                 if event.team.is_none() {
                     for team in team_indices {
                         converted.push(ScoringEvent {
@@ -64,11 +64,15 @@ pub fn scoring_events(events: &[Event], team_indices: &[u32]) -> Vec<ScoringEven
                 }
                 kind
             }
-            EventKind::CheckResult { objective, passed, .. } => ScoringEventKind::ObjectiveEvidence {
+            EventKind::CheckResult {
+                objective, passed, ..
+            } => ScoringEventKind::ObjectiveEvidence {
                 objective: objective.clone(),
                 satisfied: *passed,
             },
-            EventKind::Submission { objective, correct, .. } => ScoringEventKind::ObjectiveEvidence {
+            EventKind::Submission {
+                objective, correct, ..
+            } => ScoringEventKind::ObjectiveEvidence {
                 objective: objective.clone(),
                 satisfied: *correct,
             },
@@ -93,7 +97,10 @@ pub fn scoring_events(events: &[Event], team_indices: &[u32]) -> Vec<ScoringEven
                 author: author.clone(),
             },
             EventKind::ReportGraded {
-                form, points, author, ..
+                form,
+                points,
+                author,
+                ..
             } => ScoringEventKind::ReportGraded {
                 form: form.clone(),
                 points: *points,
@@ -146,6 +153,7 @@ mod tests {
                 EventKind::ClockChanged {
                     action: ClockAction::Start,
                     team: None,
+                    speed: None,
                 },
             ),
             event(
@@ -155,6 +163,7 @@ mod tests {
                 EventKind::ClockChanged {
                     action: ClockAction::Pause,
                     team: Some(2),
+                    speed: None,
                 },
             ),
             event(
@@ -164,6 +173,7 @@ mod tests {
                 EventKind::ClockChanged {
                     action: ClockAction::Resume,
                     team: Some(2),
+                    speed: None,
                 },
             ),
             event(
@@ -187,7 +197,14 @@ mod tests {
                     detail: String::new(),
                 },
             ),
-            event(6, Some(1), 36, EventKind::InstructorNote { text: "ok".to_owned() }),
+            event(
+                6,
+                Some(1),
+                36,
+                EventKind::InstructorNote {
+                    text: "ok".to_owned(),
+                },
+            ),
         ];
         let converted = scoring_events(&events, &[1, 2]);
         assert_eq!(

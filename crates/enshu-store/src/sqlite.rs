@@ -19,13 +19,17 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Row, SqliteConnection};
 
 use crate::error::{DatabaseContext, StoreError};
 use crate::event::EventQuery;
 use crate::model::{NewSession, Session, SessionId, SessionState, Team};
-use crate::rows::{EventInsert, EventRow, SessionRow, TeamRow, limit_parameter, team_filter_parameters};
+use crate::rows::{
+    EventInsert, EventRow, SessionRow, TeamRow, limit_parameter, team_filter_parameters,
+};
 use crate::token::hash_team_token;
 
 const BACKEND: &str = "sqlite";
@@ -44,7 +48,9 @@ impl SqliteBackend {
     pub(crate) async fn open(url: &str) -> Result<SqliteBackend, StoreError> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             // The reader pool would open a different, empty database.
-            return Err(StoreError::UnsupportedUrl { url: url.to_owned() });
+            return Err(StoreError::UnsupportedUrl {
+                url: url.to_owned(),
+            });
         }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|source| StoreError::InvalidUrl {
@@ -126,16 +132,21 @@ impl SqliteBackend {
             }
         };
         for (position, team) in new_session.teams.iter().enumerate() {
-            sqlx::query("INSERT INTO teams (session_id, team_index, name, token_hash) VALUES (?, ?, ?, ?)")
-                .bind(session_id)
-                .bind(position as i64 + 1)
-                .bind(&team.name)
-                .bind(hash_team_token(&team.token))
-                .execute(&mut *transaction)
-                .await
-                .during("inserting team")?;
+            sqlx::query(
+                "INSERT INTO teams (session_id, team_index, name, token_hash) VALUES (?, ?, ?, ?)",
+            )
+            .bind(session_id)
+            .bind(position as i64 + 1)
+            .bind(&team.name)
+            .bind(hash_team_token(&team.token))
+            .execute(&mut *transaction)
+            .await
+            .during("inserting team")?;
         }
-        transaction.commit().await.during("committing session creation")?;
+        transaction
+            .commit()
+            .await
+            .during("committing session creation")?;
         self.session_by_id(SessionId(session_id))
             .await?
             .ok_or(StoreError::UnknownSession {
@@ -154,7 +165,10 @@ impl SqliteBackend {
         row.map(|row| session_row(&row)?.into_session()).transpose()
     }
 
-    pub(crate) async fn session_by_id(&self, session: SessionId) -> Result<Option<Session>, StoreError> {
+    pub(crate) async fn session_by_id(
+        &self,
+        session: SessionId,
+    ) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(
             "SELECT id, name, scenario_id, scenario_yaml, teams_count, created_at_ms, state FROM sessions WHERE id = ?",
         )
@@ -165,7 +179,11 @@ impl SqliteBackend {
         row.map(|row| session_row(&row)?.into_session()).transpose()
     }
 
-    pub(crate) async fn set_session_state(&self, session: SessionId, state: SessionState) -> Result<(), StoreError> {
+    pub(crate) async fn set_session_state(
+        &self,
+        session: SessionId,
+        state: SessionState,
+    ) -> Result<(), StoreError> {
         let mut transaction = self
             .writer
             .begin_with("BEGIN IMMEDIATE")
@@ -191,7 +209,9 @@ impl SqliteBackend {
         .fetch_all(&self.readers)
         .await
         .during("reading teams")?;
-        rows.iter().map(|row| Ok(team_row(row)?.into_team())).collect()
+        rows.iter()
+            .map(|row| Ok(team_row(row)?.into_team()))
+            .collect()
     }
 
     pub(crate) async fn team_by_token_hash(
@@ -217,11 +237,12 @@ impl SqliteBackend {
             .await
             .during("starting append")?;
         check_session_and_team(&mut transaction, insert.session, insert.team_index).await?;
-        let next_seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = ?")
-            .bind(insert.session.0)
-            .fetch_one(&mut *transaction)
-            .await
-            .during("allocating event seq")?;
+        let next_seq: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = ?")
+                .bind(insert.session.0)
+                .fetch_one(&mut *transaction)
+                .await
+                .during("allocating event seq")?;
         sqlx::query(
             "INSERT INTO events (session_id, seq, team_index, at_ms, exercise_ms, kind, actor, payload) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -241,7 +262,11 @@ impl SqliteBackend {
         Ok(insert.into_event_row(next_seq))
     }
 
-    pub(crate) async fn events(&self, session: SessionId, query: EventQuery) -> Result<Vec<EventRow>, StoreError> {
+    pub(crate) async fn events(
+        &self,
+        session: SessionId,
+        query: EventQuery,
+    ) -> Result<Vec<EventRow>, StoreError> {
         let (filter_mode, filter_team) = team_filter_parameters(query.team);
         let rows = sqlx::query(
             "SELECT session_id, seq, team_index, at_ms, exercise_ms, kind, actor, payload FROM events \
@@ -264,11 +289,12 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn last_seq(&self, session: SessionId) -> Result<u64, StoreError> {
-        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id = ?")
-            .bind(session.0)
-            .fetch_one(&self.readers)
-            .await
-            .during("reading last event seq")?;
+        let last: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id = ?")
+                .bind(session.0)
+                .fetch_one(&self.readers)
+                .await
+                .during("reading last event seq")?;
         Ok(u64::try_from(last).unwrap_or(0))
     }
 }
@@ -287,13 +313,14 @@ async fn check_session_and_team(
         return Err(StoreError::UnknownSession { session });
     }
     if let Some(team_index) = team_index {
-        let team_exists: Option<i64> =
-            sqlx::query_scalar("SELECT team_index FROM teams WHERE session_id = ? AND team_index = ?")
-                .bind(session.0)
-                .bind(team_index)
-                .fetch_optional(&mut *connection)
-                .await
-                .during("checking team")?;
+        let team_exists: Option<i64> = sqlx::query_scalar(
+            "SELECT team_index FROM teams WHERE session_id = ? AND team_index = ?",
+        )
+        .bind(session.0)
+        .bind(team_index)
+        .fetch_optional(&mut *connection)
+        .await
+        .during("checking team")?;
         if team_exists.is_none() {
             return Err(StoreError::UnknownTeam {
                 session,
@@ -349,10 +376,11 @@ fn event_row(row: &sqlx::sqlite::SqliteRow) -> Result<EventRow, StoreError> {
         ))
     };
     let (mut event_row, payload_text) = read().during("decoding event row")?;
-    event_row.payload = serde_json::from_str(&payload_text).map_err(|source| StoreError::CorruptEvent {
-        session: SessionId(event_row.session_id),
-        seq: event_row.seq,
-        source,
-    })?;
+    event_row.payload =
+        serde_json::from_str(&payload_text).map_err(|source| StoreError::CorruptEvent {
+            session: SessionId(event_row.session_id),
+            seq: event_row.seq,
+            source,
+        })?;
     Ok(event_row)
 }

@@ -15,8 +15,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use enshu_scoring::{DeadlineAnchor, ObjectiveRule, ObjectiveStatus, Phase, TeamClock};
 use enshu_store::scoring_input::scoring_events;
 use enshu_store::{
-    ClockAction, EventKind, EventQuery, InvalidEvent, NewEvent, NewSession, NewTeam, Session, Store, StoreError,
-    TeamFilter, hash_team_token,
+    ClockAction, EventKind, EventQuery, InvalidEvent, NewEvent, NewSession, NewTeam, Session,
+    Store, StoreError, TeamFilter, hash_team_token,
 };
 
 const POSTGRES_URL_VARIABLE: &str = "ENSHU_TEST_POSTGRES_URL";
@@ -72,7 +72,10 @@ impl Drop for TestDatabase {
 
 fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!(
         "{prefix}-{}-{nanos}-{}",
         std::process::id(),
@@ -96,11 +99,16 @@ async fn create_session(store: &Store, prefix: &str, teams_count: usize) -> Sess
             })
             .collect(),
     };
-    store.create_session(&new_session).await.expect("creating session")
+    store
+        .create_session(&new_session)
+        .await
+        .expect("creating session")
 }
 
 fn note(text: &str) -> EventKind {
-    EventKind::InstructorNote { text: text.to_owned() }
+    EventKind::InstructorNote {
+        text: text.to_owned(),
+    }
 }
 
 /// Runs one statement outside the store, as an operator with psql or
@@ -145,7 +153,12 @@ async fn concurrent_appenders_get_gapless_sequence_numbers(database: TestDatabas
             let mut errors = Vec::new();
             for number in 0..EVENTS_PER_APPENDER {
                 match store
-                    .append(session.id, team, note(&format!("{appender}/{number}")), "load-test")
+                    .append(
+                        session.id,
+                        team,
+                        note(&format!("{appender}/{number}")),
+                        "load-test",
+                    )
                     .await
                 {
                     Ok(event) => seqs.push(event.seq),
@@ -292,16 +305,25 @@ async fn team_filter_returns_only_that_teams_events(database: TestDatabase) {
             .unwrap();
     }
     let texts = |events: Vec<enshu_store::Event>| -> Vec<(u64, Option<u32>)> {
-        events.into_iter().map(|event| (event.seq, event.team)).collect()
+        events
+            .into_iter()
+            .map(|event| (event.seq, event.team))
+            .collect()
     };
     let query = |team| EventQuery {
         team,
         ..EventQuery::default()
     };
 
-    let team_one = store.events(session.id, query(TeamFilter::Team(1))).await.unwrap();
+    let team_one = store
+        .events(session.id, query(TeamFilter::Team(1)))
+        .await
+        .unwrap();
     assert_eq!(texts(team_one), [(2, Some(1)), (4, Some(1))]);
-    let session_wide = store.events(session.id, query(TeamFilter::SessionWide)).await.unwrap();
+    let session_wide = store
+        .events(session.id, query(TeamFilter::SessionWide))
+        .await
+        .unwrap();
     assert_eq!(texts(session_wide), [(1, None)]);
     let visible_to_two = store
         .events(session.id, query(TeamFilter::TeamAndSessionWide(2)))
@@ -320,7 +342,14 @@ async fn team_filter_returns_only_that_teams_events(database: TestDatabase) {
         .await
         .unwrap();
     assert_eq!(texts(after_two), [(4, Some(1))]);
-    assert_eq!(store.events(session.id, query(TeamFilter::All)).await.unwrap().len(), 5);
+    assert_eq!(
+        store
+            .events(session.id, query(TeamFilter::All))
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
     store.close().await;
 }
 
@@ -385,20 +414,36 @@ async fn adjustment_without_reason_is_rejected(database: TestDatabase) {
 async fn unknown_sessions_and_teams_are_refused(database: TestDatabase) {
     let store = database.open().await;
     let session = create_session(&store, "unknown", 2).await;
-    let error = store.append(session.id, Some(3), note("x"), "test").await.unwrap_err();
-    assert!(matches!(error, StoreError::UnknownTeam { team: 3, .. }), "{error:?}");
+    let error = store
+        .append(session.id, Some(3), note("x"), "test")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::UnknownTeam { team: 3, .. }),
+        "{error:?}"
+    );
     let error = store
         .append(enshu_store::SessionId(i64::MAX), None, note("x"), "test")
         .await
         .unwrap_err();
-    assert!(matches!(error, StoreError::UnknownSession { .. }), "{error:?}");
-    let error = store.append(session.id, None, note("x"), " ").await.unwrap_err();
+    assert!(
+        matches!(error, StoreError::UnknownSession { .. }),
+        "{error:?}"
+    );
+    let error = store
+        .append(session.id, None, note("x"), " ")
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, StoreError::InvalidEvent(InvalidEvent::EmptyActor)),
         "{error:?}"
     );
     assert_eq!(
-        store.append(session.id, Some(2), note("x"), "test").await.unwrap().seq,
+        store
+            .append(session.id, Some(2), note("x"), "test")
+            .await
+            .unwrap()
+            .seq,
         1
     );
     store.close().await;
@@ -413,7 +458,13 @@ async fn sessions_are_found_by_name_and_names_are_unique(database: TestDatabase)
         store.session_by_name(&session.name).await.unwrap(),
         Some(session.clone())
     );
-    assert_eq!(store.session_by_name(&unique_name("missing")).await.unwrap(), None);
+    assert_eq!(
+        store
+            .session_by_name(&unique_name("missing"))
+            .await
+            .unwrap(),
+        None
+    );
 
     let duplicate = NewSession {
         name: session.name.clone(),
@@ -425,7 +476,10 @@ async fn sessions_are_found_by_name_and_names_are_unique(database: TestDatabase)
         }],
     };
     let error = store.create_session(&duplicate).await.unwrap_err();
-    assert!(matches!(error, StoreError::SessionNameTaken { .. }), "{error:?}");
+    assert!(
+        matches!(error, StoreError::SessionNameTaken { .. }),
+        "{error:?}"
+    );
 
     store
         .set_session_state(session.id, enshu_store::SessionState::Running)
@@ -440,7 +494,10 @@ async fn team_tokens_are_stored_hashed_and_verified(database: TestDatabase) {
     let store = database.open().await;
     let session = create_session(&store, "tokens", 3).await;
     let teams = store.teams(session.id).await.unwrap();
-    assert_eq!(teams.iter().map(|team| team.team_index).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(
+        teams.iter().map(|team| team.team_index).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
     for (team, team_number) in teams.iter().zip(1..) {
         assert_eq!(team.token_hash, hash_team_token(&team_token(team_number)));
         assert_ne!(team.token_hash, team_token(team_number));
@@ -460,7 +517,10 @@ async fn team_tokens_are_stored_hashed_and_verified(database: TestDatabase) {
     );
     let other_session = create_session(&store, "tokens-other", 1).await;
     assert_eq!(
-        store.verify_team_token(other_session.id, &team_token(2)).await.unwrap(),
+        store
+            .verify_team_token(other_session.id, &team_token(2))
+            .await
+            .unwrap(),
         None,
         "a token only opens its own session"
     );
@@ -482,7 +542,10 @@ async fn events_after_reads_the_tail_in_order(database: TestDatabase) {
             .unwrap();
     }
     let tail = store.events_after(session.id, 7).await.unwrap();
-    assert_eq!(tail.iter().map(|event| event.seq).collect::<Vec<_>>(), [8, 9, 10]);
+    assert_eq!(
+        tail.iter().map(|event| event.seq).collect::<Vec<_>>(),
+        [8, 9, 10]
+    );
     assert!(tail.iter().all(|event| event.session == session.id));
     assert_eq!(store.events_after(session.id, 10).await.unwrap(), vec![]);
     let page = store
@@ -496,7 +559,10 @@ async fn events_after_reads_the_tail_in_order(database: TestDatabase) {
         )
         .await
         .unwrap();
-    assert_eq!(page.iter().map(|event| event.seq).collect::<Vec<_>>(), [3, 4, 5, 6]);
+    assert_eq!(
+        page.iter().map(|event| event.seq).collect::<Vec<_>>(),
+        [3, 4, 5, 6]
+    );
     store.close().await;
 }
 
@@ -518,6 +584,7 @@ async fn stored_events_score_end_to_end(database: TestDatabase) {
             EventKind::ClockChanged {
                 action: ClockAction::Start,
                 team: None,
+                speed: None,
             },
         ),
         append_at(
@@ -612,12 +679,17 @@ async fn sqlite_database_uses_wal_and_foreign_keys() {
     use sqlx::Connection;
     let database = TestDatabase::sqlite();
     let store = database.open().await;
-    let mut connection = sqlx::SqliteConnection::connect(&database.url).await.unwrap();
+    let mut connection = sqlx::SqliteConnection::connect(&database.url)
+        .await
+        .unwrap();
     let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&mut connection)
         .await
         .unwrap();
-    assert_eq!(journal_mode, "wal", "WAL is a property of the file, set by the store");
+    assert_eq!(
+        journal_mode, "wal",
+        "WAL is a property of the file, set by the store"
+    );
     store.close().await;
 }
 

@@ -43,7 +43,11 @@ pub fn entries(state: &SessionState, base_port: u16) -> anyhow::Result<Vec<Entry
     plan.teams
         .iter()
         .map(|team| {
-            let login = team.containers.iter().find(|container| container.login).with_context(|| format!("team {} has no login host", team.name))?;
+            let login = team
+                .containers
+                .iter()
+                .find(|container| container.login)
+                .with_context(|| format!("team {} has no login host", team.name))?;
             Ok(Entry {
                 team: team.name.clone(),
                 port: base_port + team.index as u16 - 1,
@@ -65,7 +69,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for entry in &entries {
             let listener = tokio::net::TcpListener::bind((args.bind.as_str(), entry.port))
                 .await
-                .with_context(|| format!("listening on {}:{} for team {}", args.bind, entry.port, entry.team))?;
+                .with_context(|| {
+                    format!(
+                        "listening on {}:{} for team {}",
+                        args.bind, entry.port, entry.team
+                    )
+                })?;
             listeners.push((listener, entry.clone()));
         }
         match args.output {
@@ -73,7 +82,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Output::Text => {
                 println!("team  way in                     user     password");
                 for entry in &entries {
-                    println!("{:<5} ssh -p {:<5} {}@<this host>  {:<8} {}", entry.team, entry.port, entry.user, entry.user, entry.password);
+                    println!(
+                        "{:<5} ssh -p {:<5} {}@<this host>  {:<8} {}",
+                        entry.team, entry.port, entry.user, entry.user, entry.password
+                    );
                 }
                 println!("forwarding; Ctrl-C to stop");
             }
@@ -141,7 +153,9 @@ pub fn credentials(args: CredentialsArgs) -> anyhow::Result<ExitCode> {
     match args.output {
         Output::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"instructor_token": state.derive("instructor", ""), "teams": teams}))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({"instructor_token": state.derive("instructor", ""), "teams": teams})
+            )?
         ),
         Output::Text => {
             println!("instructor token: {}", state.derive("instructor", ""));

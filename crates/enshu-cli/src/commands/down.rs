@@ -24,7 +24,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // costs nothing when none exist, and removing it here would race
         // with another session coming up.
         match args.output {
-            Output::Json => println!("{}", serde_json::json!({"session": args.session, "removed": report})),
+            Output::Json => println!(
+                "{}",
+                serde_json::json!({"session": args.session, "removed": report})
+            ),
             Output::Text => println!(
                 "session {}: removed {} containers, {} networks, {} volumes in {:.1}s",
                 args.session, report.containers, report.networks, report.volumes, report.seconds

@@ -1,213 +1,501 @@
-//! The exercise engine inside `enshu serve`: every tick it reads the event
-//! log, works out each team's clock and schedule from it, fires what is
-//! due, applies the teams' firewall changes, and on its own cadence runs
-//! the automatic checks. Everything it learns becomes an event.
+//! The exercise engine inside `enshu serve`: two loops over the event log.
 //!
-//! The log is the only state: after a restart the engine reads it again,
-//! so an inject is never fired twice and one that came due while the
-//! engine was down fires at once.
+//! - The **fire loop** (every 500 ms) works out each team's clock and
+//!   schedule from the log, fires what is due for every team at once
+//!   (bounded concurrency, so 50 teams fire within one round of execs, not
+//!   one after another), starts capture replays, and applies the teams'
+//!   firewall changes.
+//! - The **check loop** runs the automatic checks on its own cadence, every
+//!   team's checks concurrently. It is separate so that a slow round of
+//!   checks never delays an inject.
+//!
+//! Everything either loop learns becomes an event. The log is the only
+//! state: after a restart the engine reads it again, so an inject is never
+//! fired twice and one that came due while the engine was down fires at
+//! once. Shutdown is honoured between rounds, never in the middle of a
+//! fire, so a planted artefact is always recorded.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use enshu_backend::{Backend, ExecPrivilege};
 use enshu_injector::clock::ClockState;
-use enshu_injector::{ClockAction as InjectorClockAction, ClockChange, ExerciseClock, ScheduleState};
-use enshu_scenario::model::{Outcome, Scenario};
+use enshu_injector::replay::{self, ReplayTool};
+use enshu_injector::{ExerciseClock, InjectError, ScheduleState};
+use enshu_scenario::model::{Action, Outcome, Scenario};
 use enshu_scenario::plan::{Plan, ROUTER_HOST, TeamPlan};
-use enshu_store::{ClockAction, Event, EventKind, EventQuery, NewEvent, SessionId, Store, TeamFilter};
+use enshu_store::scoring_input::exercise_clocks;
+use enshu_store::{Event, EventKind, EventQuery, NewEvent, SessionId, Store, TeamFilter};
+use futures::FutureExt as _;
+use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 /// Failures after which an inject is held and an instructor told.
 const MAX_FIRE_ATTEMPTS: u32 = 3;
+/// Teams fired at the same time.
+pub const FIRE_CONCURRENCY: usize = 16;
+/// Checks run at the same time (each is one exec in a container).
+pub const CHECK_CONCURRENCY: usize = 8;
 
-pub struct Engine<B> {
+/// What both loops read and never change.
+pub struct Shared<B> {
     pub backend: B,
     pub store: Store,
     pub session: SessionId,
     pub scenario: Scenario,
     pub plan: Plan,
-    pub check_interval: Duration,
-    last_checks: Option<Instant>,
+    /// Where `enshu-replay` and the captures are; `None`: replay injects fail
+    /// with a clear message (and are held after three tries).
+    pub replay: Option<ReplayTool>,
+}
+
+pub struct Engine<B> {
+    shared: Shared<B>,
+    check_interval: Duration,
+    fire: FireState,
+    checks: CheckState,
+}
+
+#[derive(Default)]
+struct FireState {
     firewall_applied_seq: u64,
-    check_results: HashMap<(u32, String), bool>,
     fire_failures: HashMap<(u32, String), u32>,
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as u64).unwrap_or(0)
+#[derive(Default)]
+pub struct CheckState {
+    results: HashMap<(u32, String), bool>,
 }
 
-impl<B: Backend> Engine<B> {
-    pub fn new(backend: B, store: Store, session: SessionId, scenario: Scenario, plan: Plan, check_interval: Duration) -> Engine<B> {
+/// What one round of checks did, for logs and the benchmark.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckRound {
+    pub checks: usize,
+    pub changed: usize,
+    pub failed_to_run: usize,
+    pub elapsed: Duration,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
+    pub fn new(shared: Shared<B>, check_interval: Duration) -> Engine<B> {
         Engine {
-            backend,
-            store,
-            session,
-            scenario,
-            plan,
+            shared,
             check_interval,
-            last_checks: None,
-            firewall_applied_seq: 0,
-            check_results: HashMap::new(),
-            fire_failures: HashMap::new(),
+            fire: FireState::default(),
+            checks: CheckState::default(),
         }
     }
 
-    /// Run until `shutdown` completes, one tick every `period`.
-    pub async fn run(mut self, period: Duration, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            if let Err(error) = self.tick().await {
-                tracing::warn!("exercise engine: {error:#}");
-            }
-            tokio::select! {
-                _ = &mut shutdown => return,
-                _ = tokio::time::sleep(period) => {}
-            }
-        }
-    }
-
-    async fn append(&self, team: Option<u32>, kind: EventKind, exercise_ms: Option<u64>) -> anyhow::Result<Event> {
-        let event = NewEvent { session: self.session, team, kind, actor: "engine".to_string(), at_ms: None, exercise_ms };
-        Ok(self.store.append_event(event).await?)
-    }
-
-    pub async fn tick(&mut self) -> anyhow::Result<()> {
-        let events = self.store.events(self.session, EventQuery { team: TeamFilter::All, after_seq: 0, limit: None }).await?;
-        let clock = clock_from(&events);
-        let now = now_ms();
-        for team in self.plan.teams.clone() {
-            if clock.state_at(team.index, now) != ClockState::Running {
-                continue;
-            }
-            let exercise_ms = clock.exercise_ms_at(team.index, now);
-            let state = schedule_state(&events, &team, &clock);
-            for attempt in enshu_injector::fire_due(&self.backend, &team, &state, exercise_ms).await {
-                match attempt.result {
-                    Ok(fired) => {
-                        tracing::info!(team = %team.name, inject = %fired.inject, "fired");
-                        let kind = EventKind::InjectFired { inject: fired.inject, target: fired.target, ground_truth: fired.ground_truth };
-                        self.append(Some(team.index), kind, Some(exercise_ms)).await?;
-                    }
-                    Err(error) => {
-                        let key = (team.index, attempt.due.inject.clone());
-                        let failures = self.fire_failures.entry(key).or_default();
-                        *failures += 1;
-                        tracing::warn!(team = %team.name, inject = %attempt.due.inject, "inject failed ({failures}): {error}");
-                        if *failures >= MAX_FIRE_ATTEMPTS {
-                            self.append(Some(team.index), EventKind::InjectHeld { inject: attempt.due.inject.clone() }, Some(exercise_ms)).await?;
-                            let text = format!("inject {} failed {MAX_FIRE_ATTEMPTS} times and was held: {error}", attempt.due.inject);
-                            self.append(Some(team.index), EventKind::InstructorNote { text }, Some(exercise_ms)).await?;
-                        }
-                    }
+    /// Run until `shutdown` completes: the fire loop every `period`, the
+    /// check loop every check interval.
+    pub async fn run(
+        self,
+        period: Duration,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) {
+        let Engine {
+            shared,
+            check_interval,
+            mut fire,
+            mut checks,
+        } = self;
+        let shutdown = shutdown.boxed().shared();
+        let fire_loop = async {
+            loop {
+                if let Err(error) = fire_round(&shared, &mut fire).await {
+                    tracing::warn!("exercise engine: {error:#}");
+                }
+                tokio::select! {
+                    _ = shutdown.clone() => return,
+                    _ = tokio::time::sleep(period) => {}
                 }
             }
-        }
-        self.apply_firewall(&events).await?;
-        let checks_due = self.last_checks.is_none_or(|last| last.elapsed() >= self.check_interval);
-        if checks_due {
-            self.last_checks = Some(Instant::now());
-            self.run_checks(&events, &clock).await?;
-        }
-        Ok(())
-    }
-
-    /// The team's blocks go into a set in its router; adding an element
-    /// twice is harmless, so the whole history is safe to replay.
-    async fn apply_firewall(&mut self, events: &[Event]) -> anyhow::Result<()> {
-        let applied = self.firewall_applied_seq;
-        for event in events.iter().filter(|event| event.seq > applied) {
-            if let (EventKind::FirewallChanged { block, address }, Some(team_index)) = (&event.kind, event.team)
-                && let Some(team) = self.plan.teams.iter().find(|team| team.index == team_index)
-                && let Some(router) = team.containers.iter().find(|container| container.hostname == ROUTER_HOST)
-            {
-                let verb = if *block { "add" } else { "delete" };
-                let command: Vec<String> =
-                    ["nft", verb, "element", "inet", "enshu", "team_blocked", &format!("{{ {address} }}")].iter().map(|part| part.to_string()).collect();
-                let output = self.backend.exec(&router.name, &command, ExecPrivilege::Container).await?;
-                if output.exit_code != 0 && *block {
-                    tracing::warn!(team = %team.name, "firewall {verb} {address}: {}", String::from_utf8_lossy(&output.stderr).trim());
+        };
+        let check_loop = async {
+            loop {
+                match check_round(&shared, &mut checks).await {
+                    Ok(round) => tracing::debug!(
+                        checks = round.checks,
+                        changed = round.changed,
+                        elapsed_ms = round.elapsed.as_millis() as u64,
+                        "check round"
+                    ),
+                    Err(error) => tracing::warn!("automatic checks: {error:#}"),
+                }
+                tokio::select! {
+                    _ = shutdown.clone() => return,
+                    _ = tokio::time::sleep(check_interval) => {}
                 }
             }
-            self.firewall_applied_seq = self.firewall_applied_seq.max(event.seq);
-        }
-        Ok(())
-    }
-
-    async fn run_checks(&mut self, events: &[Event], clock: &ExerciseClock) -> anyhow::Result<()> {
-        // What the log already says, so a restart does not repeat results.
-        for event in events {
-            if let (EventKind::CheckResult { objective, passed, .. }, Some(team)) = (&event.kind, event.team) {
-                self.check_results.insert((team, objective.clone()), *passed);
-            }
-        }
-        let now = now_ms();
-        for team in self.plan.teams.clone() {
-            if clock.state_at(team.index, now) != ClockState::Running {
-                continue;
-            }
-            let ground_truth = ground_truth_of(events, team.index);
-            for check in &team.checks {
-                let waits_for = self.scenario.objectives.iter().find(|objective| objective.id == check.objective).and_then(|objective| objective.inject.clone());
-                if let Some(inject) = waits_for
-                    && !ground_truth.contains_key(&inject)
-                {
-                    continue;
-                }
-                let outcome = match enshu_injector::checks::run_check(&self.backend, check, &ground_truth).await {
-                    Ok(outcome) => outcome,
-                    Err(error) => {
-                        tracing::warn!(team = %team.name, objective = %check.objective, "check cannot run: {error}");
-                        continue;
-                    }
-                };
-                let key = (team.index, check.objective.clone());
-                if self.check_results.get(&key) != Some(&outcome.passed) {
-                    self.check_results.insert(key, outcome.passed);
-                    let kind_name = serde_json::to_value(check.check.kind).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default();
-                    let kind = EventKind::CheckResult { objective: check.objective.clone(), check: kind_name, passed: outcome.passed, detail: outcome.detail };
-                    self.append(Some(team.index), kind, Some(clock.exercise_ms_at(team.index, now))).await?;
-                }
-            }
-        }
-        Ok(())
+        };
+        tokio::join!(fire_loop, check_loop);
     }
 }
 
-pub fn clock_from(events: &[Event]) -> ExerciseClock {
-    let changes = events
+async fn all_events<B>(shared: &Shared<B>) -> anyhow::Result<Vec<Event>> {
+    Ok(shared
+        .store
+        .events(
+            shared.session,
+            EventQuery {
+                team: TeamFilter::All,
+                after_seq: 0,
+                limit: None,
+            },
+        )
+        .await?)
+}
+
+async fn append<B>(
+    shared: &Shared<B>,
+    team: Option<u32>,
+    kind: EventKind,
+    exercise_ms: Option<u64>,
+) -> anyhow::Result<Event> {
+    let event = NewEvent {
+        session: shared.session,
+        team,
+        kind,
+        actor: "engine".to_string(),
+        at_ms: None,
+        exercise_ms,
+    };
+    Ok(shared.store.append_event(event).await?)
+}
+
+/// One round of the fire loop: fire everything due, for every team at once.
+async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
+    shared: &Shared<B>,
+    state: &mut FireState,
+) -> anyhow::Result<()> {
+    let events = all_events(shared).await?;
+    let clock = exercise_clocks(&events);
+    let now = now_ms();
+    let mut due_teams = Vec::new();
+    for team in &shared.plan.teams {
+        if clock.state_at(Some(team.index), now) != ClockState::Running {
+            continue;
+        }
+        let exercise_ms = clock.exercise_ms_at(Some(team.index), now);
+        let schedule = schedule_state(&events, team, &clock);
+        if !enshu_injector::due(&team.injects, &schedule, exercise_ms).is_empty() {
+            // Owned, so the futures are `Send` for any lifetime.
+            let (backend, team) = (shared.backend.clone(), team.clone());
+            due_teams.push(async move {
+                let attempts =
+                    enshu_injector::fire_due(&backend, &team, &schedule, exercise_ms).await;
+                (team, exercise_ms, attempts)
+            });
+        }
+    }
+    let mut fired = stream::iter(due_teams).buffer_unordered(FIRE_CONCURRENCY);
+    // Recorded as each team finishes, so a team's event time is its own.
+    while let Some((team, exercise_ms, attempts)) = fired.next().await {
+        let team = &team;
+        for attempt in attempts {
+            let result = match attempt.result {
+                Err(InjectError::ReplayNotHere { inject }) => start_replay(shared, team, &inject),
+                other => other,
+            };
+            match result {
+                Ok(fired) => {
+                    tracing::info!(team = %team.name, inject = %fired.inject, "fired");
+                    let kind = EventKind::InjectFired {
+                        inject: fired.inject,
+                        target: fired.target,
+                        ground_truth: fired.ground_truth,
+                    };
+                    append(shared, Some(team.index), kind, Some(exercise_ms)).await?;
+                }
+                Err(error) => {
+                    let key = (team.index, attempt.due.inject.clone());
+                    let failures = state.fire_failures.entry(key).or_default();
+                    *failures += 1;
+                    tracing::warn!(team = %team.name, inject = %attempt.due.inject, "inject failed ({failures}): {error}");
+                    if *failures >= MAX_FIRE_ATTEMPTS {
+                        append(
+                            shared,
+                            Some(team.index),
+                            EventKind::InjectHeld {
+                                inject: attempt.due.inject.clone(),
+                            },
+                            Some(exercise_ms),
+                        )
+                        .await?;
+                        let text = format!(
+                            "inject {} failed {MAX_FIRE_ATTEMPTS} times and was held: {error}",
+                            attempt.due.inject
+                        );
+                        append(
+                            shared,
+                            Some(team.index),
+                            EventKind::InstructorNote { text },
+                            Some(exercise_ms),
+                        )
+                        .await?;
+                    }
+                }
+            }
+        }
+    }
+    drop(fired);
+    apply_firewall(shared, state, &events).await
+}
+
+/// Start a capture replay in the background (a capture plays for minutes)
+/// and return what the log records now. A replay that fails later is
+/// reported to the instructors as a note.
+fn start_replay<B: Backend + Clone + Send + Sync + 'static>(
+    shared: &Shared<B>,
+    team: &TeamPlan,
+    inject_id: &str,
+) -> Result<enshu_injector::FiredInject, InjectError> {
+    let not_here = || InjectError::ReplayNotHere {
+        inject: inject_id.to_string(),
+    };
+    let tool = shared.replay.as_ref().ok_or_else(not_here)?;
+    let inject = team
+        .injects
         .iter()
-        .filter_map(|event| match &event.kind {
-            EventKind::ClockChanged { action, team } => Some(ClockChange {
-                wall_ms: event.at_ms.max(0) as u64,
-                action: match action {
-                    ClockAction::Start => InjectorClockAction::Start,
-                    ClockAction::Pause => InjectorClockAction::Pause,
-                    ClockAction::Resume => InjectorClockAction::Resume,
-                    ClockAction::Stop => InjectorClockAction::Stop,
-                },
-                team: *team,
-            }),
-            _ => None,
-        })
-        .collect();
-    ExerciseClock::new(changes, 1.0)
+        .find(|inject| inject.id == inject_id)
+        .ok_or_else(not_here)?;
+    let Action::Replay(replay_action) = &inject.action else {
+        return Err(not_here());
+    };
+    let planned = replay::command(tool, team, inject, replay_action)?;
+    let backend = shared.backend.clone();
+    let store = shared.store.clone();
+    let session = shared.session;
+    let team_index = team.index;
+    let team_name = team.name.clone();
+    let inject_name = inject.id.clone();
+    let container = planned.container.clone();
+    let command = planned.command.clone();
+    tokio::spawn(async move {
+        let outcome = backend
+            .exec(&container, &command, ExecPrivilege::Controller)
+            .await;
+        let failure = match outcome {
+            Ok(output) if output.exit_code == 0 => {
+                tracing::info!(team = %team_name, inject = %inject_name, "replay finished: {}", String::from_utf8_lossy(&output.stdout).trim());
+                None
+            }
+            Ok(output) => Some(format!(
+                "exit {}: {}",
+                output.exit_code,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )),
+            Err(error) => Some(error.to_string()),
+        };
+        if let Some(failure) = failure {
+            tracing::warn!(team = %team_name, inject = %inject_name, "replay failed: {failure}");
+            let text = format!("replay of inject {inject_name} failed: {failure}");
+            let event = NewEvent {
+                session,
+                team: Some(team_index),
+                kind: EventKind::InstructorNote { text },
+                actor: "engine".into(),
+                at_ms: None,
+                exercise_ms: None,
+            };
+            if let Err(error) = store.append_event(event).await {
+                tracing::warn!("recording a failed replay: {error}");
+            }
+        }
+    });
+    let mut ground_truth = planned.ground_truth;
+    ground_truth["inject"] = serde_json::json!(inject.id);
+    ground_truth["team"] = serde_json::json!(team.name);
+    ground_truth["target"] = serde_json::json!(inject.target.reference);
+    ground_truth["address"] =
+        serde_json::json!(inject.target.address.map(|address| address.to_string()));
+    Ok(enshu_injector::FiredInject {
+        inject: inject.id.clone(),
+        target: inject.target.reference.clone(),
+        ground_truth,
+    })
+}
+
+/// The team's blocks go into a set in its router; adding an element twice
+/// is harmless, so the whole history is safe to replay.
+async fn apply_firewall<B: Backend>(
+    shared: &Shared<B>,
+    state: &mut FireState,
+    events: &[Event],
+) -> anyhow::Result<()> {
+    let applied = state.firewall_applied_seq;
+    for event in events.iter().filter(|event| event.seq > applied) {
+        if let (EventKind::FirewallChanged { block, address }, Some(team_index)) =
+            (&event.kind, event.team)
+            && let Some(team) = shared
+                .plan
+                .teams
+                .iter()
+                .find(|team| team.index == team_index)
+            && let Some(router) = team
+                .containers
+                .iter()
+                .find(|container| container.hostname == ROUTER_HOST)
+        {
+            let verb = if *block { "add" } else { "delete" };
+            let command: Vec<String> = [
+                "nft",
+                verb,
+                "element",
+                "inet",
+                "enshu",
+                "team_blocked",
+                &format!("{{ {address} }}"),
+            ]
+            .iter()
+            .map(|part| part.to_string())
+            .collect();
+            let output = shared
+                .backend
+                .exec(&router.name, &command, ExecPrivilege::Container)
+                .await?;
+            if output.exit_code != 0 && *block {
+                tracing::warn!(team = %team.name, "firewall {verb} {address}: {}", String::from_utf8_lossy(&output.stderr).trim());
+            }
+        }
+        state.firewall_applied_seq = state.firewall_applied_seq.max(event.seq);
+    }
+    Ok(())
+}
+
+/// One round of automatic checks for every running team; a result is
+/// recorded only when it differs from the last recorded one.
+pub async fn check_round<B: Backend + Clone + Send + Sync + 'static>(
+    shared: &Shared<B>,
+    state: &mut CheckState,
+) -> anyhow::Result<CheckRound> {
+    let started = Instant::now();
+    let events = all_events(shared).await?;
+    let clock = exercise_clocks(&events);
+    // What the log already says, so a restart does not repeat results.
+    for event in &events {
+        if let (
+            EventKind::CheckResult {
+                objective, passed, ..
+            },
+            Some(team),
+        ) = (&event.kind, event.team)
+        {
+            state.results.insert((team, objective.clone()), *passed);
+        }
+    }
+    let now = now_ms();
+    let mut jobs = Vec::new();
+    for team in &shared.plan.teams {
+        if clock.state_at(Some(team.index), now) != ClockState::Running {
+            continue;
+        }
+        let ground_truth = ground_truth_of(&events, team.index);
+        for check in &team.checks {
+            let waits_for = shared
+                .scenario
+                .objectives
+                .iter()
+                .find(|objective| objective.id == check.objective)
+                .and_then(|objective| objective.inject.clone());
+            if waits_for.is_some_and(|inject| !ground_truth.contains_key(&inject)) {
+                continue;
+            }
+            let (backend, check, ground_truth, team_index) = (
+                shared.backend.clone(),
+                check.clone(),
+                ground_truth.clone(),
+                team.index,
+            );
+            jobs.push(async move {
+                let outcome =
+                    enshu_injector::checks::run_check(&backend, &check, &ground_truth).await;
+                (team_index, check, outcome)
+            });
+        }
+    }
+    let mut round = CheckRound {
+        checks: jobs.len(),
+        ..CheckRound::default()
+    };
+    let mut outcomes = stream::iter(jobs).buffer_unordered(CHECK_CONCURRENCY);
+    while let Some((team_index, check, outcome)) = outcomes.next().await {
+        let Some(team) = shared
+            .plan
+            .teams
+            .iter()
+            .find(|team| team.index == team_index)
+        else {
+            continue;
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                round.failed_to_run += 1;
+                tracing::warn!(team = %team.name, objective = %check.objective, "check cannot run: {error}");
+                continue;
+            }
+        };
+        let key = (team.index, check.objective.clone());
+        if state.results.get(&key) != Some(&outcome.passed) {
+            state.results.insert(key, outcome.passed);
+            round.changed += 1;
+            let kind_name = serde_json::to_value(check.check.kind)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let kind = EventKind::CheckResult {
+                objective: check.objective.clone(),
+                check: kind_name,
+                passed: outcome.passed,
+                detail: outcome.detail,
+            };
+            append(
+                shared,
+                Some(team.index),
+                kind,
+                Some(clock.exercise_ms_at(Some(team.index), now_ms())),
+            )
+            .await?;
+        }
+    }
+    round.elapsed = started.elapsed();
+    Ok(round)
 }
 
 /// One team's schedule as the log tells it.
 pub fn schedule_state(events: &[Event], team: &TeamPlan, clock: &ExerciseClock) -> ScheduleState {
     let mut state = ScheduleState::default();
     let concerns = |event: &Event| event.team.is_none() || event.team == Some(team.index);
-    let exercise_ms = |event: &Event| event.exercise_ms.unwrap_or_else(|| clock.exercise_ms_at(team.index, event.at_ms.max(0) as u64));
+    let exercise_ms = |event: &Event| {
+        event
+            .exercise_ms
+            .unwrap_or_else(|| clock.exercise_ms_at(Some(team.index), event.at_ms))
+    };
     for event in events.iter().filter(|event| concerns(event)) {
         match &event.kind {
-            EventKind::InjectFired { inject, .. } if event.team == Some(team.index) => state.record_fired(inject, exercise_ms(event)),
+            EventKind::InjectFired { inject, .. } if event.team == Some(team.index) => {
+                state.record_fired(inject, exercise_ms(event))
+            }
             EventKind::InjectHeld { inject } => state.hold(inject),
             EventKind::InjectFireRequested { inject } => state.fire_manually(inject),
-            EventKind::CheckResult { objective, passed: true, .. } | EventKind::Submission { objective, correct: true, .. } => {
-                state.record_objective(objective, Outcome::Met, exercise_ms(event))
+            EventKind::CheckResult {
+                objective,
+                passed: true,
+                ..
             }
+            | EventKind::Submission {
+                objective,
+                correct: true,
+                ..
+            } => state.record_objective(objective, Outcome::Met, exercise_ms(event)),
             _ => {}
         }
     }
@@ -219,7 +507,11 @@ fn ground_truth_of(events: &[Event], team: u32) -> BTreeMap<String, Value> {
         .iter()
         .filter(|event| event.team == Some(team))
         .filter_map(|event| match &event.kind {
-            EventKind::InjectFired { inject, ground_truth, .. } => Some((inject.clone(), ground_truth.clone())),
+            EventKind::InjectFired {
+                inject,
+                ground_truth,
+                ..
+            } => Some((inject.clone(), ground_truth.clone())),
             _ => None,
         })
         .collect()

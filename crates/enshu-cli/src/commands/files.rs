@@ -8,14 +8,28 @@ use enshu_scenario::{Diagnostic, LoadedScenario, validate::Files};
 /// Read and load a scenario; diagnostics come back as `Err`.
 pub fn load_scenario(path: &Path) -> Result<LoadedScenario, Vec<Diagnostic>> {
     let name = path.display().to_string();
-    let metadata = std::fs::metadata(path).map_err(|error| vec![Diagnostic::whole_file(&name, format!("cannot read file: {error}"))])?;
+    let metadata = std::fs::metadata(path).map_err(|error| {
+        vec![Diagnostic::whole_file(
+            &name,
+            format!("cannot read file: {error}"),
+        )]
+    })?;
     if metadata.len() > enshu_scenario::load::MAX_FILE_BYTES as u64 {
         return Err(vec![Diagnostic::whole_file(
             &name,
-            format!("file is {} bytes; scenarios are limited to {} bytes", metadata.len(), enshu_scenario::load::MAX_FILE_BYTES),
+            format!(
+                "file is {} bytes; scenarios are limited to {} bytes",
+                metadata.len(),
+                enshu_scenario::load::MAX_FILE_BYTES
+            ),
         )]);
     }
-    let bytes = std::fs::read(path).map_err(|error| vec![Diagnostic::whole_file(&name, format!("cannot read file: {error}"))])?;
+    let bytes = std::fs::read(path).map_err(|error| {
+        vec![Diagnostic::whole_file(
+            &name,
+            format!("cannot read file: {error}"),
+        )]
+    })?;
     enshu_scenario::load(&name, &bytes)
 }
 
@@ -26,7 +40,9 @@ pub struct DiskFiles {
 
 impl DiskFiles {
     pub fn beside(scenario: &Path) -> DiskFiles {
-        DiskFiles { base: scenario.parent().map(Path::to_path_buf).unwrap_or_default() }
+        DiskFiles {
+            base: scenario.parent().map(Path::to_path_buf).unwrap_or_default(),
+        }
     }
 }
 
@@ -38,10 +54,18 @@ impl Files for DiskFiles {
             .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut magic))
             .with_context(|| format!("{}", full.display()));
         match read {
-            Err(error) => Err(format!("cannot read {}: {}", full.display(), error.root_cause())),
+            Err(error) => Err(format!(
+                "cannot read {}: {}",
+                full.display(),
+                error.root_cause()
+            )),
             // The format is known by its magic number, as the injector reads it.
             Ok(()) if enshu_pcap::detect_format(&magic).is_ok() => Ok(()),
-            Ok(()) => Err(format!("{} is neither a pcap nor a pcapng file (magic {:02x?})", full.display(), magic)),
+            Ok(()) => Err(format!(
+                "{} is neither a pcap nor a pcapng file (magic {:02x?})",
+                full.display(),
+                magic
+            )),
         }
     }
 }

@@ -28,6 +28,12 @@ pub struct ClockArgs {
     /// Only this team (default: the whole session).
     #[arg(long)]
     team: Option<u32>,
+    /// Exercise seconds per wall second from now on (e.g. 10 plays a
+    /// 30-minute scenario in 3 minutes; 1 is real time).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=enshu_store::MAX_CLOCK_SPEED as i64))]
+    speed: Option<u32>,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -48,6 +54,8 @@ pub struct InjectArgs {
     session: String,
     #[arg(long)]
     team: Option<u32>,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
 }
 
 #[derive(clap::Args)]
@@ -88,12 +96,25 @@ impl Client {
         let state = SessionState::load(session)?;
         // The server's certificate is self-signed unless one was given; the
         // connection is to this machine's own server.
-        let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build()?;
-        Ok(Client { http, base: state.server_url()?, token: state.derive("instructor", "") })
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()?;
+        Ok(Client {
+            http,
+            base: state.server_url()?,
+            token: state.derive("instructor", ""),
+        })
     }
 
     pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let response = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.with_context(|| format!("reaching {}", self.base))?;
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("reaching {}", self.base))?;
         let status = response.status();
         let text = response.text().await?;
         anyhow::ensure!(status.is_success(), "{path}: {status}: {text}");
@@ -101,7 +122,13 @@ impl Client {
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<String> {
-        let response = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.with_context(|| format!("reaching {}", self.base))?;
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("reaching {}", self.base))?;
         let status = response.status();
         let text = response.text().await?;
         anyhow::ensure!(status.is_success(), "{path}: {status}: {text}");
@@ -118,8 +145,15 @@ pub fn clock(args: ClockArgs) -> anyhow::Result<ExitCode> {
     };
     range::runtime()?.block_on(async {
         let client = Client::for_session(&args.session)?;
-        client.post("/api/instructor/clock", json!({"action": action, "team": args.team})).await?;
-        println!("clock {action}{}", args.team.map(|team| format!(" for team {team}")).unwrap_or_default());
+        let answer = client.post("/api/instructor/clock", json!({"action": action, "team": args.team, "speed": args.speed})).await?;
+        match args.output {
+            Output::Json => println!("{}", json!({"action": action, "team": args.team, "speed": args.speed, "seq": answer.get("seq")})),
+            Output::Text => println!(
+                "clock {action}{}{}",
+                args.team.map(|team| format!(" for team {team}")).unwrap_or_default(),
+                args.speed.map(|speed| format!(" at {speed}× speed")).unwrap_or_default()
+            ),
+        }
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -131,8 +165,11 @@ pub fn inject(args: InjectArgs) -> anyhow::Result<ExitCode> {
     };
     range::runtime()?.block_on(async {
         let client = Client::for_session(&args.session)?;
-        client.post(&format!("/api/instructor/injects/{}/{verb}", args.inject), json!({"team": args.team})).await?;
-        println!("inject {}: {verb}{}", args.inject, args.team.map(|team| format!(" for team {team}")).unwrap_or_default());
+        let answer = client.post(&format!("/api/instructor/injects/{}/{verb}", args.inject), json!({"team": args.team})).await?;
+        match args.output {
+            Output::Json => println!("{}", json!({"inject": args.inject, "action": verb, "team": args.team, "seq": answer.get("seq")})),
+            Output::Text => println!("inject {}: {verb}{}", args.inject, args.team.map(|team| format!(" for team {team}")).unwrap_or_default()),
+        }
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -152,15 +189,32 @@ pub fn scoreboard(args: ScoreboardArgs) -> anyhow::Result<ExitCode> {
 /// A terminal rendering of the scoreboard JSON.
 pub fn render_scoreboard(board: &Value) -> String {
     let mut out = String::from("team   points  detection  response  reporting  recovery\n");
-    let teams = board.get("teams").and_then(Value::as_array).cloned().unwrap_or_default();
+    let teams = board
+        .get("teams")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for team in teams {
-        let name = team.get("name").or_else(|| team.get("team")).map(|value| value.to_string().trim_matches('"').to_string()).unwrap_or_default();
+        let name = team
+            .get("name")
+            .or_else(|| team.get("team"))
+            .map(|value| value.to_string().trim_matches('"').to_string())
+            .unwrap_or_default();
         let total = team.get("total").and_then(Value::as_i64).unwrap_or(0);
-        let phases = team.pointer("/score/phases").and_then(Value::as_array).cloned().unwrap_or_default();
+        let phases = team
+            .pointer("/score/phases")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let phase = |wanted: &str| {
             phases
                 .iter()
-                .find(|phase| phase.get("phase").and_then(Value::as_str).is_some_and(|value| value.eq_ignore_ascii_case(wanted)))
+                .find(|phase| {
+                    phase
+                        .get("phase")
+                        .and_then(Value::as_str)
+                        .is_some_and(|value| value.eq_ignore_ascii_case(wanted))
+                })
                 .and_then(|phase| phase.get("points").and_then(Value::as_i64))
                 .unwrap_or(0)
         };
@@ -185,7 +239,8 @@ pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         let text = client.get(path).await?;
         match &args.to {
             Some(file) => {
-                std::fs::write(file, &text).with_context(|| format!("writing {}", file.display()))?;
+                std::fs::write(file, &text)
+                    .with_context(|| format!("writing {}", file.display()))?;
                 println!("{}", file.display());
             }
             None => print!("{text}"),

@@ -35,23 +35,38 @@ pub enum PlanOutput {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let pool = match &args.pool {
-        Some(text) => Some(text.parse().map_err(|message: String| anyhow::anyhow!("--pool: {message}"))?),
+        Some(text) => Some(
+            text.parse()
+                .map_err(|message: String| anyhow::anyhow!("--pool: {message}"))?,
+        ),
         None => None,
     };
     let loaded = match load_scenario(&args.file) {
         Ok(loaded) => loaded,
         Err(diagnostics) => {
-            diagnostics.iter().for_each(|diagnostic| eprint!("{diagnostic}"));
+            diagnostics
+                .iter()
+                .for_each(|diagnostic| eprint!("{diagnostic}"));
             return Ok(ExitCode::FAILURE);
         }
     };
     let files = DiskFiles::beside(&args.file);
-    let options = PlanOptions { session: args.session.clone(), teams: args.teams, pool, files: &files };
+    let options = PlanOptions {
+        session: args.session.clone(),
+        teams: args.teams,
+        pool,
+        files: &files,
+    };
     let plan = match enshu_scenario::plan(&loaded, &options) {
         Ok(plan) => plan,
         Err(PlanError::Invalid(diagnostics)) => {
-            diagnostics.iter().for_each(|diagnostic| eprint!("{diagnostic}"));
-            let errors = diagnostics.iter().filter(|diagnostic| diagnostic.is_error()).count();
+            diagnostics
+                .iter()
+                .for_each(|diagnostic| eprint!("{diagnostic}"));
+            let errors = diagnostics
+                .iter()
+                .filter(|diagnostic| diagnostic.is_error())
+                .count();
             eprintln!("{errors} error(s): nothing planned");
             return Ok(ExitCode::FAILURE);
         }

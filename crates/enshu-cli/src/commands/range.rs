@@ -10,16 +10,24 @@ use enshu_docker::DockerBackend;
 pub const CONCURRENCY: usize = 4;
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 pub async fn docker() -> anyhow::Result<DockerBackend> {
-    DockerBackend::connect().await.context("connecting to the Docker engine (is it running, and may this user use it?)")
+    DockerBackend::connect()
+        .await
+        .context("connecting to the Docker engine (is it running, and may this user use it?)")
 }
 
 /// Every IPv4 address of this machine, from the kernel's own table.
 pub fn host_addresses() -> Vec<Ipv4Addr> {
-    let Ok(output) = std::process::Command::new("ip").args(["-4", "-o", "addr", "show"]).output() else {
+    let Ok(output) = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show"])
+        .output()
+    else {
         return Vec::new();
     };
     let mut addresses: Vec<Ipv4Addr> = String::from_utf8_lossy(&output.stdout)
@@ -38,6 +46,9 @@ pub fn host_addresses() -> Vec<Ipv4Addr> {
 
 /// Install the host guard (serialised across processes by the guard itself).
 pub async fn ensure_host_guard() -> anyhow::Result<()> {
-    enshu_docker::HostGuard::new().ensure().await.context("installing the host guard (iptables)")?;
+    enshu_docker::HostGuard::new()
+        .ensure()
+        .await
+        .context("installing the host guard (iptables)")?;
     Ok(())
 }

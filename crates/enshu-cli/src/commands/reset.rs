@@ -33,7 +33,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .teams
         .iter()
         .find(|team| team.index == args.team)
-        .ok_or_else(|| anyhow::anyhow!("session {} has teams 1-{}", args.session, plan.teams.len()))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!("session {} has teams 1-{}", args.session, plan.teams.len())
+        })?;
     range::runtime()?.block_on(async {
         let backend = range::docker().await?;
         let started = Instant::now();

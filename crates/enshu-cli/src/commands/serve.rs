@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use enshu_store::{NewSession, NewTeam, Store};
 
 use super::access::{self, serve_access};
-use super::engine::Engine;
+use super::engine::{Engine, Shared};
 use super::range;
 use super::session_state::{SessionState, state_dir};
 
@@ -42,18 +42,39 @@ pub struct Args {
 }
 
 pub fn database_url(session: &str, given: Option<&str>) -> String {
-    given.map(str::to_string).unwrap_or_else(|| format!("sqlite://{}/sessions/{session}.db?mode=rwc", state_dir().display()))
+    given.map(str::to_string).unwrap_or_else(|| {
+        format!(
+            "sqlite://{}/sessions/{session}.db?mode=rwc",
+            state_dir().display()
+        )
+    })
 }
 
 /// Make sure the store knows the session and its teams (tokens derived
 /// from the session secret, so they can be printed again).
-pub async fn ensure_store_session(store: &Store, state: &SessionState, scenario_id: &str) -> anyhow::Result<enshu_store::Session> {
+pub async fn ensure_store_session(
+    store: &Store,
+    state: &SessionState,
+    scenario_id: &str,
+) -> anyhow::Result<enshu_store::Session> {
     if let Some(session) = store.session_by_name(&state.session).await? {
         return Ok(session);
     }
     let plan = state.plan()?;
-    let teams = plan.teams.iter().map(|team| NewTeam { name: team.name.clone(), token: state.derive("portal", &team.name) }).collect();
-    let new_session = NewSession { name: state.session.clone(), scenario_id: scenario_id.to_string(), scenario_yaml: state.scenario_text.clone(), teams };
+    let teams = plan
+        .teams
+        .iter()
+        .map(|team| NewTeam {
+            name: team.name.clone(),
+            token: state.derive("portal", &team.name),
+        })
+        .collect();
+    let new_session = NewSession {
+        name: state.session.clone(),
+        scenario_id: scenario_id.to_string(),
+        scenario_yaml: state.scenario_text.clone(),
+        teams,
+    };
     Ok(store.create_session(&new_session).await?)
 }
 
@@ -117,7 +138,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
             let _ = receiver.wait_for(|stop| *stop).await;
         };
-        let engine = Engine::new(backend.clone(), store.clone(), session.id, scenario, plan, Duration::from_secs(args.check_interval.max(1)));
+        let scenario_dir = std::path::Path::new(&state.scenario_file).parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let replay = enshu_injector::replay::ReplayTool::beside_current_exe(&scenario_dir);
+        if replay.is_none() {
+            tracing::warn!("enshu-replay was not found beside enshu (or in ENSHU_REPLAY_BIN): capture replay injects will fail");
+        }
+        let shared = Shared { backend: backend.clone(), store: store.clone(), session: session.id, scenario, plan, replay };
+        let engine = Engine::new(shared, Duration::from_secs(args.check_interval.max(1)));
         let engine_task = tokio::spawn(engine.run(Duration::from_millis(500), stopped(stop_receiver.clone())));
         let access_task = tokio::spawn(serve_access(backend, access_listeners, stopped(stop_receiver.clone())));
         let server_task = tokio::spawn(enshu_server::serve(listener, app, tls, stopped(stop_receiver)));

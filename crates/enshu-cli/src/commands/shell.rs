@@ -30,11 +30,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .find(|team| team.index == args.team)
         .with_context(|| format!("session {} has teams 1-{}", args.session, plan.teams.len()))?;
     let container = match &args.host {
-        Some(host) => team.containers.iter().find(|container| &container.hostname == host).with_context(|| {
-            let names: Vec<&str> = team.containers.iter().map(|container| container.hostname.as_str()).collect();
-            format!("team {} has no host {host:?} (hosts: {})", team.name, names.join(", "))
-        })?,
-        None => team.containers.iter().find(|container| container.login).context("no host allows login; name one with --host")?,
+        Some(host) => team
+            .containers
+            .iter()
+            .find(|container| &container.hostname == host)
+            .with_context(|| {
+                let names: Vec<&str> = team
+                    .containers
+                    .iter()
+                    .map(|container| container.hostname.as_str())
+                    .collect();
+                format!(
+                    "team {} has no host {host:?} (hosts: {})",
+                    team.name,
+                    names.join(", ")
+                )
+            })?,
+        None => team
+            .containers
+            .iter()
+            .find(|container| container.login)
+            .context("no host allows login; name one with --host")?,
     };
     let mut command = std::process::Command::new("docker");
     command.arg("exec");
@@ -43,6 +59,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         command.arg(&container.name).args(&args.command);
     }
-    let status = command.status().context("running docker exec (is the docker CLI installed?)")?;
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::from(status.code().unwrap_or(1).clamp(1, 255) as u8) })
+    let status = command
+        .status()
+        .context("running docker exec (is the docker CLI installed?)")?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(status.code().unwrap_or(1).clamp(1, 255) as u8)
+    })
 }

@@ -30,7 +30,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut tree: BTreeMap<String, BTreeMap<String, Vec<(String, bool)>>> = BTreeMap::new();
         for container in &observed.containers {
             let label = |key: &str| container.labels.get(key).cloned().unwrap_or_default();
-            tree.entry(label(labels::SESSION)).or_default().entry(label(labels::TEAM)).or_default().push((label(labels::HOST), container.running));
+            tree.entry(label(labels::SESSION))
+                .or_default()
+                .entry(label(labels::TEAM))
+                .or_default()
+                .push((label(labels::HOST), container.running));
         }
         match args.output {
             Output::Json => println!("{}", serde_json::to_string_pretty(&tree)?),
@@ -42,8 +46,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     println!("session {session}");
                     for (team, hosts) in teams {
                         let running = hosts.iter().filter(|(_, running)| *running).count();
-                        let stopped: Vec<&str> = hosts.iter().filter(|(_, running)| !running).map(|(host, _)| host.as_str()).collect();
-                        let detail = if stopped.is_empty() { String::new() } else { format!(" — stopped: {}", stopped.join(", ")) };
+                        let stopped: Vec<&str> = hosts
+                            .iter()
+                            .filter(|(_, running)| !running)
+                            .map(|(host, _)| host.as_str())
+                            .collect();
+                        let detail = if stopped.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" — stopped: {}", stopped.join(", "))
+                        };
                         println!("  {team}: {running}/{} hosts running{detail}", hosts.len());
                     }
                 }

@@ -45,16 +45,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let loaded = match load_scenario(&args.file) {
         Ok(loaded) => loaded,
         Err(diagnostics) => {
-            diagnostics.iter().for_each(|diagnostic| eprint!("{diagnostic}"));
+            diagnostics
+                .iter()
+                .for_each(|diagnostic| eprint!("{diagnostic}"));
             return Ok(ExitCode::FAILURE);
         }
     };
-    let pool = args.pool.as_deref().map(str::parse).transpose().map_err(|message: String| anyhow::anyhow!("--pool: {message}"))?;
+    let pool = args
+        .pool
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|message: String| anyhow::anyhow!("--pool: {message}"))?;
     let files = DiskFiles::beside(&args.file);
-    let mut plan = match enshu_scenario::plan(&loaded, &PlanOptions { session: args.session.clone(), teams: args.teams, pool, files: &files }) {
+    let mut plan = match enshu_scenario::plan(
+        &loaded,
+        &PlanOptions {
+            session: args.session.clone(),
+            teams: args.teams,
+            pool,
+            files: &files,
+        },
+    ) {
         Ok(plan) => plan,
         Err(PlanError::Invalid(diagnostics)) => {
-            diagnostics.iter().for_each(|diagnostic| eprint!("{diagnostic}"));
+            diagnostics
+                .iter()
+                .for_each(|diagnostic| eprint!("{diagnostic}"));
             return Ok(ExitCode::FAILURE);
         }
         Err(other) => return Err(other.into()),
@@ -151,7 +168,10 @@ struct ProgressBars {
 
 impl ProgressBars {
     fn new(enabled: bool) -> ProgressBars {
-        ProgressBars { multi: enabled.then(MultiProgress::new), bars: Mutex::new(BTreeMap::new()) }
+        ProgressBars {
+            multi: enabled.then(MultiProgress::new),
+            bars: Mutex::new(BTreeMap::new()),
+        }
     }
 
     fn update(&self, event: Progress) {
@@ -160,14 +180,23 @@ impl ProgressBars {
         match event {
             Progress::Planned { team, steps } => {
                 let bar = multi.add(ProgressBar::new(steps as u64));
-                bar.set_style(ProgressStyle::with_template("{prefix:>5} [{bar:30}] {pos}/{len} {msg}").unwrap().progress_chars("=> "));
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix:>5} [{bar:30}] {pos}/{len} {msg}")
+                        .unwrap()
+                        .progress_chars("=> "),
+                );
                 bar.set_prefix(team.clone());
                 bars.insert(team, bar);
             }
             Progress::StepDone { team, step } => {
                 if let Some(bar) = bars.get(&team) {
                     bar.inc(1);
-                    bar.set_message(serde_json::to_value(&step).ok().and_then(|value| value["name"].as_str().map(str::to_string)).unwrap_or_default());
+                    bar.set_message(
+                        serde_json::to_value(&step)
+                            .ok()
+                            .and_then(|value| value["name"].as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                    );
                 }
             }
             Progress::StepFailed { team, message, .. } => {

@@ -25,7 +25,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let pool_override = match &args.pool {
-        Some(text) => Some(text.parse().map_err(|message: String| anyhow::anyhow!("--pool: {message}"))?),
+        Some(text) => Some(
+            text.parse()
+                .map_err(|message: String| anyhow::anyhow!("--pool: {message}"))?,
+        ),
         None => None,
     };
     let mut all: Vec<(String, Vec<Diagnostic>)> = Vec::new();
@@ -34,14 +37,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Err(diagnostics) => diagnostics,
             Ok(loaded) => {
                 let files = DiskFiles::beside(path);
-                let context = Context { teams: args.teams, pool_override, files: &files };
+                let context = Context {
+                    teams: args.teams,
+                    pool_override,
+                    files: &files,
+                };
                 enshu_scenario::validate(&loaded, &context)
             }
         };
         all.push((path.display().to_string(), diagnostics));
     }
-    let errors: usize = all.iter().map(|(_, list)| list.iter().filter(|d| d.is_error()).count()).sum();
-    let warnings: usize = all.iter().map(|(_, list)| list.iter().filter(|d| !d.is_error()).count()).sum();
+    let errors: usize = all
+        .iter()
+        .map(|(_, list)| list.iter().filter(|d| d.is_error()).count())
+        .sum();
+    let warnings: usize = all
+        .iter()
+        .map(|(_, list)| list.iter().filter(|d| !d.is_error()).count())
+        .sum();
     match args.output {
         Output::Json => {
             let files: Vec<serde_json::Value> = all
@@ -54,7 +67,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "errors": errors, "warnings": warnings, "files": files }))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({ "errors": errors, "warnings": warnings, "files": files })
+                )?
+            );
         }
         Output::Text => {
             for (file, diagnostics) in &all {
@@ -66,9 +84,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
             if errors > 0 || warnings > 0 {
-                eprintln!("{errors} error(s), {warnings} warning(s) in {} file(s)", all.len());
+                eprintln!(
+                    "{errors} error(s), {warnings} warning(s) in {} file(s)",
+                    all.len()
+                );
             }
         }
     }
-    Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

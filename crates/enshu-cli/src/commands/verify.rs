@@ -37,15 +37,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// arrived, which is all isolation needs to know.
 const CANARY_PORT: u16 = 47_011;
 
-pub async fn verify_plan<B: enshu_backend::Backend>(backend: &B, plan: &Plan) -> anyhow::Result<VerifyReport> {
+pub async fn verify_plan<B: enshu_backend::Backend>(
+    backend: &B,
+    plan: &Plan,
+) -> anyhow::Result<VerifyReport> {
     // A container with NET_ADMIN (the analyst's) can add an on-link route
     // to a host address; only the host guard stops that, and probing it
     // for real would make the host answer through its own uplink. So the
     // guard's presence is checked, not probed.
     if !enshu_docker::HostGuard::new().is_active().await? {
-        anyhow::bail!("the host guard is not installed: range containers could reach this machine (run `enshu up` again to install it)");
+        anyhow::bail!(
+            "the host guard is not installed: range containers could reach this machine (run `enshu up` again to install it)"
+        );
     }
-    let outside = Outside { host_addresses: range::host_addresses(), canary_port: CANARY_PORT, outside: Vec::new() };
+    let outside = Outside {
+        host_addresses: range::host_addresses(),
+        canary_port: CANARY_PORT,
+        outside: Vec::new(),
+    };
     let probes = probes_for(plan, &outside);
     Ok(enshu_controller::verify(backend, probes, CONCURRENCY * 2).await?)
 }
@@ -57,7 +66,11 @@ pub fn print_report(report: &VerifyReport, output: Output) {
     let failures = report.failures();
     for failure in &failures {
         let probe = &failure.probe;
-        let wanted = if probe.expect == enshu_controller::verify::Expect::Reachable { "must reach" } else { "must not reach" };
+        let wanted = if probe.expect == enshu_controller::verify::Expect::Reachable {
+            "must reach"
+        } else {
+            "must not reach"
+        };
         println!(
             "FAIL team {} {} {wanted} {}:{} ({}), got {:?}",
             probe.team, probe.from, probe.target, probe.port, probe.reason, failure.outcome
@@ -68,6 +81,10 @@ pub fn print_report(report: &VerifyReport, output: Output) {
         report.results.len(),
         failures.len(),
         report.seconds,
-        if failures.is_empty() { "isolation proven" } else { "NOT isolated: do not let trainees in" }
+        if failures.is_empty() {
+            "isolation proven"
+        } else {
+            "NOT isolated: do not let trainees in"
+        }
     );
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::clock::{ClockAction, ClockChange, ExerciseClocks};
+use crate::clock::{ClockAction, ClockChange, ExerciseClock};
 use crate::rules::{Deadline, TimeBonus};
 
 const MINUTE: u64 = 60_000;
@@ -16,7 +16,11 @@ fn rule(id: &str, phase: Phase, points: u32) -> ObjectiveRule {
     }
 }
 
-fn with_inject_deadline(mut objective_rule: ObjectiveRule, inject: &str, within_minutes: u64) -> ObjectiveRule {
+fn with_inject_deadline(
+    mut objective_rule: ObjectiveRule,
+    inject: &str,
+    within_minutes: u64,
+) -> ObjectiveRule {
     objective_rule.deadline = Some(Deadline {
         relative_to: DeadlineAnchor::Inject(inject.to_owned()),
         within_ms: within_minutes * MINUTE,
@@ -71,7 +75,14 @@ impl Log {
         )
     }
 
-    fn hint(&mut self, team: u32, minute: u64, objective: &str, hint_index: u32, penalty: u32) -> &mut Log {
+    fn hint(
+        &mut self,
+        team: u32,
+        minute: u64,
+        objective: &str,
+        hint_index: u32,
+        penalty: u32,
+    ) -> &mut Log {
         self.push(
             Some(team),
             minute,
@@ -83,7 +94,13 @@ impl Log {
         )
     }
 
-    fn adjustment(&mut self, team: u32, minute: u64, objective: Option<&str>, points: i64) -> &mut Log {
+    fn adjustment(
+        &mut self,
+        team: u32,
+        minute: u64,
+        objective: Option<&str>,
+        points: i64,
+    ) -> &mut Log {
         self.push(
             Some(team),
             minute,
@@ -105,7 +122,9 @@ fn one_team_at(now_minute: u64) -> [TeamClock; 1] {
 }
 
 fn score_one(rules: &[ObjectiveRule], log: &Log, now_minute: u64) -> TeamScore {
-    score(rules, &one_team_at(now_minute), &log.events).teams.remove(0)
+    score(rules, &one_team_at(now_minute), &log.events)
+        .teams
+        .remove(0)
 }
 
 #[test]
@@ -141,7 +160,8 @@ fn meeting_exactly_at_the_deadline_is_on_time() {
         10,
     )];
     let mut log = Log::default();
-    log.fired(Some(1), 5, "beacon").evidence(1, 15, "identify-c2", true);
+    log.fired(Some(1), 5, "beacon")
+        .evidence(1, 15, "identify-c2", true);
     let team = score_one(&rules, &log, 30);
     assert_eq!(
         team.objectives[0].status,
@@ -160,7 +180,8 @@ fn deadline_counts_from_the_actual_fire_time_not_the_schedule() {
         10,
     )];
     let mut log = Log::default();
-    log.fired(Some(1), 30, "beacon").evidence(1, 35, "identify-c2", true);
+    log.fired(Some(1), 30, "beacon")
+        .evidence(1, 35, "identify-c2", true);
 
     let team = score_one(&rules, &log, 60);
     let objective = &team.objectives[0];
@@ -211,7 +232,10 @@ fn each_team_is_timed_from_its_own_fire_time() {
             at_exercise_ms: 25 * MINUTE
         }
     );
-    assert_eq!(board.team(2).unwrap().objectives[0].time_to_meet_ms, Some(5 * MINUTE));
+    assert_eq!(
+        board.team(2).unwrap().objectives[0].time_to_meet_ms,
+        Some(5 * MINUTE)
+    );
 }
 
 #[test]
@@ -269,7 +293,10 @@ fn objective_met_after_its_deadline_is_late_with_late_credit_only() {
 
 #[test]
 fn unmet_objective_is_pending_until_the_deadline_then_missed() {
-    let rules = [with_start_deadline(rule("first-report", Phase::Reporting, 60), 30)];
+    let rules = [with_start_deadline(
+        rule("first-report", Phase::Reporting, 60),
+        30,
+    )];
     let log = Log::default();
     assert_eq!(
         score_one(&rules, &log, 29).objectives[0].status,
@@ -310,25 +337,16 @@ fn objective_without_deadline_is_never_missed() {
 fn paused_time_does_not_push_a_pending_objective_past_its_deadline() {
     // Deadline 30 exercise minutes after start; the exercise is paused from
     // wall minute 10 to 40 (lunch), so the deadline passes at wall 60.
-    let rules = [with_start_deadline(rule("first-report", Phase::Reporting, 60), 30)];
+    let rules = [with_start_deadline(
+        rule("first-report", Phase::Reporting, 60),
+        30,
+    )];
     let wall_start: i64 = 1_750_000_000_000;
     let wall = |minute: u64| wall_start + (minute * MINUTE) as i64;
-    let clocks = ExerciseClocks::from_changes([
-        ClockChange {
-            wall_ms: wall(0),
-            action: ClockAction::Start,
-            team: None,
-        },
-        ClockChange {
-            wall_ms: wall(10),
-            action: ClockAction::Pause,
-            team: None,
-        },
-        ClockChange {
-            wall_ms: wall(40),
-            action: ClockAction::Resume,
-            team: None,
-        },
+    let clocks = ExerciseClock::new([
+        ClockChange::session(wall(0), ClockAction::Start),
+        ClockChange::session(wall(10), ClockAction::Pause),
+        ClockChange::session(wall(40), ClockAction::Resume),
     ]);
     let status_at_wall = |minute: u64| {
         let now_exercise_ms = clocks.exercise_ms_at(Some(1), wall(minute));
@@ -349,9 +367,21 @@ fn paused_time_does_not_push_a_pending_objective_past_its_deadline() {
         ObjectiveStatus::Pending,
         "paused: 10 exercise minutes"
     );
-    assert_eq!(status_at_wall(45), ObjectiveStatus::Pending, "15 exercise minutes");
-    assert_eq!(status_at_wall(60), ObjectiveStatus::Pending, "exactly at the deadline");
-    assert_eq!(status_at_wall(61), ObjectiveStatus::Missed, "31 exercise minutes");
+    assert_eq!(
+        status_at_wall(45),
+        ObjectiveStatus::Pending,
+        "15 exercise minutes"
+    );
+    assert_eq!(
+        status_at_wall(60),
+        ObjectiveStatus::Pending,
+        "exactly at the deadline"
+    );
+    assert_eq!(
+        status_at_wall(61),
+        ObjectiveStatus::Missed,
+        "31 exercise minutes"
+    );
 }
 
 #[test]
@@ -453,7 +483,8 @@ fn time_bonus_decays_linearly_from_the_actual_fire_time() {
     let mut fast = with_inject_deadline(rule("identify-c2", Phase::Detection, 50), "beacon", 60);
     fast.time_bonus = Some(bonus);
     let mut log = Log::default();
-    log.fired(Some(1), 40, "beacon").evidence(1, 60, "identify-c2", true);
+    log.fired(Some(1), 40, "beacon")
+        .evidence(1, 60, "identify-c2", true);
     let team = score_one(&[fast], &log, 90);
     assert_eq!(team.objectives[0].time_bonus_points, 15);
     assert_eq!(team.objectives[0].points_awarded, 65);
@@ -513,7 +544,11 @@ fn graded_reports_count_towards_reporting() {
 #[test]
 fn phase_summaries_report_first_and_all_achieved_times() {
     let rules = [
-        with_inject_deadline(rule("identify-patient-zero", Phase::Detection, 100), "phish-mail", 60),
+        with_inject_deadline(
+            rule("identify-patient-zero", Phase::Detection, 100),
+            "phish-mail",
+            60,
+        ),
         with_inject_deadline(rule("identify-c2", Phase::Detection, 50), "beacon", 60),
         rule("restore-web", Phase::Recovery, 70),
         rule("remove-webshell", Phase::Recovery, 70),
@@ -532,8 +567,15 @@ fn phase_summaries_report_first_and_all_achieved_times() {
     assert_eq!(detection.first_achieved_after_ms, Some(7 * MINUTE));
     assert_eq!(detection.all_achieved_after_ms, Some(20 * MINUTE));
     assert_eq!(team.time_to_detect_ms(), Some(7 * MINUTE));
-    assert_eq!(team.time_to_recover_ms(), None, "one recovery objective is still open");
-    assert_eq!(team.phase(Phase::Recovery).first_achieved_after_ms, Some(50 * MINUTE));
+    assert_eq!(
+        team.time_to_recover_ms(),
+        None,
+        "one recovery objective is still open"
+    );
+    assert_eq!(
+        team.phase(Phase::Recovery).first_achieved_after_ms,
+        Some(50 * MINUTE)
+    );
     assert_eq!(team.time_to_report_ms(), None);
     assert_eq!(team.phase(Phase::Response).objectives_total, 0);
 }
@@ -565,7 +607,10 @@ fn scoring_is_deterministic() {
     let first = score(&rules, &teams, &log.events);
     let second = score(&rules, &teams, &log.events);
     assert_eq!(first, second);
-    assert_eq!(first.teams.iter().map(|team| team.team).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(
+        first.teams.iter().map(|team| team.team).collect::<Vec<_>>(),
+        [2, 1]
+    );
 }
 
 #[test]
@@ -576,6 +621,9 @@ fn rules_read_from_json() {
              "hint_penalties": [5, 10]}]"#,
     )
     .unwrap();
-    assert_eq!(rules[0].anchor(), DeadlineAnchor::Inject("beacon".to_owned()));
+    assert_eq!(
+        rules[0].anchor(),
+        DeadlineAnchor::Inject("beacon".to_owned())
+    );
     assert_eq!(rules[0].late_credit_percent, 0);
 }

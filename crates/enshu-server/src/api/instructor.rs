@@ -18,7 +18,10 @@ use crate::error::RequestError;
 use crate::exercise::{self, Snapshot};
 use crate::state::AppState;
 
-pub(crate) async fn scoreboard(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, RequestError> {
+pub(crate) async fn scoreboard(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, RequestError> {
     caller.require_instructor()?;
     let snapshot = exercise::load_snapshot(&state, None).await?;
     Ok(Json(scoreboard_json(&state, &snapshot)))
@@ -48,7 +51,10 @@ pub(crate) fn scoreboard_json(state: &AppState, snapshot: &Snapshot) -> Value {
     json!({"session": state.session(), "scenario": state.scenario().id, "last_seq": snapshot.events.last().map(|event| event.seq), "teams": teams})
 }
 
-pub(crate) async fn export_json(State(state): State<AppState>, caller: Caller) -> Result<Response, RequestError> {
+pub(crate) async fn export_json(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, RequestError> {
     caller.require_instructor()?;
     let snapshot = exercise::load_snapshot(&state, None).await?;
     let body = json!({
@@ -63,12 +69,18 @@ pub(crate) async fn export_json(State(state): State<AppState>, caller: Caller) -
     Ok(response)
 }
 
-pub(crate) async fn export_csv(State(state): State<AppState>, caller: Caller) -> Result<Response, RequestError> {
+pub(crate) async fn export_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, RequestError> {
     caller.require_instructor()?;
     let snapshot = exercise::load_snapshot(&state, None).await?;
     let mut response = scoreboard_csv(&snapshot).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
     headers.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"enshu-scoreboard.csv\""),
@@ -81,12 +93,19 @@ pub(crate) fn scoreboard_csv(snapshot: &Snapshot) -> String {
     let mut csv = String::from(
         "team,team_name,team_total,time_to_detect_s,time_to_contain_s,time_to_report_s,time_to_recover_s,objective,phase,status,points_awarded,time_to_meet_s,deadline_exercise_s\n",
     );
-    let seconds = |milliseconds: Option<u64>| milliseconds.map_or(String::new(), |value| (value / 1000).to_string());
+    let seconds = |milliseconds: Option<u64>| {
+        milliseconds.map_or(String::new(), |value| (value / 1000).to_string())
+    };
     for team_score in &snapshot.scoreboard.teams {
         for objective in &team_score.objectives {
             let status = serde_json::to_value(objective.status)
                 .ok()
-                .and_then(|value| value.get("status").and_then(Value::as_str).map(str::to_owned))
+                .and_then(|value| {
+                    value
+                        .get("status")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 csv,
@@ -112,7 +131,11 @@ pub(crate) fn scoreboard_csv(snapshot: &Snapshot) -> String {
 
 /// Quotes a CSV field, and defuses spreadsheet formulas.
 fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_owned() };
+    let value = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
@@ -125,6 +148,9 @@ pub(crate) struct ClockRequest {
     action: ClockAction,
     #[serde(default)]
     team: Option<u32>,
+    /// Exercise seconds per wall second from now on (demos, rehearsals).
+    #[serde(default)]
+    speed: Option<u32>,
 }
 
 pub(crate) async fn clock(
@@ -135,7 +161,8 @@ pub(crate) async fn clock(
 ) -> Result<impl IntoResponse, RequestError> {
     caller.require_instructor()?;
     caller.check_csrf(&state, &headers, None)?;
-    let seq = actions::change_clock(&state, &caller, request.action, request.team).await?;
+    let seq =
+        actions::change_clock(&state, &caller, request.action, request.team, request.speed).await?;
     Ok((StatusCode::CREATED, Json(json!({"seq": seq}))))
 }
 
@@ -156,7 +183,10 @@ pub(crate) async fn fire_inject(
     caller.check_csrf(&state, &headers, None)?;
     let team = body.and_then(|Json(request)| request.team);
     let seq = actions::request_fire(&state, &caller, &inject, team).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"seq": seq, "inject": inject, "requested": "fire"}))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"seq": seq, "inject": inject, "requested": "fire"})),
+    ))
 }
 
 pub(crate) async fn hold_inject(
@@ -170,10 +200,17 @@ pub(crate) async fn hold_inject(
     caller.check_csrf(&state, &headers, None)?;
     let team = body.and_then(|Json(request)| request.team);
     let seq = actions::hold(&state, &caller, &inject, team).await?;
-    Ok((StatusCode::CREATED, Json(json!({"seq": seq, "inject": inject, "requested": "hold"}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"seq": seq, "inject": inject, "requested": "hold"})),
+    ))
 }
 
-pub(crate) async fn team_events(State(state): State<AppState>, caller: Caller, Path(team): Path<u32>) -> Result<Json<Value>, RequestError> {
+pub(crate) async fn team_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(team): Path<u32>,
+) -> Result<Json<Value>, RequestError> {
     caller.require_instructor()?;
     actions::existing_team(&state, team).await?;
     let events = state
@@ -228,7 +265,15 @@ pub(crate) async fn add_adjustment(
 ) -> Result<impl IntoResponse, RequestError> {
     caller.require_instructor()?;
     caller.check_csrf(&state, &headers, None)?;
-    let seq = actions::add_adjustment(&state, team, request.objective, request.points, &request.reason, &request.author).await?;
+    let seq = actions::add_adjustment(
+        &state,
+        team,
+        request.objective,
+        request.points,
+        &request.reason,
+        &request.author,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({"seq": seq}))))
 }
 
@@ -248,6 +293,7 @@ pub(crate) async fn grade_report(
 ) -> Result<impl IntoResponse, RequestError> {
     caller.require_instructor()?;
     caller.check_csrf(&state, &headers, None)?;
-    let graded_seq = actions::grade_report(&state, team, seq, &request.scores, &request.author).await?;
+    let graded_seq =
+        actions::grade_report(&state, team, seq, &request.scores, &request.author).await?;
     Ok((StatusCode::CREATED, Json(json!({"seq": graded_seq}))))
 }

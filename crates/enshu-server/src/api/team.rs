@@ -18,19 +18,32 @@ use crate::exercise::{self, RawField};
 use crate::i18n::Lang;
 use crate::state::AppState;
 
-pub(crate) async fn overview(State(state): State<AppState>, caller: Caller, lang: Lang) -> Result<Json<Value>, RequestError> {
+pub(crate) async fn overview(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
     Ok(Json(team_overview_json(&state, &snapshot, team, lang)))
 }
 
-pub(crate) fn team_overview_json(state: &AppState, snapshot: &exercise::Snapshot, team: u32, lang: Lang) -> Value {
+pub(crate) fn team_overview_json(
+    state: &AppState,
+    snapshot: &exercise::Snapshot,
+    team: u32,
+    lang: Lang,
+) -> Value {
     let team_score = snapshot.scoreboard.team(team);
     let team_plan = state.team_plan(team);
     let hints_taken: Vec<(String, u32)> = snapshot
         .team_events(team)
         .filter_map(|event| match &event.kind {
-            EventKind::HintTaken { objective, hint_index, .. } if event.team == Some(team) => Some((objective.clone(), *hint_index)),
+            EventKind::HintTaken {
+                objective,
+                hint_index,
+                ..
+            } if event.team == Some(team) => Some((objective.clone(), *hint_index)),
             _ => None,
         })
         .collect();
@@ -132,8 +145,11 @@ pub(crate) async fn answer(
 ) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     caller.check_csrf(&state, &headers, None)?;
-    let correct = actions::submit_answer(&state, &caller, team, &request.objective, &request.answer).await?;
-    Ok(Json(json!({"objective": request.objective, "correct": correct})))
+    let correct =
+        actions::submit_answer(&state, &caller, team, &request.objective, &request.answer).await?;
+    Ok(Json(
+        json!({"objective": request.objective, "correct": correct}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -150,31 +166,52 @@ pub(crate) async fn submit_report(
 ) -> Result<impl IntoResponse, RequestError> {
     let team = caller.require_team()?;
     caller.check_csrf(&state, &headers, None)?;
-    let raw: BTreeMap<String, RawField> = request.fields.into_iter().map(|(name, value)| (name, RawField::Json(value))).collect();
+    let raw: BTreeMap<String, RawField> = request
+        .fields
+        .into_iter()
+        .map(|(name, value)| (name, RawField::Json(value)))
+        .collect();
     let seq = actions::submit_report(&state, &caller, team, &request.form, &raw).await?;
-    Ok((StatusCode::CREATED, Json(json!({"seq": seq, "form": request.form}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"seq": seq, "form": request.form})),
+    ))
 }
 
-pub(crate) async fn reports(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, RequestError> {
+pub(crate) async fn reports(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     let events = own_events(&state, team).await?;
     let reports: Vec<Value> = events
         .iter()
         .filter_map(|event| match &event.kind {
-            EventKind::ReportSubmitted { form, .. } => Some(json!({"seq": event.seq, "form": form, "at_ms": event.at_ms})),
+            EventKind::ReportSubmitted { form, .. } => {
+                Some(json!({"seq": event.seq, "form": form, "at_ms": event.at_ms}))
+            }
             _ => None,
         })
         .collect();
     Ok(Json(json!({"reports": reports})))
 }
 
-pub(crate) async fn report(State(state): State<AppState>, caller: Caller, Path(seq): Path<u64>) -> Result<Json<Value>, RequestError> {
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(seq): Path<u64>,
+) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     let report = actions::team_report(&state, team, seq).await?;
-    Ok(Json(json!({"seq": report.seq, "at_ms": report.at_ms, "report": report.kind})))
+    Ok(Json(
+        json!({"seq": report.seq, "at_ms": report.at_ms, "report": report.kind}),
+    ))
 }
 
-pub(crate) async fn submissions(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, RequestError> {
+pub(crate) async fn submissions(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     let events = own_events(&state, team).await?;
     let submissions: Vec<Value> = events
@@ -204,8 +241,17 @@ pub(crate) async fn hint(
 ) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     caller.check_csrf(&state, &headers, None)?;
-    let (text, penalty) = actions::take_hint(&state, &caller, team, &request.objective, request.hint_index).await?;
-    Ok(Json(json!({"objective": request.objective, "hint_index": request.hint_index, "text": lang.pick(&text), "penalty": penalty})))
+    let (text, penalty) = actions::take_hint(
+        &state,
+        &caller,
+        team,
+        &request.objective,
+        request.hint_index,
+    )
+    .await?;
+    Ok(Json(
+        json!({"objective": request.objective, "hint_index": request.hint_index, "text": lang.pick(&text), "penalty": penalty}),
+    ))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -229,25 +275,51 @@ pub(crate) async fn firewall(
     let block = match request.action.as_str() {
         "block" => true,
         "unblock" => false,
-        other => return Err(RequestError::BadRequest(format!("action {other:?} is neither block nor unblock"))),
+        other => {
+            return Err(RequestError::BadRequest(format!(
+                "action {other:?} is neither block nor unblock"
+            )));
+        }
     };
-    let address: std::net::Ipv4Addr =
-        request.address.trim().parse().map_err(|_| RequestError::BadRequest(format!("{:?} is not an IPv4 address", request.address)))?;
+    let address: std::net::Ipv4Addr = request.address.trim().parse().map_err(|_| {
+        RequestError::BadRequest(format!("{:?} is not an IPv4 address", request.address))
+    })?;
     let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
-    if !team_plan.networks.iter().any(|network| network.subnet.contains(address)) {
-        return Err(RequestError::BadRequest(format!("{address} is not in your range")));
+    if !team_plan
+        .networks
+        .iter()
+        .any(|network| network.subnet.contains(address))
+    {
+        return Err(RequestError::BadRequest(format!(
+            "{address} is not in your range"
+        )));
     }
     let event = state
-        .append(Some(team), EventKind::FirewallChanged { block, address: address.to_string() }, &caller.actor())
+        .append(
+            Some(team),
+            EventKind::FirewallChanged {
+                block,
+                address: address.to_string(),
+            },
+            &caller.actor(),
+        )
         .await?;
-    Ok(Json(json!({"seq": event.seq, "action": request.action, "address": address.to_string()})))
+    Ok(Json(
+        json!({"seq": event.seq, "action": request.action, "address": address.to_string()}),
+    ))
 }
 
-pub(crate) async fn timeline(State(state): State<AppState>, caller: Caller, lang: Lang) -> Result<Json<Value>, RequestError> {
+pub(crate) async fn timeline(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
     let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
-    Ok(Json(json!({"timeline": team_timeline(&snapshot, team, team_plan, lang)})))
+    Ok(Json(
+        json!({"timeline": team_timeline(&snapshot, team, team_plan, lang)}),
+    ))
 }
 
 /// The team's own timeline, without anything a team must not see.

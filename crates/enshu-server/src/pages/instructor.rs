@@ -21,7 +21,11 @@ use crate::i18n::{Lang, Msg};
 use crate::pages::team::report_table;
 use crate::state::AppState;
 
-pub(crate) async fn scoreboard(State(state): State<AppState>, caller: Caller, lang: Lang) -> Result<Html<String>, RequestError> {
+pub(crate) async fn scoreboard(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+) -> Result<Html<String>, RequestError> {
     caller.require_instructor()?;
     let csrf = caller.csrf_token(&state);
     let snapshot = exercise::load_snapshot(&state, None).await?;
@@ -29,17 +33,38 @@ pub(crate) async fn scoreboard(State(state): State<AppState>, caller: Caller, la
         r#"<section class="card"><h1>{title} <span class="live-badge" id="live-status">{live}</span></h1><div id="scoreboard">{table}</div>
 <p class="exports"><a href="/api/instructor/export.json">JSON</a> · <a href="/api/instructor/export.csv">CSV</a></p></section>
 <section class="card"><h2>{comparison}</h2><div id="comparison">{chart}</div></section>"#,
-        title = escape(state.scenario().title.ja.as_deref().map_or(lang.pick(&state.scenario().title), |_| lang.pick(&state.scenario().title))),
+        title = escape(
+            state
+                .scenario()
+                .title
+                .ja
+                .as_deref()
+                .map_or(lang.pick(&state.scenario().title), |_| lang
+                    .pick(&state.scenario().title))
+        ),
         live = lang.t(Msg::Live),
         table = scoreboard_table(&state, &snapshot, lang),
         comparison = lang.t(Msg::PhaseComparison),
         chart = crate::svg::phase_comparison(&snapshot, lang),
     );
-    Ok(page(Frame { lang, title: lang.t(Msg::Scoreboard), csrf: Some(&csrf), path: "/", live: "scoreboard" }, &body))
+    Ok(page(
+        Frame {
+            lang,
+            title: lang.t(Msg::Scoreboard),
+            csrf: Some(&csrf),
+            path: "/",
+            live: "scoreboard",
+        },
+        &body,
+    ))
 }
 
 /// The scoreboard table and comparison chart, reloaded by the live script.
-pub(crate) async fn scoreboard_fragment(State(state): State<AppState>, caller: Caller, lang: Lang) -> Result<Html<String>, RequestError> {
+pub(crate) async fn scoreboard_fragment(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+) -> Result<Html<String>, RequestError> {
     caller.require_instructor()?;
     let snapshot = exercise::load_snapshot(&state, None).await?;
     Ok(Html(format!(
@@ -70,7 +95,9 @@ fn scoreboard_table(state: &AppState, snapshot: &Snapshot, lang: Lang) -> String
             let _ = write!(
                 progress,
                 r#"<span class="phase {state}" title="{name}">{name} {done}/{total}</span>"#,
-                state = if summary.objectives_total > 0 && summary.objectives_achieved == summary.objectives_total {
+                state = if summary.objectives_total > 0
+                    && summary.objectives_achieved == summary.objectives_total
+                {
                     "done"
                 } else if summary.objectives_achieved > 0 {
                     "partial"
@@ -85,8 +112,15 @@ fn scoreboard_table(state: &AppState, snapshot: &Snapshot, lang: Lang) -> String
         let alerts: Vec<String> = exercise::alerts(snapshot, team, idle_after_ms)
             .into_iter()
             .map(|alert| match alert {
-                Alert::DeadlineMissed { objective } => format!(r#"<span class="alert">{}: {}</span>"#, lang.t(Msg::DeadlineMissed), escape(&objective)),
-                Alert::Idle { minutes } => format!(r#"<span class="alert idle">{}: {minutes}</span>"#, lang.t(Msg::IdleFor)),
+                Alert::DeadlineMissed { objective } => format!(
+                    r#"<span class="alert">{}: {}</span>"#,
+                    lang.t(Msg::DeadlineMissed),
+                    escape(&objective)
+                ),
+                Alert::Idle { minutes } => format!(
+                    r#"<span class="alert idle">{}: {minutes}</span>"#,
+                    lang.t(Msg::IdleFor)
+                ),
             })
             .collect();
         let _ = write!(
@@ -105,14 +139,23 @@ fn scoreboard_table(state: &AppState, snapshot: &Snapshot, lang: Lang) -> String
     html
 }
 
-pub(crate) async fn team_page(State(state): State<AppState>, caller: Caller, lang: Lang, Path(team): Path<u32>) -> Result<Html<String>, RequestError> {
+pub(crate) async fn team_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+    Path(team): Path<u32>,
+) -> Result<Html<String>, RequestError> {
     caller.require_instructor()?;
     actions::existing_team(&state, team).await?;
     let csrf = caller.csrf_token(&state);
     let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
     let mut body = team_summary(&state, &snapshot, team, lang);
     // Reports to review.
-    let _ = write!(body, r#"<section class="card"><h2>{}</h2><ul>"#, lang.t(Msg::Reports));
+    let _ = write!(
+        body,
+        r#"<section class="card"><h2>{}</h2><ul>"#,
+        lang.t(Msg::Reports)
+    );
     for event in snapshot.team_events(team) {
         if let EventKind::ReportSubmitted { form, .. } = &event.kind {
             let graded = snapshot.team_events(team).any(|other| {
@@ -155,7 +198,16 @@ pub(crate) async fn team_page(State(state): State<AppState>, caller: Caller, lan
     );
     let title = snapshot.team_name(team);
     let path = format!("/teams/{team}");
-    Ok(page(Frame { lang, title: &title, csrf: Some(&csrf), path: &path, live: "team-page" }, &body))
+    Ok(page(
+        Frame {
+            lang,
+            title: &title,
+            csrf: Some(&csrf),
+            path: &path,
+            live: "team-page",
+        },
+        &body,
+    ))
 }
 
 /// Points, timeline SVG, objectives, notes and adjustments of one team.
@@ -193,7 +245,8 @@ fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) ->
     );
     for objective in &team_score.objectives {
         let (class, label) = status_label(lang, objective.status);
-        let title = exercise::objective(state.scenario(), &objective.objective).map_or("", |definition| lang.pick(&definition.title));
+        let title = exercise::objective(state.scenario(), &objective.objective)
+            .map_or("", |definition| lang.pick(&definition.title));
         let _ = write!(
             html,
             r#"<tr><td>{}</td><td>{}</td><td><span class="status {class}">{label}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
@@ -205,14 +258,29 @@ fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) ->
         );
     }
     html.push_str("</tbody></table></section>");
-    let _ = write!(html, r#"<section class="card"><h2>{} / {}</h2><ul>"#, lang.t(Msg::Notes), lang.t(Msg::Adjustment));
+    let _ = write!(
+        html,
+        r#"<section class="card"><h2>{} / {}</h2><ul>"#,
+        lang.t(Msg::Notes),
+        lang.t(Msg::Adjustment)
+    );
     for event in snapshot.team_events(team) {
         let at = minutes(Some(snapshot.exercise_ms_of(event, team)));
         match &event.kind {
             EventKind::InstructorNote { text } => {
-                let _ = write!(html, "<li><code>{at}</code> {} — {}</li>", escape(text), escape(&event.actor));
+                let _ = write!(
+                    html,
+                    "<li><code>{at}</code> {} — {}</li>",
+                    escape(text),
+                    escape(&event.actor)
+                );
             }
-            EventKind::Adjustment { objective, points, reason, author } => {
+            EventKind::Adjustment {
+                objective,
+                points,
+                reason,
+                author,
+            } => {
                 let _ = write!(
                     html,
                     "<li><code>{at}</code> {points:+} {} — {} ({})</li>",
@@ -228,7 +296,13 @@ fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) ->
     html
 }
 
-pub(crate) async fn add_note(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Path(team): Path<u32>, body: Bytes) -> Result<Response, RequestError> {
+pub(crate) async fn add_note(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(team): Path<u32>,
+    body: Bytes,
+) -> Result<Response, RequestError> {
     caller.require_instructor()?;
     let form = FormFields::parse(&body);
     caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
@@ -236,16 +310,28 @@ pub(crate) async fn add_note(State(state): State<AppState>, caller: Caller, head
     Ok(redirect(&format!("/teams/{team}")))
 }
 
-pub(crate) async fn add_adjustment(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Path(team): Path<u32>, body: Bytes) -> Result<Response, RequestError> {
+pub(crate) async fn add_adjustment(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(team): Path<u32>,
+    body: Bytes,
+) -> Result<Response, RequestError> {
     caller.require_instructor()?;
     let form = FormFields::parse(&body);
     caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
-    let points: i64 = form
-        .value("points")
-        .trim()
-        .parse()
-        .map_err(|_| RequestError::InvalidFields(vec![("points".to_owned(), "not a whole number".to_owned())]))?;
-    actions::add_adjustment(&state, team, form.get("objective").map(str::to_owned), points, &form.value("reason"), &form.value("author")).await?;
+    let points: i64 = form.value("points").trim().parse().map_err(|_| {
+        RequestError::InvalidFields(vec![("points".to_owned(), "not a whole number".to_owned())])
+    })?;
+    actions::add_adjustment(
+        &state,
+        team,
+        form.get("objective").map(str::to_owned),
+        points,
+        &form.value("reason"),
+        &form.value("author"),
+    )
+    .await?;
     Ok(redirect(&format!("/teams/{team}")))
 }
 
@@ -277,7 +363,16 @@ pub(crate) async fn review_report(
         back = lang.t(Msg::Back),
     );
     let path = format!("/teams/{team}/reports/{seq}");
-    Ok(page(Frame { lang, title: lang.t(Msg::Review), csrf: Some(&csrf), path: &path, live: "" }, &body))
+    Ok(page(
+        Frame {
+            lang,
+            title: lang.t(Msg::Review),
+            csrf: Some(&csrf),
+            path: &path,
+            live: "",
+        },
+        &body,
+    ))
 }
 
 pub(crate) async fn grade_report(
@@ -293,10 +388,9 @@ pub(crate) async fn grade_report(
     let mut scores = BTreeMap::new();
     for (name, value) in &form.0 {
         if let Some(key) = name.strip_prefix("score:") {
-            let points = value
-                .trim()
-                .parse()
-                .map_err(|_| RequestError::InvalidFields(vec![(key.to_owned(), "not a whole number".to_owned())]))?;
+            let points = value.trim().parse().map_err(|_| {
+                RequestError::InvalidFields(vec![(key.to_owned(), "not a whole number".to_owned())])
+            })?;
             scores.insert(key.to_owned(), points);
         }
     }
@@ -322,18 +416,47 @@ pub(crate) async fn after_action_report(
         lang.t(Msg::Print)
     );
     body.push_str(&team_summary(&state, &snapshot, team, lang));
-    let _ = write!(body, r#"<section class="card"><h2>{}</h2>"#, lang.t(Msg::Reports));
+    let _ = write!(
+        body,
+        r#"<section class="card"><h2>{}</h2>"#,
+        lang.t(Msg::Reports)
+    );
     for event in snapshot.team_events(team) {
         if matches!(event.kind, EventKind::ReportSubmitted { .. }) {
             body.push_str(&report_table(&state, lang, event));
         }
-        if let EventKind::ReportGraded { form, points, author, .. } = &event.kind {
-            let _ = write!(body, "<p>{} {}: {points} ({})</p>", lang.t(Msg::Graded), escape(form), escape(author));
+        if let EventKind::ReportGraded {
+            form,
+            points,
+            author,
+            ..
+        } = &event.kind
+        {
+            let _ = write!(
+                body,
+                "<p>{} {}: {points} ({})</p>",
+                lang.t(Msg::Graded),
+                escape(form),
+                escape(author)
+            );
         }
     }
     body.push_str("</section></article>");
-    let title = format!("{} {}", lang.t(Msg::AfterActionReport), snapshot.team_name(team));
+    let title = format!(
+        "{} {}",
+        lang.t(Msg::AfterActionReport),
+        snapshot.team_name(team)
+    );
     let path = format!("/teams/{team}/after-action");
     let csrf = caller.csrf_token(&state);
-    Ok(page(Frame { lang, title: &title, csrf: Some(&csrf), path: &path, live: "" }, &body))
+    Ok(page(
+        Frame {
+            lang,
+            title: &title,
+            csrf: Some(&csrf),
+            path: &path,
+            live: "",
+        },
+        &body,
+    ))
 }

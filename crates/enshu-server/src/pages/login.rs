@@ -20,7 +20,12 @@ pub(crate) async fn login_form(lang: Lang) -> Response {
 
 fn render_login(lang: Lang, error: Option<Msg>, status: StatusCode) -> Response {
     let login_token = random_hex();
-    let error_html = error.map_or(String::new(), |message| format!(r#"<p class="error" id="login-error">{}</p>"#, lang.t(message)));
+    let error_html = error.map_or(String::new(), |message| {
+        format!(
+            r#"<p class="error" id="login-error">{}</p>"#,
+            lang.t(message)
+        )
+    });
     let body = format!(
         r#"<section class="card narrow"><h1>{login}</h1>{error_html}
 <form method="post" action="/login"><input type="hidden" name="login_csrf" value="{login_token}">
@@ -29,7 +34,20 @@ fn render_login(lang: Lang, error: Option<Msg>, status: StatusCode) -> Response 
         login = lang.t(Msg::Login),
         token_label = lang.t(Msg::Token),
     );
-    let mut response = (status, page(Frame { lang, title: lang.t(Msg::Login), csrf: None, path: "/login", live: "" }, &body)).into_response();
+    let mut response = (
+        status,
+        page(
+            Frame {
+                lang,
+                title: lang.t(Msg::Login),
+                csrf: None,
+                path: "/login",
+                live: "",
+            },
+            &body,
+        ),
+    )
+        .into_response();
     if let Ok(value) = HeaderValue::from_str(&auth::set_cookie(LOGIN_COOKIE, &login_token, 3600)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -45,18 +63,28 @@ pub(crate) async fn login(
 ) -> Result<Response, RequestError> {
     let address = client.0.ip();
     if state.login_blocked(address) {
-        return Ok(render_login(lang, Some(Msg::TooManyAttempts), StatusCode::TOO_MANY_REQUESTS));
+        return Ok(render_login(
+            lang,
+            Some(Msg::TooManyAttempts),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
     }
     let form = FormFields::parse(&body);
     // Double-submit: the hidden field must equal the login cookie.
     let cookie_token = auth::cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     let form_token = form.value("login_csrf");
-    if cookie_token.is_empty() || !auth::constant_time_equal(cookie_token.as_bytes(), form_token.as_bytes()) {
+    if cookie_token.is_empty()
+        || !auth::constant_time_equal(cookie_token.as_bytes(), form_token.as_bytes())
+    {
         return Err(RequestError::Csrf);
     }
     let Some(principal) = auth::principal_for_token(&state, &form.value("token")).await? else {
         state.record_login_failure(address);
-        return Ok(render_login(lang, Some(Msg::LoginFailed), StatusCode::UNAUTHORIZED));
+        return Ok(render_login(
+            lang,
+            Some(Msg::LoginFailed),
+            StatusCode::UNAUTHORIZED,
+        ));
     };
     let destination = match principal {
         Principal::Instructor => "/",
@@ -65,7 +93,10 @@ pub(crate) async fn login(
     let session_id = state.create_web_session(principal);
     let mut response = redirect(destination);
     let lifetime = state.options().web_session_lifetime.as_secs();
-    for cookie in [auth::set_cookie(SESSION_COOKIE, &session_id, lifetime), auth::set_cookie(LOGIN_COOKIE, "", 0)] {
+    for cookie in [
+        auth::set_cookie(SESSION_COOKIE, &session_id, lifetime),
+        auth::set_cookie(LOGIN_COOKIE, "", 0),
+    ] {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -73,7 +104,12 @@ pub(crate) async fn login(
     Ok(response)
 }
 
-pub(crate) async fn logout(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Bytes) -> Result<Response, RequestError> {
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, RequestError> {
     let form = FormFields::parse(&body);
     caller.check_csrf(&state, &headers, form.get(auth::CSRF_FIELD))?;
     if let Credential::Cookie { session_id } = &caller.credential {
@@ -92,14 +128,20 @@ pub(crate) struct SwitchQuery {
 }
 
 /// Sets the language cookie and goes back to a local path.
-pub(crate) async fn switch_language(Path(code): Path<String>, Query(query): Query<SwitchQuery>) -> Result<Response, RequestError> {
+pub(crate) async fn switch_language(
+    Path(code): Path<String>,
+    Query(query): Query<SwitchQuery>,
+) -> Result<Response, RequestError> {
     let lang = Lang::parse(&code).ok_or(RequestError::NotFound)?;
     let back = query
         .back
         .filter(|back| back.starts_with('/') && !back.starts_with("//") && !back.contains('\\'))
         .unwrap_or_else(|| "/".to_owned());
     let mut response = redirect(&back);
-    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; Secure; SameSite=Strict", lang.code());
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; Secure; SameSite=Strict",
+        lang.code()
+    );
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -10,16 +10,24 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 pub(crate) async fn static_script() -> Response {
-    static_file(include_str!("../../static/app.js"), "text/javascript; charset=utf-8")
+    static_file(
+        include_str!("../../static/app.js"),
+        "text/javascript; charset=utf-8",
+    )
 }
 
 pub(crate) async fn static_styles() -> Response {
-    static_file(include_str!("../../static/app.css"), "text/css; charset=utf-8")
+    static_file(
+        include_str!("../../static/app.css"),
+        "text/css; charset=utf-8",
+    )
 }
 
 fn static_file(body: &'static str, content_type: &'static str) -> Response {
     let mut response = body.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
@@ -33,7 +41,10 @@ impl FormFields {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 
     pub fn value(&self, name: &str) -> String {

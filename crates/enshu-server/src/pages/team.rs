@@ -22,16 +22,36 @@ use crate::html::{Frame, csrf_field, escape, minutes, page, phase_name, status_l
 use crate::i18n::{Lang, Msg};
 use crate::state::AppState;
 
-pub(crate) async fn portal(State(state): State<AppState>, caller: Caller, lang: Lang) -> Result<Html<String>, RequestError> {
+pub(crate) async fn portal(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+) -> Result<Html<String>, RequestError> {
     let team = caller.require_team()?;
     let csrf = caller.csrf_token(&state);
     let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
-    let body = format!(r#"<div id="team-live">{}</div>"#, portal_body(&state, &snapshot, team, lang, &csrf));
+    let body = format!(
+        r#"<div id="team-live">{}</div>"#,
+        portal_body(&state, &snapshot, team, lang, &csrf)
+    );
     let title = format!("{} {}", lang.t(Msg::Team), snapshot.team_name(team));
-    Ok(page(Frame { lang, title: &title, csrf: Some(&csrf), path: "/team", live: "team" }, &body))
+    Ok(page(
+        Frame {
+            lang,
+            title: &title,
+            csrf: Some(&csrf),
+            path: "/team",
+            live: "team",
+        },
+        &body,
+    ))
 }
 
-pub(crate) async fn portal_fragment(State(state): State<AppState>, caller: Caller, lang: Lang) -> Result<Html<String>, RequestError> {
+pub(crate) async fn portal_fragment(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+) -> Result<Html<String>, RequestError> {
     let team = caller.require_team()?;
     let csrf = caller.csrf_token(&state);
     let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
@@ -54,7 +74,11 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
     let taken: Vec<(String, u32)> = snapshot
         .team_events(team)
         .filter_map(|event| match &event.kind {
-            EventKind::HintTaken { objective, hint_index, .. } if event.team == Some(team) => Some((objective.clone(), *hint_index)),
+            EventKind::HintTaken {
+                objective,
+                hint_index,
+                ..
+            } if event.team == Some(team) => Some((objective.clone(), *hint_index)),
             _ => None,
         })
         .collect();
@@ -70,11 +94,20 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
     );
     for objective in &state.scenario().objectives {
         let score = team_score.and_then(|score| score.objective(&objective.id));
-        let (status_class, status_text) = score.map_or(("pending", lang.t(Msg::StatusPending)), |score| status_label(lang, score.status));
-        let status_text = if score.is_some_and(|score| score.anchor_exercise_ms.is_none()) { lang.t(Msg::NotYetFired) } else { status_text };
+        let (status_class, status_text) = score
+            .map_or(("pending", lang.t(Msg::StatusPending)), |score| {
+                status_label(lang, score.status)
+            });
+        let status_text = if score.is_some_and(|score| score.anchor_exercise_ms.is_none()) {
+            lang.t(Msg::NotYetFired)
+        } else {
+            status_text
+        };
         let deadline = score.and_then(|score| score.deadline_exercise_ms);
         let remaining = match (deadline, score.map(|score| score.status.is_achieved())) {
-            (Some(deadline), Some(false)) if deadline > now => crate::time_format::exercise_offset(deadline - now),
+            (Some(deadline), Some(false)) if deadline > now => {
+                crate::time_format::exercise_offset(deadline - now)
+            }
             _ => "–".to_owned(),
         };
         let mut actions_html = String::new();
@@ -89,11 +122,20 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
             );
         }
         if let Evidence::Report(report) = &objective.evidence {
-            let _ = write!(actions_html, r#"<a href="/team/forms/{}">{}</a>"#, url_encode(&report.form), lang.t(Msg::FillReport));
+            let _ = write!(
+                actions_html,
+                r#"<a href="/team/forms/{}">{}</a>"#,
+                url_encode(&report.form),
+                lang.t(Msg::FillReport)
+            );
         }
         for (index, hint) in objective.hints.iter().enumerate() {
             if taken.contains(&(objective.id.clone(), index as u32)) {
-                let _ = write!(actions_html, r#"<p class="hint">💡 {}</p>"#, escape(lang.pick(&hint.text)));
+                let _ = write!(
+                    actions_html,
+                    r#"<p class="hint">💡 {}</p>"#,
+                    escape(lang.pick(&hint.text))
+                );
             } else {
                 let _ = write!(
                     actions_html,
@@ -117,13 +159,27 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
     }
     html.push_str("</tbody></table></section>");
     // Messages.
-    let _ = write!(html, r#"<section class="card"><h2>{}</h2>"#, lang.t(Msg::Messages));
-    let messages = state.team_plan(team).map(|team_plan| received_messages(snapshot, team, team_plan, lang)).unwrap_or_default();
+    let _ = write!(
+        html,
+        r#"<section class="card"><h2>{}</h2>"#,
+        lang.t(Msg::Messages)
+    );
+    let messages = state
+        .team_plan(team)
+        .map(|team_plan| received_messages(snapshot, team, team_plan, lang))
+        .unwrap_or_default();
     if messages.is_empty() {
         let _ = write!(html, "<p>{}</p>", lang.t(Msg::NoMessages));
     }
     for message in messages.iter().rev() {
-        let text = |key: &str| escape(message.get(key).and_then(|value| value.as_str()).unwrap_or_default());
+        let text = |key: &str| {
+            escape(
+                message
+                    .get(key)
+                    .and_then(|value| value.as_str())
+                    .unwrap_or_default(),
+            )
+        };
         let _ = write!(
             html,
             r#"<article class="message"><header><strong>{}</strong> · {}: {} · {}</header><pre>{}</pre></article>"#,
@@ -136,9 +192,18 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
     }
     html.push_str("</section>");
     // Reports.
-    let _ = write!(html, r#"<section class="card"><h2>{}</h2><ul>"#, lang.t(Msg::Reports));
+    let _ = write!(
+        html,
+        r#"<section class="card"><h2>{}</h2><ul>"#,
+        lang.t(Msg::Reports)
+    );
     for form in &state.scenario().forms {
-        let _ = write!(html, r#"<li><a href="/team/forms/{}">{}</a></li>"#, url_encode(&form.id), escape(lang.pick(&form.title)));
+        let _ = write!(
+            html,
+            r#"<li><a href="/team/forms/{}">{}</a></li>"#,
+            url_encode(&form.id),
+            escape(lang.pick(&form.title))
+        );
     }
     html.push_str("</ul><ul>");
     for event in snapshot.team_events(team) {
@@ -157,7 +222,11 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
     }
     html.push_str("</ul></section>");
     // Timeline.
-    let _ = write!(html, r#"<section class="card"><h2>{}</h2><ol class="timeline">"#, lang.t(Msg::Timeline));
+    let _ = write!(
+        html,
+        r#"<section class="card"><h2>{}</h2><ol class="timeline">"#,
+        lang.t(Msg::Timeline)
+    );
     if let Some(team_plan) = state.team_plan(team) {
         for item in team_timeline(snapshot, team, team_plan, lang).iter().rev() {
             let _ = write!(
@@ -172,19 +241,39 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
     html
 }
 
-pub(crate) async fn answer(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Bytes) -> Result<Response, RequestError> {
+pub(crate) async fn answer(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, RequestError> {
     let team = caller.require_team()?;
     let form = FormFields::parse(&body);
     caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
-    actions::submit_answer(&state, &caller, team, &form.value("objective"), &form.value("answer")).await?;
+    actions::submit_answer(
+        &state,
+        &caller,
+        team,
+        &form.value("objective"),
+        &form.value("answer"),
+    )
+    .await?;
     Ok(redirect("/team"))
 }
 
-pub(crate) async fn hint(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Bytes) -> Result<Response, RequestError> {
+pub(crate) async fn hint(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, RequestError> {
     let team = caller.require_team()?;
     let form = FormFields::parse(&body);
     caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
-    let hint_index = form.value("hint_index").parse().map_err(|_| RequestError::BadRequest("hint_index must be a number".to_owned()))?;
+    let hint_index = form
+        .value("hint_index")
+        .parse()
+        .map_err(|_| RequestError::BadRequest("hint_index must be a number".to_owned()))?;
     actions::take_hint(&state, &caller, team, &form.value("objective"), hint_index).await?;
     Ok(redirect("/team"))
 }
@@ -197,7 +286,15 @@ pub(crate) async fn report_form(
 ) -> Result<Html<String>, RequestError> {
     let team = caller.require_team()?;
     let form = exercise::form(state.scenario(), &form_id).ok_or(RequestError::NotFound)?;
-    Ok(render_report_form(&state, &caller, lang, team, form, &[], &[]))
+    Ok(render_report_form(
+        &state,
+        &caller,
+        lang,
+        team,
+        form,
+        &[],
+        &[],
+    ))
 }
 
 fn render_report_form(
@@ -210,13 +307,35 @@ fn render_report_form(
     problems: &[(String, String)],
 ) -> Html<String> {
     let csrf = caller.csrf_token(state);
-    let previous_values = |name: &str| -> Vec<&str> { previous.iter().filter(|(key, _)| key == name).map(|(_, value)| value.as_str()).collect() };
+    let previous_values = |name: &str| -> Vec<&str> {
+        previous
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .collect()
+    };
     let mut fields_html = String::new();
     let hosts: Vec<String> = state
         .team_plan(team)
-        .map(|team_plan| team_plan.containers.iter().filter(|container| container.reference.contains('/')).map(|container| container.reference.clone()).collect())
+        .map(|team_plan| {
+            team_plan
+                .containers
+                .iter()
+                .filter(|container| container.reference.contains('/'))
+                .map(|container| container.reference.clone())
+                .collect()
+        })
         .unwrap_or_default();
-    let segments: Vec<String> = state.team_plan(team).map(|team_plan| team_plan.networks.iter().map(|network| network.segment.clone()).collect()).unwrap_or_default();
+    let segments: Vec<String> = state
+        .team_plan(team)
+        .map(|team_plan| {
+            team_plan
+                .networks
+                .iter()
+                .map(|network| network.segment.clone())
+                .collect()
+        })
+        .unwrap_or_default();
     for field in &form.fields {
         let values = previous_values(&field.name);
         let first = values.first().copied().unwrap_or_default();
@@ -228,44 +347,93 @@ fn render_report_form(
                 html.push_str(r#"<option value=""></option>"#);
             }
             for option in options {
-                let selected = if values.contains(&option.as_str()) { " selected" } else { "" };
-                let _ = write!(html, r#"<option value="{0}"{selected}>{0}</option>"#, escape(option));
+                let selected = if values.contains(&option.as_str()) {
+                    " selected"
+                } else {
+                    ""
+                };
+                let _ = write!(
+                    html,
+                    r#"<option value="{0}"{selected}>{0}</option>"#,
+                    escape(option)
+                );
             }
             html
         };
         let input = match field.field_type {
-            FieldType::Text => format!(r#"<input name="{name}" value="{}" maxlength="2000"{required}>"#, escape(first)),
-            FieldType::LongText => format!(r#"<textarea name="{name}" rows="4"{required}>{}</textarea>"#, escape(first)),
-            FieldType::Choice => format!(r#"<select name="{name}"{required}>{}</select>"#, options_html(&field.options, false)),
-            FieldType::MultiChoice => format!(r#"<select name="{name}" multiple{required}>{}</select>"#, options_html(&field.options, true)),
-            FieldType::Datetime => format!(r#"<input type="datetime-local" name="{name}" value="{}"{required}>"#, escape(first)),
+            FieldType::Text => format!(
+                r#"<input name="{name}" value="{}" maxlength="2000"{required}>"#,
+                escape(first)
+            ),
+            FieldType::LongText => format!(
+                r#"<textarea name="{name}" rows="4"{required}>{}</textarea>"#,
+                escape(first)
+            ),
+            FieldType::Choice => format!(
+                r#"<select name="{name}"{required}>{}</select>"#,
+                options_html(&field.options, false)
+            ),
+            FieldType::MultiChoice => format!(
+                r#"<select name="{name}" multiple{required}>{}</select>"#,
+                options_html(&field.options, true)
+            ),
+            FieldType::Datetime => format!(
+                r#"<input type="datetime-local" name="{name}" value="{}"{required}>"#,
+                escape(first)
+            ),
             FieldType::Bool => {
                 let options = [("true", lang.t(Msg::Yes)), ("false", lang.t(Msg::No))];
-                let mut html = format!(r#"<select name="{name}"{required}><option value=""></option>"#);
+                let mut html =
+                    format!(r#"<select name="{name}"{required}><option value=""></option>"#);
                 for (value, label) in options {
                     let selected = if first == value { " selected" } else { "" };
-                    let _ = write!(html, r#"<option value="{value}"{selected}>{label}</option>"#);
+                    let _ = write!(
+                        html,
+                        r#"<option value="{value}"{selected}>{label}</option>"#
+                    );
                 }
                 html.push_str("</select>");
                 html
             }
-            FieldType::Number => format!(r#"<input type="number" step="any" name="{name}" value="{}"{required}>"#, escape(first)),
-            FieldType::Host => format!(r#"<select name="{name}"{required}>{}</select>"#, options_html(&hosts, false)),
-            FieldType::Hosts => format!(r#"<select name="{name}" multiple{required}>{}</select>"#, options_html(&hosts, true)),
-            FieldType::Segments => format!(r#"<select name="{name}" multiple{required}>{}</select>"#, options_html(&segments, true)),
+            FieldType::Number => format!(
+                r#"<input type="number" step="any" name="{name}" value="{}"{required}>"#,
+                escape(first)
+            ),
+            FieldType::Host => format!(
+                r#"<select name="{name}"{required}>{}</select>"#,
+                options_html(&hosts, false)
+            ),
+            FieldType::Hosts => format!(
+                r#"<select name="{name}" multiple{required}>{}</select>"#,
+                options_html(&hosts, true)
+            ),
+            FieldType::Segments => format!(
+                r#"<select name="{name}" multiple{required}>{}</select>"#,
+                options_html(&segments, true)
+            ),
         };
         let problem = problems
             .iter()
             .find(|(problem_field, _)| problem_field == &field.name)
-            .map_or(String::new(), |(_, message)| format!(r#"<span class="error">{}</span>"#, escape(message)));
+            .map_or(String::new(), |(_, message)| {
+                format!(r#"<span class="error">{}</span>"#, escape(message))
+            });
         let _ = write!(
             fields_html,
             r#"<label>{}{} {input} {problem}</label>"#,
             escape(lang.pick(&field.label)),
-            if field.required { format!(" <small>({})</small>", lang.t(Msg::Required)) } else { String::new() }
+            if field.required {
+                format!(" <small>({})</small>", lang.t(Msg::Required))
+            } else {
+                String::new()
+            }
         );
     }
-    let error = if problems.is_empty() { String::new() } else { format!(r#"<p class="error">{}</p>"#, lang.t(Msg::InvalidInput)) };
+    let error = if problems.is_empty() {
+        String::new()
+    } else {
+        format!(r#"<p class="error">{}</p>"#, lang.t(Msg::InvalidInput))
+    };
     let body = format!(
         r#"<section class="card"><h1>{title}</h1>{error}<form method="post" action="/team/forms/{id}" class="report">{csrf}{fields_html}<button type="submit">{submit}</button></form><p><a href="/team">{back}</a></p></section>"#,
         title = escape(lang.pick(&form.title)),
@@ -275,7 +443,16 @@ fn render_report_form(
         back = lang.t(Msg::Back),
     );
     let path = format!("/team/forms/{}", url_encode(&form.id));
-    page(Frame { lang, title: lang.pick(&form.title), csrf: Some(&csrf), path: &path, live: "" }, &body)
+    page(
+        Frame {
+            lang,
+            title: lang.pick(&form.title),
+            csrf: Some(&csrf),
+            path: &path,
+            live: "",
+        },
+        &body,
+    )
 }
 
 pub(crate) async fn submit_report(
@@ -292,7 +469,10 @@ pub(crate) async fn submit_report(
     let form = exercise::form(state.scenario(), &form_id).ok_or(RequestError::NotFound)?;
     let mut raw: BTreeMap<String, RawField> = BTreeMap::new();
     for (name, value) in fields.0.iter().filter(|(name, _)| name != CSRF_FIELD) {
-        match raw.entry(name.clone()).or_insert_with(|| RawField::Texts(Vec::new())) {
+        match raw
+            .entry(name.clone())
+            .or_insert_with(|| RawField::Texts(Vec::new()))
+        {
             RawField::Texts(values) => values.push(value.clone()),
             RawField::Json(_) => {}
         }
@@ -300,14 +480,27 @@ pub(crate) async fn submit_report(
     match actions::submit_report(&state, &caller, team, &form_id, &raw).await {
         Ok(seq) => Ok(redirect(&format!("/team/reports/{seq}"))),
         Err(RequestError::InvalidFields(problems)) => {
-            let previous: Vec<(String, String)> = fields.0.into_iter().filter(|(name, _)| name != CSRF_FIELD).collect();
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render_report_form(&state, &caller, lang, team, form, &previous, &problems)).into_response())
+            let previous: Vec<(String, String)> = fields
+                .0
+                .into_iter()
+                .filter(|(name, _)| name != CSRF_FIELD)
+                .collect();
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render_report_form(&state, &caller, lang, team, form, &previous, &problems),
+            )
+                .into_response())
         }
         Err(other) => Err(other),
     }
 }
 
-pub(crate) async fn report(State(state): State<AppState>, caller: Caller, lang: Lang, Path(seq): Path<u64>) -> Result<Html<String>, RequestError> {
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+    Path(seq): Path<u64>,
+) -> Result<Html<String>, RequestError> {
     let team = caller.require_team()?;
     let report = actions::team_report(&state, team, seq).await?;
     let csrf = caller.csrf_token(&state);
@@ -318,7 +511,16 @@ pub(crate) async fn report(State(state): State<AppState>, caller: Caller, lang: 
         lang.t(Msg::Back)
     );
     let path = format!("/team/reports/{seq}");
-    Ok(page(Frame { lang, title: lang.t(Msg::Reports), csrf: Some(&csrf), path: &path, live: "" }, &body))
+    Ok(page(
+        Frame {
+            lang,
+            title: lang.t(Msg::Reports),
+            csrf: Some(&csrf),
+            path: &path,
+            live: "",
+        },
+        &body,
+    ))
 }
 
 /// A submitted report's fields as a table, labelled from its form.
@@ -342,10 +544,19 @@ pub(crate) fn report_table(state: &AppState, lang: Lang, report: &enshu_store::E
                 serde_json::Value::String(text) => text.clone(),
                 serde_json::Value::Bool(true) => lang.t(Msg::Yes).to_owned(),
                 serde_json::Value::Bool(false) => lang.t(Msg::No).to_owned(),
-                serde_json::Value::Array(items) => items.iter().map(|item| item.as_str().map_or(item.to_string(), str::to_owned)).collect::<Vec<_>>().join(", "),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|item| item.as_str().map_or(item.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 other => other.to_string(),
             };
-            let _ = write!(html, "<tr><th>{}</th><td><pre>{}</pre></td></tr>", escape(label), escape(&text));
+            let _ = write!(
+                html,
+                "<tr><th>{}</th><td><pre>{}</pre></td></tr>",
+                escape(label),
+                escape(&text)
+            );
         }
     }
     html.push_str("</table>");

@@ -30,7 +30,10 @@ pub struct TestServer {
 
 fn unique_directory() -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     std::env::temp_dir().join(format!(
         "enshu-server-test-{}-{nanos}-{}",
         std::process::id(),
@@ -40,7 +43,8 @@ fn unique_directory() -> PathBuf {
 
 pub fn quickstart_plan(teams: u32) -> (enshu_scenario::Scenario, enshu_scenario::Plan, String) {
     let text = include_str!("../../../../scenarios/quickstart.yaml");
-    let loaded = enshu_scenario::load("quickstart.yaml", text.as_bytes()).expect("quickstart loads");
+    let loaded =
+        enshu_scenario::load("quickstart.yaml", text.as_bytes()).expect("quickstart loads");
     let plan = enshu_scenario::plan(
         &loaded,
         &enshu_scenario::PlanOptions {
@@ -70,7 +74,12 @@ impl TestServer {
                 name: "test".to_owned(),
                 scenario_id: scenario.id.clone(),
                 scenario_yaml: yaml,
-                teams: (1..=teams).map(|team| NewTeam { name: format!("Team {team}"), token: team_token(team) }).collect(),
+                teams: (1..=teams)
+                    .map(|team| NewTeam {
+                        name: format!("Team {team}"),
+                        token: team_token(team),
+                    })
+                    .collect(),
             })
             .await
             .expect("creating the session")
@@ -129,7 +138,8 @@ impl TestServer {
     /// Logs in through the form and returns (session cookie, csrf token).
     pub async fn login(&self, token: &str) -> (String, String) {
         let login_page = self.client.get(self.url("/login")).send().await.unwrap();
-        let login_cookie = set_cookie_value(&login_page, "__Host-enshu-login").expect("login cookie");
+        let login_cookie =
+            set_cookie_value(&login_page, "__Host-enshu-login").expect("login cookie");
         let html = login_page.text().await.unwrap();
         let login_csrf = hidden_value(&html, "login_csrf").expect("login_csrf field");
         let response = self
@@ -141,7 +151,8 @@ impl TestServer {
             .await
             .unwrap();
         assert_eq!(response.status(), 303, "login with a valid token redirects");
-        let session_cookie = set_cookie_value(&response, "__Host-enshu-session").expect("session cookie");
+        let session_cookie =
+            set_cookie_value(&response, "__Host-enshu-session").expect("session cookie");
         let page_path = response.headers()["location"].to_str().unwrap().to_owned();
         let page = self
             .client
@@ -181,7 +192,11 @@ pub fn set_cookie_value(response: &reqwest::Response, name: &str) -> Option<Stri
         .get_all("set-cookie")
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find_map(|value| value.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
+        .find_map(|value| {
+            value
+                .strip_prefix(&format!("{name}="))
+                .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        })
 }
 
 pub fn hidden_value(html: &str, name: &str) -> Option<String> {
