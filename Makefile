@@ -14,6 +14,7 @@ test: deps images
 	url=$$(bash infra/postgres.sh start "$(PG_DIR)" | tail -n 1); \
 	trap 'bash infra/postgres.sh stop "$(PG_DIR)" >/dev/null 2>&1 || true' EXIT; \
 	echo "postgres: $$url"; \
+	$(CARGO) build -p enshu-replay --bin enshu-replay; \
 	ENSHU_TEST_POSTGRES_URL="$$url" $(CARGO) test --workspace; \
 	bash tests/images_smoke.sh
 
@@ -30,7 +31,7 @@ images: deps
 	@bash infra/images.sh
 
 build:
-	$(CARGO) build --release -p enshu-cli
+	$(CARGO) build --release -p enshu-cli -p enshu-replay
 
 bench:
 	$(CARGO) bench -p enshu-scenario --bench plan

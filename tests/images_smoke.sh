@@ -123,6 +123,9 @@ check_web() {
   cx curl -s http://web/ | grep  'さいだ市' >/dev/null && ok web "homepage mentions さいだ市" || fail web "homepage content"
   c=$(cx curl -s -o /dev/null -w '%{http_code}' http://web/admin/); [[ $c == 401 ]] && ok web "/admin/ -> 401" || fail web "/admin/ -> $c"
   c=$(cx curl -s -o /dev/null -w '%{http_code}' -u admin:saida2024 http://web/admin/); [[ $c == 200 ]] && ok web "/admin/ with credentials -> 200" || fail web "/admin/ with credentials -> $c"
+  cx sshpass -p enshu ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+     webadmin@web 'cmp /var/backups/www/index.html /var/www/html/index.html && touch /var/www/html/.restore-test && echo writable' 2>&1 |
+     grep -x writable >/dev/null && ok web "webadmin logs in over ssh and can restore from /var/backups/www" || fail web "webadmin ssh restore path"
   rx web grep -q '"GET /admin/ HTTP/1.1" 401' /var/log/nginx/access.log && ok web "401 logged in access.log" || fail web "401 not in access.log"
 }
 check_mail() {

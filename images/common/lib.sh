@@ -45,14 +45,13 @@ enshu_set_passwords() { # user:password ...
 }
 
 # sshd host keys live in /run/enshu/ssh (fresh per container, never in the image).
+# Only ed25519: an RSA key costs about a CPU-second to generate, and a range
+# starts dozens of sshd at once (every OpenSSH client since 6.5 takes ed25519).
 enshu_sshd_prepare() {
   mkdir -p "$ENSHU_RUN/ssh" /run/sshd
   chmod 0755 /run/sshd
-  local t
-  for t in ed25519 ecdsa rsa; do
-    [[ -f $ENSHU_RUN/ssh/ssh_host_${t}_key ]] ||
-      ssh-keygen -q -t "$t" -N '' -f "$ENSHU_RUN/ssh/ssh_host_${t}_key" </dev/null
-  done
+  [[ -f $ENSHU_RUN/ssh/ssh_host_ed25519_key ]] ||
+    ssh-keygen -q -t ed25519 -N '' -f "$ENSHU_RUN/ssh/ssh_host_ed25519_key" </dev/null
 }
 
 enshu_stop_all() {

@@ -1,7 +1,9 @@
 """Runs on team 1's analyst workstation, as a trainee would: find the office
 hosts that answer SSH, log in to each as its local administrator and look
 for a process talking to the C2 address from the SOC's alert. Prints
-INFECTED <address> for each one found."""
+INFECTED <address> for each one found. With --remove it looks on the
+infected host for scripts dropped into the user's profile since the PC was
+set up and deletes them (REMOVED <address> <path>)."""
 import os
 import pty
 import subprocess
@@ -54,5 +56,12 @@ for address in alive:
     if c2 in ssh(address, "ps -eo args"):
         print("INFECTED", address, flush=True)
         if remove:
-            ssh(address, "rm -f ~/.cache/update.sh")
-            print("REMOVED", address, "~/.cache/update.sh", flush=True)
+            # The user's crontab is not readable from a hardened PC, so look
+            # for what a downloader leaves: a script dropped into the user's
+            # profile since the PC was set up (newer than /etc/hostname).
+            found = ssh(address, "find ~ -newer /etc/hostname -type f -exec grep -l '^#!' {} + 2>/dev/null")
+            scripts = [line.strip() for line in found.splitlines() if line.strip().startswith("/home/")]
+            for script in scripts:
+                ssh(address, f"rm -f -- {script}")
+                if "gone" in ssh(address, f"test -e {script} || echo gone"):
+                    print("REMOVED", address, script, flush=True)

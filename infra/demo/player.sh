@@ -44,15 +44,27 @@ say "answers submitted"
 api POST /api/team/firewall "{\"action\": \"block\", \"address\": \"$c2\"}" >/dev/null
 say "blocked $c2 at the firewall"
 
+# Recovery: find the downloader the persistence runs (a script dropped into
+# the user's profile) and remove it; then restore the defaced home page from the web
+# server's backup, as its administrator, after checking what changed.
+removed=$(on_workstation "python3 - $c2 enshu --remove" < "$here/investigate.py" | awk '/^REMOVED/ { print $3; exit }')
+[ -n "$removed" ] || { say "no persistence found"; exit 1; }
+say "persistence removed on $infected: $removed"
+# The web server's address, from the team's network map on the portal.
+www=$(api GET /api/team | python3 -c 'import json,sys; print(json.load(sys.stdin)["hosts"]["dmz/www"])')
+restored=$(on_workstation "python3 - $www enshu" < "$here/restore_site.py")
+say "$restored"
+grep -q '^RESTORED' <<<"$restored" || exit 1
+writer=$(awk '/^WRITER/ { print $2; exit }' <<<"$restored")
+request=$(awk '/^WRITER/ { $1 = $2 = ""; sub(/^  /, ""); print; exit }' <<<"$restored")
+say "the web log shows the page written by ${writer:-nobody}: ${request:-}"
+
 # Reporting: the first report.
 now=$(date -u +%Y-%m-%dT%H:%M)
 api POST /api/team/reports "{\"form\": \"first-report\", \"fields\": {
   \"detected_at\": \"$now\", \"trigger\": \"soc_alert\", \"category\": \"malware\",
   \"affected_hosts\": \"$infected\", \"personal_data\": \"no\",
-  \"actions\": \"$now identified $infected beaconing to $c2; blocked $c2 at the firewall, PC kept running for evidence\",
-  \"status\": \"contained, investigating persistence\"}}" >/dev/null
+  \"actions\": \"$now identified $infected beaconing to $c2; blocked $c2 at the firewall, PC kept running for evidence; removed $removed; web page defaced by $writer ($request), restored from backup\",
+  \"status\": \"contained, site restored\"}}" >/dev/null
 say "first report sent"
 
-# Recovery: remove the downloader the persistence points at.
-on_workstation "python3 - $c2 enshu --remove" < "$here/investigate.py" | grep -q REMOVED
-say "persistence removed on $infected"

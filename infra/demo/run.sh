@@ -2,7 +2,10 @@
 # `make demo`: a whole exercise end to end on the embedded defaults
 # (SQLite, local Docker). Two teams play the quickstart scenario; team 1 is
 # driven by a scripted player through its own way in, team 2 does nothing.
-# The instructor fires the injects by hand to keep the demo short.
+# The clock runs at ENSHU_DEMO_SPEED (default 6) times real time, so the
+# scenario's schedule (beacon at 1m, deface at 2m, SOC alert at 3m) plays in
+# 30 seconds and every inject fires on its own; deadlines (20–25 min) leave
+# the scripted team over three minutes of wall time.
 #
 #   bash infra/demo/run.sh          (KEEP=1 keeps the range and the server)
 set -euo pipefail
@@ -33,9 +36,9 @@ server_pid=$!
 for _ in $(seq 1 60); do curl -sk "$portal/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
 head -n 8 "$results/serve.log"
 
-echo "== the exercise starts; the instructor fires the attack"
-$enshu clock start --session "$session"
-for inject in beacon deface soc-alert; do $enshu inject fire "$inject" --session "$session"; done
+speed=${ENSHU_DEMO_SPEED:-6}
+echo "== the exercise starts at ${speed}× speed; the injects fire on schedule"
+$enshu clock start --session "$session" --speed "$speed"
 
 echo "== team 1 responds (scripted); team 2 does nothing"
 bash infra/demo/player.sh "$session" 1 "$portal"

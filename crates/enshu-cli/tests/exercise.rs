@@ -96,7 +96,7 @@ fn the_demo_exercise_scores_team_one_in_all_four_phases_and_cleans_up() {
             .count()
     };
     for team in [1, 2] {
-        for inject in ["beacon", "dropper", "deface", "soc-alert"] {
+        for inject in ["beacon", "dropper", "deface", "deface-log", "soc-alert"] {
             assert_eq!(
                 count(team, "inject_fired", inject),
                 1,
@@ -249,4 +249,178 @@ fn restarting_the_server_mid_exercise_neither_repeats_nor_skips_an_inject() {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+fn export(state: &str, session: &str) -> Vec<Value> {
+    let export = enshu(state, &["export", "--session", session]);
+    let results: Value = serde_json::from_slice(&export.stdout).unwrap();
+    results["events"].as_array().unwrap().clone()
+}
+
+fn note_starting(events: &[Value], prefix: &str) -> Option<String> {
+    events.iter().find_map(|event| {
+        let text = event["kind"]["text"].as_str()?;
+        text.starts_with(prefix).then(|| text.to_string())
+    })
+}
+
+fn docker_exec(container: &str, script: &str) -> String {
+    let output = Command::new("docker")
+        .args(["exec", container, "sh", "-c", script])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// Poll `condition` every 500 ms until it holds or `limit` passes.
+fn wait_for(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn a_capture_replays_into_the_team_range_and_a_reset_brings_the_attack_back() {
+    let replay_binary =
+        std::path::Path::new(env!("CARGO_BIN_EXE_enshu")).with_file_name("enshu-replay");
+    assert!(
+        replay_binary.is_file(),
+        "{} is missing: `make test` builds it (cargo build -p enshu-replay)",
+        replay_binary.display()
+    );
+    let session = format!("rr{}", std::process::id() % 10_000);
+    let state = state_dir("replay-reset");
+    let scenario = format!(
+        "{}/tests/fixtures/replay-reset.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    struct Down<'a>(&'a str, &'a str);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new(env!("CARGO_BIN_EXE_enshu"))
+                .args(["down", "--session", self.1])
+                .env("ENSHU_STATE_DIR", self.0)
+                .output();
+        }
+    }
+    let _down = Down(&state, &session);
+    let _ = std::fs::remove_file(format!("{state}/sessions/{session}.db"));
+    let up = enshu(
+        &state,
+        &[
+            "up",
+            &scenario,
+            "--session",
+            &session,
+            "--pool",
+            "10.184.0.0/13",
+        ],
+    );
+    assert!(up.status.success());
+    let analyst = format!("enshu-{session}-t01-analyst");
+    let pc = format!("enshu-{session}-t01-pc01");
+    let received = || -> u64 {
+        docker_exec(&analyst, "cat /sys/class/net/eth0/statistics/rx_packets")
+            .parse()
+            .unwrap()
+    };
+    let before = received();
+    let port = 45_000 + (std::process::id() % 5_000) as u16 * 2;
+    let _server = serve(&state, &session, port);
+    assert!(
+        enshu(&state, &["clock", "start", "--session", &session])
+            .status
+            .success()
+    );
+
+    // The capture plays from pc01's network namespace onto the office
+    // segment: every frame the sender counts reaches the analyst's interface.
+    let mut finished = None;
+    wait_for(Duration::from_secs(60), "the replay to finish", || {
+        finished = note_starting(&export(&state, &session), "replay of inject scan");
+        finished.is_some()
+    });
+    let finished = finished.unwrap();
+    assert!(finished.contains("finished: "), "{finished}");
+    let sent: u64 = finished
+        .split("finished: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        sent, 2011,
+        "every frame of synscan.pcapng maps into the team: {finished}"
+    );
+    assert!(finished.contains(", 0 refused"), "{finished}");
+    let arrived = received() - before;
+    assert!(
+        arrived >= sent,
+        "{arrived} frames arrived at the analyst for {sent} sent"
+    );
+    let events = export(&state, &session);
+    let scan = events
+        .iter()
+        .find(|event| event["kind"]["kind"] == "inject_fired" && event["kind"]["inject"] == "scan")
+        .unwrap();
+    let pc_address = scan["kind"]["ground_truth"]["map"]["172.16.0.8"]
+        .as_str()
+        .unwrap();
+    assert!(pc_address.starts_with("10.184."), "{scan}");
+
+    // The dropper lands; then the team's range is rebuilt: the checks see a
+    // clean range, and the engine plants the dropper again.
+    wait_for(Duration::from_secs(30), "the dropper", || {
+        docker_exec(&pc, "test -e /tmp/update.sh && echo yes") == "yes"
+    });
+    let reset = enshu(
+        &state,
+        &[
+            "reset",
+            "--session",
+            &session,
+            "--team",
+            "1",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(reset.status.success());
+    let report: Value = serde_json::from_slice(&reset.stdout).unwrap();
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!(report["clean"], true, "{report}");
+    assert_eq!(report["log_told"], true, "{report}");
+    assert_eq!(
+        report["checks"][0]["result"], "passed",
+        "file_absent on the rebuilt pc01: {report}"
+    );
+    // The engine fires it again into the rebuilt range (recorded once the
+    // file is planted).
+    let dropper_fires = || {
+        fired(&state, &session)
+            .iter()
+            .filter(|(_, inject, _)| inject == "dropper")
+            .count()
+    };
+    wait_for(
+        Duration::from_secs(30),
+        "the dropper fired again after the reset",
+        || dropper_fires() >= 2,
+    );
+    assert_eq!(
+        docker_exec(&pc, "test -e /tmp/update.sh && echo yes"),
+        "yes",
+        "the rebuilt pc01 has the dropper again"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        dropper_fires(),
+        2,
+        "once before the reset, once after, never more"
+    );
 }

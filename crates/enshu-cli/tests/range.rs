@@ -190,6 +190,21 @@ fn quickstart_for_two_teams_comes_up_isolated_converges_and_goes_away() {
     assert!(reset.status.success());
     let reset_report: serde_json::Value = serde_json::from_slice(&reset.stdout).unwrap();
     assert_eq!(reset_report["verified"], true);
+    // The team's own checks judge the rebuilt range: nothing of the attack
+    // left (no beacon, no dropped file); the golden-copy check waits for a
+    // deface that never fired here.
+    assert_eq!(reset_report["clean"], true, "{reset_report}");
+    let results: Vec<&str> = reset_report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| check["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results.iter().filter(|result| **result == "passed").count(),
+        2,
+        "{reset_report}"
+    );
     assert_eq!(
         in_container(&pc, "cat /tmp/planted 2>/dev/null || echo gone"),
         "gone"

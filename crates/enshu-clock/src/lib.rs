@@ -195,8 +195,11 @@ impl ExerciseClock {
         let mut flags = Flags::default();
         let mut running_since: Option<i64> = None;
         let mut exercise_ms: u64 = 0;
+        // Saturating: `is_running` reads the clock at the end of time.
         let elapsed = |from: i64, to: i64, speed: u32| {
-            u64::try_from(to.saturating_sub(from)).unwrap_or(0) * u64::from(speed)
+            u64::try_from(to.saturating_sub(from))
+                .unwrap_or(0)
+                .saturating_mul(u64::from(speed))
         };
         for change in self
             .changes
@@ -207,7 +210,8 @@ impl ExerciseClock {
                 break;
             }
             if let Some(since) = running_since.take() {
-                exercise_ms += elapsed(since, change.wall_ms, flags.speed);
+                exercise_ms =
+                    exercise_ms.saturating_add(elapsed(since, change.wall_ms, flags.speed));
             }
             flags.apply(change);
             if flags.running() {
@@ -215,7 +219,7 @@ impl ExerciseClock {
             }
         }
         if let Some(since) = running_since {
-            exercise_ms += elapsed(since, wall_ms, flags.speed);
+            exercise_ms = exercise_ms.saturating_add(elapsed(since, wall_ms, flags.speed));
         }
         Reading { exercise_ms, flags }
     }
@@ -362,6 +366,10 @@ mod tests {
         assert_eq!(clock.exercise_ms_at(T1, 9_000), 32_000);
         assert_eq!(clock.speed_at(T1, 6_000), 10);
         assert_eq!(clock.speed_at(T1, 9_000), 1);
+        // Reading at the end of time saturates instead of overflowing.
+        let fast =
+            ExerciseClock::new([ClockChange::session(1_700_000_000_000, Start).with_speed(10)]);
+        assert!(fast.is_running(T1) && fast.has_started(None));
     }
 
     #[test]

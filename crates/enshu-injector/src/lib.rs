@@ -274,6 +274,7 @@ mod tests {
                 ("dropper".to_string(), 60_000),
                 ("persistence".to_string(), 70_000),
                 ("deface".to_string(), 120_000),
+                ("deface-log".to_string(), 120_000),
                 ("soc-alert".to_string(), 180_000),
             ]
         );

@@ -485,7 +485,14 @@ async fn quickstart_injects_and_checks_against_docker() {
 
     // The schedule agrees: with everything fired, nothing is due.
     let mut state = enshu_injector::ScheduleState::default();
-    for id in ["beacon", "dropper", "persistence", "deface", "soc-alert"] {
+    for id in [
+        "beacon",
+        "dropper",
+        "persistence",
+        "deface",
+        "deface-log",
+        "soc-alert",
+    ] {
         state.record_fired(id, 0);
     }
     assert!(enshu_injector::due(&team.injects, &state, u64::MAX / 2).is_empty());

@@ -99,9 +99,17 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
             96,
         ),
         // The web root is a tmpfs seeded from the image at start: a deface
-        // inject writes it and the team restores it.
+        // inject writes it and the team restores it, logged in over SSH as
+        // the site's administrator (sshd needs SYS_CHROOT and AUDIT_WRITE).
         ImageRole::Web => profile(
-            &["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"],
+            &[
+                "CHOWN",
+                "SETUID",
+                "SETGID",
+                "SYS_CHROOT",
+                "AUDIT_WRITE",
+                "NET_BIND_SERVICE",
+            ],
             &[
                 "/run",
                 "/tmp",

@@ -501,7 +501,8 @@ pub(crate) fn visible_to_team(event: &Event, team: u32, team_plan: &TeamPlan) ->
         EventKind::ClockChanged { .. } => true,
         EventKind::ReportGraded { .. }
         | EventKind::Adjustment { .. }
-        | EventKind::FirewallChanged { .. } => event.team == Some(team),
+        | EventKind::FirewallChanged { .. }
+        | EventKind::TeamReset { .. } => event.team == Some(team),
         EventKind::InjectHeld { .. }
         | EventKind::CheckResult { .. }
         | EventKind::InstructorNote { .. }

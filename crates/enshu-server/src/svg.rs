@@ -178,6 +178,13 @@ pub(crate) fn team_timeline(
                     if *block { "block" } else { "unblock" }
                 ),
             ),
+            EventKind::TeamReset { containers } => marker(
+                &mut svg,
+                6,
+                at,
+                "note",
+                format!("range reset ({containers} containers rebuilt)"),
+            ),
             EventKind::ClockChanged { .. } | EventKind::InjectFireRequested { .. } => {}
         }
     }

@@ -70,6 +70,12 @@ pub enum EventKind {
         block: bool,
         address: String,
     },
+    /// The team's range was rebuilt from the images (`enshu reset`). Injects
+    /// fired before it are no longer in the range, so the engine fires them
+    /// again; what the team scored before stays scored.
+    TeamReset {
+        containers: u32,
+    },
     /// A manual correction of the score; `objective` `None` adjusts the
     /// team's total. Reason and author are required: this is the audit trail.
     Adjustment {
@@ -123,6 +129,7 @@ impl EventKind {
             EventKind::InstructorNote { .. } => "instructor_note",
             EventKind::InjectFireRequested { .. } => "inject_fire_requested",
             EventKind::FirewallChanged { .. } => "firewall_changed",
+            EventKind::TeamReset { .. } => "team_reset",
             EventKind::Adjustment { .. } => "adjustment",
             EventKind::ClockChanged { .. } => "clock_changed",
             EventKind::ReportGraded { .. } => "report_graded",
@@ -167,7 +174,7 @@ impl EventKind {
                 require("reason", reason)?;
                 require("author", author)
             }
-            EventKind::ClockChanged { .. } => Ok(()),
+            EventKind::ClockChanged { .. } | EventKind::TeamReset { .. } => Ok(()),
             EventKind::ReportGraded { form, author, .. } => {
                 require("form", form)?;
                 require("author", author)

@@ -111,6 +111,7 @@ pub fn scoring_events(events: &[Event], team_indices: &[u32]) -> Vec<ScoringEven
             | EventKind::InstructorNote { .. }
             | EventKind::InjectFireRequested { .. }
             | EventKind::FirewallChanged { .. }
+            | EventKind::TeamReset { .. }
             | EventKind::ClockChanged { .. } => continue,
         };
         converted.push(ScoringEvent {

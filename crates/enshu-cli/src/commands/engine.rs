@@ -250,8 +250,8 @@ async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
 }
 
 /// Start a capture replay in the background (a capture plays for minutes)
-/// and return what the log records now. A replay that fails later is
-/// reported to the instructors as a note.
+/// and return what the log records now. When it ends, a note on the team's
+/// timeline says how many frames went out, or why it failed.
 fn start_replay<B: Backend + Clone + Send + Sync + 'static>(
     shared: &Shared<B>,
     team: &TeamPlan,
@@ -282,32 +282,34 @@ fn start_replay<B: Backend + Clone + Send + Sync + 'static>(
         let outcome = backend
             .exec(&container, &command, ExecPrivilege::Controller)
             .await;
-        let failure = match outcome {
+        // The instructors see how the replay went on the team's timeline.
+        let text = match outcome {
             Ok(output) if output.exit_code == 0 => {
-                tracing::info!(team = %team_name, inject = %inject_name, "replay finished: {}", String::from_utf8_lossy(&output.stdout).trim());
-                None
+                let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+                tracing::info!(team = %team_name, inject = %inject_name, "replay finished: {report}");
+                format!(
+                    "replay of inject {inject_name} finished: {} frames sent, {} refused by the egress guard",
+                    report["sent"].as_u64().unwrap_or(0),
+                    report["refused"].as_u64().unwrap_or(0)
+                )
             }
-            Ok(output) => Some(format!(
-                "exit {}: {}",
+            Ok(output) => format!(
+                "replay of inject {inject_name} failed: exit {}: {}",
                 output.exit_code,
                 String::from_utf8_lossy(&output.stderr).trim()
-            )),
-            Err(error) => Some(error.to_string()),
+            ),
+            Err(error) => format!("replay of inject {inject_name} failed: {error}"),
         };
-        if let Some(failure) = failure {
-            tracing::warn!(team = %team_name, inject = %inject_name, "replay failed: {failure}");
-            let text = format!("replay of inject {inject_name} failed: {failure}");
-            let event = NewEvent {
-                session,
-                team: Some(team_index),
-                kind: EventKind::InstructorNote { text },
-                actor: "engine".into(),
-                at_ms: None,
-                exercise_ms: None,
-            };
-            if let Err(error) = store.append_event(event).await {
-                tracing::warn!("recording a failed replay: {error}");
-            }
+        let event = NewEvent {
+            session,
+            team: Some(team_index),
+            kind: EventKind::InstructorNote { text },
+            actor: "engine".into(),
+            at_ms: None,
+            exercise_ms: None,
+        };
+        if let Err(error) = store.append_event(event).await {
+            tracing::warn!("recording the end of a replay: {error}");
         }
     });
     let mut ground_truth = planned.ground_truth;
@@ -470,9 +472,26 @@ pub async fn check_round<B: Backend + Clone + Send + Sync + 'static>(
     Ok(round)
 }
 
-/// One team's schedule as the log tells it.
+/// The seq of the team's last range reset (0: never reset). Injects fired
+/// before it are no longer in the range.
+fn last_reset_seq(events: &[Event], team: u32) -> u64 {
+    events
+        .iter()
+        .filter(|event| {
+            event.team == Some(team) && matches!(event.kind, EventKind::TeamReset { .. })
+        })
+        .map(|event| event.seq)
+        .max()
+        .unwrap_or(0)
+}
+
+/// One team's schedule as the log tells it. After a reset the injects fired
+/// before it count as not fired, so they fire again (at once, in order,
+/// since their time has passed) and the rebuilt range carries the attack
+/// as far as the team's clock has got.
 pub fn schedule_state(events: &[Event], team: &TeamPlan, clock: &ExerciseClock) -> ScheduleState {
     let mut state = ScheduleState::default();
+    let reset_seq = last_reset_seq(events, team.index);
     let concerns = |event: &Event| event.team.is_none() || event.team == Some(team.index);
     let exercise_ms = |event: &Event| {
         event
@@ -481,7 +500,9 @@ pub fn schedule_state(events: &[Event], team: &TeamPlan, clock: &ExerciseClock) 
     };
     for event in events.iter().filter(|event| concerns(event)) {
         match &event.kind {
-            EventKind::InjectFired { inject, .. } if event.team == Some(team.index) => {
+            EventKind::InjectFired { inject, .. }
+                if event.team == Some(team.index) && event.seq > reset_seq =>
+            {
                 state.record_fired(inject, exercise_ms(event))
             }
             EventKind::InjectHeld { inject } => state.hold(inject),
@@ -502,10 +523,12 @@ pub fn schedule_state(events: &[Event], team: &TeamPlan, clock: &ExerciseClock) 
     state
 }
 
+/// What the team's range holds now: injects fired since its last reset.
 fn ground_truth_of(events: &[Event], team: u32) -> BTreeMap<String, Value> {
+    let reset_seq = last_reset_seq(events, team);
     events
         .iter()
-        .filter(|event| event.team == Some(team))
+        .filter(|event| event.team == Some(team) && event.seq > reset_seq)
         .filter_map(|event| match &event.kind {
             EventKind::InjectFired {
                 inject,

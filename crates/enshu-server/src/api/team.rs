@@ -82,6 +82,23 @@ pub(crate) fn team_overview_json(
     let messages: Vec<Value> = team_plan
         .map(|team_plan| received_messages(snapshot, team, team_plan, lang))
         .unwrap_or_default();
+    // The team's own network map, as handed out at the start of an
+    // exercise: every host of its range with its address.
+    let hosts: Value = team_plan
+        .map(|team_plan| {
+            team_plan
+                .containers
+                .iter()
+                .filter_map(|container| {
+                    Some((
+                        container.reference.clone(),
+                        json!(container.primary_address()?.to_string()),
+                    ))
+                })
+                .collect::<serde_json::Map<String, Value>>()
+        })
+        .map(Value::Object)
+        .unwrap_or_default();
     let forms: Vec<Value> = state
         .scenario()
         .forms
@@ -96,6 +113,7 @@ pub(crate) fn team_overview_json(
         "objectives": objectives,
         "messages": messages,
         "forms": forms,
+        "hosts": hosts,
     })
 }
 
