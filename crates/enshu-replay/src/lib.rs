@@ -15,6 +15,7 @@
 //! - [`address_map`]: `FROM=TO` entries and JSON map files into a
 //!   [`RewriteMap`] (pure).
 //! - [`prepare`]: rewrite, set MACs, guard every frame (pure).
+//! - [`flows`]: splitting frames between sender threads by flow (pure).
 //! - [`replay`]: the send loop over a [`FrameSink`], paced by enshu-pcap's
 //!   `SendSchedule` (no socket; tested with a recording sink).
 //! - [`pacing`]: the sleep-then-spin [`Pacer`] and timing-error percentiles.
@@ -28,6 +29,7 @@
 //! `cargo test --no-default-features`.
 
 pub mod address_map;
+pub mod flows;
 pub mod pacing;
 pub mod prepare;
 pub mod replay;
