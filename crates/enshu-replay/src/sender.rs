@@ -1,13 +1,26 @@
 //! The AF_PACKET sender (feature `raw-socket`).
 //!
 //! A raw packet socket bound to one interface, protocol 0 so that it never
-//! receives, sending pre-built Ethernet frames in batches with `sendmmsg`:
-//! one system call carries up to [`SenderOptions::batch_size`] frames. The
-//! kernel still builds one socket buffer per frame, as it does for a
-//! PACKET_MMAP TX ring; what a ring would save over `sendmmsg` is the copy
-//! from user memory, which for frames of a few hundred bytes costs less
-//! than the socket-buffer work both paths share (see the crate's README for
-//! the measurements that decided this).
+//! receives, sending pre-built Ethernet frames, up to
+//! [`SenderOptions::batch_size`] per system call, one of two ways:
+//!
+//! - a PACKET_MMAP TX ring ([`crate::tx_ring`]), the default: frames are
+//!   copied into slots shared with the kernel and one `send` transmits the
+//!   batch;
+//! - `sendmmsg`, the fallback when the kernel refuses a ring (the reason is
+//!   kept for the report) or when asked for.
+//!
+//! An earlier version argued that a ring could not beat `sendmmsg`, since
+//! the kernel builds one socket buffer per frame either way. Measured on a
+//! veth pair, the ring sends 1.1x (loaded host) to 1.4x (quieter host) the
+//! 64-byte frames per second of `sendmmsg` batches (see BENCHMARKS.md): the
+//! per-message work of the generic send path (message header copy, iovec
+//! import, checks) is a visible share of a ~2 µs frame. What remains is
+//! kernel work no sender avoids: the socket buffer, the device transmit and,
+//! on a veth pair, the receiving namespace's stack, which runs on the
+//! sending CPU and is more than half of it (user space is under 2 % in a
+//! profile). Beyond that, a second core is the lever: `--threads` (see
+//! [`crate::flows`]).
 //!
 //! `PACKET_QDISC_BYPASS` is opt-in: it skips the interface's queueing
 //! discipline, so a range that shapes traffic with `tc` would be bypassed.
