@@ -18,9 +18,11 @@
 //! frame already sent. The copy also leaves the receiver a linear buffer,
 //! which it would otherwise have to pull the headers into.
 //!
-//! The blocking `send` returns once the kernel has taken every marked slot,
-//! so a batch never waits behind the previous one; `SO_SNDTIMEO` bounds
-//! that wait.
+//! The blocking `send` returns once the kernel has taken every marked slot
+//! (on a veth pair, transmitted and usually received too), so the next
+//! batch finds its slots free; `SO_SNDTIMEO` and [`SEND_PATIENCE`] bound
+//! every wait. A frame the device dropped stays requested in its slot and
+//! goes out with the next flush, as `sendmmsg` retries it.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
