@@ -123,14 +123,22 @@ fn main() {
         ),
     ] {
         let variants: Vec<(&str, Vec<String>)> = vec![
-            ("enshu-replay (sendmmsg 64)", vec![]),
+            ("enshu-replay (tx ring, batch 64)", vec![]),
             (
-                "enshu-replay (sendmmsg 64, qdisc bypass)",
+                "enshu-replay (tx ring, qdisc bypass)",
                 vec!["--qdisc-bypass".into()],
             ),
             (
-                "enshu-replay (batch 1)",
-                vec!["--batch-size".into(), "1".into()],
+                "enshu-replay (tx ring, qdisc bypass, --threads 2)",
+                vec!["--qdisc-bypass".into(), "--threads".into(), "2".into()],
+            ),
+            (
+                "enshu-replay (sendmmsg 64, qdisc bypass)",
+                vec!["--sendmmsg".into(), "--qdisc-bypass".into()],
+            ),
+            (
+                "enshu-replay (sendmmsg, batch 1)",
+                vec!["--sendmmsg".into(), "--batch-size".into(), "1".into()],
             ),
         ];
         for (variant, extra) in &variants {
@@ -176,8 +184,9 @@ fn main() {
     }
 
     println!(
-        "\n## Replay rate (median of {} runs)\n",
-        environment.repetitions
+        "\n## Replay rate (median of {} runs; load average after the rate runs: {})\n",
+        environment.repetitions,
+        load_average()
     );
     println!("| workload | sender | sent | arrived | wall s | arrived pps | tool-reported pps |");
     println!("|---|---|---:|---:|---:|---:|---:|");
@@ -233,6 +242,15 @@ fn main() {
             count,
             || replay_command(&environment, &arguments),
         ));
+        let mut sendmmsg_arguments = arguments.clone();
+        sendmmsg_arguments.push("--sendmmsg".into());
+        timing_rows.push(measure_timing(
+            &environment,
+            rate,
+            "enshu-replay --sendmmsg",
+            count,
+            || replay_command(&environment, &sendmmsg_arguments),
+        ));
         timing_rows.push(measure_timing(
             &environment,
             rate,
@@ -268,8 +286,9 @@ fn main() {
         ));
     }
     println!(
-        "\n## Timing fidelity: inter-arrival gap error on the receiving side (median of {} runs)\n",
-        environment.repetitions
+        "\n## Timing fidelity: inter-arrival gap error on the receiving side (median of {} runs; load average after: {})\n",
+        environment.repetitions,
+        load_average()
     );
     println!(
         "| rate | sender | arrived | p50 gap error us | p99 gap error us | max us | achieved pps | sender-side p99 us |"
@@ -289,6 +308,18 @@ fn main() {
                 .map_or("-".to_owned(), |value| format!("{value:.1}"))
         );
     }
+}
+
+/// The 1, 5 and 15 minute load averages, as /proc/loadavg prints them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 /// Writes the frames enshu-replay will send, for tcpreplay; returns the
@@ -433,7 +464,10 @@ fn measure_rate(
         let arrived = received_packets(environment) - before;
         let wall = elapsed.as_secs_f64();
         runs.push((arrived as f64 / wall, arrived, wall, reported_pps(&stdout)));
-        eprintln!("{workload} / {sender}: arrived {arrived} in {wall:.3} s");
+        eprintln!(
+            "{workload} / {sender}: arrived {arrived} in {wall:.3} s (load {})",
+            load_average()
+        );
     }
     runs.sort_by(|left, right| left.0.total_cmp(&right.0));
     let (arrived_pps, arrived, wall_seconds, reported_pps) = runs[runs.len() / 2];

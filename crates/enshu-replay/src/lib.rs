@@ -15,19 +15,22 @@
 //! - [`address_map`]: `FROM=TO` entries and JSON map files into a
 //!   [`RewriteMap`] (pure).
 //! - [`prepare`]: rewrite, set MACs, guard every frame (pure).
+//! - [`flows`]: splitting frames between sender threads by flow (pure).
 //! - [`replay`]: the send loop over a [`FrameSink`], paced by enshu-pcap's
 //!   `SendSchedule` (no socket; tested with a recording sink).
 //! - [`pacing`]: the sleep-then-spin [`Pacer`] and timing-error percentiles.
 //! - [`report`]: the [`ReplayReport`], human or JSON.
 //! - [`synthetic`]: minimal UDP captures for benchmarks and tests.
 //! - `sender` (feature `raw-socket`, on by default): the AF_PACKET
-//!   [`Sender`] with `sendmmsg` batches, and [`replay()`] tying it together.
+//!   [`Sender`], through a PACKET_MMAP TX ring or `sendmmsg` batches, and
+//!   [`replay()`] tying it together, on one thread or several.
 //!
 //! Without the `raw-socket` feature the crate opens no socket and needs no
 //! privilege, so everything but the sender is tested with plain
 //! `cargo test --no-default-features`.
 
 pub mod address_map;
+pub mod flows;
 pub mod pacing;
 pub mod prepare;
 pub mod replay;
@@ -35,6 +38,8 @@ pub mod report;
 #[cfg(feature = "raw-socket")]
 pub mod sender;
 pub mod synthetic;
+#[cfg(feature = "raw-socket")]
+mod tx_ring;
 
 pub use address_map::{AddressMapError, map_entries_from_json, rewrite_map_from_entries};
 pub use enshu_pcap::{EgressGuard, MacAddress, RewriteMap, Timing};
@@ -47,7 +52,7 @@ pub use replay::{FrameSink, SendError, SendSettings, SendStatistics, send_frames
 pub use report::{ReplayReport, ReportContext};
 #[cfg(feature = "raw-socket")]
 pub use sender::{
-    InterfaceInfo, Sender, SenderError, SenderOptions, enter_realtime_scheduling,
+    InterfaceInfo, SendMethod, Sender, SenderError, SenderOptions, enter_realtime_scheduling,
     reduce_timer_slack,
 };
 
@@ -71,6 +76,9 @@ pub struct ReplayRequest<'a> {
     /// Send from a `SCHED_FIFO` thread with locked memory (paced replays on
     /// a busy host); an error if the privilege is missing.
     pub realtime: bool,
+    /// Sender threads, each with its own socket and a share of the flows
+    /// (see [`flows`]); more than one only at top speed.
+    pub threads: usize,
 }
 
 /// Why a replay failed.
@@ -85,6 +93,10 @@ pub enum ReplayError {
     Send(#[from] SendError),
     #[error("entering real-time scheduling (needs CAP_SYS_NICE and CAP_IPC_LOCK): {0}")]
     Realtime(std::io::Error),
+    #[error(
+        "{threads} sender threads need --topspeed: a paced replay is sent by one thread (its rate needs no second core, and one schedule keeps the order)"
+    )]
+    ThreadsNeedTopSpeed { threads: usize },
 }
 
 /// `SCHED_FIFO` priority of `--realtime`: above ordinary real-time helpers,
@@ -95,6 +107,10 @@ pub const REALTIME_PRIORITY: i32 = 40;
 /// Opens the interface, prepares and checks every frame, then sends them.
 #[cfg(feature = "raw-socket")]
 pub fn replay(request: ReplayRequest<'_>) -> Result<ReplayReport, ReplayError> {
+    let threads = request.threads.max(1);
+    if threads > 1 && !matches!(request.timing, Timing::TopSpeed) {
+        return Err(ReplayError::ThreadsNeedTopSpeed { threads });
+    }
     let mut sender = Sender::open(request.interface, request.sender)?;
     let interface = sender.interface().clone();
     let destination_mac = request.next_hop_mac.unwrap_or(PrepareOptions::BROADCAST);
@@ -122,7 +138,21 @@ pub fn replay(request: ReplayRequest<'_>) -> Result<ReplayReport, ReplayError> {
         max_duration: request.max_duration,
         ..SendSettings::default()
     };
-    let statistics = send_frames(&mut sender, &prepared.frames, &settings)?;
+    let send_method = sender.send_method();
+    let tx_ring_unavailable = sender.tx_ring_unavailable().map(str::to_owned);
+    let (statistics, full_queue_retries) = if threads == 1 {
+        let statistics = send_frames(&mut sender, &prepared.frames, &settings)?;
+        (statistics, sender.full_queue_retries)
+    } else {
+        send_on_threads(
+            sender,
+            request.interface,
+            request.sender,
+            &prepared.frames,
+            &settings,
+            threads,
+        )?
+    };
     Ok(ReplayReport::new(
         ReportContext {
             interface: interface.name.clone(),
@@ -130,11 +160,75 @@ pub fn replay(request: ReplayRequest<'_>) -> Result<ReplayReport, ReplayError> {
             destination_mac: destination_mac.to_string(),
             timing: describe_timing(request.timing),
             loops: request.loops,
-            full_queue_retries: sender.full_queue_retries,
+            full_queue_retries,
+            send_method: send_method.to_string(),
+            tx_ring_unavailable,
+            threads,
         },
         &prepared,
         &statistics,
     ))
+}
+
+/// Splits the frames by flow and sends each share from its own thread and
+/// socket (`first_sender` and `threads - 1` more of the same kind); returns
+/// the combined statistics, timed from before the first thread starts to
+/// after the last ends, and the full-queue retries of all senders.
+#[cfg(feature = "raw-socket")]
+fn send_on_threads(
+    first_sender: Sender,
+    interface: &str,
+    options: SenderOptions,
+    frames: &CheckedFrames,
+    settings: &SendSettings,
+    threads: usize,
+) -> Result<(SendStatistics, u64), ReplayError> {
+    let shares: Vec<CheckedFrames> = frames
+        .partition_by_flow(threads)
+        .into_iter()
+        .filter(|share| !share.is_empty())
+        .collect();
+    let mut senders = vec![first_sender];
+    while senders.len() < shares.len() {
+        senders.push(Sender::open(interface, options)?);
+    }
+    senders.truncate(shares.len().max(1));
+    let started = std::time::Instant::now();
+    let outcomes: Vec<(Result<SendStatistics, SendError>, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = senders
+            .into_iter()
+            .zip(&shares)
+            .map(|(mut sender, share)| {
+                scope.spawn(move || {
+                    let outcome = send_frames(&mut sender, share, settings);
+                    (outcome, sender.full_queue_retries)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("sender thread panicked"))
+            .collect()
+    });
+    let elapsed = started.elapsed();
+    let mut combined = SendStatistics {
+        frames_sent: 0,
+        bytes_sent: 0,
+        system_calls: 0,
+        elapsed,
+        stopped_at_deadline: false,
+        timing_error: None,
+    };
+    let mut full_queue_retries = 0;
+    for (outcome, retries) in outcomes {
+        let statistics = outcome?;
+        combined.frames_sent += statistics.frames_sent;
+        combined.bytes_sent += statistics.bytes_sent;
+        combined.system_calls += statistics.system_calls;
+        combined.stopped_at_deadline |= statistics.stopped_at_deadline;
+        full_queue_retries += retries;
+    }
+    Ok((combined, full_queue_retries))
 }
 
 /// A short description of a timing, for reports.

@@ -160,6 +160,25 @@ impl CheckedFrames {
         self.bytes.len() as u64
     }
 
+    /// Splits the frames between `parts` senders, keeping every flow (see
+    /// [`crate::flows`]) whole and in order within its part. The parts are
+    /// built here, from frames that already passed the guard, so the
+    /// invariant carries over. Parts may be empty when there are fewer
+    /// flows than parts.
+    pub fn partition_by_flow(&self, parts: usize) -> Vec<CheckedFrames> {
+        let keys = crate::flows::flow_keys(self.iter());
+        let assignment = crate::flows::assign_parts(&keys, parts);
+        let mut partitioned = vec![CheckedFrames::default(); parts.max(1)];
+        for (index, part) in assignment.into_iter().enumerate() {
+            partitioned[part].push(
+                self.capture_indexes[index],
+                self.timestamps_ns[index],
+                self.frame(index),
+            );
+        }
+        partitioned
+    }
+
     fn push(&mut self, capture_index: usize, timestamp_ns: u64, frame: &[u8]) {
         self.spans.push((self.bytes.len(), frame.len()));
         self.bytes.extend_from_slice(frame);

@@ -34,6 +34,12 @@ pub struct ReplayReport {
     pub achieved_bits_per_second: f64,
     pub system_calls: u64,
     pub full_queue_retries: u64,
+    /// `tx-ring` or `sendmmsg`.
+    pub send_method: String,
+    /// Why the TX ring was not used although asked for, if so.
+    pub tx_ring_unavailable: Option<String>,
+    /// Sender threads (each with its own socket and share of the flows).
+    pub threads: usize,
     pub stopped_at_deadline: bool,
     /// Send-time error against the schedule; absent at top speed.
     pub timing_error: Option<TimingErrorSummary>,
@@ -48,6 +54,9 @@ pub struct ReportContext {
     pub timing: String,
     pub loops: u32,
     pub full_queue_retries: u64,
+    pub send_method: String,
+    pub tx_ring_unavailable: Option<String>,
+    pub threads: usize,
 }
 
 impl ReplayReport {
@@ -82,6 +91,9 @@ impl ReplayReport {
             achieved_bits_per_second: statistics.bits_per_second(),
             system_calls: statistics.system_calls,
             full_queue_retries: context.full_queue_retries,
+            send_method: context.send_method,
+            tx_ring_unavailable: context.tx_ring_unavailable,
+            threads: context.threads,
             stopped_at_deadline: statistics.stopped_at_deadline,
             timing_error: statistics.timing_error,
         }
@@ -119,12 +131,14 @@ impl fmt::Display for ReplayReport {
         }
         writeln!(
             formatter,
-            "sent {} frames, {} bytes in {:.6} s: {:.0} packets/s, {:.1} Mbit/s ({} system calls, {} full-queue retries){}",
+            "sent {} frames, {} bytes in {:.6} s: {:.0} packets/s, {:.1} Mbit/s ({}, {} thread(s), {} system calls, {} full-queue retries){}",
             self.sent,
             self.bytes,
             self.elapsed_seconds,
             self.achieved_pps,
             self.achieved_bits_per_second / 1e6,
+            self.send_method,
+            self.threads,
             self.system_calls,
             self.full_queue_retries,
             if self.stopped_at_deadline {
@@ -133,6 +147,12 @@ impl fmt::Display for ReplayReport {
                 ""
             }
         )?;
+        if let Some(reason) = &self.tx_ring_unavailable {
+            writeln!(
+                formatter,
+                "TX ring unavailable, sent with sendmmsg: {reason}"
+            )?;
+        }
         if let Some(error) = &self.timing_error {
             writeln!(
                 formatter,

@@ -282,3 +282,51 @@ fn max_duration_bounds_a_long_replay() {
     // Sends due at 0, 1, ..., 49 ms; a busy host may stop it earlier.
     assert!((1..=50).contains(&statistics.frames_sent), "{statistics:?}");
 }
+
+#[test]
+fn partitioning_by_flow_keeps_every_frame_and_each_flow_in_one_ordered_part() {
+    let name = "tcpreplay_test.pcap";
+    let capture = std::fs::read(fixture(name)).unwrap();
+    let prepared = prepare_frames(
+        &capture,
+        &options(&map_into_range(name), RefusalPolicy::Skip),
+        &guard("10.64.0.0/16"),
+    )
+    .unwrap();
+    let frames = &prepared.frames;
+    let keys = enshu_replay::flows::flow_keys(frames.iter());
+    for parts in [1, 2, 3] {
+        let partitioned = frames.partition_by_flow(parts);
+        assert_eq!(partitioned.len(), parts);
+        assert_eq!(
+            partitioned.iter().map(|part| part.len()).sum::<usize>(),
+            frames.len()
+        );
+        let mut part_of_capture_index = std::collections::HashMap::new();
+        for (part_number, part) in partitioned.iter().enumerate() {
+            assert!(!part.is_empty(), "{parts} parts: part {part_number} empty");
+            let indexes: Vec<usize> = (0..part.len()).map(|i| part.capture_index(i)).collect();
+            assert!(
+                indexes.windows(2).all(|pair| pair[0] < pair[1]),
+                "part {part_number} out of capture order"
+            );
+            for (position, capture_index) in indexes.iter().enumerate() {
+                part_of_capture_index.insert(*capture_index, part_number);
+                let original = (0..frames.len())
+                    .find(|&i| frames.capture_index(i) == *capture_index)
+                    .unwrap();
+                assert_eq!(part.frame(position), frames.frame(original));
+                assert_eq!(
+                    part.timestamps_ns()[position],
+                    frames.timestamps_ns()[original]
+                );
+            }
+        }
+        // Frames with the same flow key went to the same part.
+        let mut part_of_key = std::collections::HashMap::new();
+        for (index, key) in keys.iter().enumerate() {
+            let part = part_of_capture_index[&frames.capture_index(index)];
+            assert_eq!(*part_of_key.entry(*key).or_insert(part), part, "{key:?}");
+        }
+    }
+}

@@ -60,6 +60,7 @@ pub struct VethPair {
     pub sender_namespace: String,
     pub receiver_namespace: String,
     pub receiver_mac: String,
+    pub sender_mac: String,
     pub scratch: PathBuf,
 }
 
@@ -73,6 +74,7 @@ impl VethPair {
             sender_namespace: format!("{base}-s"),
             receiver_namespace: format!("{base}-r"),
             receiver_mac: String::new(),
+            sender_mac: String::new(),
             scratch: std::env::temp_dir().join(&base),
         };
         let mut pair = pair;
@@ -128,21 +130,8 @@ impl VethPair {
                 .args(["-n", namespace, "addr", "add", address, "dev", interface]));
             run(Command::new("ip").args(["-n", namespace, "link", "set", interface, "up"]));
         }
-        let link = run(Command::new("ip").args([
-            "-n",
-            &pair.receiver_namespace,
-            "-o",
-            "link",
-            "show",
-            RECEIVER_INTERFACE,
-        ]));
-        let link = String::from_utf8_lossy(&link.stdout);
-        pair.receiver_mac = link
-            .split_whitespace()
-            .skip_while(|word| *word != "link/ether")
-            .nth(1)
-            .expect("receiver has a mac")
-            .to_owned();
+        pair.receiver_mac = mac_of(&pair.receiver_namespace, RECEIVER_INTERFACE);
+        pair.sender_mac = mac_of(&pair.sender_namespace, SENDER_INTERFACE);
         pair
     }
 
@@ -225,6 +214,16 @@ impl VethPair {
             path,
         }
     }
+}
+
+fn mac_of(namespace: &str, interface: &str) -> String {
+    let link = run(Command::new("ip").args(["-n", namespace, "-o", "link", "show", interface]));
+    let link = String::from_utf8_lossy(&link.stdout);
+    link.split_whitespace()
+        .skip_while(|word| *word != "link/ether")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{interface} has no mac"))
+        .to_owned()
 }
 
 impl Drop for VethPair {

@@ -59,9 +59,19 @@ pub struct Args {
     /// Leave refused packets out instead of aborting before sending.
     #[arg(long)]
     pub skip_refused: bool,
-    /// Most frames per sendmmsg call.
+    /// Most frames per system call (TX ring flush or sendmmsg call).
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// Send with sendmmsg batches instead of a PACKET_MMAP TX ring (the
+    /// ring is used when the kernel allows one).
+    #[arg(long)]
+    pub sendmmsg: bool,
+    /// Sender threads, each with its own socket; frames are split by flow,
+    /// so order is kept within a conversation (same protocol, addresses and
+    /// ports, both directions) but not between conversations. Needs
+    /// --topspeed.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: u16,
     /// Bypass the interface's qdisc (and any tc shaping on it).
     #[arg(long)]
     pub qdisc_bypass: bool,

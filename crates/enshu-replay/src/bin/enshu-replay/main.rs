@@ -61,10 +61,12 @@ fn run(args: &Args) -> anyhow::Result<ReplayReport> {
         sender: SenderOptions {
             batch_size: args.batch_size,
             qdisc_bypass: args.qdisc_bypass,
+            tx_ring: !args.sendmmsg,
             ..SenderOptions::default()
         },
         max_duration: args.max_duration()?,
         realtime: args.realtime,
+        threads: usize::from(args.threads),
     };
     enshu_replay::replay(request).with_context(|| format!("replaying {}", args.capture.display()))
 }
