@@ -65,7 +65,7 @@ fn the_event(writer: usize, number: usize) -> (u32, EventKind) {
         EventKind::Submission {
             objective: "find-host".into(),
             answer: format!("pc{number:02}"),
-            correct: number % 2 == 0,
+            correct: number.is_multiple_of(2),
         },
     )
 }
