@@ -22,6 +22,8 @@
 //!   tokens, CSRF, login rate limiting.
 //! - `exercise`: the pure part: scoring rules from the scenario, answer
 //!   and report checking, snapshots of the log, alerts.
+//! - `scoreboard_cache`: the instructor scoreboard scored once per log
+//!   change (or wall-clock second) and its rendered bodies.
 //! - [`i18n`]: the Japanese/English catalogue.
 //! - `pages`: server-rendered HTML (with SVG drawn on the server);
 //!   `api`: the JSON API; `live`: Server-Sent Events and the store tail.
@@ -36,6 +38,8 @@
 //!   team only as the messages the scenario sends it.
 //! - **Every state change is an event** written through the store; the
 //!   server keeps no exercise state of its own beyond login sessions.
+//!   The scoreboard cache is a copy of the log, never a source: it is
+//!   checked against the store's last seq on every request.
 
 pub mod i18n;
 pub mod state;
@@ -50,6 +54,7 @@ mod html;
 mod live;
 mod pages;
 mod router;
+mod scoreboard_cache;
 mod security;
 mod svg;
 mod time_format;

@@ -69,6 +69,8 @@ pub(crate) struct AppStateInner {
     pub login_failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
     /// Poked after this server appends, so the store tail publishes at once.
     pub appended: Notify,
+    /// The instructor scoreboard, scored once per log change or second.
+    pub scoreboard_cache: crate::scoreboard_cache::ScoreboardCache,
     pub shutting_down: watch::Sender<bool>,
 }
 
@@ -128,6 +130,7 @@ impl AppState {
                 web_sessions: Mutex::new(HashMap::new()),
                 login_failures: Mutex::new(HashMap::new()),
                 appended: Notify::new(),
+                scoreboard_cache: Default::default(),
                 shutting_down,
             }),
         }
@@ -152,6 +155,14 @@ impl AppState {
     /// A receiver for every event appended to the session from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.inner.live_events.subscribe()
+    }
+
+    /// The all-teams scoreboard as of now (see `scoreboard_cache`).
+    pub(crate) async fn scoreboard(
+        &self,
+    ) -> Result<std::sync::Arc<crate::scoreboard_cache::ScoredBoard>, crate::error::RequestError>
+    {
+        self.inner.scoreboard_cache.board(self).await
     }
 
     pub(crate) fn options(&self) -> &ServerOptions {

@@ -860,3 +860,173 @@ async fn language_follows_accept_language_and_the_switch() {
     assert_eq!(outside.headers()["location"], "/");
     server.stop().await;
 }
+
+/// Team `team`'s total on the JSON scoreboard, and the board's last seq.
+async fn shown_total_and_last_seq(server: &TestServer, team: u64) -> (i64, u64) {
+    let board = request(
+        server,
+        Role::Instructor,
+        "GET",
+        "/api/instructor/scoreboard",
+        None,
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    let total = board["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|shown| shown["team"] == json!(team))
+        .unwrap()["total"]
+        .as_i64()
+        .unwrap();
+    (total, board["last_seq"].as_u64().unwrap_or(0))
+}
+
+/// The points cell of `team` in the HTML fragment.
+async fn fragment_points(server: &TestServer, team: u32) -> String {
+    let html = request(
+        server,
+        Role::Instructor,
+        "GET",
+        "/fragments/scoreboard",
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let marker = format!(r#"id="team-points-{team}">"#);
+    let start = html.find(&marker).expect("points cell") + marker.len();
+    html[start..start + html[start..].find('<').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn cached_scoreboard_shows_the_servers_own_append_at_once() {
+    let server = TestServer::start().await;
+    seed(&server).await;
+    let (before, _) = shown_total_and_last_seq(&server, 1).await;
+    // Twice, so the second answer comes from the cache.
+    assert_eq!(shown_total_and_last_seq(&server, 1).await.0, before);
+    assert_eq!(fragment_points(&server, 1).await, before.to_string());
+    for round in 1..=3 {
+        let response = request(
+            &server,
+            Role::Instructor,
+            "POST",
+            "/api/instructor/teams/1/adjustments",
+            Some(json!({"points": 5, "reason": "clean hand-over", "author": "sato"})),
+        )
+        .await;
+        assert!(response.status().is_success(), "{}", response.status());
+        let expected = before + 5 * round;
+        let (shown, last_seq) = shown_total_and_last_seq(&server, 1).await;
+        assert_eq!(shown, expected, "round {round}: JSON board is stale");
+        assert_eq!(
+            last_seq,
+            server.store.last_seq(server.session).await.unwrap()
+        );
+        assert_eq!(
+            fragment_points(&server, 1).await,
+            expected.to_string(),
+            "round {round}: HTML board is stale"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cached_scoreboard_shows_another_processs_append_at_once() {
+    let server = TestServer::start().await;
+    seed(&server).await;
+    // A separate store handle: its own connections to the same file, and
+    // nothing that could tell the server it appended (no notify, no
+    // broadcast) — what the injector or the CLI looks like to the server.
+    let other_process = enshu_store::Store::open(&server.database_url)
+        .await
+        .unwrap();
+    let (before, _) = shown_total_and_last_seq(&server, 2).await;
+    assert_eq!(fragment_points(&server, 2).await, before.to_string());
+    for round in 1..=5 {
+        let appended = other_process
+            .append(
+                server.session,
+                Some(2),
+                EventKind::Adjustment {
+                    objective: None,
+                    points: -3,
+                    reason: "noisy scan".into(),
+                    author: "cli".into(),
+                },
+                "instructor:cli",
+            )
+            .await
+            .unwrap();
+        let expected = before - 3 * round;
+        let (shown, last_seq) = shown_total_and_last_seq(&server, 2).await;
+        assert_eq!(shown, expected, "round {round}: JSON board is stale");
+        assert_eq!(last_seq, appended.seq);
+        assert_eq!(
+            fragment_points(&server, 2).await,
+            expected.to_string(),
+            "round {round}: HTML board is stale"
+        );
+    }
+    other_process.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cached_scoreboard_clock_fields_lag_by_at_most_a_second() {
+    let server = TestServer::start().await;
+    let started = server
+        .store
+        .append(
+            server.session,
+            None,
+            EventKind::ClockChanged {
+                action: ClockAction::Start,
+                team: None,
+                speed: None,
+            },
+            "instructor",
+        )
+        .await
+        .unwrap();
+    let now_exercise_ms = |board: &Value| board["teams"][0]["now_exercise_ms"].as_u64().unwrap();
+    let mut previous = None;
+    for _ in 0..3 {
+        let board = request(
+            &server,
+            Role::Instructor,
+            "GET",
+            "/api/instructor/scoreboard",
+            None,
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+        let answered_at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let shown = now_exercise_ms(&board);
+        let true_elapsed = answered_at_ms - started.at_ms as u64;
+        assert!(
+            shown + 1_000 >= true_elapsed,
+            "exercise time {shown} ms is more than 1 s behind {true_elapsed} ms"
+        );
+        if let Some(previous) = previous {
+            assert!(
+                shown >= previous + 1_000,
+                "no event, but 1.2 s later the board still says {shown} (was {previous})"
+            );
+        }
+        previous = Some(shown);
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+    }
+    server.stop().await;
+}

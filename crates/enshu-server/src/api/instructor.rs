@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,13 +19,28 @@ use crate::error::RequestError;
 use crate::exercise::{self, Snapshot};
 use crate::state::AppState;
 
+/// `GET /api/instructor/scoreboard`: the cached board's JSON body, rendered
+/// once per board (see `scoreboard_cache` for how fresh it is).
 pub(crate) async fn scoreboard(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, RequestError> {
+) -> Result<Response, RequestError> {
     caller.require_instructor()?;
-    let snapshot = exercise::load_snapshot(&state, None).await?;
-    Ok(Json(scoreboard_json(&state, &snapshot)))
+    let board = state.scoreboard().await?;
+    let body = board.json_body(|snapshot| {
+        Bytes::from(
+            serde_json::to_vec(&scoreboard_json(&state, snapshot))
+                .expect("a JSON value serialises"),
+        )
+    });
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 pub(crate) fn scoreboard_json(state: &AppState, snapshot: &Snapshot) -> Value {
@@ -56,9 +72,10 @@ pub(crate) async fn export_json(
     caller: Caller,
 ) -> Result<Response, RequestError> {
     caller.require_instructor()?;
-    let snapshot = exercise::load_snapshot(&state, None).await?;
+    let board = state.scoreboard().await?;
+    let snapshot = &board.snapshot;
     let body = json!({
-        "scoreboard": scoreboard_json(&state, &snapshot),
+        "scoreboard": scoreboard_json(&state, snapshot),
         "events": snapshot.events,
     });
     let mut response = Json(body).into_response();
@@ -74,8 +91,8 @@ pub(crate) async fn export_csv(
     caller: Caller,
 ) -> Result<Response, RequestError> {
     caller.require_instructor()?;
-    let snapshot = exercise::load_snapshot(&state, None).await?;
-    let mut response = scoreboard_csv(&snapshot).into_response();
+    let board = state.scoreboard().await?;
+    let mut response = scoreboard_csv(&board.snapshot).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -19,6 +19,7 @@ use crate::exercise::{self, Alert, Snapshot};
 use crate::html::{Frame, csrf_field, escape, minutes, page, phase_name, status_label};
 use crate::i18n::{Lang, Msg};
 use crate::pages::team::report_table;
+use crate::scoreboard_cache::ScoreboardHtml;
 use crate::state::AppState;
 
 pub(crate) async fn scoreboard(
@@ -28,7 +29,10 @@ pub(crate) async fn scoreboard(
 ) -> Result<Html<String>, RequestError> {
     caller.require_instructor()?;
     let csrf = caller.csrf_token(&state);
-    let snapshot = exercise::load_snapshot(&state, None).await?;
+    let board = state.scoreboard().await?;
+    let rendered = board.html(lang, |snapshot, lang| {
+        render_scoreboard(&state, snapshot, lang)
+    });
     let body = format!(
         r#"<section class="card"><h1>{title} <span class="live-badge" id="live-status">{live}</span></h1><div id="scoreboard">{table}</div>
 <p class="exports"><a href="/api/instructor/export.json">JSON</a> · <a href="/api/instructor/export.csv">CSV</a></p></section>
@@ -43,9 +47,9 @@ pub(crate) async fn scoreboard(
                     .pick(&state.scenario().title))
         ),
         live = lang.t(Msg::Live),
-        table = scoreboard_table(&state, &snapshot, lang),
+        table = rendered.table,
         comparison = lang.t(Msg::PhaseComparison),
-        chart = crate::svg::phase_comparison(&snapshot, lang),
+        chart = rendered.chart,
     );
     Ok(page(
         Frame {
@@ -66,12 +70,21 @@ pub(crate) async fn scoreboard_fragment(
     lang: Lang,
 ) -> Result<Html<String>, RequestError> {
     caller.require_instructor()?;
-    let snapshot = exercise::load_snapshot(&state, None).await?;
+    let board = state.scoreboard().await?;
+    let rendered = board.html(lang, |snapshot, lang| {
+        render_scoreboard(&state, snapshot, lang)
+    });
     Ok(Html(format!(
         r#"<div id="scoreboard">{}</div><div id="comparison">{}</div>"#,
-        scoreboard_table(&state, &snapshot, lang),
-        crate::svg::phase_comparison(&snapshot, lang)
+        rendered.table, rendered.chart
     )))
+}
+
+fn render_scoreboard(state: &AppState, snapshot: &Snapshot, lang: Lang) -> ScoreboardHtml {
+    ScoreboardHtml {
+        table: scoreboard_table(state, snapshot, lang),
+        chart: crate::svg::phase_comparison(snapshot, lang),
+    }
 }
 
 fn scoreboard_table(state: &AppState, snapshot: &Snapshot, lang: Lang) -> String {

@@ -19,6 +19,9 @@ pub fn team_token(team: u32) -> String {
 
 pub struct TestServer {
     pub base_url: String,
+    /// The SQLite file the server uses, for a second store handle that
+    /// stands in for another process (the injector, the CLI).
+    pub database_url: String,
     pub store: Store,
     pub session: SessionId,
     pub state: AppState,
@@ -109,6 +112,7 @@ impl TestServer {
         });
         TestServer {
             base_url: format!("https://{address}"),
+            database_url: url,
             store,
             session,
             state,
