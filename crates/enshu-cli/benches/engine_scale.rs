@@ -460,13 +460,13 @@ if docker exec "$2" sh -c 'printf "<h1>anchor</h1>\n" > /tmp/eb-anchor-deface.ht
     let mut results: BTreeMap<String, (i64, Vec<i64>, usize)> = BTreeMap::new();
     for line in output.lines() {
         let mut words = line.split_whitespace();
-        let (Some(inject), Some(when)) = (words.next(), words.next()) else {
+        let (Some(inject), Some(completed)) = (words.next(), words.next()) else {
             continue;
         };
         let entry = results
             .entry(format!("{inject} (anchor, {when} the engine)"))
             .or_insert((started_ms, Vec::new(), 0));
-        match when.parse::<i64>() {
+        match completed.parse::<i64>() {
             Ok(at_ms) => entry.1.push(at_ms),
             Err(_) => entry.2 += 1,
         }
