@@ -56,8 +56,10 @@ pub struct Engine<B> {
     checks: CheckState,
 }
 
+/// What the fire loop remembers between rounds (failures to hold after,
+/// firewall changes already applied).
 #[derive(Default)]
-struct FireState {
+pub struct FireState {
     firewall_applied_seq: u64,
     fire_failures: HashMap<(u32, String), u32>,
 }
@@ -171,7 +173,8 @@ async fn append<B>(
 }
 
 /// One round of the fire loop: fire everything due, for every team at once.
-async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
+/// Public for the engine benchmark (`benches/engine_scale.rs`).
+pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
     shared: &Shared<B>,
     state: &mut FireState,
 ) -> anyhow::Result<()> {
@@ -252,6 +255,8 @@ async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
 /// Start a capture replay in the background (a capture plays for minutes)
 /// and return what the log records now. When it ends, a note on the team's
 /// timeline says how many frames went out, or why it failed.
+// The error is `enshu_injector`'s own type; shrinking it belongs there.
+#[allow(clippy::result_large_err)]
 fn start_replay<B: Backend + Clone + Send + Sync + 'static>(
     shared: &Shared<B>,
     team: &TeamPlan,
