@@ -150,6 +150,9 @@ fn serve(state: &str, session: &str, port: u16) -> Server {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    let mut child = child;
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("enshu serve did not listen on {port}");
 }
 

@@ -62,7 +62,9 @@ pub enum InjectError {
     #[error("inject {inject}: {source}")]
     Artefact {
         inject: String,
-        source: artefact::ArtefactError,
+        // Boxed: an artefact error carries Docker's message and would make
+        // every `Result` of this crate large.
+        source: Box<artefact::ArtefactError>,
     },
     #[error(transparent)]
     Traffic(#[from] traffic::TrafficError),
@@ -125,7 +127,7 @@ pub async fn fire<B: Backend>(
                 .await
                 .map_err(|source| InjectError::Artefact {
                     inject: inject.id.clone(),
-                    source,
+                    source: Box::new(source),
                 })?
         }
         Action::Traffic(traffic) => {

@@ -255,8 +255,6 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
 /// Start a capture replay in the background (a capture plays for minutes)
 /// and return what the log records now. When it ends, a note on the team's
 /// timeline says how many frames went out, or why it failed.
-// The error is `enshu_injector`'s own type; shrinking it belongs there.
-#[allow(clippy::result_large_err)]
 fn start_replay<B: Backend + Clone + Send + Sync + 'static>(
     shared: &Shared<B>,
     team: &TeamPlan,

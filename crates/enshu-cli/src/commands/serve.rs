@@ -92,10 +92,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let entries = access::entries(&state, args.access_base_port)?;
     range::runtime()?.block_on(async {
         let url = database_url(&args.session, args.database.as_deref());
-        if let Some(path) = url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next()) {
-            if let Some(parent) = std::path::Path::new(path).parent() {
-                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-            }
+        if let Some(path) = url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next())
+            && let Some(parent) = std::path::Path::new(path).parent()
+        {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
         let store = Store::open(&url).await.with_context(|| format!("opening the store at {url}"))?;
         let session = ensure_store_session(&store, &state, &scenario.id).await?;

@@ -77,10 +77,7 @@ impl SessionState {
                 path.display()
             )
         })?;
-        Ok(
-            serde_json::from_slice(&bytes)
-                .with_context(|| format!("reading {}", path.display()))?,
-        )
+        serde_json::from_slice(&bytes).with_context(|| format!("reading {}", path.display()))
     }
 
     pub fn forget(session: &str) {
