@@ -10,8 +10,8 @@
 #
 # Environment: ENSHU_CONCURRENCY (containers at once, default enshu's own),
 # ENSHU_VERIFY_CONCURRENCY, ANCHOR_PARALLEL (xargs -P, default 8),
-# BENCH_POOL (default 10.32.0.0/11: enshu takes its first /13 for 8 teams,
-# the anchor the next), BENCH_COMPOSE=1 to also time `docker-compose up -d`
+# BENCH_POOL (default 172.24.0.0/13, one /16 per team; the anchor reuses it
+# after enshu is down, as 10/8 is taken by tests here), BENCH_COMPOSE=1 to also time `docker-compose up -d`
 # (Compose 1.29 hung on Docker 20.10 here; off by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +19,8 @@ teams=${1:-8}
 scenario=scenarios/emotet-beta.yaml
 enshu=${ENSHU_BIN:-target/release/enshu}
 [ -x "$enshu" ] || cargo build --release -q -p enshu-cli
-pool=${BENCH_POOL:-10.32.0.0/11}
-anchor_pool=${ANCHOR_POOL:-10.40.0.0/13}
+pool=${BENCH_POOL:-172.24.0.0/13}
+anchor_pool=${ANCHOR_POOL:-$pool}
 anchor_parallel=${ANCHOR_PARALLEL:-8}
 enshu_flags=() down_flags=()
 [ -n "${ENSHU_CONCURRENCY:-}" ] && enshu_flags+=(--concurrency "$ENSHU_CONCURRENCY") down_flags+=(--concurrency "$ENSHU_CONCURRENCY")
