@@ -54,7 +54,7 @@ start=$(now)
 $enshu up "$scenario" --teams "$teams" --session bench-enshu --pool "$pool" "${enshu_flags[@]}" >/tmp/bench-enshu-up.log 2>&1 || { cat /tmp/bench-enshu-up.log; exit 1; }
 end=$(now)
 enshu_up=$(secs "$start" "$end")
-grep -E "^(session|phases|verify):" /tmp/bench-enshu-up.log
+grep -E "^(session |phases:|verify:)" /tmp/bench-enshu-up.log
 sleep 5
 enshu_mem=$(memory_mib bench-enshu)
 start=$(now); $enshu down --session bench-enshu "${down_flags[@]}" >/dev/null; end=$(now)
