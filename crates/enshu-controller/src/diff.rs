@@ -41,6 +41,18 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step's kind, as its serialised `step` tag says it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::CreateNetwork { .. } => "create_network",
+            Step::RemoveContainer { .. } => "remove_container",
+            Step::CreateContainer { .. } => "create_container",
+            Step::StartContainer { .. } => "start_container",
+            Step::ConfigureRouter { .. } => "configure_router",
+            Step::ConfigureRoute { .. } => "configure_route",
+        }
+    }
+
     pub fn team(&self) -> &str {
         match self {
             Step::CreateNetwork { team, .. }
@@ -188,4 +200,46 @@ pub fn diff(plan: &Plan, observed: &Observed) -> Vec<Step> {
         }
     }
     steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Step;
+
+    #[test]
+    fn a_steps_kind_is_its_serialised_tag() {
+        let team = "t01".to_string();
+        let name = "n".to_string();
+        let reason = "r".to_string();
+        for step in [
+            Step::CreateNetwork {
+                team: team.clone(),
+                name: name.clone(),
+                reason: reason.clone(),
+            },
+            Step::RemoveContainer {
+                team: team.clone(),
+                name: name.clone(),
+                reason: reason.clone(),
+            },
+            Step::CreateContainer {
+                team: team.clone(),
+                name: name.clone(),
+                reason: reason.clone(),
+            },
+            Step::StartContainer {
+                team: team.clone(),
+                name: name.clone(),
+                reason,
+            },
+            Step::ConfigureRouter {
+                team: team.clone(),
+                name: name.clone(),
+            },
+            Step::ConfigureRoute { team, name },
+        ] {
+            let tag = serde_json::to_value(&step).unwrap()["step"].clone();
+            assert_eq!(tag, step.kind());
+        }
+    }
 }

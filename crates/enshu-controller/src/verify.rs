@@ -9,7 +9,8 @@
 //! a timeout or an unreachable error counts as blocked.
 //!
 //! Building the probe list and judging the answers are pure; only the
-//! probes themselves run in the containers, one exec per source container.
+//! probes themselves run in the containers, one exec per source container,
+//! all of a container's probes at once (see [`probe_command`]).
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -48,6 +49,9 @@ pub enum ProbeOutcome {
     Open,
     Refused,
     Blocked,
+    /// The container printed no answer for this probe (the probe could not
+    /// run): neither reached nor blocked, so it fails whatever was expected.
+    Unanswered,
 }
 
 impl ProbeOutcome {
@@ -241,9 +245,10 @@ pub struct ProbeResult {
 
 impl ProbeResult {
     pub fn passed(&self) -> bool {
-        match self.probe.expect {
-            Expect::Reachable => self.outcome.reached(),
-            Expect::Blocked => !self.outcome.reached(),
+        match (self.probe.expect, self.outcome) {
+            (_, ProbeOutcome::Unanswered) => false,
+            (Expect::Reachable, outcome) => outcome.reached(),
+            (Expect::Blocked, outcome) => !outcome.reached(),
         }
     }
 }
@@ -267,27 +272,88 @@ impl VerifyReport {
     }
 }
 
-/// How many probes one container runs at once (each is two processes, and
-/// containers have a pids limit of 256).
-const PROBES_AT_ONCE: usize = 24;
+/// How many probes one container runs at once when it has no Python and
+/// falls back to bash (each is two processes, and containers have a pids
+/// limit of 256).
+const PROBES_AT_ONCE_WITHOUT_PYTHON: usize = 24;
 
-/// The shell script one container runs: every probe, a bounded number at
-/// once, one line each.
-pub fn probe_script(targets: &[(Ipv4Addr, u16)], timeout_seconds: u32) -> String {
-    let mut script = String::from(
-        "probe() { out=$(timeout TIMEOUT bash -c \"exec 3<>/dev/tcp/$1/$2\" 2>&1); rc=$?; \
-         case \"$rc:$out\" in 0:*) r=open;; *refused*) r=refused;; *) r=blocked;; esac; echo \"$1 $2 $r\"; }\n\
-         export -f probe\n",
-    )
-    .replace("TIMEOUT", &timeout_seconds.to_string());
-    script.push_str(&format!(
-        "xargs -P {PROBES_AT_ONCE} -n 2 bash -c 'probe \"$0\" \"$1\"' <<'TARGETS'\n"
-    ));
-    for (address, port) in targets {
-        script.push_str(&format!("{address} {port}\n"));
-    }
-    script.push_str("TARGETS\n");
-    script
+/// The probe of every image that has Python (all of Enshu's role images):
+/// one process opens every connection at once without blocking, then waits
+/// until each has answered or `timeout` seconds have passed since the last
+/// connection was opened. So a source container's probes take one timeout
+/// in all, not one per 24 probes, and no probe gets less than the full
+/// timeout to be answered (a late answer to a "must be blocked" probe would
+/// otherwise be missed). Outcomes: connected → `open`; ECONNREFUSED (a
+/// reset from the target) → `refused`; anything else (timeout, host or
+/// network unreachable) → `blocked`. Arguments: timeout, then `address:port`
+/// targets.
+const PYTHON_PROBE: &str = r#"import errno, select, socket, sys, time
+timeout = float(sys.argv[1])
+poller = select.poll()
+pending = {}
+def report(target, code, sock):
+    outcome = "open" if code == 0 else "refused" if code == errno.ECONNREFUSED else "blocked"
+    print(target[0], target[1], outcome)
+    sock.close()
+def drain(deadline):
+    while pending:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        for fd, _ in poller.poll(left * 1000):
+            sock, target = pending.pop(fd)
+            poller.unregister(fd)
+            report(target, sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), sock)
+    for sock, target in pending.values():
+        report(target, errno.ETIMEDOUT, sock)
+    pending.clear()
+targets = [item.rsplit(":", 1) for item in sys.argv[2:]]
+# At most 512 sockets open at once, well below any descriptor limit.
+for batch in range(0, len(targets), 512):
+    for target in targets[batch:batch + 512]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        code = sock.connect_ex((target[0], int(target[1])))
+        if code == errno.EINPROGRESS:
+            pending[sock.fileno()] = (sock, target)
+            poller.register(sock, select.POLLOUT)
+        else:
+            report(target, code, sock)
+    drain(time.monotonic() + timeout)
+sys.stdout.flush()
+"#;
+
+/// The fallback for images without Python: bash's `/dev/tcp`, a bounded
+/// number at once. Arguments: timeout, then `address:port` targets.
+const BASH_PROBE: &str = r#"timeout_seconds=$1; shift
+probe() { out=$(timeout "$timeout_seconds" bash -c "exec 3<>/dev/tcp/$1/$2" 2>&1); rc=$?; case "$rc:$out" in 0:*) r=open;; *refused*) r=refused;; *) r=blocked;; esac; echo "$1 $2 $r"; }
+export -f probe; export timeout_seconds
+printf '%s\n' "$@" | tr ':' ' ' | xargs -P PARALLEL -n 2 bash -c 'probe "$0" "$1"'
+"#;
+
+/// Chooses the probe by what the image has: `$0` is the Python probe, `$1`
+/// the bash one, the rest their arguments.
+const PROBE_DISPATCH: &str = r#"python=$0 fallback=$1; shift
+if command -v python3 >/dev/null 2>&1; then exec python3 -c "$python" "$@"; fi
+exec bash -c "$fallback" bash "$@""#;
+
+/// The command one container runs for its probes: one line of output per
+/// target, `address port outcome`.
+pub fn probe_command(targets: &[(Ipv4Addr, u16)], timeout_seconds: u32) -> Vec<String> {
+    let mut command = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        PROBE_DISPATCH.to_string(),
+        PYTHON_PROBE.to_string(),
+        BASH_PROBE.replace("PARALLEL", &PROBES_AT_ONCE_WITHOUT_PYTHON.to_string()),
+        timeout_seconds.to_string(),
+    ];
+    command.extend(
+        targets
+            .iter()
+            .map(|(address, port)| format!("{address}:{port}")),
+    );
+    command
 }
 
 /// Parse `address port outcome` lines.
@@ -310,9 +376,9 @@ pub fn parse_probe_output(text: &str) -> BTreeMap<(Ipv4Addr, u16), ProbeOutcome>
 /// Run the probes, one exec per source container, `concurrency` at a time.
 ///
 /// A probe that must reach its target but timed out is tried once more,
-/// alone and with a longer timeout: on a loaded machine a 1 s timeout can
-/// lose a real answer, while a probe that gets through when it must not is
-/// never a measurement error.
+/// with a longer timeout: on a loaded machine a 1 s timeout can lose a real
+/// answer, while a probe that gets through when it must not is never a
+/// measurement error. A probe that got no answer at all is tried again too.
 pub async fn verify<B: Backend>(
     backend: &B,
     probes: Vec<Probe>,
@@ -322,7 +388,11 @@ pub async fn verify<B: Backend>(
     let mut results = run_probes(backend, probes, concurrency, 1).await?;
     let retry: Vec<Probe> = results
         .iter()
-        .filter(|result| !result.passed() && result.probe.expect == Expect::Reachable)
+        .filter(|result| {
+            !result.passed()
+                && (result.probe.expect == Expect::Reachable
+                    || result.outcome == ProbeOutcome::Unanswered)
+        })
         .map(|result| result.probe.clone())
         .collect();
     if !retry.is_empty() {
@@ -374,11 +444,7 @@ async fn run_probes<B: Backend>(
                 .collect();
             targets.sort();
             targets.dedup();
-            let command = vec![
-                "bash".to_string(),
-                "-c".to_string(),
-                probe_script(&targets, timeout_seconds),
-            ];
+            let command = probe_command(&targets, timeout_seconds);
             let output = backend
                 .exec(&container, &command, ExecPrivilege::Container)
                 .await?;
@@ -386,12 +452,12 @@ async fn run_probes<B: Backend>(
             Ok(probes
                 .into_iter()
                 .map(|probe| {
-                    // A missing line means the probe could not run: count it
-                    // as blocked, which fails every "must pass" probe loudly.
+                    // A missing line means the probe could not run: that
+                    // proves nothing either way, so it fails.
                     let outcome = outcomes
                         .get(&(probe.target, probe.port))
                         .copied()
-                        .unwrap_or(ProbeOutcome::Blocked);
+                        .unwrap_or(ProbeOutcome::Unanswered);
                     ProbeResult { probe, outcome }
                 })
                 .collect())
@@ -404,4 +470,80 @@ async fn run_probes<B: Backend>(
         results.extend(answer?);
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the probe command on this machine against loopback only: one
+    /// port that listens (open) and one that does not (refused).
+    fn run_on_host(command: &[String]) -> Option<BTreeMap<(Ipv4Addr, u16), ProbeOutcome>> {
+        let output = std::process::Command::new(&command[0])
+            .args(&command[1..])
+            .output()
+            .ok()?;
+        Some(parse_probe_output(&String::from_utf8_lossy(&output.stdout)))
+    }
+
+    fn loopback_ports() -> (std::net::TcpListener, u16, u16) {
+        let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed_port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let open_port = listening.local_addr().unwrap().port();
+        (listening, open_port, closed_port)
+    }
+
+    #[test]
+    fn the_probe_tells_open_from_refused_with_python_and_with_bash() {
+        let (_listening, open_port, closed_port) = loopback_ports();
+        let loopback = Ipv4Addr::LOCALHOST;
+        let targets = [(loopback, open_port), (loopback, closed_port)];
+        let command = probe_command(&targets, 1);
+        let has_python = std::process::Command::new("python3")
+            .arg("-V")
+            .output()
+            .is_ok();
+        if has_python {
+            let outcomes = run_on_host(&command).unwrap();
+            assert_eq!(outcomes[&(loopback, open_port)], ProbeOutcome::Open);
+            assert_eq!(outcomes[&(loopback, closed_port)], ProbeOutcome::Refused);
+        }
+        // The fallback, as an image without Python runs it.
+        let mut fallback = vec!["bash".to_string(), "-c".to_string(), command[4].clone()];
+        fallback.push("bash".to_string());
+        fallback.extend(command[5..].iter().cloned());
+        if let Some(outcomes) = run_on_host(&fallback) {
+            assert_eq!(outcomes[&(loopback, open_port)], ProbeOutcome::Open);
+            assert_eq!(outcomes[&(loopback, closed_port)], ProbeOutcome::Refused);
+        }
+    }
+
+    #[test]
+    fn an_unanswered_probe_fails_whatever_was_expected() {
+        for expect in [Expect::Reachable, Expect::Blocked] {
+            let result = ProbeResult {
+                probe: Probe {
+                    team: "t01".into(),
+                    from: "a".into(),
+                    target: Ipv4Addr::LOCALHOST,
+                    port: 9,
+                    expect,
+                    reason: "test".into(),
+                },
+                outcome: ProbeOutcome::Unanswered,
+            };
+            assert!(!result.passed(), "{expect:?}");
+        }
+    }
+
+    #[test]
+    fn every_target_is_one_argument_after_the_timeout() {
+        let command = probe_command(&[("10.64.10.1".parse().unwrap(), 9)], 3);
+        assert_eq!(command[..2], ["sh", "-c"]);
+        assert_eq!(command[5], "3");
+        assert_eq!(command[6], "10.64.10.1:9");
+        assert_eq!(command.len(), 7);
+    }
 }

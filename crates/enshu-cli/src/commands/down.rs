@@ -11,6 +11,9 @@ use super::session_state::SessionState;
 pub struct Args {
     #[arg(long)]
     session: String,
+    /// Containers removed at once.
+    #[arg(long, default_value_t = CONCURRENCY)]
+    concurrency: usize,
     #[arg(long, value_enum, default_value_t)]
     output: Output,
 }
@@ -18,7 +21,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     range::runtime()?.block_on(async {
         let backend = range::docker().await?;
-        let report = enshu_controller::down(&backend, &args.session, CONCURRENCY).await?;
+        let report = enshu_controller::down(&backend, &args.session, args.concurrency).await?;
         SessionState::forget(&args.session);
         // The host guard stays: its rules match only range bridges, so it
         // costs nothing when none exist, and removing it here would race

@@ -138,7 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         range::ensure_host_guard().await?;
         enshu_controller::up(&backend, &plan, CONCURRENCY, &|_| {}).await?;
         let provisioned = started.elapsed().as_secs_f64();
-        let verified = verify::verify_plan(&backend, &plan).await?;
+        let verified = verify::verify_plan(&backend, &plan, verify::PROBE_SOURCES_AT_ONCE).await?;
         super::session_state::record_verified(&args.session, verified.ok())?;
         let verified_seconds = started.elapsed().as_secs_f64();
         let ground_truth = match &log {

@@ -37,6 +37,12 @@ pub struct Args {
     /// Print the steps without applying them.
     #[arg(long)]
     dry_run: bool,
+    /// Containers created and started at once.
+    #[arg(long, default_value_t = CONCURRENCY)]
+    concurrency: usize,
+    /// Containers probing at once during verify.
+    #[arg(long, default_value_t = verify::PROBE_SOURCES_AT_ONCE)]
+    verify_concurrency: usize,
     #[arg(long, value_enum, default_value_t)]
     output: Output,
 }
@@ -111,7 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         state.apply_credentials(&mut plan);
 
         let bars = ProgressBars::new(args.output == Output::Text);
-        let result = enshu_controller::up(&backend, &plan, CONCURRENCY, &|event| bars.update(event)).await;
+        let result = enshu_controller::up(&backend, &plan, args.concurrency, &|event| bars.update(event)).await;
         bars.finish();
         let report = match result {
             Ok(report) => report,
@@ -142,6 +148,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 report.seconds,
                 report.steps.len()
             );
+            let phases: Vec<String> = report
+                .phases
+                .iter()
+                .map(|(kind, phase)| format!("{kind} {}× {:.1}–{:.1}s (busy {:.1}s)", phase.steps, phase.first_started, phase.last_ended, phase.busy_seconds))
+                .collect();
+            println!("phases: {}", phases.join("; "));
         }
         super::session_state::record_verified(&args.session, false)?;
         if args.no_verify {
@@ -150,7 +162,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        let verified = verify::verify_plan(&backend, &plan).await?;
+        let verified = verify::verify_plan(&backend, &plan, args.verify_concurrency).await?;
         super::session_state::record_verified(&args.session, verified.ok())?;
         verify::print_report(&verified, args.output);
         if args.output == Output::Json {
