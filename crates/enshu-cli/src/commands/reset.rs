@@ -181,16 +181,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The team's checks on its rebuilt range. A check that compares with a
-/// golden copy is judged only when the log has one (the deface inject
-/// fired); every other check must pass on a range without the attack.
+/// The team's checks on its rebuilt range: every check that looks for
+/// traces of the attack (a dropped file, a process, a beacon, a changed
+/// page or file) must pass on a range without the attack. A check that
+/// compares with a golden copy is judged only when the log has one (the
+/// deface inject fired); checks of the team's own actions are skipped.
 async fn run_checks<B: Backend>(
     backend: &B,
     team: &enshu_scenario::plan::TeamPlan,
     ground_truth: &std::collections::BTreeMap<String, Value>,
 ) -> Vec<Value> {
+    use enshu_scenario::model::CheckKind;
     let mut results = Vec::new();
     for check in &team.checks {
+        // These pass only after the team acts (closes a port, disables an
+        // account, saves evidence): a fresh range fails them by design.
+        if matches!(
+            check.check.kind,
+            CheckKind::PortClosed | CheckKind::AccountDisabled | CheckKind::FilePresent
+        ) {
+            results.push(json!({"objective": check.objective, "result": "skipped", "detail": "judges the team's own action, not traces of the attack"}));
+            continue;
+        }
         if let Some(inject) = &check.check.golden
             && !ground_truth.contains_key(inject)
         {
