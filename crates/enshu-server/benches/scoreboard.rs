@@ -11,9 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use enshu_server::{ServerOptions, TlsConfig};
-use enshu_store::{ClockAction, EventKind};
+use enshu_store::EventKind;
 use futures_util::StreamExt;
-use serde_json::json;
 use support::{INSTRUCTOR_TOKEN, TestServer};
 
 const TEAMS: u32 = 50;
@@ -58,32 +57,8 @@ async fn requests_per_second(url: &str, bearer: Option<&str>) -> f64 {
 async fn main() {
     let server = TestServer::start_with(TEAMS, ServerOptions::default()).await;
     let store = &server.store;
-    store
-        .append(
-            server.session,
-            None,
-            EventKind::ClockChanged {
-                action: ClockAction::Start,
-                team: None,
-                speed: None,
-            },
-            "instructor",
-        )
-        .await
-        .unwrap();
-    store
-        .append(
-            server.session,
-            None,
-            EventKind::InjectFired {
-                inject: "beacon".into(),
-                target: "office/pc01".into(),
-                ground_truth: json!({}),
-            },
-            "injector",
-        )
-        .await
-        .unwrap();
+    server.start_clock().await;
+    server.fire_beacon().await;
     for team in 1..=TEAMS {
         for (objective, answer) in [
             ("find-host", "www"),

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine;
-use enshu_store::{ClockAction, EventKind};
+use enshu_store::EventKind;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use support::{INSTRUCTOR_TOKEN, TestServer, team_token};
@@ -97,32 +97,8 @@ fn chromium_binary() -> String {
 async fn scoreboard_updates_live_in_a_browser() {
     let server = TestServer::start().await;
     let store = &server.store;
-    store
-        .append(
-            server.session,
-            None,
-            EventKind::ClockChanged {
-                action: ClockAction::Start,
-                team: None,
-                speed: None,
-            },
-            "instructor",
-        )
-        .await
-        .unwrap();
-    store
-        .append(
-            server.session,
-            None,
-            EventKind::InjectFired {
-                inject: "beacon".into(),
-                target: "office/pc01".into(),
-                ground_truth: json!({}),
-            },
-            "injector",
-        )
-        .await
-        .unwrap();
+    server.start_clock().await;
+    server.fire_beacon().await;
     store
         .append(
             server.session,

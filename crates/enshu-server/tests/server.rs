@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use enshu_store::{ClockAction, EventKind};
+use enshu_store::EventKind;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use support::{INSTRUCTOR_TOKEN, TestServer, team_token};
@@ -54,21 +54,7 @@ async fn request(
 /// Starts the clock and records a team-2 report and answer so the id-based
 /// routes have something to find.
 async fn seed(server: &TestServer) -> u64 {
-    server
-        .state
-        .store()
-        .append(
-            server.session,
-            None,
-            EventKind::ClockChanged {
-                action: ClockAction::Start,
-                team: None,
-                speed: None,
-            },
-            "instructor",
-        )
-        .await
-        .unwrap();
+    server.start_clock().await;
     let response = request(
         server,
         Role::Team2,
@@ -587,32 +573,8 @@ async fn server_sent_events_deliver_appended_events() {
 async fn scoreboard_shows_what_the_scoring_engine_computes() {
     let server = TestServer::start().await;
     let store = &server.store;
-    store
-        .append(
-            server.session,
-            None,
-            EventKind::ClockChanged {
-                action: ClockAction::Start,
-                team: None,
-                speed: None,
-            },
-            "instructor",
-        )
-        .await
-        .unwrap();
-    store
-        .append(
-            server.session,
-            None,
-            EventKind::InjectFired {
-                inject: "beacon".into(),
-                target: "office/pc01".into(),
-                ground_truth: json!({}),
-            },
-            "injector",
-        )
-        .await
-        .unwrap();
+    server.start_clock().await;
+    server.fire_beacon().await;
     request(
         &server,
         Role::Team1,
@@ -981,20 +943,7 @@ async fn cached_scoreboard_shows_another_processs_append_at_once() {
 #[tokio::test]
 async fn cached_scoreboard_clock_fields_lag_by_at_most_a_second() {
     let server = TestServer::start().await;
-    let started = server
-        .store
-        .append(
-            server.session,
-            None,
-            EventKind::ClockChanged {
-                action: ClockAction::Start,
-                team: None,
-                speed: None,
-            },
-            "instructor",
-        )
-        .await
-        .unwrap();
+    let started = server.start_clock().await;
     let now_exercise_ms = |board: &Value| board["teams"][0]["now_exercise_ms"].as_u64().unwrap();
     let mut previous = None;
     for _ in 0..3 {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use enshu_server::{AppState, ServerOptions, TlsConfig, hash_instructor_token, serve};
-use enshu_store::{NewSession, NewTeam, SessionId, Store};
+use enshu_store::{ClockAction, Event, EventKind, NewSession, NewTeam, SessionId, Store};
 use tokio::sync::{broadcast, oneshot};
 
 pub const INSTRUCTOR_TOKEN: &str = "instructor-token-0123456789abcdef";
@@ -121,6 +121,32 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Start every team's exercise clock, as an instructor would.
+    pub async fn start_clock(&self) -> Event {
+        let start = EventKind::ClockChanged {
+            action: ClockAction::Start,
+            team: None,
+            speed: None,
+        };
+        self.store
+            .append(self.session, None, start, "instructor")
+            .await
+            .unwrap()
+    }
+
+    /// Record the quickstart's beacon as fired for every team.
+    pub async fn fire_beacon(&self) {
+        let fired = EventKind::InjectFired {
+            inject: "beacon".into(),
+            target: "office/pc01".into(),
+            ground_truth: serde_json::json!({}),
+        };
+        self.store
+            .append(self.session, None, fired, "injector")
+            .await
+            .unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {
