@@ -157,11 +157,7 @@ fn serve(state: &str, session: &str, port: u16) -> Server {
 }
 
 fn fired(state: &str, session: &str) -> Vec<(u64, String, u64)> {
-    let export = enshu(state, &["export", "--session", session]);
-    let results: Value = serde_json::from_slice(&export.stdout).unwrap();
-    results["events"]
-        .as_array()
-        .unwrap()
+    export(state, session)
         .iter()
         .filter(|event| event["kind"]["kind"] == "inject_fired")
         .map(|event| {
@@ -174,20 +170,29 @@ fn fired(state: &str, session: &str) -> Vec<(u64, String, u64)> {
         .collect()
 }
 
+fn export(state: &str, session: &str) -> Vec<Value> {
+    let export = enshu(state, &["export", "--session", session]);
+    let results: Value = serde_json::from_slice(&export.stdout).unwrap();
+    results["events"].as_array().unwrap().clone()
+}
+
+/// Tears a session down when the test ends, passed or not.
+struct Down<'a>(&'a str, &'a str);
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new(env!("CARGO_BIN_EXE_enshu"))
+            .args(["down", "--session", self.1])
+            .env("ENSHU_STATE_DIR", self.0)
+            .output();
+    }
+}
+
 #[test]
 fn restarting_the_server_mid_exercise_neither_repeats_nor_skips_an_inject() {
     let session = format!("rs{}", std::process::id() % 10_000);
     let state = state_dir("restart");
     let scenario = format!("{}/tests/fixtures/restart.yaml", env!("CARGO_MANIFEST_DIR"));
-    struct Down<'a>(&'a str, &'a str);
-    impl Drop for Down<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new(env!("CARGO_BIN_EXE_enshu"))
-                .args(["down", "--session", self.1])
-                .env("ENSHU_STATE_DIR", self.0)
-                .output();
-        }
-    }
     let _down = Down(&state, &session);
     let _ = std::fs::remove_file(format!("{state}/sessions/{session}.db"));
     assert!(
@@ -254,12 +259,6 @@ fn restarting_the_server_mid_exercise_neither_repeats_nor_skips_an_inject() {
     }
 }
 
-fn export(state: &str, session: &str) -> Vec<Value> {
-    let export = enshu(state, &["export", "--session", session]);
-    let results: Value = serde_json::from_slice(&export.stdout).unwrap();
-    results["events"].as_array().unwrap().clone()
-}
-
 fn note_starting(events: &[Value], prefix: &str) -> Option<String> {
     events.iter().find_map(|event| {
         let text = event["kind"]["text"].as_str()?;
@@ -299,15 +298,6 @@ fn a_capture_replays_into_the_team_range_and_a_reset_brings_the_attack_back() {
         "{}/tests/fixtures/replay-reset.yaml",
         env!("CARGO_MANIFEST_DIR")
     );
-    struct Down<'a>(&'a str, &'a str);
-    impl Drop for Down<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new(env!("CARGO_BIN_EXE_enshu"))
-                .args(["down", "--session", self.1])
-                .env("ENSHU_STATE_DIR", self.0)
-                .output();
-        }
-    }
     let _down = Down(&state, &session);
     let _ = std::fs::remove_file(format!("{state}/sessions/{session}.db"));
     let up = enshu(

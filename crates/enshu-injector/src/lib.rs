@@ -107,7 +107,7 @@ pub async fn fire<B: Backend>(
     inject: &PlannedInject,
     exercise_ms: u64,
 ) -> Result<FiredInject, InjectError> {
-    let mut ground_truth = match &inject.action {
+    let ground_truth = match &inject.action {
         Action::Artefact(planted) => {
             let host = inject
                 .target
@@ -140,18 +140,30 @@ pub async fn fire<B: Backend>(
             });
         }
     };
+    tracing::info!(inject = %inject.id, team = %team.name, "inject fired");
+    Ok(fired(team, inject, exercise_ms, ground_truth))
+}
+
+/// What the log records for an inject that fired: the action's own ground
+/// truth plus which inject, team, target and exercise time. Every kind of
+/// inject goes through here, the replays the caller starts included.
+pub fn fired(
+    team: &TeamPlan,
+    inject: &PlannedInject,
+    exercise_ms: u64,
+    mut ground_truth: Value,
+) -> FiredInject {
     ground_truth["inject"] = json!(inject.id);
     ground_truth["team"] = json!(team.name);
     ground_truth["target"] = json!(inject.target.reference);
     ground_truth["container"] = json!(inject.target.container);
     ground_truth["address"] = json!(inject.target.address.map(|address| address.to_string()));
     ground_truth["exercise_ms"] = json!(exercise_ms);
-    tracing::info!(inject = %inject.id, team = %team.name, "inject fired");
-    Ok(FiredInject {
+    FiredInject {
         inject: inject.id.clone(),
         target: inject.target.reference.clone(),
         ground_truth,
-    })
+    }
 }
 
 /// One due inject's result, for the caller to record.

@@ -125,7 +125,6 @@ pub fn command(
     let ground_truth = json!({
         "capture": replay.pcap,
         "map": map,
-        "container": container,
         "allowed": team.networks.iter().map(|network| network.subnet.to_string()).collect::<Vec<_>>(),
     });
     Ok(ReplayCommand {

@@ -204,7 +204,9 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
         let team = &team;
         for attempt in attempts {
             let result = match attempt.result {
-                Err(InjectError::ReplayNotHere { inject }) => start_replay(shared, team, &inject),
+                Err(InjectError::ReplayNotHere { inject }) => {
+                    start_replay(shared, team, &inject, exercise_ms)
+                }
                 other => other,
             };
             match result {
@@ -259,6 +261,7 @@ fn start_replay<B: Backend + Clone + Send + Sync + 'static>(
     shared: &Shared<B>,
     team: &TeamPlan,
     inject_id: &str,
+    exercise_ms: u64,
 ) -> Result<enshu_injector::FiredInject, InjectError> {
     let not_here = || InjectError::ReplayNotHere {
         inject: inject_id.to_string(),
@@ -315,17 +318,12 @@ fn start_replay<B: Backend + Clone + Send + Sync + 'static>(
             tracing::warn!("recording the end of a replay: {error}");
         }
     });
-    let mut ground_truth = planned.ground_truth;
-    ground_truth["inject"] = serde_json::json!(inject.id);
-    ground_truth["team"] = serde_json::json!(team.name);
-    ground_truth["target"] = serde_json::json!(inject.target.reference);
-    ground_truth["address"] =
-        serde_json::json!(inject.target.address.map(|address| address.to_string()));
-    Ok(enshu_injector::FiredInject {
-        inject: inject.id.clone(),
-        target: inject.target.reference.clone(),
-        ground_truth,
-    })
+    Ok(enshu_injector::fired(
+        team,
+        inject,
+        exercise_ms,
+        planned.ground_truth,
+    ))
 }
 
 /// The team's blocks go into a set in its router; adding an element twice
@@ -527,7 +525,7 @@ pub fn schedule_state(events: &[Event], team: &TeamPlan, clock: &ExerciseClock) 
 }
 
 /// What the team's range holds now: injects fired since its last reset.
-fn ground_truth_of(events: &[Event], team: u32) -> BTreeMap<String, Value> {
+pub(crate) fn ground_truth_of(events: &[Event], team: u32) -> BTreeMap<String, Value> {
     let reset_seq = last_reset_seq(events, team);
     events
         .iter()

@@ -76,33 +76,19 @@ impl Log {
         Ok(())
     }
 
-    /// Ground truth of every inject fired for the team (golden copies).
+    /// What the team's range held before this reset (golden copies), as
+    /// the engine reads it.
     async fn ground_truth(
         &self,
         team: u32,
     ) -> anyhow::Result<std::collections::BTreeMap<String, Value>> {
-        let events = self
-            .store
-            .events(
-                self.session,
-                EventQuery {
-                    team: TeamFilter::Team(team),
-                    after_seq: 0,
-                    limit: None,
-                },
-            )
-            .await?;
-        Ok(events
-            .into_iter()
-            .filter_map(|event| match event.kind {
-                EventKind::InjectFired {
-                    inject,
-                    ground_truth,
-                    ..
-                } => Some((inject, ground_truth)),
-                _ => None,
-            })
-            .collect())
+        let query = EventQuery {
+            team: TeamFilter::Team(team),
+            after_seq: 0,
+            limit: None,
+        };
+        let events = self.store.events(self.session, query).await?;
+        Ok(super::engine::ground_truth_of(&events, team))
     }
 }
 
