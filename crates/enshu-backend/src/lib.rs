@@ -12,6 +12,8 @@ pub mod fake;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::Ipv4Addr;
+use std::time::Duration;
 
 pub use enshu_scenario::plan::{ContainerSpec, NetworkSpec};
 
@@ -53,6 +55,17 @@ impl ExecOutput {
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
+}
+
+/// What one TCP connection attempt found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectOutcome {
+    /// The handshake completed.
+    Open,
+    /// The target answered with a reset: it was reached.
+    Refused,
+    /// No answer within the timeout, or the network said unreachable.
+    Blocked,
 }
 
 /// How an exec runs.
@@ -115,4 +128,48 @@ pub trait Backend: Send + Sync {
         contents: &[u8],
         mode: u32,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Make `via` the container's default route. A hardened container may
+    /// not change its own routes, so this is done from outside it; by
+    /// default with `ip route replace` run with [`ExecPrivilege::Controller`].
+    fn set_default_route(
+        &self,
+        name: &str,
+        via: Ipv4Addr,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            let command: Vec<String> = ["ip", "route", "replace", "default", "via"]
+                .into_iter()
+                .map(str::to_string)
+                .chain([via.to_string()])
+                .collect();
+            let output = self.exec(name, &command, ExecPrivilege::Controller).await?;
+            if output.exit_code == 0 {
+                Ok(())
+            } else {
+                Err(BackendError::Runtime {
+                    action: "set default route",
+                    name: name.to_string(),
+                    message: format!(
+                        "ip route exited {}: {}",
+                        output.exit_code,
+                        String::from_utf8_lossy(&output.stderr).trim()
+                    ),
+                })
+            }
+        }
+    }
+    /// Try a TCP connection to every target from the container's network
+    /// (its addresses, routes and firewall) without running anything inside
+    /// it, all at once, each given `timeout`. One outcome per target, in
+    /// order. `Ok(None)`: this runtime cannot, so the caller runs a probe
+    /// command in the container instead.
+    fn connect_from(
+        &self,
+        name: &str,
+        targets: &[(Ipv4Addr, u16)],
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Option<Vec<ConnectOutcome>>>> + Send {
+        let _ = (name, targets, timeout);
+        async { Ok(None) }
+    }
 }

@@ -332,37 +332,10 @@ async fn run_step<B: Backend>(
             }
         }
         Step::ConfigureRoute { name, .. } => {
-            let spec = specs[name.as_str()];
-            let router = spec
+            let router = specs[name.as_str()]
                 .default_route
                 .expect("a ConfigureRoute step has a route");
-            let command: Vec<String> = [
-                "ip",
-                "route",
-                "replace",
-                "default",
-                "via",
-                &router.to_string(),
-            ]
-            .iter()
-            .map(|part| part.to_string())
-            .collect();
-            let output = backend
-                .exec(name, &command, ExecPrivilege::Controller)
-                .await?;
-            if output.exit_code == 0 {
-                Ok(())
-            } else {
-                Err(BackendError::Runtime {
-                    action: "set default route",
-                    name: name.clone(),
-                    message: format!(
-                        "ip route exited {}: {}",
-                        output.exit_code,
-                        String::from_utf8_lossy(&output.stderr).trim()
-                    ),
-                })
-            }
+            backend.set_default_route(name, router).await
         }
     }
 }

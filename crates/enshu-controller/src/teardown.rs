@@ -14,7 +14,8 @@ pub struct DownReport {
 }
 
 /// Remove the session; safe to repeat. Containers go first (networks with
-/// endpoints cannot be removed), concurrently.
+/// endpoints cannot be removed), then networks, then volumes, each kind
+/// `concurrency` at a time.
 pub async fn down<B: Backend>(
     backend: &B,
     session: &str,
@@ -23,31 +24,33 @@ pub async fn down<B: Backend>(
     let started = std::time::Instant::now();
     let filter = [(labels::MANAGED, "true"), (labels::SESSION, session)];
     let observed = backend.list(&filter).await?;
+    let each = |result: Result<(), BackendError>| match result {
+        Err(BackendError::NotFound { .. }) => Ok(()),
+        other => other,
+    };
     let removals: Vec<Result<(), BackendError>> = stream::iter(observed.containers.iter())
-        .map(|container| async move {
-            match backend.remove_container(&container.name).await {
-                Err(BackendError::NotFound { .. }) => Ok(()),
-                other => other,
-            }
-        })
+        .map(|container| async move { each(backend.remove_container(&container.name).await) })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
     removals.into_iter().collect::<Result<(), _>>()?;
-    for network in &observed.networks {
-        match backend.remove_network(&network.name).await {
-            Err(BackendError::NotFound { .. }) | Ok(()) => {}
-            Err(error) => return Err(error),
-        }
-    }
+    // Networks and then volumes, concurrently too: each removal is an
+    // engine round trip (bridge and filter rules), and a session has
+    // several per team.
+    let removals: Vec<Result<(), BackendError>> = stream::iter(observed.networks.iter())
+        .map(|network| async move { each(backend.remove_network(&network.name).await) })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    removals.into_iter().collect::<Result<(), _>>()?;
     // Anonymous volumes left by images' VOLUME declarations carry no labels;
     // the backend lists them by the containers they belonged to.
-    for volume in &observed.volumes {
-        match backend.remove_volume(volume).await {
-            Err(BackendError::NotFound { .. }) | Ok(()) => {}
-            Err(error) => return Err(error),
-        }
-    }
+    let removals: Vec<Result<(), BackendError>> = stream::iter(observed.volumes.iter())
+        .map(|volume| async move { each(backend.remove_volume(volume).await) })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    removals.into_iter().collect::<Result<(), _>>()?;
     Ok(DownReport {
         containers: observed.containers.len(),
         networks: observed.networks.len(),

@@ -8,14 +8,17 @@
 //! when it connects or is refused (a refusal is an answer from the target);
 //! a timeout or an unreachable error counts as blocked.
 //!
-//! Building the probe list and judging the answers are pure; only the
-//! probes themselves run in the containers, one exec per source container,
-//! all of a container's probes at once (see [`probe_command`]).
+//! Building the probe list and judging the answers are pure. The probes
+//! run from each source container's network namespace, all of a source's
+//! at once: on a thread of the controller where the backend can enter the
+//! namespace ([`Backend::connect_from`]), else as one exec per source
+//! container (see [`probe_command`]). Both see the same addresses, routes
+//! and filter rules.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use enshu_backend::{Backend, BackendError, ExecPrivilege};
+use enshu_backend::{Backend, BackendError, ConnectOutcome, ExecPrivilege};
 use enshu_scenario::model::Protocol;
 use enshu_scenario::net::Ipv4Net;
 use enshu_scenario::plan::{ContainerSpec, Plan, ROUTER_HOST, TeamPlan};
@@ -426,6 +429,33 @@ pub async fn verify<B: Backend>(
     })
 }
 
+/// Probe `targets` from `container`: from a thread in its network namespace
+/// where the backend can, else with [`probe_command`] run inside it.
+async fn probe_from<B: Backend>(
+    backend: &B,
+    container: &str,
+    targets: &[(Ipv4Addr, u16)],
+    timeout_seconds: u32,
+) -> Result<BTreeMap<(Ipv4Addr, u16), ProbeOutcome>, BackendError> {
+    let timeout = std::time::Duration::from_secs(u64::from(timeout_seconds));
+    if let Some(outcomes) = backend.connect_from(container, targets, timeout).await? {
+        return Ok(targets
+            .iter()
+            .copied()
+            .zip(outcomes.into_iter().map(|outcome| match outcome {
+                ConnectOutcome::Open => ProbeOutcome::Open,
+                ConnectOutcome::Refused => ProbeOutcome::Refused,
+                ConnectOutcome::Blocked => ProbeOutcome::Blocked,
+            }))
+            .collect());
+    }
+    let command = probe_command(targets, timeout_seconds);
+    let output = backend
+        .exec(container, &command, ExecPrivilege::Container)
+        .await?;
+    Ok(parse_probe_output(&output.stdout_text()))
+}
+
 async fn run_probes<B: Backend>(
     backend: &B,
     probes: Vec<Probe>,
@@ -444,11 +474,7 @@ async fn run_probes<B: Backend>(
                 .collect();
             targets.sort();
             targets.dedup();
-            let command = probe_command(&targets, timeout_seconds);
-            let output = backend
-                .exec(&container, &command, ExecPrivilege::Container)
-                .await?;
-            let outcomes = parse_probe_output(&output.stdout_text());
+            let outcomes = probe_from(backend, &container, &targets, timeout_seconds).await?;
             Ok(probes
                 .into_iter()
                 .map(|probe| {

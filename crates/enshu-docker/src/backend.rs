@@ -5,6 +5,7 @@
 //! talks to the engine and decides nothing about a container's shape.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bollard::Docker;
@@ -16,8 +17,8 @@ use bollard::query_parameters::{
     StopContainerOptions, UploadToContainerOptions,
 };
 use enshu_backend::{
-    Backend, BackendError, ContainerSpec, ExecOutput, ExecPrivilege, NetworkSpec, Observed,
-    ObservedContainer, ObservedNetwork, Result,
+    Backend, BackendError, ConnectOutcome, ContainerSpec, ExecOutput, ExecPrivilege, NetworkSpec,
+    Observed, ObservedContainer, ObservedNetwork, Result,
 };
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -26,6 +27,7 @@ use crate::controller_exec;
 use crate::convert;
 use crate::copy::{self, CopyMethod};
 use crate::error::{EngineFailure, Verb, backend_error};
+use crate::netns;
 
 /// Most bytes of stdout (and of stderr) kept from one exec; the rest is dropped.
 pub const MAX_EXEC_OUTPUT_BYTES: usize = 8 * 1024 * 1024;
@@ -150,6 +152,17 @@ impl DockerBackend {
                 },
                 other => backend_error(verb, name, other),
             })
+    }
+
+    /// The full id and init process of a running container.
+    async fn running_pid(&self, verb: Verb<'_>, name: &str) -> Result<(String, i64)> {
+        let inspected = self.inspect_container(verb, name).await?;
+        let id = inspected.id.unwrap_or_default();
+        let state = inspected.state.unwrap_or_default();
+        match (state.running, state.pid) {
+            (Some(true), Some(pid)) if pid > 0 => Ok((id, pid)),
+            _ => Err(runtime(verb, name, "container is not running")),
+        }
     }
 
     /// Run `command` through the engine's exec API, feeding `stdin` when given.
@@ -491,17 +504,42 @@ impl Backend for DockerBackend {
         match privilege {
             ExecPrivilege::Container => self.engine_exec(name, command, None, None).await,
             ExecPrivilege::Controller => {
-                let inspected = self.inspect_container(Verb::Exec, name).await?;
-                let id = inspected.id.unwrap_or_default();
-                let state = inspected.state.unwrap_or_default();
-                let pid = match (state.running, state.pid) {
-                    (Some(true), Some(pid)) if pid > 0 => pid,
-                    _ => return Err(runtime(Verb::Exec, name, "container is not running")),
-                };
+                let (id, pid) = self.running_pid(Verb::Exec, name).await?;
                 controller_exec::run_in_network_namespace(&id, pid, command)
                     .await
                     .map_err(|error| runtime(Verb::Exec, name, error.to_string()))
             }
+        }
+    }
+
+    async fn set_default_route(&self, name: &str, via: Ipv4Addr) -> Result<()> {
+        let (id, pid) = self.running_pid(Verb::Exec, name).await?;
+        netns::in_network_namespace(&id, pid, move || netns::replace_default_route(via))
+            .await
+            .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?
+            .map_err(|error| {
+                runtime(
+                    Verb::Exec,
+                    name,
+                    format!("setting the default route via {via}: {error}"),
+                )
+            })
+    }
+
+    async fn connect_from(
+        &self,
+        name: &str,
+        targets: &[(Ipv4Addr, u16)],
+        timeout: Duration,
+    ) -> Result<Option<Vec<ConnectOutcome>>> {
+        let (id, pid) = self.running_pid(Verb::Exec, name).await?;
+        let targets = targets.to_vec();
+        match netns::in_network_namespace(&id, pid, move || netns::connect_all(&targets, timeout))
+            .await
+        {
+            Ok(outcomes) => Ok(Some(outcomes)),
+            Err(error) if error.unreachable_from_here() => Ok(None),
+            Err(error) => Err(runtime(Verb::Exec, name, error.to_string())),
         }
     }
 

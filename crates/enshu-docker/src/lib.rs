@@ -13,6 +13,8 @@
 //! - [`error`]: the engine's errors as [`BackendError`](enshu_backend::BackendError)s.
 //! - [`copy`]: how a file is written into a container (archive or stdin).
 //! - [`controller_exec`]: the controller's privileged commands.
+//! - [`netns`]: connection probes from a container's network namespace,
+//!   on a thread of the controller (`verify` without `docker exec`).
 //! - [`backend`]: [`DockerBackend`], the engine calls around those.
 //! - [`host_guard`]: [`HostGuard`], the host's filter rules for range bridges.
 //!
@@ -32,6 +34,7 @@ pub mod convert;
 pub mod copy;
 pub mod error;
 pub mod host_guard;
+pub mod netns;
 
 pub use backend::{ConnectError, DockerBackend};
 pub use host_guard::{GuardReport, HostGuard, HostGuardError};

@@ -1,0 +1,324 @@
+//! Work in a container's network namespace from a thread of the controller.
+//!
+//! `verify` needs thousands of TCP connection attempts from inside the
+//! ranges. Run as a command in each container, every source costs a
+//! `docker exec` (≈ 80 ms of machine CPU on 2 cores) plus an interpreter's
+//! start. A thread of this process can instead join the container's network
+//! namespace with `setns(2)`, which for a network namespace changes only
+//! the calling thread, and open the sockets there: same addresses, routes
+//! and filter rules as a process inside the container, nothing run in it,
+//! no capability given to it.
+//!
+//! The thread is created for the work and ends with it, so no thread of the
+//! runtime's pools ever carries a range's namespace. As in
+//! [`controller_exec`](crate::controller_exec), the namespace is opened
+//! first and then the process is checked to belong to the container, so a
+//! recycled PID or an engine on another machine is refused.
+
+use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use enshu_backend::ConnectOutcome;
+use futures_util::stream::{self, StreamExt};
+
+use crate::controller_exec::cgroup_names_container;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetnsError {
+    #[error("process {pid} is not container {id} on this host (is the engine on another machine?)")]
+    NotTheContainer { pid: i64, id: String },
+    #[error("cannot open the network namespace of process {pid}: {source}")]
+    Open { pid: i64, source: std::io::Error },
+    #[error("cannot enter the network namespace of process {pid}: {source}")]
+    Enter { pid: i64, source: std::io::Error },
+    #[error("the namespace thread failed: {0}")]
+    Thread(String),
+}
+
+impl NetnsError {
+    /// Whether the namespace cannot be reached from this process at all
+    /// (another machine's engine, no privilege), as opposed to a failure
+    /// while working in it.
+    pub fn unreachable_from_here(&self) -> bool {
+        match self {
+            NetnsError::NotTheContainer { .. } => true,
+            NetnsError::Open { source, .. } | NetnsError::Enter { source, .. } => matches!(
+                source.raw_os_error(),
+                Some(libc::EPERM | libc::EACCES | libc::ENOENT)
+            ),
+            NetnsError::Thread(_) => false,
+        }
+    }
+}
+
+/// Run `work` on a new thread inside the network namespace of container
+/// `id`, whose init process is `pid`.
+pub async fn in_network_namespace<T, F>(id: &str, pid: i64, work: F) -> Result<T, NetnsError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let namespace = File::open(format!("/proc/{pid}/ns/net"))
+        .map_err(|source| NetnsError::Open { pid, source })?;
+    let listing = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .map_err(|source| NetnsError::Open { pid, source })?;
+    if !cgroup_names_container(&listing, id) {
+        return Err(NetnsError::NotTheContainer {
+            pid,
+            id: id.to_string(),
+        });
+    }
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("netns-{pid}"))
+        .spawn(move || {
+            // SAFETY: `setns` is given a valid namespace descriptor that
+            // outlives the call; with CLONE_NEWNET it changes only this
+            // thread, which ends when `work` returns.
+            let entered = unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) };
+            let result = if entered == 0 {
+                Ok(work())
+            } else {
+                Err(NetnsError::Enter {
+                    pid,
+                    source: std::io::Error::last_os_error(),
+                })
+            };
+            let _ = sender.send(result);
+        })
+        .map_err(|error| NetnsError::Thread(error.to_string()))?;
+    receiver
+        .await
+        .map_err(|_| NetnsError::Thread("it ended without an answer".into()))?
+}
+
+/// `ip route replace default via <via>` for the current thread's network
+/// namespace, as one rtnetlink request: no process is started, so setting
+/// the default route of every range host costs no `nsenter` and no `ip`.
+pub fn replace_default_route(via: Ipv4Addr) -> std::io::Result<()> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    const HEADER: usize = 16;
+    const ROUTE_MESSAGE: usize = 12;
+    const GATEWAY_ATTRIBUTE: usize = 8;
+    let length = HEADER + ROUTE_MESSAGE + GATEWAY_ATTRIBUTE;
+    let flags =
+        (libc::NLM_F_REQUEST | libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_REPLACE) as u16;
+    let mut request = Vec::with_capacity(length);
+    request.extend((length as u32).to_ne_bytes());
+    request.extend(libc::RTM_NEWROUTE.to_ne_bytes());
+    request.extend(flags.to_ne_bytes());
+    request.extend(1u32.to_ne_bytes()); // sequence
+    request.extend(0u32.to_ne_bytes()); // port id: the kernel fills it in
+    // struct rtmsg: family, dst_len 0 and src_len 0 (the default route),
+    // tos, table, protocol, scope, type, flags — as `ip route` sends it.
+    request.extend([
+        libc::AF_INET as u8,
+        0,
+        0,
+        0,
+        libc::RT_TABLE_MAIN,
+        libc::RTPROT_BOOT,
+        libc::RT_SCOPE_UNIVERSE,
+        libc::RTN_UNICAST,
+    ]);
+    request.extend(0u32.to_ne_bytes());
+    request.extend((GATEWAY_ATTRIBUTE as u16).to_ne_bytes());
+    request.extend(libc::RTA_GATEWAY.to_ne_bytes());
+    request.extend(via.octets());
+    let mut answer = [0u8; 1024];
+    // SAFETY: plain socket calls on a descriptor this function owns, with
+    // buffers and a zeroed sockaddr_nl that live across each call.
+    let received = unsafe {
+        let raw = libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        );
+        if raw < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let socket = OwnedFd::from_raw_fd(raw);
+        let mut kernel: libc::sockaddr_nl = std::mem::zeroed();
+        kernel.nl_family = libc::AF_NETLINK as u16;
+        let sent = libc::sendto(
+            socket.as_raw_fd(),
+            request.as_ptr().cast(),
+            request.len(),
+            0,
+            (&kernel as *const libc::sockaddr_nl).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as u32,
+        );
+        if sent < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let received = libc::recv(
+            socket.as_raw_fd(),
+            answer.as_mut_ptr().cast(),
+            answer.len(),
+            0,
+        );
+        if received < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        received as usize
+    };
+    // The answer is an NLMSG_ERROR message whose error field is 0 (an
+    // acknowledgement) or a negated errno.
+    let message_type = answer
+        .get(4..6)
+        .map(|bytes| u16::from_ne_bytes([bytes[0], bytes[1]]));
+    let error = answer
+        .get(HEADER..HEADER + 4)
+        .filter(|_| received >= HEADER + 4)
+        .map(|bytes| i32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
+    match (message_type, error) {
+        (Some(kind), Some(0)) if kind == libc::NLMSG_ERROR as u16 => Ok(()),
+        (Some(kind), Some(error)) if kind == libc::NLMSG_ERROR as u16 => {
+            Err(std::io::Error::from_raw_os_error(-error))
+        }
+        _ => Err(std::io::Error::other(
+            "the kernel answered the route request with something other than an acknowledgement",
+        )),
+    }
+}
+
+/// Raise this process's soft limit on open files to its hard limit: a
+/// verify has up to [`CONNECTS_AT_ONCE`] sockets open per source and many
+/// sources at once. Returns the limit now in force.
+pub fn raise_open_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid rlimit for both calls to fill and read.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return raised.rlim_cur;
+            }
+        }
+    }
+    limit.rlim_cur
+}
+
+/// At most this many connection attempts are open at once per source.
+const CONNECTS_AT_ONCE: usize = 512;
+
+/// Try every target from the current thread's network namespace, all at
+/// once, each with the full `timeout`. Outcomes are in target order.
+pub fn connect_all(targets: &[(Ipv4Addr, u16)], timeout: Duration) -> Vec<ConnectOutcome> {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        // Without a runtime no probe ran: every target reads as blocked,
+        // which the caller retries or reports; it never passes a
+        // must-reach probe.
+        Err(_) => return vec![ConnectOutcome::Blocked; targets.len()],
+    };
+    runtime.block_on(async {
+        let mut outcomes: Vec<(usize, ConnectOutcome)> = stream::iter(targets.iter().enumerate())
+            .map(|(index, &(address, port))| async move {
+                let attempt = tokio::net::TcpStream::connect(SocketAddr::from((address, port)));
+                let outcome = match tokio::time::timeout(timeout, attempt).await {
+                    Ok(Ok(_)) => ConnectOutcome::Open,
+                    Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
+                        ConnectOutcome::Refused
+                    }
+                    Ok(Err(_)) | Err(_) => ConnectOutcome::Blocked,
+                };
+                (index, outcome)
+            })
+            .buffer_unordered(CONNECTS_AT_ONCE)
+            .collect()
+            .await;
+        outcomes.sort_by_key(|(index, _)| *index);
+        outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_all_tells_open_from_refused_in_target_order() {
+        let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed_port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let open_port = listening.local_addr().unwrap().port();
+        let outcomes = connect_all(
+            &[
+                (Ipv4Addr::LOCALHOST, closed_port),
+                (Ipv4Addr::LOCALHOST, open_port),
+            ],
+            Duration::from_secs(1),
+        );
+        assert_eq!(outcomes, [ConnectOutcome::Refused, ConnectOutcome::Open]);
+    }
+
+    /// In a network namespace of its own (a thread that unshared one, with
+    /// a veth pair as its only link), the route request sets the default
+    /// route that `ip route` then shows, and a gateway on no link is the
+    /// kernel's "network unreachable".
+    #[test]
+    fn the_default_route_is_replaced_in_the_threads_own_namespace() {
+        let routes = std::thread::spawn(|| {
+            // SAFETY: CLONE_NEWNET changes only this thread, which ends here.
+            assert_eq!(
+                unsafe { libc::unshare(libc::CLONE_NEWNET) },
+                0,
+                "unshare needs root"
+            );
+            let ip = |arguments: &str| {
+                let output = std::process::Command::new("ip")
+                    .args(arguments.split(' '))
+                    .output()
+                    .expect("iproute2 is installed");
+                assert!(output.status.success(), "ip {arguments}: {output:?}");
+                String::from_utf8_lossy(&output.stdout).into_owned()
+            };
+            ip("link add v0 type veth peer name v1");
+            ip("link set v0 up");
+            ip("link set v1 up");
+            ip("addr add 10.9.9.1/24 dev v0");
+            replace_default_route(Ipv4Addr::new(10, 9, 9, 2)).unwrap();
+            replace_default_route(Ipv4Addr::new(10, 9, 9, 3)).unwrap();
+            let unreachable = replace_default_route(Ipv4Addr::new(10, 8, 8, 8)).unwrap_err();
+            assert_eq!(
+                unreachable.raw_os_error(),
+                Some(libc::ENETUNREACH),
+                "{unreachable}"
+            );
+            ip("route show default")
+        })
+        .join()
+        .unwrap();
+        assert_eq!(routes.trim(), "default via 10.9.9.3 dev v0");
+    }
+
+    #[tokio::test]
+    async fn a_process_outside_any_container_is_refused() {
+        let id = "36b495fe98f7deae79a771d179779988063c2389db6740f52a28c384d1ffb4ed";
+        let error = in_network_namespace(id, i64::from(std::process::id()), || ())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, NetnsError::NotTheContainer { .. }),
+            "{error}"
+        );
+        assert!(error.unreachable_from_here());
+    }
+}
