@@ -7,6 +7,7 @@ packages=(
   debootstrap      # builds the offline base image
   iptables         # the controller's host guard
   iproute2         # network namespaces for replay tests
+  nftables         # the controller loads each router's rules from the host
   tcpdump          # capture on the far side of replay tests
   tcpreplay        # the replay benchmark's anchor
   postgresql       # the store's PostgreSQL tests

@@ -158,6 +158,17 @@ pub trait Backend: Send + Sync {
             }
         }
     }
+    /// Load an nftables ruleset into the container's network namespace from
+    /// outside it, with the controller's own `nft`. `Ok(false)`: this
+    /// runtime cannot, so the caller runs `nft` inside the container.
+    fn load_nftables(
+        &self,
+        name: &str,
+        ruleset: &str,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let _ = (name, ruleset);
+        async { Ok(false) }
+    }
     /// Try a TCP connection to every target from the container's network
     /// (its addresses, routes and firewall) without running anything inside
     /// it, all at once, each given `timeout`. One outcome per target, in

@@ -133,12 +133,13 @@ pub async fn up<B: Backend>(
         }
     };
 
-    // Per team: its networks, one at a time, then its containers' pipelines
-    // (remove → create → start → configure), each container in order. Teams
-    // run side by side and share one limit of `concurrency` containers in
-    // flight, so the first team's containers are being created while later
-    // teams' networks still are: network creation (≈70 ms each, 72 for
-    // eight Emotet teams) no longer holds back every container.
+    // Per team: its networks, one at a time, and its containers' pipelines
+    // (remove → create → start → configure), each container in order, each
+    // beginning as soon as the networks it is attached to exist. Teams run
+    // side by side and share one limit of `concurrency` containers in
+    // flight, so containers are created and started while networks still
+    // are: network creation (≈0.35 s each with eight teams at once, 72 for
+    // eight Emotet teams) holds back only the containers that need them.
     let mut per_team_work: BTreeMap<&str, TeamWork> = BTreeMap::new();
     for step in &steps {
         let work = per_team_work.entry(step.team()).or_default();
@@ -160,50 +161,81 @@ pub async fn up<B: Backend>(
             let (networks_by_name, specs, nftables, containers_in_flight) =
                 (&networks, &specs, &nftables, &containers_in_flight);
             async move {
-                let mut done = Vec::new();
-                for step in work.networks {
-                    let Step::CreateNetwork { name, .. } = step else {
-                        unreachable!("only network steps are in `networks`")
-                    };
-                    let began = elapsed();
-                    let result = backend
-                        .ensure_network(networks_by_name[name.as_str()])
-                        .await;
-                    done.push(TimedStep {
-                        step: step.clone(),
-                        result,
-                        started: began,
-                        ended: elapsed(),
-                    });
-                }
-                let pipelines = work.pipelines.into_values().map(|pipeline| async move {
-                    let _permit = containers_in_flight
-                        .acquire()
-                        .await
-                        .expect("the semaphore is never closed");
+                // How many of the team's network steps have finished; a
+                // container starts its pipeline once every network it is
+                // attached to has (a failed one fails its create later,
+                // with the engine's message).
+                let (networks_done, networks_watch) = tokio::sync::watch::channel(0usize);
+                let network_order: BTreeMap<&str, usize> = work
+                    .networks
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, step)| match step {
+                        Step::CreateNetwork { name, .. } => Some((name.as_str(), index)),
+                        _ => None,
+                    })
+                    .collect();
+                let create_networks = async {
                     let mut done = Vec::new();
-                    for step in pipeline {
+                    for step in &work.networks {
+                        let Step::CreateNetwork { name, .. } = step else {
+                            unreachable!("only network steps are in `networks`")
+                        };
                         let began = elapsed();
-                        let result = run_step(backend, step, specs, nftables).await;
-                        let failed = result.is_err();
+                        let result = backend
+                            .ensure_network(networks_by_name[name.as_str()])
+                            .await;
                         done.push(TimedStep {
-                            step: step.clone(),
+                            step: (*step).clone(),
                             result,
                             started: began,
                             ended: elapsed(),
                         });
-                        if failed {
-                            break;
-                        }
+                        networks_done.send_modify(|count| *count += 1);
                     }
                     done
+                };
+                let network_order = &network_order;
+                let pipelines = work.pipelines.into_iter().map(|(name, pipeline)| {
+                    let mut networks_watch = networks_watch.clone();
+                    async move {
+                        let needed = specs.get(name).map_or(0, |spec| {
+                            spec.networks
+                                .iter()
+                                .filter_map(|attachment| {
+                                    network_order.get(attachment.network.as_str())
+                                })
+                                .map(|index| index + 1)
+                                .max()
+                                .unwrap_or(0)
+                        });
+                        // The sender lives until every network step is done.
+                        let _ = networks_watch.wait_for(|count| *count >= needed).await;
+                        let _permit = containers_in_flight
+                            .acquire()
+                            .await
+                            .expect("the semaphore is never closed");
+                        let mut done = Vec::new();
+                        for step in pipeline {
+                            let began = elapsed();
+                            let result = run_step(backend, step, specs, nftables).await;
+                            let failed = result.is_err();
+                            done.push(TimedStep {
+                                step: step.clone(),
+                                result,
+                                started: began,
+                                ended: elapsed(),
+                            });
+                            if failed {
+                                break;
+                            }
+                        }
+                        done
+                    }
                 });
-                done.extend(
-                    futures::future::join_all(pipelines)
-                        .await
-                        .into_iter()
-                        .flatten(),
-                );
+                let (mut done, pipelines_done) =
+                    tokio::join!(create_networks, futures::future::join_all(pipelines));
+                done.extend(pipelines_done.into_iter().flatten());
                 done
             }
         }))
@@ -304,6 +336,11 @@ async fn run_step<B: Backend>(
         Step::StartContainer { name, .. } => backend.start_container(name).await,
         Step::ConfigureRouter { team, name } => {
             let ruleset = nftables[team.as_str()];
+            // Straight into the router's network namespace where the
+            // backend can: no waiting for the router's init, no exec.
+            if backend.load_nftables(name, ruleset).await? {
+                return Ok(());
+            }
             let script = format!(
                 "set -e; mkdir -p /etc/enshu; printf '%s' '{}' | base64 -d > /etc/enshu/rules.nft; nft -f /etc/enshu/rules.nft",
                 base64_encode(ruleset.as_bytes())

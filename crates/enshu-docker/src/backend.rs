@@ -526,6 +526,34 @@ impl Backend for DockerBackend {
             })
     }
 
+    async fn load_nftables(&self, name: &str, ruleset: &str) -> Result<bool> {
+        let (id, pid) = self.running_pid(Verb::Exec, name).await?;
+        let ruleset = ruleset.to_string();
+        let loaded =
+            match netns::in_network_namespace(&id, pid, move || netns::load_nftables(&ruleset))
+                .await
+            {
+                Ok(loaded) => loaded,
+                Err(error) if error.unreachable_from_here() => return Ok(false),
+                Err(error) => return Err(runtime(Verb::Exec, name, error.to_string())),
+            };
+        match loaded {
+            Ok(Some(output)) if output.status.success() => Ok(true),
+            Ok(Some(output)) => Err(runtime(
+                Verb::Exec,
+                name,
+                format!(
+                    "nft exited {}: {}",
+                    output.status.code().unwrap_or(-1),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+            )),
+            // No nft on this host: the router's own.
+            Ok(None) => Ok(false),
+            Err(error) => Err(runtime(Verb::Exec, name, format!("running nft: {error}"))),
+        }
+    }
+
     async fn connect_from(
         &self,
         name: &str,

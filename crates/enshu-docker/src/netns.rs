@@ -184,6 +184,30 @@ pub fn replace_default_route(via: Ipv4Addr) -> std::io::Result<()> {
     }
 }
 
+/// `nft -f -` with the host's `nft` for the current thread's network
+/// namespace (the child process inherits it), `ruleset` on its stdin.
+/// `Ok(None)`: there is no `nft` on this host.
+pub fn load_nftables(ruleset: &str) -> std::io::Result<Option<std::process::Output>> {
+    use std::io::Write as _;
+    let spawned = std::process::Command::new("nft")
+        .args(["-f", "-"])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(ruleset.as_bytes())?;
+    }
+    child.wait_with_output().map(Some)
+}
+
 /// Raise this process's soft limit on open files to its hard limit: a
 /// verify has up to [`CONNECTS_AT_ONCE`] sockets open per source and many
 /// sources at once. Returns the limit now in force.
