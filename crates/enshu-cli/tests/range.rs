@@ -239,6 +239,43 @@ fn quickstart_for_two_teams_comes_up_isolated_converges_and_goes_away() {
             .success()
     );
 
+    // Give the analyst a way out: an interface on Docker's default bridge
+    // (which NATs to the uplink) and a route through it, as a trainee with
+    // NET_ADMIN could add. Verify must see it reach the outside stand-in.
+    let analyst = format!("enshu-{name}-t01-analyst");
+    // The engine attaches the interface, then complains that it cannot
+    // also make it the default gateway; the interface is what matters.
+    let _ = Command::new("docker")
+        .args(["network", "connect", "bridge", &analyst])
+        .output();
+    // The new interface is the one after eth0; Docker's gateway is the
+    // first address of its subnet (the engine did not record it).
+    let gateway = in_container(
+        &analyst,
+        r#"python3 -c 'import ipaddress, sys; print(next(ipaddress.ip_interface(sys.argv[1]).network.hosts()))' "$(ip -4 -o addr show dev eth1 | awk '{print $4}')""#,
+    );
+    assert!(
+        gateway.parse::<std::net::Ipv4Addr>().is_ok(),
+        "the analyst got no default-bridge interface: {gateway:?}"
+    );
+    let routed = in_container(
+        &analyst,
+        // The engine may still be rolling back its gateway change: set the
+        // route until it stays.
+        &format!(
+            "for i in 1 2 3 4 5 6 7 8 9 10; do ip route replace 198.18.0.0/15 via {gateway} 2>&1; sleep 0.5; ip route | grep -q ^198.18 && break; done; ip -4 -o addr; ip route"
+        ),
+    );
+    let leaking = enshu(&["verify", "--session", name]);
+    let leaking_text = String::from_utf8_lossy(&leaking.stdout);
+    assert!(!leaking.status.success(), "{leaking_text}");
+    assert!(
+        leaking_text
+            .lines()
+            .any(|line| line.contains(&analyst) && line.contains("(outside), got Refused")),
+        "the way out was not found: {leaking_text}\nanalyst: {routed}"
+    );
+
     let down = enshu(&["down", "--session", name]);
     assert!(down.status.success());
     for kind in ["container", "network", "volume"] {
