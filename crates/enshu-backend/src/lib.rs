@@ -128,6 +128,13 @@ pub trait Backend: Send + Sync {
         contents: &[u8],
         mode: u32,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Get ready to run commands in the container quickly (a backend may
+    /// keep something running there for it); whether it did. By default
+    /// nothing to do.
+    fn keep_exec_ready(&self, name: &str) -> impl Future<Output = bool> + Send {
+        let _ = name;
+        async { false }
+    }
     /// Make `via` the container's default route. A hardened container may
     /// not change its own routes, so this is done from outside it; by
     /// default with `ip route replace` run with [`ExecPrivilege::Controller`].

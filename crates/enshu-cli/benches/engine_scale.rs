@@ -200,6 +200,8 @@ async fn bench(session: &str, teams: u32, state_directory: &Path) -> anyhow::Res
                 .collect(),
         })
         .await?;
+    // As `enshu serve` runs: one exec agent per container the engine acts in.
+    let backend = backend.with_exec_agents();
     let shared = engine::Shared {
         backend: backend.clone(),
         store: store.clone(),
@@ -212,6 +214,18 @@ async fn bench(session: &str, teams: u32, state_directory: &Path) -> anyhow::Res
     // Issue 4: fire skew. The anchor runs just before and just after the
     // engine, so the engine's figure is bracketed by the machine's load.
     let anchor_fires_before = anchor_fire(&plan, "before").await?;
+    // `enshu serve` starts the agents when it starts, before the clock.
+    let warm_targets = engine::exec_targets(&loaded.scenario, &plan);
+    let warm_started = Instant::now();
+    let warm_cpu_before = CpuSample::take();
+    let warm_ready = engine::keep_exec_ready(&backend, &warm_targets).await;
+    let warm_cpu = CpuSample::take().since(&warm_cpu_before);
+    println!(
+        "exec agents: {warm_ready} of {} started in {:.1} s before the clock (dockerd+containerd {} ms CPU)",
+        warm_targets.len(),
+        warm_started.elapsed().as_secs_f64(),
+        warm_cpu.docker_cpu_ms
+    );
     let clock_started = store
         .append_event(NewEvent {
             session: store_session.id,

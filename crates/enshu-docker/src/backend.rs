@@ -49,6 +49,8 @@ pub enum ConnectError {
 #[derive(Debug, Clone)]
 pub struct DockerBackend {
     docker: Docker,
+    /// Long-lived exec agents, when asked for ([`DockerBackend::with_exec_agents`]).
+    agents: Option<std::sync::Arc<crate::agent::Agents>>,
 }
 
 fn failure<'a>(
@@ -87,7 +89,41 @@ impl DockerBackend {
             .negotiate_version()
             .await
             .map_err(|error| ConnectError::Negotiate(error.to_string()))?;
-        Ok(DockerBackend { docker })
+        Ok(DockerBackend {
+            docker,
+            agents: None,
+        })
+    }
+
+    /// Run the engine's commands in range containers through one
+    /// long-lived agent per container ([`crate::agent`]) instead of one
+    /// `docker exec` each: for `enshu serve`, which fires and checks
+    /// hundreds of commands at once. Clones share the agents.
+    pub fn with_exec_agents(mut self) -> DockerBackend {
+        self.agents = Some(std::sync::Arc::new(crate::agent::Agents::default()));
+        self
+    }
+
+    /// A command as root in the container: through its agent when agents
+    /// are on (they run as root, the user of every Enshu image), else a
+    /// plain exec as `user`.
+    async fn container_exec(
+        &self,
+        name: &str,
+        command: &[String],
+        user: Option<&str>,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput> {
+        if let Some(agents) = &self.agents {
+            match agents.run(&self.docker, name, command, stdin).await {
+                crate::agent::AgentAnswer::Ran(output) => return Ok(output),
+                crate::agent::AgentAnswer::Lost(message) => {
+                    return Err(runtime(Verb::Exec, name, message));
+                }
+                crate::agent::AgentAnswer::Unavailable => {}
+            }
+        }
+        self.engine_exec(name, command, user, stdin).await
     }
 
     /// The API version in use, e.g. `1.41`.
@@ -502,13 +538,20 @@ impl Backend for DockerBackend {
             return Err(runtime(Verb::Exec, name, "empty command"));
         }
         match privilege {
-            ExecPrivilege::Container => self.engine_exec(name, command, None, None).await,
+            ExecPrivilege::Container => self.container_exec(name, command, None, None).await,
             ExecPrivilege::Controller => {
                 let (id, pid) = self.running_pid(Verb::Exec, name).await?;
                 controller_exec::run_in_network_namespace(&id, pid, command)
                     .await
                     .map_err(|error| runtime(Verb::Exec, name, error.to_string()))
             }
+        }
+    }
+
+    async fn keep_exec_ready(&self, name: &str) -> bool {
+        match &self.agents {
+            Some(agents) => agents.warm(&self.docker, name).await,
+            None => false,
         }
     }
 
@@ -589,7 +632,7 @@ impl Backend for DockerBackend {
                     ));
                 }
                 let output = self
-                    .engine_exec(
+                    .container_exec(
                         name,
                         &copy::exec_stdin_command(path, mode),
                         Some("root"),

@@ -13,6 +13,8 @@
 //! - [`error`]: the engine's errors as [`BackendError`](enshu_backend::BackendError)s.
 //! - [`copy`]: how a file is written into a container (archive or stdin).
 //! - [`controller_exec`]: the controller's privileged commands.
+//! - [`agent`]: one long-lived exec per range container that runs the
+//!   engine's commands (`DockerBackend::with_exec_agents`).
 //! - [`netns`]: connection probes from a container's network namespace,
 //!   on a thread of the controller (`verify` without `docker exec`).
 //! - [`backend`]: [`DockerBackend`], the engine calls around those.
@@ -28,6 +30,7 @@
 //! start).
 
 pub mod access;
+pub mod agent;
 pub mod backend;
 pub mod controller_exec;
 pub mod convert;

@@ -719,3 +719,119 @@ async fn the_host_is_unreachable_from_range_containers() {
         eprintln!("guard removed after the test: {removed}");
     }
 }
+
+/// With exec agents on, commands run through one long-lived `enshu-agent`
+/// per container: same output, exit codes and stderr as an exec, many at
+/// once, and a restarted container gets a new agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_agents_run_commands_like_exec_and_survive_a_restart() {
+    ensure_test_image().await;
+    let session = session_name('x');
+    let _cleanup = SessionCleanup::new(&session).await;
+    let docker = raw_docker().await;
+    let name = format!("enshu-{session}-agent");
+    docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(name.clone()),
+                ..Default::default()
+            }),
+            ContainerCreateBody {
+                image: Some(TEST_IMAGE.to_string()),
+                labels: Some([(labels::SESSION.to_string(), session.clone())].into()),
+                host_config: Some(HostConfig {
+                    network_mode: Some("none".to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let backend = connect().await.with_exec_agents();
+    backend.start_container(&name).await.unwrap();
+    assert!(backend.keep_exec_ready(&name).await, "no agent started");
+
+    let output = backend
+        .exec(
+            &name,
+            &shell("echo out; echo err >&2; exit 3"),
+            ExecPrivilege::Container,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (output.exit_code, output.stdout_text().as_str()),
+        (3, "out\n")
+    );
+    assert_eq!(output.stderr, b"err\n");
+    let processes = backend
+        .exec(
+            &name,
+            &command(&["ps", "-eo", "args"]),
+            ExecPrivilege::Container,
+        )
+        .await
+        .unwrap()
+        .stdout_text();
+    assert!(
+        processes
+            .lines()
+            .filter(|line| line.starts_with("enshu-agent"))
+            .count()
+            == 1,
+        "{processes}"
+    );
+
+    // Many at once, each answered with its own output.
+    let answers = futures_util::future::join_all((0..20).map(|index| {
+        let backend = &backend;
+        let name = &name;
+        async move {
+            backend
+                .exec(
+                    name,
+                    &shell(&format!("sleep 0.2; echo {index}")),
+                    ExecPrivilege::Container,
+                )
+                .await
+                .unwrap()
+                .stdout_text()
+        }
+    }))
+    .await;
+    for (index, answer) in answers.iter().enumerate() {
+        assert_eq!(answer, &format!("{index}\n"));
+    }
+
+    // A restart ends the agent; the next commands get a new one. A request
+    // caught by the restart itself may fail (it may have run), never hang.
+    docker
+        .restart_container(
+            &name,
+            Some(bollard::query_parameters::RestartContainerOptions {
+                t: Some(0),
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap();
+    let mut answered = None;
+    for _ in 0..3 {
+        match backend
+            .exec(
+                &name,
+                &command(&["echo", "again"]),
+                ExecPrivilege::Container,
+            )
+            .await
+        {
+            Ok(output) => {
+                answered = Some(output.stdout_text());
+                break;
+            }
+            Err(error) => assert!(error.to_string().contains("agent"), "{error}"),
+        }
+    }
+    assert_eq!(answered.as_deref(), Some("again\n"));
+}

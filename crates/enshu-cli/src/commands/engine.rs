@@ -30,10 +30,58 @@ use futures::FutureExt as _;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
+/// Get the backend ready to run commands in `containers` (see
+/// [`Backend::keep_exec_ready`]), `WARM_CONCURRENCY` at a time; how many
+/// are ready.
+pub async fn keep_exec_ready<B: Backend>(backend: &B, containers: &[String]) -> usize {
+    let ready: Vec<bool> = stream::iter(containers.to_vec())
+        .map(|name| async move { backend.keep_exec_ready(&name).await })
+        .buffer_unordered(WARM_CONCURRENCY)
+        .collect()
+        .await;
+    ready.into_iter().filter(|ready| *ready).count()
+}
+
+/// Agents started at once when the engine starts (each is one exec).
+const WARM_CONCURRENCY: usize = 8;
+
+/// Every container an inject or a check acts in, in every team.
+pub fn exec_targets(scenario: &Scenario, plan: &Plan) -> Vec<String> {
+    let mut references: Vec<&str> = scenario
+        .injects
+        .iter()
+        .map(|inject| inject.target.as_str())
+        .collect();
+    for objective in &scenario.objectives {
+        if let enshu_scenario::model::Evidence::Check(check) = &objective.evidence {
+            references.push(check.target.as_str());
+            references.extend(check.from.as_deref());
+        }
+    }
+    plan.teams
+        .iter()
+        .flat_map(|team| team.containers.iter())
+        .filter(|container| container.hostname != ROUTER_HOST)
+        .filter(|container| {
+            references.iter().any(|reference| {
+                *reference == container.reference
+                    || container
+                        .reference
+                        .split_once('/')
+                        .is_some_and(|(segment, _)| segment == *reference)
+            })
+        })
+        .map(|container| container.name.clone())
+        .collect()
+}
+
 /// Failures after which an inject is held and an instructor told.
 const MAX_FIRE_ATTEMPTS: u32 = 3;
-/// Teams fired at the same time.
-pub const FIRE_CONCURRENCY: usize = 16;
+/// Teams fired at the same time. With exec agents a fire is a few
+/// messages on open streams and mostly waits, so every team of a large
+/// exercise (50) fires in the same wave; at 16 teams fired in waves, 1.7 s
+/// apart in all (BENCHMARKS.md).
+pub const FIRE_CONCURRENCY: usize = 64;
 /// Checks run at the same time (each is one exec in a container).
 pub const CHECK_CONCURRENCY: usize = 8;
 
@@ -93,6 +141,12 @@ impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
             fire: FireState::default(),
             checks: CheckState::default(),
         }
+    }
+
+    /// The containers the engine will run commands in: every host an
+    /// inject or a check targets (or checks from), in every team.
+    pub fn exec_targets(&self) -> Vec<String> {
+        exec_targets(&self.shared.scenario, &self.shared.plan)
     }
 
     /// Run until `shutdown` completes: the fire loop every `period`, the

@@ -99,7 +99,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let store = Store::open(&url).await.with_context(|| format!("opening the store at {url}"))?;
         let session = ensure_store_session(&store, &state, &scenario.id).await?;
-        let backend = range::docker().await?;
+        // One exec agent per container the engine acts in: firing and
+        // checking then cost no `docker exec` each (crates/enshu-docker/src/agent.rs).
+        let backend = range::docker().await?.with_exec_agents();
 
         let instructor_token = state.derive("instructor", "");
         let (live_events, _) = tokio::sync::broadcast::channel(1024);
@@ -145,6 +147,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let shared = Shared { backend: backend.clone(), store: store.clone(), session: session.id, scenario, plan, replay };
         let engine = Engine::new(shared, Duration::from_secs(args.check_interval.max(1)));
+        let warm_targets = engine.exec_targets();
+        let warm_backend = backend.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let ready = super::engine::keep_exec_ready(&warm_backend, &warm_targets).await;
+            tracing::info!(ready, of = warm_targets.len(), seconds = started.elapsed().as_secs_f64(), "exec agents started");
+        });
         let engine_task = tokio::spawn(engine.run(Duration::from_millis(500), stopped(stop_receiver.clone())));
         let access_task = tokio::spawn(serve_access(backend, access_listeners, stopped(stop_receiver.clone())));
         let server_task = tokio::spawn(enshu_server::serve(listener, app, tls, stopped(stop_receiver)));
