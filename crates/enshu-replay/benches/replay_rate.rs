@@ -123,22 +123,36 @@ fn main() {
         ),
     ] {
         let variants: Vec<(&str, Vec<String>)> = vec![
-            ("enshu-replay (tx ring, batch 64)", vec![]),
             (
-                "enshu-replay (tx ring, qdisc bypass)",
-                vec!["--qdisc-bypass".into()],
+                "enshu-replay (default: tx ring, batch 64, 2 threads on 2 cores)",
+                vec![],
             ),
             (
-                "enshu-replay (tx ring, qdisc bypass, --threads 2)",
-                vec!["--qdisc-bypass".into(), "--threads".into(), "2".into()],
+                "enshu-replay (tx ring, batch 64, --threads 1)",
+                vec!["--threads".into(), "1".into()],
             ),
             (
-                "enshu-replay (sendmmsg 64, qdisc bypass)",
-                vec!["--sendmmsg".into(), "--qdisc-bypass".into()],
+                "enshu-replay (tx ring, qdisc bypass, --threads 1)",
+                vec!["--qdisc-bypass".into(), "--threads".into(), "1".into()],
             ),
             (
-                "enshu-replay (sendmmsg, batch 1)",
-                vec!["--sendmmsg".into(), "--batch-size".into(), "1".into()],
+                "enshu-replay (sendmmsg 64, qdisc bypass, --threads 1)",
+                vec![
+                    "--sendmmsg".into(),
+                    "--qdisc-bypass".into(),
+                    "--threads".into(),
+                    "1".into(),
+                ],
+            ),
+            (
+                "enshu-replay (sendmmsg, batch 1, --threads 1)",
+                vec![
+                    "--sendmmsg".into(),
+                    "--batch-size".into(),
+                    "1".into(),
+                    "--threads".into(),
+                    "1".into(),
+                ],
             ),
         ];
         for (variant, extra) in &variants {

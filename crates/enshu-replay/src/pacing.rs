@@ -2,30 +2,42 @@
 //!
 //! At 1k–10k packets per second the gap between sends (1 ms to 100 µs) is
 //! close to what a sleep can promise: a sleeping thread wakes tens of
-//! microseconds late. The [`Pacer`] therefore sleeps through most of a gap
-//! and spins on the monotonic clock for the last stretch
-//! ([`Pacer::DEFAULT_SPIN`]), which keeps the error to a few microseconds at
-//! the cost of one busy core during short gaps only.
+//! microseconds late, and now and then hundreds. The [`Pacer`] therefore
+//! sleeps through most of a gap and spins on the monotonic clock for the
+//! last stretch, which keeps the error to a few microseconds at the cost of
+//! one busy core during that stretch only. The stretch adapts: it starts at
+//! [`Pacer::DEFAULT_SPIN`], and whenever a sleep wakes later than half of
+//! it, it grows to twice that lateness (at most [`Pacer::MAX_SPIN`]), so
+//! after the first late wake-ups the spin covers this machine's wake-up
+//! jitter instead of a guess.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 /// Waits for send offsets measured from the moment it was started.
 #[derive(Debug, Clone)]
 pub struct Pacer {
     start: Instant,
-    spin: Duration,
+    spin: Cell<Duration>,
 }
 
 impl Pacer {
     /// How long before a due time the pacer stops sleeping and starts
-    /// spinning: enough to absorb a sleep's wake-up latency on a loaded host.
+    /// spinning, to begin with.
     pub const DEFAULT_SPIN: Duration = Duration::from_micros(200);
+    /// The most the spin grows to: two gaps at 1k packets per second.
+    pub const MAX_SPIN: Duration = Duration::from_millis(2);
 
     pub fn start(spin: Duration) -> Self {
         Self {
             start: Instant::now(),
-            spin,
+            spin: Cell::new(spin),
         }
+    }
+
+    /// The spin in force now (grown by late wake-ups).
+    pub fn spin(&self) -> Duration {
+        self.spin.get()
     }
 
     /// Nanoseconds since the pacer started.
@@ -41,8 +53,14 @@ impl Pacer {
             return;
         }
         let remaining = due - now;
-        if remaining > self.spin {
-            std::thread::sleep(remaining - self.spin);
+        let spin = self.spin.get();
+        if remaining > spin {
+            let wake = now + (remaining - spin);
+            std::thread::sleep(remaining - spin);
+            let late = Instant::now().saturating_duration_since(wake);
+            if late > spin / 2 {
+                self.spin.set((late * 2).min(Self::MAX_SPIN).max(spin));
+            }
         }
         while Instant::now() < due {
             std::hint::spin_loop();
@@ -160,6 +178,19 @@ mod tests {
         assert_eq!(summary.max_ns, 50_000_000);
         assert_eq!(histogram.quantile_ns(1.0), 50_000_000);
         assert!(TimingErrorHistogram::new().summary().is_none());
+    }
+
+    #[test]
+    fn a_late_wake_up_widens_the_spin_within_its_bound() {
+        // A spin of 1 ns: any sleep wakes later than half of it.
+        let pacer = Pacer::start(Duration::from_nanos(1));
+        pacer.wait_until(200_000);
+        let grown = pacer.spin();
+        assert!(grown > Duration::from_nanos(1), "{grown:?}");
+        assert!(grown <= Pacer::MAX_SPIN);
+        pacer.wait_until(400_000);
+        assert!(pacer.spin() >= grown, "the spin never shrinks");
+        assert!(pacer.elapsed_ns() >= 400_000);
     }
 
     #[test]

@@ -68,10 +68,13 @@ pub struct Args {
     pub sendmmsg: bool,
     /// Sender threads, each with its own socket; frames are split by flow,
     /// so order is kept within a conversation (same protocol, addresses and
-    /// ports, both directions) but not between conversations. Needs
-    /// --topspeed.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub threads: u16,
+    /// ports, both directions) but not between conversations. More than one
+    /// needs --topspeed. Default: with --topspeed, two where the machine
+    /// has two cores or more (on a veth pair half of each frame's cost is
+    /// the receiving stack, in the sender's own system call, so a second
+    /// core nearly doubles the rate); otherwise one.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: Option<u16>,
     /// Bypass the interface's qdisc (and any tc shaping on it).
     #[arg(long)]
     pub qdisc_bypass: bool,

@@ -66,7 +66,14 @@ fn run(args: &Args) -> anyhow::Result<ReplayReport> {
         },
         max_duration: args.max_duration()?,
         realtime: args.realtime,
-        threads: usize::from(args.threads),
+        threads: args.threads.map(usize::from).unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            if matches!(args.timing(), enshu_replay::Timing::TopSpeed) {
+                cores.min(2)
+            } else {
+                1
+            }
+        }),
     };
     enshu_replay::replay(request).with_context(|| format!("replaying {}", args.capture.display()))
 }
