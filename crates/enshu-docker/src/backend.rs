@@ -366,11 +366,22 @@ impl Backend for DockerBackend {
         {
             Ok(_) => Ok(()),
             Err(error) => {
-                // Another caller may have created it meanwhile.
-                if let Ok(network) = self.docker.inspect_network(name, None).await
-                    && network.name.as_deref() == Some(name)
-                {
-                    return check_existing(network);
+                // Another caller may have created it meanwhile, or still be
+                // creating it: a controller killed mid-`up` leaves the
+                // engine finishing its last network, whose subnet is then
+                // taken ("Pool overlaps") before its name can be seen. So
+                // look again for a while before calling it a failure.
+                let in_flight = error.to_string().contains("overlaps");
+                let looks = if in_flight { 15 } else { 1 };
+                for look in 0..looks {
+                    if look > 0 {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    if let Ok(network) = self.docker.inspect_network(name, None).await
+                        && network.name.as_deref() == Some(name)
+                    {
+                        return check_existing(network);
+                    }
                 }
                 Err(failure(Verb::CreateNetwork, name)(error))
             }
