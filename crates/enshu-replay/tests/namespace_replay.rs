@@ -230,7 +230,9 @@ fn replay_synthetic(
     path: &std::path::Path,
     extra: &[&str],
 ) -> (Value, Vec<Vec<u8>>) {
-    let capture = pair.start_capture("synthetic");
+    // Synthetic frames are 60-odd bytes: whole within 256, and 64 MiB of
+    // 256-byte slots holds every burst these tests send.
+    let capture = pair.start_capture_with_snaplen("synthetic", 256);
     let rx_before = pair.receiver_rx_packets();
     let mut arguments = vec![
         "--capture",

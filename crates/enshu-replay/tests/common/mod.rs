@@ -165,6 +165,14 @@ impl VethPair {
     /// Starts tcpdump on the receiving end (incoming frames only) and waits
     /// until it listens.
     pub fn start_capture(&self, name: &str) -> FarSideCapture {
+        self.start_capture_with_snaplen(name, 9100)
+    }
+
+    /// As [`VethPair::start_capture`], keeping at most `snaplen` bytes of a
+    /// frame. tcpdump's ring (64 MiB) has one slot per `snaplen`, so small
+    /// frames sent at top speed need a small one to fit a burst of tens of
+    /// thousands while another test loads the machine.
+    pub fn start_capture_with_snaplen(&self, name: &str, snaplen: u32) -> FarSideCapture {
         ensure_tcpdump();
         let path = self.scratch.join(format!("{name}.pcap"));
         let mut child = Command::new("ip")
@@ -177,7 +185,7 @@ impl VethPair {
                 "-nn",
                 "-U",
                 "-s",
-                "9100",
+                &snaplen.to_string(),
             ])
             // A large ring of snaplen-sized slots (-s bounds the slot size):
             // on a busy host tcpdump may fall behind a burst.
