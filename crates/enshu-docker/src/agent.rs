@@ -294,39 +294,13 @@ async fn start(docker: &Docker, name: &str) -> Result<Arc<Agent>, String> {
         .map_err(|error| error.to_string())?;
     input.flush().await.map_err(|error| error.to_string())?;
 
-    // The agent says it is ready with an answer to request 0.
-    let mut ready = Vec::new();
-    let mut carry = Vec::new();
-    loop {
-        match output.next().await {
-            Some(Ok(bollard::container::LogOutput::StdOut { message })) => {
-                carry.extend_from_slice(&message);
-                if let Some(end) = carry.iter().position(|byte| *byte == b'\n') {
-                    let line: Vec<u8> = carry.drain(..=end).collect();
-                    if parse_answer(&line).is_some_and(|(id, _)| id == 0) {
-                        break;
-                    }
-                    return Err(format!(
-                        "unexpected first line: {}",
-                        String::from_utf8_lossy(&line)
-                    ));
-                }
-            }
-            Some(Ok(bollard::container::LogOutput::StdErr { message })) => {
-                ready.extend_from_slice(&message)
-            }
-            Some(Ok(_)) => {}
-            Some(Err(error)) => return Err(error.to_string()),
-            None => {
-                return Err(format!(
-                    "it ended at once: {}",
-                    String::from_utf8_lossy(&ready).trim()
-                ));
-            }
-        }
-    }
-
-    let pending: Pending = Arc::new(std::sync::Mutex::new(Some(HashMap::new())));
+    // The agent says it is ready with an answer to request 0, read by the
+    // same reader as every later answer.
+    let (ready_sender, ready) = oneshot::channel();
+    let pending: Pending = Arc::new(std::sync::Mutex::new(Some(HashMap::from([(
+        0,
+        ready_sender,
+    )]))));
     let agent = Arc::new(Agent {
         input: Mutex::new(input),
         pending: pending.clone(),
@@ -334,6 +308,7 @@ async fn start(docker: &Docker, name: &str) -> Result<Arc<Agent>, String> {
     });
     let container = name.to_string();
     tokio::spawn(async move {
+        let mut carry = Vec::new();
         while let Some(item) = output.next().await {
             match item {
                 Ok(bollard::container::LogOutput::StdOut { message }) => {
@@ -372,7 +347,10 @@ async fn start(docker: &Docker, name: &str) -> Result<Arc<Agent>, String> {
         pending.lock().unwrap().take();
         tracing::debug!(container, "exec agent ended");
     });
-    Ok(agent)
+    match ready.await {
+        Ok(_) => Ok(agent),
+        Err(_) => Err("it ended before saying it was ready".into()),
+    }
 }
 
 #[cfg(test)]

@@ -144,25 +144,9 @@ impl DockerBackend {
     /// A TCP connection to `127.0.0.1:port` inside a running container's
     /// own network namespace (see [`crate::access`]).
     pub async fn connect_inside(&self, name: &str, port: u16) -> Result<tokio::net::TcpStream> {
-        let inspected = self.inspect_container(Verb::Exec, name).await?;
-        let id = inspected.id.unwrap_or_default();
-        let state = inspected.state.unwrap_or_default();
-        let pid = match (state.running, state.pid) {
-            (Some(true), Some(pid)) if pid > 0 => pid,
-            _ => return Err(runtime(Verb::Exec, name, "container is not running")),
-        };
-        let listing = tokio::fs::read_to_string(format!("/proc/{pid}/cgroup"))
-            .await
-            .unwrap_or_default();
-        if !controller_exec::cgroup_names_container(&listing, &id) {
-            return Err(runtime(
-                Verb::Exec,
-                name,
-                format!("pid {pid} is not this container's"),
-            ));
-        }
+        let (id, pid) = self.running_pid(Verb::Exec, name).await?;
         let stream =
-            tokio::task::spawn_blocking(move || crate::access::connect_in_namespace(pid, port))
+            netns::in_network_namespace(&id, pid, move || crate::access::connect_loopback(port))
                 .await
                 .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?
                 .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?;

@@ -7,7 +7,8 @@
 //! namespace with `setns(2)`, which for a network namespace changes only
 //! the calling thread, and open the sockets there: same addresses, routes
 //! and filter rules as a process inside the container, nothing run in it,
-//! no capability given to it.
+//! no capability given to it. The same threads set default routes, load
+//! router rules and open the trainees' way in ([`crate::access`]).
 //!
 //! The thread is created for the work and ends with it, so no thread of the
 //! runtime's pools ever carries a range's namespace. As in

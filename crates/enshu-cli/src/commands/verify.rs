@@ -112,45 +112,21 @@ impl OutsideStandIn {
         };
         let (host_link, far_link) = (format!("eo{pid}h"), format!("eo{pid}o"));
         let ns = stand_in.namespace.as_str();
-        let steps: [Vec<String>; 7] = [
-            vec!["netns".into(), "add".into(), ns.into()],
-            [
+        let (host_cidr, far_cidr) = (format!("{host_side}/30"), format!("{address}/30"));
+        let host_gateway = host_side.to_string();
+        let steps: [&[&str]; 7] = [
+            &["netns", "add", ns],
+            &[
                 "link", "add", &host_link, "type", "veth", "peer", "name", &far_link, "netns", ns,
-            ]
-            .map(String::from)
-            .to_vec(),
-            vec![
-                "addr".into(),
-                "add".into(),
-                format!("{host_side}/30"),
-                "dev".into(),
-                host_link.clone(),
             ],
-            ["link", "set", &host_link, "up"].map(String::from).to_vec(),
-            vec![
-                "-n".into(),
-                ns.into(),
-                "addr".into(),
-                "add".into(),
-                format!("{address}/30"),
-                "dev".into(),
-                far_link.clone(),
-            ],
-            ["-n", ns, "link", "set", &far_link, "up"]
-                .map(String::from)
-                .to_vec(),
-            vec![
-                "-n".into(),
-                ns.into(),
-                "route".into(),
-                "add".into(),
-                "default".into(),
-                "via".into(),
-                host_side.to_string(),
-            ],
+            &["addr", "add", &host_cidr, "dev", &host_link],
+            &["link", "set", &host_link, "up"],
+            &["-n", ns, "addr", "add", &far_cidr, "dev", &far_link],
+            &["-n", ns, "link", "set", &far_link, "up"],
+            &["-n", ns, "route", "add", "default", "via", &host_gateway],
         ];
         for step in steps {
-            let output = std::process::Command::new("ip").args(&step).output()?;
+            let output = std::process::Command::new("ip").args(step).output()?;
             anyhow::ensure!(
                 output.status.success(),
                 "ip {}: {}",
