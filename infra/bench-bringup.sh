@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 teams=${1:-8}
 scenario=scenarios/emotet-beta.yaml
-enshu=${ENSHU_BIN:-target/release/enshu}
+enshu=${ENSHU_BIN:-${CARGO_TARGET_DIR:-target}/release/enshu}
 [ -x "$enshu" ] || cargo build --release -q -p enshu-cli
 pool=${BENCH_POOL:-172.24.0.0/13}
 anchor_pool=${ANCHOR_POOL:-$pool}

@@ -11,9 +11,12 @@
 #
 # Every command is idempotent: `start` on a running cluster prints its URL,
 # `stop` on a stopped or missing one does nothing. As root the server runs as
-# the `postgres` user (PostgreSQL refuses to run as root); DIR must then be
-# reachable by that user, e.g. under /tmp. The server listens on 127.0.0.1
-# and on a Unix socket in DIR/socket, never on other addresses.
+# the `postgres` user (PostgreSQL refuses to run as root). When that user
+# cannot reach DIR (a checkout under root's 0700 home, say), the cluster
+# lives in a private folder under /tmp named after DIR's absolute path, and
+# DIR/cluster says where; start, url and stop all find it the same way. The
+# server listens on 127.0.0.1 and on a Unix socket in the cluster's
+# socket/ folder, never on other addresses.
 set -euo pipefail
 
 readonly ROLE_NAME=enshu
@@ -101,14 +104,36 @@ run_psql() {
         -U postgres -d postgres "$@"
 }
 
+# Where the cluster of DIR lives: DIR itself, or, as root when the
+# `postgres` user cannot reach DIR, /tmp/enshu-pg-<hash of DIR's path>.
+cluster_dir() {
+    local dir=$1 hash
+    dir=$(cd "$dir" && pwd)
+    if [[ $(id -u) -ne 0 ]] || runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+        echo "$dir"
+        return
+    fi
+    hash=$(printf '%s' "$dir" | sha256sum | cut -c1-16)
+    echo "/tmp/enshu-pg-$hash"
+}
+
 start_cluster() {
     local dir=$1 bindir
     ensure_server_installed
     bindir=$(find_server_bindir)
     mkdir -p "$dir"
-    dir=$(cd "$dir" && pwd)
     if [[ $(id -u) -eq 0 ]]; then
         chown postgres: "$dir"
+    fi
+    local requested
+    requested=$(cd "$dir" && pwd)
+    dir=$(cluster_dir "$requested")
+    if [[ "$dir" != "$requested" ]]; then
+        log "the postgres user cannot reach $requested (a parent folder is private): the cluster lives in $dir"
+        mkdir -p "$dir"
+        chmod 0700 "$dir"
+        chown postgres: "$dir"
+        echo "$dir" >"$requested/cluster"
     fi
     as_cluster_owner mkdir -p "$dir/socket"
 
@@ -148,7 +173,7 @@ stop_cluster() {
     if [[ -z "$bindir" || ! -d "$dir" ]]; then
         return
     fi
-    dir=$(cd "$dir" && pwd)
+    dir=$(cluster_dir "$dir")
     if cluster_is_running "$dir" "$bindir"; then
         as_cluster_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >&2
     fi
@@ -157,6 +182,7 @@ stop_cluster() {
 print_url() {
     local dir=$1 bindir
     bindir=$(find_server_bindir)
+    if [[ -d "$dir" ]]; then dir=$(cluster_dir "$dir"); fi
     if [[ -z "$bindir" ]] || ! cluster_is_running "$dir" "$bindir"; then
         log "no cluster running in $dir"
         exit 1

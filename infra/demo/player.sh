@@ -6,7 +6,7 @@
 set -euo pipefail
 session=$1 team=$2 portal=$3
 here=$(cd "$(dirname "$0")" && pwd)
-enshu=${ENSHU_BIN:-target/release/enshu}
+enshu=${ENSHU_BIN:-${CARGO_TARGET_DIR:-target}/release/enshu}
 creds=$($enshu credentials --session "$session" --output json)
 field() { python3 -c "import json,sys; t=json.load(sys.stdin)['teams'][$team-1]; print(t['$1'])" <<<"$creds"; }
 token=$(field portal_token) port=$(field ssh_port) password=$(field password)

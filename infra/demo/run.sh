@@ -10,7 +10,7 @@
 #   bash infra/demo/run.sh          (KEEP=1 keeps the range and the server)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export ENSHU_BIN=${ENSHU_BIN:-target/release/enshu}
+export ENSHU_BIN=${ENSHU_BIN:-${CARGO_TARGET_DIR:-target}/release/enshu}
 enshu=$ENSHU_BIN
 session=${ENSHU_DEMO_SESSION:-demo}
 export ENSHU_STATE_DIR=${ENSHU_STATE_DIR:-$PWD/target/demo/state}

@@ -54,7 +54,7 @@ ENSHU_BENCH_SENDER_IF=veth-send \
 ENSHU_BENCH_RECEIVER_IF=veth-recv \
 ENSHU_BENCH_SENDER_MAC="$(mac_of "$sender_ns" veth-send)" \
 ENSHU_BENCH_RECEIVER_MAC="$(mac_of "$receiver_ns" veth-recv)" \
-ENSHU_REPLAY_BIN="$root/target/release/enshu-replay" \
+ENSHU_REPLAY_BIN="${CARGO_TARGET_DIR:-$root/target}/release/enshu-replay" \
 ENSHU_BENCH_OUT="$out" \
 ENSHU_BENCH_REPETITIONS="${REPETITIONS:-3}" \
     cargo bench -p enshu-replay --bench replay_rate
