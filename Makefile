@@ -10,6 +10,7 @@ export CARGO_TERM_COLOR ?= never
 ## Run every test: installs Debian packages, builds the range images
 ## offline, starts a throwaway PostgreSQL, runs the whole suite.
 test: deps images
+	@python3 infra/check_lock.py
 	@set -euo pipefail; \
 	url=$$(bash infra/postgres.sh start "$(PG_DIR)" | tail -n 1); \
 	trap 'bash infra/postgres.sh stop "$(PG_DIR)" >/dev/null 2>&1 || true' EXIT; \

@@ -14,9 +14,10 @@ use clap::{Parser, Subcommand};
     about = "Cyber-defence exercise range orchestrator (演習)"
 )]
 struct Cli {
-    /// Log filter, e.g. `info` or `enshu=debug` (or set RUST_LOG).
-    #[arg(long, global = true, env = "ENSHU_LOG", default_value = "warn")]
-    log: String,
+    /// Log filter, e.g. `info` or `enshu=debug` (default: ENSHU_LOG, then
+    /// RUST_LOG, then `warn`).
+    #[arg(long, global = true, env = "ENSHU_LOG")]
+    log: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,9 +62,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let filter = cli
+        .log
+        .clone()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "warn".to_string());
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

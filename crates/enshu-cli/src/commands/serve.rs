@@ -157,7 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let engine_task = tokio::spawn(engine.run(Duration::from_millis(500), stopped(stop_receiver.clone())));
         let access_task = tokio::spawn(serve_access(backend, access_listeners, stopped(stop_receiver.clone())));
         let server_task = tokio::spawn(enshu_server::serve(listener, app, tls, stopped(stop_receiver)));
-        tokio::signal::ctrl_c().await.ok();
+        shutdown_signal().await;
         eprintln!("stopping: the session's state is in the store; `enshu serve` again resumes it");
         let _ = stop_sender.send(true);
         let _ = engine_task.await;
@@ -165,4 +165,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         server_task.await??;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Ctrl-C or SIGTERM (what `systemctl stop` sends): either stops the
+/// server gracefully, with the engine finishing its round and every
+/// event recorded.
+async fn shutdown_signal() {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!("cannot listen for SIGTERM ({error}): only Ctrl-C stops the server");
+                tokio::signal::ctrl_c().await.ok();
+                return;
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
 }
