@@ -7,9 +7,9 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: test demo deps images build bench schema fmt lint postgres-start postgres-stop
 
-## Run every test: installs Debian packages, builds the range images
+## Run every test: installs Debian packages, lints, builds the range images
 ## offline, starts a throwaway PostgreSQL, runs the whole suite.
-test: deps images
+test: deps lint images
 	@python3 infra/check_lock.py
 	@set -euo pipefail; \
 	url=$$(bash infra/postgres.sh start "$(PG_DIR)" | tail -n 1); \
@@ -44,5 +44,9 @@ schema:
 fmt:
 	$(CARGO) fmt --all
 
-lint:
+## Formatting, clippy's warnings, and every shell and Python script
+## (infra/lint.sh finds them: crates/*/scripts/, infra/, tests/, images/).
+lint: deps
+	$(CARGO) fmt --all --check
+	@bash infra/lint.sh
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

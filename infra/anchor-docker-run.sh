@@ -95,6 +95,7 @@ up)
   session=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["session"])' "$plan")
   work=$(mktemp -d)
   # A failed or interrupted bring-up leaves nothing behind.
+  # shellcheck disable=SC2154 # status is assigned by the trap itself, when it runs
   trap 'status=$?; rm -rf "$work"; [ $status -eq 0 ] || down "$session" "$parallel"' EXIT
   render "$plan" "$work"
   bash "$work/networks.sh"

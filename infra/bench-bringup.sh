@@ -28,6 +28,7 @@ enshu_flags=() down_flags=()
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 memory_mib() { # total memory of the session's containers, MiB
+  # shellcheck disable=SC2046 # one word per container id
   docker stats --no-stream --format '{{.MemUsage}}' $(docker ps -q --filter "label=enshu.session=$1") |
     awk '{ v = $1; u = v; gsub(/[0-9.]/, "", u); gsub(/[A-Za-z]/, "", v);
            f = (u == "GiB") ? 1024 : (u == "KiB") ? 1/1024 : (u == "B") ? 1/1048576 : 1; s += v * f }
@@ -39,7 +40,7 @@ compose=$(mktemp --suffix .yml)
 cleanup() {
   $enshu down --session bench-enshu >/dev/null 2>&1 || true
   bash infra/anchor-docker-run.sh down bench-anchor 8 >/dev/null 2>&1 || true
-  [ -s "$compose" ] && docker-compose -f "$compose" -p bench-compose down -t 2 >/dev/null 2>&1 || true
+  { [ -s "$compose" ] && docker-compose -f "$compose" -p bench-compose down -t 2 >/dev/null 2>&1; } || true
   rm -f "$compose" "$anchor_plan"
 }
 trap cleanup EXIT

@@ -16,6 +16,7 @@ packages=(
   curl             # the demo's scripted team talks to the portal API
   chromium         # the scoreboard's browser test
   fonts-noto-cjk   # Japanese text in that browser
+  shellcheck       # make lint checks every shell script
 )
 
 missing=()

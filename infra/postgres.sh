@@ -35,6 +35,7 @@ log() {
 # The newest installed server's bin directory, or nothing.
 find_server_bindir() {
     local candidate
+    # shellcheck disable=SC2012 # version directories: plain numbers, sorted as versions
     candidate=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
     if [[ -n "$candidate" && -x "$candidate/initdb" && -x "$candidate/pg_ctl" ]]; then
         echo "$candidate"
@@ -75,8 +76,8 @@ port_is_free() {
 }
 
 pick_free_port() {
-    local attempt port
-    for attempt in $(seq 1 200); do
+    local port
+    for _ in $(seq 1 200); do
         port=$((20000 + (RANDOM * 32768 + RANDOM) % 30000))
         if port_is_free "$port" && [[ ! -e "/tmp/.s.PGSQL.$port.lock" ]]; then
             echo "$port"

@@ -11,6 +11,7 @@
 # per role. Everything it created is removed on exit, also on failure.
 #
 #   ENSHU_SMOKE_DROP_CAP=role:CAP   run that role without CAP (see tests/images_capprobe.sh)
+# shellcheck disable=SC2015 # `check && ok ... || fail ...`: ok only prints, so fail runs exactly when the check fails
 set -euo pipefail
 # (pipelines below use `grep >/dev/null`, not `grep -q`: with pipefail an early
 #  grep exit would SIGPIPE the writer and fail the check)
@@ -29,6 +30,7 @@ ROLES=()
 cleanup() {
   local ids
   ids=$(docker ps -aq --filter "label=enshu.smoke=$RUN_ID" 2>/dev/null || true)
+  # shellcheck disable=SC2086 # one word per container id
   [[ -n $ids ]] && docker rm -f $ids >/dev/null 2>&1
   docker network rm "$NET" >/dev/null 2>&1 || true
 }
@@ -44,10 +46,10 @@ trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; printf '%s' "${s%"${s##*[![:s
 
 # Read the roles table between the roles-table markers of images/roles.md.
 load_roles() {
-  local line role ports caps writable nnp extra
+  local line role caps writable nnp extra
   while IFS= read -r line; do
     [[ $line == '| '* ]] || continue
-    IFS='|' read -r _ role ports caps writable nnp extra _ <<<"$line"
+    IFS='|' read -r _ role _ caps writable nnp extra _ <<<"$line"  # the ports column is for readers
     role=$(trim "$role")
     [[ $role == role || $role == ---* || -z $role ]] && continue
     ROLES+=("$role")
@@ -147,7 +149,9 @@ for _ in range(20):
 sys.exit("mail not delivered to team INBOX")
 PY
   then ok mail "SMTP accepted mail for team@, IMAP login saw it in INBOX"; else fail mail "SMTP->IMAP round trip"; fi
+  # shellcheck disable=SC2016 # the client's bash expands $l
   cx bash -c 'exec 3<>/dev/tcp/mail/25; IFS= read -r -t 3 l <&3; [[ $l == 220* ]]' && ok mail "SMTP 220 banner" || fail mail "no SMTP 220 banner"
+  # shellcheck disable=SC2016 # the client's bash expands $l
   cx bash -c 'exec 3<>/dev/tcp/mail/143; IFS= read -r -t 3 l <&3; [[ $l == "* OK"* ]]' && ok mail "IMAP * OK banner" || fail mail "no IMAP banner"
 }
 check_file() {
@@ -234,6 +238,7 @@ main() {
   sleep 2
   log ""
   log "idle memory (docker stats --no-stream):"
+  # shellcheck disable=SC2046 # one word per container id
   docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' $(docker ps -q --filter "label=enshu.smoke=$RUN_ID") \
     | sed "s/^$P-/  /" | sort
 

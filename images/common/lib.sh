@@ -63,8 +63,8 @@ enshu_shutdown() {
   enshu_log "SIGTERM: stopping ${ENSHU_PIDS[*]:-nothing}"
   enshu_stop_all TERM
   # Give daemons ~1.5 s, then kill: `docker stop` must return in < 2 s.
-  local i pid alive
-  for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+  local pid alive
+  for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
     alive=0
     for pid in "${!ENSHU_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
     ((alive)) || break

@@ -22,7 +22,7 @@ rm -f "$ENSHU_STATE_DIR/sessions/$session".{db,db-wal,db-shm,server}
 
 server_pid=""
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; } || true
   if [ "${KEEP:-0}" != 1 ]; then $enshu down --session "$session" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT

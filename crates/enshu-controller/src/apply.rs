@@ -285,6 +285,10 @@ fn host_of(step: &Step, specs: &BTreeMap<&str, &ContainerSpec>) -> String {
 /// How long a router gets to come up before its rules are loaded.
 const ROUTER_READY_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Loads a router's rules from inside it, where the backend cannot from
+/// outside: `$1` the ruleset, base64-encoded.
+const LOAD_NFTABLES_SCRIPT: &str = include_str!("../scripts/load-nftables.sh");
+
 async fn run_step<B: Backend>(
     backend: &B,
     step: &Step,
@@ -309,11 +313,13 @@ async fn run_step<B: Backend>(
             if backend.load_nftables(name, ruleset).await? {
                 return Ok(());
             }
-            let script = format!(
-                "set -e; mkdir -p /etc/enshu; printf '%s' '{}' | base64 -d > /etc/enshu/rules.nft; nft -f /etc/enshu/rules.nft",
-                base64_encode(ruleset.as_bytes())
-            );
-            let command = vec!["sh".to_string(), "-c".to_string(), script];
+            let command = [
+                "sh".to_string(),
+                "-c".to_string(),
+                LOAD_NFTABLES_SCRIPT.to_string(),
+                "enshu-nftables".to_string(),
+                base64_encode(ruleset.as_bytes()),
+            ];
             let deadline = Instant::now() + ROUTER_READY_TIMEOUT;
             loop {
                 let output = backend

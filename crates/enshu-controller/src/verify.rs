@@ -281,64 +281,19 @@ impl VerifyReport {
 const PROBES_AT_ONCE_WITHOUT_PYTHON: usize = 24;
 
 /// The probe of every image that has Python (all of Enshu's role images):
-/// one process opens every connection at once without blocking, then waits
-/// until each has answered or `timeout` seconds have passed since the last
-/// connection was opened. So a source container's probes take one timeout
-/// in all, not one per 24 probes, and no probe gets less than the full
-/// timeout to be answered (a late answer to a "must be blocked" probe would
-/// otherwise be missed). Outcomes: connected → `open`; ECONNREFUSED (a
-/// reset from the target) → `refused`; anything else (timeout, host or
-/// network unreachable) → `blocked`. Arguments: timeout, then `address:port`
-/// targets.
-const PYTHON_PROBE: &str = r#"import errno, select, socket, sys, time
-timeout = float(sys.argv[1])
-poller = select.poll()
-pending = {}
-def report(target, code, sock):
-    outcome = "open" if code == 0 else "refused" if code == errno.ECONNREFUSED else "blocked"
-    print(target[0], target[1], outcome)
-    sock.close()
-def drain(deadline):
-    while pending:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        for fd, _ in poller.poll(left * 1000):
-            sock, target = pending.pop(fd)
-            poller.unregister(fd)
-            report(target, sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), sock)
-    for sock, target in pending.values():
-        report(target, errno.ETIMEDOUT, sock)
-    pending.clear()
-targets = [item.rsplit(":", 1) for item in sys.argv[2:]]
-# At most 512 sockets open at once, well below any descriptor limit.
-for batch in range(0, len(targets), 512):
-    for target in targets[batch:batch + 512]:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        code = sock.connect_ex((target[0], int(target[1])))
-        if code == errno.EINPROGRESS:
-            pending[sock.fileno()] = (sock, target)
-            poller.register(sock, select.POLLOUT)
-        else:
-            report(target, code, sock)
-    drain(time.monotonic() + timeout)
-sys.stdout.flush()
-"#;
+/// one process opens every connection at once, then waits one timeout for
+/// their answers. Arguments: timeout, then `address:port` targets.
+const PYTHON_PROBE: &str = include_str!("../scripts/verify/probe.py");
 
 /// The fallback for images without Python: bash's `/dev/tcp`, a bounded
-/// number at once. Arguments: timeout, then `address:port` targets.
-const BASH_PROBE: &str = r#"timeout_seconds=$1; shift
-probe() { out=$(timeout "$timeout_seconds" bash -c "exec 3<>/dev/tcp/$1/$2" 2>&1); rc=$?; case "$rc:$out" in 0:*) r=open;; *refused*) r=refused;; *) r=blocked;; esac; echo "$1 $2 $r"; }
-export -f probe; export timeout_seconds
-printf '%s\n' "$@" | tr ':' ' ' | xargs -P PARALLEL -n 2 bash -c 'probe "$0" "$1"'
-"#;
+/// number at once. Arguments: probes at once, timeout, then `address:port`
+/// targets.
+const BASH_PROBE: &str = include_str!("../scripts/verify/probe.sh");
 
 /// Chooses the probe by what the image has: `$0` is the Python probe, `$1`
-/// the bash one, the rest their arguments.
-const PROBE_DISPATCH: &str = r#"python=$0 fallback=$1; shift
-if command -v python3 >/dev/null 2>&1; then exec python3 -c "$python" "$@"; fi
-exec bash -c "$fallback" bash "$@""#;
+/// the bash one, `$2` the bash probe's parallelism, the rest their
+/// arguments.
+const PROBE_DISPATCH: &str = include_str!("../scripts/verify/dispatch.sh");
 
 /// The command one container runs for its probes: one line of output per
 /// target, `address port outcome`.
@@ -348,7 +303,8 @@ pub fn probe_command(targets: &[(Ipv4Addr, u16)], timeout_seconds: u32) -> Vec<S
         "-c".to_string(),
         PROBE_DISPATCH.to_string(),
         PYTHON_PROBE.to_string(),
-        BASH_PROBE.replace("PARALLEL", &PROBES_AT_ONCE_WITHOUT_PYTHON.to_string()),
+        BASH_PROBE.to_string(),
+        PROBES_AT_ONCE_WITHOUT_PYTHON.to_string(),
         timeout_seconds.to_string(),
     ];
     command.extend(
@@ -568,8 +524,9 @@ mod tests {
     fn every_target_is_one_argument_after_the_timeout() {
         let command = probe_command(&[("10.64.10.1".parse().unwrap(), 9)], 3);
         assert_eq!(command[..2], ["sh", "-c"]);
-        assert_eq!(command[5], "3");
-        assert_eq!(command[6], "10.64.10.1:9");
-        assert_eq!(command.len(), 7);
+        assert_eq!(command[5], PROBES_AT_ONCE_WITHOUT_PYTHON.to_string());
+        assert_eq!(command[6], "3");
+        assert_eq!(command[7], "10.64.10.1:9");
+        assert_eq!(command.len(), 8);
     }
 }

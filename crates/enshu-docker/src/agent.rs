@@ -37,34 +37,15 @@ use crate::backend::MAX_EXEC_OUTPUT_BYTES;
 
 /// The agent. Its first line of stdin is this program (as a JSON string);
 /// the `-c` bootstrap only reads and runs it, so `ps` shows a short line.
-const AGENT_PROGRAM: &str = r#"import json, subprocess, sys, threading
-LIMIT = int(sys.argv[1])
-lock = threading.Lock()
-def answer(message):
-    line = json.dumps(message) + "\n"
-    with lock:
-        sys.stdout.write(line)
-        sys.stdout.flush()
-def run(request):
-    try:
-        done = subprocess.run(request["argv"], input=bytes.fromhex(request.get("stdin") or ""),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        code = done.returncode if done.returncode >= 0 else 128 - done.returncode
-        answer({"id": request["id"], "code": code,
-                "out": done.stdout[:LIMIT].hex(), "err": done.stderr[:LIMIT].hex()})
-    except Exception as error:
-        answer({"id": request["id"], "code": 127, "out": "",
-                "err": ("enshu-agent: %s" % error).encode().hex()})
-answer({"id": 0, "code": 0, "out": "", "err": ""})
-running = []
-for line in sys.stdin:
-    thread = threading.Thread(target=run, args=(json.loads(line),), daemon=True)
-    thread.start()
-    running = [other for other in running if other.is_alive()] + [thread]
-for thread in running:
-    thread.join()
-"#;
+const AGENT_PROGRAM: &str = include_str!("../scripts/agent.py");
 
+/// Starts python3 as `enshu-agent` with the bootstrap (`$1`) and the output
+/// limit (`$2`).
+const AGENT_START: &str = include_str!("../scripts/agent-start.sh");
+
+/// Reads the program from stdin's first line and runs it: kept a single
+/// statement here, not a file with a header, because it is what `ps`
+/// shows for the agent.
 const BOOTSTRAP: &str = "import json, sys; exec(json.loads(sys.stdin.readline()))";
 
 /// What a request to an agent came to.
@@ -248,17 +229,11 @@ async fn start(docker: &Docker, name: &str) -> Result<Arc<Agent>, String> {
         attach_stderr: Some(true),
         tty: Some(false),
         cmd: Some(
-            [
-                "bash",
-                "-c",
-                r#"exec -a enshu-agent python3 -u -c "$1" "$2""#,
-                "enshu-agent",
-                BOOTSTRAP,
-            ]
-            .into_iter()
-            .map(str::to_string)
-            .chain([MAX_EXEC_OUTPUT_BYTES.to_string()])
-            .collect(),
+            ["bash", "-c", AGENT_START, "enshu-agent", BOOTSTRAP]
+                .into_iter()
+                .map(str::to_string)
+                .chain([MAX_EXEC_OUTPUT_BYTES.to_string()])
+                .collect(),
         ),
         user: Some("root".into()),
         privileged: Some(false),

@@ -127,7 +127,7 @@ pub fn file_archive(
 
 /// The command that writes stdin to `path` inside the container.
 pub fn exec_stdin_command(path: &str, mode: u32) -> Vec<String> {
-    const SCRIPT: &str = r#"set -e; mkdir -p "$(dirname "$1")"; cat > "$1"; chmod "$2" "$1""#;
+    const SCRIPT: &str = include_str!("../scripts/copy-in.sh");
     ["sh", "-c", SCRIPT, "enshu-copy-in", path]
         .into_iter()
         .map(str::to_string)

@@ -18,7 +18,7 @@ use enshu_scenario::model::{Artefact, ArtefactKind, fill_placeholders};
 use enshu_scenario::roles::Hardening;
 use serde_json::{Value, json};
 
-use crate::shell::{self, RUN_AS_OWNER};
+use crate::shell;
 
 /// Where golden copies of defaced pages are kept (tmpfs on every role).
 pub const GOLDEN_DIRECTORY: &str = "/run/enshu/golden";
@@ -61,18 +61,6 @@ pub enum ArtefactError {
         exit_code: i64,
         stderr: String,
     },
-}
-
-fn kind_name(kind: ArtefactKind) -> &'static str {
-    match kind {
-        ArtefactKind::File => "file",
-        ArtefactKind::Log => "log",
-        ArtefactKind::Process => "process",
-        ArtefactKind::Cron => "cron",
-        ArtefactKind::User => "user",
-        ArtefactKind::Deface => "deface",
-        ArtefactKind::Encrypt => "encrypt",
-    }
 }
 
 /// Run a command; a non-zero exit is an error carrying stderr.
@@ -126,7 +114,7 @@ fn require<'a>(
     value
         .filter(|value| !value.is_empty())
         .ok_or(ArtefactError::Missing {
-            kind: kind_name(kind),
+            kind: kind.as_str(),
             field,
         })
 }
@@ -142,7 +130,7 @@ fn absolute_path(kind: ArtefactKind, path: &str) -> Result<(), ArtefactError> {
         Ok(())
     } else {
         Err(ArtefactError::Refused {
-            kind: kind_name(kind),
+            kind: kind.as_str(),
             field: "path",
             value: path.to_string(),
             reason: "use an absolute path without '.', '..' or '//'",
@@ -197,7 +185,7 @@ pub async fn plant<B: Backend>(
             absolute_path(kind, path)?;
             if artefact.lines.is_empty() {
                 return Err(ArtefactError::Missing {
-                    kind: "log",
+                    kind: kind.as_str(),
                     field: "lines",
                 });
             }
@@ -235,20 +223,28 @@ pub async fn plant<B: Backend>(
             encrypt(backend, inject_id, host, directory, &note).await?
         }
     };
-    truth["kind"] = json!(kind_name(kind));
+    truth["kind"] = json!(kind.as_str());
     Ok(truth)
 }
 
-/// The script that moves a staged file into place as the owner of the
-/// deepest existing ancestor of its path: `$1` staged file, `$2` path, `$3` mode.
-pub const PLACE_FILE_SCRIPT: &str = r#"set -e
-place() { mkdir -p -- "$(dirname -- "$2")"; cat -- "$1" > "$2"; chmod "$3" -- "$2"; }
-run_as_owner_of "$2" bash -c "$(declare -f place); place \"\$@\"" place "$@"
-rm -f -- "$1"
-"#;
+/// Moves a staged file into place as the owner of its path's deepest
+/// existing ancestor: `$1` staged file, `$2` path, `$3` mode. Runs after
+/// [`shell::RUN_AS_OWNER`] ([`PLACE_FILE_PROGRAM`]).
+pub const PLACE_FILE_SCRIPT: &str = include_str!("../scripts/artefact/place-file.sh");
+/// [`PLACE_FILE_SCRIPT`] after [`shell::RUN_AS_OWNER`], joined at compile time.
+pub const PLACE_FILE_PROGRAM: &str = concat!(
+    include_str!("../scripts/run-as-owner.sh"),
+    include_str!("../scripts/artefact/place-file.sh")
+);
 
-/// The script that tells who owns the deepest existing ancestor of `$1`.
-pub const OWNER_SCRIPT: &str = r#"existing=$(deepest_existing "$1"); stat -c '%u' -- "$existing""#;
+/// Prints who owns the deepest existing ancestor of `$1`. Runs after
+/// [`shell::RUN_AS_OWNER`] ([`OWNER_PROGRAM`]).
+pub const OWNER_SCRIPT: &str = include_str!("../scripts/artefact/owner.sh");
+/// [`OWNER_SCRIPT`] after [`shell::RUN_AS_OWNER`], joined at compile time.
+pub const OWNER_PROGRAM: &str = concat!(
+    include_str!("../scripts/run-as-owner.sh"),
+    include_str!("../scripts/artefact/owner.sh")
+);
 
 async fn plant_file<B: Backend>(
     backend: &B,
@@ -266,11 +262,7 @@ async fn plant_file<B: Backend>(
         backend,
         &host.name,
         "finding the owner of the file's directory",
-        shell::bash(
-            &format!("{RUN_AS_OWNER}{OWNER_SCRIPT}"),
-            "enshu-owner",
-            &[path],
-        ),
+        shell::bash(OWNER_PROGRAM, "enshu-owner", &[path]),
     )
     .await?;
     let owner_uid = shell::first_word(&owner.stdout_text()).to_string();
@@ -291,7 +283,7 @@ async fn plant_file<B: Backend>(
             &host.name,
             &format!("placing {path}"),
             shell::bash(
-                &format!("{RUN_AS_OWNER}{PLACE_FILE_SCRIPT}"),
+                PLACE_FILE_PROGRAM,
                 "enshu-place",
                 &[&staged, path, &mode_text],
             ),
@@ -310,25 +302,8 @@ async fn plant_file<B: Backend>(
 }
 
 /// Appends `$2…` to the log `$1`, each with a syslog stamp and host name
-/// unless it already starts with a date; prints what it wrote. The stamp
-/// follows the file's last line: classic (`Nov 26 11:22:15`) when it has
-/// one, else RFC 3339 (rsyslog's default on Debian 12).
-pub const APPEND_LOG_SCRIPT: &str = r#"set -e
-path=$1; shift
-mkdir -p -- "$(dirname -- "$path")"
-last=$(tail -n 1 -- "$path" 2>/dev/null || true)
-case $last in
-  [A-Z][a-z][a-z]\ *) stamp=$(date '+%b %e %H:%M:%S') ;;
-  *) stamp=$(date '+%Y-%m-%dT%H:%M:%S.%6N%:z') ;;
-esac
-host=$(hostname)
-for line in "$@"; do
-  case $line in
-    [0-9]*|Jan\ *|Feb\ *|Mar\ *|Apr\ *|May\ *|Jun\ *|Jul\ *|Aug\ *|Sep\ *|Oct\ *|Nov\ *|Dec\ *) printf '%s\n' "$line" ;;
-    *) printf '%s %s %s\n' "$stamp" "$host" "$line" ;;
-  esac
-done | tee -a -- "$path"
-"#;
+/// unless it already starts with a date; prints what it wrote.
+pub const APPEND_LOG_SCRIPT: &str = include_str!("../scripts/artefact/append-log.sh");
 
 async fn append_log<B: Backend>(
     backend: &B,
@@ -349,21 +324,9 @@ async fn append_log<B: Backend>(
     Ok(json!({ "path": path, "lines": lines, "written": written }))
 }
 
-/// Starts a `sleep` whose process name (comm, and argv[0]) is `$1`, from
-/// a symlink in `$2`, in its own session so it outlives the exec; prints
-/// its pid (the running one's, if a process of that name runs already). A symlink's name becomes the comm, which `ps` and `pgrep -x` show.
-pub const START_PROCESS_SCRIPT: &str = r#"set -e
-name=$1 directory=$2 lifetime=$3
-running=$(pgrep -x -- "${name:0:15}" | head -n 1 || true)
-if [ -n "$running" ]; then echo "$running"; exit 0; fi
-mkdir -p -- "$directory"
-ln -sfn /bin/sleep "$directory/$name"
-setsid bash -c 'exec -a "$0" "$1" "$2"' "$name" "$directory/$name" "$lifetime" </dev/null >/dev/null 2>&1 &
-pid=$!
-sleep 0.2
-kill -0 "$pid"
-echo "$pid"
-"#;
+/// Starts a `sleep` named `$1` (comm and argv[0]) from a symlink in `$2`,
+/// living `$3` seconds, in its own session; prints its pid.
+pub const START_PROCESS_SCRIPT: &str = include_str!("../scripts/artefact/start-process.sh");
 
 fn process_name_allowed(name: &str) -> bool {
     !name.is_empty()
@@ -380,7 +343,7 @@ async fn start_process<B: Backend>(
 ) -> Result<Value, ArtefactError> {
     if !process_name_allowed(name) {
         return Err(ArtefactError::Refused {
-            kind: "process",
+            kind: ArtefactKind::Process.as_str(),
             field: "name",
             value: name.to_string(),
             reason: "use 1-64 characters without '/' or a leading '-'",
@@ -464,27 +427,9 @@ pub fn cron_location(hardening: &Hardening, user: &str, inject_id: &str) -> Cron
     }
 }
 
-/// Appends line `$3` to cron file `$1` owned by `$2` (mode 0600, as cron
-/// demands), unless it is there already (a repeated fire). Root has neither DAC_OVERRIDE nor FOWNER here: it takes the
-/// file back while writing and hands it to the user last. Prints the
-/// file's SHA-256.
-pub const ADD_CRON_SCRIPT: &str = r#"set -e
-file=$1 user=$2 line=$3 per_user=$4
-directory=$(dirname -- "$file")
-mkdir -p -- "$directory"
-if [ "$per_user" = yes ] && [ "$directory" = /var/spool/cron/crontabs ]; then
-  chgrp crontab "$directory" 2>/dev/null && chmod 1730 "$directory" || true
-fi
-[ -e "$file" ] && chown 0 -- "$file"
-grep -qxF -- "$line" "$file" 2>/dev/null || printf '%s\n' "$line" >> "$file"
-sha256sum -- "$file"
-if [ "$per_user" = yes ]; then
-  chmod 0600 -- "$file"; chgrp crontab -- "$file" 2>/dev/null || true; chown -- "$user" "$file"
-else
-  chmod 0644 -- "$file"
-fi
-touch -- "$directory"
-"#;
+/// Appends line `$3` to cron file `$1` owned by `$2` (`$4`: `yes` for a user
+/// crontab), unless it is there already; prints the file's SHA-256.
+pub const ADD_CRON_SCRIPT: &str = include_str!("../scripts/artefact/add-cron.sh");
 
 async fn add_cron<B: Backend>(
     backend: &B,
@@ -494,7 +439,7 @@ async fn add_cron<B: Backend>(
 ) -> Result<Value, ArtefactError> {
     if schedule.contains('\n') || command.contains('\n') {
         return Err(ArtefactError::Refused {
-            kind: "cron",
+            kind: ArtefactKind::Cron.as_str(),
             field: "name",
             value: command.to_string(),
             reason: "a cron line cannot contain a newline",
@@ -531,31 +476,9 @@ async fn add_cron<B: Backend>(
     }))
 }
 
-/// Adds user `$1` with `useradd` where `/etc` is writable; otherwise
-/// appends to `/etc/passwd` if that is writable (a symlink to tmpfs), and
-/// to `/etc/shadow` (a symlink to `/run/enshu/shadow` in every role).
-/// Prints the method used.
-pub const ADD_USER_SCRIPT: &str = r#"name=$1 hash=$2
-if getent passwd "$name" >/dev/null; then echo exists; exit 0; fi
-if useradd -M -s /bin/bash -- "$name" 2>/dev/null; then
-  usermod -p "$hash" -- "$name" 2>/dev/null || true
-  mkdir -p -- "/home/$name" 2>/dev/null || true
-  echo useradd; exit 0
-fi
-method=none
-if [ -w /etc/passwd ]; then
-  uid=$(awk -F: 'BEGIN{m=999} $3>m && $3<60000 {m=$3} END{print m+1}' /etc/passwd)
-  printf '%s:x:%s:%s::/home/%s:/bin/bash\n' "$name" "$uid" "$uid" "$name" >> /etc/passwd
-  method=passwd
-fi
-if [ -w /etc/shadow ]; then
-  printf '%s:%s:%s:0:99999:7:::\n' "$name" "$hash" "$(( $(date +%s) / 86400 ))" >> /etc/shadow
-  method=${method/none/shadow-only}; [ "$method" = passwd ] && method=passwd+shadow
-fi
-mkdir -p -- "/home/$name" 2>/dev/null || true
-echo "$method"
-[ "$method" != none ]
-"#;
+/// Adds user `$1` with password hash `$2` wherever the container lets it;
+/// prints the method used.
+pub const ADD_USER_SCRIPT: &str = include_str!("../scripts/artefact/add-user.sh");
 
 /// SHA-512 crypt of `P@ssw0rd` with a fixed salt: a weak backdoor password,
 /// known so an inject or a check can refer to it.
@@ -579,7 +502,7 @@ async fn add_user<B: Backend>(
 ) -> Result<Value, ArtefactError> {
     if !user_name_allowed(name) {
         return Err(ArtefactError::Refused {
-            kind: "user",
+            kind: ArtefactKind::User.as_str(),
             field: "name",
             value: name.to_string(),
             reason: "use lower-case letters, digits, '_', '-', '.'",
@@ -614,17 +537,9 @@ pub fn golden_path(page: &str) -> String {
     format!("{GOLDEN_DIRECTORY}{page}")
 }
 
-/// Keeps the golden copy of page `$1` at `$2` (never overwritten: a re-fire
-/// must not make the defaced page golden); prints its SHA-256. Exit 4 when
-/// the page cannot be written (a read-only root).
-pub const KEEP_GOLDEN_SCRIPT: &str = r#"set -e
-page=$1 golden=$2
-[ -f "$page" ] || { echo "page $page does not exist" >&2; exit 3; }
-[ -w "$page" ] || { echo "page $page is not writable (read-only root filesystem: the web root needs a tmpfs or volume)" >&2; exit 4; }
-mkdir -p -- "$(dirname -- "$golden")"
-[ -e "$golden" ] || cp -p -- "$page" "$golden"
-sha256sum -- "$golden"
-"#;
+/// Keeps the golden copy of page `$1` at `$2` (never overwritten); prints
+/// its SHA-256. Exit 4 when the page cannot be written (a read-only root).
+pub const KEEP_GOLDEN_SCRIPT: &str = include_str!("../scripts/artefact/keep-golden.sh");
 
 async fn deface<B: Backend>(
     backend: &B,
@@ -651,6 +566,9 @@ async fn deface<B: Backend>(
     }))
 }
 
+/// Copies golden copy `$2` over page `$1`.
+pub const RESTORE_DEFACE_SCRIPT: &str = include_str!("../scripts/artefact/restore-deface.sh");
+
 /// Put the golden copy back (the instructor's undo of a deface).
 pub async fn restore_deface<B: Backend>(
     backend: &B,
@@ -660,56 +578,45 @@ pub async fn restore_deface<B: Backend>(
     let page = ground_truth["path"]
         .as_str()
         .ok_or(ArtefactError::Missing {
-            kind: "deface",
+            kind: ArtefactKind::Deface.as_str(),
             field: "path in the ground truth",
         })?;
     let golden = ground_truth["golden_path"]
         .as_str()
         .ok_or(ArtefactError::Missing {
-            kind: "deface",
+            kind: ArtefactKind::Deface.as_str(),
             field: "golden_path in the ground truth",
         })?;
     run(
         backend,
         container,
         &format!("restoring {page}"),
-        shell::bash(
-            r#"set -e; cat -- "$2" > "$1""#,
-            "enshu-restore",
-            &[page, golden],
-        ),
+        shell::bash(RESTORE_DEFACE_SCRIPT, "enshu-restore", &[page, golden]),
     )
     .await?;
     Ok(())
 }
 
 /// Renames up to `$4` files under `$1` to `*.locked` (as the directory's
-/// owner), lists them NUL-separated in manifest `$3`, drops ransom note
-/// `$5` as `$2`; prints the count and the files.
-pub const ENCRYPT_SCRIPT: &str = r#"set -e
-directory=$1 note=$2 manifest=$3 limit=$4 note_text=$5
-lock() {
-  local count=0 file
-  [ -d "$1" ] || { echo "directory $1 does not exist" >&2; return 3; }
-  while IFS= read -r -d '' file; do
-    [ "$count" -ge "$2" ] && break
-    mv -- "$file" "$file.locked" && printf '%s\0' "$file" && count=$((count + 1))
-  done < <(find "$1" -type f ! -name '*.locked' ! -path "$3" -print0)
-  printf '%s' "$4" > "$3"
-}
-mkdir -p -- "$(dirname -- "$manifest")"
-run_as_owner_of "$directory" bash -c "$(declare -f lock); lock \"\$@\"" lock "$directory" "$limit" "$note" "$note_text" >> "$manifest"
-tr '\0' '\n' < "$manifest" | grep -c . || true
-tr '\0' '\n' < "$manifest" | head -n 50
-"#;
+/// owner), lists them in manifest `$3`, drops ransom note `$5` as `$2`;
+/// prints the count and the files. Runs after [`shell::RUN_AS_OWNER`]
+/// ([`ENCRYPT_PROGRAM`]).
+pub const ENCRYPT_SCRIPT: &str = include_str!("../scripts/artefact/encrypt.sh");
+/// [`ENCRYPT_SCRIPT`] after [`shell::RUN_AS_OWNER`], joined at compile time.
+pub const ENCRYPT_PROGRAM: &str = concat!(
+    include_str!("../scripts/run-as-owner.sh"),
+    include_str!("../scripts/artefact/encrypt.sh")
+);
 
-/// Renames the files of manifest `$1` back and removes note `$2`.
-pub const DECRYPT_SCRIPT: &str = r#"set -e
-manifest=$1 note=$2 directory=$3
-unlock() { local file; while IFS= read -r -d '' file; do [ -e "$file.locked" ] && mv -- "$file.locked" "$file"; done < "$1"; rm -f -- "$2"; }
-run_as_owner_of "$directory" bash -c "$(declare -f unlock); unlock \"\$@\"" unlock "$manifest" "$note"
-rm -f -- "$manifest"
-"#;
+/// Renames the files of manifest `$1` back and removes note `$2` (as the
+/// owner of directory `$3`). Runs after [`shell::RUN_AS_OWNER`]
+/// ([`DECRYPT_PROGRAM`]).
+pub const DECRYPT_SCRIPT: &str = include_str!("../scripts/artefact/decrypt.sh");
+/// [`DECRYPT_SCRIPT`] after [`shell::RUN_AS_OWNER`], joined at compile time.
+pub const DECRYPT_PROGRAM: &str = concat!(
+    include_str!("../scripts/run-as-owner.sh"),
+    include_str!("../scripts/artefact/decrypt.sh")
+);
 
 fn ransom_note_path(directory: &str) -> String {
     format!(
@@ -737,7 +644,7 @@ async fn encrypt<B: Backend>(
         &host.name,
         &format!("renaming files under {directory}"),
         shell::bash(
-            &format!("{RUN_AS_OWNER}{ENCRYPT_SCRIPT}"),
+            ENCRYPT_PROGRAM,
             "enshu-encrypt",
             &[directory, &note_path, &manifest, &limit, note],
         ),
@@ -769,7 +676,7 @@ pub async fn restore_encrypt<B: Backend>(
 ) -> Result<(), ArtefactError> {
     let field = |name: &'static str| {
         ground_truth[name].as_str().ok_or(ArtefactError::Missing {
-            kind: "encrypt",
+            kind: ArtefactKind::Encrypt.as_str(),
             field: name,
         })
     };
@@ -779,7 +686,7 @@ pub async fn restore_encrypt<B: Backend>(
         container,
         &format!("restoring files under {directory}"),
         shell::bash(
-            &format!("{RUN_AS_OWNER}{DECRYPT_SCRIPT}"),
+            DECRYPT_PROGRAM,
             "enshu-decrypt",
             &[manifest, note, directory],
         ),
@@ -794,6 +701,7 @@ mod tests {
     use enshu_scenario::roles;
 
     use super::*;
+    use crate::shell::RUN_AS_OWNER;
 
     fn host(role: &str, hardening: Hardening) -> ContainerSpec {
         ContainerSpec {
@@ -1189,6 +1097,31 @@ mod tests {
                 )
             )]
         );
+    }
+
+    #[test]
+    fn kind_names_are_the_scenario_spelling() {
+        use enshu_scenario::model::TrafficKind;
+        for kind in [
+            ArtefactKind::File,
+            ArtefactKind::Log,
+            ArtefactKind::Process,
+            ArtefactKind::Cron,
+            ArtefactKind::User,
+            ArtefactKind::Deface,
+            ArtefactKind::Encrypt,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        for kind in [
+            TrafficKind::Scan,
+            TrafficKind::Beacon,
+            TrafficKind::BruteForce,
+            TrafficKind::Exfiltration,
+            TrafficKind::DnsTunnel,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
     }
 
     #[tokio::test]

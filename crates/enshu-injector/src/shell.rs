@@ -4,6 +4,11 @@
 //! own argv element and is read by a fixed script as `"$1"`, `"$2"`, …: no
 //! value is ever spliced into shell text, so a log line may contain quotes,
 //! `$(...)` or newlines and is still written verbatim.
+//!
+//! The scripts themselves are files under `scripts/` (linted by `make
+//! lint`), built into the binary with `include_str!`; where one needs the
+//! helper functions of `scripts/run-as-owner.sh`, the two files are joined
+//! at compile time with `concat!`.
 
 use sha2::{Digest, Sha256};
 
@@ -22,17 +27,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Shell functions, defined first in scripts that must act as the owner of
-/// a path: root in a range container has no DAC_OVERRIDE or
-/// DAC_READ_SEARCH, so it can neither write into nor even look inside
-/// `/home/staff` (mode 0700); `setpriv` (util-linux) drops to the owner of
-/// the deepest ancestor root can see. `deepest_existing` climbs while a path
-/// does not exist *for root*, so an unreadable home counts as the place to
-/// switch user.
-pub const RUN_AS_OWNER: &str = r#"run_as_owner_of() { local owner; owner=$(stat -c '%u:%g' -- "$(deepest_existing "$1")") || return 1; shift
-  if [ "${owner%%:*}" = 0 ]; then "$@"; else setpriv --reuid="${owner%%:*}" --regid="${owner##*:}" --clear-groups -- "$@"; fi; }
-deepest_existing() { local path=$1; while [ ! -e "$path" ]; do path=$(dirname -- "$path"); done; printf '%s' "$path"; }
-"#;
+/// Shell functions (`run_as_owner_of`, `deepest_existing`), joined in front
+/// of the scripts that must act as the owner of a path: root in a range
+/// container has no DAC_OVERRIDE or DAC_READ_SEARCH, so it can neither
+/// write into nor even look inside `/home/staff`. See the file's header.
+pub const RUN_AS_OWNER: &str = include_str!("../scripts/run-as-owner.sh");
 
 /// Split the first whitespace-separated word from a command's output.
 pub fn first_word(text: &str) -> &str {

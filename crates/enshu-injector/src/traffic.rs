@@ -5,7 +5,9 @@
 //! tcpdump on the analyst box, the host's own sockets) is real. One exec
 //! starts it in the background, in its own session, under `timeout`, with a
 //! bounded count; its pid goes to `/run/enshu/traffic/<inject>.pid` so it can
-//! be stopped.
+//! be stopped. The launcher and the generators are the shell scripts in
+//! `scripts/traffic/`, each generator joined after `pause.sh` at compile
+//! time; every value reaches them as an argument.
 //!
 //! **Safety:** the egress guard refuses any generator whose destination is
 //! not a host inside the team's own planned networks. Ranges are internal
@@ -119,16 +121,6 @@ pub fn egress_allowed(destination: Ipv4Addr, team_networks: &[Ipv4Net]) -> bool 
     team_networks
         .iter()
         .any(|network| network.contains(destination))
-}
-
-fn kind_name(kind: TrafficKind) -> &'static str {
-    match kind {
-        TrafficKind::Scan => "scan",
-        TrafficKind::Beacon => "beacon",
-        TrafficKind::BruteForce => "brute_force",
-        TrafficKind::Exfiltration => "exfiltration",
-        TrafficKind::DnsTunnel => "dns_tunnel",
-    }
 }
 
 fn tcp_ports(traffic: &Traffic, limit: usize) -> Vec<u16> {
@@ -253,7 +245,7 @@ pub fn generator(
                     .filter(|domain| !domain.is_empty())
                     .ok_or_else(|| TrafficError::Missing {
                         inject: inject.id.clone(),
-                        kind: "dns_tunnel",
+                        kind: TrafficKind::DnsTunnel.as_str(),
                         field: "domain",
                     })?,
             );
@@ -293,83 +285,64 @@ pub fn generator(
     })
 }
 
-/// Starts generator script `$5` (with `$6…`) in the background, in its own
+/// Starts generator program `$5` (with `$6…`) in the background, in its own
 /// session under `timeout $3`, after checking that program `$4` exists;
 /// writes its pid to `$2` and prints it. `$1` names the generator in `ps`.
 /// If the generator of that pid file still runs (a fire repeated after a
 /// controller crash), prints its pid and starts nothing.
-pub const LAUNCH_SCRIPT: &str = r#"set -e
-name=$1 pid_file=$2 limit=$3 needs=$4 generator=$5; shift 5
-if [ -f "$pid_file" ] && kill -0 "$(cat -- "$pid_file")" 2>/dev/null; then cat -- "$pid_file"; exit 0; fi
-if [ -n "$needs" ] && ! command -v "$needs" >/dev/null 2>&1; then echo "$needs is not installed on this host" >&2; exit 5; fi
-mkdir -p -- "$(dirname -- "$pid_file")"
-setsid timeout "$limit" bash -c "$generator" "$name" "$@" </dev/null >/dev/null 2>&1 &
-echo "$!" > "$pid_file"
-echo "$!"
-"#;
+pub const LAUNCH_SCRIPT: &str = include_str!("../scripts/traffic/launch.sh");
 
-/// Sleep `$1` ms ± `$2` ms.
-const PAUSE: &str = r#"pause() { local delay=$1; if [ "$2" -gt 0 ]; then delay=$(( $1 - $2 + (RANDOM * 32768 + RANDOM) % (2 * $2 + 1) )); fi
-  [ "$delay" -gt 0 ] && sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"; return 0; }
-"#;
+/// The `pause` function (sleep `$1` ms ± `$2` ms), joined in front of
+/// every generator script.
+pub const PAUSE: &str = include_str!("../scripts/traffic/pause.sh");
 
 /// HTTP POST beacons: `$1` address, `$2` port, `$3` path, `$4` count, `$5` interval ms, `$6` jitter ms.
-pub const BEACON_SCRIPT: &str = r#"to=$1 port=$2 path=$3 count=$4 interval=$5 jitter=$6 host=$(hostname)
-for ((i = 1; i <= count; i++)); do
-  curl -s -o /dev/null -m 5 -X POST -A 'Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; Trident/7.0)' \
-    -H 'Content-Type: application/x-www-form-urlencoded' \
-    --data-binary "id=$host&n=$i&d=$(head -c 48 /dev/urandom | base64 -w0)" "http://$to:$port$path" || true
-  ((i < count)) && pause "$interval" "$jitter"
-done
-"#;
+pub const BEACON_SCRIPT: &str = include_str!("../scripts/traffic/beacon.sh");
+/// [`BEACON_SCRIPT`] after [`PAUSE`], joined at compile time: what
+/// [`LAUNCH_SCRIPT`] runs.
+pub const BEACON_PROGRAM: &str = concat!(
+    include_str!("../scripts/traffic/pause.sh"),
+    include_str!("../scripts/traffic/beacon.sh")
+);
 
 /// Password guessing: `$1` address, `$2` port, `$3` path, `$4` count, `$5`
 /// interval ms, `$6` user, `$7` method (http, ssh or connect). The list
 /// never holds a range's real password.
-pub const BRUTE_FORCE_SCRIPT: &str = r#"to=$1 port=$2 path=$3 count=$4 interval=$5 user=$6 method=$7
-passwords=(123456 password admin qwerty letmein Passw0rd welcome1 P@ssw0rd admin123 12345678 iloveyou abc123 111111 dragon monkey)
-[ "$method" = ssh ] && ! command -v sshpass >/dev/null 2>&1 && method=connect
-for ((i = 1; i <= count; i++)); do
-  password=${passwords[$(( (i - 1) % ${#passwords[@]} ))]}
-  case $method in
-    http) curl -s -o /dev/null -m 5 -u "$user:$password" "http://$to:$port$path" || true ;;
-    ssh) sshpass -p "$password" ssh -n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 \
-           -o PreferredAuthentications=password -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 \
-           -p "$port" "$user@$to" true >/dev/null 2>&1 || true ;;
-    *) timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$to" "$port" 2>/dev/null || true ;;
-  esac
-  ((i < count)) && pause "$interval" 0
-done
-"#;
+pub const BRUTE_FORCE_SCRIPT: &str = include_str!("../scripts/traffic/brute-force.sh");
+/// [`BRUTE_FORCE_SCRIPT`] after [`PAUSE`], joined at compile time: what
+/// [`LAUNCH_SCRIPT`] runs.
+pub const BRUTE_FORCE_PROGRAM: &str = concat!(
+    include_str!("../scripts/traffic/pause.sh"),
+    include_str!("../scripts/traffic/brute-force.sh")
+);
 
 /// TCP connect scan: `$1` address, `$2` interval ms, `$3…` ports.
-pub const SCAN_SCRIPT: &str = r#"to=$1 interval=$2; shift 2
-for port in "$@"; do
-  timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$to" "$port" 2>/dev/null || true
-  pause "$interval" 0
-done
-"#;
+pub const SCAN_SCRIPT: &str = include_str!("../scripts/traffic/scan.sh");
+/// [`SCAN_SCRIPT`] after [`PAUSE`], joined at compile time: what
+/// [`LAUNCH_SCRIPT`] runs.
+pub const SCAN_PROGRAM: &str = concat!(
+    include_str!("../scripts/traffic/pause.sh"),
+    include_str!("../scripts/traffic/scan.sh")
+);
 
 /// Random bytes POSTed in chunks: `$1` address, `$2` port, `$3` path,
 /// `$4` total bytes, `$5` chunk bytes, `$6` interval ms.
-pub const EXFILTRATION_SCRIPT: &str = r#"to=$1 port=$2 path=$3 total=$4 chunk=$5 interval=$6 sent=0
-while ((sent < total)); do
-  size=$(( total - sent < chunk ? total - sent : chunk ))
-  head -c "$size" /dev/urandom | curl -s -o /dev/null -m 30 -X POST -H 'Content-Type: application/octet-stream' \
-    --data-binary @- "http://$to:$port$path" || true
-  sent=$((sent + size))
-  ((sent < total)) && pause "$interval" 0
-done
-"#;
+pub const EXFILTRATION_SCRIPT: &str = include_str!("../scripts/traffic/exfiltration.sh");
+/// [`EXFILTRATION_SCRIPT`] after [`PAUSE`], joined at compile time: what
+/// [`LAUNCH_SCRIPT`] runs.
+pub const EXFILTRATION_PROGRAM: &str = concat!(
+    include_str!("../scripts/traffic/pause.sh"),
+    include_str!("../scripts/traffic/exfiltration.sh")
+);
 
 /// DNS queries of base32 labels: `$1` server, `$2` port, `$3` domain, `$4` count, `$5` interval ms.
-pub const DNS_TUNNEL_SCRIPT: &str = r#"server=$1 port=$2 domain=$3 count=$4 interval=$5
-for ((i = 1; i <= count; i++)); do
-  label=$(head -c 20 /dev/urandom | base32 | tr -d '=' | tr 'A-Z' 'a-z')
-  dig +short +tries=1 +time=2 -p "$port" "@$server" "$label.$i.$domain" TXT >/dev/null 2>&1 || true
-  ((i < count)) && pause "$interval" 0
-done
-"#;
+pub const DNS_TUNNEL_SCRIPT: &str = include_str!("../scripts/traffic/dns-tunnel.sh");
+/// [`DNS_TUNNEL_SCRIPT`] after [`PAUSE`], joined at compile time: what
+/// [`LAUNCH_SCRIPT`] runs.
+pub const DNS_TUNNEL_PROGRAM: &str = concat!(
+    include_str!("../scripts/traffic/pause.sh"),
+    include_str!("../scripts/traffic/dns-tunnel.sh")
+);
 
 pub fn pid_file(inject_id: &str) -> String {
     format!("{PID_DIRECTORY}/{inject_id}.pid")
@@ -379,9 +352,9 @@ pub fn pid_file(inject_id: &str) -> String {
 pub fn launch_command(generator: &Generator) -> Vec<String> {
     let jitter_ms = ((generator.interval_ms as f64) * generator.jitter) as u64;
     let port = generator.ports.first().copied().unwrap_or(80).to_string();
-    let (script, needs, arguments): (&str, &str, Vec<String>) = match generator.kind {
+    let (program, needs, arguments): (&str, &str, Vec<String>) = match generator.kind {
         TrafficKind::Beacon => (
-            BEACON_SCRIPT,
+            BEACON_PROGRAM,
             "curl",
             vec![
                 generator.destination.to_string(),
@@ -402,7 +375,7 @@ pub fn launch_command(generator: &Generator) -> Vec<String> {
                 BruteForceMethod::Connect => "connect",
             };
             (
-                BRUTE_FORCE_SCRIPT,
+                BRUTE_FORCE_PROGRAM,
                 if method == "http" { "curl" } else { "" },
                 vec![
                     generator.destination.to_string(),
@@ -421,10 +394,10 @@ pub fn launch_command(generator: &Generator) -> Vec<String> {
                 generator.interval_ms.to_string(),
             ];
             arguments.extend(generator.ports.iter().map(ToString::to_string));
-            (SCAN_SCRIPT, "timeout", arguments)
+            (SCAN_PROGRAM, "timeout", arguments)
         }
         TrafficKind::Exfiltration => (
-            EXFILTRATION_SCRIPT,
+            EXFILTRATION_PROGRAM,
             "curl",
             vec![
                 generator.destination.to_string(),
@@ -436,7 +409,7 @@ pub fn launch_command(generator: &Generator) -> Vec<String> {
             ],
         ),
         TrafficKind::DnsTunnel => (
-            DNS_TUNNEL_SCRIPT,
+            DNS_TUNNEL_PROGRAM,
             "dig",
             vec![
                 generator.destination.to_string(),
@@ -447,11 +420,10 @@ pub fn launch_command(generator: &Generator) -> Vec<String> {
             ],
         ),
     };
-    let body = format!("{PAUSE}{script}");
     let pid_file = pid_file(&generator.inject);
     let limit = generator.max_seconds.to_string();
-    let name = format!("enshu-{}", kind_name(generator.kind));
-    let mut launch: Vec<&str> = vec![&name, &pid_file, &limit, needs, &body];
+    let name = format!("enshu-{}", generator.kind.as_str());
+    let mut launch: Vec<&str> = vec![&name, &pid_file, &limit, needs, program];
     launch.extend(arguments.iter().map(String::as_str));
     shell::bash(LAUNCH_SCRIPT, "enshu-launch", &launch)
 }
@@ -484,7 +456,7 @@ pub async fn start<B: Backend>(
     let pid: Option<u64> = shell::first_word(&output.stdout_text()).parse().ok();
     tracing::info!(inject = %inject.id, container = %generator.container, destination = %generator.destination, "traffic generator started");
     Ok(json!({
-        "kind": kind_name(generator.kind),
+        "kind": generator.kind.as_str(),
         "source": generator.source.map(|address| address.to_string()),
         "destination": generator.destination.to_string(),
         "port": generator.ports.first(),
@@ -504,9 +476,7 @@ pub async fn start<B: Backend>(
 }
 
 /// Kills the generator's process group named by pid file `$1`, if any.
-pub const STOP_SCRIPT: &str = r#"[ -f "$1" ] || exit 0
-pid=$(cat -- "$1"); [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null; rm -f -- "$1"; exit 0
-"#;
+pub const STOP_SCRIPT: &str = include_str!("../scripts/traffic/stop.sh");
 
 /// Stop a generator early (an instructor's "stop the beacon").
 pub async fn stop<B: Backend>(

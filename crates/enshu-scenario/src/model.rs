@@ -685,6 +685,19 @@ pub enum TrafficKind {
     DnsTunnel,
 }
 
+impl TrafficKind {
+    /// The kind's name as the scenario spells it (and ground truth records it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrafficKind::Scan => "scan",
+            TrafficKind::Beacon => "beacon",
+            TrafficKind::BruteForce => "brute_force",
+            TrafficKind::Exfiltration => "exfiltration",
+            TrafficKind::DnsTunnel => "dns_tunnel",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Traffic {
@@ -735,6 +748,21 @@ pub enum ArtefactKind {
     Deface,
     /// Rename files to `*.locked` and drop a ransom note; reversible.
     Encrypt,
+}
+
+impl ArtefactKind {
+    /// The kind's name as the scenario spells it (and ground truth records it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtefactKind::File => "file",
+            ArtefactKind::Log => "log",
+            ArtefactKind::Process => "process",
+            ArtefactKind::Cron => "cron",
+            ArtefactKind::User => "user",
+            ArtefactKind::Deface => "deface",
+            ArtefactKind::Encrypt => "encrypt",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]

@@ -736,8 +736,7 @@ impl<'a> Checker<'a> {
                     if !present {
                         self.error(
                             &artefact_path,
-                            format!("a {:?} artefact needs `{field}`", artefact.kind)
-                                .to_lowercase(),
+                            format!("a {} artefact needs `{field}`", artefact.kind.as_str()),
                         );
                     }
                 }
