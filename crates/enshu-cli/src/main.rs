@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     // `verify` and `serve` hold many sockets at once (probes, SSE clients).
-    enshu_docker::netns::raise_open_file_limit();
+    enshu_docker::host::netns::raise_open_file_limit();
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Plan(args) => commands::plan::run(args),
