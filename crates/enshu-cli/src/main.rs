@@ -1,6 +1,8 @@
 //! `enshu`: the instructors' command line. `main` parses, dispatches and
 //! picks an exit code; each subcommand lives in `commands/`.
 
+#![forbid(unsafe_code)]
+
 mod commands;
 
 use std::process::ExitCode;

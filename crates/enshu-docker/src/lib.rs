@@ -26,6 +26,10 @@
 //! a port or mounts anything of the host, and no range bridge has an IPv4
 //! address on the host.
 //!
+//! Unsafe code is denied in the workspace and allowed only in
+//! [`host::netns`] and [`host::addresses`], which call the kernel through
+//! libc; every unsafe block there says why it is sound.
+//!
 //! Engines from Docker 20.10 (API 1.41) on are supported: the API version
 //! is negotiated on connect, and requests use only what 1.41 understands
 //! (one network at container creation, further ones connected before
