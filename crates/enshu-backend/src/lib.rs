@@ -8,6 +8,8 @@
 //! Specs are the planner's own [`NetworkSpec`] and [`ContainerSpec`]: the
 //! plan is executed as is.
 
+#![forbid(unsafe_code)]
+
 pub mod fake;
 
 use std::collections::BTreeMap;

@@ -68,7 +68,13 @@ fn main() -> anyhow::Result<()> {
     let state_directory = std::env::temp_dir().join(format!("{session}-state"));
     std::fs::create_dir_all(&state_directory)?;
     // SAFETY: set once, before any other thread exists.
-    unsafe { std::env::set_var("ENSHU_STATE_DIR", &state_directory) };
+    #[expect(
+        unsafe_code,
+        reason = "the state directory is read from the environment"
+    )]
+    unsafe {
+        std::env::set_var("ENSHU_STATE_DIR", &state_directory)
+    };
 
     let _last_resort = LeftoverGuard {
         session: session.clone(),

@@ -1,6 +1,8 @@
 //! `enshu`: the instructors' command line. `main` parses, dispatches and
 //! picks an exit code; each subcommand lives in `commands/`.
 
+#![forbid(unsafe_code)]
+
 mod commands;
 
 use std::process::ExitCode;
@@ -74,7 +76,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     // `verify` and `serve` hold many sockets at once (probes, SSE clients).
-    enshu_docker::netns::raise_open_file_limit();
+    enshu_docker::host::netns::raise_open_file_limit();
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Plan(args) => commands::plan::run(args),

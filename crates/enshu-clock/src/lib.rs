@@ -25,6 +25,8 @@
 //! `team` `None` asks for the session clock, which only session-wide
 //! changes move.
 
+#![forbid(unsafe_code)]
+
 use serde::{Deserialize, Serialize};
 
 /// What happened to the clock.

@@ -5,6 +5,8 @@
 //! [`enshu_backend::Backend`], so ordering, idempotency and teardown are
 //! unit-tested against the recording fake.
 
+#![forbid(unsafe_code)]
+
 pub mod apply;
 pub mod diff;
 pub mod teardown;

@@ -23,11 +23,10 @@ use enshu_backend::{
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use crate::controller_exec;
 use crate::convert;
 use crate::copy::{self, CopyMethod};
 use crate::error::{EngineFailure, Verb, backend_error};
-use crate::netns;
+use crate::host::{access, netns, nsenter};
 
 /// Most bytes of stdout (and of stderr) kept from one exec; the rest is dropped.
 pub const MAX_EXEC_OUTPUT_BYTES: usize = 8 * 1024 * 1024;
@@ -142,14 +141,13 @@ impl DockerBackend {
     }
 
     /// A TCP connection to `127.0.0.1:port` inside a running container's
-    /// own network namespace (see [`crate::access`]).
+    /// own network namespace (see [`crate::host::access`]).
     pub async fn connect_inside(&self, name: &str, port: u16) -> Result<tokio::net::TcpStream> {
         let (id, pid) = self.running_pid(Verb::Exec, name).await?;
-        let stream =
-            netns::in_network_namespace(&id, pid, move || crate::access::connect_loopback(port))
-                .await
-                .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?
-                .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?;
+        let stream = netns::in_network_namespace(&id, pid, move || access::connect_loopback(port))
+            .await
+            .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?
+            .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?;
         stream
             .set_nonblocking(true)
             .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?;
@@ -536,7 +534,7 @@ impl Backend for DockerBackend {
             ExecPrivilege::Container => self.container_exec(name, command, None, None).await,
             ExecPrivilege::Controller => {
                 let (id, pid) = self.running_pid(Verb::Exec, name).await?;
-                controller_exec::run_in_network_namespace(&id, pid, command)
+                nsenter::run_in_network_namespace(&id, pid, command)
                     .await
                     .map_err(|error| runtime(Verb::Exec, name, error.to_string()))
             }

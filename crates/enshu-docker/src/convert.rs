@@ -278,7 +278,7 @@ mod tests {
             name: "enshu-s1-t01-router".to_string(),
             hostname: "router".to_string(),
             reference: "router".to_string(),
-            role: "router".to_string(),
+            role: roles::ContainerRole::Router,
             image: "enshu/router:latest".to_string(),
             networks: vec![
                 Attachment {

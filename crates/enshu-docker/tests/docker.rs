@@ -23,7 +23,7 @@ use bollard::query_parameters::{
 };
 use enshu_backend::{Backend, BackendError, ContainerSpec, ExecPrivilege, NetworkSpec};
 use enshu_docker::convert::{self, INHIBIT_IPV4_OPTION};
-use enshu_docker::host_guard::{FORWARD_GUARD_CHAIN, HOST_GUARD_CHAIN};
+use enshu_docker::host::guard::{FORWARD_GUARD_CHAIN, HOST_GUARD_CHAIN};
 use enshu_docker::{DockerBackend, HostGuard};
 use enshu_scenario::plan::{Plan, TeamPlan, labels};
 use enshu_scenario::{NoFiles, PlanOptions};

@@ -14,8 +14,8 @@
 use std::collections::BTreeMap;
 
 use enshu_backend::{Backend, BackendError, ContainerSpec, ExecOutput, ExecPrivilege};
-use enshu_scenario::model::{Artefact, ArtefactKind, fill_placeholders};
-use enshu_scenario::roles::Hardening;
+use enshu_scenario::model::{Artefact, ArtefactKind, ImageRole, fill_placeholders};
+use enshu_scenario::roles::{ContainerRole, Hardening};
 use serde_json::{Value, json};
 
 use crate::shell;
@@ -391,12 +391,12 @@ pub struct CronLocation {
 /// DAC_OVERRIDE it cannot open anyone's but root's ("CAN'T OPEN
 /// (crontabs/staff)", seen on the workstation role), so a line there would
 /// never run.
-pub fn cron_user(role: &str, hardening: &Hardening) -> &'static str {
+pub fn cron_user(role: ContainerRole, hardening: &Hardening) -> &'static str {
     let cron_reads_user_crontabs = hardening
         .cap_add
         .iter()
         .any(|cap| cap == "DAC_READ_SEARCH" || cap == "DAC_OVERRIDE");
-    if role == "workstation" && cron_reads_user_crontabs {
+    if role == ContainerRole::Host(ImageRole::Workstation) && cron_reads_user_crontabs {
         "staff"
     } else {
         "root"
@@ -445,7 +445,7 @@ async fn add_cron<B: Backend>(
             reason: "a cron line cannot contain a newline",
         });
     }
-    let user = cron_user(&host.role, &host.hardening);
+    let user = cron_user(host.role, &host.hardening);
     let location = cron_location(&host.hardening, user, &host.name);
     let line = if location.per_user {
         format!("{schedule} {command}")
@@ -703,12 +703,13 @@ mod tests {
     use super::*;
     use crate::shell::RUN_AS_OWNER;
 
-    fn host(role: &str, hardening: Hardening) -> ContainerSpec {
+    fn host(image_role: ImageRole, hardening: Hardening) -> ContainerSpec {
+        let role = ContainerRole::Host(image_role);
         ContainerSpec {
             name: "enshu-s-t01-pc01".into(),
             hostname: "pc01".into(),
             reference: "office/pc01".into(),
-            role: role.into(),
+            role,
             image: roles::image(role),
             networks: vec![],
             default_route: None,
@@ -721,7 +722,7 @@ mod tests {
 
     fn workstation() -> ContainerSpec {
         host(
-            "workstation",
+            ImageRole::Workstation,
             roles::hardening_for(enshu_scenario::model::ImageRole::Workstation),
         )
     }
@@ -987,13 +988,16 @@ mod tests {
         assert_eq!(truth["user"], "root");
         let mut readable = spec.hardening.clone();
         readable.cap_add.push("DAC_READ_SEARCH".into());
-        assert_eq!(cron_user("workstation", &readable), "staff");
+        assert_eq!(
+            cron_user(ContainerRole::Host(ImageRole::Workstation), &readable),
+            "staff"
+        );
     }
 
     #[tokio::test]
     async fn deface_keeps_the_golden_copy_first() {
         let mut spec = host(
-            "web",
+            ImageRole::Web,
             roles::hardening_for(enshu_scenario::model::ImageRole::Web),
         );
         spec.name = "enshu-s-t01-www".into();
@@ -1039,7 +1043,7 @@ mod tests {
     #[tokio::test]
     async fn a_read_only_page_is_an_error_naming_the_cause() {
         let spec = host(
-            "web",
+            ImageRole::Web,
             roles::hardening_for(enshu_scenario::model::ImageRole::Web),
         );
         let backend = running(&spec).await;

@@ -27,6 +27,8 @@
 //! into the log's `InjectFired { inject, target, ground_truth }` and a
 //! [`checks::CheckOutcome`] into `CheckResult`.
 
+#![forbid(unsafe_code)]
+
 pub mod artefact;
 pub mod checks;
 pub mod clock;

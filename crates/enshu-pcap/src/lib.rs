@@ -20,6 +20,8 @@
 //! - [`summary`]: [`capture_summary`] for the scenario validator.
 //! - [`network`]: the small address types the API speaks in.
 
+#![forbid(unsafe_code)]
+
 pub mod capture;
 mod checksum;
 pub mod egress;

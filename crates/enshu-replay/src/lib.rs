@@ -28,6 +28,10 @@
 //! Without the `raw-socket` feature the crate opens no socket and needs no
 //! privilege, so everything but the sender is tested with plain
 //! `cargo test --no-default-features`.
+//!
+//! Unsafe code is denied in the workspace and allowed only in `sender` and
+//! `tx_ring`, the two modules that call the kernel through libc; every
+//! unsafe block there says why it is sound.
 
 pub mod address_map;
 pub mod flows;
@@ -36,9 +40,17 @@ pub mod prepare;
 pub mod replay;
 pub mod report;
 #[cfg(feature = "raw-socket")]
+#[expect(
+    unsafe_code,
+    reason = "AF_PACKET sockets, ioctls, sendmmsg and scheduling: libc calls with no safe wrapper"
+)]
 pub mod sender;
 pub mod synthetic;
 #[cfg(feature = "raw-socket")]
+#[expect(
+    unsafe_code,
+    reason = "the PACKET_MMAP TX ring is memory the kernel shares with this process"
+)]
 mod tx_ring;
 
 pub use address_map::{AddressMapError, map_entries_from_json, rewrite_map_from_entries};

@@ -212,9 +212,11 @@ impl Sender {
 
 fn sendmmsg_path(batch_size: usize) -> SendPath {
     SendPath::Sendmmsg(SendmmsgScratch {
-        // SAFETY: all-zero iovec and mmsghdr are valid (null pointers, zero
-        // lengths); they are filled before each use.
+        // SAFETY: an all-zero iovec is valid (a null pointer, zero
+        // length); it is filled before each use.
         iovecs: vec![unsafe { std::mem::zeroed() }; batch_size],
+        // SAFETY: an all-zero mmsghdr is valid (null pointers, zero
+        // lengths); it is filled before each use.
         headers: vec![unsafe { std::mem::zeroed() }; batch_size],
     })
 }

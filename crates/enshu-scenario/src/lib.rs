@@ -12,6 +12,8 @@
 //! bollard or sqlx. Capture files are checked through [`validate::Files`],
 //! which the caller implements.
 
+#![forbid(unsafe_code)]
+
 pub mod diagnostic;
 pub mod load;
 pub mod model;

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::load::LoadedScenario;
 use crate::model::*;
 use crate::net::{Ipv4Net, RelativeSubnet};
-use crate::roles::{self, Hardening};
+use crate::roles::{self, ContainerRole, Hardening};
 use crate::topology::{Target, Topology};
 use crate::validate::{self, Context, Files};
 
@@ -102,7 +102,7 @@ pub struct ContainerSpec {
     pub hostname: String,
     /// `segment/host` in the scenario, or `router`.
     pub reference: String,
-    pub role: String,
+    pub role: ContainerRole,
     pub image: String,
     pub networks: Vec<Attachment>,
     /// Route every non-local destination through the team router.
@@ -397,13 +397,13 @@ fn plan_team(
 
     let mut containers = Vec::new();
     // The router first: every other host's default route points at it.
-    let router_hardening = roles::hardening_for_router();
+    let router_role = ContainerRole::Router;
     containers.push(ContainerSpec {
         name: format!("{prefix}-{ROUTER_HOST}"),
         hostname: ROUTER_HOST.to_string(),
         reference: ROUTER_HOST.to_string(),
-        role: "router".to_string(),
-        image: roles::image("router"),
+        role: router_role,
+        image: roles::image(router_role),
         networks: networks
             .iter()
             .map(|network| Attachment {
@@ -414,8 +414,11 @@ fn plan_team(
         default_route: None,
         login: false,
         env: BTreeMap::new(),
-        labels: base_labels(&[(labels::HOST, ROUTER_HOST), (labels::ROLE, "router")]),
-        hardening: router_hardening,
+        labels: base_labels(&[
+            (labels::HOST, ROUTER_HOST),
+            (labels::ROLE, router_role.as_str()),
+        ]),
+        hardening: router_role.hardening(),
     });
     for host in &scenario.hosts {
         let network = network_of(&host.segment);
@@ -423,12 +426,13 @@ fn plan_team(
         let mut env = BTreeMap::new();
         env.insert("ENSHU_HOST".to_string(), host.name.clone());
         env.insert("ENSHU_TEAM".to_string(), team.clone());
+        let role = ContainerRole::Host(host.image);
         containers.push(ContainerSpec {
             name: format!("{prefix}-{}", host.name),
             hostname: host.name.clone(),
             reference: format!("{}/{}", host.segment, host.name),
-            role: host.image.as_str().to_string(),
-            image: roles::image(host.image.as_str()),
+            role,
+            image: roles::image(role),
             networks: vec![Attachment {
                 network: network.name.clone(),
                 address,
@@ -439,9 +443,9 @@ fn plan_team(
             labels: base_labels(&[
                 (labels::HOST, host.name.as_str()),
                 (labels::SEGMENT, host.segment.as_str()),
-                (labels::ROLE, host.image.as_str()),
+                (labels::ROLE, role.as_str()),
             ]),
-            hardening: roles::hardening_for(host.image),
+            hardening: role.hardening(),
         });
     }
 

@@ -14,8 +14,50 @@ use crate::model::ImageRole;
 /// Tag every role image is built under.
 pub const IMAGE_TAG: &str = "latest";
 
-pub fn image(role: &str) -> String {
-    format!("enshu/{role}:{IMAGE_TAG}")
+/// What a planned container is: the team's router, or a host of the
+/// scenario with its image role. Printed, serialised and put in the
+/// `enshu.role` label as [`ContainerRole::as_str`] says (`router`,
+/// `analyst`, …), which is also the name of its image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ContainerRole {
+    /// The team's router/firewall (not a role a scenario's host may take).
+    Router,
+    /// A host of the scenario.
+    Host(ImageRole),
+}
+
+impl ContainerRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerRole::Router => "router",
+            ContainerRole::Host(image_role) => image_role.as_str(),
+        }
+    }
+
+    /// What the runtime must give the container, and nothing more.
+    pub fn hardening(self) -> Hardening {
+        match self {
+            ContainerRole::Router => hardening_for_router(),
+            ContainerRole::Host(image_role) => hardening_for(image_role),
+        }
+    }
+}
+
+impl std::fmt::Display for ContainerRole {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ContainerRole {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The image a container of `role` runs.
+pub fn image(role: ContainerRole) -> String {
+    format!("enshu/{}:{IMAGE_TAG}", role.as_str())
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -188,4 +230,31 @@ pub fn hardening_for_router() -> Hardening {
         .sysctls
         .insert("net.ipv4.ip_forward".to_string(), "1".to_string());
     hardening
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The role reads in plans, labels and image names as the bare names
+    /// the plan used when it was a string.
+    #[test]
+    fn a_container_role_is_its_name() {
+        assert_eq!(
+            serde_json::to_string(&ContainerRole::Router).unwrap(),
+            r#""router""#
+        );
+        for image_role in ImageRole::ALL {
+            let role = ContainerRole::Host(image_role);
+            assert_eq!(
+                serde_json::to_string(&role).unwrap(),
+                format!(r#""{}""#, image_role.as_str())
+            );
+            assert_eq!(role.to_string(), image_role.as_str());
+            assert_eq!(image(role), format!("enshu/{}:latest", image_role.as_str()));
+            assert_eq!(role.hardening(), hardening_for(image_role));
+        }
+        assert_eq!(image(ContainerRole::Router), "enshu/router:latest");
+        assert_eq!(ContainerRole::Router.hardening(), hardening_for_router());
+    }
 }

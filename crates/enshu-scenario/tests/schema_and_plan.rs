@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use enshu_scenario::model::ImageRole;
 use enshu_scenario::plan::{Plan, PlanOptions};
+use enshu_scenario::roles::ContainerRole;
 use enshu_scenario::{NoFiles, PlanError};
 
 fn repository() -> PathBuf {
@@ -179,7 +181,8 @@ fn every_container_is_hardened() {
         assert!(!hardening.privileged, "{}", container.name);
         // Only the analyst workstation may gain privileges (sudo), for the team's own tools.
         assert!(
-            hardening.no_new_privileges || container.role == "analyst",
+            hardening.no_new_privileges
+                || container.role == ContainerRole::Host(ImageRole::Analyst),
             "{}",
             container.name
         );

@@ -26,6 +26,8 @@
 //! time the scenario scheduled it, so an inject an instructor held back does
 //! not eat into a team's time.
 
+#![forbid(unsafe_code)]
+
 pub mod clock;
 pub mod engine;
 pub mod input;

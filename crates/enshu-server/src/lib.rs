@@ -41,6 +41,8 @@
 //!   The scoreboard cache is a copy of the log, never a source: it is
 //!   checked against the store's last seq on every request.
 
+#![forbid(unsafe_code)]
+
 pub mod i18n;
 pub mod state;
 pub mod tls;

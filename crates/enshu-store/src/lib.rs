@@ -41,6 +41,8 @@
 //! - `sqlite.rs`, `postgres.rs`: the two backends; `rows.rs`: shared
 //!   row-to-type conversion.
 
+#![forbid(unsafe_code)]
+
 pub mod event;
 pub mod model;
 pub mod scoring_input;

@@ -52,7 +52,7 @@ pub fn entries(state: &SessionState, base_port: u16) -> anyhow::Result<Vec<Entry
                 team: team.name.clone(),
                 port: base_port + team.index as u16 - 1,
                 host: login.hostname.clone(),
-                user: login.role.clone(),
+                user: login.role.as_str().to_string(),
                 password: state.team_password(&team.name),
                 container: login.name.clone(),
             })

@@ -1,7 +1,5 @@
 //! Shared by the commands that touch running ranges.
 
-use std::net::Ipv4Addr;
-
 use anyhow::Context as _;
 use enshu_docker::DockerBackend;
 
@@ -20,28 +18,6 @@ pub async fn docker() -> anyhow::Result<DockerBackend> {
     DockerBackend::connect()
         .await
         .context("connecting to the Docker engine (is it running, and may this user use it?)")
-}
-
-/// Every IPv4 address of this machine, from the kernel's own table.
-pub fn host_addresses() -> Vec<Ipv4Addr> {
-    let Ok(output) = std::process::Command::new("ip")
-        .args(["-4", "-o", "addr", "show"])
-        .output()
-    else {
-        return Vec::new();
-    };
-    let mut addresses: Vec<Ipv4Addr> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            words.position(|word| word == "inet")?;
-            words.next()?.split('/').next()?.parse().ok()
-        })
-        .filter(|address: &Ipv4Addr| !address.is_loopback())
-        .collect();
-    addresses.sort();
-    addresses.dedup();
-    addresses
 }
 
 /// Install the host guard (serialised across processes by the guard itself).

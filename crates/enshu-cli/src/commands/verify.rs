@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use enshu_controller::verify::{Outside, VerifyReport, probes_for};
+use enshu_docker::OutsideStandIn;
 use enshu_scenario::plan::Plan;
 
 use super::Output;
@@ -62,7 +63,7 @@ pub async fn verify_plan<B: enshu_backend::Backend>(
             "the host guard is not installed: range containers could reach this machine (run `enshu up` again to install it)"
         );
     }
-    let host_addresses = range::host_addresses();
+    let host_addresses = enshu_docker::host_addresses();
     // Made after the host's addresses are read: its host side is not a
     // "host machine" target but the way out.
     let stand_in = match OutsideStandIn::create() {
@@ -77,74 +78,13 @@ pub async fn verify_plan<B: enshu_backend::Backend>(
         canary_port: CANARY_PORT,
         outside: stand_in
             .iter()
-            .map(|stand_in| (stand_in.address, CANARY_PORT))
+            .map(|stand_in| (stand_in.address(), CANARY_PORT))
             .collect(),
     };
     let probes = probes_for(plan, &outside);
     let report = enshu_controller::verify(backend, probes, concurrency).await;
     drop(stand_in);
     Ok(report?)
-}
-
-/// A stand-in for "the outside": a network namespace of this machine
-/// behind a veth pair, with an address from 198.18.0.0/15 (RFC 2544's
-/// benchmarking block, never routed on the internet) that the host routes
-/// to. Any way off a range's bridges (NAT to an uplink, a route through
-/// the host) ends there, and its kernel answers with a reset, which verify
-/// counts as reached. Nothing listens and nothing leaves this machine.
-/// Removed (namespace and veth) when dropped.
-struct OutsideStandIn {
-    namespace: String,
-    address: std::net::Ipv4Addr,
-}
-
-impl OutsideStandIn {
-    fn create() -> anyhow::Result<OutsideStandIn> {
-        // One /30 per process, so that verifies running side by side (the
-        // tests) do not share a route.
-        let pid = std::process::id();
-        let (third, fourth) = (((pid >> 6) & 0xff) as u8, ((pid & 0x3f) << 2) as u8);
-        let host_side = std::net::Ipv4Addr::new(198, 18, third, fourth + 1);
-        let address = std::net::Ipv4Addr::new(198, 18, third, fourth + 2);
-        let stand_in = OutsideStandIn {
-            namespace: format!("enshu-outside-{pid}"),
-            address,
-        };
-        let (host_link, far_link) = (format!("eo{pid}h"), format!("eo{pid}o"));
-        let ns = stand_in.namespace.as_str();
-        let (host_cidr, far_cidr) = (format!("{host_side}/30"), format!("{address}/30"));
-        let host_gateway = host_side.to_string();
-        let steps: [&[&str]; 7] = [
-            &["netns", "add", ns],
-            &[
-                "link", "add", &host_link, "type", "veth", "peer", "name", &far_link, "netns", ns,
-            ],
-            &["addr", "add", &host_cidr, "dev", &host_link],
-            &["link", "set", &host_link, "up"],
-            &["-n", ns, "addr", "add", &far_cidr, "dev", &far_link],
-            &["-n", ns, "link", "set", &far_link, "up"],
-            &["-n", ns, "route", "add", "default", "via", &host_gateway],
-        ];
-        for step in steps {
-            let output = std::process::Command::new("ip").args(step).output()?;
-            anyhow::ensure!(
-                output.status.success(),
-                "ip {}: {}",
-                step.join(" "),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        Ok(stand_in)
-    }
-}
-
-impl Drop for OutsideStandIn {
-    fn drop(&mut self) {
-        // Deleting the namespace deletes its veth end and with it the pair.
-        let _ = std::process::Command::new("ip")
-            .args(["netns", "delete", &self.namespace])
-            .output();
-    }
 }
 
 pub fn print_report(report: &VerifyReport, output: Output) {

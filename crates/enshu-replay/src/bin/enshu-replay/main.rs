@@ -3,6 +3,8 @@
 //! the replay finished, 3 when the egress guard refused a packet (nothing
 //! was sent), 1 for any other failure.
 
+#![forbid(unsafe_code)]
+
 mod args;
 
 use std::process::ExitCode;

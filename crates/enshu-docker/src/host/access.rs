@@ -4,7 +4,7 @@
 //! The host has no address on any range bridge (`inhibit_ipv4`) and the
 //! host guard drops everything between bridges and the host, so there is no
 //! network path from the host into a range at all. Instead a fresh thread
-//! joins the container's network namespace ([`crate::netns`]), connects to
+//! joins the container's network namespace ([`super::netns`]), connects to
 //! `127.0.0.1:port` there and ends; the socket stays in that namespace.
 //! Forwarding a host port to it gives each team exactly one way in, landing
 //! on its analyst workstation and nowhere else.
@@ -19,7 +19,7 @@ pub enum AccessError {
 
 /// Connect to `127.0.0.1:port` of the calling thread's network namespace:
 /// run it on a thread that joined the container's namespace
-/// ([`crate::netns::in_network_namespace`]); the socket stays in that
+/// ([`super::netns::in_network_namespace`]); the socket stays in that
 /// namespace after the thread ends.
 pub fn connect_loopback(port: u16) -> Result<TcpStream, AccessError> {
     TcpStream::connect_timeout(

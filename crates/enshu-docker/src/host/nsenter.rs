@@ -1,5 +1,8 @@
 //! [`ExecPrivilege::Controller`](enshu_backend::ExecPrivilege::Controller):
-//! the host's own tools, run in a container's network namespace.
+//! the host's own tools, run in a container's network namespace through
+//! `nsenter`. The container's id and init process come from the engine
+//! ([`DockerBackend`](crate::DockerBackend)); this module only checks and
+//! runs.
 //!
 //! The controller has to change what a hardened container may not change
 //! itself (its default route, with `cap_drop: ALL` and `no-new-privileges`).
@@ -21,27 +24,19 @@
 
 use enshu_backend::ExecOutput;
 
+use super::cgroup_names_container;
+
 /// `PATH` for the host command: the host's system directories only.
 const HOST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 #[derive(Debug, thiserror::Error)]
-pub enum ControllerExecError {
+pub enum NsenterError {
     #[error("process {pid} is not container {id} on this host (is the engine on another machine?)")]
     NotTheContainer { pid: i64, id: String },
     #[error("cannot read /proc/{pid}/cgroup: {source}")]
     Cgroup { pid: i64, source: std::io::Error },
     #[error("cannot run nsenter: {0}")]
     Spawn(std::io::Error),
-}
-
-/// Whether a `/proc/<pid>/cgroup` listing places the process in the
-/// container with this full id (`/docker/<id>`, `docker-<id>.scope`, …).
-pub fn cgroup_names_container(cgroup_listing: &str, container_id: &str) -> bool {
-    container_id.len() == 64
-        && container_id.bytes().all(|byte| byte.is_ascii_hexdigit())
-        && cgroup_listing
-            .lines()
-            .any(|line| line.contains(container_id))
 }
 
 /// The `nsenter` argument vector for `command` in `pid`'s network namespace.
@@ -63,12 +58,12 @@ pub async fn run_in_network_namespace(
     id: &str,
     pid: i64,
     command: &[String],
-) -> Result<ExecOutput, ControllerExecError> {
+) -> Result<ExecOutput, NsenterError> {
     let listing = tokio::fs::read_to_string(format!("/proc/{pid}/cgroup"))
         .await
-        .map_err(|source| ControllerExecError::Cgroup { pid, source })?;
+        .map_err(|source| NsenterError::Cgroup { pid, source })?;
     if !cgroup_names_container(&listing, id) {
-        return Err(ControllerExecError::NotTheContainer {
+        return Err(NsenterError::NotTheContainer {
             pid,
             id: id.to_string(),
         });
@@ -81,7 +76,7 @@ pub async fn run_in_network_namespace(
         .stdin(std::process::Stdio::null())
         .output()
         .await
-        .map_err(ControllerExecError::Spawn)?;
+        .map_err(NsenterError::Spawn)?;
     let exit_code = output.status.code().map(i64::from).unwrap_or_else(|| {
         use std::os::unix::process::ExitStatusExt;
         128 + i64::from(output.status.signal().unwrap_or(0))
@@ -96,33 +91,6 @@ pub async fn run_in_network_namespace(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ID: &str = "36b495fe98f7deae79a771d179779988063c2389db6740f52a28c384d1ffb4ed";
-
-    #[test]
-    fn cgroupfs_and_systemd_layouts_name_the_container() {
-        assert!(cgroup_names_container(
-            &format!("12:pids:/docker/{ID}\n0::/docker/{ID}\n"),
-            ID
-        ));
-        assert!(cgroup_names_container(
-            &format!("0::/system.slice/docker-{ID}.scope\n"),
-            ID
-        ));
-    }
-
-    #[test]
-    fn other_processes_and_short_ids_are_refused() {
-        assert!(!cgroup_names_container(
-            "0::/user.slice/session-1.scope\n",
-            ID
-        ));
-        assert!(
-            !cgroup_names_container("0::/docker/36b495fe98f7\n", "36b495fe98f7"),
-            "a short id could match by accident"
-        );
-        assert!(!cgroup_names_container("0::/\n", ""));
-    }
 
     #[test]
     fn the_command_follows_a_double_dash() {

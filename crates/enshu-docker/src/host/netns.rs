@@ -8,11 +8,11 @@
 //! the calling thread, and open the sockets there: same addresses, routes
 //! and filter rules as a process inside the container, nothing run in it,
 //! no capability given to it. The same threads set default routes, load
-//! router rules and open the trainees' way in ([`crate::access`]).
+//! router rules and open the trainees' way in ([`super::access`]).
 //!
 //! The thread is created for the work and ends with it, so no thread of the
 //! runtime's pools ever carries a range's namespace. As in
-//! [`controller_exec`](crate::controller_exec), the namespace is opened
+//! [`nsenter`](super::nsenter), the namespace is opened
 //! first and then the process is checked to belong to the container, so a
 //! recycled PID or an engine on another machine is refused.
 
@@ -24,7 +24,7 @@ use std::time::Duration;
 use enshu_backend::ConnectOutcome;
 use futures_util::stream::{self, StreamExt};
 
-use crate::controller_exec::cgroup_names_container;
+use super::cgroup_names_container;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetnsError {
@@ -302,11 +302,8 @@ mod tests {
     fn the_default_route_is_replaced_in_the_threads_own_namespace() {
         let routes = std::thread::spawn(|| {
             // SAFETY: CLONE_NEWNET changes only this thread, which ends here.
-            assert_eq!(
-                unsafe { libc::unshare(libc::CLONE_NEWNET) },
-                0,
-                "unshare needs root"
-            );
+            let unshared = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+            assert_eq!(unshared, 0, "unshare needs root");
             let ip = |arguments: &str| {
                 let output = std::process::Command::new("ip")
                     .args(arguments.split(' '))
