@@ -16,6 +16,21 @@ declare -A ENSHU_PIDS=()
 
 mkdir -p "$ENSHU_RUN" "$ENSHU_LOG"
 
+# The initial passwords, as the roles resolve them (ENSHU_PASSWORD for the
+# users, ENSHU_WEB_ADMIN_PASSWORD for the web role's /admin/), kept for the
+# automatic account_disabled check to compare with (root only; the values
+# are in the container's environment anyway).
+enshu_keep_initial_passwords() {
+  local directory="$ENSHU_RUN/initial-passwords"
+  (
+    umask 077
+    mkdir -p "$directory"
+    printf '%s\n' "${ENSHU_PASSWORD:-enshu}" >"$directory/user"
+    printf '%s\n' "${ENSHU_WEB_ADMIN_PASSWORD:-saida2024}" >"$directory/web-admin"
+  )
+}
+enshu_keep_initial_passwords
+
 enshu_log() { printf '%s enshu-init[%s]: %s\n' "$(date -Is)" "${ENSHU_ROLE:-?}" "$*" | tee -a "$ENSHU_LOG/init.log" >&2; }
 
 enshu_run() { # NAME CMD...

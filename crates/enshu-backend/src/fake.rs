@@ -1,7 +1,10 @@
-//! A recording, in-memory backend for the controller's unit tests.
+//! A recording, in-memory backend for the controller's and the engine's
+//! unit tests. Clones share one state, so a test keeps a handle on what
+//! the code under test was given.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::*;
 
@@ -30,12 +33,31 @@ struct State {
     fail_create: Vec<String>,
     /// Answers for exec, by container name; default exit 0 and no output.
     exec_answers: BTreeMap<String, ExecOutput>,
+    /// Scripted execs, the latest first: they win over `exec_answers`.
+    exec_scripts: Vec<ExecScript>,
+}
+
+/// How the fake answers the execs in `container` whose command has
+/// `argument` as one of its words: after `delay`, with `answer` (`Err`: the
+/// exec itself fails with that message).
+#[derive(Debug, Clone)]
+pub struct ExecScript {
+    pub container: String,
+    pub argument: String,
+    pub delay: Duration,
+    pub answer: std::result::Result<ExecOutput, String>,
+}
+
+impl ExecScript {
+    fn matches(&self, container: &str, command: &[String]) -> bool {
+        self.container == container && command.contains(&self.argument)
+    }
 }
 
 /// Behaves like a runtime that never loses anything, records every call.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct FakeBackend {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
 }
 
 impl FakeBackend {
@@ -69,6 +91,16 @@ impl FakeBackend {
             .unwrap()
             .exec_answers
             .insert(container.to_string(), output);
+    }
+
+    /// Answer matching execs as the script says (see [`ExecScript`]).
+    pub fn script_exec(&self, script: ExecScript) {
+        self.state.lock().unwrap().exec_scripts.insert(0, script);
+    }
+
+    /// Forget every [`ExecScript`].
+    pub fn clear_exec_scripts(&self) {
+        self.state.lock().unwrap().exec_scripts.clear();
     }
 
     pub fn container_names(&self) -> Vec<String> {
@@ -278,22 +310,39 @@ impl Backend for FakeBackend {
         command: &[String],
         _privilege: ExecPrivilege,
     ) -> Result<ExecOutput> {
-        let mut state = self.state.lock().unwrap();
-        state
-            .calls
-            .push(Call::Exec(name.to_string(), command.to_vec()));
-        if !state
-            .containers
-            .get(name)
-            .is_some_and(|(_, running)| *running)
-        {
-            return Err(BackendError::Runtime {
-                action: "exec",
-                name: name.to_string(),
-                message: "container is not running".into(),
-            });
+        let script = {
+            let mut state = self.state.lock().unwrap();
+            state
+                .calls
+                .push(Call::Exec(name.to_string(), command.to_vec()));
+            if !state
+                .containers
+                .get(name)
+                .is_some_and(|(_, running)| *running)
+            {
+                return Err(BackendError::Runtime {
+                    action: "exec",
+                    name: name.to_string(),
+                    message: "container is not running".into(),
+                });
+            }
+            match state
+                .exec_scripts
+                .iter()
+                .find(|script| script.matches(name, command))
+            {
+                Some(script) => script.clone(),
+                None => return Ok(state.exec_answers.get(name).cloned().unwrap_or_default()),
+            }
+        };
+        if !script.delay.is_zero() {
+            tokio::time::sleep(script.delay).await;
         }
-        Ok(state.exec_answers.get(name).cloned().unwrap_or_default())
+        script.answer.map_err(|message| BackendError::Runtime {
+            action: "exec",
+            name: name.to_string(),
+            message,
+        })
     }
 
     async fn copy_in(&self, name: &str, path: &str, contents: &[u8], _mode: u32) -> Result<()> {

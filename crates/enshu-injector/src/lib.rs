@@ -2,9 +2,6 @@
 //! it did as ground truth.
 //!
 //! # Layout
-//! - [`clock`] (pure, from `enshu-clock`): each team's exercise time from
-//!   the recorded clock changes (start, pause, resume, stop; session-wide or
-//!   per team), with a speed for demos and rehearsals.
 //! - [`schedule`] (pure): which injects are due, from the plan, the fired
 //!   and held sets of the log, objective outcomes and the team's exercise
 //!   time; a restart neither re-fires nor skips.
@@ -16,22 +13,21 @@
 //! - [`message`]: messages to the team, recorded as rendered.
 //! - [`replay`] (pure): the `enshu-replay` command that plays a capture from
 //!   the target's network namespace, guarded to the team's networks.
-//! - [`checks`]: automatic checks run through the backend, judged purely.
 //!
 //! The pure modules hold the decisions (when, what command, pass or fail)
 //! so they are tested without containers; the I/O modules are thin and are
 //! tested against the recording fake, then once end to end against Docker
 //! (`tests/docker_quickstart.rs`).
 //!
-//! This crate does not name the store: the caller turns a [`FiredInject`]
-//! into the log's `InjectFired { inject, target, ground_truth }` and a
-//! [`checks::CheckOutcome`] into `CheckResult`.
+//! The exercise clock is `enshu-clock`'s; the automatic checks, which
+//! observe the defence rather than play the attack, are `enshu-engine`'s.
+//!
+//! This crate does not name the store: the caller (`enshu-engine`) turns a
+//! [`FiredInject`] into the log's `InjectFired { inject, target, ground_truth }`.
 
 #![forbid(unsafe_code)]
 
 pub mod artefact;
-pub mod checks;
-pub mod clock;
 pub mod message;
 pub mod replay;
 pub mod schedule;
@@ -46,8 +42,6 @@ use enshu_scenario::net::Ipv4Net;
 use enshu_scenario::plan::{PlannedInject, TeamPlan};
 use serde_json::{Value, json};
 
-pub use checks::{CheckOutcome, run_check};
-pub use clock::{ClockAction, ClockChange, ExerciseClock};
 pub use schedule::{DueInject, ScheduleState, due};
 
 /// An inject that fired: what the event log records.

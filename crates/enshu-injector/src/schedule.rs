@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn paused_exercise_time_holds_injects_back() {
-        use crate::clock::{ClockAction, ClockChange, ExerciseClock};
+        use enshu_clock::{ClockAction, ClockChange, ExerciseClock};
         let plan = quickstart();
         let state = ScheduleState::default();
         let clock = ExerciseClock::new([

@@ -19,14 +19,25 @@ use std::time::{Duration, Instant};
 
 use enshu_backend::{Backend, ExecPrivilege};
 use enshu_docker::{DockerBackend, HostGuard};
+use enshu_engine::checks::run_check;
+use enshu_injector::fire;
 use enshu_injector::shell::sha256_hex;
-use enshu_injector::{fire, run_check};
 use enshu_scenario::model::{
     Action, Artefact, ArtefactKind, Check, CheckKind, Duration as ScenarioDuration,
 };
 use enshu_scenario::plan::{Plan, PlannedCheck, PlannedInject, TeamPlan};
 use enshu_scenario::{NoFiles, PlanOptions};
+use enshu_store::GroundTruth;
 use serde_json::Value;
+
+/// The ground truth as the engine hands it to the checks (typed, as the
+/// log records it).
+fn typed(ground_truth: &BTreeMap<String, Value>) -> BTreeMap<String, GroundTruth> {
+    ground_truth
+        .iter()
+        .map(|(inject, truth)| (inject.clone(), GroundTruth::from_json(truth.clone())))
+        .collect()
+}
 
 /// Each test takes its own /16 of 10.224.0.0/12: they run concurrently.
 const POOL_QUICKSTART: &str = "10.224.0.0/16";
@@ -373,14 +384,14 @@ async fn quickstart_injects_and_checks_against_docker() {
         to: None,
     };
     assert!(
-        !run_check(&backend, &process_check, &ground_truth)
+        !run_check(&backend, &process_check, &typed(&ground_truth))
             .await
             .unwrap()
             .passed
     );
     sh(&backend, pc01, "pkill -x regsvr32-Nvtewq").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let outcome = run_check(&backend, &process_check, &ground_truth)
+    let outcome = run_check(&backend, &process_check, &typed(&ground_truth))
         .await
         .unwrap();
     assert!(outcome.passed, "{outcome:?}");
@@ -399,7 +410,7 @@ async fn quickstart_injects_and_checks_against_docker() {
         "two beacons at the C2",
     )
     .await;
-    let outcome = run_check(&backend, &no_beacon, &ground_truth)
+    let outcome = run_check(&backend, &no_beacon, &typed(&ground_truth))
         .await
         .unwrap();
     eprintln!("no_beacon while beaconing: {outcome:?}");
@@ -413,7 +424,7 @@ async fn quickstart_injects_and_checks_against_docker() {
     assert_eq!(code, 0, "{output}");
     // In-flight requests end within curl's 5 s; then a quiet window of 4 s.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let outcome = run_check(&backend, &no_beacon, &ground_truth)
+    let outcome = run_check(&backend, &no_beacon, &typed(&ground_truth))
         .await
         .unwrap();
     eprintln!("no_beacon after the block: {outcome:?}");
@@ -421,7 +432,7 @@ async fn quickstart_injects_and_checks_against_docker() {
 
     // file_absent: fails while the dropper is there, passes once it is removed.
     let file_absent = check(team, "remove-persistence");
-    let outcome = run_check(&backend, file_absent, &ground_truth)
+    let outcome = run_check(&backend, file_absent, &typed(&ground_truth))
         .await
         .unwrap();
     assert!(!outcome.passed, "{outcome:?}");
@@ -431,14 +442,14 @@ async fn quickstart_injects_and_checks_against_docker() {
         "setpriv --reuid=staff --regid=staff --clear-groups rm -f /home/staff/.cache/update.sh",
     )
     .await;
-    let outcome = run_check(&backend, file_absent, &ground_truth)
+    let outcome = run_check(&backend, file_absent, &typed(&ground_truth))
         .await
         .unwrap();
     assert!(outcome.passed, "{outcome:?}");
 
     // http golden: fails while defaced, passes once the golden copy is back.
     let restore_site = check(team, "restore-site");
-    let outcome = run_check(&backend, restore_site, &ground_truth)
+    let outcome = run_check(&backend, restore_site, &typed(&ground_truth))
         .await
         .unwrap();
     eprintln!("http while defaced: {outcome:?}");
@@ -446,7 +457,7 @@ async fn quickstart_injects_and_checks_against_docker() {
     enshu_injector::artefact::restore_deface(&backend, www, &ground_truth["deface"])
         .await
         .unwrap();
-    let outcome = run_check(&backend, restore_site, &ground_truth)
+    let outcome = run_check(&backend, restore_site, &typed(&ground_truth))
         .await
         .unwrap();
     assert!(outcome.passed, "{outcome:?}");
@@ -472,7 +483,9 @@ async fn quickstart_injects_and_checks_against_docker() {
         from: None,
         to: None,
     };
-    let outcome = run_check(&backend, &account, &ground_truth).await.unwrap();
+    let outcome = run_check(&backend, &account, &typed(&ground_truth))
+        .await
+        .unwrap();
     assert!(!outcome.passed, "{outcome:?}");
     sh(
         &backend,
@@ -480,7 +493,9 @@ async fn quickstart_injects_and_checks_against_docker() {
         "printf 'admin:%s\\n' \"$(openssl passwd -apr1 new-Secret-9)\" > /run/enshu/htpasswd",
     )
     .await;
-    let outcome = run_check(&backend, &account, &ground_truth).await.unwrap();
+    let outcome = run_check(&backend, &account, &typed(&ground_truth))
+        .await
+        .unwrap();
     assert!(outcome.passed, "{outcome:?}");
 
     // The schedule agrees: with everything fired, nothing is due.

@@ -930,6 +930,50 @@ pub enum CheckKind {
     AccountDisabled,
 }
 
+impl CheckKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [CheckKind; 9] = [
+        CheckKind::Http,
+        CheckKind::PortOpen,
+        CheckKind::PortClosed,
+        CheckKind::FilePresent,
+        CheckKind::FileAbsent,
+        CheckKind::FileHash,
+        CheckKind::ProcessAbsent,
+        CheckKind::NoBeacon,
+        CheckKind::AccountDisabled,
+    ];
+
+    /// The name a scenario and the event log use, e.g. `no_beacon` (what
+    /// serde writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Http => "http",
+            CheckKind::PortOpen => "port_open",
+            CheckKind::PortClosed => "port_closed",
+            CheckKind::FilePresent => "file_present",
+            CheckKind::FileAbsent => "file_absent",
+            CheckKind::FileHash => "file_hash",
+            CheckKind::ProcessAbsent => "process_absent",
+            CheckKind::NoBeacon => "no_beacon",
+            CheckKind::AccountDisabled => "account_disabled",
+        }
+    }
+
+    /// The kind named `name` (the inverse of [`CheckKind::as_str`]).
+    pub fn from_name(name: &str) -> Option<CheckKind> {
+        CheckKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for CheckKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Check {

@@ -34,6 +34,16 @@ pub mod labels {
 
 /// Host name of each team's router/firewall container.
 pub const ROUTER_HOST: &str = "router";
+
+/// The router's own nftables table, `inet enshu` (the rendered ruleset);
+/// the rest of the ruleset (Docker's embedded DNS) is left alone.
+pub const FIREWALL_FAMILY: &str = "inet";
+pub const FIREWALL_TABLE: &str = "enshu";
+/// The set of addresses the team blocked itself: the engine adds and
+/// deletes its elements (`nft add element inet enshu team_blocked { ADDRESS }`).
+pub const TEAM_BLOCKED_SET: &str = "team_blocked";
+/// The chain, consulted first, that drops traffic to and from that set.
+pub const TEAM_BLOCKS_CHAIN: &str = "team_blocks";
 /// Prefix of every bridge interface Enshu creates (host firewall rules match it).
 pub const BRIDGE_PREFIX: &str = "esh";
 
@@ -623,20 +633,21 @@ fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
     );
     // Replace only our own table: the container also holds Docker's
     // embedded-DNS NAT rules, which `flush ruleset` would delete.
-    let _ = writeln!(out, "table inet enshu");
-    let _ = writeln!(out, "delete table inet enshu");
-    let _ = writeln!(out, "table inet enshu {{");
+    let table = format!("{FIREWALL_FAMILY} {FIREWALL_TABLE}");
+    let _ = writeln!(out, "table {table}");
+    let _ = writeln!(out, "delete table {table}");
+    let _ = writeln!(out, "table {table} {{");
     // The team's own blocks (portal → engine → `nft add element`).
-    let _ = writeln!(out, "  set team_blocked {{");
+    let _ = writeln!(out, "  set {TEAM_BLOCKED_SET} {{");
     let _ = writeln!(out, "    type ipv4_addr;");
     let _ = writeln!(out, "  }}");
-    let _ = writeln!(out, "  chain team_blocks {{");
-    let _ = writeln!(out, "    ip daddr @team_blocked drop");
-    let _ = writeln!(out, "    ip saddr @team_blocked drop");
+    let _ = writeln!(out, "  chain {TEAM_BLOCKS_CHAIN} {{");
+    let _ = writeln!(out, "    ip daddr @{TEAM_BLOCKED_SET} drop");
+    let _ = writeln!(out, "    ip saddr @{TEAM_BLOCKED_SET} drop");
     let _ = writeln!(out, "  }}");
     let _ = writeln!(out, "  chain forward {{");
     let _ = writeln!(out, "    type filter hook forward priority 0; policy drop;");
-    let _ = writeln!(out, "    jump team_blocks");
+    let _ = writeln!(out, "    jump {TEAM_BLOCKS_CHAIN}");
     let _ = writeln!(out, "    ct state established,related accept");
     let _ = writeln!(out, "    ct state invalid drop");
     for rule in rules {

@@ -12,9 +12,9 @@
 //! - [`rules`]: what an objective is worth and by when it must be met.
 //! - [`input`]: the engine's own minimal event type. The store converts its
 //!   persisted events into these, so this crate never sees a database row.
-//! - [`clock`]: turns wall-clock instants into exercise-clock offsets,
-//!   leaving out paused time. All timing in the engine is on the exercise
-//!   clock.
+//! - The exercise clock is `enshu-clock`'s (shared with the exercise
+//!   engine): it turns wall-clock instants into exercise-clock offsets,
+//!   leaving out paused time. All timing in scoring is on that clock.
 //! - [`engine`]: the scoring itself and the scoreboard it returns.
 //!
 //! # Timing model
@@ -28,15 +28,14 @@
 
 #![forbid(unsafe_code)]
 
-pub mod clock;
 pub mod engine;
 pub mod input;
 pub mod rules;
 
-pub use clock::{ClockAction, ClockChange, ClockState, ExerciseClock};
 pub use engine::{
     AdjustmentEntry, GradedReportEntry, ObjectiveScore, ObjectiveStatus, PhaseSummary, Scoreboard,
     TeamScore, score,
 };
+pub use enshu_clock::{ClockAction, ClockChange, ClockState, ExerciseClock};
 pub use input::{ScoringEvent, ScoringEventKind, TeamClock};
 pub use rules::{Deadline, DeadlineAnchor, ObjectiveRule, Phase, TimeBonus};

@@ -98,7 +98,9 @@ async fn main() {
                 Some(team),
                 EventKind::CheckResult {
                     objective: "block-c2".into(),
-                    check: "no_beacon".into(),
+                    check: enshu_store::CheckResultKind::Automatic(
+                        enshu_scenario::model::CheckKind::NoBeacon,
+                    ),
                     passed: team % 2 == 0,
                     detail: String::new(),
                 },

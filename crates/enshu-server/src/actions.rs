@@ -80,7 +80,9 @@ pub(crate) async fn submit_report(
                 Some(team),
                 EventKind::CheckResult {
                     objective,
-                    check: format!("report:{form_id}"),
+                    check: enshu_store::CheckResultKind::Report {
+                        form: form_id.to_owned(),
+                    },
                     passed,
                     detail,
                 },

@@ -504,6 +504,7 @@ pub(crate) fn visible_to_team(event: &Event, team: u32, team_plan: &TeamPlan) ->
         | EventKind::FirewallChanged { .. }
         | EventKind::TeamReset { .. } => event.team == Some(team),
         EventKind::InjectHeld { .. }
+        | EventKind::InjectFailed { .. }
         | EventKind::CheckResult { .. }
         | EventKind::InstructorNote { .. }
         | EventKind::InjectFireRequested { .. } => false,

@@ -124,6 +124,19 @@ pub(crate) fn team_timeline(
             EventKind::InjectHeld { inject } => {
                 marker(&mut svg, 0, at, "held", format!("held {inject}"))
             }
+            // An engine failure note: the instructors see why an inject
+            // has not fired yet (the team never sees this timeline).
+            EventKind::InjectFailed {
+                inject,
+                attempt,
+                error,
+            } => marker(
+                &mut svg,
+                6,
+                at,
+                "note",
+                format!("inject {inject} failed (attempt {attempt}): {error}"),
+            ),
             EventKind::Submission {
                 objective,
                 answer,

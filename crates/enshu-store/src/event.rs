@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ground_truth::{CheckResultKind, GroundTruth};
 use crate::model::SessionId;
 
 /// What happened. Serialised with serde as an internally tagged object
@@ -27,16 +28,28 @@ pub enum EventKind {
     InjectFired {
         inject: String,
         target: String,
-        ground_truth: Value,
+        /// Boxed: the largest payload of the log, and most events are small.
+        ground_truth: Box<GroundTruth>,
+    },
+    /// The engine tried to fire an inject and could not: the `attempt`-th
+    /// failure since the team's last reset. The engine holds the inject
+    /// after its retry rule's number of failures; counted from the log, so
+    /// a restart does not forget them. Instructors see it on the timeline;
+    /// a team never does.
+    InjectFailed {
+        inject: String,
+        attempt: u32,
+        error: String,
     },
     /// An instructor held an inject back; it fires later or not at all.
     InjectHeld {
         inject: String,
     },
-    /// An automatic check ran against the team's range.
+    /// A check ran against the team's range (an automatic check), or a
+    /// report's fields were judged (`report:FORM`).
     CheckResult {
         objective: String,
-        check: String,
+        check: CheckResultKind,
         passed: bool,
         detail: String,
     },
@@ -121,6 +134,7 @@ impl EventKind {
     pub fn kind_name(&self) -> &'static str {
         match self {
             EventKind::InjectFired { .. } => "inject_fired",
+            EventKind::InjectFailed { .. } => "inject_failed",
             EventKind::InjectHeld { .. } => "inject_held",
             EventKind::CheckResult { .. } => "check_result",
             EventKind::Submission { .. } => "submission",
@@ -159,11 +173,18 @@ impl EventKind {
                     }),
                 }
             }
+            EventKind::InjectFailed { inject, error, .. } => {
+                require("inject", inject)?;
+                require("error", error)
+            }
             EventKind::CheckResult {
                 objective, check, ..
             } => {
                 require("objective", objective)?;
-                require("check", check)
+                match check {
+                    CheckResultKind::Report { form } => require("check", form),
+                    CheckResultKind::Automatic(_) => Ok(()),
+                }
             }
             EventKind::Submission { objective, .. } | EventKind::HintTaken { objective, .. } => {
                 require("objective", objective)
@@ -270,14 +291,21 @@ mod tests {
             EventKind::InjectFired {
                 inject: "phish-mail".to_owned(),
                 target: "inet/pc-net02".to_owned(),
-                ground_truth: serde_json::json!({"c2": "198.51.100.23"}),
+                ground_truth: Box::new(GroundTruth::from_json(
+                    serde_json::json!({"c2": "198.51.100.23"}),
+                )),
+            },
+            EventKind::InjectFailed {
+                inject: "beacon".to_owned(),
+                attempt: 2,
+                error: "could not run in t01-pc01".to_owned(),
             },
             EventKind::InjectHeld {
                 inject: "beacon".to_owned(),
             },
             EventKind::CheckResult {
                 objective: "block-c2".to_owned(),
-                check: "proxy-403".to_owned(),
+                check: CheckResultKind::Automatic(enshu_scenario::model::CheckKind::Http),
                 passed: true,
                 detail: "403 from sc-proxy".to_owned(),
             },

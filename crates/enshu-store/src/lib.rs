@@ -34,6 +34,8 @@
 //! # Layout
 //!
 //! - [`event`]: the event vocabulary and its validation (pure).
+//! - [`ground_truth`]: the typed values events carry that other crates
+//!   read: an inject's ground truth, the kind of a check result.
 //! - [`model`]: sessions and teams.
 //! - [`token`]: team token generation and hashing.
 //! - [`scoring_input`]: turns stored events into `enshu-scoring`'s input,
@@ -44,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 pub mod event;
+pub mod ground_truth;
 pub mod model;
 pub mod scoring_input;
 pub mod token;
@@ -58,6 +61,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use enshu_clock::MAX_SPEED as MAX_CLOCK_SPEED;
 pub use error::StoreError;
 pub use event::{ClockAction, Event, EventKind, EventQuery, InvalidEvent, NewEvent, TeamFilter};
+pub use ground_truth::{CheckResultKind, GroundTruth};
 pub use model::{NewSession, NewTeam, Session, SessionId, SessionState, Team};
 pub use token::{generate_team_token, hash_team_token};
 

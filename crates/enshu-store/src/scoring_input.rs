@@ -13,7 +13,8 @@
 //!   changes) does not score directly; clock changes are used to compute
 //!   exercise-clock offsets for events that were stored without one.
 
-use enshu_scoring::{ClockChange, ExerciseClock, ScoringEvent, ScoringEventKind};
+use enshu_clock::{ClockChange, ExerciseClock};
+use enshu_scoring::{ScoringEvent, ScoringEventKind};
 
 #[cfg(test)]
 use crate::event::ClockAction;
@@ -107,6 +108,7 @@ pub fn scoring_events(events: &[Event], team_indices: &[u32]) -> Vec<ScoringEven
                 author: author.clone(),
             },
             EventKind::InjectHeld { .. }
+            | EventKind::InjectFailed { .. }
             | EventKind::ReportSubmitted { .. }
             | EventKind::InstructorNote { .. }
             | EventKind::InjectFireRequested { .. }
@@ -184,7 +186,7 @@ mod tests {
                 EventKind::InjectFired {
                     inject: "beacon".to_owned(),
                     target: "inet/pc-net02".to_owned(),
-                    ground_truth: serde_json::json!({}),
+                    ground_truth: Box::default(),
                 },
             ),
             event(
@@ -193,7 +195,9 @@ mod tests {
                 35,
                 EventKind::CheckResult {
                     objective: "block-c2".to_owned(),
-                    check: "proxy".to_owned(),
+                    check: crate::CheckResultKind::Automatic(
+                        enshu_scenario::model::CheckKind::NoBeacon,
+                    ),
                     passed: true,
                     detail: String::new(),
                 },

@@ -218,7 +218,9 @@ async fn events_survive_reopening_the_store(database: TestDatabase) {
             EventKind::InjectFired {
                 inject: "phish-mail".to_owned(),
                 target: "inet/pc-net02".to_owned(),
-                ground_truth: serde_json::json!({"host": "pc-net02", "c2": "198.51.100.23"}),
+                ground_truth: Box::new(enshu_store::GroundTruth::from_json(
+                    serde_json::json!({"host": "pc-net02", "c2": "198.51.100.23"}),
+                )),
             },
             "injector",
         )
@@ -593,7 +595,9 @@ async fn stored_events_score_end_to_end(database: TestDatabase) {
             EventKind::InjectFired {
                 inject: "beacon".to_owned(),
                 target: "inet/pc-net02".to_owned(),
-                ground_truth: serde_json::json!({"c2": "198.51.100.23"}),
+                ground_truth: Box::new(enshu_store::GroundTruth::from_json(
+                    serde_json::json!({"c2": "198.51.100.23"}),
+                )),
             },
         ),
         append_at(

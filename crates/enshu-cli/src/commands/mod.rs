@@ -1,7 +1,6 @@
 pub mod access;
 pub mod completions;
 pub mod down;
-pub mod engine;
 pub mod files;
 pub mod instructor;
 pub mod plan;

@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use enshu_engine::{Engine, Shared};
 use enshu_store::{NewSession, NewTeam, Store};
 
 use super::access::{self, serve_access};
-use super::engine::{Engine, Shared};
 use super::range;
 use super::session_state::{SessionState, state_dir};
 
@@ -151,10 +151,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let warm_backend = backend.clone();
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            let ready = super::engine::keep_exec_ready(&warm_backend, &warm_targets).await;
+            let ready = enshu_engine::keep_exec_ready(&warm_backend, &warm_targets).await;
             tracing::info!(ready, of = warm_targets.len(), seconds = started.elapsed().as_secs_f64(), "exec agents started");
         });
-        let engine_task = tokio::spawn(engine.run(Duration::from_millis(500), stopped(stop_receiver.clone())));
+        let engine_task = tokio::spawn(engine.run(enshu_engine::FIRE_PERIOD, stopped(stop_receiver.clone())));
         let access_task = tokio::spawn(serve_access(backend, access_listeners, stopped(stop_receiver.clone())));
         let server_task = tokio::spawn(enshu_server::serve(listener, app, tls, stopped(stop_receiver)));
         shutdown_signal().await;

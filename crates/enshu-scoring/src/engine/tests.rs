@@ -1,6 +1,6 @@
 use super::*;
-use crate::clock::{ClockAction, ClockChange, ExerciseClock};
 use crate::rules::{Deadline, TimeBonus};
+use enshu_clock::{ClockAction, ClockChange, ExerciseClock};
 
 const MINUTE: u64 = 60_000;
 

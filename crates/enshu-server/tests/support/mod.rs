@@ -141,7 +141,7 @@ impl TestServer {
         let fired = EventKind::InjectFired {
             inject: "beacon".into(),
             target: "office/pc01".into(),
-            ground_truth: serde_json::json!({}),
+            ground_truth: Box::default(),
         };
         self.store
             .append(self.session, None, fired, "injector")

@@ -3,7 +3,7 @@
 //! every team's automatic checks takes, each next to a plain `docker exec`
 //! anchor doing the same number of container operations in the same run.
 //!
-//! `cargo bench -p enshu-cli --bench engine_scale` (needs Docker and the
+//! `cargo bench -p enshu-engine --bench engine_scale` (needs Docker and the
 //! `enshu/*` images). It provisions `benches/fixtures/engine-scale.yaml`
 //! for `ENSHU_BENCH_TEAMS` teams (default 50) as session `eb-<pid>` in the
 //! pool 10.0.0.0/10, drives the engine's own `fire_round` and `check_round`
@@ -13,16 +13,6 @@
 //! This is a benchmark, not a test: it asserts nothing and every loop is
 //! bounded in count and in time.
 
-// The engine and the CLI's Docker helpers are modules of the `enshu`
-// binary, not of a library; they are included from their one place so the
-// benchmark measures exactly the code `enshu serve` runs.
-#[allow(dead_code)]
-#[path = "../src/commands/engine.rs"]
-mod engine;
-#[allow(dead_code)]
-#[path = "../src/commands/range.rs"]
-mod range;
-
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -30,6 +20,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use enshu_docker::{DockerBackend, HostGuard};
+use enshu_engine as engine;
 use enshu_scenario::NoFiles;
 use enshu_scenario::PlanOptions;
 use enshu_scenario::plan::{Plan, labels};
@@ -39,11 +31,13 @@ use enshu_store::{
 use tokio::io::AsyncWriteExt as _;
 
 const DEFAULT_TEAMS: u32 = 50;
+/// Containers created or removed at once, as `enshu up` does.
+const CONCURRENCY: usize = 4;
 const POOL: &str = "10.0.0.0/10";
 /// Exercise time at which both injects of the fixture are due.
 const INJECTS_DUE_AFTER_MS: i64 = 5_000;
 /// The fire loop's period in `enshu serve`.
-const FIRE_PERIOD: Duration = Duration::from_millis(500);
+const FIRE_PERIOD: Duration = engine::FIRE_PERIOD;
 /// Give up waiting for every team's injects this long after they are due.
 const FIRE_DEADLINE: Duration = Duration::from_secs(120);
 const CHECK_ROUNDS: usize = 3;
@@ -79,15 +73,18 @@ fn main() -> anyhow::Result<()> {
     let _last_resort = LeftoverGuard {
         session: session.clone(),
     };
-    let runtime = range::runtime()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         runtime.block_on(bench(&session, teams, &state_directory))
     }));
 
     let teardown_started = Instant::now();
     let teardown = runtime.block_on(async {
-        let backend = range::docker().await?;
-        anyhow::Ok(enshu_controller::down(&backend, &session, range::CONCURRENCY).await?)
+        let backend = docker().await?;
+        anyhow::Ok(enshu_controller::down(&backend, &session, CONCURRENCY).await?)
     });
     let teardown_seconds = teardown_started.elapsed().as_secs_f64();
     let left = session_containers(&session);
@@ -106,6 +103,12 @@ fn main() -> anyhow::Result<()> {
         Ok(result) => result,
         Err(_) => anyhow::bail!("the benchmark panicked; the session was removed"),
     }
+}
+
+async fn docker() -> anyhow::Result<DockerBackend> {
+    DockerBackend::connect()
+        .await
+        .context("connecting to the Docker engine")
 }
 
 /// Removes whatever of the session is left through the Docker CLI, even if
@@ -178,11 +181,14 @@ async fn bench(session: &str, teams: u32, state_directory: &Path) -> anyhow::Res
     let networks: usize = plan.teams.iter().map(|team| team.networks.len()).sum();
     println!("machine at start: {}", load_average());
 
-    let backend = range::docker().await?;
-    range::ensure_host_guard().await?;
+    let backend = docker().await?;
+    HostGuard::new()
+        .ensure()
+        .await
+        .context("installing the host guard (iptables)")?;
     eprintln!("provisioning {teams} teams ({containers} containers, {networks} networks)…");
     let load_before_up = load_average();
-    let provisioning = enshu_controller::up(&backend, &plan, range::CONCURRENCY, &|_| {}).await?;
+    let provisioning = enshu_controller::up(&backend, &plan, CONCURRENCY, &|_| {}).await?;
     let load_after_up = load_average();
     eprintln!("provisioned in {:.1} s", provisioning.seconds);
 
@@ -317,7 +323,6 @@ async fn bench(session: &str, teams: u32, state_directory: &Path) -> anyhow::Res
     );
 
     // Issue 5: check rounds, each next to its anchor.
-    let mut check_state = engine::CheckState::default();
     println!(
         "\n### Check rounds ({teams} teams × {} checks)\n",
         plan.teams[0].checks.len()
@@ -329,7 +334,7 @@ async fn bench(session: &str, teams: u32, state_directory: &Path) -> anyhow::Res
     for round_number in 1..=CHECK_ROUNDS {
         let load_before = load_average();
         let cpu_before = CpuSample::take();
-        let round = engine::check_round(&shared, &mut check_state).await?;
+        let round = engine::check_round(&shared).await?;
         let cpu = CpuSample::take().since(&cpu_before);
         println!(
             "| {round_number} | engine (`check_round`, {} at once) | {} | {} | {} | **{:.2} s** | {load_before} → {} | {:.0}% | {} / {} |",
@@ -363,7 +368,7 @@ async fn bench(session: &str, teams: u32, state_directory: &Path) -> anyhow::Res
         "{teams} teams, {containers} containers, {networks} networks: **{:.1} s** ({} steps, concurrency {}); load {load_before_up} → {load_after_up}",
         provisioning.seconds,
         provisioning.steps.len(),
-        range::CONCURRENCY
+        CONCURRENCY
     );
     let events = store
         .events(

@@ -1,0 +1,107 @@
+//! The check round: every running team's automatic checks, run side by
+//! side, a result appended only when it differs from the last one in the
+//! log. It runs in its own loop, so a slow round never delays an inject.
+
+use std::time::{Duration, Instant};
+
+use enshu_backend::Backend;
+use enshu_clock::ClockState;
+use enshu_store::scoring_input::exercise_clocks;
+use enshu_store::{CheckResultKind, EventKind};
+use futures::stream::{self, StreamExt};
+
+use crate::projection::{ground_truth_of, last_check_results};
+use crate::{CHECK_CONCURRENCY, EngineError, Shared, all_events, append, checks, now_ms};
+
+/// What one round of checks did, for logs and the benchmark.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckRound {
+    pub checks: usize,
+    pub changed: usize,
+    pub failed_to_run: usize,
+    pub elapsed: Duration,
+}
+
+/// One round of automatic checks for every running team; a result is
+/// recorded only when it differs from the last recorded one.
+pub async fn check_round<B: Backend + Clone + Send + Sync + 'static>(
+    shared: &Shared<B>,
+) -> Result<CheckRound, EngineError> {
+    let started = Instant::now();
+    let events = all_events(shared).await?;
+    let clock = exercise_clocks(&events);
+    // What the log already says, so a restart does not repeat results.
+    let mut results = last_check_results(&events);
+    let now = now_ms();
+    let mut jobs = Vec::new();
+    for team in &shared.plan.teams {
+        if clock.state_at(Some(team.index), now) != ClockState::Running {
+            continue;
+        }
+        let ground_truth = ground_truth_of(&events, team.index);
+        for check in &team.checks {
+            let waits_for = shared
+                .scenario
+                .objectives
+                .iter()
+                .find(|objective| objective.id == check.objective)
+                .and_then(|objective| objective.inject.clone());
+            if waits_for.is_some_and(|inject| !ground_truth.contains_key(&inject)) {
+                continue;
+            }
+            let (backend, check, ground_truth, team_index) = (
+                shared.backend.clone(),
+                check.clone(),
+                ground_truth.clone(),
+                team.index,
+            );
+            jobs.push(async move {
+                let outcome = checks::run_check(&backend, &check, &ground_truth).await;
+                (team_index, check, outcome)
+            });
+        }
+    }
+    let mut round = CheckRound {
+        checks: jobs.len(),
+        ..CheckRound::default()
+    };
+    let mut outcomes = stream::iter(jobs).buffer_unordered(CHECK_CONCURRENCY);
+    while let Some((team_index, check, outcome)) = outcomes.next().await {
+        let Some(team) = shared
+            .plan
+            .teams
+            .iter()
+            .find(|team| team.index == team_index)
+        else {
+            continue;
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                round.failed_to_run += 1;
+                tracing::warn!(team = %team.name, objective = %check.objective, "check cannot run: {error}");
+                continue;
+            }
+        };
+        let key = (team.index, check.objective.clone());
+        if results.get(&key) != Some(&outcome.passed) {
+            results.insert(key, outcome.passed);
+            round.changed += 1;
+            let kind = EventKind::CheckResult {
+                objective: check.objective.clone(),
+                check: CheckResultKind::Automatic(check.check.kind),
+                passed: outcome.passed,
+                detail: outcome.detail,
+            };
+            append(
+                shared,
+                Some(team.index),
+                kind,
+                Some(clock.exercise_ms_at(Some(team.index), now_ms())),
+            )
+            .await?;
+        }
+    }
+    round.elapsed = started.elapsed();
+    Ok(round)
+}

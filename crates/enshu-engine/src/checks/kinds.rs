@@ -1,0 +1,422 @@
+//! One entry per check kind: the command it runs and how it judges the
+//! output, side by side, so adding a kind is adding one entry.
+
+use enshu_backend::ExecOutput;
+use enshu_injector::shell::{self, RUN_AS_OWNER};
+use enshu_scenario::model::CheckKind;
+use enshu_scenario::plan::{PlannedCheck, ResolvedTarget};
+
+use super::{C2_LOG, CheckError, CheckOutcome};
+
+/// Fetches URL `$1` with timeout `$2` s; prints the status and the body's SHA-256.
+pub const HTTP_SCRIPT: &str = include_str!("../../scripts/checks/http.sh");
+/// Prints `open` or `closed` for a TCP connect to `$1`:`$2` within `$3` s.
+pub const PORT_SCRIPT: &str = include_str!("../../scripts/checks/port.sh");
+/// Prints what matches path or glob `$1`, looking as the owner of the path
+/// (run after [`RUN_AS_OWNER`]).
+pub const FILES_SCRIPT: &str = include_str!("../../scripts/checks/files.sh");
+/// Prints the SHA-256 of file `$1`, or nothing (read as for [`FILES_SCRIPT`]).
+pub const FILE_HASH_SCRIPT: &str = include_str!("../../scripts/checks/file_hash.sh");
+/// Lists processes whose name is exactly `$1`.
+pub const PROCESS_SCRIPT: &str = include_str!("../../scripts/checks/process.sh");
+/// Python: counts C2 log lines from `argv[1]` within the last `argv[2]`
+/// seconds (log `argv[3]`); prints `recent total last_time`.
+pub const BEACON_SCRIPT: &str = include_str!("../../scripts/checks/beacon.py");
+/// Judges account `$1` against the image's initial passwords; prints
+/// `pass|fail <reason>`.
+pub const ACCOUNT_SCRIPT: &str = include_str!("../../scripts/checks/account.sh");
+
+/// Seconds an HTTP check's `curl` may take.
+const HTTP_TIMEOUT_SECONDS: &str = "5";
+/// Seconds a port check's connect may take.
+const PORT_TIMEOUT_SECONDS: &str = "3";
+/// The beacon window when the check names none.
+const DEFAULT_WINDOW_SECONDS: u64 = 300;
+
+/// One exec a check runs: where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckCommand {
+    pub container: String,
+    pub command: Vec<String>,
+}
+
+/// What a judge looks at.
+pub struct Judging<'a> {
+    pub check: &'a PlannedCheck,
+    pub output: &'a ExecOutput,
+    /// The check's own hash or its golden copy's, when it has one.
+    pub expected_sha256: Option<&'a str>,
+    /// Whether the target answered an exec (asked only by kinds with
+    /// [`CheckProgram::needs_target_running`]).
+    pub target_running: bool,
+}
+
+/// What one kind of check runs and how it judges.
+pub struct CheckProgram {
+    /// The exec the check runs (pure).
+    pub command: fn(&PlannedCheck) -> Result<CheckCommand, CheckError>,
+    /// The verdict on that exec's output (pure).
+    pub judge: fn(&Judging<'_>) -> CheckOutcome,
+    /// Whether the verdict needs to know the target still runs.
+    pub needs_target_running: bool,
+    /// Whether the kind judges the team's own action rather than traces of
+    /// the attack (see [`super::judges_the_teams_action`]).
+    pub judges_the_teams_action: bool,
+}
+
+/// The table: each kind's program.
+pub fn program(kind: CheckKind) -> &'static CheckProgram {
+    match kind {
+        CheckKind::Http => &HTTP,
+        CheckKind::PortOpen => &PORT_OPEN,
+        CheckKind::PortClosed => &PORT_CLOSED,
+        CheckKind::FilePresent => &FILE_PRESENT,
+        CheckKind::FileAbsent => &FILE_ABSENT,
+        CheckKind::FileHash => &FILE_HASH,
+        CheckKind::ProcessAbsent => &PROCESS_ABSENT,
+        CheckKind::NoBeacon => &NO_BEACON,
+        CheckKind::AccountDisabled => &ACCOUNT_DISABLED,
+    }
+}
+
+const fn attack_trace(
+    command: fn(&PlannedCheck) -> Result<CheckCommand, CheckError>,
+    judge: fn(&Judging<'_>) -> CheckOutcome,
+) -> CheckProgram {
+    CheckProgram {
+        command,
+        judge,
+        needs_target_running: false,
+        judges_the_teams_action: false,
+    }
+}
+
+const fn team_action(
+    command: fn(&PlannedCheck) -> Result<CheckCommand, CheckError>,
+    judge: fn(&Judging<'_>) -> CheckOutcome,
+) -> CheckProgram {
+    CheckProgram {
+        judges_the_teams_action: true,
+        ..attack_trace(command, judge)
+    }
+}
+
+static HTTP: CheckProgram = attack_trace(http_command, judge_http);
+static PORT_OPEN: CheckProgram = attack_trace(port_command, judge_port);
+static PORT_CLOSED: CheckProgram = team_action(port_command, judge_port);
+static FILE_PRESENT: CheckProgram = team_action(files_command, judge_files);
+static FILE_ABSENT: CheckProgram = attack_trace(files_command, judge_files);
+static FILE_HASH: CheckProgram = attack_trace(file_hash_command, judge_file_hash);
+static PROCESS_ABSENT: CheckProgram = attack_trace(process_command, judge_process);
+static NO_BEACON: CheckProgram = CheckProgram {
+    needs_target_running: true,
+    ..attack_trace(beacon_command, judge_beacon)
+};
+static ACCOUNT_DISABLED: CheckProgram = team_action(account_command, judge_account);
+
+fn host_container(objective: &str, target: &ResolvedTarget) -> Result<String, CheckError> {
+    target
+        .container
+        .clone()
+        .ok_or_else(|| CheckError::NotAHost {
+            objective: objective.to_string(),
+            reference: target.reference.clone(),
+        })
+}
+
+fn missing(check: &PlannedCheck, field: &'static str) -> CheckError {
+    CheckError::Missing {
+        objective: check.objective.clone(),
+        kind: check.check.kind.as_str(),
+        field,
+    }
+}
+
+fn first_port(check: &PlannedCheck) -> Option<u16> {
+    check
+        .check
+        .port
+        .and_then(|port| port.ports)
+        .map(|(low, _)| low)
+}
+
+fn required_path(check: &PlannedCheck) -> Result<&str, CheckError> {
+    check
+        .check
+        .path
+        .as_deref()
+        .ok_or_else(|| missing(check, "path"))
+}
+
+fn required_name(check: &PlannedCheck) -> Result<&str, CheckError> {
+    check
+        .check
+        .name
+        .as_deref()
+        .ok_or_else(|| missing(check, "name"))
+}
+
+fn window_seconds(check: &PlannedCheck) -> u64 {
+    check
+        .check
+        .window
+        .map(|window| window.seconds)
+        .unwrap_or(DEFAULT_WINDOW_SECONDS)
+}
+
+/// The vantage container and the address to reach the target at: `from`
+/// when given, otherwise the target itself over loopback.
+fn vantage(check: &PlannedCheck) -> Result<(String, String), CheckError> {
+    match &check.from {
+        Some(from) => {
+            let container = host_container(&check.objective, from)?;
+            let address = check
+                .target
+                .address
+                .ok_or_else(|| missing(check, "a target host address"))?;
+            Ok((container, address.to_string()))
+        }
+        None => Ok((
+            host_container(&check.objective, &check.target)?,
+            "127.0.0.1".to_string(),
+        )),
+    }
+}
+
+/// A command in the check's target container.
+fn in_target(check: &PlannedCheck, command: Vec<String>) -> Result<CheckCommand, CheckError> {
+    Ok(CheckCommand {
+        container: host_container(&check.objective, &check.target)?,
+        command,
+    })
+}
+
+fn http_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
+    let (container, address) = vantage(check)?;
+    let port = first_port(check).unwrap_or(80);
+    let path = check.check.path.as_deref().unwrap_or("/");
+    let url = format!("http://{address}:{port}{path}");
+    Ok(CheckCommand {
+        container,
+        command: shell::bash(
+            HTTP_SCRIPT,
+            "enshu-check-http",
+            &[&url, HTTP_TIMEOUT_SECONDS],
+        ),
+    })
+}
+
+fn judge_http(judging: &Judging<'_>) -> CheckOutcome {
+    let text = judging.output.stdout_text();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let check = judging.check;
+    let path = check.check.path.as_deref().unwrap_or("");
+    let status: u16 = words
+        .first()
+        .and_then(|word| word.parse().ok())
+        .unwrap_or(0);
+    let body_sha256 = words.get(1).copied().unwrap_or("");
+    let expected_status = check.check.status.unwrap_or(200);
+    if status != expected_status {
+        return CheckOutcome::new(
+            false,
+            format!("{path} answered {status}, expected {expected_status}"),
+        );
+    }
+    match judging.expected_sha256 {
+        Some(expected) if expected != body_sha256 => CheckOutcome::new(
+            false,
+            format!(
+                "{path} answered {status} but its body's sha256 {body_sha256} is not {expected}"
+            ),
+        ),
+        Some(expected) => CheckOutcome::new(
+            true,
+            format!("{path} answered {status} with the expected body ({expected})"),
+        ),
+        None => CheckOutcome::new(true, format!("{path} answered {status}")),
+    }
+}
+
+fn port_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
+    let (container, address) = vantage(check)?;
+    let port = first_port(check)
+        .ok_or_else(|| missing(check, "port"))?
+        .to_string();
+    Ok(CheckCommand {
+        container,
+        command: shell::bash(
+            PORT_SCRIPT,
+            "enshu-check-port",
+            &[&address, &port, PORT_TIMEOUT_SECONDS],
+        ),
+    })
+}
+
+fn judge_port(judging: &Judging<'_>) -> CheckOutcome {
+    let check = judging.check;
+    let text = judging.output.stdout_text();
+    let open = text.split_whitespace().next() == Some("open");
+    let port = first_port(check).unwrap_or(0);
+    let wanted_open = check.check.kind == CheckKind::PortOpen;
+    let state = if open { "open" } else { "closed or filtered" };
+    CheckOutcome::new(
+        open == wanted_open,
+        format!("{} port {port} is {state}", check.target.reference),
+    )
+}
+
+fn files_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
+    let path = required_path(check)?;
+    in_target(
+        check,
+        shell::bash(
+            &format!("{RUN_AS_OWNER}{FILES_SCRIPT}"),
+            "enshu-check-files",
+            &[path],
+        ),
+    )
+}
+
+fn judge_files(judging: &Judging<'_>) -> CheckOutcome {
+    let check = judging.check;
+    let path = check.check.path.as_deref().unwrap_or("");
+    let text = judging.output.stdout_text();
+    let matches: Vec<&str> = text.lines().filter(|line| !line.is_empty()).collect();
+    let present = !matches.is_empty();
+    let detail = if present {
+        format!("{path} matches {}", matches.join(", "))
+    } else {
+        format!("nothing matches {path}")
+    };
+    CheckOutcome::new(
+        present == (check.check.kind == CheckKind::FilePresent),
+        detail,
+    )
+}
+
+fn file_hash_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
+    let path = required_path(check)?;
+    in_target(
+        check,
+        shell::bash(
+            &format!("{RUN_AS_OWNER}{FILE_HASH_SCRIPT}"),
+            "enshu-check-hash",
+            &[path],
+        ),
+    )
+}
+
+fn judge_file_hash(judging: &Judging<'_>) -> CheckOutcome {
+    let path = judging.check.check.path.as_deref().unwrap_or("");
+    let text = judging.output.stdout_text();
+    let found = text.split_whitespace().next().unwrap_or("");
+    match judging.expected_sha256 {
+        _ if found.is_empty() => CheckOutcome::new(false, format!("{path} does not exist")),
+        Some(expected) => CheckOutcome::new(
+            found == expected,
+            format!("{path} has sha256 {found}, expected {expected}"),
+        ),
+        None => CheckOutcome::new(
+            false,
+            format!("{path} has sha256 {found}, but the check names no expected hash"),
+        ),
+    }
+}
+
+fn process_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
+    let name = required_name(check)?;
+    // The kernel keeps 15 bytes of a process name; pgrep -x matches those.
+    let comm: String = name.bytes().take(15).map(char::from).collect();
+    in_target(
+        check,
+        shell::bash(PROCESS_SCRIPT, "enshu-check-process", &[&comm]),
+    )
+}
+
+fn judge_process(judging: &Judging<'_>) -> CheckOutcome {
+    let name = judging.check.check.name.as_deref().unwrap_or("");
+    let text = judging.output.stdout_text();
+    let running: Vec<&str> = text.lines().filter(|line| !line.is_empty()).collect();
+    if running.is_empty() {
+        CheckOutcome::new(true, format!("no process named {name}"))
+    } else {
+        CheckOutcome::new(false, format!("{name} still runs: {}", running.join("; ")))
+    }
+}
+
+fn beacon_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
+    let to = check.to.as_ref().ok_or_else(|| missing(check, "to"))?;
+    let source = check
+        .target
+        .address
+        .ok_or_else(|| missing(check, "a target host address"))?
+        .to_string();
+    let window = window_seconds(check).to_string();
+    Ok(CheckCommand {
+        container: host_container(&check.objective, to)?,
+        command: ["python3", "-c", BEACON_SCRIPT, &source, &window, C2_LOG]
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+fn judge_beacon(judging: &Judging<'_>) -> CheckOutcome {
+    let text = judging.output.stdout_text();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let recent: u64 = words
+        .first()
+        .and_then(|word| word.parse().ok())
+        .unwrap_or(u64::MAX);
+    let total = words.get(1).copied().unwrap_or("?");
+    let last = words.get(2).copied().unwrap_or("-");
+    let window = window_seconds(judging.check);
+    let source = judging.check.target.reference.as_str();
+    if recent == u64::MAX {
+        return CheckOutcome::new(
+            false,
+            format!("could not read the C2 log: {:?}", text.trim()),
+        );
+    }
+    if !judging.target_running {
+        return CheckOutcome::new(
+            false,
+            format!("{source} is not running: the beacon must stop while the host stays up"),
+        );
+    }
+    if recent > 0 {
+        CheckOutcome::new(
+            false,
+            format!(
+                "{recent} beacon(s) from {source} in the last {window}s ({total} in all, last at {last})"
+            ),
+        )
+    } else {
+        CheckOutcome::new(
+            true,
+            format!(
+                "no beacon from {source} in the last {window}s ({total} in all, last at {last}); {source} is up"
+            ),
+        )
+    }
+}
+
+fn account_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
+    let name = required_name(check)?;
+    in_target(
+        check,
+        shell::bash(ACCOUNT_SCRIPT, "enshu-check-account", &[name]),
+    )
+}
+
+fn judge_account(judging: &Judging<'_>) -> CheckOutcome {
+    let text = judging.output.stdout_text();
+    let passed = text.split_whitespace().next() == Some("pass");
+    let reason = text
+        .trim()
+        .split_once(' ')
+        .map(|(_, reason)| reason)
+        .unwrap_or(text.trim());
+    CheckOutcome::new(passed, reason.to_string())
+}

@@ -1,0 +1,294 @@
+use std::collections::BTreeMap;
+
+use enshu_backend::ExecOutput;
+use enshu_backend::fake::{Call, FakeBackend};
+use enshu_injector::shell::{self, RUN_AS_OWNER};
+use enshu_scenario::model::{Check, CheckKind, Duration};
+use enshu_scenario::plan::{PlannedCheck, ResolvedTarget};
+use enshu_store::GroundTruth;
+
+use super::*;
+
+fn target(reference: &str, container: &str, address: &str) -> ResolvedTarget {
+    ResolvedTarget {
+        reference: reference.into(),
+        container: Some(container.into()),
+        address: Some(address.parse().unwrap()),
+        subnet: None,
+    }
+}
+
+fn check(kind: CheckKind) -> PlannedCheck {
+    PlannedCheck {
+        objective: "objective".into(),
+        check: Check {
+            kind,
+            target: "office/pc01".into(),
+            from: None,
+            to: None,
+            port: None,
+            path: None,
+            status: None,
+            sha256: None,
+            golden: None,
+            name: None,
+            window: None,
+        },
+        target: target("office/pc01", "t-pc01", "10.64.10.101"),
+        from: None,
+        to: None,
+    }
+}
+
+fn output(stdout: &str) -> ExecOutput {
+    ExecOutput {
+        exit_code: 0,
+        stdout: stdout.as_bytes().to_vec(),
+        stderr: vec![],
+    }
+}
+
+#[test]
+fn http_from_the_target_itself_or_a_vantage() {
+    let mut http = check(CheckKind::Http);
+    http.check.path = Some("/".into());
+    assert_eq!(
+        check_command(&http).unwrap(),
+        CheckCommand {
+            container: "t-pc01".into(),
+            command: shell::bash(
+                HTTP_SCRIPT,
+                "enshu-check-http",
+                &["http://127.0.0.1:80/", "5"]
+            )
+        }
+    );
+    http.from = Some(target("office/analyst", "t-analyst", "10.64.10.10"));
+    http.check.port = Some("tcp/8080".parse().unwrap());
+    assert_eq!(
+        check_command(&http).unwrap().command[4],
+        "http://10.64.10.101:8080/"
+    );
+    assert_eq!(check_command(&http).unwrap().container, "t-analyst");
+}
+
+#[test]
+fn http_judges_status_and_the_golden_hash() {
+    let mut http = check(CheckKind::Http);
+    http.check.golden = Some("deface".into());
+    http.check.status = Some(200);
+    let truth = BTreeMap::from([(
+        "deface".to_string(),
+        GroundTruth {
+            golden_sha256: Some("aaa".into()),
+            ..GroundTruth::default()
+        },
+    )]);
+    let expected = expected_sha256(&http, &truth).unwrap();
+    assert_eq!(expected.as_deref(), Some("aaa"));
+    assert!(judge(&http, &output("200 aaa\n"), expected.as_deref(), true).passed);
+    let defaced = judge(&http, &output("200 bbb\n"), expected.as_deref(), true);
+    assert!(!defaced.passed);
+    assert!(defaced.detail.contains("bbb"), "{}", defaced.detail);
+    assert!(!judge(&http, &output("000 e3b0\n"), expected.as_deref(), true).passed);
+    assert!(
+        expected_sha256(&http, &BTreeMap::new())
+            .unwrap_err()
+            .contains("has not fired")
+    );
+}
+
+#[test]
+fn ports_need_a_port_and_judge_open_or_closed() {
+    let mut open = check(CheckKind::PortOpen);
+    assert_eq!(
+        check_command(&open).unwrap_err(),
+        CheckError::Missing {
+            objective: "objective".into(),
+            kind: "port_open",
+            field: "port"
+        }
+    );
+    open.check.port = Some("tcp/22".parse().unwrap());
+    open.from = Some(target("office/analyst", "t-analyst", "10.64.10.10"));
+    assert_eq!(
+        check_command(&open).unwrap().command[4..],
+        ["10.64.10.101", "22", "3"]
+    );
+    assert!(judge(&open, &output("open\n"), None, true).passed);
+    let mut closed = open.clone();
+    closed.check.kind = CheckKind::PortClosed;
+    assert!(judge(&closed, &output("closed\n"), None, true).passed);
+    assert!(!judge(&closed, &output("open\n"), None, true).passed);
+}
+
+#[test]
+fn files_present_absent_and_hashed() {
+    let mut absent = check(CheckKind::FileAbsent);
+    absent.check.path = Some("/var/tmp/.svc/*.sh".into());
+    assert_eq!(
+        check_command(&absent).unwrap().command,
+        shell::bash(
+            &format!("{RUN_AS_OWNER}{FILES_SCRIPT}"),
+            "enshu-check-files",
+            &["/var/tmp/.svc/*.sh"]
+        )
+    );
+    assert!(!judge(&absent, &output("/var/tmp/.svc/update.sh\n"), None, true).passed);
+    assert!(judge(&absent, &output(""), None, true).passed);
+    let mut present = absent.clone();
+    present.check.kind = CheckKind::FilePresent;
+    assert!(judge(&present, &output("/var/tmp/.svc/update.sh\n"), None, true).passed);
+    let mut hashed = check(CheckKind::FileHash);
+    hashed.check.path = Some("/etc/hosts".into());
+    hashed.check.sha256 = Some("ABC".into());
+    let expected = expected_sha256(&hashed, &BTreeMap::new()).unwrap();
+    assert!(judge(&hashed, &output("abc\n"), expected.as_deref(), true).passed);
+    assert!(!judge(&hashed, &output(""), expected.as_deref(), true).passed);
+}
+
+#[test]
+fn process_names_are_cut_to_the_kernels_fifteen_bytes() {
+    let mut process = check(CheckKind::ProcessAbsent);
+    process.check.name = Some("regsvr32-Nvtewq-long".into());
+    assert_eq!(
+        check_command(&process).unwrap().command[4],
+        "regsvr32-Nvtewq"
+    );
+    assert!(
+        !judge(
+            &process,
+            &output("4242 regsvr32-Nvtewq 100000\n"),
+            None,
+            true
+        )
+        .passed
+    );
+    assert!(judge(&process, &output(""), None, true).passed);
+}
+
+#[test]
+fn no_beacon_reads_the_c2_log_and_needs_the_target_up() {
+    let mut quiet = check(CheckKind::NoBeacon);
+    quiet.to = Some(target("internet/c2", "t-c2", "10.64.100.23"));
+    quiet.check.window = Some(Duration::from_secs(60));
+    assert_eq!(
+        check_command(&quiet).unwrap(),
+        CheckCommand {
+            container: "t-c2".into(),
+            command: ["python3", "-c", BEACON_SCRIPT, "10.64.10.101", "60", C2_LOG]
+                .map(str::to_string)
+                .to_vec()
+        }
+    );
+    assert!(
+        !judge(
+            &quiet,
+            &output("3 40 2026-11-26T11:00:00.000+00:00\n"),
+            None,
+            true
+        )
+        .passed
+    );
+    let passed = judge(
+        &quiet,
+        &output("0 40 2026-11-26T11:00:00.000+00:00\n"),
+        None,
+        true,
+    );
+    assert!(passed.passed, "{}", passed.detail);
+    let stopped = judge(&quiet, &output("0 40 -\n"), None, false);
+    assert!(!stopped.passed);
+    assert!(stopped.detail.contains("not running"));
+    assert!(!judge(&quiet, &output("Traceback\n"), None, true).passed);
+}
+
+#[test]
+fn account_disabled_reports_the_scripts_verdict() {
+    let mut account = check(CheckKind::AccountDisabled);
+    account.check.name = Some("admin".into());
+    assert_eq!(check_command(&account).unwrap().command[4], "admin");
+    let kept = judge(
+        &account,
+        &output("fail admin still has its initial password in /run/enshu/htpasswd\n"),
+        None,
+        true,
+    );
+    assert_eq!(
+        kept,
+        CheckOutcome::new(
+            false,
+            "admin still has its initial password in /run/enshu/htpasswd"
+        )
+    );
+    assert!(
+        judge(
+            &account,
+            &output("pass admin is locked in /etc/shadow\n"),
+            None,
+            true
+        )
+        .passed
+    );
+}
+
+#[tokio::test]
+async fn a_check_that_cannot_run_fails_with_the_reason() {
+    let backend = FakeBackend::new();
+    let mut absent = check(CheckKind::FileAbsent);
+    absent.check.path = Some("/x".into());
+    let outcome = run_check(&backend, &absent, &BTreeMap::new())
+        .await
+        .unwrap();
+    assert!(!outcome.passed);
+    assert!(
+        outcome.detail.contains("could not run in t-pc01"),
+        "{}",
+        outcome.detail
+    );
+    assert_eq!(
+        backend.calls(),
+        [Call::Exec(
+            "t-pc01".into(),
+            shell::bash(
+                &format!("{RUN_AS_OWNER}{FILES_SCRIPT}"),
+                "enshu-check-files",
+                &["/x"]
+            )
+        )]
+    );
+}
+
+#[test]
+fn every_kind_has_one_program_and_the_teams_own_actions_are_marked() {
+    let marked: Vec<CheckKind> = CheckKind::ALL
+        .into_iter()
+        .filter(|kind| judges_the_teams_action(*kind))
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            CheckKind::PortClosed,
+            CheckKind::FilePresent,
+            CheckKind::AccountDisabled
+        ]
+    );
+    let waits_for_the_target: Vec<CheckKind> = CheckKind::ALL
+        .into_iter()
+        .filter(|kind| program(*kind).needs_target_running)
+        .collect();
+    assert_eq!(waits_for_the_target, [CheckKind::NoBeacon]);
+}
+
+#[test]
+fn the_account_script_reads_the_images_initial_passwords_and_no_literal() {
+    assert!(ACCOUNT_SCRIPT.contains("/run/enshu/initial-passwords"));
+    for literal in [
+        "saida2024",
+        ":-enshu",
+        "ENSHU_PASSWORD",
+        "ENSHU_WEB_ADMIN_PASSWORD",
+    ] {
+        assert!(!ACCOUNT_SCRIPT.contains(literal), "{literal}");
+    }
+}

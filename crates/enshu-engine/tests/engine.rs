@@ -1,0 +1,530 @@
+//! The engine against the recording fake backend and a temporary SQLite
+//! store: plain `cargo test -p enshu-engine`, no Docker, no root.
+//!
+//! A "restart" is what `enshu serve` does when started again: a new
+//! engine state over the store opened again; whatever survives it is in the
+//! log.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use enshu_backend::ExecOutput;
+use enshu_backend::fake::{Call, ExecScript, FakeBackend};
+use enshu_engine::checks::C2_LOG;
+use enshu_engine::reset::{RangeHost, ResetLog, reset_team};
+use enshu_engine::{Engine, FireState, Shared, check_round, fire_round};
+use enshu_scenario::plan::Plan;
+use enshu_scenario::{NoFiles, PlanOptions};
+use enshu_store::{
+    ClockAction, Event, EventKind, EventQuery, NewEvent, NewSession, NewTeam, SessionId, Store,
+    TeamFilter,
+};
+
+const QUICKSTART: &[u8] = include_bytes!("../../../scenarios/quickstart.yaml");
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// One exercise: a quickstart range on the fake, a log in a temporary file.
+struct Exercise {
+    directory: std::path::PathBuf,
+    url: String,
+    session: SessionId,
+    scenario: enshu_scenario::model::Scenario,
+    plan: Plan,
+    backend: FakeBackend,
+}
+
+impl Drop for Exercise {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}
+
+impl Exercise {
+    async fn new(teams: u32) -> Exercise {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let directory = std::env::temp_dir().join(format!(
+            "enshu-engine-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&directory).unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            directory.join("engine.db").display()
+        );
+        let loaded = enshu_scenario::load("quickstart.yaml", QUICKSTART).unwrap();
+        let plan = enshu_scenario::plan(
+            &loaded,
+            &PlanOptions {
+                session: "engine-test".into(),
+                teams,
+                pool: Some("10.224.0.0/12".parse().unwrap()),
+                files: &NoFiles,
+            },
+        )
+        .unwrap();
+        let store = Store::open(&url).await.unwrap();
+        let session = store
+            .create_session(&NewSession {
+                name: "engine-test".into(),
+                scenario_id: loaded.scenario.id.clone(),
+                scenario_yaml: String::from_utf8_lossy(QUICKSTART).into_owned(),
+                teams: plan
+                    .teams
+                    .iter()
+                    .map(|team| NewTeam {
+                        name: team.name.clone(),
+                        token: format!("token-of-{}-0123456789abcdef", team.name),
+                    })
+                    .collect(),
+            })
+            .await
+            .unwrap()
+            .id;
+        store.close().await;
+        let backend = FakeBackend::new();
+        enshu_controller::up(&backend, &plan, 4, &|_| {})
+            .await
+            .unwrap();
+        backend.clear_calls();
+        Exercise {
+            directory,
+            url,
+            session,
+            scenario: loaded.scenario,
+            plan,
+            backend,
+        }
+    }
+
+    /// What `enshu serve` builds when it starts: the store opened afresh.
+    async fn serve(&self) -> Shared<FakeBackend> {
+        Shared {
+            backend: self.backend.clone(),
+            store: Store::open(&self.url).await.unwrap(),
+            session: self.session,
+            scenario: self.scenario.clone(),
+            plan: self.plan.clone(),
+            replay: None,
+        }
+    }
+
+    async fn append(&self, team: Option<u32>, kind: EventKind, at_ms: Option<i64>) {
+        let store = Store::open(&self.url).await.unwrap();
+        store
+            .append_event(NewEvent {
+                session: self.session,
+                team,
+                kind,
+                actor: "test".into(),
+                at_ms,
+                exercise_ms: None,
+            })
+            .await
+            .unwrap();
+        store.close().await;
+    }
+
+    /// Start every team's clock `exercise_seconds` ago (at speed 1).
+    async fn start_clock_ago(&self, exercise_seconds: i64) {
+        let start = EventKind::ClockChanged {
+            action: ClockAction::Start,
+            team: None,
+            speed: None,
+        };
+        self.append(None, start, Some(now_ms() - exercise_seconds * 1_000))
+            .await;
+    }
+
+    async fn events(&self) -> Vec<Event> {
+        let store = Store::open(&self.url).await.unwrap();
+        let events = store
+            .events(
+                self.session,
+                EventQuery {
+                    team: TeamFilter::All,
+                    after_seq: 0,
+                    limit: None,
+                },
+            )
+            .await
+            .unwrap();
+        store.close().await;
+        events
+    }
+
+    fn container(&self, team: usize, hostname: &str) -> String {
+        self.plan.teams[team]
+            .containers
+            .iter()
+            .find(|container| container.hostname == hostname)
+            .unwrap()
+            .name
+            .clone()
+    }
+}
+
+/// The injects fired for `team`, in log order.
+fn fired(events: &[Event], team: u32) -> Vec<String> {
+    events
+        .iter()
+        .filter(|event| event.team == Some(team))
+        .filter_map(|event| match &event.kind {
+            EventKind::InjectFired { inject, .. } => Some(inject.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn check_results(events: &[Event]) -> Vec<(u32, String, bool)> {
+    events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::CheckResult {
+                objective, passed, ..
+            } => Some((event.team.unwrap(), objective.clone(), *passed)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The exercise 200 s in: the timed injects at 1, 2 and 3 minutes are due,
+/// and the chains that follow them at once; `persistence` waits 10 s more.
+const ROUND_AT_200_S: [&str; 5] = ["beacon", "deface", "soc-alert", "dropper", "deface-log"];
+
+#[tokio::test]
+async fn injects_fire_by_due_time_and_chains_after_their_predecessor() {
+    let exercise = Exercise::new(2).await;
+    exercise.start_clock_ago(200).await;
+    let shared = exercise.serve().await;
+    fire_round(&shared, &mut FireState::default())
+        .await
+        .unwrap();
+    let events = exercise.events().await;
+    assert_eq!(fired(&events, 1), ROUND_AT_200_S);
+    assert_eq!(fired(&events, 2), ROUND_AT_200_S);
+    // Each recorded at its team's exercise time, with typed ground truth.
+    for event in events.iter().filter(|event| event.team == Some(1)) {
+        if let EventKind::InjectFired {
+            inject,
+            ground_truth,
+            ..
+        } = &event.kind
+        {
+            assert_eq!(ground_truth.inject.as_deref(), Some(inject.as_str()));
+            assert_eq!(ground_truth.team.as_deref(), Some("t01"));
+            assert!(event.exercise_ms.unwrap() >= 200_000, "{event:?}");
+        }
+    }
+    let deface = events
+        .iter()
+        .find_map(|event| match &event.kind {
+            EventKind::InjectFired {
+                inject,
+                ground_truth,
+                ..
+            } if inject == "deface" => Some(ground_truth.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(deface.golden_sha256.is_some(), "{deface:?}");
+}
+
+#[tokio::test]
+async fn a_restarted_engine_does_not_fire_again() {
+    let exercise = Exercise::new(1).await;
+    exercise.start_clock_ago(200).await;
+    let shared = exercise.serve().await;
+    fire_round(&shared, &mut FireState::default())
+        .await
+        .unwrap();
+    shared.store.close().await;
+    let execs_before = exercise.backend.calls().len();
+
+    let restarted = exercise.serve().await;
+    fire_round(&restarted, &mut FireState::default())
+        .await
+        .unwrap();
+    fire_round(&restarted, &mut FireState::default())
+        .await
+        .unwrap();
+    assert_eq!(fired(&exercise.events().await, 1), ROUND_AT_200_S);
+    assert_eq!(exercise.backend.calls().len(), execs_before);
+}
+
+#[tokio::test]
+async fn an_inject_is_held_after_three_failures_across_a_restart() {
+    let exercise = Exercise::new(1).await;
+    exercise.backend.script_exec(ExecScript {
+        container: exercise.container(0, "pc01"),
+        argument: "enshu-launch".into(),
+        delay: Duration::ZERO,
+        answer: Err("injected failure".into()),
+    });
+    exercise.start_clock_ago(61).await;
+    let shared = exercise.serve().await;
+    let mut state = FireState::default();
+    fire_round(&shared, &mut state).await.unwrap();
+    fire_round(&shared, &mut state).await.unwrap();
+    shared.store.close().await;
+
+    // Two failures are in the log: the restarted engine's first is the third.
+    let restarted = exercise.serve().await;
+    let mut state = FireState::default();
+    fire_round(&restarted, &mut state).await.unwrap();
+    fire_round(&restarted, &mut state).await.unwrap();
+    let events = exercise.events().await;
+    let attempts: Vec<u32> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::InjectFailed {
+                inject, attempt, ..
+            } if inject == "beacon" => Some(*attempt),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attempts, [1, 2, 3]);
+    let held: Vec<&str> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::InjectHeld { inject } => Some(inject.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(held, ["beacon"]);
+    assert!(events.iter().any(|event| matches!(&event.kind,
+        EventKind::InstructorNote { text } if text.starts_with("inject beacon failed 3 times and was held"))));
+    assert!(
+        fired(&events, 1).is_empty(),
+        "the chain waits for the beacon"
+    );
+}
+
+/// A machine that needs nothing and proves isolation at once.
+struct NoMachine;
+
+impl RangeHost for NoMachine {
+    type Verified = ();
+
+    async fn before_rebuild(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn verify(&self, _plan: &Plan) -> anyhow::Result<((), bool)> {
+        Ok(((), true))
+    }
+}
+
+#[tokio::test]
+async fn a_reset_team_gets_its_past_injects_again_and_the_others_do_not() {
+    let exercise = Exercise::new(2).await;
+    exercise.start_clock_ago(200).await;
+    let shared = exercise.serve().await;
+    fire_round(&shared, &mut FireState::default())
+        .await
+        .unwrap();
+    // Failures before the reset are of a range that is gone.
+    exercise
+        .append(
+            Some(1),
+            EventKind::InjectFailed {
+                inject: "persistence".into(),
+                attempt: 2,
+                error: "earlier".into(),
+            },
+            None,
+        )
+        .await;
+
+    let log = ResetLog {
+        store: Store::open(&exercise.url).await.unwrap(),
+        session: exercise.session,
+        actor: "test reset".into(),
+    };
+    let team = &exercise.plan.teams[0];
+    let report = reset_team(
+        &exercise.backend,
+        &NoMachine,
+        &exercise.plan,
+        team,
+        Some(&log),
+        4,
+    )
+    .await
+    .unwrap();
+    assert!(report.log_told && report.verified_ok);
+    assert_eq!(report.containers, team.containers.len());
+    let removed: Vec<String> = exercise
+        .backend
+        .calls()
+        .into_iter()
+        .filter_map(|call| match call {
+            Call::Remove(name) => Some(name),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(removed.len(), team.containers.len());
+    assert!(
+        removed.iter().all(|name| name.contains("-t01-")),
+        "{removed:?}"
+    );
+
+    let events = exercise.events().await;
+    let reset_kinds: Vec<&EventKind> = events
+        .iter()
+        .filter(|event| event.actor == "test reset")
+        .map(|event| &event.kind)
+        .collect();
+    assert!(matches!(
+        reset_kinds[..],
+        [
+            EventKind::ClockChanged {
+                action: ClockAction::Pause,
+                team: Some(1),
+                ..
+            },
+            EventKind::TeamReset { .. },
+            EventKind::ClockChanged {
+                action: ClockAction::Resume,
+                team: Some(1),
+                ..
+            },
+        ]
+    ));
+
+    fire_round(&shared, &mut FireState::default())
+        .await
+        .unwrap();
+    let events = exercise.events().await;
+    let twice: Vec<String> = ROUND_AT_200_S
+        .iter()
+        .chain(ROUND_AT_200_S.iter())
+        .map(|inject| inject.to_string())
+        .collect();
+    assert_eq!(fired(&events, 1), twice);
+    assert_eq!(fired(&events, 2), ROUND_AT_200_S);
+    assert_eq!(
+        enshu_engine::projection::fire_failures(&events, 1).get("persistence"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_check_result_is_appended_only_when_it_changes() {
+    let exercise = Exercise::new(1).await;
+    exercise.start_clock_ago(200).await;
+    let shared = exercise.serve().await;
+    fire_round(&shared, &mut FireState::default())
+        .await
+        .unwrap();
+    let c2 = exercise.container(0, "c2");
+    // The C2 log still shows beacons from pc01.
+    exercise.backend.script_exec(ExecScript {
+        container: c2.clone(),
+        argument: C2_LOG.into(),
+        delay: Duration::ZERO,
+        answer: Ok(ExecOutput {
+            exit_code: 0,
+            stdout: b"3 40 2026-11-26T11:00:00+00:00\n".to_vec(),
+            stderr: vec![],
+        }),
+    });
+    let first = check_round(&shared).await.unwrap();
+    let after_first = check_results(&exercise.events().await);
+    assert_eq!(first.changed, after_first.len());
+    assert!(
+        after_first.contains(&(1, "block-c2".into(), false)),
+        "{after_first:?}"
+    );
+
+    let second = check_round(&shared).await.unwrap();
+    assert_eq!(second.changed, 0);
+    assert_eq!(check_results(&exercise.events().await), after_first);
+
+    // The team stops the beacon: one new result, block-c2 passed.
+    exercise.backend.script_exec(ExecScript {
+        container: c2,
+        argument: C2_LOG.into(),
+        delay: Duration::ZERO,
+        answer: Ok(ExecOutput {
+            exit_code: 0,
+            stdout: b"0 40 2026-11-26T11:00:00+00:00\n".to_vec(),
+            stderr: vec![],
+        }),
+    });
+    shared.store.close().await;
+    let restarted = exercise.serve().await;
+    let third = check_round(&restarted).await.unwrap();
+    assert_eq!(third.changed, 1);
+    let after_third = check_results(&exercise.events().await);
+    assert_eq!(after_third.len(), after_first.len() + 1);
+    assert_eq!(after_third.last().unwrap(), &(1, "block-c2".into(), true));
+    assert_eq!(check_round(&restarted).await.unwrap().changed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_check_never_delays_an_inject() {
+    let exercise = Exercise::new(1).await;
+    let c2 = exercise.container(0, "c2");
+    // Reading the C2 log hangs until the check's timeout.
+    exercise.backend.script_exec(ExecScript {
+        container: c2.clone(),
+        argument: C2_LOG.into(),
+        delay: Duration::from_secs(60),
+        answer: Ok(ExecOutput::default()),
+    });
+    exercise.start_clock_ago(61).await;
+    let shared = exercise.serve().await;
+    fire_round(&shared, &mut FireState::default())
+        .await
+        .unwrap();
+    assert_eq!(fired(&exercise.events().await, 1), ["beacon", "dropper"]);
+
+    let engine = Engine::new(exercise.serve().await, Duration::from_secs(1));
+    let running = tokio::spawn(engine.run(Duration::from_millis(100), std::future::pending()));
+    let reading_the_c2_log = |calls: &[Call]| {
+        calls.iter().any(|call| {
+            matches!(call, Call::Exec(container, command) if *container == c2 && command.iter().any(|word| word == C2_LOG))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !reading_the_c2_log(&exercise.backend.calls()) {
+        assert!(Instant::now() < deadline, "the check round never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // While that check waits, an instructor fires the deface by hand.
+    let requested = Instant::now();
+    exercise
+        .append(
+            Some(1),
+            EventKind::InjectFireRequested {
+                inject: "deface".into(),
+            },
+            None,
+        )
+        .await;
+    loop {
+        let events = exercise.events().await;
+        if fired(&events, 1).contains(&"deface".to_string()) {
+            assert!(
+                !check_results(&events)
+                    .iter()
+                    .any(|(_, objective, _)| objective == "block-c2"),
+                "the slow check was still running"
+            );
+            break;
+        }
+        assert!(
+            requested.elapsed() < Duration::from_secs(5),
+            "the deface waited for the check round"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.abort();
+}

@@ -1,4 +1,0 @@
-//! The exercise clock lives in `enshu-clock`, shared with the injector so
-//! that firing and scoring read the same time from the same log.
-
-pub use enshu_clock::{ClockAction, ClockChange, ClockState, ExerciseClock};
