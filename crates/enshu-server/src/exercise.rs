@@ -171,13 +171,16 @@ fn general_rubric() -> GradingRubric<'static> {
     }
 }
 
+/// Every problem of a request, as (field, problem).
+pub(crate) type FieldProblems = Vec<(String, String)>;
+
 /// Grades with `rubric`: the total, and each criterion as recorded in the
 /// log, or every problem (a score out of range, a criterion of another
 /// rubric).
 pub(crate) fn apply_rubric(
     rubric: &GradingRubric<'_>,
     scores: &BTreeMap<String, i64>,
-) -> Result<(i64, Vec<Value>), Vec<(String, String)>> {
+) -> Result<(i64, Vec<Value>), FieldProblems> {
     let mut problems = Vec::new();
     for key in scores.keys() {
         if !rubric
