@@ -847,7 +847,9 @@ pub struct Objective {
     pub title: Text,
     pub points: u32,
     /// The inject this objective responds to; its deadline and timing count
-    /// from that inject's actual fire time.
+    /// from that inject's actual fire time for the team, with or without a
+    /// `deadline`. Until the inject fires the objective is pending, and only
+    /// evidence after the fire counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inject: Option<String>,
     /// Time allowed: from the inject's fire time when `inject` is set,
@@ -855,7 +857,10 @@ pub struct Objective {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Duration>,
     /// Latest exercise-clock time (from the start) by which it can still be
-    /// met, whatever the inject's timing.
+    /// met, whatever the inject's timing, e.g. `due: 3h` for a 確報 due at
+    /// the end of the exercise. Evidence after it earns nothing, and an
+    /// objective not met by then is missed. Meeting it by `due` is on time,
+    /// unless a `deadline` that passed earlier makes it late.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<Duration>,
     /// How the objective is evidenced.

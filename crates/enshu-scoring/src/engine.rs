@@ -2,7 +2,9 @@
 //!
 //! For each team and objective the engine finds when the objective's clock
 //! started (exercise start, or the inject's actual fire time for that
-//! team), the first satisfying evidence, and from those the status and the
+//! team), the evidence that meets it — the first satisfying check or
+//! answer after that start and by its `due` time, or for a judged
+//! objective the best graded report — and from those the status and the
 //! points. Everything else — phase totals, time-to-detect and friends, the
 //! audit trail of instructor adjustments — is derived from those per-
 //! objective results, so the scoreboard and its explanation cannot drift
@@ -49,13 +51,21 @@ pub struct ObjectiveScore {
     /// inject's actual fire time otherwise; `None` while the inject has not
     /// fired.
     pub anchor_exercise_ms: Option<u64>,
-    /// Anchor plus the time allowed; `None` without a deadline or anchor.
+    /// Anchor plus the time allowed, or the `due` time if that comes first;
+    /// `None` without either (or while the anchor's inject has not fired
+    /// and there is no `due`).
     pub deadline_exercise_ms: Option<u64>,
+    /// The `due` time: after it the objective can no longer be met.
+    pub due_exercise_ms: Option<u64>,
     /// From the anchor (the inject's actual fire time) to the meeting event.
     pub time_to_meet_ms: Option<u64>,
-    /// The event that met the objective.
+    /// The event that met the objective: the check result or answer, or
+    /// for a judged objective the graded report.
     pub met_by_seq: Option<u64>,
-    /// Points earned before penalties: the rule's points, or its late credit.
+    /// For a judged objective, the grade whose points count.
+    pub graded_by_seq: Option<u64>,
+    /// Points earned before penalties: the rule's points (for a judged
+    /// objective the grade, capped at the rule's points), or the late credit.
     pub base_points: u32,
     pub time_bonus_points: u32,
     /// Sum of the penalties of the hints taken for this objective.
@@ -77,14 +87,23 @@ pub struct AdjustmentEntry {
     pub author: String,
 }
 
-/// An instructor's grade for a report form.
+/// An instructor's grade of a report, as listed on the audit trail. Every
+/// grade is listed, including the ones a re-grade replaced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GradedReportEntry {
     pub seq: u64,
     pub exercise_ms: u64,
+    /// The graded report, when the log names it.
+    pub report_seq: Option<u64>,
+    /// The judged objective the report was graded for; `None` for a grade
+    /// that counts towards reporting on its own.
+    pub objective: Option<String>,
     pub form: String,
     pub points: i64,
     pub author: String,
+    /// The later grade of the same report for the same objective that
+    /// replaced this one; `None` for the grade that counts.
+    pub replaced_by_seq: Option<u64>,
 }
 
 /// Totals and timings of one phase for one team.
@@ -95,7 +114,7 @@ pub struct PhaseSummary {
     /// Met or late.
     pub objectives_achieved: usize,
     /// Objective points, plus adjustments naming an objective of this
-    /// phase, plus (for reporting) graded reports.
+    /// phase, plus (for reporting) the grades that name no objective.
     pub points: i64,
     /// Shortest anchor-to-meeting time among the achieved objectives.
     pub first_achieved_after_ms: Option<u64>,
@@ -171,8 +190,10 @@ impl Scoreboard {
 /// Scores every team in `teams` from the ordered event log.
 ///
 /// Events for teams not listed, and events naming objectives that no rule
-/// defines, are ignored (adjustments still count towards the total). Events
-/// are taken in the order given, which should be log (`seq`) order.
+/// defines, are ignored (adjustments still count towards the total; a
+/// grade naming an objective counts only through that objective, if it is
+/// judged). Events are taken in the order given, which should be log
+/// (`seq`) order.
 pub fn score(rules: &[ObjectiveRule], teams: &[TeamClock], events: &[ScoringEvent]) -> Scoreboard {
     Scoreboard {
         teams: teams
@@ -185,27 +206,49 @@ pub fn score(rules: &[ObjectiveRule], teams: &[TeamClock], events: &[ScoringEven
 /// What the log says about one team, gathered in one pass.
 #[derive(Default)]
 struct TeamFacts<'events> {
-    /// First actual fire time of each inject for the team.
-    inject_fired_at: BTreeMap<&'events str, u64>,
-    /// First satisfying evidence per objective: (exercise_ms, seq).
-    evidence_satisfied_at: BTreeMap<&'events str, (u64, u64)>,
+    /// First actual fire of each inject for the team: (exercise_ms, seq).
+    inject_fired: BTreeMap<&'events str, (u64, u64)>,
+    /// Every satisfying evidence per objective, in log order: (exercise_ms, seq).
+    evidence_satisfied: BTreeMap<&'events str, Vec<(u64, u64)>>,
+    /// When each report (by seq) was submitted.
+    report_submitted_at: BTreeMap<u64, u64>,
     /// Hints taken per objective, each counted once: hint index → event penalty.
     hints_taken: BTreeMap<&'events str, BTreeMap<u32, u32>>,
     adjustments: Vec<AdjustmentEntry>,
+    /// Every grade in log order, each marked when a later one replaced it.
     graded_reports: Vec<GradedReportEntry>,
+}
+
+impl TeamFacts<'_> {
+    /// The grades that count: the latest per (report, objective).
+    fn current_grades(&self) -> impl Iterator<Item = &GradedReportEntry> {
+        self.graded_reports
+            .iter()
+            .filter(|entry| entry.replaced_by_seq.is_none())
+    }
+
+    /// Points of the current grades that name no objective.
+    fn unattached_grade_points(&self) -> i64 {
+        self.current_grades()
+            .filter(|entry| entry.objective.is_none())
+            .map(|entry| entry.points)
+            .sum()
+    }
 }
 
 fn gather_team_facts(team: u32, events: &[ScoringEvent]) -> TeamFacts<'_> {
     let mut facts = TeamFacts::default();
+    // (report seq, objective) → index in `graded_reports` of its latest grade.
+    let mut latest_grade: BTreeMap<(u64, Option<&str>), usize> = BTreeMap::new();
     for event in events {
         let concerns_team = event.team == Some(team);
         match &event.kind {
             ScoringEventKind::InjectFired { inject } => {
                 if concerns_team || event.team.is_none() {
                     facts
-                        .inject_fired_at
+                        .inject_fired
                         .entry(inject.as_str())
-                        .or_insert(event.exercise_ms);
+                        .or_insert((event.exercise_ms, event.seq));
                 }
             }
             ScoringEventKind::ObjectiveEvidence {
@@ -214,9 +257,17 @@ fn gather_team_facts(team: u32, events: &[ScoringEvent]) -> TeamFacts<'_> {
             } => {
                 if concerns_team && *satisfied {
                     facts
-                        .evidence_satisfied_at
+                        .evidence_satisfied
                         .entry(objective.as_str())
-                        .or_insert((event.exercise_ms, event.seq));
+                        .or_default()
+                        .push((event.exercise_ms, event.seq));
+                }
+            }
+            ScoringEventKind::ReportSubmitted { .. } => {
+                if concerns_team {
+                    facts
+                        .report_submitted_at
+                        .insert(event.seq, event.exercise_ms);
                 }
             }
             ScoringEventKind::HintTaken {
@@ -251,17 +302,29 @@ fn gather_team_facts(team: u32, events: &[ScoringEvent]) -> TeamFacts<'_> {
                 }
             }
             ScoringEventKind::ReportGraded {
+                report_seq,
+                objective,
                 form,
                 points,
                 author,
             } => {
                 if concerns_team {
+                    if let Some(report_seq) = report_seq {
+                        let key = (*report_seq, objective.as_deref());
+                        if let Some(previous) = latest_grade.insert(key, facts.graded_reports.len())
+                        {
+                            facts.graded_reports[previous].replaced_by_seq = Some(event.seq);
+                        }
+                    }
                     facts.graded_reports.push(GradedReportEntry {
                         seq: event.seq,
                         exercise_ms: event.exercise_ms,
+                        report_seq: *report_seq,
+                        objective: objective.clone(),
                         form: form.clone(),
                         points: *points,
                         author: author.clone(),
+                        replaced_by_seq: None,
                     });
                 }
             }
@@ -270,50 +333,135 @@ fn gather_team_facts(team: u32, events: &[ScoringEvent]) -> TeamFacts<'_> {
     facts
 }
 
+/// Something that could meet an objective.
+#[derive(Debug, Clone, Copy)]
+struct Meeting {
+    /// When it counts: the evidence's time, or a graded report's submission.
+    at_exercise_ms: u64,
+    /// The evidence or the graded report.
+    seq: u64,
+    /// What it is worth on time: the rule's points, or a grade (capped).
+    worth: u32,
+    grade_seq: Option<u64>,
+}
+
+/// What a meeting earns: its status, base points and time bonus.
+fn judge_meeting(
+    rule: &ObjectiveRule,
+    meeting: Meeting,
+    anchor_exercise_ms: u64,
+    deadline_exercise_ms: Option<u64>,
+) -> (ObjectiveStatus, u32, u32) {
+    let at_exercise_ms = meeting.at_exercise_ms;
+    if deadline_exercise_ms.is_some_and(|deadline| at_exercise_ms > deadline) {
+        let percent = u64::from(rule.late_credit_percent.min(100));
+        let credit = (u64::from(meeting.worth) * percent / 100) as u32;
+        return (ObjectiveStatus::Late { at_exercise_ms }, credit, 0);
+    }
+    let bonus = rule.time_bonus.as_ref().map_or(0, |time_bonus| {
+        time_bonus.bonus_after(at_exercise_ms.saturating_sub(anchor_exercise_ms))
+    });
+    (
+        ObjectiveStatus::Met { at_exercise_ms },
+        meeting.worth,
+        bonus,
+    )
+}
+
 fn score_objective(
     rule: &ObjectiveRule,
     facts: &TeamFacts<'_>,
     now_exercise_ms: u64,
 ) -> ObjectiveScore {
-    let anchor_exercise_ms = match rule.anchor() {
-        DeadlineAnchor::Start => Some(0),
-        DeadlineAnchor::Inject(inject) => facts.inject_fired_at.get(inject.as_str()).copied(),
+    // (exercise_ms, seq) of the anchor; the start precedes every event.
+    let anchor = match &rule.anchor {
+        DeadlineAnchor::Start => Some((0, 0)),
+        DeadlineAnchor::Inject(inject) => facts.inject_fired.get(inject.as_str()).copied(),
     };
-    let deadline_exercise_ms = match (&rule.deadline, anchor_exercise_ms) {
-        (Some(deadline), Some(anchor)) => Some(anchor.saturating_add(deadline.within_ms)),
-        _ => None,
-    };
-    let met = facts.evidence_satisfied_at.get(rule.id.as_str()).copied();
-
-    let status = match (met, deadline_exercise_ms) {
-        (Some((at_exercise_ms, _)), Some(deadline)) if at_exercise_ms > deadline => {
-            ObjectiveStatus::Late { at_exercise_ms }
-        }
-        (Some((at_exercise_ms, _)), _) => ObjectiveStatus::Met { at_exercise_ms },
-        (None, Some(deadline)) if now_exercise_ms > deadline => ObjectiveStatus::Missed,
-        (None, _) => ObjectiveStatus::Pending,
-    };
-    // Evidence that came before the inject fired counts as immediate.
-    let time_to_meet_ms = match (met, anchor_exercise_ms) {
-        (Some((at_exercise_ms, _)), Some(anchor)) => Some(at_exercise_ms.saturating_sub(anchor)),
-        _ => None,
+    let anchor_exercise_ms = anchor.map(|(exercise_ms, _)| exercise_ms);
+    let relative_deadline = rule
+        .deadline_ms
+        .zip(anchor_exercise_ms)
+        .map(|(within_ms, anchor_ms)| anchor_ms.saturating_add(within_ms));
+    let deadline_exercise_ms = match (relative_deadline, rule.due_ms) {
+        (Some(deadline), Some(due)) => Some(deadline.min(due)),
+        (deadline, due) => deadline.or(due),
     };
 
-    let (base_points, time_bonus_points) = match status {
-        ObjectiveStatus::Met { .. } => {
-            // Without an anchor the speed cannot be measured, so no bonus.
-            let bonus = match (&rule.time_bonus, time_to_meet_ms) {
-                (Some(time_bonus), Some(elapsed_ms)) => time_bonus.bonus_after(elapsed_ms),
-                _ => 0,
-            };
-            (rule.points, bonus)
-        }
-        ObjectiveStatus::Late { .. } => {
-            let percent = u64::from(rule.late_credit_percent.min(100));
-            ((u64::from(rule.points) * percent / 100) as u32, 0)
-        }
-        ObjectiveStatus::Pending | ObjectiveStatus::Missed => (0, 0),
+    // Only what comes after the anchor's inject fired, and by `due`, counts.
+    let counts = |at_exercise_ms: u64, seq: u64| {
+        anchor.is_some_and(|(_, anchor_seq)| seq > anchor_seq)
+            && rule.due_ms.is_none_or(|due| at_exercise_ms <= due)
     };
+    let meetings: Vec<Meeting> = if rule.judged {
+        facts
+            .current_grades()
+            .filter(|entry| entry.objective.as_deref() == Some(rule.id.as_str()))
+            .map(|entry| {
+                let report_seq = entry.report_seq.unwrap_or(entry.seq);
+                Meeting {
+                    at_exercise_ms: facts
+                        .report_submitted_at
+                        .get(&report_seq)
+                        .copied()
+                        .unwrap_or(entry.exercise_ms),
+                    seq: report_seq,
+                    worth: entry.points.clamp(0, i64::from(rule.points)) as u32,
+                    grade_seq: Some(entry.seq),
+                }
+            })
+            .collect()
+    } else {
+        facts
+            .evidence_satisfied
+            .get(rule.id.as_str())
+            .into_iter()
+            .flatten()
+            .map(|(at_exercise_ms, seq)| Meeting {
+                at_exercise_ms: *at_exercise_ms,
+                seq: *seq,
+                worth: rule.points,
+                grade_seq: None,
+            })
+            .collect()
+    };
+    let judged: Vec<(Meeting, (ObjectiveStatus, u32, u32))> = meetings
+        .into_iter()
+        .filter(|meeting| counts(meeting.at_exercise_ms, meeting.seq))
+        .map(|meeting| {
+            let anchor_ms = anchor_exercise_ms.unwrap_or(0);
+            let outcome = judge_meeting(rule, meeting, anchor_ms, deadline_exercise_ms);
+            (meeting, outcome)
+        })
+        .collect();
+    // The first evidence meets an objective; of several graded reports for
+    // a judged objective the one that earns most counts (the earliest of
+    // equals).
+    let chosen = if rule.judged {
+        judged
+            .into_iter()
+            .min_by_key(|(meeting, (_, base, bonus))| {
+                (
+                    std::cmp::Reverse(base.saturating_add(*bonus)),
+                    meeting.at_exercise_ms,
+                    meeting.seq,
+                )
+            })
+    } else {
+        judged.into_iter().next()
+    };
+
+    let (status, base_points, time_bonus_points) = match chosen {
+        Some((_, outcome)) => outcome,
+        None if deadline_exercise_ms.is_some_and(|deadline| now_exercise_ms > deadline) => {
+            (ObjectiveStatus::Missed, 0, 0)
+        }
+        None => (ObjectiveStatus::Pending, 0, 0),
+    };
+    let met = chosen.map(|(meeting, _)| meeting);
+    let time_to_meet_ms = met
+        .zip(anchor_exercise_ms)
+        .map(|(meeting, anchor_ms)| meeting.at_exercise_ms.saturating_sub(anchor_ms));
 
     let hint_penalty_taken: u32 = facts
         .hints_taken
@@ -339,8 +487,10 @@ fn score_objective(
         status,
         anchor_exercise_ms,
         deadline_exercise_ms,
+        due_exercise_ms: rule.due_ms,
         time_to_meet_ms,
-        met_by_seq: met.map(|(_, seq)| seq),
+        met_by_seq: met.map(|meeting| meeting.seq),
+        graded_by_seq: met.and_then(|meeting| meeting.grade_seq),
         base_points,
         time_bonus_points,
         hint_penalty_taken,
@@ -386,7 +536,7 @@ fn summarise_phase(
         .map(|entry| entry.points)
         .sum();
     let graded_points: i64 = if phase == Phase::Reporting {
-        facts.graded_reports.iter().map(|entry| entry.points).sum()
+        facts.unattached_grade_points()
     } else {
         0
     };
@@ -427,7 +577,7 @@ fn score_team(
         .map(|score| i64::from(score.points_awarded))
         .sum();
     let adjustment_points: i64 = facts.adjustments.iter().map(|entry| entry.points).sum();
-    let graded_points: i64 = facts.graded_reports.iter().map(|entry| entry.points).sum();
+    let graded_points: i64 = facts.unattached_grade_points();
     let hint_penalties_applied = objectives
         .iter()
         .map(|score| score.hint_penalty_applied)

@@ -25,8 +25,9 @@ pub enum ScoringEventKind {
     /// An inject actually fired (for `team`, or for every team).
     InjectFired { inject: String },
     /// Evidence about an objective: a check result or a submitted answer.
-    /// The first satisfying evidence meets the objective; later failing
-    /// evidence does not un-meet it.
+    /// The first satisfying evidence after the objective's inject fired
+    /// (and by its `due` time) meets the objective; later failing evidence
+    /// does not un-meet it.
     ObjectiveEvidence { objective: String, satisfied: bool },
     /// The team took a hint. `penalty` is what the portal showed; the
     /// rule's `hint_penalties` win when they list this hint.
@@ -42,8 +43,21 @@ pub enum ScoringEventKind {
         reason: String,
         author: String,
     },
-    /// An instructor graded a report form.
+    /// The team submitted a report of `form`; the event's `seq` identifies
+    /// the report and its `exercise_ms` is when a grade of it counts.
+    ReportSubmitted { form: String },
+    /// An instructor graded report `report_seq` (of form `form`). A grade
+    /// naming a judged `objective` meets that objective at the report's
+    /// submission time; one naming none counts towards reporting on its
+    /// own. A later grade of the same report for the same objective
+    /// replaces this one.
     ReportGraded {
+        /// The graded report's seq; `None` when the log did not say, and
+        /// then the grade stands alone (nothing replaces it).
+        #[serde(default)]
+        report_seq: Option<u64>,
+        #[serde(default)]
+        objective: Option<String>,
         form: String,
         points: i64,
         author: String,

@@ -24,7 +24,19 @@
 //! while the exercise is paused. Deadlines relative to an inject count from
 //! that inject's *actual* fire time as recorded in the log, not from the
 //! time the scenario scheduled it, so an inject an instructor held back does
-//! not eat into a team's time.
+//! not eat into a team's time. An objective that names an inject is timed
+//! from its fire whether or not it has a deadline, and only evidence after
+//! the fire counts. A `due` time is absolute (from the start): after it the
+//! objective can no longer be met.
+//!
+//! # Judged objectives
+//!
+//! An instructor's grade of a report names the judged objective it is for;
+//! it meets that objective at the report's *submission* time (so grading
+//! late does not make a team late), worth the grade capped at the
+//! objective's points. A re-grade of the same report for the same objective
+//! replaces the earlier grade; every grade stays on the audit trail. Of
+//! several graded reports for one objective, the one that earns most counts.
 
 #![forbid(unsafe_code)]
 
@@ -38,4 +50,4 @@ pub use engine::{
 };
 pub use enshu_clock::{ClockAction, ClockChange, ClockState, ExerciseClock};
 pub use input::{ScoringEvent, ScoringEventKind, TeamClock};
-pub use rules::{Deadline, DeadlineAnchor, ObjectiveRule, Phase, TimeBonus};
+pub use rules::{DeadlineAnchor, ObjectiveRule, Phase, TimeBonus};

@@ -36,22 +36,16 @@ impl Phase {
 }
 
 /// Where an objective's clock starts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineAnchor {
     /// Exercise-clock offset 0.
+    #[default]
     Start,
-    /// The actual fire time of this inject for the team.
+    /// The actual fire time of this inject for the team. Until it fires the
+    /// objective is pending, and only evidence that comes after the fire
+    /// counts (a file the inject has yet to plant is not "removed").
     Inject(String),
-}
-
-/// Time allowed to meet an objective.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Deadline {
-    pub relative_to: DeadlineAnchor,
-    /// Exercise-clock milliseconds after the anchor; meeting the objective
-    /// at exactly `within_ms` is still on time.
-    pub within_ms: u64,
 }
 
 /// A bonus for meeting an objective fast, decaying linearly.
@@ -88,29 +82,40 @@ impl TimeBonus {
 pub struct ObjectiveRule {
     pub id: String,
     pub phase: Phase,
+    /// What meeting the objective is worth; for a judged objective, the most
+    /// an instructor's grade can earn.
     pub points: u32,
-    /// Without a deadline the objective can be met at any time and is never
-    /// missed; its timings then count from the exercise start.
+    /// Where the objective's clock starts: its inject's actual fire time
+    /// whenever the objective names one (with or without a deadline),
+    /// otherwise the exercise start. Deadlines, time to meet and the time
+    /// bonus all count from here.
     #[serde(default)]
-    pub deadline: Option<Deadline>,
+    pub anchor: DeadlineAnchor,
+    /// Exercise-clock milliseconds after the anchor allowed to meet it;
+    /// meeting it at exactly `deadline_ms` is still on time, later is late.
+    /// Without a deadline the objective is never late.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+    /// Exercise-clock offset from the start after which the objective can
+    /// no longer be met (the scenario's `due`), whatever its inject's timing:
+    /// later evidence earns nothing, and once it passes an unmet objective
+    /// is missed. It also caps the deadline: meeting the objective by `due`
+    /// is on time unless a shorter deadline passed first.
+    #[serde(default)]
+    pub due_ms: Option<u64>,
+    /// Met only by an instructor's grade of a report for this objective
+    /// (`ReportGraded` naming it), at the report's submission time, with the
+    /// grade's points capped at `points`; other evidence is ignored.
+    #[serde(default)]
+    pub judged: bool,
     #[serde(default)]
     pub time_bonus: Option<TimeBonus>,
     /// Penalty of each hint, by hint index.
     #[serde(default)]
     pub hint_penalties: Vec<u32>,
-    /// Percentage of `points` awarded when the objective is met after its
-    /// deadline; 0 (the default) awards nothing but still records when it
-    /// was met.
+    /// Percentage of `points` (for a judged objective, of the grade)
+    /// awarded when the objective is met after its deadline; 0 (the
+    /// default) awards nothing but still records when it was met.
     #[serde(default)]
     pub late_credit_percent: u8,
-}
-
-impl ObjectiveRule {
-    /// The anchor the objective's clock starts from.
-    pub fn anchor(&self) -> DeadlineAnchor {
-        match &self.deadline {
-            Some(deadline) => deadline.relative_to.clone(),
-            None => DeadlineAnchor::Start,
-        }
-    }
 }

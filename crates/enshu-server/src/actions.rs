@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use enshu_scenario::model::Evidence;
 use enshu_store::{ClockAction, EventKind};
 use serde_json::Value;
 
@@ -184,46 +183,15 @@ pub(crate) async fn add_adjustment(
     Ok(event.seq)
 }
 
-/// The rubric a report is graded with: the criteria of the scenario's
-/// judged reporting objectives, or a general one when it has none.
-pub(crate) fn report_rubric(state: &AppState) -> Vec<(String, enshu_scenario::model::Text, u32)> {
-    let mut rubric = Vec::new();
-    for objective in &state.scenario().objectives {
-        if let Evidence::Judged(judged) = &objective.evidence
-            && objective.phase == enshu_scenario::model::Phase::Reporting
-        {
-            for (position, item) in judged.rubric.iter().enumerate() {
-                rubric.push((
-                    format!("{}-{position}", objective.id),
-                    item.criterion.clone(),
-                    item.points,
-                ));
-            }
-        }
-    }
-    if rubric.is_empty() {
-        use crate::i18n::Msg;
-        for (key, message) in [
-            ("completeness", Msg::Completeness),
-            ("accuracy", Msg::Accuracy),
-            ("clarity", Msg::Clarity),
-        ] {
-            let (japanese, english) = message.texts();
-            let text = enshu_scenario::model::Text {
-                ja: Some(japanese.to_owned()),
-                en: Some(english.to_owned()),
-            };
-            rubric.push((key.to_owned(), text, 10));
-        }
-    }
-    rubric
-}
-
-/// Grades report `seq` of `team` with points per rubric criterion.
+/// Grades report `seq` of `team` for judged `objective` (the scenario's
+/// only judged objective when `None`), with points per criterion of that
+/// objective's own rubric. A re-grade is a new event: the score uses the
+/// latest grade per (report, objective), the log keeps every one.
 pub(crate) async fn grade_report(
     state: &AppState,
     team: u32,
     seq: u64,
+    objective: Option<&str>,
     scores: &BTreeMap<String, i64>,
     author: &str,
 ) -> Result<u64, RequestError> {
@@ -232,28 +200,20 @@ pub(crate) async fn grade_report(
     let EventKind::ReportSubmitted { form, .. } = &report.kind else {
         return Err(RequestError::NotFound);
     };
-    let rubric = report_rubric(state);
-    let mut problems = Vec::new();
-    let mut graded = Vec::new();
-    let mut total = 0;
-    for (key, criterion, maximum) in &rubric {
-        let points = scores.get(key).copied().unwrap_or(0);
-        if points < 0 || points > i64::from(*maximum) {
-            problems.push((key.clone(), format!("must be between 0 and {maximum}")));
-        }
-        total += points;
-        graded.push(serde_json::json!({"criterion": key, "label": criterion.english_or_any(), "points": points, "max": maximum}));
-    }
-    if !problems.is_empty() {
-        return Err(RequestError::InvalidFields(problems));
-    }
+    let rubric = exercise::grading_rubric(state.scenario(), objective)
+        .map_err(|problem| RequestError::InvalidFields(vec![problem]))?;
+    let (total, graded) =
+        exercise::apply_rubric(&rubric, scores).map_err(RequestError::InvalidFields)?;
+    let objective = rubric.objective.map(|objective| objective.id.clone());
     let event = state
         .append(
             Some(team),
             EventKind::ReportGraded {
+                report_seq: Some(seq),
+                objective: objective.clone(),
                 form: form.clone(),
                 points: total,
-                rubric: serde_json::json!({"report_seq": seq, "criteria": graded}),
+                rubric: serde_json::json!({"report_seq": seq, "objective": objective, "criteria": graded}),
                 author: author.trim().to_owned(),
             },
             &format!("instructor:{}", author.trim()),

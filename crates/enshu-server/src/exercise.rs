@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 
 use enshu_scenario::model::{
     Action, AnswerKind, Evidence, FieldType, Form, Message, Objective, Phase as ScenarioPhase,
-    Scenario,
+    Scenario, Text,
 };
 use enshu_scenario::plan::TeamPlan;
 use enshu_scoring::{
-    Deadline, DeadlineAnchor, ExerciseClock, ObjectiveRule, Phase, Scoreboard, TeamClock, score,
+    DeadlineAnchor, ExerciseClock, ObjectiveRule, Phase, Scoreboard, TeamClock, score,
 };
 use enshu_store::scoring_input::{exercise_clocks, scoring_events};
 use enshu_store::{Event, EventKind, EventQuery, Team, TeamFilter};
@@ -25,9 +25,11 @@ use crate::state::AppState;
 
 /// The scoring half of the scenario's objectives.
 ///
-/// An objective's `deadline` counts from its inject's actual fire time when
-/// it names one, otherwise from the exercise start; hints carry their
-/// penalties. (`due` is not yet scored: the engine has no absolute cap.)
+/// An objective that names an inject is timed from that inject's actual
+/// fire time for the team, with or without a `deadline` (and is pending
+/// until it fired); one without is timed from the exercise start. `due`
+/// closes it at that time from the start. Judged objectives are met by an
+/// instructor's grade; hints carry their penalties.
 pub fn scoring_rules(scenario: &Scenario) -> Vec<ObjectiveRule> {
     scenario
         .objectives
@@ -36,18 +38,182 @@ pub fn scoring_rules(scenario: &Scenario) -> Vec<ObjectiveRule> {
             id: objective.id.clone(),
             phase: scoring_phase(objective.phase),
             points: objective.points,
-            deadline: objective.deadline.map(|within| Deadline {
-                relative_to: match &objective.inject {
-                    Some(inject) => DeadlineAnchor::Inject(inject.clone()),
-                    None => DeadlineAnchor::Start,
-                },
-                within_ms: within.seconds * 1000,
-            }),
+            anchor: match &objective.inject {
+                Some(inject) => DeadlineAnchor::Inject(inject.clone()),
+                None => DeadlineAnchor::Start,
+            },
+            deadline_ms: objective.deadline.map(|within| within.seconds * 1000),
+            due_ms: objective.due.map(|due| due.seconds * 1000),
+            judged: matches!(objective.evidence, Evidence::Judged(_)),
             time_bonus: None,
             hint_penalties: objective.hints.iter().map(|hint| hint.penalty).collect(),
             late_credit_percent: 0,
         })
         .collect()
+}
+
+/// One criterion of the rubric a report is graded with.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Criterion {
+    /// The score's name in a grade request: `{objective}-{position}`, or
+    /// `completeness`, `accuracy`, `clarity` for the general rubric.
+    pub key: String,
+    pub label: Text,
+    pub max_points: u32,
+}
+
+/// The rubric one grade uses, and the judged objective it is for.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GradingRubric<'a> {
+    /// `None` for the general rubric of a scenario without judged objectives.
+    pub objective: Option<&'a Objective>,
+    pub criteria: Vec<Criterion>,
+}
+
+/// The objectives a report can be graded for: every judged objective.
+///
+/// A judged objective names no form (its evidence is the instructor's
+/// judgement of whatever the team sent: a notice may come as its own
+/// report or as a field of the 確報), so any report of the team can serve
+/// any of them; the grader says which one a grade is for.
+pub(crate) fn judged_objectives(scenario: &Scenario) -> Vec<&Objective> {
+    scenario
+        .objectives
+        .iter()
+        .filter(|objective| matches!(objective.evidence, Evidence::Judged(_)))
+        .collect()
+}
+
+/// The rubric for grading a report for `objective`: that judged
+/// objective's own criteria. Without `objective`, the scenario's only
+/// judged objective, or the general rubric when it has none. An unknown or
+/// non-judged objective, or none when several are judged, is a field
+/// problem naming the choices.
+pub(crate) fn grading_rubric<'a>(
+    scenario: &'a Scenario,
+    objective: Option<&str>,
+) -> Result<GradingRubric<'a>, (String, String)> {
+    let candidates = judged_objectives(scenario);
+    let choices = || {
+        candidates
+            .iter()
+            .map(|candidate| candidate.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let objective = objective.map(str::trim).filter(|id| !id.is_empty());
+    let chosen = match (objective, candidates.as_slice()) {
+        (None, []) => return Ok(general_rubric()),
+        (None, [only]) => *only,
+        (None, _) => {
+            return Err((
+                "objective".to_owned(),
+                format!("required: one of {}", choices()),
+            ));
+        }
+        (Some(id), _) => match candidates.iter().find(|candidate| candidate.id == id) {
+            Some(candidate) => *candidate,
+            None if candidates.is_empty() => {
+                return Err((
+                    "objective".to_owned(),
+                    "the scenario has no judged objective".to_owned(),
+                ));
+            }
+            None => {
+                return Err((
+                    "objective".to_owned(),
+                    format!("{id:?} is not a judged objective (one of {})", choices()),
+                ));
+            }
+        },
+    };
+    let Evidence::Judged(judged) = &chosen.evidence else {
+        unreachable!("candidates are judged objectives");
+    };
+    Ok(GradingRubric {
+        objective: Some(chosen),
+        criteria: judged
+            .rubric
+            .iter()
+            .enumerate()
+            .map(|(position, item)| Criterion {
+                key: format!("{}-{position}", chosen.id),
+                label: item.criterion.clone(),
+                max_points: item.points,
+            })
+            .collect(),
+    })
+}
+
+fn general_rubric() -> GradingRubric<'static> {
+    use crate::i18n::Msg;
+    let criteria = [
+        ("completeness", Msg::Completeness),
+        ("accuracy", Msg::Accuracy),
+        ("clarity", Msg::Clarity),
+    ]
+    .into_iter()
+    .map(|(key, message)| {
+        let (japanese, english) = message.texts();
+        Criterion {
+            key: key.to_owned(),
+            label: Text {
+                ja: Some(japanese.to_owned()),
+                en: Some(english.to_owned()),
+            },
+            max_points: 10,
+        }
+    })
+    .collect();
+    GradingRubric {
+        objective: None,
+        criteria,
+    }
+}
+
+/// Every problem of a request, as (field, problem).
+pub(crate) type FieldProblems = Vec<(String, String)>;
+
+/// Grades with `rubric`: the total, and each criterion as recorded in the
+/// log, or every problem (a score out of range, a criterion of another
+/// rubric).
+pub(crate) fn apply_rubric(
+    rubric: &GradingRubric<'_>,
+    scores: &BTreeMap<String, i64>,
+) -> Result<(i64, Vec<Value>), FieldProblems> {
+    let mut problems = Vec::new();
+    for key in scores.keys() {
+        if !rubric
+            .criteria
+            .iter()
+            .any(|criterion| &criterion.key == key)
+        {
+            let problem = match rubric.objective {
+                Some(objective) => format!("not a criterion of {:?}", objective.id),
+                None => "not a criterion of the rubric".to_owned(),
+            };
+            problems.push((key.clone(), problem));
+        }
+    }
+    let mut total = 0;
+    let mut graded = Vec::new();
+    for criterion in &rubric.criteria {
+        let points = scores.get(&criterion.key).copied().unwrap_or(0);
+        let maximum = criterion.max_points;
+        if points < 0 || points > i64::from(maximum) {
+            problems.push((
+                criterion.key.clone(),
+                format!("must be between 0 and {maximum}"),
+            ));
+        }
+        total += points;
+        graded.push(serde_json::json!({"criterion": criterion.key, "label": criterion.label.english_or_any(), "points": points, "max": maximum}));
+    }
+    if problems.is_empty() {
+        Ok((total, graded))
+    } else {
+        Err(problems)
+    }
 }
 
 pub(crate) fn scoring_phase(phase: ScenarioPhase) -> Phase {
@@ -638,12 +804,164 @@ mod tests {
         let rules = scoring_rules(&scenario);
         let find_host = rules.iter().find(|rule| rule.id == "find-host").unwrap();
         assert_eq!(
-            find_host.deadline,
-            Some(Deadline {
-                relative_to: DeadlineAnchor::Inject("beacon".to_owned()),
-                within_ms: 20 * 60_000
-            })
+            find_host.anchor,
+            DeadlineAnchor::Inject("beacon".to_owned())
         );
+        assert_eq!(find_host.deadline_ms, Some(20 * 60_000));
         assert_eq!(find_host.hint_penalties, vec![20]);
+        assert!(!find_host.judged);
+    }
+
+    #[test]
+    fn an_objective_with_an_inject_and_no_deadline_is_timed_from_the_inject() {
+        let (scenario, _) = quickstart();
+        let rules = scoring_rules(&scenario);
+        // remove-persistence names the persistence inject but no deadline.
+        let persistence = rules
+            .iter()
+            .find(|rule| rule.id == "remove-persistence")
+            .unwrap();
+        assert_eq!(persistence.deadline_ms, None);
+        assert_eq!(
+            persistence.anchor,
+            DeadlineAnchor::Inject("persistence".to_owned())
+        );
+    }
+
+    fn emotet_beta() -> Scenario {
+        let text = include_str!("../../../scenarios/emotet-beta.yaml");
+        enshu_scenario::load("emotet-beta.yaml", text.as_bytes())
+            .expect("emotet-beta loads")
+            .scenario
+    }
+
+    #[test]
+    fn judged_objectives_and_due_reach_the_rules() {
+        let mut scenario = emotet_beta();
+        let follow_up = scenario
+            .objectives
+            .iter_mut()
+            .find(|objective| objective.id == "follow-up")
+            .unwrap();
+        follow_up.due = Some(enshu_scenario::model::Duration::from_secs(2 * 3600));
+        let rules = scoring_rules(&scenario);
+        let notice = rules
+            .iter()
+            .find(|rule| rule.id == "spoofing-notice")
+            .unwrap();
+        assert!(notice.judged);
+        assert_eq!(notice.points, 50);
+        assert_eq!(
+            notice.anchor,
+            DeadlineAnchor::Inject("partner-call".to_owned())
+        );
+        let follow_up = rules.iter().find(|rule| rule.id == "follow-up").unwrap();
+        assert_eq!(follow_up.due_ms, Some(2 * 3600 * 1000));
+        assert!(!follow_up.judged);
+    }
+
+    #[test]
+    fn a_report_is_graded_with_its_own_objectives_rubric() {
+        let scenario = emotet_beta();
+        // The only judged objective is the default.
+        let rubric = grading_rubric(&scenario, None).unwrap();
+        assert_eq!(rubric.objective.unwrap().id, "spoofing-notice");
+        let keys: Vec<(&str, u32)> = rubric
+            .criteria
+            .iter()
+            .map(|criterion| (criterion.key.as_str(), criterion.max_points))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("spoofing-notice-0", 20),
+                ("spoofing-notice-1", 20),
+                ("spoofing-notice-2", 10)
+            ]
+        );
+        let scores = BTreeMap::from([
+            ("spoofing-notice-0".to_owned(), 15),
+            ("spoofing-notice-2".to_owned(), 10),
+        ]);
+        let (total, criteria) = apply_rubric(&rubric, &scores).unwrap();
+        assert_eq!(total, 25);
+        assert_eq!(criteria.len(), 3);
+        assert_eq!(
+            grading_rubric(&scenario, Some("first-report")).unwrap_err(),
+            (
+                "objective".to_owned(),
+                "\"first-report\" is not a judged objective (one of spoofing-notice)".to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn with_several_judged_objectives_the_grader_names_one() {
+        let mut scenario = emotet_beta();
+        let mut root_cause = scenario
+            .objectives
+            .iter()
+            .find(|objective| objective.id == "spoofing-notice")
+            .unwrap()
+            .clone();
+        root_cause.id = "root-cause".to_owned();
+        root_cause.points = 30;
+        root_cause.evidence = Evidence::Judged(enshu_scenario::model::Judged {
+            rubric: vec![enshu_scenario::model::RubricItem {
+                criterion: Text {
+                    ja: None,
+                    en: Some("Names the way in".to_owned()),
+                },
+                points: 30,
+            }],
+        });
+        scenario.objectives.push(root_cause);
+        assert_eq!(
+            grading_rubric(&scenario, None).unwrap_err(),
+            (
+                "objective".to_owned(),
+                "required: one of spoofing-notice, root-cause".to_owned()
+            )
+        );
+        let rubric = grading_rubric(&scenario, Some("root-cause")).unwrap();
+        assert_eq!(rubric.objective.unwrap().id, "root-cause");
+        assert_eq!(rubric.criteria.len(), 1, "not the union of both rubrics");
+        assert_eq!(rubric.criteria[0].key, "root-cause-0");
+        // A criterion of the other objective's rubric is refused, not ignored.
+        let problems = apply_rubric(
+            &rubric,
+            &BTreeMap::from([
+                ("root-cause-0".to_owned(), 40),
+                ("spoofing-notice-0".to_owned(), 20),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                (
+                    "spoofing-notice-0".to_owned(),
+                    "not a criterion of \"root-cause\"".to_owned()
+                ),
+                (
+                    "root-cause-0".to_owned(),
+                    "must be between 0 and 30".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_scenario_without_judged_objectives_grades_with_the_general_rubric() {
+        let (scenario, _) = quickstart();
+        let rubric = grading_rubric(&scenario, None).unwrap();
+        assert_eq!(rubric.objective, None);
+        let keys: Vec<&str> = rubric
+            .criteria
+            .iter()
+            .map(|criterion| criterion.key.as_str())
+            .collect();
+        assert_eq!(keys, ["completeness", "accuracy", "clarity"]);
+        assert!(grading_rubric(&scenario, Some("first-report")).is_err());
     }
 }

@@ -701,6 +701,97 @@ async fn scoreboard_shows_what_the_scoring_engine_computes() {
     server.stop().await;
 }
 
+async fn instructor_total(server: &TestServer, team: u64) -> i64 {
+    let shown = request(
+        server,
+        Role::Instructor,
+        "GET",
+        "/api/instructor/scoreboard",
+        None,
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    shown["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|shown_team| shown_team["team"] == json!(team))
+        .unwrap()["total"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_regrade_replaces_the_previous_grade_on_the_scoreboard() {
+    let server = TestServer::start().await;
+    let report = seed(&server).await;
+    let grade_path = format!("/api/instructor/teams/2/reports/{report}/grade");
+    let before = instructor_total(&server, 2).await;
+    let grade =
+        |completeness: i64| json!({"scores": {"completeness": completeness}, "author": "sato"});
+    let response = request(
+        &server,
+        Role::Instructor,
+        "POST",
+        &grade_path,
+        Some(grade(5)),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(instructor_total(&server, 2).await, before + 5);
+    let response = request(
+        &server,
+        Role::Instructor,
+        "POST",
+        &grade_path,
+        Some(grade(8)),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        instructor_total(&server, 2).await,
+        before + 8,
+        "the re-grade replaces the first grade, it does not add to it"
+    );
+    // Both grades stay in the log.
+    let events = server
+        .store
+        .events(server.session, Default::default())
+        .await
+        .unwrap();
+    let grades: Vec<(Option<u64>, i64)> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::ReportGraded {
+                report_seq, points, ..
+            } => Some((*report_seq, *points)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(grades, [(Some(report), 5), (Some(report), 8)]);
+
+    // Quickstart has no judged objective: naming one, or a criterion of no
+    // rubric, is refused rather than ignored.
+    for refused in [
+        json!({"objective": "first-report", "scores": {"completeness": 5}, "author": "sato"}),
+        json!({"scores": {"first-report-0": 5}, "author": "sato"}),
+    ] {
+        let response = request(
+            &server,
+            Role::Instructor,
+            "POST",
+            &grade_path,
+            Some(refused),
+        )
+        .await;
+        assert_eq!(response.status(), 422);
+    }
+    assert_eq!(instructor_total(&server, 2).await, before + 8);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn report_forms_are_validated_field_by_field() {
     let server = TestServer::start().await;

@@ -106,8 +106,18 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         speed: Option<u32>,
     },
-    /// An instructor graded a submitted report.
+    /// An instructor graded a submitted report: report `report_seq`, for
+    /// the judged objective `objective` (none when the scenario has no
+    /// judged objective and a general rubric was used). A later grade of
+    /// the same report for the same objective replaces this one in the
+    /// score; both stay in the log.
     ReportGraded {
+        /// Absent in logs written before it was recorded here; the rubric
+        /// then carries it as `report_seq`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        report_seq: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        objective: Option<String>,
         form: String,
         points: i64,
         rubric: Value,
@@ -343,6 +353,8 @@ mod tests {
                 speed: Some(10),
             },
             EventKind::ReportGraded {
+                report_seq: Some(5),
+                objective: Some("public-notice".to_owned()),
                 form: "first".to_owned(),
                 points: 20,
                 rubric: serde_json::json!([{"criterion": "timeline", "points": 20}]),

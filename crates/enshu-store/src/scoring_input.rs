@@ -5,12 +5,16 @@
 //! the stored vocabulary onto it:
 //!
 //! - `check_result` and `submission` become objective evidence;
-//! - hints, adjustments and report grades carry over;
+//! - a `report_submitted` carries over with its seq, so a grade of it
+//!   counts from its submission time;
+//! - hints, adjustments and report grades carry over; a grade names its
+//!   report by `report_seq` (older logs kept it only in the rubric) and the
+//!   judged objective it was graded for, if any;
 //! - a session-wide `inject_fired` becomes one fire per team, each at that
 //!   team's exercise-clock offset (a team paused alone fires later on its
 //!   own clock);
-//! - everything else (notes, held injects, raw report submissions, clock
-//!   changes) does not score directly; clock changes are used to compute
+//! - everything else (notes, held injects, clock changes) does not score
+//!   directly; clock changes are used to compute
 //!   exercise-clock offsets for events that were stored without one.
 
 use enshu_clock::{ClockChange, ExerciseClock};
@@ -97,19 +101,26 @@ pub fn scoring_events(events: &[Event], team_indices: &[u32]) -> Vec<ScoringEven
                 reason: reason.clone(),
                 author: author.clone(),
             },
+            EventKind::ReportSubmitted { form, .. } => {
+                ScoringEventKind::ReportSubmitted { form: form.clone() }
+            }
             EventKind::ReportGraded {
+                report_seq,
+                objective,
                 form,
                 points,
+                rubric,
                 author,
-                ..
             } => ScoringEventKind::ReportGraded {
+                report_seq: report_seq
+                    .or_else(|| rubric.get("report_seq").and_then(serde_json::Value::as_u64)),
+                objective: objective.clone(),
                 form: form.clone(),
                 points: *points,
                 author: author.clone(),
             },
             EventKind::InjectHeld { .. }
             | EventKind::InjectFailed { .. }
-            | EventKind::ReportSubmitted { .. }
             | EventKind::InstructorNote { .. }
             | EventKind::InjectFireRequested { .. }
             | EventKind::FirewallChanged { .. }
@@ -259,5 +270,73 @@ mod tests {
         submission.exercise_ms = Some(1234);
         let converted = scoring_events(&[submission], &[1]);
         assert_eq!(converted[0].exercise_ms, 1234);
+    }
+
+    #[test]
+    fn reports_and_their_grades_carry_the_report_and_the_objective() {
+        let events = [
+            event(
+                1,
+                Some(1),
+                10,
+                EventKind::ReportSubmitted {
+                    form: "final-report".to_owned(),
+                    fields: serde_json::json!({"summary": "..."}),
+                },
+            ),
+            event(
+                2,
+                Some(1),
+                20,
+                EventKind::ReportGraded {
+                    report_seq: Some(1),
+                    objective: Some("spoofing-notice".to_owned()),
+                    form: "final-report".to_owned(),
+                    points: 40,
+                    rubric: serde_json::json!({"report_seq": 1, "criteria": []}),
+                    author: "sato".to_owned(),
+                },
+            ),
+            // Written before grades named their report: the rubric has it.
+            event(
+                3,
+                Some(1),
+                30,
+                EventKind::ReportGraded {
+                    report_seq: None,
+                    objective: None,
+                    form: "final-report".to_owned(),
+                    points: 12,
+                    rubric: serde_json::json!({"report_seq": 1, "criteria": []}),
+                    author: "sato".to_owned(),
+                },
+            ),
+        ];
+        let kinds: Vec<ScoringEventKind> = scoring_events(&events, &[1])
+            .into_iter()
+            .map(|converted| converted.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ScoringEventKind::ReportSubmitted {
+                    form: "final-report".to_owned()
+                },
+                ScoringEventKind::ReportGraded {
+                    report_seq: Some(1),
+                    objective: Some("spoofing-notice".to_owned()),
+                    form: "final-report".to_owned(),
+                    points: 40,
+                    author: "sato".to_owned(),
+                },
+                ScoringEventKind::ReportGraded {
+                    report_seq: Some(1),
+                    objective: None,
+                    form: "final-report".to_owned(),
+                    points: 12,
+                    author: "sato".to_owned(),
+                },
+            ]
+        );
     }
 }

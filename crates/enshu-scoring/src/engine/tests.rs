@@ -1,5 +1,5 @@
 use super::*;
-use crate::rules::{Deadline, TimeBonus};
+use crate::rules::TimeBonus;
 use enshu_clock::{ClockAction, ClockChange, ExerciseClock};
 
 const MINUTE: u64 = 60_000;
@@ -9,7 +9,10 @@ fn rule(id: &str, phase: Phase, points: u32) -> ObjectiveRule {
         id: id.to_owned(),
         phase,
         points,
-        deadline: None,
+        anchor: DeadlineAnchor::Start,
+        deadline_ms: None,
+        due_ms: None,
+        judged: false,
         time_bonus: None,
         hint_penalties: Vec::new(),
         late_credit_percent: 0,
@@ -21,18 +24,13 @@ fn with_inject_deadline(
     inject: &str,
     within_minutes: u64,
 ) -> ObjectiveRule {
-    objective_rule.deadline = Some(Deadline {
-        relative_to: DeadlineAnchor::Inject(inject.to_owned()),
-        within_ms: within_minutes * MINUTE,
-    });
+    objective_rule.anchor = DeadlineAnchor::Inject(inject.to_owned());
+    objective_rule.deadline_ms = Some(within_minutes * MINUTE);
     objective_rule
 }
 
 fn with_start_deadline(mut objective_rule: ObjectiveRule, within_minutes: u64) -> ObjectiveRule {
-    objective_rule.deadline = Some(Deadline {
-        relative_to: DeadlineAnchor::Start,
-        within_ms: within_minutes * MINUTE,
-    });
+    objective_rule.deadline_ms = Some(within_minutes * MINUTE);
     objective_rule
 }
 
@@ -530,6 +528,8 @@ fn graded_reports_count_towards_reporting() {
         Some(1),
         40,
         ScoringEventKind::ReportGraded {
+            report_seq: None,
+            objective: None,
             form: "first".to_owned(),
             points: 25,
             author: "instructor-sato".to_owned(),
@@ -617,13 +617,390 @@ fn scoring_is_deterministic() {
 fn rules_read_from_json() {
     let rules: Vec<ObjectiveRule> = serde_json::from_str(
         r#"[{"id": "identify-c2", "phase": "detection", "points": 50,
-             "deadline": {"relative_to": {"inject": "beacon"}, "within_ms": 600000},
-             "hint_penalties": [5, 10]}]"#,
+             "anchor": {"inject": "beacon"}, "deadline_ms": 600000,
+             "hint_penalties": [5, 10]},
+            {"id": "notice", "phase": "reporting", "points": 50, "judged": true}]"#,
     )
     .unwrap();
-    assert_eq!(
-        rules[0].anchor(),
-        DeadlineAnchor::Inject("beacon".to_owned())
-    );
+    assert_eq!(rules[0].anchor, DeadlineAnchor::Inject("beacon".to_owned()));
+    assert_eq!(rules[0].deadline_ms, Some(600_000));
     assert_eq!(rules[0].late_credit_percent, 0);
+    assert!(!rules[0].judged);
+    assert_eq!(rules[1].anchor, DeadlineAnchor::Start);
+    assert!(rules[1].judged);
+}
+
+fn judged(id: &str, points: u32, inject: &str, within_minutes: u64) -> ObjectiveRule {
+    let mut judged_rule =
+        with_inject_deadline(rule(id, Phase::Reporting, points), inject, within_minutes);
+    judged_rule.judged = true;
+    judged_rule
+}
+
+impl Log {
+    /// A report of team `team`; returns its seq.
+    fn report(&mut self, team: u32, minute: u64, form: &str) -> u64 {
+        self.push(
+            Some(team),
+            minute,
+            ScoringEventKind::ReportSubmitted {
+                form: form.to_owned(),
+            },
+        );
+        self.events.len() as u64
+    }
+
+    fn grade(
+        &mut self,
+        team: u32,
+        minute: u64,
+        report_seq: u64,
+        objective: Option<&str>,
+        points: i64,
+    ) -> &mut Log {
+        self.push(
+            Some(team),
+            minute,
+            ScoringEventKind::ReportGraded {
+                report_seq: Some(report_seq),
+                objective: objective.map(str::to_owned),
+                form: "final-report".to_owned(),
+                points,
+                author: "instructor-sato".to_owned(),
+            },
+        )
+    }
+}
+
+#[test]
+fn judged_objective_is_met_at_the_reports_submission_when_graded() {
+    // The notice is due 30 minutes after the call; the team sent it at 50,
+    // the instructor graded it at 90, long after the deadline.
+    let rules = [judged("spoofing-notice", 50, "partner-call", 30)];
+    let mut log = Log::default();
+    log.fired(Some(1), 35, "partner-call");
+    let report = log.report(1, 50, "final-report");
+    let before_grading = score_one(&rules, &log, 60);
+    assert_eq!(
+        before_grading.objectives[0].status,
+        ObjectiveStatus::Pending
+    );
+    assert_eq!(before_grading.total, 0);
+
+    log.grade(1, 90, report, Some("spoofing-notice"), 40);
+    let team = score_one(&rules, &log, 95);
+    let objective = &team.objectives[0];
+    assert_eq!(
+        objective.status,
+        ObjectiveStatus::Met {
+            at_exercise_ms: 50 * MINUTE
+        }
+    );
+    assert_eq!(objective.time_to_meet_ms, Some(15 * MINUTE));
+    assert_eq!(objective.met_by_seq, Some(report));
+    assert_eq!(objective.graded_by_seq, Some(report + 1));
+    assert_eq!(objective.points_awarded, 40);
+    assert_eq!(team.phase(Phase::Reporting).points, 40);
+    assert_eq!(team.phase(Phase::Reporting).objectives_achieved, 1);
+    assert_eq!(team.time_to_report_ms(), Some(15 * MINUTE));
+    assert_eq!(
+        team.total, 40,
+        "the grade counts once, through its objective"
+    );
+}
+
+#[test]
+fn judged_grade_is_capped_at_the_objectives_points() {
+    let rules = [judged("spoofing-notice", 50, "partner-call", 30)];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "partner-call");
+    let report = log.report(1, 10, "final-report");
+    log.grade(1, 20, report, Some("spoofing-notice"), 80);
+    let team = score_one(&rules, &log, 30);
+    assert_eq!(team.objectives[0].base_points, 50);
+    assert_eq!(team.objectives[0].points_awarded, 50);
+    assert_eq!(team.total, 50);
+}
+
+#[test]
+fn a_regrade_replaces_the_previous_grade_and_both_stay_on_the_audit_trail() {
+    let rules = [judged("spoofing-notice", 50, "partner-call", 30)];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "partner-call");
+    let report = log.report(1, 10, "final-report");
+    log.grade(1, 20, report, Some("spoofing-notice"), 30).grade(
+        1,
+        25,
+        report,
+        Some("spoofing-notice"),
+        45,
+    );
+    let team = score_one(&rules, &log, 30);
+    assert_eq!(team.objectives[0].points_awarded, 45, "not 30 + 45");
+    assert_eq!(team.total, 45);
+    assert_eq!(team.graded_reports.len(), 2);
+    assert_eq!(team.graded_reports[0].points, 30);
+    assert_eq!(team.graded_reports[0].replaced_by_seq, Some(report + 2));
+    assert_eq!(team.graded_reports[1].replaced_by_seq, None);
+
+    // A lower re-grade replaces a higher one too: the latest word counts.
+    log.grade(1, 28, report, Some("spoofing-notice"), 10);
+    let regraded = score_one(&rules, &log, 30);
+    assert_eq!(regraded.objectives[0].points_awarded, 10);
+    assert_eq!(regraded.total, 10);
+}
+
+#[test]
+fn a_regrade_of_a_grade_that_names_no_objective_replaces_it_too() {
+    let rules = [rule("first-report", Phase::Reporting, 60)];
+    let mut log = Log::default();
+    let report = log.report(1, 10, "first-report");
+    log.grade(1, 20, report, None, 12)
+        .grade(1, 21, report, None, 25);
+    let other_report = log.report(1, 30, "follow-up-report");
+    log.grade(1, 40, other_report, None, 5);
+    let team = score_one(&rules, &log, 50);
+    assert_eq!(team.phase(Phase::Reporting).points, 25 + 5);
+    assert_eq!(team.total, 25 + 5);
+}
+
+#[test]
+fn a_judged_report_sent_after_the_deadline_is_late() {
+    let mut late_rule = judged("spoofing-notice", 50, "partner-call", 30);
+    late_rule.late_credit_percent = 50;
+    let rules = [late_rule];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "partner-call");
+    let report = log.report(1, 45, "final-report");
+    log.grade(1, 50, report, Some("spoofing-notice"), 40);
+    let team = score_one(&rules, &log, 60);
+    assert_eq!(
+        team.objectives[0].status,
+        ObjectiveStatus::Late {
+            at_exercise_ms: 45 * MINUTE
+        }
+    );
+    assert_eq!(team.objectives[0].points_awarded, 20, "half of the grade");
+}
+
+#[test]
+fn of_several_graded_reports_the_best_counts() {
+    let rules = [judged("spoofing-notice", 50, "partner-call", 60)];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "partner-call");
+    let draft = log.report(1, 10, "final-report");
+    let better = log.report(1, 20, "final-report");
+    log.grade(1, 30, draft, Some("spoofing-notice"), 15).grade(
+        1,
+        31,
+        better,
+        Some("spoofing-notice"),
+        35,
+    );
+    let team = score_one(&rules, &log, 40);
+    assert_eq!(team.objectives[0].points_awarded, 35);
+    assert_eq!(team.objectives[0].met_by_seq, Some(better));
+    assert_eq!(
+        team.objectives[0].status,
+        ObjectiveStatus::Met {
+            at_exercise_ms: 20 * MINUTE
+        }
+    );
+    assert_eq!(team.total, 35);
+}
+
+#[test]
+fn each_judged_objective_counts_only_the_grades_that_name_it() {
+    let rules = [
+        judged("spoofing-notice", 50, "partner-call", 60),
+        judged("root-cause", 40, "partner-call", 60),
+        rule("first-report", Phase::Reporting, 60),
+    ];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "partner-call");
+    let report = log.report(1, 10, "final-report");
+    log.grade(1, 20, report, Some("root-cause"), 30)
+        // A grade naming an objective that is not judged counts nowhere.
+        .grade(1, 21, report, Some("first-report"), 60);
+    let team = score_one(&rules, &log, 30);
+    assert_eq!(
+        team.objective("spoofing-notice").unwrap().status,
+        ObjectiveStatus::Pending
+    );
+    assert_eq!(team.objective("root-cause").unwrap().points_awarded, 30);
+    assert_eq!(
+        team.objective("first-report").unwrap().status,
+        ObjectiveStatus::Pending
+    );
+    assert_eq!(team.total, 30);
+}
+
+#[test]
+fn judged_objectives_ignore_automatic_evidence() {
+    let rules = [judged("spoofing-notice", 50, "partner-call", 60)];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "partner-call")
+        .evidence(1, 5, "spoofing-notice", true);
+    let team = score_one(&rules, &log, 10);
+    assert_eq!(team.objectives[0].status, ObjectiveStatus::Pending);
+    assert_eq!(team.total, 0);
+}
+
+#[test]
+fn objective_with_an_inject_and_no_deadline_is_timed_from_the_inject() {
+    let mut persistence = rule("remove-persistence", Phase::Recovery, 50);
+    persistence.anchor = DeadlineAnchor::Inject("persistence".to_owned());
+    let rules = [persistence];
+    let mut log = Log::default();
+    // The file is not there yet, so the check passes before the inject.
+    log.evidence(1, 5, "remove-persistence", true);
+    let before_the_inject = score_one(&rules, &log, 30);
+    assert_eq!(
+        before_the_inject.objectives[0].status,
+        ObjectiveStatus::Pending,
+        "pending until the inject fired, whatever the evidence"
+    );
+    assert_eq!(before_the_inject.objectives[0].anchor_exercise_ms, None);
+    assert_eq!(before_the_inject.total, 0);
+
+    log.fired(Some(1), 40, "persistence");
+    let fired = score_one(&rules, &log, 45);
+    assert_eq!(
+        fired.objectives[0].status,
+        ObjectiveStatus::Pending,
+        "evidence from before the fire does not count"
+    );
+    assert_eq!(fired.objectives[0].anchor_exercise_ms, Some(40 * MINUTE));
+
+    log.evidence(1, 55, "remove-persistence", false)
+        .evidence(1, 58, "remove-persistence", true);
+    let removed = score_one(&rules, &log, 60);
+    assert_eq!(
+        removed.objectives[0].status,
+        ObjectiveStatus::Met {
+            at_exercise_ms: 58 * MINUTE
+        }
+    );
+    assert_eq!(removed.objectives[0].time_to_meet_ms, Some(18 * MINUTE));
+    assert_eq!(removed.time_to_recover_ms(), Some(18 * MINUTE));
+    assert_eq!(removed.total, 50);
+}
+
+#[test]
+fn a_judged_report_sent_before_its_inject_fired_does_not_meet_it() {
+    let rules = [judged("spoofing-notice", 50, "partner-call", 30)];
+    let mut log = Log::default();
+    let early = log.report(1, 5, "final-report");
+    log.fired(Some(1), 10, "partner-call")
+        .grade(1, 20, early, Some("spoofing-notice"), 40);
+    let team = score_one(&rules, &log, 25);
+    assert_eq!(team.objectives[0].status, ObjectiveStatus::Pending);
+    assert_eq!(team.total, 0);
+    assert_eq!(team.graded_reports.len(), 1, "the grade is still listed");
+}
+
+fn due_at(mut objective_rule: ObjectiveRule, due_minute: u64) -> ObjectiveRule {
+    objective_rule.due_ms = Some(due_minute * MINUTE);
+    objective_rule
+}
+
+#[test]
+fn due_objective_met_by_its_due_time_is_on_time() {
+    let rules = [due_at(rule("final-report", Phase::Reporting, 80), 120)];
+    let mut log = Log::default();
+    log.evidence(1, 110, "final-report", true);
+    let team = score_one(&rules, &log, 130);
+    assert_eq!(
+        team.objectives[0].status,
+        ObjectiveStatus::Met {
+            at_exercise_ms: 110 * MINUTE
+        }
+    );
+    assert_eq!(team.objectives[0].deadline_exercise_ms, Some(120 * MINUTE));
+    assert_eq!(team.objectives[0].due_exercise_ms, Some(120 * MINUTE));
+    assert_eq!(team.total, 80);
+}
+
+#[test]
+fn due_objective_cannot_be_met_after_its_due_time() {
+    let rules = [due_at(rule("final-report", Phase::Reporting, 80), 120)];
+    let mut log = Log::default();
+    assert_eq!(
+        score_one(&rules, &log, 120).objectives[0].status,
+        ObjectiveStatus::Pending,
+        "exactly at the due time it can still be met"
+    );
+    assert_eq!(
+        score_one(&rules, &log, 121).objectives[0].status,
+        ObjectiveStatus::Missed
+    );
+    log.evidence(1, 125, "final-report", true);
+    let team = score_one(&rules, &log, 130);
+    assert_eq!(
+        team.objectives[0].status,
+        ObjectiveStatus::Missed,
+        "evidence after the due time earns nothing"
+    );
+    assert_eq!(team.objectives[0].met_by_seq, None);
+    assert_eq!(team.total, 0);
+}
+
+#[test]
+fn due_caps_a_longer_deadline_and_a_shorter_deadline_can_still_be_late() {
+    // Deadline 60 minutes after an inject at 80 would be 140; due 120 wins.
+    let capped = due_at(
+        with_inject_deadline(rule("follow-up", Phase::Reporting, 50), "soc-alert", 60),
+        120,
+    );
+    // Deadline 20 minutes after the inject (100), due at 120: late in between.
+    let mut short = due_at(
+        with_inject_deadline(rule("first-report", Phase::Reporting, 100), "soc-alert", 20),
+        120,
+    );
+    short.late_credit_percent = 50;
+    let rules = [capped, short];
+    let mut log = Log::default();
+    log.fired(Some(1), 80, "soc-alert")
+        .evidence(1, 110, "first-report", true)
+        .evidence(1, 125, "follow-up", true);
+    let team = score_one(&rules, &log, 130);
+    let follow_up = team.objective("follow-up").unwrap();
+    assert_eq!(follow_up.deadline_exercise_ms, Some(120 * MINUTE));
+    assert_eq!(follow_up.status, ObjectiveStatus::Missed);
+    let first_report = team.objective("first-report").unwrap();
+    assert_eq!(first_report.deadline_exercise_ms, Some(100 * MINUTE));
+    assert_eq!(
+        first_report.status,
+        ObjectiveStatus::Late {
+            at_exercise_ms: 110 * MINUTE
+        }
+    );
+    assert_eq!(first_report.points_awarded, 50);
+    assert_eq!(team.total, 50);
+}
+
+#[test]
+fn due_passes_even_when_the_inject_was_held_back() {
+    let rules = [due_at(
+        with_inject_deadline(rule("first-report", Phase::Reporting, 100), "soc-alert", 30),
+        60,
+    )];
+    let team = score_one(&rules, &Log::default(), 61);
+    assert_eq!(team.objectives[0].anchor_exercise_ms, None);
+    assert_eq!(team.objectives[0].status, ObjectiveStatus::Missed);
+}
+
+#[test]
+fn a_judged_report_submitted_after_due_earns_nothing_whenever_graded() {
+    let rules = [due_at(
+        judged("spoofing-notice", 50, "partner-call", 90),
+        60,
+    )];
+    let mut log = Log::default();
+    log.fired(Some(1), 10, "partner-call");
+    let report = log.report(1, 65, "final-report");
+    log.grade(1, 70, report, Some("spoofing-notice"), 50);
+    let team = score_one(&rules, &log, 75);
+    assert_eq!(team.objectives[0].status, ObjectiveStatus::Missed);
+    assert_eq!(team.total, 0);
 }

@@ -296,6 +296,10 @@ pub(crate) async fn add_adjustment(
 
 #[derive(Deserialize)]
 pub(crate) struct GradeRequest {
+    /// The judged objective the grade is for; may be left out when the
+    /// scenario has one judged objective (or none).
+    #[serde(default)]
+    objective: Option<String>,
     scores: BTreeMap<String, i64>,
     #[serde(default)]
     author: String,
@@ -310,7 +314,14 @@ pub(crate) async fn grade_report(
 ) -> Result<impl IntoResponse, RequestError> {
     caller.require_instructor()?;
     caller.check_csrf(&state, &headers, None)?;
-    let graded_seq =
-        actions::grade_report(&state, team, seq, &request.scores, &request.author).await?;
+    let graded_seq = actions::grade_report(
+        &state,
+        team,
+        seq,
+        request.objective.as_deref(),
+        &request.scores,
+        &request.author,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({"seq": graded_seq}))))
 }

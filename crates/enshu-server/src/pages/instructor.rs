@@ -172,7 +172,7 @@ pub(crate) async fn team_page(
     for event in snapshot.team_events(team) {
         if let EventKind::ReportSubmitted { form, .. } = &event.kind {
             let graded = snapshot.team_events(team).any(|other| {
-                matches!(&other.kind, EventKind::ReportGraded { rubric, .. } if rubric.get("report_seq").and_then(|seq| seq.as_u64()) == Some(event.seq))
+                matches!(&other.kind, EventKind::ReportGraded { report_seq, rubric, .. } if report_seq.or_else(|| rubric.get("report_seq").and_then(|seq| seq.as_u64())) == Some(event.seq))
             });
             let _ = write!(
                 body,
@@ -357,22 +357,60 @@ pub(crate) async fn review_report(
     caller.require_instructor()?;
     let report = actions::team_report(&state, team, seq).await?;
     let csrf = caller.csrf_token(&state);
-    let mut rubric_html = String::new();
-    for (key, criterion, maximum) in actions::report_rubric(&state) {
+    // One form per judged objective the report can be graded for, each
+    // with that objective's own rubric (the general rubric without any).
+    let judged = exercise::judged_objectives(state.scenario());
+    let rubrics: Vec<exercise::GradingRubric<'_>> = if judged.is_empty() {
+        exercise::grading_rubric(state.scenario(), None)
+            .into_iter()
+            .collect()
+    } else {
+        judged
+            .iter()
+            .filter_map(|objective| {
+                exercise::grading_rubric(state.scenario(), Some(&objective.id)).ok()
+            })
+            .collect()
+    };
+    let mut forms_html = String::new();
+    for rubric in &rubrics {
+        let mut rubric_html = String::new();
+        let heading = match rubric.objective {
+            Some(objective) => {
+                let _ = write!(
+                    rubric_html,
+                    r#"<input type="hidden" name="objective" value="{}">"#,
+                    escape(&objective.id)
+                );
+                format!(
+                    "{}: {} ({})",
+                    lang.t(Msg::Rubric),
+                    escape(lang.pick(&objective.title)),
+                    objective.points
+                )
+            }
+            None => lang.t(Msg::Rubric).to_owned(),
+        };
+        for criterion in &rubric.criteria {
+            let _ = write!(
+                rubric_html,
+                r#"<label>{} (0–{maximum}) <input type="number" name="score:{}" min="0" max="{maximum}" value="0" required></label>"#,
+                escape(lang.pick(&criterion.label)),
+                escape(&criterion.key),
+                maximum = criterion.max_points,
+            );
+        }
         let _ = write!(
-            rubric_html,
-            r#"<label>{} (0–{maximum}) <input type="number" name="score:{}" min="0" max="{maximum}" value="0" required></label>"#,
-            escape(lang.pick(&criterion)),
-            escape(&key)
+            forms_html,
+            r#"<h2>{heading}</h2><form method="post" action="/teams/{team}/reports/{seq}/grade">{csrf}{rubric_html}<label>{author} <input name="author" required></label><button type="submit">{grade}</button></form>"#,
+            csrf = csrf_field(&csrf),
+            author = lang.t(Msg::Author),
+            grade = lang.t(Msg::Grade),
         );
     }
     let body = format!(
-        r#"<section class="card">{report}</section><section class="card"><h2>{rubric}</h2><form method="post" action="/teams/{team}/reports/{seq}/grade">{csrf}{rubric_html}<label>{author} <input name="author" required></label><button type="submit">{grade}</button></form><p><a href="/teams/{team}">{back}</a></p></section>"#,
+        r#"<section class="card">{report}</section><section class="card">{forms_html}<p><a href="/teams/{team}">{back}</a></p></section>"#,
         report = report_table(&state, lang, &report),
-        rubric = lang.t(Msg::Rubric),
-        csrf = csrf_field(&csrf),
-        author = lang.t(Msg::Author),
-        grade = lang.t(Msg::Grade),
         back = lang.t(Msg::Back),
     );
     let path = format!("/teams/{team}/reports/{seq}");
@@ -407,7 +445,15 @@ pub(crate) async fn grade_report(
             scores.insert(key.to_owned(), points);
         }
     }
-    actions::grade_report(&state, team, seq, &scores, &form.value("author")).await?;
+    actions::grade_report(
+        &state,
+        team,
+        seq,
+        form.get("objective"),
+        &scores,
+        &form.value("author"),
+    )
+    .await?;
     Ok(redirect(&format!("/teams/{team}")))
 }
 
@@ -440,14 +486,19 @@ pub(crate) async fn after_action_report(
         }
         if let EventKind::ReportGraded {
             form,
+            objective,
             points,
             author,
             ..
         } = &event.kind
         {
+            let graded_for = objective
+                .as_deref()
+                .map(|objective| format!(" → {}", escape(objective)))
+                .unwrap_or_default();
             let _ = write!(
                 body,
-                "<p>{} {}: {points} ({})</p>",
+                "<p>{} {}{graded_for}: {points} ({})</p>",
                 lang.t(Msg::Graded),
                 escape(form),
                 escape(author)
