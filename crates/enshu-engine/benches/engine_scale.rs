@@ -61,11 +61,11 @@ fn main() -> anyhow::Result<()> {
     let session = format!("eb-{}", std::process::id());
     let state_directory = std::env::temp_dir().join(format!("{session}-state"));
     std::fs::create_dir_all(&state_directory)?;
-    // SAFETY: set once, before any other thread exists.
     #[expect(
         unsafe_code,
         reason = "the state directory is read from the environment"
     )]
+    // SAFETY: set once, before any other thread exists.
     unsafe {
         std::env::set_var("ENSHU_STATE_DIR", &state_directory)
     };

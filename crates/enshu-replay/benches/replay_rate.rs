@@ -544,11 +544,11 @@ fn measure_timing(
         }
         let (stdout, _) = run_checked(command());
         std::thread::sleep(Duration::from_millis(300));
-        // SAFETY: signalling our own child by its id.
         #[expect(
             unsafe_code,
             reason = "SIGINT (tcpdump's clean stop), which std cannot send"
         )]
+        // SAFETY: signalling our own child by its id.
         unsafe {
             libc::kill(tcpdump.id() as i32, libc::SIGINT);
         }

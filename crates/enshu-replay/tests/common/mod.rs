@@ -294,11 +294,11 @@ impl Drop for FarSideCapture {
 
 fn stop(child: &mut Child) {
     if child.try_wait().ok().flatten().is_none() {
-        // SAFETY: signalling our own child by its id.
         #[expect(
             unsafe_code,
             reason = "SIGINT (tcpdump's clean stop), which std cannot send"
         )]
+        // SAFETY: signalling our own child by its id.
         unsafe {
             libc::kill(child.id() as i32, libc::SIGINT);
         }
