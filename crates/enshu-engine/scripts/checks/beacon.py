@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Counts the C2 log's lines from source argv[1] within the last argv[2]
 seconds (log at argv[3]); prints `recent total last_time`."""
 import datetime
