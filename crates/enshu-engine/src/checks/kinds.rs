@@ -2,7 +2,7 @@
 //! output, side by side, so adding a kind is adding one entry.
 
 use enshu_backend::ExecOutput;
-use enshu_injector::shell::{self, RUN_AS_OWNER};
+use enshu_injector::shell;
 use enshu_scenario::model::CheckKind;
 use enshu_scenario::plan::{PlannedCheck, ResolvedTarget};
 
@@ -13,10 +13,17 @@ pub const HTTP_SCRIPT: &str = include_str!("../../scripts/checks/http.sh");
 /// Prints `open` or `closed` for a TCP connect to `$1`:`$2` within `$3` s.
 pub const PORT_SCRIPT: &str = include_str!("../../scripts/checks/port.sh");
 /// Prints what matches path or glob `$1`, looking as the owner of the path
-/// (run after [`RUN_AS_OWNER`]).
-pub const FILES_SCRIPT: &str = include_str!("../../scripts/checks/files.sh");
+/// (the injector's `run-as-owner.sh` functions joined in front at compile
+/// time, as [`shell::RUN_AS_OWNER`] is).
+pub const FILES_SCRIPT: &str = concat!(
+    include_str!("../../../enshu-injector/scripts/run-as-owner.sh"),
+    include_str!("../../scripts/checks/files.sh")
+);
 /// Prints the SHA-256 of file `$1`, or nothing (read as for [`FILES_SCRIPT`]).
-pub const FILE_HASH_SCRIPT: &str = include_str!("../../scripts/checks/file_hash.sh");
+pub const FILE_HASH_SCRIPT: &str = concat!(
+    include_str!("../../../enshu-injector/scripts/run-as-owner.sh"),
+    include_str!("../../scripts/checks/file_hash.sh")
+);
 /// Lists processes whose name is exactly `$1`.
 pub const PROCESS_SCRIPT: &str = include_str!("../../scripts/checks/process.sh");
 /// Python: counts C2 log lines from `argv[1]` within the last `argv[2]`
@@ -270,11 +277,7 @@ fn files_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
     let path = required_path(check)?;
     in_target(
         check,
-        shell::bash(
-            &format!("{RUN_AS_OWNER}{FILES_SCRIPT}"),
-            "enshu-check-files",
-            &[path],
-        ),
+        shell::bash(FILES_SCRIPT, "enshu-check-files", &[path]),
     )
 }
 
@@ -299,11 +302,7 @@ fn file_hash_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
     let path = required_path(check)?;
     in_target(
         check,
-        shell::bash(
-            &format!("{RUN_AS_OWNER}{FILE_HASH_SCRIPT}"),
-            "enshu-check-hash",
-            &[path],
-        ),
+        shell::bash(FILE_HASH_SCRIPT, "enshu-check-hash", &[path]),
     )
 }
 

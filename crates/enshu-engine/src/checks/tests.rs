@@ -128,11 +128,7 @@ fn files_present_absent_and_hashed() {
     absent.check.path = Some("/var/tmp/.svc/*.sh".into());
     assert_eq!(
         check_command(&absent).unwrap().command,
-        shell::bash(
-            &format!("{RUN_AS_OWNER}{FILES_SCRIPT}"),
-            "enshu-check-files",
-            &["/var/tmp/.svc/*.sh"]
-        )
+        shell::bash(FILES_SCRIPT, "enshu-check-files", &["/var/tmp/.svc/*.sh"])
     );
     assert!(!judge(&absent, &output("/var/tmp/.svc/update.sh\n"), None, true).passed);
     assert!(judge(&absent, &output(""), None, true).passed);
@@ -250,11 +246,7 @@ async fn a_check_that_cannot_run_fails_with_the_reason() {
         backend.calls(),
         [Call::Exec(
             "t-pc01".into(),
-            shell::bash(
-                &format!("{RUN_AS_OWNER}{FILES_SCRIPT}"),
-                "enshu-check-files",
-                &["/x"]
-            )
+            shell::bash(FILES_SCRIPT, "enshu-check-files", &["/x"])
         )]
     );
 }
@@ -291,4 +283,12 @@ fn the_account_script_reads_the_images_initial_passwords_and_no_literal() {
     ] {
         assert!(!ACCOUNT_SCRIPT.contains(literal), "{literal}");
     }
+}
+
+#[test]
+fn the_file_checks_carry_the_run_as_owner_functions() {
+    // Without them the file checks would look as root, and a file only
+    // its owner can see would be reported the same as a missing one.
+    assert!(FILES_SCRIPT.starts_with(RUN_AS_OWNER));
+    assert!(FILE_HASH_SCRIPT.starts_with(RUN_AS_OWNER));
 }
