@@ -40,13 +40,14 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
             continue;
         }
         let exercise_ms = clock.exercise_ms_at(Some(team.index), now);
+        let speed = clock.speed_at(Some(team.index), now);
         let schedule = schedule_state(&events, team, &clock);
         if !enshu_injector::due(&team.injects, &schedule, exercise_ms).is_empty() {
             // Owned, so the futures are `Send` for any lifetime.
             let (backend, team) = (shared.backend.clone(), team.clone());
             due_teams.push(async move {
                 let attempts =
-                    enshu_injector::fire_due(&backend, &team, &schedule, exercise_ms).await;
+                    enshu_injector::fire_due(&backend, &team, &schedule, exercise_ms, speed).await;
                 (team, exercise_ms, attempts)
             });
         }

@@ -349,7 +349,11 @@ async fn start_process<B: Backend>(
             reason: "use 1-64 characters without '/' or a leading '-'",
         });
     }
-    let directory = format!("{}/.cache", scratch_directory(&host.hardening));
+    let user = process_user(host.role);
+    let directory = match user {
+        Some(user) => format!("/home/{user}/.cache"),
+        None => format!("{}/.cache", scratch_directory(&host.hardening)),
+    };
     let lifetime = PROCESS_LIFETIME_SECONDS.to_string();
     let output = run(
         backend,
@@ -358,7 +362,7 @@ async fn start_process<B: Backend>(
         shell::bash(
             START_PROCESS_SCRIPT,
             "enshu-process",
-            &[name, &directory, &lifetime],
+            &[name, &directory, &lifetime, user.unwrap_or("")],
         ),
     )
     .await?;
@@ -367,12 +371,20 @@ async fn start_process<B: Backend>(
     let comm: String = name.bytes().take(15).map(char::from).collect();
     Ok(json!({
         "process_name": name,
+        "user": user.unwrap_or("root"),
         "comm": comm,
         "pid": pid,
         "executable": format!("{directory}/{name}"),
         "real_executable": "/usr/bin/sleep",
         "lifetime_seconds": PROCESS_LIFETIME_SECONDS,
     }))
+}
+
+/// Whom a process artefact runs as: on a staff PC the clerk who opened the
+/// malware (so the team, logged in as that user, can stop it), elsewhere
+/// root.
+pub fn process_user(role: ContainerRole) -> Option<&'static str> {
+    (role == ContainerRole::Host(ImageRole::Workstation)).then_some("staff")
 }
 
 /// Where a cron line goes on a container with this hardening.
@@ -902,10 +914,12 @@ mod tests {
                 shell::bash(
                     START_PROCESS_SCRIPT,
                     "enshu-process",
-                    &["regsvr32-Nvtewq", "/var/tmp/.cache", "100000"]
+                    // On a staff PC it runs as the clerk, from the clerk's profile.
+                    &["regsvr32-Nvtewq", "/home/staff/.cache", "100000", "staff"]
                 )
             )]
         );
+        assert_eq!(truth["user"], "staff");
         assert_eq!(truth["pid"], 4242);
         assert_eq!(truth["comm"], "regsvr32-Nvtewq");
         let bad = Artefact {

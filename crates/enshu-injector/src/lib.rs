@@ -96,12 +96,14 @@ pub fn team_networks(team: &TeamPlan) -> Vec<Ipv4Net> {
 }
 
 /// Fire one inject of `team` now; `exercise_ms` is the team's exercise
-/// time, recorded in the ground truth.
+/// time, recorded in the ground truth, and `speed` its clock's speed
+/// (traffic intervals are exercise time).
 pub async fn fire<B: Backend>(
     backend: &B,
     team: &TeamPlan,
     inject: &PlannedInject,
     exercise_ms: u64,
+    speed: u32,
 ) -> Result<FiredInject, InjectError> {
     let ground_truth = match &inject.action {
         Action::Artefact(planted) => {
@@ -127,7 +129,7 @@ pub async fn fire<B: Backend>(
                 })?
         }
         Action::Traffic(traffic) => {
-            traffic::start(backend, inject, traffic, &team_networks(team)).await?
+            traffic::start(backend, inject, traffic, &team_networks(team), speed).await?
         }
         Action::Message(message) => message::render(message),
         Action::Replay(_) => {
@@ -175,12 +177,14 @@ pub struct FireAttempt {
 /// the beacon). The caller appends each success to the log as
 /// `InjectFired` and records it in its [`ScheduleState`]. A failure is not
 /// counted as fired, so it is tried again on the next call (its chain
-/// waits); the caller decides whether to hold it instead.
+/// waits); the caller decides whether to hold it instead. `speed` is the
+/// team's clock speed (see [`fire`]).
 pub async fn fire_due<B: Backend>(
     backend: &B,
     team: &TeamPlan,
     state: &ScheduleState,
     exercise_ms: u64,
+    speed: u32,
 ) -> Vec<FireAttempt> {
     let mut working = state.clone();
     let mut attempts: Vec<FireAttempt> = Vec::new();
@@ -201,7 +205,7 @@ pub async fn fire_due<B: Backend>(
             let Some(inject) = team.injects.iter().find(|inject| inject.id == due.inject) else {
                 continue;
             };
-            let result = fire(backend, team, inject, exercise_ms).await;
+            let result = fire(backend, team, inject, exercise_ms, speed).await;
             match &result {
                 Ok(_) => working.record_fired(&inject.id, exercise_ms),
                 Err(error) => {
@@ -268,7 +272,7 @@ mod tests {
         // A controller ticking every 10 s of exercise time, persisting as it goes.
         for tick in 0..=20u64 {
             let now = tick * 10_000;
-            for attempt in fire_due(&backend, &team, &state, now).await {
+            for attempt in fire_due(&backend, &team, &state, now, 1).await {
                 let fired = attempt
                     .result
                     .unwrap_or_else(|error| panic!("{}: {error}", attempt.due.inject));
@@ -297,7 +301,7 @@ mod tests {
         assert_eq!(beacon_execs, 1);
         backend.clear_calls();
         assert!(
-            fire_due(&backend, &team, &state, 10_000_000)
+            fire_due(&backend, &team, &state, 10_000_000, 1)
                 .await
                 .is_empty()
         );
@@ -316,7 +320,7 @@ mod tests {
             .find(|inject| inject.id == "dropper")
             .unwrap()
             .clone();
-        let error = fire(&backend, &team, &dropper, 0).await.unwrap_err();
+        let error = fire(&backend, &team, &dropper, 0, 1).await.unwrap_err();
         assert!(matches!(error, InjectError::NoSuchHost { .. }), "{error}");
     }
 }

@@ -257,15 +257,7 @@ pub fn generator(
         }
     };
     let count = count.clamp(1, MAX_COUNT);
-    // Each attempt may take its own timeout (5 s, 30 s for a chunk) on top
-    // of the interval; a minute of slack for the start.
-    let attempt_seconds: u64 = if traffic.kind == TrafficKind::Exfiltration {
-        30
-    } else {
-        5
-    };
-    let per_attempt_ms = (interval_ms as f64 * (1.0 + jitter)) as u64 + attempt_seconds * 1000;
-    let max_seconds = (u64::from(count) * per_attempt_ms / 1000 + 60).min(MAX_SECONDS);
+    let max_seconds = time_bound(traffic.kind, count, interval_ms, jitter);
     Ok(Generator {
         inject: inject.id.clone(),
         kind: traffic.kind,
@@ -283,6 +275,36 @@ pub fn generator(
         brute_force_method,
         max_seconds,
     })
+}
+
+/// How long a generator may run: each attempt may take its own timeout
+/// (5 s, 30 s for a chunk) on top of the interval; a minute of slack for
+/// the start.
+fn time_bound(kind: TrafficKind, count: u32, interval_ms: u64, jitter: f64) -> u64 {
+    let attempt_seconds: u64 = if kind == TrafficKind::Exfiltration {
+        30
+    } else {
+        5
+    };
+    let per_attempt_ms = (interval_ms as f64 * (1.0 + jitter)) as u64 + attempt_seconds * 1000;
+    (u64::from(count) * per_attempt_ms / 1000 + 60).min(MAX_SECONDS)
+}
+
+/// The shortest interval a faster clock may bring a generator down to.
+pub const MIN_INTERVAL_MS: u64 = 20;
+
+impl Generator {
+    /// The generator as it runs on a clock `speed` times real time: its
+    /// interval is exercise time, so it shrinks with the clock (a 60 s
+    /// beacon every 3 s at 20×), never below [`MIN_INTERVAL_MS`]; the count
+    /// stays.
+    pub fn at_speed(mut self, speed: u32) -> Generator {
+        if speed > 1 && self.interval_ms > MIN_INTERVAL_MS {
+            self.interval_ms = (self.interval_ms / u64::from(speed)).max(MIN_INTERVAL_MS);
+            self.max_seconds = time_bound(self.kind, self.count, self.interval_ms, self.jitter);
+        }
+        self
+    }
 }
 
 /// Starts generator program `$5` (with `$6…`) in the background, in its own
@@ -428,14 +450,16 @@ pub fn launch_command(generator: &Generator) -> Vec<String> {
     shell::bash(LAUNCH_SCRIPT, "enshu-launch", &launch)
 }
 
-/// Start the traffic of `inject` from its target; returns the ground truth.
+/// Start the traffic of `inject` from its target, on a clock running
+/// `speed` times real time; returns the ground truth.
 pub async fn start<B: Backend>(
     backend: &B,
     inject: &PlannedInject,
     traffic: &Traffic,
     team_networks: &[Ipv4Net],
+    speed: u32,
 ) -> Result<Value, TrafficError> {
-    let generator = generator(inject, traffic, team_networks)?;
+    let generator = generator(inject, traffic, team_networks)?.at_speed(speed);
     let command = launch_command(&generator);
     let output = backend
         .exec(&generator.container, &command, ExecPrivilege::Container)
@@ -587,11 +611,33 @@ mod tests {
             &inject(&beacon, "1.1.1.1"),
             &beacon,
             &team_networks(),
+            1,
         )
         .await
         .unwrap_err();
         assert!(matches!(error, TrafficError::EgressRefused { .. }));
         assert!(backend.calls().is_empty());
+    }
+
+    #[test]
+    fn a_faster_clock_shortens_the_interval_and_keeps_the_count() {
+        let beacon = Traffic {
+            ports: vec![port("tcp/8080")],
+            interval: Some(Duration::from_secs(60)),
+            count: Some(180),
+            ..traffic(TrafficKind::Beacon)
+        };
+        let real_time =
+            generator(&inject(&beacon, "10.64.100.23"), &beacon, &team_networks()).unwrap();
+        let fast = real_time.clone().at_speed(20);
+        assert_eq!((fast.interval_ms, fast.count), (3_000, 180));
+        assert!(fast.max_seconds < real_time.max_seconds);
+        assert_eq!(real_time.clone().at_speed(1).interval_ms, 60_000);
+        // Never below the floor, however fast the clock.
+        assert_eq!(real_time.at_speed(120).interval_ms, 500);
+        let scan = traffic(TrafficKind::Scan);
+        let quick = generator(&inject(&scan, "10.64.100.23"), &scan, &team_networks()).unwrap();
+        assert_eq!(quick.at_speed(120).interval_ms, MIN_INTERVAL_MS);
     }
 
     #[test]
@@ -697,7 +743,7 @@ mod tests {
         let planned = inject(&beacon, "10.64.100.23");
         // The fake refuses execs into containers it does not run.
         assert!(matches!(
-            start(&backend, &planned, &beacon, &team_networks()).await,
+            start(&backend, &planned, &beacon, &team_networks(), 1).await,
             Err(TrafficError::Backend { .. })
         ));
         let expected_body = format!("{PAUSE}{BEACON_SCRIPT}");

@@ -200,7 +200,7 @@ async fn quickstart_injects_and_checks_against_docker() {
         traffic.interval = Some(ScenarioDuration::from_secs(1));
         traffic.count = Some(120);
     }
-    let fired = fire(&backend, team, &beacon, 60_000)
+    let fired = fire(&backend, team, &beacon, 60_000, 1)
         .await
         .expect("beacon fires");
     eprintln!("beacon: {}", fired.ground_truth);
@@ -222,13 +222,13 @@ async fn quickstart_injects_and_checks_against_docker() {
     let beacon_pid = fired.ground_truth["pid"].clone();
     ground_truth.insert(fired.inject.clone(), fired.ground_truth);
     // Fired again (a controller crashed before recording it): no second generator.
-    let again = fire(&backend, team, &beacon, 60_000)
+    let again = fire(&backend, team, &beacon, 60_000, 1)
         .await
         .expect("beacon fires again");
     assert_eq!(again.ground_truth["pid"], beacon_pid);
 
     // Dropper file.
-    let fired = fire(&backend, team, inject(team, "dropper"), 60_100)
+    let fired = fire(&backend, team, inject(team, "dropper"), 60_100, 1)
         .await
         .expect("dropper fires");
     eprintln!("dropper: {}", fired.ground_truth);
@@ -253,7 +253,7 @@ async fn quickstart_injects_and_checks_against_docker() {
     ground_truth.insert(fired.inject.clone(), fired.ground_truth);
 
     // Cron persistence in staff's crontab.
-    let fired = fire(&backend, team, inject(team, "persistence"), 70_100)
+    let fired = fire(&backend, team, inject(team, "persistence"), 70_100, 1)
         .await
         .expect("persistence fires");
     eprintln!("persistence: {}", fired.ground_truth);
@@ -274,7 +274,7 @@ async fn quickstart_injects_and_checks_against_docker() {
         crontab.contains(fired.ground_truth["file_sha256"].as_str().unwrap()),
         "{crontab}"
     );
-    fire(&backend, team, inject(team, "persistence"), 70_100)
+    fire(&backend, team, inject(team, "persistence"), 70_100, 1)
         .await
         .expect("persistence fires again");
     let (_, lines) = sh(
@@ -287,7 +287,7 @@ async fn quickstart_injects_and_checks_against_docker() {
     ground_truth.insert(fired.inject.clone(), fired.ground_truth);
 
     // Deface, golden copy first.
-    let fired = fire(&backend, team, inject(team, "deface"), 120_000)
+    let fired = fire(&backend, team, inject(team, "deface"), 120_000, 1)
         .await
         .expect("deface fires");
     eprintln!("deface: {}", fired.ground_truth);
@@ -304,7 +304,7 @@ async fn quickstart_injects_and_checks_against_docker() {
     ground_truth.insert(fired.inject.clone(), fired.ground_truth.clone());
 
     // The SOC's mail, rendered with the team's C2 address.
-    let fired = fire(&backend, team, inject(team, "soc-alert"), 180_000)
+    let fired = fire(&backend, team, inject(team, "soc-alert"), 180_000, 1)
         .await
         .expect("soc-alert fires");
     assert!(
@@ -327,7 +327,7 @@ async fn quickstart_injects_and_checks_against_docker() {
         name: Some("regsvr32-Nvtewq".into()),
         schedule: None,
     });
-    let fired = fire(&backend, team, &process, 80_000)
+    let fired = fire(&backend, team, &process, 80_000, 1)
         .await
         .expect("process fires");
     let (_, pgrep) = sh(&backend, pc01, "pgrep -a -x regsvr32-Nvtewq").await;
@@ -348,7 +348,9 @@ async fn quickstart_injects_and_checks_against_docker() {
         name: None,
         schedule: None,
     });
-    fire(&backend, team, &log, 80_500).await.expect("log fires");
+    fire(&backend, team, &log, 80_500, 1)
+        .await
+        .expect("log fires");
     let (_, logged) = sh(
         &backend,
         pc01,
@@ -545,7 +547,7 @@ async fn artefacts_on_the_roles_as_built() {
         served.starts_with(&sha256_hex(HOMEPAGE.as_bytes())),
         "the image seeds its own homepage: {served}"
     );
-    let fired = fire(&backend, team, inject(team, "deface"), 120_000)
+    let fired = fire(&backend, team, inject(team, "deface"), 120_000, 1)
         .await
         .expect("the deface writes the tmpfs web root");
     assert_eq!(
@@ -578,7 +580,7 @@ async fn artefacts_on_the_roles_as_built() {
         artefact.path = Some("/home/staff/AppData/Local/Temp/Nvtewq.dll".into());
         artefact.content = Some("ENSHU-MARKER emotet-loader stand-in; harmless\n".into());
     });
-    let fired = fire(&backend, team, &macro_file, 180_000)
+    let fired = fire(&backend, team, &macro_file, 180_000, 1)
         .await
         .expect("file in a home fires");
     eprintln!("macro: {}", fired.ground_truth);
@@ -612,7 +614,7 @@ async fn artefacts_on_the_roles_as_built() {
     let user = with(artefact("backdoor", ArtefactKind::User), &|artefact| {
         artefact.name = Some("svc-backup".into())
     });
-    let fired = fire(&backend, team, &user, 190_000)
+    let fired = fire(&backend, team, &user, 190_000, 1)
         .await
         .expect("user fires");
     eprintln!("user: {}", fired.ground_truth);
@@ -631,7 +633,7 @@ async fn artefacts_on_the_roles_as_built() {
     let encrypt = with(artefact("ransom", ArtefactKind::Encrypt), &|artefact| {
         artefact.path = Some("/home/staff/Documents".into())
     });
-    let fired = fire(&backend, team, &encrypt, 200_000)
+    let fired = fire(&backend, team, &encrypt, 200_000, 1)
         .await
         .expect("encrypt fires");
     eprintln!("encrypt: {}", fired.ground_truth);
@@ -674,7 +676,7 @@ async fn artefacts_on_the_roles_as_built() {
         traffic.path = Some("/admin/".into());
         traffic.user = Some("admin".into());
     }
-    let fired = fire(&backend, team, &brute_force, 210_000)
+    let fired = fire(&backend, team, &brute_force, 210_000, 1)
         .await
         .expect("brute force fires");
     eprintln!("brute force: {}", fired.ground_truth);
@@ -698,7 +700,7 @@ async fn artefacts_on_the_roles_as_built() {
         traffic.interval = Some(ScenarioDuration::from_secs(0));
         traffic.path = Some("/upload".into());
     }
-    let fired = fire(&backend, team, &exfiltration, 220_000)
+    let fired = fire(&backend, team, &exfiltration, 220_000, 1)
         .await
         .expect("exfiltration fires");
     eprintln!("exfiltration: {}", fired.ground_truth);
@@ -719,7 +721,7 @@ async fn artefacts_on_the_roles_as_built() {
         traffic.ports = vec!["tcp/20-25".parse().unwrap(), "tcp/80".parse().unwrap()];
         traffic.count = None;
     }
-    let fired = fire(&backend, team, &scan, 230_000)
+    let fired = fire(&backend, team, &scan, 230_000, 1)
         .await
         .expect("scan fires");
     eprintln!("scan: {}", fired.ground_truth);
@@ -738,7 +740,7 @@ async fn artefacts_on_the_roles_as_built() {
         traffic.count = Some(3);
         traffic.ports = vec![];
     }
-    let fired = fire(&backend, team, &tunnel, 235_000)
+    let fired = fire(&backend, team, &tunnel, 235_000, 1)
         .await
         .expect("dns tunnel fires");
     assert_eq!(
@@ -787,6 +789,6 @@ async fn artefacts_on_the_roles_as_built() {
     escape
         .addresses
         .insert("dmz/www".into(), "10.224.20.10".into());
-    let error = fire(&backend, team, &escape, 240_000).await.unwrap_err();
+    let error = fire(&backend, team, &escape, 240_000, 1).await.unwrap_err();
     assert!(error.to_string().contains("egress guard"), "{error}");
 }
