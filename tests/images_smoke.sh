@@ -149,6 +149,19 @@ for _ in range(20):
 sys.exit("mail not delivered to team INBOX")
 PY
   then ok mail "SMTP accepted mail for team@, IMAP login saw it in INBOX"; else fail mail "SMTP->IMAP round trip"; fi
+  # The mail administrator locks a hijacked account: IMAP refuses it, `team` still logs in.
+  cx sshpass -p enshu ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+     mailadmin@mail 'mail-account lock staff && mail-account list' 2>&1 | grep -x 'staff locked' >/dev/null &&
+    cx python3 -c '
+import imaplib, sys
+def login(user):
+    try:
+        imaplib.IMAP4("mail", 143).login(user, "enshu"); return True
+    except imaplib.IMAP4.error:
+        return False
+sys.exit(0 if not login("staff") and login("team") else 1)' &&
+    ok mail "mailadmin logs in over ssh and locks staff with mail-account; IMAP refuses staff, not team" ||
+    fail mail "mailadmin lock path"
   # shellcheck disable=SC2016 # the client's bash expands $l
   cx bash -c 'exec 3<>/dev/tcp/mail/25; IFS= read -r -t 3 l <&3; [[ $l == 220* ]]' && ok mail "SMTP 220 banner" || fail mail "no SMTP 220 banner"
   # shellcheck disable=SC2016 # the client's bash expands $l

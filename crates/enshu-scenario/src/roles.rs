@@ -170,6 +170,9 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
                 "SETGID",
                 "KILL",
                 "NET_BIND_SERVICE",
+                // sshd, for the mail administrator's login (as on the web role).
+                "SYS_CHROOT",
+                "AUDIT_WRITE",
             ],
             &[
                 "/run",
