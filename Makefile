@@ -3,6 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PG_DIR ?= $(CURDIR)/target/pg
 KEEP ?= 0
+SCENARIO ?= quickstart
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: test demo deps images build bench schema fmt lint postgres-start postgres-stop
@@ -20,9 +21,11 @@ test: deps lint images
 	bash tests/images_smoke.sh
 
 ## A whole exercise end to end on the embedded defaults (SQLite, local Docker):
-## two teams, team 1 played by a script through its own way in. KEEP=1 keeps it running.
+## two teams, team 1 played by the scenario's solver through its own way in.
+## SCENARIO=emotet-beta (or defacement-seccloud, usb-lgwan) plays a municipal
+## exercise; KEEP=1 keeps it running.
 demo: deps images build
-	KEEP=$(KEEP) bash infra/demo/run.sh
+	KEEP=$(KEEP) bash infra/demo/run.sh $(SCENARIO)
 
 deps:
 	@bash infra/deps.sh

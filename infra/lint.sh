@@ -2,7 +2,7 @@
 # The scripts' half of `make lint`: shellcheck on every shell script of the
 # project, `python3 -m py_compile` on every Python program. It finds the
 # files itself, by extension or, for a file without one, by its shebang,
-# so a new script (under crates/*/scripts/, infra/, tests/, images/) is
+# so a new script (under crates/*/scripts/, infra/, tests/, images/, scenarios/solvers/) is
 # linted without editing the Makefile.
 #
 #   bash infra/lint.sh
@@ -33,7 +33,7 @@ while IFS= read -r -d '' file; do
       esac
       ;;
   esac
-done < <(find crates/*/scripts infra tests .ci images -type f ! -path 'tests/fixtures/*' -print0 2>/dev/null | LC_ALL=C sort -z)
+done < <(find crates/*/scripts infra tests .ci images scenarios/solvers -type f ! -path 'tests/fixtures/*' -print0 2>/dev/null | LC_ALL=C sort -z)
 
 if ((${#headless[@]})); then
   printf 'lint: %s: the first line is neither a shebang nor a shellcheck shell directive\n' "${headless[@]}" >&2

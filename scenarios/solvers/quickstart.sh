@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# A scripted team, acting as trainees would through their own way in:
-# SSH to the analyst workstation, and the team portal's JSON API.
+# The quickstart's solver: a scripted team, acting as trainees would
+# through their own way in: SSH to the analyst workstation, and the team
+# portal's JSON API.
 #
-#   bash infra/demo/player.sh SESSION TEAM_INDEX PORTAL_URL
+#   bash scenarios/solvers/quickstart.sh SESSION TEAM_INDEX PORTAL_URL [ACCESS_PORT]
 set -euo pipefail
-session=$1 team=$2 portal=$3
+session=$1 team=$2 portal=$3 access_port=${4:-2201}
 here=$(cd "$(dirname "$0")" && pwd)
 enshu=${ENSHU_BIN:-${CARGO_TARGET_DIR:-target}/release/enshu}
-creds=$($enshu credentials --session "$session" --output json)
+creds=$($enshu credentials --session "$session" --base-port "$access_port" --output json)
 field() { python3 -c "import json,sys; t=json.load(sys.stdin)['teams'][$team-1]; print(t['$1'])" <<<"$creds"; }
 token=$(field portal_token) port=$(field ssh_port) password=$(field password)
 api() { # METHOD PATH [JSON]
@@ -33,7 +34,7 @@ for message in json.load(sys.stdin)["messages"]:
 done
 [ -n "$c2" ] || { say "no SOC alert arrived"; exit 1; }
 say "SOC alert names $c2; looking for the office PC that talks to it"
-infected=$(on_workstation "python3 - $c2 enshu" < "$here/investigate.py" | awk '/^INFECTED/ { print $2; exit }')
+infected=$(on_workstation "python3 - $c2 enshu" < "$here/quickstart-investigate.py" | awk '/^INFECTED/ { print $2; exit }')
 [ -n "$infected" ] || { say "no infected host found"; exit 1; }
 say "infected: $infected"
 api POST /api/team/answers "{\"objective\": \"find-host\", \"answer\": \"$infected\"}" >/dev/null
@@ -47,12 +48,12 @@ say "blocked $c2 at the firewall"
 # Recovery: find the downloader the persistence runs (a script dropped into
 # the user's profile) and remove it; then restore the defaced home page from the web
 # server's backup, as its administrator, after checking what changed.
-removed=$(on_workstation "python3 - $c2 enshu --remove" < "$here/investigate.py" | awk '/^REMOVED/ { print $3; exit }')
+removed=$(on_workstation "python3 - $c2 enshu --remove" < "$here/quickstart-investigate.py" | awk '/^REMOVED/ { print $3; exit }')
 [ -n "$removed" ] || { say "no persistence found"; exit 1; }
 say "persistence removed on $infected: $removed"
 # The web server's address, from the team's network map on the portal.
 www=$(api GET /api/team | python3 -c 'import json,sys; print(json.load(sys.stdin)["hosts"]["dmz/www"])')
-restored=$(on_workstation "python3 - $www enshu" < "$here/restore_site.py")
+restored=$(on_workstation "python3 - $www enshu" < "$here/quickstart-restore-site.py")
 say "$restored"
 grep -q '^RESTORED' <<<"$restored" || exit 1
 writer=$(awk '/^WRITER/ { print $2; exit }' <<<"$restored")

@@ -1,15 +1,12 @@
-//! A whole exercise against the real engine: `make demo`'s path with its
-//! scores and timeline asserted, and a server restart mid-exercise. Needs
-//! Docker, root and the images; fails (never skips) without them.
+//! The real engine through the CLI: a server restart mid-exercise, and a
+//! capture replay with a reset (every reference scenario played whole is
+//! in `reference_scenarios.rs`). Needs Docker, root and the images; fails
+//! (never skips) without them.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-fn repository() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn state_dir(name: &str) -> String {
     format!(
@@ -31,86 +28,6 @@ fn enshu(state: &str, arguments: &[&str]) -> std::process::Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-fn containers(session: &str) -> usize {
-    let output = Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=enshu.session={session}"),
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout).lines().count()
-}
-
-#[test]
-fn the_demo_exercise_scores_team_one_in_all_four_phases_and_cleans_up() {
-    let session = format!("dm{}", std::process::id() % 10_000);
-    let state = state_dir("demo");
-    let port = (30_000 + std::process::id() % 10_000).to_string();
-    let output = Command::new("bash")
-        .arg(repository().join("infra/demo/run.sh"))
-        .current_dir(repository())
-        .env("ENSHU_BIN", env!("CARGO_BIN_EXE_enshu"))
-        .env("ENSHU_STATE_DIR", &state)
-        .env("ENSHU_DEMO_SESSION", &session)
-        .env("ENSHU_DEMO_PORT", &port)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    eprintln!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "make demo's script failed");
-    let results: Value = serde_json::from_str(
-        &std::fs::read_to_string(repository().join("target/demo/results.json")).unwrap(),
-    )
-    .unwrap();
-    let teams = results["scoreboard"]["teams"].as_array().unwrap();
-    let phase_points = |team: &Value| -> Vec<i64> {
-        team["score"]["phases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|phase| phase["points"].as_i64().unwrap())
-            .collect()
-    };
-    assert!(
-        phase_points(&teams[0]).iter().all(|points| *points > 0),
-        "team 1 must score in every phase: {:?}",
-        phase_points(&teams[0])
-    );
-    assert_eq!(teams[1]["total"], 0, "team 2 did nothing");
-    // The timeline: each team saw the attack; team 1's answers and report are there.
-    let events = results["events"].as_array().unwrap();
-    let count = |team: u64, kind: &str, inject: &str| {
-        events
-            .iter()
-            .filter(|event| {
-                event["team"] == team
-                    && event["kind"]["kind"] == kind
-                    && (inject.is_empty() || event["kind"]["inject"] == inject)
-            })
-            .count()
-    };
-    for team in [1, 2] {
-        for inject in ["beacon", "dropper", "deface", "deface-log", "soc-alert"] {
-            assert_eq!(
-                count(team, "inject_fired", inject),
-                1,
-                "team {team} inject {inject} fired exactly once"
-            );
-        }
-    }
-    assert!(
-        count(1, "submission", "") >= 2
-            && count(1, "report_submitted", "") == 1
-            && count(1, "firewall_changed", "") == 1
-    );
-    assert_eq!(count(2, "submission", ""), 0);
-    assert_eq!(containers(&session), 0, "the demo tears its ranges down");
 }
 
 struct Server(Child);

@@ -50,11 +50,14 @@ fn reference_scenarios_conform_to_the_published_schema() {
     let schema: serde_json::Value =
         serde_json::from_str(&enshu_scenario::schema::scenario_schema_json()).unwrap();
     let validator = jsonschema::draft7::new(&schema).expect("the schema compiles as draft-07");
-    for name in [
-        "quickstart.yaml",
-        "emotet-beta.yaml",
-        "defacement-seccloud.yaml",
-    ] {
+    let mut names: Vec<String> = std::fs::read_dir(repository().join("scenarios"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 4, "the reference scenarios: {names:?}");
+    for name in &names {
         let text = std::fs::read_to_string(repository().join("scenarios").join(name)).unwrap();
         let document: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
         let errors: Vec<String> = validator

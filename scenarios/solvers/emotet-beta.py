@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The solver of scenarios/emotet-beta.yaml: a scripted team that meets
+every objective with what trainees have (the SOC's mail in the portal, the
+SSH way in to the analyst workstation, the staff PC and the mail server it
+may log in to from there, the team's firewall and the report forms), and a
+scripted instructor who grades the judged notice.
+
+    python3 scenarios/solvers/emotet-beta.py SESSION TEAM PORTAL [--access-port PORT]
+"""
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from team import main  # noqa: E402
+
+IPV4 = r"\b\d{1,3}(?:\.\d{1,3}){3}\b"
+
+
+def now():
+    return time.strftime("%Y-%m-%dT%H:%M")
+
+
+def solve(team, instructor):
+    # Detection: the security cloud SOC's mail names the PC and the server
+    # it beacons to.
+    alert = team.wait_message(lambda m: m["channel"] == "mail" and len(re.findall(IPV4, m["body"])) >= 2,
+                              what="the SOC's alert")
+    pc, c2 = re.findall(IPV4, alert["body"])[:2]
+    team.say(f"the SOC reports {pc} beaconing to {c2}")
+    team.answer("patient-zero", pc)
+    team.answer("c2-address", c2)
+
+    # Response: cut the PC off from the C2 at the team's firewall, keeping
+    # it running for the evidence.
+    team.block(c2)
+    team.report("first-report", {
+        "recipients": ["ciso", "prefecture"], "reporter": "情報政策課 演習チーム 内線1234",
+        "noticed_at": now(), "trigger": "soc_alert", "category": "malware",
+        "affected_hosts": pc, "affected_segments": "inet", "personal_data": "no",
+        "actions": f"{now()} SOCの通報を受領。{pc} が {c2}:8080 へ通信していることを確認し、FWで {c2} を遮断（端末は稼働のまま保全）",
+        "status": "封じ込め中、調査継続"})
+
+    # On the PC, as its user: the EDR log names the loader and its hash.
+    edr = team.wait_on(pc, "cat /var/log/edr.log", lambda text: "sha256=" in text, user="staff",
+                       what="the EDR alert")
+    loader_hash = re.search(r"sha256=([0-9a-f]{64})", edr).group(1)
+    team.answer("loader-hash", loader_hash)
+    dll = re.search(r"\\([^\\\s]+\.dll)", edr).group(1)
+    stem = dll.rsplit(".", 1)[0]
+    removed = team.on(pc, f"find ~ -iname {dll} -print -delete", user="staff").split()
+    team.say(f"removed the loader on {pc}: {' '.join(removed) or 'nothing found'}")
+    if not removed:
+        raise RuntimeError(f"{dll} not found in the user's profile on {pc}")
+    processes = team.on(pc, "ps -u staff -o pid=,comm=", user="staff")
+    loaders = [line.split()[0] for line in processes.splitlines() if stem in line]
+    if not loaders:
+        raise RuntimeError(f"no process of {stem} runs on {pc}: {processes}")
+    team.on(pc, "kill " + " ".join(loaders), user="staff")
+    team.say(f"stopped the loader's process(es) {' '.join(loaders)} on {pc}")
+
+    # The hijacked mail account: the internet mail server's log shows who
+    # sends the spam; its administrator locks that account.
+    imail = team.hosts()["inet/imail"]
+    log = team.wait_on(imail, "cat /var/log/mail.log", lambda text: "sasl_username=" in text,
+                       user="mailadmin", what="mail sent with a staff account")
+    account = re.search(r"sasl_username=(\w+)", log).group(1)
+    team.on(imail, f"mail-account lock {account}", user="mailadmin")
+    team.say(f"locked the mail account {account} on {imail}")
+
+    team.report("follow-up-report", {
+        "category": "malware",
+        "cause": "取引先を装った返信型メールの添付ファイル（マクロ付き文書）からEmotetに感染",
+        "intrusion_method": "メール添付ファイル（パスワード付きZIP）",
+        "iocs": f"C2: {c2}:8080 / loader: {dll} sha256={loader_hash}",
+        "ppc_report_required": "no",
+        "actions": f"{now()} ローダー削除、プロセス停止、メールアカウント {account} を停止"})
+
+    # Reporting: the neighbouring city's call asks for a public notice.
+    team.wait_message(lambda m: m["channel"] == "phone", what="the partner's call")
+    final = team.report("final-report", {
+        "summary": f"職員PC {pc} がEmotetに感染し、C2 {c2} と通信、メールアカウント {account} から取引先へなりすましメールが送信された。",
+        "secondary_damage": "取引先へのなりすましメール送信",
+        "public_notice": "当市職員を装った不審なメールが送信されています。添付ファイルは開かずに削除してください。お問い合わせ: 情報政策課 0120-000-000",
+        "recurrence_prevention": "マクロの既定無効化、EDRの監視強化、職員への注意喚起"})
+    instructor.grade(team.index, final["seq"], "spoofing-notice",
+                     {"spoofing-notice-0": 20, "spoofing-notice-1": 20, "spoofing-notice-2": 10})
+
+
+if __name__ == "__main__":
+    main(solve)
