@@ -55,6 +55,33 @@ impl Serialize for ContainerRole {
     }
 }
 
+/// The user trainees log in as over SSH on a host of `role`, with the
+/// team's password; `None` for a role that runs no sshd (its hosts cannot
+/// be a way in nor take `login: true`). Each name is the account the
+/// role's image creates (`images/<role>/Dockerfile`, `images/roles.md`).
+pub fn login_user(role: ImageRole) -> Option<&'static str> {
+    match role {
+        ImageRole::Analyst => Some("analyst"),
+        ImageRole::Workstation => Some("staff"),
+        ImageRole::Web => Some("webadmin"),
+        ImageRole::Syslog => Some("logs"),
+        ImageRole::Mail
+        | ImageRole::File
+        | ImageRole::Dns
+        | ImageRole::Proxy
+        | ImageRole::Internet => None,
+    }
+}
+
+/// The roles whose hosts accept SSH logins, for messages.
+pub fn login_roles() -> Vec<&'static str> {
+    ImageRole::ALL
+        .into_iter()
+        .filter(|role| login_user(*role).is_some())
+        .map(ImageRole::as_str)
+        .collect()
+}
+
 /// The image a container of `role` runs.
 pub fn image(role: ContainerRole) -> String {
     format!("enshu/{}:{IMAGE_TAG}", role.as_str())
@@ -206,9 +233,19 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
             &["/run", "/tmp", "/var/log"],
             64,
         ),
+        // rsyslogd, and sshd for `logs`, the team's reader of the collected
+        // logs (sshd's capabilities as on the workstation).
         ImageRole::Syslog => profile(
-            &["NET_BIND_SERVICE"],
-            &["/run", "/tmp", "/var/log", "/var/spool/rsyslog"],
+            &[
+                "CHOWN",
+                "SETUID",
+                "SETGID",
+                "SYS_CHROOT",
+                "AUDIT_WRITE",
+                "KILL",
+                "NET_BIND_SERVICE",
+            ],
+            &["/run", "/tmp", "/home", "/var/log", "/var/spool/rsyslog"],
             96,
         ),
         ImageRole::Proxy => profile(
