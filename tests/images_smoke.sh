@@ -188,6 +188,9 @@ check_syslog() {
   cx logger -n syslog -P 514 -T --rfc3164 -t enshu-smoke "tcp-$RUN_ID"
   poll 20 rx syslog grep -qs "udp-$RUN_ID" /var/log/remote/client.log && ok syslog "udp/514 -> /var/log/remote/client.log" || fail syslog "udp message not stored"
   poll 20 rx syslog grep -qs "tcp-$RUN_ID" /var/log/remote/client.log && ok syslog "tcp/514 -> /var/log/remote/client.log" || fail syslog "tcp message not stored"
+  cx sshpass -p enshu ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+     -tt logs@syslog "id -un && grep -c udp-$RUN_ID /var/log/remote/client.log" 2>&1 | tr -d '\r' | tr '\n' ' ' | grep -x 'logs 1 ' >/dev/null \
+     && ok syslog "password login as logs (pty), reads /var/log/remote" || fail syslog "logs cannot log in or read /var/log/remote"
 }
 check_router() {
   rx router sh -c 'cat > /etc/enshu/rules.nft' <<'NFT'

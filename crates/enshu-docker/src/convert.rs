@@ -269,6 +269,7 @@ mod tests {
             router: Ipv4Addr::new(10, 64, 10, 254),
             bridge: "esh0123456789a".to_string(),
             internal: true,
+            team_range: true,
             labels: BTreeMap::from([("enshu.session".to_string(), "s1".to_string())]),
         }
     }

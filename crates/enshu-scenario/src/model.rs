@@ -51,6 +51,15 @@ pub struct Scenario {
     /// Hosts (containers) of one team's range.
     #[serde(default)]
     pub hosts: Vec<Host>,
+    /// The team's one way in (`segment/host`): the SSH port each team is
+    /// handed forwards to this host, and trainees log in as its role's
+    /// user (`analyst` on the analyst workstation, `staff` on a
+    /// workstation, `webadmin` on a web server, `logs` on a syslog
+    /// collector). By default it is the range's analyst workstation (the
+    /// one host whose image is `analyst`); name another host only if it
+    /// runs sshd. Every other host is entered from inside the range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub way_in: Option<String>,
     /// Allowed traffic between hosts and segments; everything else is denied.
     #[serde(default)]
     pub flows: Vec<Flow>,
@@ -143,7 +152,10 @@ pub enum SegmentRole {
     InternetConnected,
     /// 自治体情報セキュリティクラウド.
     SecurityCloud,
-    /// The simulated internet (C2 servers, phish senders, citizens).
+    /// The simulated internet (C2 servers, phish senders, citizens,
+    /// partners): outside the team's range. The team's portal and API never
+    /// list its hosts or their addresses; they reach the team only through
+    /// what the exercise gives it (messages, logs, captures).
     Internet,
     /// Vendor maintenance access.
     Maintenance,
@@ -151,10 +163,21 @@ pub enum SegmentRole {
     Transfer,
     /// Simulated LGWAN wide-area network.
     LgwanWan,
-    /// Hidden scorer vantage; trainees can never reach it.
+    /// Hidden scorer vantage; trainees can never reach it (and, like the
+    /// internet, its hosts are never listed to the team).
     Scorer,
     /// A plain office network (for small scenarios).
     Office,
+}
+
+impl SegmentRole {
+    /// Whether the segment stands for the world outside the team's own
+    /// range (the internet with the attacker's and partners' hosts, the
+    /// hidden scorer). The team sees only its own hosts: the portal, the
+    /// team API and the report form's pickers leave these segments out.
+    pub fn is_outside_team_range(self) -> bool {
+        matches!(self, SegmentRole::Internet | SegmentRole::Scorer)
+    }
 }
 
 /// One network segment of a team's range.
@@ -190,7 +213,10 @@ pub struct Host {
     /// Services the host offers, e.g. `tcp/80`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<PortSpec>,
-    /// Whether trainees can log in to this host.
+    /// Whether trainees may log in to this host from inside the range
+    /// (over SSH from the way-in host, with the team's password); the host's
+    /// image must run sshd (`analyst`, `workstation`, `web`, `syslog`). The
+    /// way-in host (see `way_in`) is always one they log in to.
     #[serde(default)]
     pub login: bool,
     /// What the host is, for instructors.

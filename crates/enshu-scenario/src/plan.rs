@@ -75,10 +75,28 @@ pub struct TeamPlan {
     pub block: Ipv4Net,
     pub networks: Vec<NetworkSpec>,
     pub containers: Vec<ContainerSpec>,
+    /// Where the team's SSH port lands.
+    pub way_in: WayIn,
     pub firewall: FirewallPlan,
     pub injects: Vec<PlannedInject>,
     pub checks: Vec<PlannedCheck>,
     pub answers: Vec<PlannedAnswer>,
+}
+
+/// The team's one way in: the host its SSH port forwards to, and the user
+/// trainees log in as there (with the team's password).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct WayIn {
+    /// The container, e.g. `enshu-s1-t01-analyst`.
+    pub container: String,
+    /// Host name inside the range, e.g. `analyst`.
+    pub hostname: String,
+    /// `segment/host` in the scenario.
+    pub reference: String,
+    /// The login user of the host's role (`analyst` on the analyst workstation).
+    pub user: String,
+    /// The port sshd listens on in the container.
+    pub port: u16,
 }
 
 /// One internal network (one segment of one team).
@@ -95,6 +113,10 @@ pub struct NetworkSpec {
     pub bridge: String,
     /// Never connected to the outside.
     pub internal: bool,
+    /// The segment is part of the team's own range; `false` for one that
+    /// stands for the outside world (the internet: attacker, C2, partners),
+    /// whose hosts the team is never shown.
+    pub team_range: bool,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -117,10 +139,33 @@ pub struct ContainerSpec {
     pub networks: Vec<Attachment>,
     /// Route every non-local destination through the team router.
     pub default_route: Option<Ipv4Addr>,
+    /// Trainees log in here over SSH with the team's password: the way-in
+    /// host and every host with `login: true`.
     pub login: bool,
     pub env: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub hardening: Hardening,
+}
+
+impl TeamPlan {
+    /// Whether a container of this team sits in the team's own range: on a
+    /// network of its own, not only on segments that stand for the outside
+    /// world (the router, on every network, is the team's).
+    pub fn in_team_range(&self, container: &ContainerSpec) -> bool {
+        container.networks.iter().any(|attachment| {
+            self.networks
+                .iter()
+                .any(|network| network.name == attachment.network && network.team_range)
+        })
+    }
+
+    /// The team's own containers (router first), never the attacker's
+    /// infrastructure: what the team's portal and API may list.
+    pub fn team_range_containers(&self) -> impl Iterator<Item = &ContainerSpec> {
+        self.containers
+            .iter()
+            .filter(|container| self.in_team_range(container))
+    }
 }
 
 impl ContainerSpec {
@@ -394,6 +439,7 @@ fn plan_team(
                     .nth(relative.router_offset())
                     .expect("segment has a router address"),
                 internal: true,
+                team_range: !segment.role.is_outside_team_range(),
                 labels: base_labels(&[(labels::SEGMENT, segment.name.as_str())]),
             }
         })
@@ -430,6 +476,19 @@ fn plan_team(
         ]),
         hardening: router_role.hardening(),
     });
+    let way_in_host = addresses
+        .topology
+        .way_in_host()
+        .expect("validated way-in host");
+    let way_in = WayIn {
+        container: format!("{prefix}-{}", way_in_host.name),
+        hostname: way_in_host.name.clone(),
+        reference: format!("{}/{}", way_in_host.segment, way_in_host.name),
+        user: roles::login_user(way_in_host.image)
+            .expect("validated way-in role")
+            .to_string(),
+        port: 22,
+    };
     for host in &scenario.hosts {
         let network = network_of(&host.segment);
         let address = addresses.host_address(host);
@@ -448,7 +507,7 @@ fn plan_team(
                 address,
             }],
             default_route: Some(network.router),
-            login: host.login,
+            login: host.login || host.name == way_in_host.name,
             env,
             labels: base_labels(&[
                 (labels::HOST, host.name.as_str()),
@@ -615,6 +674,7 @@ fn plan_team(
         block,
         networks,
         containers,
+        way_in,
         firewall: FirewallPlan { rules, nftables },
         injects,
         checks,
@@ -723,6 +783,11 @@ impl Plan {
         let _ = writeln!(out, "images: {}", self.images.join(", "));
         for team in &self.teams {
             let _ = writeln!(out, "\nteam {} ({})", team.name, team.block);
+            let _ = writeln!(
+                out,
+                "  way in: ssh {}@{} ({})",
+                team.way_in.user, team.way_in.hostname, team.way_in.reference
+            );
             let _ = writeln!(out, "  networks:");
             for network in &team.networks {
                 let _ = writeln!(

@@ -55,6 +55,58 @@ impl Serialize for ContainerRole {
     }
 }
 
+/// The user trainees log in as on a host of `role`, with the team's
+/// password, and how: over SSH, or (the file server) to its SMB share;
+/// `None` for a role that takes no logins (its hosts cannot take
+/// `login: true`). Each name is the account the role's image creates
+/// (`images/<role>/Dockerfile`, `images/roles.md`).
+pub fn login(role: ImageRole) -> Option<(&'static str, LoginKind)> {
+    match role {
+        ImageRole::Analyst => Some(("analyst", LoginKind::Ssh)),
+        ImageRole::Workstation => Some(("staff", LoginKind::Ssh)),
+        ImageRole::Web => Some(("webadmin", LoginKind::Ssh)),
+        ImageRole::Syslog => Some(("logs", LoginKind::Ssh)),
+        ImageRole::Mail => Some(("mailadmin", LoginKind::Ssh)),
+        ImageRole::File => Some(("staff", LoginKind::Smb)),
+        ImageRole::Dns | ImageRole::Proxy | ImageRole::Internet => None,
+    }
+}
+
+/// How trainees log in to a host of a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginKind {
+    /// An SSH shell (sshd): such a host can also be a team's way in.
+    Ssh,
+    /// The SMB share only (`smbclient`), from inside the range.
+    Smb,
+}
+
+/// The user trainees log in as over SSH on a host of `role`; `None` for a
+/// role that runs no sshd (its hosts cannot be a way in).
+pub fn login_user(role: ImageRole) -> Option<&'static str> {
+    login(role)
+        .filter(|(_, kind)| *kind == LoginKind::Ssh)
+        .map(|(user, _)| user)
+}
+
+/// The roles whose hosts accept SSH logins, for messages.
+pub fn login_roles() -> Vec<&'static str> {
+    ImageRole::ALL
+        .into_iter()
+        .filter(|role| login_user(*role).is_some())
+        .map(ImageRole::as_str)
+        .collect()
+}
+
+/// The roles whose hosts accept any login (SSH or the SMB share), for messages.
+pub fn any_login_roles() -> Vec<&'static str> {
+    ImageRole::ALL
+        .into_iter()
+        .filter(|role| login(*role).is_some())
+        .map(ImageRole::as_str)
+        .collect()
+}
+
 /// The image a container of `role` runs.
 pub fn image(role: ContainerRole) -> String {
     format!("enshu/{}:{IMAGE_TAG}", role.as_str())
@@ -209,9 +261,19 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
             &["/run", "/tmp", "/var/log"],
             64,
         ),
+        // rsyslogd, and sshd for `logs`, the team's reader of the collected
+        // logs (sshd's capabilities as on the workstation).
         ImageRole::Syslog => profile(
-            &["NET_BIND_SERVICE"],
-            &["/run", "/tmp", "/var/log", "/var/spool/rsyslog"],
+            &[
+                "CHOWN",
+                "SETUID",
+                "SETGID",
+                "SYS_CHROOT",
+                "AUDIT_WRITE",
+                "KILL",
+                "NET_BIND_SERVICE",
+            ],
+            &["/run", "/tmp", "/home", "/var/log", "/var/spool/rsyslog"],
             96,
         ),
         ImageRole::Proxy => profile(

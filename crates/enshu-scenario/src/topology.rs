@@ -2,7 +2,7 @@
 //! (`segment/host`), selectors (`segment/pc-*`, `segment/*`, `*`) and
 //! spelling suggestions. Shared by the validator and the planner.
 
-use crate::model::{Host, Scenario, Segment};
+use crate::model::{Host, ImageRole, Scenario, Segment};
 
 /// Index of a scenario's segments and hosts by name.
 pub struct Topology<'a> {
@@ -116,6 +116,36 @@ impl<'a> Topology<'a> {
                 .iter()
                 .map(|segment| segment.name.as_str()),
         )
+    }
+
+    /// Whether a host sits in the team's own range (not in a segment that
+    /// stands for the outside world, see `SegmentRole::is_outside_team_range`).
+    pub fn is_team_host(&self, host: &Host) -> bool {
+        self.segment(&host.segment)
+            .is_some_and(|segment| !segment.role.is_outside_team_range())
+    }
+
+    /// The analyst workstations of the team's own range, in order.
+    pub fn analyst_workstations(&self) -> Vec<(usize, &'a Host)> {
+        self.scenario
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, host)| host.image == ImageRole::Analyst && self.is_team_host(host))
+            .collect()
+    }
+
+    /// The team's way-in host: the host `way_in` names, or else the range's
+    /// one analyst workstation. `None` when there is no single answer (the
+    /// validator says why).
+    pub fn way_in_host(&self) -> Option<&'a Host> {
+        match &self.scenario.way_in {
+            Some(reference) => self.host_ref(reference).ok(),
+            None => match self.analyst_workstations().as_slice() {
+                [(_, host)] => Some(host),
+                _ => None,
+            },
+        }
     }
 
     pub fn suggest_host(&self, name: &str) -> String {

@@ -11,6 +11,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::load::LoadedScenario;
 use crate::model::*;
 use crate::net::{Ipv4Net, RelativeSubnet};
+use crate::roles;
 use crate::topology::{Target, Topology, suggestion};
 
 /// Reading capture files, supplied by the caller so validation stays pure.
@@ -59,6 +60,7 @@ pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
     checker.metadata();
     let subnets = checker.addressing_and_segments(context);
     checker.hosts(&subnets);
+    checker.way_in();
     checker.flows();
     checker.my_number_exposure();
     checker.forms();
@@ -332,11 +334,71 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        if !hosts.is_empty() && !hosts.iter().any(|host| host.login) {
-            self.warning(
+    }
+
+    /// `login: true` only where the role takes logins, and exactly one way-in host the
+    /// trainees' SSH port can forward to.
+    fn way_in(&mut self) {
+        let login_roles = roles::login_roles().join(", ");
+        let any_login_roles = roles::any_login_roles().join(", ");
+        for (index, host) in self.scenario.hosts.iter().enumerate() {
+            if host.login && roles::login(host.image).is_none() {
+                self.error(
+                    format!("hosts[{index}].login"),
+                    format!(
+                        "host {:?} has `login: true`, but its image {} takes no logins (trainees can log in to {any_login_roles})",
+                        host.name,
+                        host.image.as_str()
+                    ),
+                );
+            }
+        }
+        if let Some(reference) = &self.scenario.way_in {
+            let host = match self.topology.host_ref(reference) {
+                Ok(host) => host,
+                Err(message) => {
+                    self.error("way_in", message);
+                    return;
+                }
+            };
+            if roles::login_user(host.image).is_none() {
+                self.error(
+                    "way_in",
+                    format!(
+                        "way-in host {reference:?} cannot accept logins: its image {} runs no sshd (a way in runs one of {login_roles})",
+                        host.image.as_str()
+                    ),
+                );
+            }
+            if !self.topology.is_team_host(host) {
+                self.error(
+                    "way_in",
+                    format!(
+                        "way-in host {reference:?} is in segment {:?}, which stands for the world outside the team's own range",
+                        host.segment
+                    ),
+                );
+            }
+            return;
+        }
+        match self.topology.analyst_workstations().as_slice() {
+            [] => self.error(
                 "hosts",
-                "no host has `login: true`: trainees would have no way in",
-            );
+                "no way in for the trainees: add an analyst workstation (a host with `image: analyst`) or name the way-in host with `way_in: segment/host`",
+            ),
+            [_] => {}
+            [(_, first), others @ ..] => {
+                let first = format!("{}/{}", first.segment, first.name);
+                for (index, host) in others {
+                    self.error(
+                        format!("hosts[{index}].image"),
+                        format!(
+                            "a second analyst workstation {:?} (the first is {first:?}): name the team's way in with `way_in: segment/host`",
+                            host.name
+                        ),
+                    );
+                }
+            }
         }
     }
 

@@ -12,7 +12,7 @@ use enshu_scenario::model::{
     Action, AnswerKind, Evidence, FieldType, Form, Message, Objective, Phase as ScenarioPhase,
     Scenario, Text,
 };
-use enshu_scenario::plan::TeamPlan;
+use enshu_scenario::plan::{ContainerSpec, TeamPlan};
 use enshu_scoring::{
     DeadlineAnchor, ExerciseClock, ObjectiveRule, Phase, Scoreboard, TeamClock, score,
 };
@@ -394,11 +394,9 @@ pub(crate) fn validate_report(
                         .collect::<Vec<_>>()
                 })
                 .map(|value| {
-                    team_plan
-                        .networks
-                        .iter()
-                        .find(|network| network.segment.eq_ignore_ascii_case(&value))
-                        .map(|network| Value::String(network.segment.clone()))
+                    team_range_segments(team_plan)
+                        .find(|segment| segment.eq_ignore_ascii_case(&value))
+                        .map(|segment| Value::String(segment.to_owned()))
                         .ok_or_else(|| format!("{value:?} is not a segment of the range"))
                 })
                 .collect::<Result<Vec<_>, _>>()
@@ -436,14 +434,31 @@ fn choice(options: &[String], value: &str) -> Result<String, String> {
         .ok_or_else(|| format!("{value:?} is not one of {}", options.join(", ")))
 }
 
-/// A host of the team's range by name, `segment/name` or address, as
+/// The hosts of the team's own range (`segment/name`), in plan order: what
+/// the team's map and host pickers list. Hosts in segments that stand for
+/// the outside world (the attacker, the C2, partners) are not among them:
+/// naming them is what the team's answers are for.
+pub(crate) fn team_range_hosts(team_plan: &TeamPlan) -> impl Iterator<Item = &ContainerSpec> {
+    team_plan
+        .team_range_containers()
+        .filter(|container| container.reference.contains('/'))
+}
+
+/// The segments of the team's own range, in plan order: what the team's
+/// segment pickers list.
+pub(crate) fn team_range_segments(team_plan: &TeamPlan) -> impl Iterator<Item = &str> {
+    team_plan
+        .networks
+        .iter()
+        .filter(|network| network.team_range)
+        .map(|network| network.segment.as_str())
+}
+
+/// A host of the team's own range by name, `segment/name` or address, as
 /// `segment/name`.
 pub(crate) fn resolve_host(team_plan: &TeamPlan, value: &str) -> Result<String, String> {
     let wanted = value.trim().to_lowercase();
-    team_plan
-        .containers
-        .iter()
-        .filter(|container| container.reference.contains('/'))
+    team_range_hosts(team_plan)
         .find(|container| {
             container.hostname.to_lowercase() == wanted
                 || container.reference.to_lowercase() == wanted

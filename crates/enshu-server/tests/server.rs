@@ -1070,3 +1070,147 @@ async fn cached_scoreboard_clock_fields_lag_by_at_most_a_second() {
     }
     server.stop().await;
 }
+
+/// The team's map, its report form's pickers and the hosts a report may
+/// name are its own range: the attacker's and the C2's names and addresses
+/// are the answers it must find, so they appear nowhere the team looks.
+#[tokio::test]
+async fn a_team_sees_its_own_range_and_never_the_attackers_infrastructure() {
+    let server = TestServer::start_scenario(
+        "emotet-beta.yaml",
+        include_str!("../../../scenarios/emotet-beta.yaml"),
+        2,
+    )
+    .await;
+    let team_plan = server.state.plan().teams[0].clone();
+    let address_of = |reference: &str| {
+        team_plan
+            .containers
+            .iter()
+            .find(|container| container.reference == reference)
+            .and_then(|container| container.primary_address())
+            .unwrap_or_else(|| panic!("{reference} is planned"))
+            .to_string()
+    };
+    let hidden: Vec<String> = ["internet/c2", "vendor/attacker", "vendor/vendor-pc"]
+        .into_iter()
+        .flat_map(|reference| [reference.to_owned(), address_of(reference)])
+        .collect();
+
+    let overview = request(&server, Role::Team1, "GET", "/api/team", None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let hosts = overview["hosts"].as_object().unwrap();
+    for reference in [
+        "lgwan/analyst",
+        "inet/pc-net02",
+        "seccloud/sc-mail",
+        "lgwan/log01",
+    ] {
+        assert_eq!(
+            hosts.get(reference),
+            Some(&json!(address_of(reference))),
+            "the team's map lists its own {reference}"
+        );
+    }
+    let overview_text = overview.to_string();
+    for leaked in &hidden {
+        assert!(
+            !overview_text.contains(leaked.as_str()),
+            "/api/team shows {leaked}: {hosts:?}"
+        );
+    }
+    assert!(
+        hosts
+            .keys()
+            .all(|reference| !reference.starts_with("internet/")
+                && !reference.starts_with("vendor/")),
+        "{hosts:?}"
+    );
+
+    let form = request(
+        &server,
+        Role::Team1,
+        "GET",
+        "/team/forms/first-report",
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    for reference in ["lgwan/analyst", "inet/pc-net02", "seccloud/sc-web"] {
+        assert!(
+            form.contains(&format!(r#"<option value="{reference}">"#)),
+            "the hosts picker offers {reference}"
+        );
+    }
+    for leaked in &hidden {
+        assert!(
+            !form.contains(leaked.as_str()),
+            "the report form shows {leaked}"
+        );
+    }
+    // The segments picker (the recipients picker offers "vendor" too, as
+    // someone to report to).
+    let start = form.find(r#"<select name="affected_segments""#).unwrap();
+    let segments = &form[start..start + form[start..].find("</select>").unwrap()];
+    for segment in ["lgwan", "inet", "seccloud", "mynumber"] {
+        assert!(
+            segments.contains(&format!(r#"<option value="{segment}">"#)),
+            "the segments picker offers {segment}: {segments}"
+        );
+    }
+    for outside in ["internet", "vendor"] {
+        assert!(
+            !segments.contains(&format!(r#"<option value="{outside}">"#)),
+            "the segments picker offers {outside}: {segments}"
+        );
+    }
+
+    // A report cannot name the attacker's hosts either (the answer to
+    // "which address is that?" is not to be had from a validation message).
+    let report = |host: String| {
+        json!({"form": "first-report", "fields": {
+            "recipients": ["ciso"], "reporter": "team", "noticed_at": "2026-11-26T10:00",
+            "trigger": "soc_alert", "category": "malware", "affected_hosts": [host],
+            "affected_segments": ["inet"], "personal_data": false, "actions": "isolated", "status": "ongoing"}})
+    };
+    let refused = request(
+        &server,
+        Role::Team1,
+        "POST",
+        "/api/team/reports",
+        Some(report(address_of("internet/c2"))),
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
+    let refusal = refused.text().await.unwrap();
+    assert!(!refusal.contains("internet/c2"), "{refusal}");
+    let accepted = request(
+        &server,
+        Role::Team1,
+        "POST",
+        "/api/team/reports",
+        Some(report(address_of("inet/pc-net02"))),
+    )
+    .await;
+    assert_eq!(accepted.status(), 201, "{}", accepted.text().await.unwrap());
+
+    // Answer checking still knows the C2's real address.
+    let answer = request(
+        &server,
+        Role::Team1,
+        "POST",
+        "/api/team/answers",
+        Some(json!({"objective": "c2-address", "answer": address_of("internet/c2")})),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    assert_eq!(answer["correct"], true);
+    server.stop().await;
+}

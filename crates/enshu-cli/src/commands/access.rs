@@ -1,5 +1,7 @@
 //! `enshu access --session NAME`: each team's one way in. Host port
-//! `base + team - 1` forwards to SSH on the team's login host, through a
+//! `base + team - 1` forwards to SSH on the team's way-in host (the plan's
+//! `way_in`: the analyst workstation unless the scenario names another),
+//! through a
 //! connection opened inside that container's own network namespace (the
 //! host has no route into any range). Prints every team's credentials.
 
@@ -36,28 +38,26 @@ pub struct Entry {
     pub password: String,
     #[serde(skip)]
     pub container: String,
+    /// The port sshd listens on in the way-in container.
+    #[serde(skip)]
+    pub inside_port: u16,
 }
 
 pub fn entries(state: &SessionState, base_port: u16) -> anyhow::Result<Vec<Entry>> {
     let plan = state.plan()?;
-    plan.teams
+    Ok(plan
+        .teams
         .iter()
-        .map(|team| {
-            let login = team
-                .containers
-                .iter()
-                .find(|container| container.login)
-                .with_context(|| format!("team {} has no login host", team.name))?;
-            Ok(Entry {
-                team: team.name.clone(),
-                port: base_port + team.index as u16 - 1,
-                host: login.hostname.clone(),
-                user: login.role.as_str().to_string(),
-                password: state.team_password(&team.name),
-                container: login.name.clone(),
-            })
+        .map(|team| Entry {
+            team: team.name.clone(),
+            port: base_port + team.index as u16 - 1,
+            host: team.way_in.hostname.clone(),
+            user: team.way_in.user.clone(),
+            password: state.team_password(&team.name),
+            container: team.way_in.container.clone(),
+            inside_port: team.way_in.port,
         })
-        .collect()
+        .collect())
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -95,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Forward every accepted connection to port 22 of the team's login host
+/// Forward every accepted connection to sshd on the team's way-in host
 /// until `shutdown` completes.
 pub async fn serve_access(
     backend: DockerBackend,
@@ -111,12 +111,12 @@ pub async fn serve_access(
                 let backend = backend.clone();
                 let entry = entry.clone();
                 tokio::spawn(async move {
-                    match backend.connect_inside(&entry.container, 22).await {
+                    match backend.connect_inside(&entry.container, entry.inside_port).await {
                         Ok(mut inside) => {
                             tracing::info!(team = %entry.team, %peer, "trainee connected");
                             let _ = tokio::io::copy_bidirectional(&mut client, &mut inside).await;
                         }
-                        Err(error) => tracing::warn!(team = %entry.team, %peer, "cannot reach the login host: {error}"),
+                        Err(error) => tracing::warn!(team = %entry.team, %peer, "cannot reach the way-in host: {error}"),
                     }
                 });
             }

@@ -129,7 +129,8 @@ impl SessionState {
             .collect()
     }
 
-    /// Put each team's password into the environment of its login hosts.
+    /// Put each team's password into the environment of the hosts it logs
+    /// in to (its way-in host and every `login: true` host).
     pub fn apply_credentials(&self, plan: &mut Plan) {
         for team in &mut plan.teams {
             let password = self.team_password(&team.name);

@@ -1,5 +1,6 @@
 //! `enshu shell --session NAME --team N [--host H]`: an instructor's shell
-//! in any host of any team (the analyst workstation by default).
+//! in any host of any team (the team's way-in host by default: the analyst
+//! workstation unless the scenario names another).
 
 use std::process::ExitCode;
 
@@ -14,7 +15,7 @@ pub struct Args {
     /// Team number (1-based).
     #[arg(long)]
     team: u32,
-    /// Host name in the scenario (default: the first host trainees log in to).
+    /// Host name in the scenario (default: the team's way-in host).
     #[arg(long)]
     host: Option<String>,
     /// Command to run instead of an interactive shell.
@@ -49,8 +50,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => team
             .containers
             .iter()
-            .find(|container| container.login)
-            .context("no host allows login; name one with --host")?,
+            .find(|container| container.name == team.way_in.container)
+            .context("the plan's way-in host is not among the team's containers")?,
     };
     let mut command = std::process::Command::new("docker");
     command.arg("exec");

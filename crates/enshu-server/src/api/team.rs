@@ -83,12 +83,13 @@ pub(crate) fn team_overview_json(
         .map(|team_plan| received_messages(snapshot, team, team_plan, lang))
         .unwrap_or_default();
     // The team's own network map, as handed out at the start of an
-    // exercise: every host of its range with its address.
+    // exercise: every host of its own range with its address, never the
+    // attacker's infrastructure (internet segments), which is what its
+    // answers name.
     let hosts: Value = team_plan
         .map(|team_plan| {
             team_plan
-                .containers
-                .iter()
+                .team_range_containers()
                 .filter_map(|container| {
                     Some((
                         container.reference.clone(),

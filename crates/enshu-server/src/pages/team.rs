@@ -315,13 +315,11 @@ fn render_report_form(
             .collect()
     };
     let mut fields_html = String::new();
+    // The pickers list the team's own range only, never the attacker's.
     let hosts: Vec<String> = state
         .team_plan(team)
         .map(|team_plan| {
-            team_plan
-                .containers
-                .iter()
-                .filter(|container| container.reference.contains('/'))
+            exercise::team_range_hosts(team_plan)
                 .map(|container| container.reference.clone())
                 .collect()
         })
@@ -329,10 +327,8 @@ fn render_report_form(
     let segments: Vec<String> = state
         .team_plan(team)
         .map(|team_plan| {
-            team_plan
-                .networks
-                .iter()
-                .map(|network| network.segment.clone())
+            exercise::team_range_segments(team_plan)
+                .map(str::to_owned)
                 .collect()
         })
         .unwrap_or_default();

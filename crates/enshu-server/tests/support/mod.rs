@@ -45,9 +45,20 @@ fn unique_directory() -> PathBuf {
 }
 
 pub fn quickstart_plan(teams: u32) -> (enshu_scenario::Scenario, enshu_scenario::Plan, String) {
-    let text = include_str!("../../../../scenarios/quickstart.yaml");
-    let loaded =
-        enshu_scenario::load("quickstart.yaml", text.as_bytes()).expect("quickstart loads");
+    scenario_plan(
+        "quickstart.yaml",
+        include_str!("../../../../scenarios/quickstart.yaml"),
+        teams,
+    )
+}
+
+/// A scenario planned for `teams` teams (session `test`).
+pub fn scenario_plan(
+    name: &str,
+    text: &str,
+    teams: u32,
+) -> (enshu_scenario::Scenario, enshu_scenario::Plan, String) {
+    let loaded = enshu_scenario::load(name, text.as_bytes()).expect("the scenario loads");
     let plan = enshu_scenario::plan(
         &loaded,
         &enshu_scenario::PlanOptions {
@@ -57,7 +68,7 @@ pub fn quickstart_plan(teams: u32) -> (enshu_scenario::Scenario, enshu_scenario:
             files: &enshu_scenario::NoFiles,
         },
     )
-    .expect("quickstart plans");
+    .expect("the scenario plans");
     (loaded.scenario, plan, text.to_owned())
 }
 
@@ -67,11 +78,28 @@ impl TestServer {
     }
 
     pub async fn start_with(teams: u32, options: ServerOptions) -> TestServer {
+        TestServer::start_planned(quickstart_plan(teams), teams, options).await
+    }
+
+    /// A server for another scenario (`name` is its file name, `text` its YAML).
+    pub async fn start_scenario(name: &str, text: &str, teams: u32) -> TestServer {
+        TestServer::start_planned(
+            scenario_plan(name, text, teams),
+            teams,
+            ServerOptions::default(),
+        )
+        .await
+    }
+
+    async fn start_planned(
+        (scenario, plan, yaml): (enshu_scenario::Scenario, enshu_scenario::Plan, String),
+        teams: u32,
+        options: ServerOptions,
+    ) -> TestServer {
         let directory = unique_directory();
         std::fs::create_dir_all(&directory).unwrap();
         let url = format!("sqlite://{}?mode=rwc", directory.join("enshu.db").display());
         let store = Store::open(&url).await.expect("opening the store");
-        let (scenario, plan, yaml) = quickstart_plan(teams);
         let session = store
             .create_session(&NewSession {
                 name: "test".to_owned(),
