@@ -523,3 +523,171 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
         String::from_utf8_lossy(&right.stderr)
     );
 }
+
+/// `ssh user@host -p port COMMAND` with `password` answered at every
+/// prompt (a jump host's too) by an askpass program; `options` go first.
+fn ssh_with_password(
+    destination: (&str, &str, u16),
+    password: &str,
+    options: &[&str],
+    command: &str,
+) -> Output {
+    let (user, host, port) = destination;
+    let askpass = std::env::temp_dir().join(format!("enshu-askpass-{}", std::process::id()));
+    std::fs::write(
+        &askpass,
+        "#!/bin/sh\nprintf '%s\\n' \"$ENSHU_TEST_PASSWORD\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &askpass,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    // sshd may still be starting right after `up`: retry while the
+    // connection itself fails, never on a refused password.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let output = Command::new("ssh")
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "ConnectTimeout=10",
+                "-o",
+                "NumberOfPasswordPrompts=1",
+                "-o",
+                "LogLevel=ERROR",
+            ])
+            .args(options)
+            .args(["-p", &port.to_string(), &format!("{user}@{host}"), command])
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env("ENSHU_TEST_PASSWORD", password)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("ssh must be installed (make deps)");
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        let not_ready = stderr.contains("Connection reset")
+            || stderr.contains("Connection refused")
+            || stderr.contains("Connection closed")
+            || stderr.contains("closed by remote host");
+        if output.status.success() || !not_ready || Instant::now() > deadline {
+            eprintln!(
+                "$ ssh {user}@{host} -p {port} {command}\n{}{stderr}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+            return output;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The municipal exercise is entered as trainees enter it: `serve` opens
+/// the team's SSH port, `credentials` says who to log in as, and the login
+/// lands on the analyst workstation (not the syslog host the template lists
+/// first), from where the team logs in to the syslog host and reads it.
+#[test]
+fn emotet_beta_is_entered_through_the_analyst_workstation_and_goes_away() {
+    let session = Session::new("wayin");
+    let name = session.0.as_str();
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/emotet-beta.yaml"
+    );
+    let up = enshu(&[
+        "up",
+        file,
+        "--teams",
+        "1",
+        "--session",
+        name,
+        "--pool",
+        "10.213.0.0/16",
+    ]);
+    assert!(up.status.success(), "enshu up failed");
+
+    let port = 42_000 + (std::process::id() % 4_000) as u16 * 2;
+    let access_port = port + 1;
+    let mut server = Command::new(env!("CARGO_BIN_EXE_enshu"))
+        .args(["serve", "--session", name])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--access-bind", "127.0.0.1"])
+        .args(["--access-base-port", &access_port.to_string()])
+        .env("ENSHU_STATE_DIR", state_dir())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", access_port)).is_err() {
+        assert!(
+            server.try_wait().unwrap().is_none(),
+            "enshu serve exited before opening the way in"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "enshu serve did not open port {access_port}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let server = KillOnDrop(server);
+
+    let credentials = enshu(&[
+        "credentials",
+        "--session",
+        name,
+        "--base-port",
+        &access_port.to_string(),
+        "--output",
+        "json",
+    ]);
+    assert!(credentials.status.success());
+    let credentials: serde_json::Value = serde_json::from_slice(&credentials.stdout).unwrap();
+    let team = &credentials["teams"][0];
+    assert_eq!(team["ssh_port"], access_port);
+    let user = team["user"].as_str().unwrap();
+    let password = team["password"].as_str().unwrap();
+    assert_eq!(
+        user, "analyst",
+        "the way in is the analyst workstation, not log01"
+    );
+
+    let login = ssh_with_password(
+        (user, "127.0.0.1", access_port),
+        password,
+        &[],
+        "hostname; id -un",
+    );
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&login.stdout), "analyst\nanalyst\n");
+
+    // From the workstation, the team reaches sshd on the `login: true`
+    // syslog host (lgwan .20), whose collected logs it reads as `logs`
+    // (the login itself: tests/images_smoke.sh).
+    let banner = ssh_with_password(
+        (user, "127.0.0.1", access_port),
+        password,
+        &[],
+        "exec 3<>/dev/tcp/10.213.20.20/22 && head -c 8 <&3",
+    );
+    assert_eq!(String::from_utf8_lossy(&banner.stdout), "SSH-2.0-");
+
+    drop(server);
+    assert!(enshu(&["down", "--session", name]).status.success());
+    assert!(labelled("container", name).is_empty(), "containers left");
+    assert!(labelled("network", name).is_empty(), "networks left");
+    assert!(labelled("volume", name).is_empty(), "volumes left");
+}
