@@ -753,3 +753,82 @@ async fn missed_triggers_fire_at_the_deadline_and_met_triggers_when_met() {
     };
     assert!(fire_ms("missed-fast") >= fire_ms("beacon") + 60_000);
 }
+
+/// Team `team`'s clock state now, as the log tells it.
+fn clock_state(events: &[Event], team: u32) -> enshu_clock::ClockState {
+    enshu_store::scoring_input::exercise_clocks(events).state_at(Some(team), now_ms())
+}
+
+/// The clock changes a reset recorded (actor "test reset"), in order.
+fn reset_clock_actions(events: &[Event], team: u32) -> Vec<ClockAction> {
+    events
+        .iter()
+        .filter(|event| event.actor == "test reset" && event.team == Some(team))
+        .filter_map(|event| match &event.kind {
+            EventKind::ClockChanged { action, .. } => Some(*action),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reset_brings_the_teams_clock_back_as_it_was() {
+    use enshu_clock::ClockState;
+    let exercise = Exercise::new(3).await;
+    exercise.start_clock_ago(200).await;
+    let instructor = |action, team| EventKind::ClockChanged {
+        action,
+        team: Some(team),
+        speed: None,
+    };
+    // Team 1 runs, an instructor paused team 2 and stopped team 3.
+    exercise
+        .append(Some(2), instructor(ClockAction::Pause, 2), None)
+        .await;
+    exercise
+        .append(Some(3), instructor(ClockAction::Stop, 3), None)
+        .await;
+    let log = ResetLog {
+        store: Store::open(&exercise.url).await.unwrap(),
+        session: exercise.session,
+        actor: "test reset".into(),
+    };
+    for team in &exercise.plan.teams {
+        let report = reset_team(
+            &exercise.backend,
+            &NoMachine,
+            &exercise.plan,
+            team,
+            Some(&log),
+            4,
+        )
+        .await
+        .unwrap();
+        assert!(report.log_told);
+    }
+    let events = exercise.events().await;
+    assert_eq!(clock_state(&events, 1), ClockState::Running);
+    assert_eq!(
+        reset_clock_actions(&events, 1),
+        [ClockAction::Pause, ClockAction::Resume]
+    );
+    assert_eq!(clock_state(&events, 2), ClockState::Paused);
+    assert_eq!(clock_state(&events, 3), ClockState::Stopped);
+    for team in [2, 3] {
+        assert!(reset_clock_actions(&events, team).is_empty(), "team {team}");
+        assert!(
+            events.iter().any(|event| event.team == Some(team)
+                && matches!(event.kind, EventKind::TeamReset { .. })),
+            "team {team} was reset"
+        );
+    }
+
+    // The paused team, resumed by its instructor, runs again.
+    exercise
+        .append(Some(2), instructor(ClockAction::Resume, 2), None)
+        .await;
+    assert_eq!(
+        clock_state(&exercise.events().await, 2),
+        ClockState::Running
+    );
+}
