@@ -306,11 +306,12 @@ pub async fn clean_range_checks<B: Backend>(
             });
             continue;
         }
-        let (result, detail) = match checks::run_check(backend, check, ground_truth).await {
-            Ok(outcome) if outcome.passed => (ResetCheckResult::Passed, outcome.detail),
-            Ok(outcome) => (ResetCheckResult::Failed, outcome.detail),
-            Err(error) => (ResetCheckResult::Failed, error.to_string()),
-        };
+        let (result, detail) =
+            match checks::run_clean_range_check(backend, check, ground_truth).await {
+                Ok(outcome) if outcome.passed => (ResetCheckResult::Passed, outcome.detail),
+                Ok(outcome) => (ResetCheckResult::Failed, outcome.detail),
+                Err(error) => (ResetCheckResult::Failed, error.to_string()),
+            };
         results.push(ResetCheck {
             objective,
             result,
