@@ -129,6 +129,59 @@ check_web() {
      webadmin@web 'cmp /var/backups/www/index.html /var/www/html/index.html && touch /var/www/html/.restore-test && echo writable' 2>&1 |
      grep -x writable >/dev/null && ok web "webadmin logs in over ssh and can restore from /var/backups/www" || fail web "webadmin ssh restore path"
   rx web grep -q '"GET /admin/ HTTP/1.1" 401' /var/log/nginx/access.log && ok web "401 logged in access.log" || fail web "401 not in access.log"
+  check_web_site_admin
+}
+# As webadmin, over ssh from the client (the "internal" host): restrict
+# /admin/ to the client's address and change the CMS admin's password, as
+# defacement-seccloud's restrict-admin and admin-password ask; a second
+# container (the "attacker") runs the engine's http check program.
+wx() { cx sshpass -p enshu ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR webadmin@web "$@"; }
+site_state() { rx web cat /run/enshu/site.state 2>/dev/null; }
+site_state_is() { [[ $(site_state) == "$1"* && $(site_state) != "$2" ]]; } # prefix, not the previous state
+attacker_status() { docker exec -i "$P-outside" bash -s -- http://web/admin/ 5 <"$REPO/crates/enshu-engine/scripts/checks/http.sh" | cut -d' ' -f1; }
+account_check() { rx web bash -s -- admin <"$REPO/crates/enshu-engine/scripts/checks/account.sh"; }
+check_web_site_admin() {
+  local flags before c out
+  mapfile -t flags < <(run_flags injector)
+  docker run -d --name "$P-outside" --hostname outside --network "$NET" \
+    --label "enshu.smoke=$RUN_ID" "${flags[@]}" enshu/injector:latest >/dev/null
+  [[ $(site_state) == loaded* ]] && ok web "site.d loaded at start ($(site_state))" || fail web "site.state at start: $(site_state)"
+  [[ $(account_check) == "fail admin still has its initial password"* ]] && ok web "account check: admin has its initial password" || fail web "account check at start: $(account_check)"
+  wx 'cat ~/README.md' | grep -F '/etc/nginx/site.d/admin.conf' >/dev/null && ok web "README in webadmin's home" || fail web "no README in webadmin's home"
+
+  before=$(site_state)
+  # shellcheck disable=SC2016 # expanded by webadmin's shell on the web host
+  wx 'me=${SSH_CLIENT%% *}; cat > /etc/nginx/site.d/admin.conf <<EOF
+location /admin/ {
+    allow $me;
+    allow 127.0.0.1;
+    deny all;
+    auth_basic "Saida City CMS";
+    auth_basic_user_file /run/enshu/htpasswd;
+}
+EOF'
+  poll 10 site_state_is loaded "$before" && ok web "webadmin's admin.conf loaded ($(site_state))" || fail web "admin.conf not loaded: $(site_state); $(rx web cat /run/enshu/site.error)"
+  c=$(attacker_status); [[ $c == 403 ]] && ok web "the http check from another host: /admin/ -> 403" || fail web "/admin/ from another host -> $c"
+  c=$(cx curl -s -o /dev/null -w '%{http_code}' http://web/admin/); [[ $c == 401 ]] && ok web "/admin/ from the allowed host -> 401" || fail web "/admin/ from the allowed host -> $c"
+  c=$(cx curl -s -o /dev/null -w '%{http_code}' -u admin:saida2024 http://web/admin/); [[ $c == 200 ]] && ok web "/admin/ from the allowed host with credentials -> 200" || fail web "allowed host with credentials -> $c"
+
+  # A config nginx rejects is not loaded, says why, and the previous one keeps running.
+  before=$(site_state)
+  wx 'echo "location /broken/ { no_such_directive on; }" > /etc/nginx/site.d/broken.conf'
+  poll 10 site_state_is rejected "$before" && ok web "a broken site.d is rejected" || fail web "broken site.d: $(site_state)"
+  rx web grep -q no_such_directive /run/enshu/site.error && ok web "site.error names the problem" || fail web "site.error: $(rx web cat /run/enshu/site.error)"
+  c=$(attacker_status); [[ $c == 403 ]] && ok web "the previous config still runs (403 from another host)" || fail web "after a rejected config: /admin/ from another host -> $c"
+  before=$(site_state)
+  wx 'rm /etc/nginx/site.d/broken.conf'
+  poll 10 site_state_is loaded "$before" && ok web "site.d loaded again once fixed" || fail web "fixed site.d: $(site_state)"
+
+  # The CMS admin's new password (htpasswd is read per request: no reload).
+  # shellcheck disable=SC2016 # expanded by webadmin's shell on the web host
+  wx 'printf "admin:%s\n" "$(openssl passwd -apr1 N3w-Secret)" > /run/enshu/htpasswd'
+  c=$(cx curl -s -o /dev/null -w '%{http_code}' -u admin:saida2024 http://web/admin/); [[ $c == 401 ]] && ok web "old admin password -> 401" || fail web "old admin password -> $c"
+  c=$(cx curl -s -o /dev/null -w '%{http_code}' -u admin:N3w-Secret http://web/admin/); [[ $c == 200 ]] && ok web "new admin password -> 200" || fail web "new admin password -> $c"
+  out=$(account_check)
+  [[ $out == "pass admin has a new password in /run/enshu/htpasswd" ]] && ok web "account check: $out" || fail web "account check after the change: $out"
 }
 check_mail() {
   if cx python3 - <<'PY'

@@ -235,6 +235,13 @@ impl ExerciseClock {
         self.read(team, wall_ms).flags.state()
     }
 
+    /// Whether `team`'s own pause holds at `wall_ms` (a team `Pause` not
+    /// yet followed by a team `Resume`), whatever the session's clock does:
+    /// what a team `Resume` would undo.
+    pub fn team_paused_at(&self, team: u32, wall_ms: i64) -> bool {
+        self.read(Some(team), wall_ms).flags.team_paused
+    }
+
     /// The speed the clock runs at from `wall_ms` on.
     pub fn speed_at(&self, team: Option<u32>, wall_ms: i64) -> u32 {
         self.read(team, wall_ms).flags.speed
@@ -322,6 +329,10 @@ mod tests {
         assert_eq!(clock.exercise_ms_at(T2, 60_000), 20_000);
         // The session clock sees only session changes.
         assert_eq!(clock.exercise_ms_at(None, 60_000), 50_000);
+        // Only team 2's own pause is its own; the session's is not.
+        assert!(clock.team_paused_at(2, 25_000));
+        assert!(!clock.team_paused_at(1, 25_000));
+        assert!(!clock.team_paused_at(2, 50_000));
     }
 
     #[test]

@@ -1,19 +1,23 @@
 //! The fire round: every team's clock and schedule from the log, what is
 //! due fired for every team at once, each result recorded as it comes.
+//! Injects triggered `on` an objective read the teams' scores, so an
+//! objective is met or missed here exactly when the scoreboard says so: a
+//! `missed` trigger counts from the objective's deadline.
 
 use enshu_backend::{Backend, ExecPrivilege};
 use enshu_clock::ClockState;
 use enshu_injector::replay;
 use enshu_injector::{FiredInject, InjectError};
-use enshu_scenario::model::Action;
+use enshu_scenario::model::{Action, When};
 use enshu_scenario::plan::TeamPlan;
-use enshu_store::scoring_input::exercise_clocks;
+use enshu_scoring::Scoreboard;
+use enshu_store::scoring_input::{exercise_clocks, scoring_rules};
 use enshu_store::{EventKind, GroundTruth, NewEvent};
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 use crate::firewall::apply_firewall;
-use crate::projection::{fire_failures, schedule_state};
+use crate::projection::{fire_failures, objective_scores, schedule_state};
 use crate::retry::{RetryDecision, RetryRule};
 use crate::{ACTOR, EngineError, FIRE_CONCURRENCY, Shared, all_events, append, now_ms};
 
@@ -34,14 +38,33 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
     let events = all_events(shared).await?;
     let clock = exercise_clocks(&events);
     let now = now_ms();
+    let running: Vec<&TeamPlan> = shared
+        .plan
+        .teams
+        .iter()
+        .filter(|team| clock.state_at(Some(team.index), now) == ClockState::Running)
+        .collect();
+    // Only the teams with an inject triggered on an objective need scores.
+    let triggered: Vec<u32> = running
+        .iter()
+        .filter(|team| {
+            team.injects
+                .iter()
+                .any(|inject| matches!(inject.when, When::On(_)))
+        })
+        .map(|team| team.index)
+        .collect();
+    let scores = if triggered.is_empty() {
+        Scoreboard { teams: Vec::new() }
+    } else {
+        let rules = scoring_rules(&shared.scenario);
+        objective_scores(&events, &rules, &clock, &triggered, now)
+    };
     let mut due_teams = Vec::new();
-    for team in &shared.plan.teams {
-        if clock.state_at(Some(team.index), now) != ClockState::Running {
-            continue;
-        }
+    for team in running {
         let exercise_ms = clock.exercise_ms_at(Some(team.index), now);
         let speed = clock.speed_at(Some(team.index), now);
-        let schedule = schedule_state(&events, team, &clock);
+        let schedule = schedule_state(&events, team, &clock, scores.team(team.index));
         if !enshu_injector::due(&team.injects, &schedule, exercise_ms).is_empty() {
             // Owned, so the futures are `Send` for any lifetime.
             let (backend, team) = (shared.backend.clone(), team.clone());

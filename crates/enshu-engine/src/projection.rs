@@ -2,6 +2,10 @@
 //! team's schedule, what its range holds, how often an inject failed, the
 //! last result of each check. The log is the engine's only state; these
 //! are the only ways it reads it, so a restart reads the same.
+//!
+//! Whether an objective was met or missed, and when, is the scoring
+//! engine's answer ([`objective_scores`]), the same the scoreboard shows:
+//! the engine keeps no second copy of the rule.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,7 +13,28 @@ use enshu_clock::ExerciseClock;
 use enshu_injector::ScheduleState;
 use enshu_scenario::model::Outcome;
 use enshu_scenario::plan::TeamPlan;
+use enshu_scoring::{ObjectiveRule, Scoreboard, TeamClock, TeamScore, score};
+use enshu_store::scoring_input::scoring_events;
 use enshu_store::{Event, EventKind, GroundTruth};
+
+/// The scores of `teams` at wall-clock `now_ms`, each on its own exercise
+/// clock: when each objective was met or missed, by the scoring rule.
+pub fn objective_scores(
+    events: &[Event],
+    rules: &[ObjectiveRule],
+    clock: &ExerciseClock,
+    teams: &[u32],
+    now_ms: i64,
+) -> Scoreboard {
+    let team_clocks: Vec<TeamClock> = teams
+        .iter()
+        .map(|team| TeamClock {
+            team: *team,
+            now_exercise_ms: clock.exercise_ms_at(Some(*team), now_ms),
+        })
+        .collect();
+    score(rules, &team_clocks, &scoring_events(events, teams))
+}
 
 /// The seq of the team's last range reset (0: never reset). Injects fired
 /// before it are no longer in the range.
@@ -28,7 +53,16 @@ pub fn last_reset_seq(events: &[Event], team: u32) -> u64 {
 /// before it count as not fired, so they fire again (at once, in order,
 /// since their time has passed) and the rebuilt range carries the attack
 /// as far as the team's clock has got.
-pub fn schedule_state(events: &[Event], team: &TeamPlan, clock: &ExerciseClock) -> ScheduleState {
+///
+/// `scores` (the team's, from [`objective_scores`]) says when each
+/// objective was met or missed, for the injects triggered `on` an
+/// objective; without it no such trigger is known yet.
+pub fn schedule_state(
+    events: &[Event],
+    team: &TeamPlan,
+    clock: &ExerciseClock,
+    scores: Option<&TeamScore>,
+) -> ScheduleState {
     let mut state = ScheduleState::default();
     let reset_seq = last_reset_seq(events, team.index);
     let concerns = |event: &Event| event.team.is_none() || event.team == Some(team.index);
@@ -46,17 +80,15 @@ pub fn schedule_state(events: &[Event], team: &TeamPlan, clock: &ExerciseClock) 
             }
             EventKind::InjectHeld { inject } => state.hold(inject),
             EventKind::InjectFireRequested { inject } => state.fire_manually(inject),
-            EventKind::CheckResult {
-                objective,
-                passed: true,
-                ..
-            }
-            | EventKind::Submission {
-                objective,
-                correct: true,
-                ..
-            } => state.record_objective(objective, Outcome::Met, exercise_ms(event)),
             _ => {}
+        }
+    }
+    for objective in scores.iter().flat_map(|scores| &scores.objectives) {
+        if let Some(met_ms) = objective.met_at_exercise_ms() {
+            state.record_objective(&objective.objective, Outcome::Met, met_ms);
+        }
+        if let Some(missed_ms) = objective.missed_at_exercise_ms() {
+            state.record_objective(&objective.objective, Outcome::Missed, missed_ms);
         }
     }
     state

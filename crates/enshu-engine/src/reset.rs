@@ -8,6 +8,11 @@
 //! clean, record `TeamReset` and resume. The engine then fires the injects
 //! whose time has passed again ([`crate::projection::schedule_state`]).
 //!
+//! The team's clock comes back as it was ([`ClockAroundReset`]): a team an
+//! instructor had paused stays paused and a stopped one stays stopped (the
+//! reset neither pauses nor resumes them), and a team that was paused or
+//! stopped by someone while its range was rebuilt is not resumed either.
+//!
 //! The machine-side steps the engine cannot do without naming Docker (the
 //! host guard, the isolation proof) come from the caller as a [`RangeHost`].
 
@@ -16,9 +21,11 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use enshu_backend::{Backend, BackendError};
+use enshu_clock::{ClockState, ExerciseClock};
 use enshu_scenario::plan::{Plan, TeamPlan, labels};
+use enshu_store::scoring_input::exercise_clocks;
 use enshu_store::{
-    ClockAction, EventKind, EventQuery, GroundTruth, NewEvent, SessionId, Store, TeamFilter,
+    ClockAction, Event, EventKind, EventQuery, GroundTruth, NewEvent, SessionId, Store, TeamFilter,
 };
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -35,7 +42,7 @@ pub struct ResetLog {
 }
 
 impl ResetLog {
-    async fn append(&self, team: u32, kind: EventKind) -> Result<(), enshu_store::StoreError> {
+    async fn append(&self, team: u32, kind: EventKind) -> Result<Event, enshu_store::StoreError> {
         let event = NewEvent {
             session: self.session,
             team: Some(team),
@@ -44,7 +51,54 @@ impl ResetLog {
             at_ms: None,
             exercise_ms: None,
         };
-        self.store.append_event(event).await?;
+        self.store.append_event(event).await
+    }
+
+    async fn events(&self, after_seq: u64) -> Result<Vec<Event>, enshu_store::StoreError> {
+        let query = EventQuery {
+            team: TeamFilter::All,
+            after_seq,
+            limit: None,
+        };
+        self.store.events(self.session, query).await
+    }
+
+    /// Pause `team`'s clock for the reset unless it is paused on its own
+    /// or stopped; the seq of the pause, when there was one.
+    async fn pause_for_reset(&self, team: u32) -> Result<Option<u64>, enshu_store::StoreError> {
+        let clock = exercise_clocks(&self.events(0).await?);
+        if ClockAroundReset::decide(&clock, team, crate::now_ms()) == ClockAroundReset::LeaveAsItIs
+        {
+            return Ok(None);
+        }
+        let pause = EventKind::ClockChanged {
+            action: ClockAction::Pause,
+            team: Some(team),
+            speed: None,
+        };
+        Ok(Some(self.append(team, pause).await?.seq))
+    }
+
+    /// Resume `team` after the reset if the reset paused it and nobody
+    /// paused or stopped it since.
+    async fn resume_after_reset(
+        &self,
+        team: u32,
+        paused_seq: Option<u64>,
+    ) -> Result<(), enshu_store::StoreError> {
+        let Some(paused_seq) = paused_seq else {
+            return Ok(());
+        };
+        let since = self.events(paused_seq).await?;
+        if since.iter().any(|event| pauses_or_stops(event, team)) {
+            return Ok(());
+        }
+        let resume = EventKind::ClockChanged {
+            action: ClockAction::Resume,
+            team: Some(team),
+            speed: None,
+        };
+        self.append(team, resume).await?;
         Ok(())
     }
 
@@ -62,6 +116,41 @@ impl ResetLog {
         let events = self.store.events(self.session, query).await?;
         Ok(ground_truth_of(&events, team))
     }
+}
+
+/// What a reset does with the team's clock, decided from the log before
+/// it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockAroundReset {
+    /// The clock runs (or has not started, or only the session is paused):
+    /// pause the team while its range is rebuilt, then resume it. A
+    /// session pause still holds after the team's resume.
+    PauseThenResume,
+    /// The team is paused on its own, or stopped: leave its clock alone,
+    /// so it stays as it was.
+    LeaveAsItIs,
+}
+
+impl ClockAroundReset {
+    /// Decide from the session's clock changes at wall-clock `now_ms`.
+    pub fn decide(clock: &ExerciseClock, team: u32, now_ms: i64) -> ClockAroundReset {
+        if clock.state_at(Some(team), now_ms) == ClockState::Stopped
+            || clock.team_paused_at(team, now_ms)
+        {
+            ClockAroundReset::LeaveAsItIs
+        } else {
+            ClockAroundReset::PauseThenResume
+        }
+    }
+}
+
+/// Whether `event` pauses or stops `team`'s clock.
+fn pauses_or_stops(event: &Event, team: u32) -> bool {
+    matches!(
+        &event.kind,
+        EventKind::ClockChanged { action: ClockAction::Pause | ClockAction::Stop, team: changed, .. }
+            if changed.or(event.team) == Some(team)
+    )
 }
 
 /// What a reset needs from the machine it runs on.
@@ -131,14 +220,10 @@ pub async fn reset_team<B: Backend, H: RangeHost>(
     concurrency: usize,
 ) -> anyhow::Result<ResetReport<H::Verified>> {
     let started = Instant::now();
-    if let Some(log) = log {
-        let pause = EventKind::ClockChanged {
-            action: ClockAction::Pause,
-            team: Some(team.index),
-            speed: None,
-        };
-        log.append(team.index, pause).await?;
-    }
+    let paused_seq = match log {
+        Some(log) => log.pause_for_reset(team.index).await?,
+        None => None,
+    };
     let observed = backend
         .list(&[
             (labels::SESSION, plan.session.as_str()),
@@ -175,12 +260,7 @@ pub async fn reset_team<B: Backend, H: RangeHost>(
             containers: containers as u32,
         };
         log.append(team.index, reset).await?;
-        let resume = EventKind::ClockChanged {
-            action: ClockAction::Resume,
-            team: Some(team.index),
-            speed: None,
-        };
-        log.append(team.index, resume).await?;
+        log.resume_after_reset(team.index, paused_seq).await?;
     }
     Ok(ResetReport {
         containers,
@@ -226,11 +306,12 @@ pub async fn clean_range_checks<B: Backend>(
             });
             continue;
         }
-        let (result, detail) = match checks::run_check(backend, check, ground_truth).await {
-            Ok(outcome) if outcome.passed => (ResetCheckResult::Passed, outcome.detail),
-            Ok(outcome) => (ResetCheckResult::Failed, outcome.detail),
-            Err(error) => (ResetCheckResult::Failed, error.to_string()),
-        };
+        let (result, detail) =
+            match checks::run_clean_range_check(backend, check, ground_truth).await {
+                Ok(outcome) if outcome.passed => (ResetCheckResult::Passed, outcome.detail),
+                Ok(outcome) => (ResetCheckResult::Failed, outcome.detail),
+                Err(error) => (ResetCheckResult::Failed, error.to_string()),
+            };
         results.push(ResetCheck {
             objective,
             result,
@@ -238,4 +319,68 @@ pub async fn clean_range_checks<B: Backend>(
         });
     }
     results
+}
+
+#[cfg(test)]
+mod tests {
+    use enshu_clock::{ClockAction, ClockChange, ExerciseClock};
+
+    use super::*;
+
+    #[test]
+    fn a_reset_leaves_a_paused_or_stopped_team_as_it_is_and_pauses_the_others() {
+        let clock = ExerciseClock::new([
+            ClockChange::session(0, ClockAction::Start),
+            ClockChange::team(10, ClockAction::Pause, 2),
+            ClockChange::team(10, ClockAction::Stop, 3),
+            ClockChange::team(10, ClockAction::Pause, 4),
+            ClockChange::team(20, ClockAction::Resume, 4),
+            ClockChange::session(30, ClockAction::Pause),
+        ]);
+        let decide = |team| ClockAroundReset::decide(&clock, team, 40);
+        // Team 1 is paused only by the session: its own pause and resume
+        // leave the session's pause in force.
+        assert_eq!(decide(1), ClockAroundReset::PauseThenResume);
+        assert_eq!(decide(2), ClockAroundReset::LeaveAsItIs);
+        assert_eq!(decide(3), ClockAroundReset::LeaveAsItIs);
+        assert_eq!(decide(4), ClockAroundReset::PauseThenResume);
+        // Before the session starts a team is paused and resumed for the
+        // reset, and does not start.
+        assert_eq!(
+            ClockAroundReset::decide(&ExerciseClock::default(), 1, 40),
+            ClockAroundReset::PauseThenResume
+        );
+    }
+
+    #[test]
+    fn a_pause_or_stop_of_the_team_during_the_reset_holds_its_resume() {
+        let event = |team: Option<u32>, action, changed: Option<u32>| Event {
+            session: SessionId(1),
+            seq: 1,
+            team,
+            at_ms: 0,
+            exercise_ms: None,
+            actor: "instructor".into(),
+            kind: EventKind::ClockChanged {
+                action,
+                team: changed,
+                speed: None,
+            },
+        };
+        assert!(pauses_or_stops(
+            &event(Some(1), ClockAction::Pause, Some(1)),
+            1
+        ));
+        assert!(pauses_or_stops(&event(None, ClockAction::Stop, Some(1)), 1));
+        assert!(!pauses_or_stops(
+            &event(Some(2), ClockAction::Pause, Some(2)),
+            1
+        ));
+        // The session's pause is not the team's: the team's resume keeps it.
+        assert!(!pauses_or_stops(&event(None, ClockAction::Pause, None), 1));
+        assert!(!pauses_or_stops(
+            &event(Some(1), ClockAction::Resume, Some(1)),
+            1
+        ));
+    }
 }

@@ -47,6 +47,11 @@ impl Drop for Exercise {
 
 impl Exercise {
     async fn new(teams: u32) -> Exercise {
+        Exercise::of(teams, QUICKSTART).await
+    }
+
+    /// An exercise of scenario `yaml` (a quickstart variant).
+    async fn of(teams: u32, yaml: &[u8]) -> Exercise {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let directory = std::env::temp_dir().join(format!(
             "enshu-engine-test-{}-{}",
@@ -58,7 +63,7 @@ impl Exercise {
             "sqlite://{}?mode=rwc",
             directory.join("engine.db").display()
         );
-        let loaded = enshu_scenario::load("quickstart.yaml", QUICKSTART).unwrap();
+        let loaded = enshu_scenario::load("quickstart.yaml", yaml).unwrap();
         let plan = enshu_scenario::plan(
             &loaded,
             &PlanOptions {
@@ -74,7 +79,7 @@ impl Exercise {
             .create_session(&NewSession {
                 name: "engine-test".into(),
                 scenario_id: loaded.scenario.id.clone(),
-                scenario_yaml: String::from_utf8_lossy(QUICKSTART).into_owned(),
+                scenario_yaml: String::from_utf8_lossy(yaml).into_owned(),
                 teams: plan
                     .teams
                     .iter()
@@ -115,9 +120,9 @@ impl Exercise {
         }
     }
 
-    async fn append(&self, team: Option<u32>, kind: EventKind, at_ms: Option<i64>) {
+    async fn append(&self, team: Option<u32>, kind: EventKind, at_ms: Option<i64>) -> Event {
         let store = Store::open(&self.url).await.unwrap();
-        store
+        let event = store
             .append_event(NewEvent {
                 session: self.session,
                 team,
@@ -129,6 +134,7 @@ impl Exercise {
             .await
             .unwrap();
         store.close().await;
+        event
     }
 
     /// Start every team's clock `exercise_seconds` ago (at speed 1).
@@ -527,4 +533,302 @@ async fn a_slow_check_never_delays_an_inject() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     running.abort();
+}
+
+/// Objectives of the trigger test's own: one timed from the start, one
+/// from the beacon with a short deadline, one with neither deadline nor
+/// due, and a judged notice.
+const TRIGGER_OBJECTIVES: &str = r#"  - id: early-answer
+    phase: detection
+    title: {ja: 早期の回答, en: Answer early}
+    points: 10
+    deadline: 2m
+    evidence:
+      answer: {question: {ja: 合言葉は？, en: The password?}, kind: text, expect: early}
+  - id: fast-block
+    phase: response
+    title: {ja: すぐに止める, en: Block fast}
+    points: 10
+    inject: beacon
+    deadline: 1m
+    evidence:
+      answer: {question: {ja: 合言葉は？, en: The password?}, kind: text, expect: fast}
+  - id: whenever
+    phase: recovery
+    title: {ja: いつでも, en: Whenever}
+    points: 10
+    evidence:
+      answer: {question: {ja: 合言葉は？, en: The password?}, kind: text, expect: whenever}
+  - id: notice
+    phase: reporting
+    title: {ja: 市民向けのお知らせ, en: Notice to citizens}
+    points: 50
+    inject: soc-alert
+    evidence:
+      judged:
+        rubric:
+          - {criterion: {ja: 影響, en: Impact}, points: 50}
+"#;
+
+/// One phone call per trigger: `(inject, objective, outcome)`.
+const TRIGGERS: [(&str, &str, &str); 7] = [
+    ("missed-early", "early-answer", "missed"),
+    ("missed-fast", "fast-block", "missed"),
+    ("missed-whenever", "whenever", "missed"),
+    ("met-answer", "find-c2", "met"),
+    ("met-check", "block-c2", "met"),
+    ("met-report", "first-report", "met"),
+    ("met-judged", "notice", "met"),
+];
+
+/// The quickstart with an inject triggered on each of [`TRIGGERS`].
+fn quickstart_with_triggers() -> String {
+    let injects: String = TRIGGERS
+        .iter()
+        .map(|(inject, objective, outcome)| {
+            format!(
+                "  - id: {inject}\n    when: {{on: {{objective: {objective}, outcome: {outcome}}}}}\n    target: office\n    action:\n      message: {{channel: phone, from: {{ja: 課長, en: The manager}}, subject: {{ja: {inject}, en: {inject}}}, body: {{ja: {inject}, en: {inject}}}}}\n"
+            )
+        })
+        .collect();
+    let quickstart = std::str::from_utf8(QUICKSTART).unwrap();
+    assert!(quickstart.contains("\ninjects:\n") && quickstart.contains("\nobjectives:\n"));
+    quickstart
+        .replacen("\ninjects:\n", &format!("\ninjects:\n{injects}"), 1)
+        .replacen(
+            "\nobjectives:\n",
+            &format!("\nobjectives:\n{TRIGGER_OBJECTIVES}"),
+            1,
+        )
+}
+
+/// The triggered injects fired for team 1, in log order.
+fn triggered(events: &[Event]) -> Vec<String> {
+    fired(events, 1)
+        .into_iter()
+        .filter(|inject| inject.starts_with("missed-") || inject.starts_with("met-"))
+        .collect()
+}
+
+#[tokio::test]
+async fn missed_triggers_fire_at_the_deadline_and_met_triggers_when_met() {
+    let yaml = quickstart_with_triggers();
+    let exercise = Exercise::of(1, yaml.as_bytes()).await;
+    exercise.start_clock_ago(200).await;
+    let shared = exercise.serve().await;
+    let mut state = FireState::default();
+
+    // 200 s in: early-answer's deadline (2 min from the start) has passed;
+    // fast-block's runs from the beacon, which fires only now.
+    fire_round(&shared, &mut state).await.unwrap();
+    let events = exercise.events().await;
+    for inject in ROUND_AT_200_S {
+        assert!(fired(&events, 1).contains(&inject.to_string()), "{inject}");
+    }
+    assert_eq!(triggered(&events), ["missed-early"]);
+
+    // The team meets one objective of each kind of evidence: an answer, an
+    // automatic check, a report, and a judged notice an instructor grades.
+    exercise
+        .append(
+            Some(1),
+            EventKind::Submission {
+                objective: "find-c2".into(),
+                answer: "c2".into(),
+                correct: true,
+            },
+            None,
+        )
+        .await;
+    exercise
+        .append(
+            Some(1),
+            EventKind::CheckResult {
+                objective: "block-c2".into(),
+                check: enshu_store::CheckResultKind::Automatic(
+                    enshu_scenario::model::CheckKind::NoBeacon,
+                ),
+                passed: true,
+                detail: "quiet".into(),
+            },
+            None,
+        )
+        .await;
+    exercise
+        .append(
+            Some(1),
+            EventKind::CheckResult {
+                objective: "first-report".into(),
+                check: enshu_store::CheckResultKind::Report {
+                    form: "first-report".into(),
+                },
+                passed: true,
+                detail: "category: malware".into(),
+            },
+            None,
+        )
+        .await;
+    let report = exercise
+        .append(
+            Some(1),
+            EventKind::ReportSubmitted {
+                form: "first-report".into(),
+                fields: serde_json::json!({"status": "notice sent"}),
+            },
+            None,
+        )
+        .await;
+    fire_round(&shared, &mut state).await.unwrap();
+    // The judged notice is not met until it is graded.
+    assert_eq!(
+        triggered(&exercise.events().await),
+        ["missed-early", "met-answer", "met-check", "met-report"]
+    );
+    exercise
+        .append(
+            Some(1),
+            EventKind::ReportGraded {
+                report_seq: Some(report.seq),
+                objective: Some("notice".into()),
+                form: "first-report".into(),
+                points: 40,
+                rubric: serde_json::json!({}),
+                author: "instructor".into(),
+            },
+            None,
+        )
+        .await;
+    fire_round(&shared, &mut state).await.unwrap();
+    assert_eq!(
+        triggered(&exercise.events().await),
+        [
+            "missed-early",
+            "met-answer",
+            "met-check",
+            "met-report",
+            "met-judged"
+        ]
+    );
+
+    // A minute and more of exercise time later (at 60x), fast-block's
+    // deadline from the beacon's fire has passed.
+    let speed_up = EventKind::ClockChanged {
+        action: ClockAction::Resume,
+        team: None,
+        speed: Some(60),
+    };
+    exercise.append(None, speed_up, None).await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    fire_round(&shared, &mut state).await.unwrap();
+    shared.store.close().await;
+    // A restarted engine fires none of them again; `whenever` has neither
+    // deadline nor due and is never missed.
+    let restarted = exercise.serve().await;
+    fire_round(&restarted, &mut FireState::default())
+        .await
+        .unwrap();
+    let events = exercise.events().await;
+    assert_eq!(
+        triggered(&events),
+        [
+            "missed-early",
+            "met-answer",
+            "met-check",
+            "met-report",
+            "met-judged",
+            "missed-fast"
+        ]
+    );
+    // missed-fast fired after its deadline: a minute after the beacon.
+    let fire_ms = |inject: &str| {
+        events
+            .iter()
+            .find_map(|event| match &event.kind {
+                EventKind::InjectFired { inject: fired, .. } if fired == inject => {
+                    event.exercise_ms
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert!(fire_ms("missed-fast") >= fire_ms("beacon") + 60_000);
+}
+
+/// Team `team`'s clock state now, as the log tells it.
+fn clock_state(events: &[Event], team: u32) -> enshu_clock::ClockState {
+    enshu_store::scoring_input::exercise_clocks(events).state_at(Some(team), now_ms())
+}
+
+/// The clock changes a reset recorded (actor "test reset"), in order.
+fn reset_clock_actions(events: &[Event], team: u32) -> Vec<ClockAction> {
+    events
+        .iter()
+        .filter(|event| event.actor == "test reset" && event.team == Some(team))
+        .filter_map(|event| match &event.kind {
+            EventKind::ClockChanged { action, .. } => Some(*action),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reset_brings_the_teams_clock_back_as_it_was() {
+    use enshu_clock::ClockState;
+    let exercise = Exercise::new(3).await;
+    exercise.start_clock_ago(200).await;
+    let instructor = |action, team| EventKind::ClockChanged {
+        action,
+        team: Some(team),
+        speed: None,
+    };
+    // Team 1 runs, an instructor paused team 2 and stopped team 3.
+    exercise
+        .append(Some(2), instructor(ClockAction::Pause, 2), None)
+        .await;
+    exercise
+        .append(Some(3), instructor(ClockAction::Stop, 3), None)
+        .await;
+    let log = ResetLog {
+        store: Store::open(&exercise.url).await.unwrap(),
+        session: exercise.session,
+        actor: "test reset".into(),
+    };
+    for team in &exercise.plan.teams {
+        let report = reset_team(
+            &exercise.backend,
+            &NoMachine,
+            &exercise.plan,
+            team,
+            Some(&log),
+            4,
+        )
+        .await
+        .unwrap();
+        assert!(report.log_told);
+    }
+    let events = exercise.events().await;
+    assert_eq!(clock_state(&events, 1), ClockState::Running);
+    assert_eq!(
+        reset_clock_actions(&events, 1),
+        [ClockAction::Pause, ClockAction::Resume]
+    );
+    assert_eq!(clock_state(&events, 2), ClockState::Paused);
+    assert_eq!(clock_state(&events, 3), ClockState::Stopped);
+    for team in [2, 3] {
+        assert!(reset_clock_actions(&events, team).is_empty(), "team {team}");
+        assert!(
+            events.iter().any(|event| event.team == Some(team)
+                && matches!(event.kind, EventKind::TeamReset { .. })),
+            "team {team} was reset"
+        );
+    }
+
+    // The paused team, resumed by its instructor, runs again.
+    exercise
+        .append(Some(2), instructor(ClockAction::Resume, 2), None)
+        .await;
+    assert_eq!(
+        clock_state(&exercise.events().await, 2),
+        ClockState::Running
+    );
 }

@@ -16,11 +16,23 @@ use enshu_scenario::model::{Outcome, When};
 use enshu_scenario::plan::PlannedInject;
 use serde::Serialize;
 
-/// An objective's outcome and when (exercise ms) it was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ObjectiveOutcome {
-    pub outcome: Outcome,
-    pub exercise_ms: u64,
+/// When (exercise ms) an objective was met and when it was missed, as far
+/// as the scores say yet. An objective met after its deadline has both: it
+/// was missed at the deadline and met later.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObjectiveOutcomes {
+    pub met_ms: Option<u64>,
+    pub missed_ms: Option<u64>,
+}
+
+impl ObjectiveOutcomes {
+    /// When the objective reached `outcome`, if it did.
+    pub fn at(&self, outcome: Outcome) -> Option<u64> {
+        match outcome {
+            Outcome::Met => self.met_ms,
+            Outcome::Missed => self.missed_ms,
+        }
+    }
 }
 
 /// What the log says so far for one team.
@@ -33,8 +45,10 @@ pub struct ScheduleState {
     /// Injects an instructor asked to fire now, regardless of their time.
     /// A manual fire wins over a hold (it is the later, explicit decision).
     pub fire_now: BTreeSet<String>,
-    /// Objective id → outcome.
-    pub objectives: BTreeMap<String, ObjectiveOutcome>,
+    /// Objective id → when it was met or missed (from the scores: the
+    /// caller derives them with the scoring rule, this module only reads
+    /// them).
+    pub objectives: BTreeMap<String, ObjectiveOutcomes>,
 }
 
 impl ScheduleState {
@@ -52,13 +66,15 @@ impl ScheduleState {
         self.fire_now.insert(inject.to_string());
     }
 
+    /// The objective reached `outcome` at `exercise_ms`; the first time
+    /// recorded for an outcome stays.
     pub fn record_objective(&mut self, objective: &str, outcome: Outcome, exercise_ms: u64) {
-        self.objectives
-            .entry(objective.to_string())
-            .or_insert(ObjectiveOutcome {
-                outcome,
-                exercise_ms,
-            });
+        let outcomes = self.objectives.entry(objective.to_string()).or_default();
+        let recorded = match outcome {
+            Outcome::Met => &mut outcomes.met_ms,
+            Outcome::Missed => &mut outcomes.missed_ms,
+        };
+        recorded.get_or_insert(exercise_ms);
     }
 }
 
@@ -89,8 +105,8 @@ pub fn due_time(inject: &PlannedInject, state: &ScheduleState) -> Option<u64> {
         When::On(on) => state
             .objectives
             .get(&on.objective)
-            .filter(|reached| reached.outcome == on.outcome)
-            .map(|reached| reached.exercise_ms + on.delay.seconds * 1000),
+            .and_then(|outcomes| outcomes.at(on.outcome))
+            .map(|reached_ms| reached_ms + on.delay.seconds * 1000),
     }
 }
 
@@ -337,6 +353,21 @@ mod tests {
         assert!(due(&plan, &state, 1_529_999).is_empty());
         assert_eq!(ids(&due(&plan, &state, 1_530_000)), ["escalate"]);
         assert_eq!(next_due_ms(&plan, &state, 1_500_000), Some(1_530_000));
+    }
+
+    #[test]
+    fn an_objective_met_late_triggers_both_missed_and_met() {
+        let plan = vec![
+            inject("escalate", on("block-c2", Outcome::Missed, 0)),
+            inject("praise", on("block-c2", Outcome::Met, 0)),
+        ];
+        let mut state = ScheduleState::default();
+        state.record_objective("block-c2", Outcome::Missed, 1_500_000);
+        state.record_objective("block-c2", Outcome::Met, 1_700_000);
+        state.record_objective("block-c2", Outcome::Met, 1_900_000);
+        assert_eq!(ids(&due(&plan, &state, 1_600_000)), ["escalate"]);
+        assert_eq!(ids(&due(&plan, &state, 1_700_000)), ["escalate", "praise"]);
+        assert_eq!(state.objectives["block-c2"].met_ms, Some(1_700_000));
     }
 
     #[test]

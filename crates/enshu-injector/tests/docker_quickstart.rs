@@ -489,12 +489,14 @@ async fn quickstart_injects_and_checks_against_docker() {
         .await
         .unwrap();
     assert!(!outcome.passed, "{outcome:?}");
-    sh(
+    // As the site administrator changes it (webadmin writes the htpasswd through its group).
+    let (code, output) = sh(
         &backend,
         www,
-        "printf 'admin:%s\\n' \"$(openssl passwd -apr1 new-Secret-9)\" > /run/enshu/htpasswd",
+        r#"setpriv --reuid=webadmin --regid=www-data --clear-groups -- bash -c 'printf "admin:%s\n" "$(openssl passwd -apr1 new-Secret-9)" > /run/enshu/htpasswd'"#,
     )
     .await;
+    assert_eq!(code, 0, "{output}");
     let outcome = run_check(&backend, &account, &typed(&ground_truth))
         .await
         .unwrap();

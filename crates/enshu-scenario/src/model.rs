@@ -955,7 +955,7 @@ pub enum CheckKind {
     FileHash,
     /// No process named `name` runs on `target`.
     ProcessAbsent,
-    /// No traffic from `target` to `to` for `window`, while `target` stays up.
+    /// Beacons from `target` reached `to` after the beacon inject fired, and none came for `window`, while `target` stays up.
     NoBeacon,
     /// Account `name` on `target` is disabled or its password changed.
     AccountDisabled,

@@ -41,6 +41,31 @@ impl ObjectiveStatus {
     }
 }
 
+impl ObjectiveScore {
+    /// When the objective was met, on time or late: what a scenario's
+    /// `on: {outcome: met}` trigger counts from.
+    pub fn met_at_exercise_ms(&self) -> Option<u64> {
+        match self.status {
+            ObjectiveStatus::Met { at_exercise_ms } | ObjectiveStatus::Late { at_exercise_ms } => {
+                Some(at_exercise_ms)
+            }
+            ObjectiveStatus::Pending | ObjectiveStatus::Missed => None,
+        }
+    }
+
+    /// When the objective was missed: its deadline, once that passed with
+    /// the objective unmet. A late objective was missed at its deadline and
+    /// met afterwards; one with neither a deadline nor a `due` time is
+    /// never missed. What a scenario's `on: {outcome: missed}` trigger
+    /// counts from.
+    pub fn missed_at_exercise_ms(&self) -> Option<u64> {
+        match self.status {
+            ObjectiveStatus::Missed | ObjectiveStatus::Late { .. } => self.deadline_exercise_ms,
+            ObjectiveStatus::Pending | ObjectiveStatus::Met { .. } => None,
+        }
+    }
+}
+
 /// One objective's result for one team, with the numbers behind it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectiveScore {

@@ -9,13 +9,10 @@
 use std::collections::BTreeMap;
 
 use enshu_scenario::model::{
-    Action, AnswerKind, Evidence, FieldType, Form, Message, Objective, Phase as ScenarioPhase,
-    Scenario, Text,
+    Action, AnswerKind, Evidence, FieldType, Form, Message, Objective, Scenario, Text,
 };
 use enshu_scenario::plan::{ContainerSpec, TeamPlan};
-use enshu_scoring::{
-    DeadlineAnchor, ExerciseClock, ObjectiveRule, Phase, Scoreboard, TeamClock, score,
-};
+use enshu_scoring::{ExerciseClock, ObjectiveRule, Scoreboard, TeamClock, score};
 use enshu_store::scoring_input::{exercise_clocks, scoring_events};
 use enshu_store::{Event, EventKind, EventQuery, Team, TeamFilter};
 use serde_json::{Map, Value};
@@ -23,34 +20,9 @@ use serde_json::{Map, Value};
 use crate::error::RequestError;
 use crate::state::AppState;
 
-/// The scoring half of the scenario's objectives.
-///
-/// An objective that names an inject is timed from that inject's actual
-/// fire time for the team, with or without a `deadline` (and is pending
-/// until it fired); one without is timed from the exercise start. `due`
-/// closes it at that time from the start. Judged objectives are met by an
-/// instructor's grade; hints carry their penalties.
-pub fn scoring_rules(scenario: &Scenario) -> Vec<ObjectiveRule> {
-    scenario
-        .objectives
-        .iter()
-        .map(|objective| ObjectiveRule {
-            id: objective.id.clone(),
-            phase: scoring_phase(objective.phase),
-            points: objective.points,
-            anchor: match &objective.inject {
-                Some(inject) => DeadlineAnchor::Inject(inject.clone()),
-                None => DeadlineAnchor::Start,
-            },
-            deadline_ms: objective.deadline.map(|within| within.seconds * 1000),
-            due_ms: objective.due.map(|due| due.seconds * 1000),
-            judged: matches!(objective.evidence, Evidence::Judged(_)),
-            time_bonus: None,
-            hint_penalties: objective.hints.iter().map(|hint| hint.penalty).collect(),
-            late_credit_percent: 0,
-        })
-        .collect()
-}
+/// The scoring half of the scenario's objectives: the store's, which the
+/// exercise engine reads too (its `on: {objective, outcome}` triggers).
+pub use enshu_store::scoring_input::{scoring_phase, scoring_rules};
 
 /// One criterion of the rubric a report is graded with.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,15 +185,6 @@ pub(crate) fn apply_rubric(
         Ok((total, graded))
     } else {
         Err(problems)
-    }
-}
-
-pub(crate) fn scoring_phase(phase: ScenarioPhase) -> Phase {
-    match phase {
-        ScenarioPhase::Detection => Phase::Detection,
-        ScenarioPhase::Response => Phase::Response,
-        ScenarioPhase::Reporting => Phase::Reporting,
-        ScenarioPhase::Recovery => Phase::Recovery,
     }
 }
 
@@ -694,6 +657,8 @@ pub(crate) fn visible_to_team(event: &Event, team: u32, team_plan: &TeamPlan) ->
 
 #[cfg(test)]
 mod tests {
+    use enshu_scoring::DeadlineAnchor;
+
     use super::*;
 
     fn quickstart() -> (Scenario, enshu_scenario::Plan) {

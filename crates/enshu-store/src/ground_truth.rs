@@ -35,6 +35,14 @@ pub struct GroundTruth {
     /// The host, where an inject names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// What the inject did, as its kind is named: an artefact's (`file`,
+    /// `deface`, ...), a traffic generator's (`beacon`, `scan`, ...), or
+    /// `message`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Where a traffic generator sends its traffic (an address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
     /// The team's exercise time when it fired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exercise_ms: Option<u64>,
@@ -157,6 +165,20 @@ mod tests {
         let mut expected = written;
         expected.as_object_mut().unwrap().remove("address");
         assert_eq!(truth.to_json(), expected);
+    }
+
+    #[test]
+    fn a_beacon_ground_truth_says_what_it_is_and_where_it_goes() {
+        let truth = GroundTruth::from_json(json!({
+            "kind": "beacon",
+            "source": "10.64.10.101",
+            "destination": "10.64.100.23",
+            "address": "10.64.10.101",
+            "interval_ms": 10000,
+        }));
+        assert_eq!(truth.kind.as_deref(), Some("beacon"));
+        assert_eq!(truth.destination.as_deref(), Some("10.64.100.23"));
+        assert_eq!(truth.extra["source"], "10.64.10.101");
     }
 
     #[test]

@@ -16,13 +16,58 @@
 //! - everything else (notes, held injects, clock changes) does not score
 //!   directly; clock changes are used to compute
 //!   exercise-clock offsets for events that were stored without one.
+//!
+//! The scenario's objectives become the engine's rules here too
+//! ([`scoring_rules`]), so the scoreboard and the exercise engine (which
+//! fires `on: {objective, outcome}` triggers from the same scores) read one
+//! rule.
 
 use enshu_clock::{ClockChange, ExerciseClock};
-use enshu_scoring::{ScoringEvent, ScoringEventKind};
+use enshu_scenario::model::{Evidence, Phase as ScenarioPhase, Scenario};
+use enshu_scoring::{DeadlineAnchor, ObjectiveRule, Phase, ScoringEvent, ScoringEventKind};
 
 #[cfg(test)]
 use crate::event::ClockAction;
 use crate::event::{Event, EventKind};
+
+/// The scoring half of the scenario's objectives.
+///
+/// An objective that names an inject is timed from that inject's actual
+/// fire time for the team, with or without a `deadline` (and is pending
+/// until it fired); one without is timed from the exercise start. `due`
+/// closes it at that time from the start. Judged objectives are met by an
+/// instructor's grade; hints carry their penalties.
+pub fn scoring_rules(scenario: &Scenario) -> Vec<ObjectiveRule> {
+    scenario
+        .objectives
+        .iter()
+        .map(|objective| ObjectiveRule {
+            id: objective.id.clone(),
+            phase: scoring_phase(objective.phase),
+            points: objective.points,
+            anchor: match &objective.inject {
+                Some(inject) => DeadlineAnchor::Inject(inject.clone()),
+                None => DeadlineAnchor::Start,
+            },
+            deadline_ms: objective.deadline.map(|within| within.seconds * 1000),
+            due_ms: objective.due.map(|due| due.seconds * 1000),
+            judged: matches!(objective.evidence, Evidence::Judged(_)),
+            time_bonus: None,
+            hint_penalties: objective.hints.iter().map(|hint| hint.penalty).collect(),
+            late_credit_percent: 0,
+        })
+        .collect()
+}
+
+/// The scenario's phase as the scoring engine names it.
+pub fn scoring_phase(phase: ScenarioPhase) -> Phase {
+    match phase {
+        ScenarioPhase::Detection => Phase::Detection,
+        ScenarioPhase::Response => Phase::Response,
+        ScenarioPhase::Reporting => Phase::Reporting,
+        ScenarioPhase::Recovery => Phase::Recovery,
+    }
+}
 
 /// The exercise clocks described by the clock changes in `events`.
 pub fn exercise_clocks(events: &[Event]) -> ExerciseClock {

@@ -7,8 +7,9 @@
 //!
 //! The protocol is the engine's ([`enshu_engine::reset`]): with a served
 //! session's log the team's clock is paused while its range is rebuilt, a
-//! `TeamReset` is recorded and the clock resumes, and the engine then fires
-//! the injects whose time has passed again. This command opens the log,
+//! `TeamReset` is recorded and the clock resumes (a team an instructor
+//! paused or stopped stays so), and the engine then fires the injects whose
+//! time has passed again. This command opens the log,
 //! supplies the machine's own steps (the host guard, `verify`) and prints.
 
 use std::process::ExitCode;

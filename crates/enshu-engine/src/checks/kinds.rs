@@ -1,10 +1,13 @@
 //! One entry per check kind: the command it runs and how it judges the
 //! output, side by side, so adding a kind is adding one entry.
 
+use std::collections::BTreeMap;
+
 use enshu_backend::ExecOutput;
 use enshu_injector::shell;
-use enshu_scenario::model::CheckKind;
+use enshu_scenario::model::{CheckKind, TrafficKind};
 use enshu_scenario::plan::{PlannedCheck, ResolvedTarget};
+use enshu_store::GroundTruth;
 
 use super::{C2_LOG, CheckError, CheckOutcome};
 
@@ -51,6 +54,9 @@ pub struct CheckCommand {
 pub struct Judging<'a> {
     pub check: &'a PlannedCheck,
     pub output: &'a ExecOutput,
+    /// What the team's range holds: the injects fired since its last reset,
+    /// by id (`no_beacon` asks whether the beacon was started).
+    pub ground_truth: &'a BTreeMap<String, GroundTruth>,
     /// The check's own hash or its golden copy's, when it has one.
     pub expected_sha256: Option<&'a str>,
     /// Whether the target answered an exec (asked only by kinds with
@@ -64,6 +70,11 @@ pub struct CheckProgram {
     pub command: fn(&PlannedCheck) -> Result<CheckCommand, CheckError>,
     /// The verdict on that exec's output (pure).
     pub judge: fn(&Judging<'_>) -> CheckOutcome,
+    /// The verdict on a freshly rebuilt range, when it differs from
+    /// `judge`: is the range free of the attack's traces? (`no_beacon`
+    /// needs beacons seen before the silence to meet its objective; a
+    /// rebuilt range has had none and is clean when none comes.)
+    pub judge_clean: Option<fn(&Judging<'_>) -> CheckOutcome>,
     /// Whether the verdict needs to know the target still runs.
     pub needs_target_running: bool,
     /// Whether the kind judges the team's own action rather than traces of
@@ -93,6 +104,7 @@ const fn attack_trace(
     CheckProgram {
         command,
         judge,
+        judge_clean: None,
         needs_target_running: false,
         judges_the_teams_action: false,
     }
@@ -117,6 +129,7 @@ static FILE_HASH: CheckProgram = attack_trace(file_hash_command, judge_file_hash
 static PROCESS_ABSENT: CheckProgram = attack_trace(process_command, judge_process);
 static NO_BEACON: CheckProgram = CheckProgram {
     needs_target_running: true,
+    judge_clean: Some(judge_beacon_on_a_clean_range),
     ..attack_trace(beacon_command, judge_beacon)
 };
 static ACCOUNT_DISABLED: CheckProgram = team_action(account_command, judge_account);
@@ -361,43 +374,126 @@ fn beacon_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
     })
 }
 
+/// The C2 log's counts from the beacon script: beacons from the target in
+/// the window, in all, and the last one's time.
+struct BeaconCounts<'a> {
+    recent: u64,
+    total: u64,
+    last: &'a str,
+}
+
+fn beacon_counts(text: &str) -> Option<BeaconCounts<'_>> {
+    let mut words = text.split_whitespace();
+    let recent = words.next()?.parse().ok()?;
+    let total = words.next()?.parse().ok()?;
+    let last = words.next().unwrap_or("-");
+    Some(BeaconCounts {
+        recent,
+        total,
+        last,
+    })
+}
+
+/// The fired inject that started beacons from the check's target to its
+/// `to` host in the team's current range (its ground truth: a `beacon`
+/// generator at the target's address, sending to `to`'s).
+pub fn beacon_inject<'a>(
+    check: &PlannedCheck,
+    ground_truth: &'a BTreeMap<String, GroundTruth>,
+) -> Option<&'a str> {
+    let source = check.target.address?.to_string();
+    let destination = check.to.as_ref().and_then(|to| to.address);
+    ground_truth
+        .iter()
+        .find(|(_, truth)| {
+            truth.kind.as_deref() == Some(TrafficKind::Beacon.as_str())
+                && truth.address.as_deref() == Some(source.as_str())
+                && destination.is_none_or(|destination| {
+                    truth.destination.as_deref() == Some(destination.to_string().as_str())
+                })
+        })
+        .map(|(inject, _)| inject.as_str())
+}
+
+/// Met when the beacon was cut off while the host kept running: the beacon
+/// inject fired, the C2 logged beacons from the target, none came within
+/// the window, and the target still answers.
 fn judge_beacon(judging: &Judging<'_>) -> CheckOutcome {
-    let text = judging.output.stdout_text();
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let recent: u64 = words
-        .first()
-        .and_then(|word| word.parse().ok())
-        .unwrap_or(u64::MAX);
-    let total = words.get(1).copied().unwrap_or("?");
-    let last = words.get(2).copied().unwrap_or("-");
-    let window = window_seconds(judging.check);
     let source = judging.check.target.reference.as_str();
-    if recent == u64::MAX {
+    let window = window_seconds(judging.check);
+    let text = judging.output.stdout_text();
+    let Some(counts) = beacon_counts(&text) else {
         return CheckOutcome::new(
             false,
             format!("could not read the C2 log: {:?}", text.trim()),
         );
-    }
+    };
+    let BeaconCounts {
+        recent,
+        total,
+        last,
+    } = counts;
     if !judging.target_running {
         return CheckOutcome::new(
             false,
             format!("{source} is not running: the beacon must stop while the host stays up"),
         );
     }
+    let Some(inject) = beacon_inject(judging.check, judging.ground_truth) else {
+        return CheckOutcome::new(
+            false,
+            format!("no beacon from {source} has been started yet: there is nothing to stop"),
+        );
+    };
     if recent > 0 {
-        CheckOutcome::new(
+        return CheckOutcome::new(
             false,
             format!(
                 "{recent} beacon(s) from {source} in the last {window}s ({total} in all, last at {last})"
             ),
-        )
-    } else {
-        CheckOutcome::new(
-            true,
+        );
+    }
+    if total == 0 {
+        return CheckOutcome::new(
+            false,
             format!(
-                "no beacon from {source} in the last {window}s ({total} in all, last at {last}); {source} is up"
+                "the C2 has logged no beacon from {source} since inject {inject} started it: nothing was seen to stop"
             ),
-        )
+        );
+    }
+    CheckOutcome::new(
+        true,
+        format!(
+            "no beacon from {source} in the last {window}s ({total} before, last at {last}); {source} is up"
+        ),
+    )
+}
+
+/// A rebuilt range is clean when no beacon from the target came within the
+/// window and the target runs.
+fn judge_beacon_on_a_clean_range(judging: &Judging<'_>) -> CheckOutcome {
+    let source = judging.check.target.reference.as_str();
+    let window = window_seconds(judging.check);
+    let text = judging.output.stdout_text();
+    match beacon_counts(&text) {
+        None => CheckOutcome::new(
+            false,
+            format!("could not read the C2 log: {:?}", text.trim()),
+        ),
+        Some(_) if !judging.target_running => {
+            CheckOutcome::new(false, format!("{source} is not running"))
+        }
+        Some(counts) if counts.recent > 0 => CheckOutcome::new(
+            false,
+            format!(
+                "{} beacon(s) from {source} in the last {window}s",
+                counts.recent
+            ),
+        ),
+        Some(_) => CheckOutcome::new(
+            true,
+            format!("no beacon from {source} in the last {window}s; {source} is up"),
+        ),
     }
 }
 

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 pub use kinds::{
     ACCOUNT_SCRIPT, BEACON_SCRIPT, CheckCommand, CheckProgram, FILE_HASH_SCRIPT, FILES_SCRIPT,
-    HTTP_SCRIPT, Judging, PORT_SCRIPT, PROCESS_SCRIPT, program,
+    HTTP_SCRIPT, Judging, PORT_SCRIPT, PROCESS_SCRIPT, beacon_inject, program,
 };
 
 /// How long one exec of a check may take.
@@ -89,20 +89,35 @@ pub fn check_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
     (program(check.check.kind).command)(check)
 }
 
-/// Judge a check from its command's output (pure). `target_running` is
-/// only consulted by the kinds that ask for it (`no_beacon`).
+/// Judge a check from its command's output (pure), in a range where no
+/// inject has fired yet: for the kinds that read only the output (every
+/// kind but `no_beacon`, which [`judge_with`] judges). `target_running` is
+/// only consulted by the kinds that ask for it.
 pub fn judge(
     check: &PlannedCheck,
     output: &ExecOutput,
     expected_sha256: Option<&str>,
     target_running: bool,
 ) -> CheckOutcome {
-    (program(check.check.kind).judge)(&Judging {
+    judge_with(&Judging {
         check,
         output,
+        ground_truth: &BTreeMap::new(),
         expected_sha256,
         target_running,
     })
+}
+
+/// Judge whether a check's objective is met (pure).
+pub fn judge_with(judging: &Judging<'_>) -> CheckOutcome {
+    (program(judging.check.check.kind).judge)(judging)
+}
+
+/// Judge whether a freshly rebuilt range is clean (pure): the kind's own
+/// clean-range verdict, or its objective's where that is the same question.
+pub fn judge_clean(judging: &Judging<'_>) -> CheckOutcome {
+    let kind = program(judging.check.check.kind);
+    kind.judge_clean.unwrap_or(kind.judge)(judging)
 }
 
 async fn exec_bounded<B: Backend>(
@@ -130,12 +145,32 @@ async fn answers<B: Backend>(backend: &B, container: &str) -> bool {
     matches!(exec_bounded(backend, container, &["true".to_string()]).await, Ok(output) if output.exit_code == 0)
 }
 
-/// Run one check. `ground_truth` maps inject ids to what they recorded
-/// (the deface inject's `golden_sha256`, for `golden:` checks).
+/// Run one check: is its objective met? `ground_truth` maps the injects
+/// fired into the team's range to what they recorded (the deface inject's
+/// `golden_sha256`, for `golden:` checks; the beacon, for `no_beacon`).
 pub async fn run_check<B: Backend>(
     backend: &B,
     check: &PlannedCheck,
     ground_truth: &BTreeMap<String, GroundTruth>,
+) -> Result<CheckOutcome, CheckError> {
+    run_judged(backend, check, ground_truth, judge_with).await
+}
+
+/// Run one check on a freshly rebuilt range: does it find no trace of the
+/// attack? (See [`judge_clean`].)
+pub async fn run_clean_range_check<B: Backend>(
+    backend: &B,
+    check: &PlannedCheck,
+    ground_truth: &BTreeMap<String, GroundTruth>,
+) -> Result<CheckOutcome, CheckError> {
+    run_judged(backend, check, ground_truth, judge_clean).await
+}
+
+async fn run_judged<B: Backend>(
+    backend: &B,
+    check: &PlannedCheck,
+    ground_truth: &BTreeMap<String, GroundTruth>,
+    judge: fn(&Judging<'_>) -> CheckOutcome,
 ) -> Result<CheckOutcome, CheckError> {
     let kind = program(check.check.kind);
     let command = (kind.command)(check)?;
@@ -151,9 +186,10 @@ pub async fn run_check<B: Backend>(
         (true, Some(target)) => answers(backend, target).await,
         _ => true,
     };
-    Ok((kind.judge)(&Judging {
+    Ok(judge(&Judging {
         check,
         output: &output,
+        ground_truth,
         expected_sha256: expected.as_deref(),
         target_running,
     }))

@@ -164,7 +164,7 @@ fn process_names_are_cut_to_the_kernels_fifteen_bytes() {
 }
 
 #[test]
-fn no_beacon_reads_the_c2_log_and_needs_the_target_up() {
+fn no_beacon_reads_the_c2_log_of_the_target() {
     let mut quiet = check(CheckKind::NoBeacon);
     quiet.to = Some(target("internet/c2", "t-c2", "10.64.100.23"));
     quiet.check.window = Some(Duration::from_secs(60));
@@ -177,26 +177,111 @@ fn no_beacon_reads_the_c2_log_and_needs_the_target_up() {
                 .to_vec()
         }
     );
-    assert!(
-        !judge(
-            &quiet,
-            &output("3 40 2026-11-26T11:00:00.000+00:00\n"),
-            None,
-            true
-        )
-        .passed
-    );
-    let passed = judge(
-        &quiet,
-        &output("0 40 2026-11-26T11:00:00.000+00:00\n"),
-        None,
-        true,
-    );
+}
+
+/// A no_beacon check of pc01 (10.64.10.101) to the C2 (10.64.100.23).
+fn no_beacon_check() -> PlannedCheck {
+    let mut quiet = check(CheckKind::NoBeacon);
+    quiet.to = Some(target("internet/c2", "t-c2", "10.64.100.23"));
+    quiet.check.window = Some(Duration::from_secs(60));
+    quiet
+}
+
+/// The ground truth of a beacon inject from `source` to `destination`.
+fn beacon_truth(source: &str, destination: &str) -> BTreeMap<String, GroundTruth> {
+    BTreeMap::from([(
+        "beacon".to_string(),
+        GroundTruth::from_json(serde_json::json!({
+            "inject": "beacon",
+            "kind": "beacon",
+            "address": source,
+            "source": source,
+            "destination": destination,
+        })),
+    )])
+}
+
+fn judge_beacon(
+    check: &PlannedCheck,
+    stdout: &str,
+    ground_truth: &BTreeMap<String, GroundTruth>,
+    target_running: bool,
+) -> CheckOutcome {
+    judge_with(&Judging {
+        check,
+        output: &output(stdout),
+        ground_truth,
+        expected_sha256: None,
+        target_running,
+    })
+}
+
+#[test]
+fn no_beacon_passes_only_after_beacons_were_seen_and_stopped_with_the_target_up() {
+    let quiet = no_beacon_check();
+    let started = beacon_truth("10.64.10.101", "10.64.100.23");
+    let last = "2026-11-26T11:00:00.000+00:00";
+    // Beacons seen, none in the window, the PC up: met.
+    let passed = judge_beacon(&quiet, &format!("0 40 {last}\n"), &started, true);
     assert!(passed.passed, "{}", passed.detail);
-    let stopped = judge(&quiet, &output("0 40 -\n"), None, false);
+    assert!(passed.detail.contains("40 before"), "{}", passed.detail);
+    // Still beaconing.
+    let beaconing = judge_beacon(&quiet, &format!("3 40 {last}\n"), &started, true);
+    assert!(!beaconing.passed);
+    assert!(
+        beaconing.detail.contains("3 beacon(s)"),
+        "{}",
+        beaconing.detail
+    );
+    // Silence because the PC was switched off is not cutting it off.
+    let stopped = judge_beacon(&quiet, &format!("0 40 {last}\n"), &started, false);
     assert!(!stopped.passed);
-    assert!(stopped.detail.contains("not running"));
-    assert!(!judge(&quiet, &output("Traceback\n"), None, true).passed);
+    assert!(stopped.detail.contains("not running"), "{}", stopped.detail);
+    // The C2 never logged a beacon from the PC: nothing was seen to stop.
+    let never_seen = judge_beacon(&quiet, "0 0 -\n", &started, true);
+    assert!(!never_seen.passed);
+    assert!(
+        never_seen.detail.contains("no beacon"),
+        "{}",
+        never_seen.detail
+    );
+    // The beacon inject has not fired (or fired from another host, or to
+    // another server): silence proves nothing.
+    for ground_truth in [
+        BTreeMap::new(),
+        beacon_truth("10.64.10.102", "10.64.100.23"),
+        beacon_truth("10.64.10.101", "10.64.100.99"),
+    ] {
+        let not_started = judge_beacon(&quiet, &format!("0 40 {last}\n"), &ground_truth, true);
+        assert!(!not_started.passed, "{ground_truth:?}");
+        assert!(
+            not_started.detail.contains("nothing to stop"),
+            "{}",
+            not_started.detail
+        );
+    }
+    // And the plain judge knows of no inject: it never passes a no_beacon.
+    assert!(!judge(&quiet, &output(&format!("0 40 {last}\n")), None, true).passed);
+    assert!(!judge_beacon(&quiet, "Traceback\n", &started, true).passed);
+}
+
+#[test]
+fn a_rebuilt_range_is_clean_of_beacons_when_none_comes_and_the_target_runs() {
+    let quiet = no_beacon_check();
+    let clean = |stdout: &str, target_running: bool| {
+        judge_clean(&Judging {
+            check: &quiet,
+            output: &output(stdout),
+            ground_truth: &BTreeMap::new(),
+            expected_sha256: None,
+            target_running,
+        })
+    };
+    // A fresh C2 has logged nothing: clean, though the objective is not met.
+    assert!(clean("0 0 -\n", true).passed);
+    assert!(!clean("2 2 2026-11-26T11:00:00+00:00\n", true).passed);
+    assert!(!clean("0 0 -\n", false).passed);
+    assert!(!clean("Traceback\n", true).passed);
 }
 
 #[test]

@@ -18,6 +18,12 @@ fn quickstart_team(index: usize) -> TeamPlan {
         .remove(index)
 }
 
+fn quickstart_rules() -> Vec<enshu_scoring::ObjectiveRule> {
+    let bytes = include_bytes!("../../../../scenarios/quickstart.yaml");
+    let loaded = enshu_scenario::load("quickstart.yaml", bytes).unwrap();
+    enshu_store::scoring_input::scoring_rules(&loaded.scenario)
+}
+
 /// The log of a test, seq 1, 2, 3, ... in the order given.
 fn log(kinds: Vec<(Option<u32>, EventKind)>) -> Vec<Event> {
     kinds
@@ -73,7 +79,7 @@ fn a_reset_forgets_what_was_fired_before_it_but_not_what_was_held() {
     ]);
     assert_eq!(last_reset_seq(&events, 1), 4);
     assert_eq!(last_reset_seq(&events, 2), 0);
-    let state = schedule_state(&events, &team, &ExerciseClock::default());
+    let state = schedule_state(&events, &team, &ExerciseClock::default(), None);
     assert_eq!(state.fired.keys().collect::<Vec<_>>(), ["beacon"]);
     assert_eq!(state.fired["beacon"], 4_000);
     assert!(state.held.contains("soc-alert"));
@@ -120,6 +126,7 @@ fn the_last_check_result_wins_and_met_objectives_are_in_the_schedule() {
         detail: String::new(),
     };
     let events = log(vec![
+        (Some(1), fired("beacon", None)),
         (Some(1), result(false)),
         (Some(1), result(true)),
         (Some(2), result(false)),
@@ -127,8 +134,11 @@ fn the_last_check_result_wins_and_met_objectives_are_in_the_schedule() {
     let results = last_check_results(&events);
     assert!(results[&(1, "block-c2".to_string())]);
     assert!(!results[&(2, "block-c2".to_string())]);
-    let state = schedule_state(&events, &team, &ExerciseClock::default());
-    assert_eq!(state.objectives["block-c2"].exercise_ms, 1_000);
+    let clock = ExerciseClock::default();
+    let scores = objective_scores(&events, &quickstart_rules(), &clock, &[1], 0);
+    let state = schedule_state(&events, &team, &clock, scores.team(1));
+    assert_eq!(state.objectives["block-c2"].met_ms, Some(2_000));
+    assert_eq!(state.objectives["block-c2"].missed_ms, None);
     // Session-wide manual fires reach every team; other teams' fires do not.
     let events = log(vec![
         (
@@ -139,7 +149,40 @@ fn the_last_check_result_wins_and_met_objectives_are_in_the_schedule() {
         ),
         (Some(2), fired("beacon", None)),
     ]);
-    let state = schedule_state(&events, &team, &ExerciseClock::default());
+    let state = schedule_state(&events, &team, &ExerciseClock::default(), None);
     assert!(state.fire_now.contains("soc-alert"));
     assert!(state.fired.is_empty());
+}
+
+#[test]
+fn objectives_are_missed_at_their_deadline_from_the_injects_actual_fire() {
+    use enshu_clock::{ClockAction, ClockChange};
+    let team = quickstart_team(0);
+    // The beacon fired at exercise second 1 (the log's second event).
+    let events = log(vec![
+        (Some(2), fired("deface", None)),
+        (Some(1), fired("beacon", None)),
+    ]);
+    let clock = ExerciseClock::new([ClockChange::session(0, ClockAction::Start)]);
+    let minute = 60_000;
+    let at = |wall_ms: i64| {
+        let scores = objective_scores(&events, &quickstart_rules(), &clock, &[1], wall_ms);
+        schedule_state(&events, &team, &clock, scores.team(1))
+    };
+    // find-c2 has 20 minutes from the beacon's fire: not missed at 20:01.
+    assert!(!at(20 * minute + 1_000).objectives.contains_key("find-c2"));
+    let later = at(26 * minute + 1_000);
+    assert_eq!(
+        later.objectives["find-c2"].missed_ms,
+        Some(20 * 60_000 + 1_000)
+    );
+    assert_eq!(
+        later.objectives["block-c2"].missed_ms,
+        Some(25 * 60_000 + 1_000)
+    );
+    // restore-site waits for the deface, which this team has not had.
+    assert!(!later.objectives.contains_key("restore-site"));
+    // remove-persistence has neither deadline nor due: never missed.
+    let much_later = at(1_000 * minute);
+    assert!(!much_later.objectives.contains_key("remove-persistence"));
 }

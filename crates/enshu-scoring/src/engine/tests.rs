@@ -1004,3 +1004,80 @@ fn a_judged_report_submitted_after_due_earns_nothing_whenever_graded() {
     assert_eq!(team.objectives[0].status, ObjectiveStatus::Missed);
     assert_eq!(team.total, 0);
 }
+
+#[test]
+fn an_objective_is_missed_at_its_deadline_from_its_injects_fire_or_the_start() {
+    let rules = [
+        with_inject_deadline(rule("block-c2", Phase::Response, 100), "beacon", 25),
+        with_start_deadline(rule("first-report", Phase::Reporting, 60), 30),
+        rule("write-root-cause", Phase::Recovery, 40),
+    ];
+    let mut log = Log::default();
+    log.fired(Some(1), 10, "beacon");
+    let at = |minute| score_one(&rules, &log, minute);
+    // Nothing is missed while its deadline has not passed.
+    let before = at(30);
+    assert!(
+        before
+            .objectives
+            .iter()
+            .all(|objective| objective.missed_at_exercise_ms().is_none()),
+        "{before:?}"
+    );
+    // The start-anchored one is missed at 30, the beacon's at 10 + 25 = 35,
+    // the one with neither deadline nor due never.
+    let after = at(36);
+    let missed: Vec<Option<u64>> = after
+        .objectives
+        .iter()
+        .map(ObjectiveScore::missed_at_exercise_ms)
+        .collect();
+    assert_eq!(missed, [Some(35 * MINUTE), Some(30 * MINUTE), None]);
+    assert!(
+        after
+            .objectives
+            .iter()
+            .all(|objective| objective.met_at_exercise_ms().is_none())
+    );
+    assert_eq!(at(100_000).objectives[2].missed_at_exercise_ms(), None);
+}
+
+#[test]
+fn a_due_time_alone_makes_an_objective_missable() {
+    let mut closes = rule("notice", Phase::Reporting, 50);
+    closes.due_ms = Some(45 * MINUTE);
+    let rules = [closes];
+    let log = Log::default();
+    assert_eq!(
+        score_one(&rules, &log, 45).objectives[0].missed_at_exercise_ms(),
+        None
+    );
+    assert_eq!(
+        score_one(&rules, &log, 46).objectives[0].missed_at_exercise_ms(),
+        Some(45 * MINUTE)
+    );
+}
+
+#[test]
+fn met_is_when_the_evidence_or_the_graded_report_came_and_late_is_both() {
+    let rules = [
+        with_inject_deadline(rule("block-c2", Phase::Response, 100), "beacon", 25),
+        judged("notice", 50, "beacon", 30),
+    ];
+    let mut log = Log::default();
+    log.fired(Some(1), 10, "beacon");
+    // Met late: after its deadline at 35, so it was missed there first.
+    log.evidence(1, 40, "block-c2", true);
+    let report = log.report(1, 20, "final-report");
+    let ungraded = score_one(&rules, &log, 39);
+    assert_eq!(ungraded.objectives[1].met_at_exercise_ms(), None);
+    log.grade(1, 50, report, Some("notice"), 30);
+    let team = score_one(&rules, &log, 50);
+    let block = &team.objectives[0];
+    assert_eq!(block.met_at_exercise_ms(), Some(40 * MINUTE));
+    assert_eq!(block.missed_at_exercise_ms(), Some(35 * MINUTE));
+    // The grade meets the judged objective at the report's submission.
+    let notice = &team.objectives[1];
+    assert_eq!(notice.met_at_exercise_ms(), Some(20 * MINUTE));
+    assert_eq!(notice.missed_at_exercise_ms(), None);
+}
