@@ -39,6 +39,7 @@ pub async fn check_round<B: Backend + Clone + Send + Sync + 'static>(
             continue;
         }
         let ground_truth = ground_truth_of(&events, team.index);
+        let speed = clock.speed_at(Some(team.index), now);
         for check in &team.checks {
             let waits_for = shared
                 .scenario
@@ -51,7 +52,7 @@ pub async fn check_round<B: Backend + Clone + Send + Sync + 'static>(
             }
             let (backend, check, ground_truth, team_index) = (
                 shared.backend.clone(),
-                check.clone(),
+                checks::at_speed(check, speed),
                 ground_truth.clone(),
                 team.index,
             );

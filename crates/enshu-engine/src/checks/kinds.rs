@@ -41,7 +41,7 @@ const HTTP_TIMEOUT_SECONDS: &str = "5";
 /// Seconds a port check's connect may take.
 const PORT_TIMEOUT_SECONDS: &str = "3";
 /// The beacon window when the check names none.
-const DEFAULT_WINDOW_SECONDS: u64 = 300;
+pub(crate) const DEFAULT_WINDOW_SECONDS: u64 = 300;
 
 /// One exec a check runs: where and what.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -202,5 +202,26 @@ pub fn judges_the_teams_action(kind: CheckKind) -> bool {
     program(kind).judges_the_teams_action
 }
 
+/// The shortest quiet window a faster clock may bring a check down to.
+pub const MIN_WINDOW_SECONDS: u64 = 5;
+
+/// The check as it runs on a clock `speed` times real time: its quiet
+/// window is exercise time, so it shrinks with the clock (5 min is 15 s at
+/// 20×), never below [`MIN_WINDOW_SECONDS`].
+pub fn at_speed(check: &PlannedCheck, speed: u32) -> PlannedCheck {
+    let mut check = check.clone();
+    if speed > 1 {
+        let seconds = check
+            .check
+            .window
+            .map(|window| window.seconds)
+            .unwrap_or(kinds::DEFAULT_WINDOW_SECONDS);
+        check.check.window = Some(enshu_scenario::model::Duration::from_secs(
+            (seconds / u64::from(speed)).max(MIN_WINDOW_SECONDS),
+        ));
+    }
+    check
+}
+
 #[cfg(test)]
 mod tests;

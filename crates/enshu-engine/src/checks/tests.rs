@@ -377,3 +377,20 @@ fn the_file_checks_carry_the_run_as_owner_functions() {
     assert!(FILES_SCRIPT.starts_with(RUN_AS_OWNER));
     assert!(FILE_HASH_SCRIPT.starts_with(RUN_AS_OWNER));
 }
+
+#[test]
+fn a_faster_clock_shrinks_the_quiet_window_it_checks() {
+    let mut quiet = check(CheckKind::NoBeacon);
+    quiet.to = Some(target("internet/c2", "t-c2", "10.64.100.23"));
+    quiet.check.window = Some(Duration::from_secs(300));
+    let window = |check: &PlannedCheck| check_command(check).unwrap().command[4].clone();
+    assert_eq!(window(&at_speed(&quiet, 1)), "300");
+    assert_eq!(window(&at_speed(&quiet, 20)), "15");
+    // Never below the floor; a check without a window uses the default's share.
+    assert_eq!(
+        window(&at_speed(&quiet, 120)),
+        MIN_WINDOW_SECONDS.to_string()
+    );
+    quiet.check.window = None;
+    assert_eq!(window(&at_speed(&quiet, 20)), "15");
+}
