@@ -60,9 +60,10 @@ def solve(team, instructor):
               "location /admin/ {\n" + allow + "    deny all;\n"
               "    auth_basic \"Saida City CMS\";\n"
               "    auth_basic_user_file /run/enshu/htpasswd;\n}\n")
+    before = team.on(web, "cat /run/enshu/site.state", user="webadmin")
     team.on(web, "cat > /etc/nginx/site.d/admin.conf", user="webadmin", stdin=config)
-    state = team.wait_on(web, "cat /run/enshu/site.state", lambda text: text.startswith(("loaded", "error")),
-                         user="webadmin", what="nginx loading the new admin.conf")
+    state = team.wait_on(web, "cat /run/enshu/site.state", lambda text: text.strip() and text != before,
+                         user="webadmin", what="nginx taking the new admin.conf")
     if not state.startswith("loaded"):
         raise RuntimeError(f"nginx refused admin.conf: {team.on(web, 'cat /run/enshu/site.error', user='webadmin')}")
     team.say(f"/admin/ restricted to {', '.join(internal)}")

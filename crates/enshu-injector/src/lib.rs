@@ -208,6 +208,8 @@ pub async fn fire_due<B: Backend>(
             let result = fire(backend, team, inject, exercise_ms, speed).await;
             match &result {
                 Ok(_) => working.record_fired(&inject.id, exercise_ms),
+                // The caller's replay service plays captures: not a failure.
+                Err(InjectError::ReplayNotHere { .. }) => {}
                 Err(error) => {
                     tracing::warn!(inject = %inject.id, team = %team.name, "inject failed: {error}")
                 }
