@@ -13,6 +13,8 @@ use crate::model::*;
 use crate::net::{Ipv4Net, RelativeSubnet};
 use crate::topology::{Target, Topology, suggestion};
 
+mod role_support;
+
 /// Reading capture files, supplied by the caller so validation stays pure.
 pub trait Files {
     /// Check that the capture at `path` (relative to the scenario file)
@@ -65,6 +67,7 @@ pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
     let earliest = checker.injects(context);
     checker.objectives(&earliest);
     checker.trigger_cycles();
+    checker.role_support();
     let mut found = checker.found;
     crate::diagnostic::sort(&mut found);
     found.dedup();
