@@ -344,7 +344,8 @@ const BASIC_ARTEFACTS: &[(ArtefactKind, Reach)] = &[
 
 /// [`BASIC_ARTEFACTS`] and `user`: the role renders `/etc/shadow` (a
 /// symlink into `/run/enshu`) at start, so an account line can be added
-/// (`/etc/passwd` stays on the read-only root).
+/// (`/etc/passwd` stays on the read-only root), and its trainee can see it
+/// (`sudo` on the analyst box, a new `/home/<user>` on a staff PC).
 const ARTEFACTS_WITH_SHADOW: &[(ArtefactKind, Reach)] = &[
     (ArtefactKind::File, Reach::Writable),
     (ArtefactKind::Log, Reach::Writable),
@@ -385,14 +386,16 @@ pub fn support(role: ImageRole) -> Support {
             http_ports: &[],
         },
         // The only role with a web root to deface; `admin` is the
-        // htpasswd user of /admin/, `webadmin` the SSH administrator.
+        // htpasswd user of /admin/, `webadmin` the SSH administrator. No
+        // `user`: its line would go into /etc/shadow, which webadmin (no
+        // sudo) cannot read, and /home is on the read-only root, so neither
+        // a check nor the team would ever see the account.
         ImageRole::Web => Support {
             artefacts: &[
                 (ArtefactKind::File, Reach::Writable),
                 (ArtefactKind::Log, Reach::Writable),
                 (ArtefactKind::Process, Reach::NoPath),
                 (ArtefactKind::Encrypt, Reach::Writable),
-                (ArtefactKind::User, Reach::NoPath),
                 (ArtefactKind::Deface, Reach::Under(&["/var/www/html"])),
             ],
             traffic: ALL_TRAFFIC,
