@@ -3,6 +3,7 @@
 //! in `reference_scenarios.rs`). Needs Docker, root and the images; fails
 //! (never skips) without them.
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,8 +17,14 @@ fn state_dir(name: &str) -> String {
 }
 
 fn enshu(state: &str, arguments: &[&str]) -> std::process::Output {
+    enshu_in(&std::env::current_dir().unwrap(), state, arguments)
+}
+
+/// `enshu` run from working directory `directory`.
+fn enshu_in(directory: &Path, state: &str, arguments: &[&str]) -> std::process::Output {
     let output = Command::new(env!("CARGO_BIN_EXE_enshu"))
         .args(arguments)
+        .current_dir(directory)
         .env("ENSHU_STATE_DIR", state)
         .output()
         .unwrap();
@@ -30,6 +37,23 @@ fn enshu(state: &str, arguments: &[&str]) -> std::process::Output {
     output
 }
 
+fn repository() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn containers(session: &str) -> usize {
+    let output = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=enshu.session={session}"),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).lines().count()
+}
+
 struct Server(Child);
 
 impl Drop for Server {
@@ -40,7 +64,13 @@ impl Drop for Server {
 }
 
 fn serve(state: &str, session: &str, port: u16) -> Server {
+    serve_in(&std::env::current_dir().unwrap(), state, session, port)
+}
+
+/// `enshu serve` run from working directory `directory`.
+fn serve_in(directory: &Path, state: &str, session: &str, port: u16) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_enshu"))
+        .current_dir(directory)
         .args([
             "serve",
             "--session",
@@ -333,4 +363,128 @@ fn a_capture_replays_into_the_team_range_and_a_reset_brings_the_attack_back() {
         2,
         "once before the reset, once after, never more"
     );
+}
+
+/// A scenario beside its capture, in a throw-away checkout: replay-reset's
+/// network with its capture at `captures/synscan.pcapng`, relative to the
+/// scenario file as the format says.
+fn checkout_with_a_capture(root: &Path, capture: bool) -> std::path::PathBuf {
+    let _ = std::fs::remove_dir_all(root);
+    let checkout = root.join("checkout");
+    std::fs::create_dir_all(checkout.join("captures")).unwrap();
+    let fixture = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/replay-reset.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let scenario = fixture.replace(
+        "../../../../tests/fixtures/pcaps/synscan.pcapng",
+        "captures/synscan.pcapng",
+    );
+    assert_ne!(scenario, fixture, "the fixture names its capture");
+    std::fs::write(checkout.join("scenario.yaml"), scenario).unwrap();
+    if capture {
+        std::fs::copy(
+            repository().join("tests/fixtures/pcaps/synscan.pcapng"),
+            checkout.join("captures/synscan.pcapng"),
+        )
+        .unwrap();
+    }
+    checkout
+}
+
+#[test]
+fn up_refuses_a_missing_capture_with_its_location_before_touching_docker() {
+    let root = std::env::temp_dir().join(format!("capab-missing-{}", std::process::id()));
+    let checkout = checkout_with_a_capture(&root, false);
+    let state = state_dir("missing-capture");
+    let session = format!("capabm{}", std::process::id() % 10_000);
+    for command in [
+        vec!["validate", "scenario.yaml"],
+        vec!["up", "scenario.yaml", "--session", &session],
+    ] {
+        let output = enshu_in(&checkout, &state, &command);
+        assert!(!output.status.success(), "{command:?} must refuse");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("scenario.yaml:19:15: capture \"captures/synscan.pcapng\""),
+            "{command:?}: {stderr}"
+        );
+        assert!(stderr.contains("injects[0].action.replay.pcap"), "{stderr}");
+    }
+    assert!(
+        !Path::new(&state)
+            .join(format!("sessions/{session}.json"))
+            .exists(),
+        "a refused up leaves no session behind"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_session_brought_up_in_one_directory_replays_when_served_from_another() {
+    let replay_binary =
+        std::path::Path::new(env!("CARGO_BIN_EXE_enshu")).with_file_name("enshu-replay");
+    assert!(
+        replay_binary.is_file(),
+        "{} is missing: `make test` builds it (cargo build -p enshu-replay)",
+        replay_binary.display()
+    );
+    let root = std::env::temp_dir().join(format!("capab-cwd-{}", std::process::id()));
+    let checkout = checkout_with_a_capture(&root, true);
+    let session = format!("capabc{}", std::process::id() % 10_000);
+    let state = state_dir("served-elsewhere");
+    let _down = Down(&state, &session);
+    let _ = std::fs::remove_file(format!("{state}/sessions/{session}.db"));
+    // `up` from the checkout, naming the scenario as the instructor types it.
+    let up = enshu_in(
+        &checkout,
+        &state,
+        &[
+            "up",
+            "scenario.yaml",
+            "--session",
+            &session,
+            "--pool",
+            "10.188.0.0/14",
+        ],
+    );
+    assert!(up.status.success());
+    let kept = Path::new(&state).join(format!("sessions/{session}.files"));
+    assert!(
+        kept.join("1-synscan.pcapng").is_file(),
+        "up keeps the capture"
+    );
+    // The checkout moves away, and the server runs from elsewhere.
+    let moved = root.join("moved");
+    std::fs::rename(&checkout, &moved).unwrap();
+    let elsewhere = root.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let port = 35_000 + (std::process::id() % 2_500) as u16 * 2;
+    let _server = serve_in(&elsewhere, &state, &session, port);
+    assert!(
+        enshu_in(
+            &elsewhere,
+            &state,
+            &["clock", "start", "--session", &session]
+        )
+        .status
+        .success()
+    );
+    let mut finished = None;
+    wait_for(Duration::from_secs(60), "the replay to finish", || {
+        finished = note_starting(&export(&state, &session), "replay of inject scan");
+        finished.is_some()
+    });
+    let finished = finished.unwrap();
+    assert!(
+        finished.contains("finished: 2011 frames sent"),
+        "the capture kept in the state replays: {finished}"
+    );
+    drop(_server);
+    let down = enshu_in(&elsewhere, &state, &["down", "--session", &session]);
+    assert!(down.status.success());
+    assert!(!kept.exists(), "down removes the kept captures");
+    assert_eq!(containers(&session), 0);
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -12,6 +12,7 @@
 //! command runs unchanged from an ephemeral sidecar sharing the target's
 //! network namespace, which is how a Kubernetes backend would run it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use enshu_scenario::model::Replay;
@@ -30,6 +31,10 @@ pub struct ReplayTool {
     pub binary: PathBuf,
     /// The scenario file's directory: capture paths are relative to it.
     pub scenario_dir: PathBuf,
+    /// Captures kept elsewhere (`enshu up` copies them into the session's
+    /// state), by the path the scenario writes; these win over
+    /// `scenario_dir`.
+    pub captures: BTreeMap<String, PathBuf>,
 }
 
 impl ReplayTool {
@@ -52,7 +57,21 @@ impl ReplayTool {
         Some(ReplayTool {
             binary,
             scenario_dir: scenario_dir.to_path_buf(),
+            captures: BTreeMap::new(),
         })
+    }
+
+    /// The same tool, reading the captures from the copies in `captures`.
+    pub fn with_captures(self, captures: BTreeMap<String, PathBuf>) -> ReplayTool {
+        ReplayTool { captures, ..self }
+    }
+
+    /// Where the capture the scenario writes as `pcap` is read from.
+    pub fn capture_path(&self, pcap: &str) -> PathBuf {
+        self.captures
+            .get(pcap)
+            .cloned()
+            .unwrap_or_else(|| self.scenario_dir.join(pcap))
     }
 }
 
@@ -81,7 +100,7 @@ pub fn command(
             target: inject.target.reference.clone(),
             team: team.name.clone(),
         })?;
-    let capture = tool.scenario_dir.join(&replay.pcap);
+    let capture = tool.capture_path(&replay.pcap);
     let mut command: Vec<String> = vec![
         tool.binary.display().to_string(),
         "--interface".into(),
@@ -170,6 +189,7 @@ mod tests {
         let tool = ReplayTool {
             binary: "/opt/enshu/enshu-replay".into(),
             scenario_dir: "/srv/scenarios".into(),
+            captures: BTreeMap::new(),
         };
         let planned = command(&tool, &team, inject, replay).unwrap();
         assert_eq!(Some(&planned.container), inject.target.container.as_ref());
@@ -195,6 +215,26 @@ mod tests {
         assert_eq!(
             planned.ground_truth["map"]["184.170.149.44"],
             json!(inject.addresses["184.170.149.44"])
+        );
+    }
+
+    #[test]
+    fn a_capture_kept_in_the_session_state_is_read_from_there() {
+        let tool = ReplayTool {
+            binary: "/opt/enshu/enshu-replay".into(),
+            scenario_dir: "/srv/scenarios".into(),
+            captures: BTreeMap::from([(
+                "../pcaps/scan.pcapng".to_string(),
+                PathBuf::from("/var/lib/enshu/sessions/s1.files/1-scan.pcapng"),
+            )]),
+        };
+        assert_eq!(
+            tool.capture_path("../pcaps/scan.pcapng"),
+            Path::new("/var/lib/enshu/sessions/s1.files/1-scan.pcapng")
+        );
+        assert_eq!(
+            tool.capture_path("other.pcap"),
+            Path::new("/srv/scenarios/other.pcap")
         );
     }
 }

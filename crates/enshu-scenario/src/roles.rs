@@ -4,12 +4,20 @@
 //! role gets back only the capabilities its real services use, and a
 //! read-only root filesystem with tmpfs where they write. The figures were
 //! found by running each role under these limits (see `images/roles.md`).
+//!
+//! Beside the hardening, each role declares what its image supports
+//! ([`support`]): the artefacts that can be planted there and the writable
+//! paths they may touch, the traffic it can originate, the checks it can
+//! be the target of, its accounts and the ports it serves. `validate`
+//! refuses an inject or a check its target's role cannot carry, so a
+//! scenario that validates does not fail at run time for want of a tool,
+//! a writable path or an account.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::ImageRole;
+use crate::model::{ArtefactKind, CheckKind, ImageRole, TrafficKind};
 
 /// Tag every role image is built under.
 pub const IMAGE_TAG: &str = "latest";
@@ -297,6 +305,279 @@ pub fn hardening_for_router() -> Hardening {
     hardening
 }
 
+/// Where an artefact kind may write on a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The kind names no path (a process, a cron line, a user).
+    NoPath,
+    /// Anywhere on the role's writable paths (its tmpfs mounts).
+    Writable,
+    /// Only under these directories (each one of the role's tmpfs mounts).
+    Under(&'static [&'static str]),
+}
+
+/// What a role's image supports: one row of [`support`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Support {
+    /// The artefact kinds that can be planted, each with where it may write.
+    pub artefacts: &'static [(ArtefactKind, Reach)],
+    /// The traffic kinds the role can originate (the tools they run are in
+    /// its image: curl, sshpass, dig, coreutils' timeout).
+    pub traffic: &'static [TrafficKind],
+    /// The check kinds the role can be the target of.
+    pub checks: &'static [CheckKind],
+    /// Accounts the image creates with its initial password, which
+    /// `account_disabled` can judge and a `user` artefact cannot add again.
+    pub accounts: &'static [&'static str],
+    /// Ports the role's daemons listen on (`port_open`).
+    pub ports: &'static [&'static str],
+    /// The TCP ports among them that answer HTTP (`http`).
+    pub http_ports: &'static [u16],
+}
+
+impl Support {
+    /// Where artefact `kind` may write, or `None` when the role does not
+    /// take it.
+    pub fn artefact(&self, kind: ArtefactKind) -> Option<Reach> {
+        self.artefacts
+            .iter()
+            .find(|(supported, _)| *supported == kind)
+            .map(|(_, reach)| *reach)
+    }
+
+    pub fn artefact_kinds(&self) -> Vec<ArtefactKind> {
+        self.artefacts.iter().map(|(kind, _)| *kind).collect()
+    }
+
+    pub fn takes_check(&self, kind: CheckKind) -> bool {
+        self.checks.contains(&kind)
+    }
+
+    pub fn originates(&self, kind: TrafficKind) -> bool {
+        self.traffic.contains(&kind)
+    }
+
+    /// Whether the role listens on TCP port `port`.
+    pub fn serves_tcp(&self, port: u16) -> bool {
+        self.ports.contains(&format!("tcp/{port}").as_str())
+    }
+}
+
+/// Every traffic kind: one base image carries every generator's tools
+/// (`images/base/packages.txt`), and none needs a capability.
+const ALL_TRAFFIC: &[TrafficKind] = &[
+    TrafficKind::Scan,
+    TrafficKind::Beacon,
+    TrafficKind::BruteForce,
+    TrafficKind::Exfiltration,
+    TrafficKind::DnsTunnel,
+];
+
+/// Checks that run on any role: a connect, a look at files on its writable
+/// paths, `pgrep`, and being the source `no_beacon` watches.
+const BASIC_CHECKS: &[CheckKind] = &[
+    CheckKind::PortOpen,
+    CheckKind::PortClosed,
+    CheckKind::FilePresent,
+    CheckKind::FileAbsent,
+    CheckKind::FileHash,
+    CheckKind::ProcessAbsent,
+    CheckKind::NoBeacon,
+];
+
+/// [`BASIC_CHECKS`] and `account_disabled`: the image sets its accounts'
+/// passwords at start, where the check can read them.
+const CHECKS_WITH_ACCOUNTS: &[CheckKind] = &[
+    CheckKind::PortOpen,
+    CheckKind::PortClosed,
+    CheckKind::FilePresent,
+    CheckKind::FileAbsent,
+    CheckKind::FileHash,
+    CheckKind::ProcessAbsent,
+    CheckKind::NoBeacon,
+    CheckKind::AccountDisabled,
+];
+
+/// Files, logs, processes and encrypted directories: every role has tmpfs
+/// to write them (`images/roles.md`, writable column).
+const BASIC_ARTEFACTS: &[(ArtefactKind, Reach)] = &[
+    (ArtefactKind::File, Reach::Writable),
+    (ArtefactKind::Log, Reach::Writable),
+    (ArtefactKind::Process, Reach::NoPath),
+    (ArtefactKind::Encrypt, Reach::Writable),
+];
+
+/// [`BASIC_ARTEFACTS`] and `user`: the role renders `/etc/shadow` (a
+/// symlink into `/run/enshu`) at start, so an account line can be added
+/// (`/etc/passwd` stays on the read-only root), and its trainee can see it
+/// (`sudo` on the analyst box, a new `/home/<user>` on a staff PC).
+const ARTEFACTS_WITH_SHADOW: &[(ArtefactKind, Reach)] = &[
+    (ArtefactKind::File, Reach::Writable),
+    (ArtefactKind::Log, Reach::Writable),
+    (ArtefactKind::Process, Reach::NoPath),
+    (ArtefactKind::Encrypt, Reach::Writable),
+    (ArtefactKind::User, Reach::NoPath),
+];
+
+/// What each role's image supports, found from its Dockerfile and init
+/// (`images/<role>/`), its hardening above and the injector's and checks'
+/// programs. The writable paths are the role's tmpfs mounts
+/// ([`hardening_for`]).
+pub fn support(role: ImageRole) -> Support {
+    match role {
+        ImageRole::Analyst => Support {
+            artefacts: ARTEFACTS_WITH_SHADOW,
+            traffic: ALL_TRAFFIC,
+            checks: CHECKS_WITH_ACCOUNTS,
+            accounts: &["analyst"],
+            ports: &["tcp/22"],
+            http_ports: &[],
+        },
+        // The only role running cron with a writable spool: a cron line
+        // there runs, and `crontab -l` shows it.
+        ImageRole::Workstation => Support {
+            artefacts: &[
+                (ArtefactKind::File, Reach::Writable),
+                (ArtefactKind::Log, Reach::Writable),
+                (ArtefactKind::Process, Reach::NoPath),
+                (ArtefactKind::Encrypt, Reach::Writable),
+                (ArtefactKind::User, Reach::NoPath),
+                (ArtefactKind::Cron, Reach::NoPath),
+            ],
+            traffic: ALL_TRAFFIC,
+            checks: CHECKS_WITH_ACCOUNTS,
+            accounts: &["staff"],
+            ports: &["tcp/22"],
+            http_ports: &[],
+        },
+        // The only role with a web root to deface; `admin` is the
+        // htpasswd user of /admin/, `webadmin` the SSH administrator. No
+        // `user`: its line would go into /etc/shadow, which webadmin (no
+        // sudo) cannot read, and /home is on the read-only root, so neither
+        // a check nor the team would ever see the account.
+        ImageRole::Web => Support {
+            artefacts: &[
+                (ArtefactKind::File, Reach::Writable),
+                (ArtefactKind::Log, Reach::Writable),
+                (ArtefactKind::Process, Reach::NoPath),
+                (ArtefactKind::Encrypt, Reach::Writable),
+                (ArtefactKind::Deface, Reach::Under(&["/var/www/html"])),
+            ],
+            traffic: ALL_TRAFFIC,
+            checks: &[
+                CheckKind::Http,
+                CheckKind::PortOpen,
+                CheckKind::PortClosed,
+                CheckKind::FilePresent,
+                CheckKind::FileAbsent,
+                CheckKind::FileHash,
+                CheckKind::ProcessAbsent,
+                CheckKind::NoBeacon,
+                CheckKind::AccountDisabled,
+            ],
+            accounts: &["admin", "webadmin"],
+            ports: &["tcp/80", "tcp/22"],
+            http_ports: &[80],
+        },
+        // Mailbox users are dovecot's (ENSHU_MAIL_USERS, default
+        // `team staff`); /etc/shadow is not rendered, so no `user`.
+        ImageRole::Mail => Support {
+            artefacts: BASIC_ARTEFACTS,
+            traffic: ALL_TRAFFIC,
+            checks: CHECKS_WITH_ACCOUNTS,
+            accounts: &["team", "staff"],
+            ports: &["tcp/25", "tcp/143"],
+            http_ports: &[],
+        },
+        // `staff` is Samba's (smbpasswd), which account_disabled does not
+        // read, and /etc/shadow is not rendered.
+        ImageRole::File => Support {
+            artefacts: BASIC_ARTEFACTS,
+            traffic: ALL_TRAFFIC,
+            checks: BASIC_CHECKS,
+            accounts: &[],
+            ports: &["tcp/445"],
+            http_ports: &[],
+        },
+        ImageRole::Dns => Support {
+            artefacts: BASIC_ARTEFACTS,
+            traffic: ALL_TRAFFIC,
+            checks: BASIC_CHECKS,
+            accounts: &[],
+            ports: &["udp/53", "tcp/53"],
+            http_ports: &[],
+        },
+        ImageRole::Syslog => Support {
+            artefacts: BASIC_ARTEFACTS,
+            traffic: ALL_TRAFFIC,
+            checks: BASIC_CHECKS,
+            accounts: &[],
+            ports: &["udp/514", "tcp/514"],
+            http_ports: &[],
+        },
+        ImageRole::Proxy => Support {
+            artefacts: BASIC_ARTEFACTS,
+            traffic: ALL_TRAFFIC,
+            checks: BASIC_CHECKS,
+            accounts: &[],
+            ports: &["tcp/3128"],
+            http_ports: &[],
+        },
+        // The C2: answers HTTP on 80 and 8080 and logs every request,
+        // which is what `no_beacon` reads (its `to`).
+        ImageRole::Internet => Support {
+            artefacts: BASIC_ARTEFACTS,
+            traffic: ALL_TRAFFIC,
+            checks: &[
+                CheckKind::Http,
+                CheckKind::PortOpen,
+                CheckKind::PortClosed,
+                CheckKind::FilePresent,
+                CheckKind::FileAbsent,
+                CheckKind::FileHash,
+                CheckKind::ProcessAbsent,
+                CheckKind::NoBeacon,
+            ],
+            accounts: &[],
+            ports: &["tcp/80", "tcp/8080"],
+            http_ports: &[80, 8080],
+        },
+    }
+}
+
+/// The roles whose log `no_beacon` reads: the check runs in its `to`.
+pub const BEACON_LOGGING_ROLES: &[ImageRole] = &[ImageRole::Internet];
+
+/// Whether `path` lies on one of `role`'s writable paths (tmpfs mounts; the
+/// root is read-only).
+pub fn writable(role: ImageRole, path: &str) -> bool {
+    under_any(&hardening_for(role).tmpfs, path)
+}
+
+/// Whether `path` is `directory` or lies below it.
+pub fn is_under(directory: &str, path: &str) -> bool {
+    let directory = directory.trim_end_matches('/');
+    path == directory
+        || path
+            .strip_prefix(directory)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+fn under_any<S: AsRef<str>>(directories: &[S], path: &str) -> bool {
+    directories
+        .iter()
+        .any(|directory| is_under(directory.as_ref(), path))
+}
+
+/// Whether artefact reach `reach` on `role` lets it write `path`.
+pub fn reaches(role: ImageRole, reach: Reach, path: &str) -> bool {
+    match reach {
+        Reach::NoPath => true,
+        Reach::Writable => writable(role, path),
+        Reach::Under(directories) => under_any(directories, path),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,5 +602,52 @@ mod tests {
         }
         assert_eq!(image(ContainerRole::Router), "enshu/router:latest");
         assert_eq!(ContainerRole::Router.hardening(), hardening_for_router());
+    }
+
+    /// Every path a role's table names is one of its tmpfs mounts, and
+    /// every listed account, port and kind is spelt as the format spells it.
+    #[test]
+    fn every_role_declares_what_it_supports_within_its_hardening() {
+        for image_role in ImageRole::ALL {
+            let support = support(image_role);
+            for (kind, reach) in support.artefacts {
+                if let Reach::Under(directories) = reach {
+                    for directory in *directories {
+                        assert!(
+                            writable(image_role, directory),
+                            "{image_role:?}: {kind:?} reaches {directory}, which is not writable"
+                        );
+                    }
+                }
+            }
+            for port in support.ports {
+                assert!(
+                    port.parse::<crate::model::PortSpec>().is_ok(),
+                    "{image_role:?}: {port}"
+                );
+            }
+            assert!(writable(image_role, "/tmp/x"), "{image_role:?}");
+            assert!(!writable(image_role, "/etc/passwd"), "{image_role:?}");
+        }
+        assert_eq!(
+            support(ImageRole::Dns).artefact(ArtefactKind::User),
+            None,
+            "the dns role renders no /etc/shadow"
+        );
+        assert!(!writable(ImageRole::Web, "/var/www"));
+        assert!(writable(ImageRole::Web, "/var/www/html/index.html"));
+        assert!(support(ImageRole::Internet).serves_tcp(8080));
+        for image_role in ImageRole::ALL {
+            let support = support(image_role);
+            assert_eq!(
+                support.takes_check(CheckKind::Http),
+                !support.http_ports.is_empty(),
+                "{image_role:?}: http checks go where something answers HTTP"
+            );
+            for port in support.http_ports {
+                assert!(support.serves_tcp(*port), "{image_role:?}: {port}");
+            }
+        }
+        assert!(!support(ImageRole::Web).serves_tcp(8080));
     }
 }

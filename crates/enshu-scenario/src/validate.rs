@@ -14,6 +14,8 @@ use crate::net::{Ipv4Net, RelativeSubnet};
 use crate::roles;
 use crate::topology::{Target, Topology, suggestion};
 
+mod role_support;
+
 /// Reading capture files, supplied by the caller so validation stays pure.
 pub trait Files {
     /// Check that the capture at `path` (relative to the scenario file)
@@ -67,6 +69,7 @@ pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
     let earliest = checker.injects(context);
     checker.objectives(&earliest);
     checker.trigger_cycles();
+    checker.role_support();
     let mut found = checker.found;
     crate::diagnostic::sort(&mut found);
     found.dedup();

@@ -168,3 +168,27 @@ fn a_diagnostic_shows_the_offending_line_and_field_path() {
     let caret = caret_line.find('^').unwrap();
     assert_eq!(&source_line[caret..caret + 6], "offise", "{rendered}");
 }
+
+/// The case seen at run time: a `user` artefact on the directory host (dns
+/// role), held after three failures although `validate` said ok.
+#[test]
+fn an_artefact_the_role_cannot_take_names_the_field_and_what_the_role_takes() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid/role-support.yaml");
+    let bytes = std::fs::read(&path).unwrap();
+    let loaded = enshu_scenario::load("role-support.yaml", &bytes).unwrap();
+    let diagnostics = enshu_scenario::validate(&loaded, &Context::default());
+    let rendered = diagnostics[0].to_string();
+    assert!(
+        rendered.starts_with("role-support.yaml:22:24: host lgwan/dc01 (role dns) cannot take a user artefact; it takes file, log, process, encrypt\n"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("field: injects[0].action.artefact.kind"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("      artefact: {kind: user, name: svc-backup}"),
+        "{rendered}"
+    );
+}

@@ -33,13 +33,15 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, Vec<Diagnostic>> {
     enshu_scenario::load(&name, &bytes)
 }
 
-/// Captures are resolved relative to the scenario file's directory.
+/// Captures are resolved relative to the scenario file's directory, made
+/// absolute: the same file whatever directory the command runs in.
 pub struct DiskFiles {
     pub base: PathBuf,
 }
 
 impl DiskFiles {
     pub fn beside(scenario: &Path) -> DiskFiles {
+        let scenario = std::path::absolute(scenario).unwrap_or_else(|_| scenario.to_path_buf());
         DiskFiles {
             base: scenario.parent().map(Path::to_path_buf).unwrap_or_default(),
         }
@@ -67,5 +69,26 @@ impl Files for DiskFiles {
                 magic
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_resolve_beside_the_scenario_as_an_absolute_directory() {
+        let files = DiskFiles::beside(Path::new("scenarios/emotet-beta.yaml"));
+        assert!(files.base.is_absolute(), "{}", files.base.display());
+        assert_eq!(
+            files.base,
+            std::env::current_dir().unwrap().join("scenarios")
+        );
+        let bare = DiskFiles::beside(Path::new("quickstart.yaml"));
+        assert_eq!(bare.base, std::env::current_dir().unwrap());
+        assert_eq!(
+            DiskFiles::beside(Path::new("/srv/x/s.yaml")).base,
+            Path::new("/srv/x")
+        );
     }
 }

@@ -140,8 +140,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
             let _ = receiver.wait_for(|stop| *stop).await;
         };
-        let scenario_dir = std::path::Path::new(&state.scenario_file).parent().map(std::path::Path::to_path_buf).unwrap_or_default();
-        let replay = enshu_injector::replay::ReplayTool::beside_current_exe(&scenario_dir);
+        // Captures are read from the copies `up` kept in the session's state
+        // (a session brought up before them: beside the scenario's absolute path).
+        let replay = enshu_injector::replay::ReplayTool::beside_current_exe(&state.scenario_dir())
+            .map(|tool| tool.with_captures(state.capture_copies()));
         if replay.is_none() {
             tracing::warn!("enshu-replay was not found beside enshu (or in ENSHU_REPLAY_BIN): capture replay injects will fail");
         }

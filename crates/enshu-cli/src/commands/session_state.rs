@@ -1,10 +1,15 @@
-//! What `enshu up` remembers about a session so that `verify`, `status` and
-//! `down` need only its name: the scenario text, team count and pool, from
-//! which the same plan is made again (planning is deterministic).
+//! What `enshu up` remembers about a session so that `verify`, `status`,
+//! `serve`, `reset` and `down` need only its name, from any directory: the
+//! scenario text and its absolute path, team count and pool, from which the
+//! same plan is made again (planning is deterministic), and copies of the
+//! captures its replays read, kept in `<state>/sessions/<session>.files/`
+//! so that the session plays even if the scenario's checkout moves.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use enshu_scenario::model::{Action, Scenario};
 use enshu_scenario::plan::Plan;
 use enshu_scenario::{NoFiles, PlanOptions};
 use serde::{Deserialize, Serialize};
@@ -12,6 +17,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SessionState {
     pub session: String,
+    /// The scenario file's absolute path (as `up` found it).
     pub scenario_file: String,
     pub scenario_text: String,
     pub teams: u32,
@@ -20,6 +26,63 @@ pub struct SessionState {
     /// the same when `up` runs again.
     #[serde(default)]
     pub secret: String,
+    /// The captures `up` copied into [`files_dir`]: the path the scenario
+    /// writes → the copy's file name there.
+    #[serde(default)]
+    pub captures: BTreeMap<String, String>,
+}
+
+/// Where `up` keeps the files a session needs besides its state: the
+/// captures its replays read. `down` removes it with the state.
+pub fn files_dir(session: &str) -> PathBuf {
+    path(session).with_extension("files")
+}
+
+/// Copies every capture the scenario's replays read (relative to
+/// `scenario_dir`, as the format says) into `files_dir`, replacing what an
+/// earlier `up` kept there; returns the path as written → the copy's name.
+pub fn keep_captures(
+    scenario: &Scenario,
+    scenario_dir: &Path,
+    files_dir: &Path,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    if files_dir.exists() {
+        std::fs::remove_dir_all(files_dir)
+            .with_context(|| format!("removing {}", files_dir.display()))?;
+    }
+    let mut kept = BTreeMap::new();
+    for inject in &scenario.injects {
+        let Action::Replay(replay) = &inject.action else {
+            continue;
+        };
+        if kept.contains_key(&replay.pcap) {
+            continue;
+        }
+        let source = scenario_dir.join(&replay.pcap);
+        let file_name = source
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "capture".to_string());
+        // Numbered: two captures of one name from two directories stay apart.
+        let name = format!("{}-{file_name}", kept.len() + 1);
+        std::fs::create_dir_all(files_dir)
+            .with_context(|| format!("creating {}", files_dir.display()))?;
+        let copied = std::fs::copy(&source, files_dir.join(&name));
+        if copied.is_err() {
+            // Nothing half-kept: a refused `up` leaves no files behind.
+            let _ = std::fs::remove_dir_all(files_dir);
+        }
+        copied.with_context(|| {
+            format!(
+                "keeping capture {:?} of inject {} ({}) in the session's state",
+                replay.pcap,
+                inject.id,
+                source.display()
+            )
+        })?;
+        kept.insert(replay.pcap.clone(), name);
+    }
+    Ok(kept)
 }
 
 /// The last isolation proof of a session, kept beside its state: trainees
@@ -84,6 +147,24 @@ impl SessionState {
         let _ = std::fs::remove_file(path(session));
         let _ = std::fs::remove_file(path(session).with_extension("verified"));
         let _ = std::fs::remove_file(path(session).with_extension("server"));
+        let _ = std::fs::remove_dir_all(files_dir(session));
+    }
+
+    /// The directory the scenario's relative paths resolve against.
+    pub fn scenario_dir(&self) -> PathBuf {
+        Path::new(&self.scenario_file)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// The kept copies of the captures, by the path the scenario writes.
+    pub fn capture_copies(&self) -> BTreeMap<String, PathBuf> {
+        let directory = files_dir(&self.session);
+        self.captures
+            .iter()
+            .map(|(written, name)| (written.clone(), directory.join(name)))
+            .collect()
     }
 
     /// A secret derived from the session's: `purpose` names what it is for.
@@ -170,5 +251,110 @@ impl SessionState {
             .map_err(|error| anyhow::anyhow!("re-planning session {:?}: {error}", self.session))?;
         self.apply_credentials(&mut plan);
         Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temporary(name: &str) -> PathBuf {
+        let directory =
+            std::env::temp_dir().join(format!("enshu-state-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        std::fs::create_dir_all(&directory).unwrap();
+        directory
+    }
+
+    fn scenario_with_replays(captures: &[&str]) -> Scenario {
+        let mut text = String::from(
+            "version: 1\nid: s\ntitle: {en: S}\nlevel: A\nduration: 1h\n\
+             segments: [{name: office, role: office, subnet: 0.0.10.0/24}]\n\
+             hosts: [{name: pc01, segment: office, address: 101, image: workstation}]\ninjects:\n",
+        );
+        for (index, capture) in captures.iter().enumerate() {
+            text.push_str(&format!(
+                "  - {{id: r{index}, when: {{at: 1m}}, target: office/pc01, action: {{replay: {{pcap: {capture:?}}}}}}}\n"
+            ));
+        }
+        enshu_scenario::load("s.yaml", text.as_bytes())
+            .unwrap()
+            .scenario
+    }
+
+    #[test]
+    fn captures_are_copied_once_each_under_numbered_names() {
+        let root = temporary("keep");
+        let checkout = root.join("checkout/scenarios");
+        std::fs::create_dir_all(checkout.join("../pcaps")).unwrap();
+        std::fs::write(checkout.join("../pcaps/scan.pcapng"), b"one").unwrap();
+        std::fs::write(checkout.join("scan.pcapng"), b"two").unwrap();
+        let files = root.join("sessions/s1.files");
+        std::fs::create_dir_all(&files).unwrap();
+        std::fs::write(files.join("stale"), b"from an earlier up").unwrap();
+        let scenario = scenario_with_replays(&[
+            "../pcaps/scan.pcapng",
+            "scan.pcapng",
+            "../pcaps/scan.pcapng",
+        ]);
+        let kept = keep_captures(&scenario, &checkout, &files).unwrap();
+        assert_eq!(
+            kept,
+            BTreeMap::from([
+                (
+                    "../pcaps/scan.pcapng".to_string(),
+                    "1-scan.pcapng".to_string()
+                ),
+                ("scan.pcapng".to_string(), "2-scan.pcapng".to_string()),
+            ])
+        );
+        // The checkout moves: the copies stay.
+        std::fs::rename(root.join("checkout"), root.join("moved")).unwrap();
+        assert_eq!(std::fs::read(files.join("1-scan.pcapng")).unwrap(), b"one");
+        assert_eq!(std::fs::read(files.join("2-scan.pcapng")).unwrap(), b"two");
+        assert!(!files.join("stale").exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_capture_that_cannot_be_copied_is_an_error_naming_it() {
+        let root = temporary("missing");
+        std::fs::write(root.join("here.pcapng"), b"one").unwrap();
+        let scenario = scenario_with_replays(&["here.pcapng", "gone.pcapng"]);
+        let error = keep_captures(&scenario, &root, &root.join("s.files")).unwrap_err();
+        assert!(!root.join("s.files").exists(), "nothing half-kept");
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("\"gone.pcapng\" of inject r1"),
+            "{message}"
+        );
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_state_from_before_the_copies_reads_captures_beside_its_scenario() {
+        let state: SessionState = serde_json::from_str(
+            r#"{"session": "s1", "scenario_file": "/srv/exercises/scenarios/emotet.yaml",
+                "scenario_text": "", "teams": 1, "pool": null}"#,
+        )
+        .unwrap();
+        assert!(state.capture_copies().is_empty());
+        assert_eq!(state.scenario_dir(), Path::new("/srv/exercises/scenarios"));
+    }
+
+    #[test]
+    fn the_copies_live_beside_the_sessions_state() {
+        let state = SessionState {
+            session: "s1".into(),
+            scenario_file: "/srv/s.yaml".into(),
+            scenario_text: String::new(),
+            teams: 1,
+            pool: None,
+            secret: String::new(),
+            captures: BTreeMap::from([("../x.pcap".to_string(), "1-x.pcap".to_string())]),
+        };
+        let copies = state.capture_copies();
+        let copy = &copies["../x.pcap"];
+        assert_eq!(copy, &state_dir().join("sessions/s1.files/1-x.pcap"));
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
+use anyhow::Context as _;
 use enshu_controller::Progress;
 use enshu_scenario::{PlanError, PlanOptions};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -63,7 +64,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(str::parse)
         .transpose()
         .map_err(|message: String| anyhow::anyhow!("--pool: {message}"))?;
-    let files = DiskFiles::beside(&args.file);
+    // Stored absolute, so that every later command finds it from anywhere.
+    let scenario_file = std::path::absolute(&args.file)
+        .with_context(|| format!("finding {}", args.file.display()))?;
+    let files = DiskFiles::beside(&scenario_file);
     let mut plan = match enshu_scenario::plan(
         &loaded,
         &PlanOptions {
@@ -105,13 +109,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(previous) if !previous.secret.is_empty() => previous.secret,
             _ => super::session_state::new_secret()?,
         };
+        // The captures are copied into the session's state: `serve` replays
+        // them from there, whatever its directory and wherever the checkout went.
+        let captures = super::session_state::keep_captures(
+            &loaded.scenario,
+            &files.base,
+            &super::session_state::files_dir(&args.session),
+        )?;
         let state = SessionState {
             session: args.session.clone(),
-            scenario_file: args.file.display().to_string(),
-            scenario_text: String::from_utf8_lossy(&std::fs::read(&args.file)?).into_owned(),
+            scenario_file: scenario_file.display().to_string(),
+            scenario_text: String::from_utf8_lossy(&std::fs::read(&scenario_file)?).into_owned(),
             teams: args.teams,
             pool: args.pool.clone(),
             secret,
+            captures,
         };
         state.save()?;
         state.apply_credentials(&mut plan);
