@@ -99,14 +99,14 @@ fn play(scenario: &str, offset: u32) {
         started.elapsed().as_secs_f64()
     );
     let results = std::path::Path::new(&results);
-    if !output.status.success() {
-        if let Ok(log) = std::fs::read_to_string(results.join("serve.log")) {
-            let tail: Vec<&str> = log.lines().rev().take(40).collect();
-            eprintln!(
-                "serve.log (last lines):\n{}",
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
-        }
+    if !output.status.success()
+        && let Ok(log) = std::fs::read_to_string(results.join("serve.log"))
+    {
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        eprintln!(
+            "serve.log (last lines):\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
     }
     assert!(
         output.status.success(),
