@@ -60,10 +60,13 @@ echo "== the exercise starts at ${speed}× speed; the injects fire on schedule"
 $enshu clock start --session "$session" --speed "$speed"
 
 echo "== team 1 responds ($solver); team 2 does nothing"
+# A solver that fails still leaves the scoreboard and the export to read.
+solved=0
 case $solver in
-  *.py) python3 "$solver" "$session" 1 "$portal" --access-port "$access_port" ;;
-  *.sh) bash "$solver" "$session" 1 "$portal" "$access_port" ;;
+  *.py) python3 "$solver" "$session" 1 "$portal" --access-port "$access_port" || solved=$? ;;
+  *.sh) bash "$solver" "$session" 1 "$portal" "$access_port" || solved=$? ;;
 esac
+[ "$solved" = 0 ] || limit=30
 
 echo "== waiting for the automatic checks and the rest of the schedule"
 state=""
@@ -86,4 +89,5 @@ if [ "${KEEP:-0}" = 1 ]; then
   echo "kept: scoreboard at $portal/ (instructor token: $($enshu credentials --session "$session" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["instructor_token"])'))"
   trap - EXIT
 fi
+[ "$solved" = 0 ] || { echo "the solver failed (exit $solved)" >&2; exit 1; }
 [ "$state" = complete ]

@@ -266,12 +266,11 @@ async fn plant_file<B: Backend>(
     )
     .await?;
     let owner_uid = shell::first_word(&owner.stdout_text()).to_string();
-    let method = if owner_uid == "0" || owner_uid.is_empty() {
-        copy(backend, &host.name, path, content, mode).await?;
-        "copy_in"
-    } else {
-        // Root may not write into a user's directory: stage on tmpfs, then
-        // move it into place as that user.
+    let method = {
+        // Staged on tmpfs, then moved into place as the owner of the
+        // directory (root may not write into a user's directory), with new
+        // directories made as a shared tree wants them (place-file.sh): a
+        // copy straight in would make them root's only.
         let staged = format!(
             "{}/.enshu-stage-{inject_id}",
             scratch_directory(&host.hardening)
@@ -763,7 +762,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_file_in_a_root_owned_directory_is_copied_in() {
+    async fn a_file_in_a_root_owned_directory_is_staged_then_placed_by_root() {
+        // Placed by the script, not copied straight in: the directories it
+        // makes must follow the tree they go into (a shared web root).
         let spec = workstation();
         let backend = running(&spec).await;
         backend.answer_exec(
@@ -783,6 +784,7 @@ mod tests {
         let truth = plant(&backend, "dropper", &planted, &spec, &BTreeMap::new())
             .await
             .unwrap();
+        let staged = "/var/tmp/.enshu-stage-dropper";
         assert_eq!(
             backend.calls(),
             [
@@ -794,16 +796,21 @@ mod tests {
                         &["/var/tmp/.svc/update.sh"]
                     )
                 ),
-                Call::CopyIn(spec.name.clone(), "/var/tmp/.svc/update.sh".into()),
+                Call::CopyIn(spec.name.clone(), staged.into()),
+                exec(
+                    &spec.name,
+                    shell::bash(
+                        &format!("{RUN_AS_OWNER}{PLACE_FILE_SCRIPT}"),
+                        "enshu-place",
+                        &[staged, "/var/tmp/.svc/update.sh", "755"]
+                    )
+                ),
             ]
-        );
-        assert_eq!(
-            backend.file(&spec.name, "/var/tmp/.svc/update.sh").unwrap(),
-            content.as_bytes()
         );
         assert_eq!(truth["sha256"], shell::sha256_hex(content.as_bytes()));
         assert_eq!(truth["mode"], "755");
         assert_eq!(truth["kind"], "file");
+        assert_eq!(truth["owner_uid"], "0");
     }
 
     #[tokio::test]
