@@ -552,6 +552,10 @@ pub fn golden_path(page: &str) -> String {
 /// its SHA-256. Exit 4 when the page cannot be written (a read-only root).
 pub const KEEP_GOLDEN_SCRIPT: &str = include_str!("../scripts/artefact/keep-golden.sh");
 
+/// Writes staged file `$1` over file `$2` in place (owner, group and mode
+/// stay) and removes the staged copy.
+pub const OVERWRITE_SCRIPT: &str = include_str!("../scripts/artefact/overwrite.sh");
+
 async fn deface<B: Backend>(
     backend: &B,
     host: &ContainerSpec,
@@ -567,7 +571,17 @@ async fn deface<B: Backend>(
     )
     .await?;
     let golden_sha256 = shell::first_word(&output.stdout_text()).to_string();
-    copy(backend, &host.name, page, content, 0o644).await?;
+    // Rewritten in place: the page keeps its owner, group and mode, so the
+    // site's administrator can put the genuine page back.
+    let staged = format!("{}/.enshu-stage-deface", scratch_directory(&host.hardening));
+    copy(backend, &host.name, &staged, content, 0o644).await?;
+    run(
+        backend,
+        &host.name,
+        &format!("defacing {page}"),
+        shell::bash(OVERWRITE_SCRIPT, "enshu-overwrite", &[&staged, page]),
+    )
+    .await?;
     Ok(json!({
         "path": page,
         "golden_path": golden,
@@ -1051,7 +1065,16 @@ mod tests {
                         &[page, "/run/enshu/golden/var/www/html/index.html"]
                     )
                 ),
-                Call::CopyIn(spec.name.clone(), page.into()),
+                // Written in place, keeping the page's owner, group and mode.
+                Call::CopyIn(spec.name.clone(), "/tmp/.enshu-stage-deface".into()),
+                exec(
+                    &spec.name,
+                    shell::bash(
+                        OVERWRITE_SCRIPT,
+                        "enshu-overwrite",
+                        &["/tmp/.enshu-stage-deface", page]
+                    )
+                ),
             ]
         );
         assert_eq!(truth["golden_sha256"], "feedbeef");
