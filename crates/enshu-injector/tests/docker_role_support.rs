@@ -587,9 +587,18 @@ impl Probe<'_> {
             }),
             addresses: BTreeMap::from([(internet.reference.clone(), address)]),
         };
-        if let Err(error) = fire(self.backend, self.team, &beacon, 0, 1).await {
-            self.fail(format!("the beacon did not start: {error}"));
-            return;
+        match fire(self.backend, self.team, &beacon, 0, 1).await {
+            // no_beacon judges only a target whose beacon fired (its ground truth).
+            Ok(fired) => {
+                self.ground_truth.insert(
+                    "beacon".to_string(),
+                    GroundTruth::from_json(fired.ground_truth),
+                );
+            }
+            Err(error) => {
+                self.fail(format!("the beacon did not start: {error}"));
+                return;
+            }
         }
         let quiet_for = |seconds: u64| Check {
             to: Some(internet.reference.clone()),
