@@ -210,9 +210,11 @@ import imaplib, sys
 def login(user):
     try:
         imaplib.IMAP4("mail", 143).login(user, "enshu"); return True
-    except imaplib.IMAP4.error:
-        return False
-sys.exit(0 if not login("staff") and login("team") else 1)' &&
+    except imaplib.IMAP4.error as error:
+        print(user, "refused:", error, file=sys.stderr); return False
+staff, team = login("staff"), login("team")
+print("staff", staff, "team", team, file=sys.stderr)
+sys.exit(0 if not staff and team else 1)' &&
     ok mail "mailadmin logs in over ssh and locks staff with mail-account; IMAP refuses staff, not team" ||
     fail mail "mailadmin lock path"
   # shellcheck disable=SC2016 # the client's bash expands $l
