@@ -13,14 +13,9 @@ import os
 import re
 import shlex
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from team import main  # noqa: E402
-
-
-def now():
-    return time.strftime("%Y-%m-%dT%H:%M")
+from team import main, now  # noqa: E402
 
 
 def solve(team, instructor):

@@ -10,17 +10,9 @@ scripted instructor who grades the judged notice.
 import os
 import re
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from team import main  # noqa: E402
-
-IPV4 = r"\b\d{1,3}(?:\.\d{1,3}){3}\b"
-
-
-def now():
-    return time.strftime("%Y-%m-%dT%H:%M")
-
+from team import IPV4, main, now  # noqa: E402
 
 def solve(team, instructor):
     # Detection: the security cloud SOC's mail names the PC and the server

@@ -26,6 +26,15 @@ SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/
                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"]
 
 
+# An IPv4 address in a message's text.
+IPV4 = r"\b\d{1,3}(?:\.\d{1,3}){3}\b"
+
+
+def now():
+    """The time a report states, as its datetime fields take it."""
+    return time.strftime("%Y-%m-%dT%H:%M")
+
+
 def say(team, text):
     print(f"[team {team}] {text}", flush=True)
 

@@ -11,17 +11,9 @@ import os
 import re
 import shlex
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from team import main  # noqa: E402
-
-IPV4 = r"\b\d{1,3}(?:\.\d{1,3}){3}\b"
-
-
-def now():
-    return time.strftime("%Y-%m-%dT%H:%M")
-
+from team import IPV4, main, now  # noqa: E402
 
 def solve(team, instructor):
     # Detection: the network-monitoring contractor's call names the PC.
