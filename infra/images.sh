@@ -15,12 +15,15 @@
 #   ENSHU_CACHE          rootfs tarball cache   (default /var/cache/enshu)
 #   ENSHU_DEBIAN_MIRROR  Debian mirror URL      (default: parsed from apt sources)
 #   ENSHU_DEBIAN_SUITE   Debian suite           (default bookworm)
+#   ENSHU_IMAGE_TAG      role images' tag       (default latest; a checkout
+#                        built with the same variable runs these images)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 IMAGES="$REPO/images"
 CACHE="${ENSHU_CACHE:-/var/cache/enshu}"
 SUITE="${ENSHU_DEBIAN_SUITE:-bookworm}"
+TAG="${ENSHU_IMAGE_TAG:-latest}"
 ALL_ROLES=(analyst workstation web mail file dns syslog router proxy internet injector)
 
 log() { printf '%s\n' "$*"; }
@@ -178,7 +181,7 @@ ensure_base() {
 }
 
 build_role() { # <n> <total> <role>
-  local n=$1 total=$2 role=$3 hash t0 image="enshu/$3:latest"
+  local n=$1 total=$2 role=$3 hash t0 image="enshu/$3:$TAG"
   [[ -f $IMAGES/$role/Dockerfile ]] || die "no such role: $role (images/$role/Dockerfile)"
   hash=$(role_hash "$role" "$BASE_HASH")
   if [[ $(label_of "$image") == "$hash" ]]; then

@@ -18,6 +18,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROLES_MD="$REPO/images/roles.md"
+TAG="${ENSHU_IMAGE_TAG:-latest}"  # role images under test (infra/images.sh)
 RUN_ID=$$
 NET="enshu-smoke-$RUN_ID"
 P="enshu-smoke-$RUN_ID"
@@ -80,7 +81,7 @@ start_role() { # role [env...]
   mapfile -t flags < <(run_flags "$role")
   t0=$(now)
   docker run -d --name "$P-$role" --hostname "$role" --network "$NET" --network-alias "$role" \
-    --label "enshu.smoke=$RUN_ID" "${flags[@]}" "$@" "enshu/$role:latest" >/dev/null
+    --label "enshu.smoke=$RUN_ID" "${flags[@]}" "$@" "enshu/$role:$TAG" >/dev/null
   while ! docker exec "$P-$role" /usr/local/bin/enshu-health >/dev/null 2>&1; do
     if [[ $(docker inspect -f '{{.State.Running}}' "$P-$role" 2>/dev/null) != true ]]; then
       fail "$role" "container exited; last log lines:"; docker logs --tail 15 "$P-$role" 2>&1 | sed 's/^/    /'
@@ -144,7 +145,7 @@ check_web_site_admin() {
   local flags before c out
   mapfile -t flags < <(run_flags injector)
   docker run -d --name "$P-outside" --hostname outside --network "$NET" \
-    --label "enshu.smoke=$RUN_ID" "${flags[@]}" enshu/injector:latest >/dev/null
+    --label "enshu.smoke=$RUN_ID" "${flags[@]}" "enshu/injector:$TAG" >/dev/null
   [[ $(site_state) == loaded* ]] && ok web "site.d loaded at start ($(site_state))" || fail web "site.state at start: $(site_state)"
   [[ $(account_check) == "fail admin still has its initial password"* ]] && ok web "account check: admin has its initial password" || fail web "account check at start: $(account_check)"
   wx 'cat ~/README.md' | grep -F '/etc/nginx/site.d/admin.conf' >/dev/null && ok web "README in webadmin's home" || fail web "no README in webadmin's home"
@@ -281,7 +282,7 @@ main() {
   local role
   for role in "${SELECTED[@]}"; do
     [[ -n ${CAPS[$role]:-} ]] || { echo "unknown role $role (not in $ROLES_MD)" >&2; exit 2; }
-    docker image inspect "enshu/$role:latest" >/dev/null 2>&1 || { echo "missing image enshu/$role:latest (run make images)" >&2; exit 2; }
+    docker image inspect "enshu/$role:$TAG" >/dev/null 2>&1 || { echo "missing image enshu/$role:$TAG (run make images)" >&2; exit 2; }
   done
   docker network create --internal --label "enshu.smoke=$RUN_ID" "$NET" >/dev/null
   log "network $NET (internal)"
@@ -289,7 +290,7 @@ main() {
   # Client for the checks: the injector image, hardened like the injector.
   mapfile -t cflags < <(run_flags injector)
   docker run -d --name "$P-client" --hostname client --network "$NET" \
-    --label "enshu.smoke=$RUN_ID" "${cflags[@]}" enshu/injector:latest >/dev/null
+    --label "enshu.smoke=$RUN_ID" "${cflags[@]}" "enshu/injector:$TAG" >/dev/null
 
   # syslog first so the workstation can forward to it.
   local order=() r

@@ -19,8 +19,14 @@ use serde::Serialize;
 
 use crate::model::{ArtefactKind, CheckKind, ImageRole, TrafficKind};
 
-/// Tag every role image is built under.
-pub const IMAGE_TAG: &str = "latest";
+/// Tag every role image is built under: `latest`, or the value of
+/// `ENSHU_IMAGE_TAG` when Enshu was compiled (so that two checkouts on one
+/// machine can each build and test their own images: `infra/images.sh`
+/// reads the same variable).
+pub const IMAGE_TAG: &str = match option_env!("ENSHU_IMAGE_TAG") {
+    Some(tag) => tag,
+    None => "latest",
+};
 
 /// What a planned container is: the team's router, or a host of the
 /// scenario with its image role. Printed, serialised and put in the
@@ -597,10 +603,10 @@ mod tests {
                 format!(r#""{}""#, image_role.as_str())
             );
             assert_eq!(role.to_string(), image_role.as_str());
-            assert_eq!(image(role), format!("enshu/{}:latest", image_role.as_str()));
+            assert_eq!(image(role), format!("enshu/{}:{IMAGE_TAG}", image_role.as_str()));
             assert_eq!(role.hardening(), hardening_for(image_role));
         }
-        assert_eq!(image(ContainerRole::Router), "enshu/router:latest");
+        assert_eq!(image(ContainerRole::Router), format!("enshu/router:{IMAGE_TAG}"));
         assert_eq!(ContainerRole::Router.hardening(), hardening_for_router());
     }
 
