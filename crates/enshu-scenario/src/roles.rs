@@ -603,10 +603,16 @@ mod tests {
                 format!(r#""{}""#, image_role.as_str())
             );
             assert_eq!(role.to_string(), image_role.as_str());
-            assert_eq!(image(role), format!("enshu/{}:{IMAGE_TAG}", image_role.as_str()));
+            assert_eq!(
+                image(role),
+                format!("enshu/{}:{IMAGE_TAG}", image_role.as_str())
+            );
             assert_eq!(role.hardening(), hardening_for(image_role));
         }
-        assert_eq!(image(ContainerRole::Router), format!("enshu/router:{IMAGE_TAG}"));
+        assert_eq!(
+            image(ContainerRole::Router),
+            format!("enshu/router:{IMAGE_TAG}")
+        );
         assert_eq!(ContainerRole::Router.hardening(), hardening_for_router());
     }
 

@@ -65,7 +65,10 @@ pub use error::ServerError;
 pub use exercise::scoring_rules;
 pub use live::LiveEvent;
 pub use state::{AppState, ServerOptions, hash_instructor_token};
-pub use tls::{TlsConfig, TlsError};
+pub use tls::{
+    KeptCertificate, TlsConfig, TlsError, fingerprint_of_file, kept_self_signed,
+    pinned_client_config,
+};
 
 use std::future::Future;
 

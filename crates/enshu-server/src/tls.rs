@@ -60,6 +60,101 @@ pub enum TlsError {
     SelfSign(#[from] rcgen::Error),
     #[error("building the tls configuration")]
     Rustls(#[from] rustls::Error),
+    #[error("keeping the session's certificate in {path}")]
+    Keep {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The certificate a session's server presents, kept between starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptCertificate {
+    /// What the server loads (the kept PEM files).
+    pub config: TlsConfig,
+    /// Where the certificate (PEM) is, for clients that pin it.
+    pub certificate_path: PathBuf,
+    /// SHA-256 of the certificate (DER), as `AB:CD:…`, what browsers show.
+    pub sha256: String,
+}
+
+/// SHA-256 fingerprint of a DER certificate, colon-separated upper-case hex.
+pub fn fingerprint(der: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(der)
+        .iter()
+        .map(|byte| format!("{byte:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The fingerprint of the first certificate in a PEM file.
+pub fn fingerprint_of_file(path: &std::path::Path) -> Result<String, TlsError> {
+    let first = CertificateDer::pem_file_iter(path)
+        .and_then(|mut certificates| certificates.next().transpose())
+        .map_err(|source| TlsError::ReadCertificate {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .ok_or_else(|| TlsError::NoCertificate {
+            path: path.to_path_buf(),
+        })?;
+    Ok(fingerprint(first.as_ref()))
+}
+
+/// A self-signed certificate for `subject_names` kept in `directory`
+/// (`certificate.pem`, `key.pem` 0600, `names`): made the first time, and
+/// again only when the names change, so that a restarted server presents
+/// the certificate trainees' browsers and the CLI already pinned.
+pub fn kept_self_signed(
+    directory: &std::path::Path,
+    subject_names: &[String],
+) -> Result<KeptCertificate, TlsError> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+    let keep = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| TlsError::Keep { path, source }
+    };
+    let certificate_path = directory.join("certificate.pem");
+    let key_path = directory.join("key.pem");
+    let names_path = directory.join("names");
+    let names = subject_names.join("\n");
+    let current = std::fs::read_to_string(&names_path).ok().as_deref() == Some(names.as_str())
+        && certificate_path.exists()
+        && key_path.exists();
+    if !current {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(directory)
+            .map_err(keep(directory))?;
+        let certified = rcgen::generate_simple_self_signed(subject_names.to_vec())?;
+        let write = |path: &std::path::Path, text: &str| -> Result<(), TlsError> {
+            use std::io::Write as _;
+            let temporary = path.with_extension("tmp");
+            let _ = std::fs::remove_file(&temporary);
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&temporary)
+                .and_then(|mut file| file.write_all(text.as_bytes()))
+                .and_then(|()| std::fs::rename(&temporary, path))
+                .map_err(keep(path))
+        };
+        write(&key_path, &certified.key_pair.serialize_pem())?;
+        write(&certificate_path, &certified.cert.pem())?;
+        write(&names_path, &names)?;
+    }
+    Ok(KeptCertificate {
+        sha256: fingerprint_of_file(&certificate_path)?,
+        config: TlsConfig::Files {
+            certificate_chain_path: certificate_path.clone(),
+            private_key_path: key_path,
+        },
+        certificate_path,
+    })
 }
 
 impl TlsConfig {
@@ -209,5 +304,120 @@ impl Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         Ok(self.local_address)
+    }
+}
+
+/// A client configuration that accepts exactly one server certificate: the
+/// one whose SHA-256 fingerprint (as [`fingerprint`] writes it) `serve`
+/// printed and kept. The CLI talks to its session's server with it, so it
+/// never accepts another certificate, self-signed or not, whatever name or
+/// address the server is reached by.
+pub fn pinned_client_config(sha256: &str) -> rustls::ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(PinnedCertificate {
+        sha256: sha256.trim().to_ascii_uppercase(),
+        provider: provider.clone(),
+    });
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth()
+}
+
+#[derive(Debug)]
+struct PinnedCertificate {
+    sha256: String,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedCertificate {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls_pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if fingerprint(end_entity.as_ref()) == self.sha256 {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            certificate,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            certificate,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn a_kept_certificate_survives_a_restart_until_its_names_change() {
+        let directory = std::env::temp_dir().join(format!("enshu-tls-kept-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        let names = vec!["localhost".to_string(), "192.0.2.7".to_string()];
+        let first = kept_self_signed(&directory, &names).unwrap();
+        let again = kept_self_signed(&directory, &names).unwrap();
+        assert_eq!(
+            first.sha256, again.sha256,
+            "a restart presents the same certificate"
+        );
+        assert_eq!(first.sha256.len(), 32 * 3 - 1);
+        let mode = |name: &str| {
+            std::fs::metadata(directory.join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("key.pem"), 0o600);
+        assert_eq!(
+            std::fs::metadata(&directory).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        first.config.server_config().unwrap();
+        pinned_client_config(&first.sha256);
+        let moved = kept_self_signed(&directory, &["localhost".to_string()]).unwrap();
+        assert_ne!(moved.sha256, first.sha256, "new names, new certificate");
+        let _ = std::fs::remove_dir_all(&directory);
     }
 }

@@ -94,10 +94,10 @@ pub struct Client {
 impl Client {
     pub fn for_session(session: &str) -> anyhow::Result<Client> {
         let state = SessionState::load(session)?;
-        // The server's certificate is self-signed unless one was given; the
-        // connection is to this machine's own server.
+        // Pinned: only the certificate whose fingerprint `serve` printed and
+        // kept is accepted, whoever signed it.
         let http = reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
+            .use_preconfigured_tls(enshu_server::pinned_client_config(&state.fingerprint()?))
             .build()?;
         Ok(Client {
             http,

@@ -95,9 +95,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(path) = url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next())
             && let Some(parent) = std::path::Path::new(path).parent()
         {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            super::session_state::private_dir(parent)?;
         }
         let store = Store::open(&url).await.with_context(|| format!("opening the store at {url}"))?;
+        // The event log holds every team's answers and reports: the
+        // operator's alone, whatever the umask sqlx created it with.
+        if let Some(path) = url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next()) {
+            for suffix in ["", "-wal", "-shm"] {
+                let file = std::path::PathBuf::from(format!("{path}{suffix}"));
+                if file.exists() {
+                    super::session_state::make_private(&file)?;
+                }
+            }
+        }
         let session = ensure_store_session(&store, &state, &scenario.id).await?;
         // One exec agent per container the engine acts in: firing and
         // checking then cost no `docker exec` each (crates/enshu-docker/src/agent.rs).
@@ -113,11 +123,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             enshu_server::hash_instructor_token(&instructor_token),
             live_events,
         );
-        let tls = enshu_server::TlsConfig::from_paths(args.certificate.clone(), args.key.clone())?;
+        let (tls, fingerprint) = session_certificate(&state, &args)?;
         let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
         let address = listener.local_addr()?;
         let server_url = format!("https://{}", if address.ip().is_unspecified() { format!("127.0.0.1:{}", address.port()) } else { address.to_string() });
         state.save_server(&server_url)?;
+        state.save_fingerprint(&fingerprint)?;
 
         let mut access_listeners = Vec::new();
         for entry in &entries {
@@ -130,6 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("session {} · scenario {} · {} team(s)", args.session, scenario.id, plan.teams.len());
         println!("scoreboard  {server_url}/  (instructor token: {instructor_token})");
         println!("team portal {server_url}/team");
+        println!("certificate SHA-256 {fingerprint}  (what trainees' browsers should show)");
         println!("team  portal token                      ssh way in                 password");
         for entry in &entries {
             println!("{:<5} {:<33} ssh -p {:<5} {}@<host>   {}", entry.team, state.derive("portal", &entry.team), entry.port, entry.user, entry.password);
@@ -167,6 +179,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         server_task.await??;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The server's certificate and its SHA-256 fingerprint: the files given,
+/// or the session's own self-signed one, kept in its state across restarts
+/// and made for the names trainees reach it by (the listen address, or
+/// every address of this machine when listening on all of them).
+fn session_certificate(
+    state: &SessionState,
+    args: &Args,
+) -> anyhow::Result<(enshu_server::TlsConfig, String)> {
+    if let (Some(certificate), Some(_)) = (&args.certificate, &args.key) {
+        let tls = enshu_server::TlsConfig::from_paths(args.certificate.clone(), args.key.clone())?;
+        return Ok((tls, enshu_server::fingerprint_of_file(certificate)?));
+    }
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let ip = args.listen.ip();
+    if ip.is_unspecified() {
+        names.extend(
+            enshu_docker::host_addresses()
+                .iter()
+                .map(ToString::to_string),
+        );
+    } else {
+        names.push(ip.to_string());
+    }
+    names.sort();
+    names.dedup();
+    let kept =
+        enshu_server::kept_self_signed(&super::session_state::tls_dir(&state.session), &names)
+            .context("keeping the session's certificate")?;
+    Ok((kept.config, kept.sha256))
 }
 
 /// Ctrl-C or SIGTERM (what `systemctl stop` sends): either stops the

@@ -65,8 +65,7 @@ pub fn keep_captures(
             .unwrap_or_else(|| "capture".to_string());
         // Numbered: two captures of one name from two directories stay apart.
         let name = format!("{}-{file_name}", kept.len() + 1);
-        std::fs::create_dir_all(files_dir)
-            .with_context(|| format!("creating {}", files_dir.display()))?;
+        private_dir(files_dir)?;
         let copied = std::fs::copy(&source, files_dir.join(&name));
         if copied.is_err() {
             // Nothing half-kept: a refused `up` leaves no files behind.
@@ -89,8 +88,60 @@ pub fn keep_captures(
 /// may not enter (the exercise may not be served) until it passed.
 pub fn record_verified(session: &str, passed: bool) -> anyhow::Result<()> {
     let path = path(session).with_extension("verified");
-    std::fs::write(&path, if passed { "passed" } else { "failed" })
-        .with_context(|| format!("writing {}", path.display()))
+    write_private(&path, if passed { b"passed" } else { b"failed" })
+}
+
+/// The shortest session secret accepted (hex digits: 128 bits).
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Creates `directory` (and its parents) if needed and makes it 0700:
+/// what Enshu keeps there (session secrets, the event log, the host
+/// guard's lock) is the operator's alone.
+pub fn private_dir(directory: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(directory)
+        .with_context(|| format!("creating {}", directory.display()))?;
+    std::fs::set_permissions(directory, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making {} private (0700)", directory.display()))
+}
+
+/// The state directory, created 0700 (and its `sessions/`).
+pub fn private_state_dir() -> anyhow::Result<PathBuf> {
+    let state = state_dir();
+    private_dir(&state)?;
+    private_dir(&state.join("sessions"))?;
+    Ok(state)
+}
+
+/// Writes `bytes` to `path` as a new 0600 file (through a fresh temporary
+/// file renamed over it, so a reader never sees half a file and a link
+/// planted at the temporary name is refused, not followed).
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let temporary = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    let _ = std::fs::remove_file(&temporary);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temporary)
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Makes an existing file 0600 (e.g. the SQLite database sqlx created
+/// with the process's umask).
+pub fn make_private(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("making {} private (0600)", path.display()))
 }
 
 pub fn last_verify_passed(session: &str) -> bool {
@@ -105,6 +156,19 @@ pub fn new_secret() -> anyhow::Result<String> {
     Ok(hex_string(&bytes))
 }
 
+/// Every token and password of a session derives from its secret: an empty
+/// or short one (a hand-edited state file) would make them guessable.
+fn check_secret(session: &str, secret: &str) -> anyhow::Result<()> {
+    if secret.len() < MIN_SECRET_LEN || !secret.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        anyhow::bail!(
+            "session {session:?} has a secret of {} characters; at least {MIN_SECRET_LEN} hex digits are needed \
+             (every token and password derives from it): bring the session down and up again",
+            secret.len()
+        );
+    }
+    Ok(())
+}
+
 fn hex_string(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
@@ -115,21 +179,20 @@ pub fn state_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/lib/enshu"))
 }
 
+/// Where `serve` keeps the session's self-signed certificate and key.
+pub fn tls_dir(session: &str) -> PathBuf {
+    path(session).with_extension("tls")
+}
+
 fn path(session: &str) -> PathBuf {
     state_dir().join("sessions").join(format!("{session}.json"))
 }
 
 impl SessionState {
     pub fn save(&self) -> anyhow::Result<()> {
-        let path = path(&self.session);
-        std::fs::create_dir_all(path.parent().unwrap())
-            .with_context(|| format!("creating {}", path.display()))?;
-        let temporary = path.with_extension("json.tmp");
-        std::fs::write(&temporary, serde_json::to_vec_pretty(self)?)
-            .with_context(|| format!("writing {}", temporary.display()))?;
-        std::fs::rename(&temporary, &path)
-            .with_context(|| format!("writing {}", path.display()))?;
-        Ok(())
+        check_secret(&self.session, &self.secret)?;
+        private_state_dir()?;
+        write_private(&path(&self.session), &serde_json::to_vec_pretty(self)?)
     }
 
     pub fn load(session: &str) -> anyhow::Result<SessionState> {
@@ -140,10 +203,16 @@ impl SessionState {
                 path.display()
             )
         })?;
-        serde_json::from_slice(&bytes).with_context(|| format!("reading {}", path.display()))
+        let state: SessionState = serde_json::from_slice(&bytes)
+            .with_context(|| format!("reading {}", path.display()))?;
+        check_secret(session, &state.secret)
+            .with_context(|| format!("reading {}", path.display()))?;
+        Ok(state)
     }
 
     pub fn forget(session: &str) {
+        let _ = std::fs::remove_file(path(session).with_extension("fingerprint"));
+        let _ = std::fs::remove_dir_all(tls_dir(session));
         let _ = std::fs::remove_file(path(session));
         let _ = std::fs::remove_file(path(session).with_extension("verified"));
         let _ = std::fs::remove_file(path(session).with_extension("server"));
@@ -177,8 +246,33 @@ impl SessionState {
 
     /// Where `enshu serve` for this session listens, for the CLI's commands.
     pub fn save_server(&self, url: &str) -> anyhow::Result<()> {
-        let path = path(&self.session).with_extension("server");
-        std::fs::write(&path, url).with_context(|| format!("writing {}", path.display()))
+        write_private(
+            &path(&self.session).with_extension("server"),
+            url.as_bytes(),
+        )
+    }
+
+    /// The fingerprint of the certificate `serve` presents, which the CLI pins.
+    pub fn save_fingerprint(&self, sha256: &str) -> anyhow::Result<()> {
+        write_private(
+            &path(&self.session).with_extension("fingerprint"),
+            sha256.as_bytes(),
+        )
+    }
+
+    /// The fingerprint of the certificate the session's server presents.
+    pub fn fingerprint(&self) -> anyhow::Result<String> {
+        let path = path(&self.session).with_extension("fingerprint");
+        std::fs::read_to_string(&path)
+            .map(|text| text.trim().to_string())
+            .with_context(|| {
+                format!(
+                    "session {:?} has no server certificate on record (no {}); run `enshu serve --session {}`",
+                    self.session,
+                    path.display(),
+                    self.session
+                )
+            })
     }
 
     pub fn server_url(&self) -> anyhow::Result<String> {
@@ -329,6 +423,37 @@ mod tests {
             "{message}"
         );
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn state_is_written_private_and_never_through_a_planted_link() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let root = temporary("private");
+        let sessions = root.join("state/sessions");
+        private_dir(&sessions).unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&sessions), 0o700);
+        let file = sessions.join("s1.json");
+        let elsewhere = root.join("elsewhere");
+        std::fs::write(&elsewhere, b"not enshu's").unwrap();
+        // A link at the temporary name is replaced, not written through.
+        std::os::unix::fs::symlink(&elsewhere, sessions.join("s1.json.tmp")).unwrap();
+        write_private(&file, b"{}").unwrap();
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(std::fs::read(&file).unwrap(), b"{}");
+        assert_eq!(std::fs::read(&elsewhere).unwrap(), b"not enshu's");
+        write_private(&sessions.join("s1.server"), b"https://x").unwrap();
+        assert_eq!(mode(&sessions.join("s1.server")), 0o600);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn an_empty_or_short_secret_is_refused() {
+        for secret in ["", "abc", &"0".repeat(MIN_SECRET_LEN - 1), &"z".repeat(40)] {
+            let error = check_secret("s1", secret).unwrap_err().to_string();
+            assert!(error.contains("session \"s1\" has a secret of"), "{error}");
+        }
+        check_secret("s1", &new_secret().unwrap()).unwrap();
     }
 
     #[test]

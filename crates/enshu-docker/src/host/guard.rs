@@ -39,7 +39,7 @@
 //! is), and after applying, the table is read again and must need nothing.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use enshu_scenario::plan::BRIDGE_PREFIX;
 
@@ -269,10 +269,17 @@ pub struct GuardReport {
     pub commands: Vec<String>,
 }
 
+fn default_lock_file() -> PathBuf {
+    std::env::temp_dir().join("enshu-host-guard.lock")
+}
+
 /// Installs and removes the host's filter rules for range bridges.
 #[derive(Debug, Clone)]
 pub struct HostGuard {
     programs: Vec<String>,
+    /// The file [`HostGuard::ensure`] locks; by default in the temporary
+    /// directory, and in the state directory where the CLI runs it.
+    lock_file: PathBuf,
 }
 
 impl Default for HostGuard {
@@ -289,13 +296,25 @@ impl HostGuard {
         if Path::new("/proc/net/if_inet6").exists() {
             programs.push("ip6tables".to_string());
         }
-        HostGuard { programs }
+        HostGuard {
+            programs,
+            lock_file: default_lock_file(),
+        }
+    }
+
+    /// Lock `path` (created 0600, never through a symbolic link) while
+    /// ensuring: a file in a directory only the operator can write, so
+    /// nobody else can hold the lock or swap the file.
+    pub fn with_lock_file(mut self, path: impl Into<PathBuf>) -> HostGuard {
+        self.lock_file = path.into();
+        self
     }
 
     /// A guard driving these programs (each taking `iptables` arguments).
     pub fn with_programs(programs: impl IntoIterator<Item = impl Into<String>>) -> HostGuard {
         HostGuard {
             programs: programs.into_iter().map(Into::into).collect(),
+            lock_file: default_lock_file(),
         }
     }
 
@@ -364,9 +383,16 @@ impl HostGuard {
     /// are serialised across processes with a lock file: two `enshu up` (or
     /// two tests) at once must not both create the same chain.
     pub async fn ensure(&self) -> Result<GuardReport, HostGuardError> {
-        let lock_path = std::env::temp_dir().join("enshu-host-guard.lock");
+        let lock_path = self.lock_file.clone();
         let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-            let file = std::fs::File::create(&lock_path)?;
+            use std::os::unix::fs::OpenOptionsExt as _;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&lock_path)?;
             file.lock()?;
             Ok(file)
         })
