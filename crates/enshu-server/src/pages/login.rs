@@ -127,6 +127,16 @@ pub(crate) struct SwitchQuery {
     back: Option<String>,
 }
 
+/// Whether `back` is a path on this server, as a browser would read it:
+/// browsers drop tabs and newlines from a URL and read `\\` as `/`, so
+/// `/\t/elsewhere` or `/\\elsewhere` would leave the site.
+fn is_local_path(back: &str) -> bool {
+    back.starts_with('/')
+        && !back.starts_with("//")
+        && !back.contains('\\')
+        && !back.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
 /// Sets the language cookie and goes back to a local path.
 pub(crate) async fn switch_language(
     Path(code): Path<String>,
@@ -135,7 +145,7 @@ pub(crate) async fn switch_language(
     let lang = Lang::parse(&code).ok_or(RequestError::NotFound)?;
     let back = query
         .back
-        .filter(|back| back.starts_with('/') && !back.starts_with("//") && !back.contains('\\'))
+        .filter(|back| is_local_path(back))
         .unwrap_or_else(|| "/".to_owned());
     let mut response = redirect(&back);
     let cookie = format!(
@@ -147,4 +157,28 @@ pub(crate) async fn switch_language(
     }
     let _ = escape;
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn only_paths_on_this_server_are_gone_back_to() {
+        for local in ["/", "/team", "/team/report?kind=first", "/%2F%2Felsewhere"] {
+            assert!(is_local_path(local), "{local}");
+        }
+        for elsewhere in [
+            "//elsewhere.example",
+            "/\t/elsewhere.example",
+            "/\n/elsewhere.example",
+            "/\\elsewhere.example",
+            "\\/elsewhere.example",
+            "https://elsewhere.example",
+            "/ /elsewhere.example",
+            "",
+        ] {
+            assert!(!is_local_path(elsewhere), "{elsewhere:?}");
+        }
+    }
 }
