@@ -20,13 +20,10 @@ pub async fn docker() -> anyhow::Result<DockerBackend> {
         .context("connecting to the Docker engine (is it running, and may this user use it?)")
 }
 
-/// Install the host guard (serialised across processes by the guard itself,
-/// with its lock file in the state directory, which only the operator can
-/// write).
+/// Install the host guard (serialised across processes, whatever their
+/// state directory, by the guard's one lock file in `/run`).
 pub async fn ensure_host_guard() -> anyhow::Result<()> {
-    let state = super::session_state::private_state_dir()?;
     enshu_docker::HostGuard::new()
-        .with_lock_file(state.join("host-guard.lock"))
         .ensure()
         .await
         .context("installing the host guard (iptables)")?;

@@ -269,16 +269,30 @@ pub struct GuardReport {
     pub commands: Vec<String>,
 }
 
+/// One lock for the whole machine (the guard is the machine's): in `/run`,
+/// which only root may write (and only root can install the guard), else,
+/// for a test without the right, in the temporary directory.
 fn default_lock_file() -> PathBuf {
-    std::env::temp_dir().join("enshu-host-guard.lock")
+    let run = Path::new("/run");
+    if is_writable(run) {
+        run.join("enshu-host-guard.lock")
+    } else {
+        std::env::temp_dir().join("enshu-host-guard.lock")
+    }
+}
+
+fn is_writable(directory: &Path) -> bool {
+    let probe = directory.join(format!(".enshu-write-probe-{}", std::process::id()));
+    let writable = std::fs::File::create(&probe).is_ok();
+    let _ = std::fs::remove_file(&probe);
+    writable
 }
 
 /// Installs and removes the host's filter rules for range bridges.
 #[derive(Debug, Clone)]
 pub struct HostGuard {
     programs: Vec<String>,
-    /// The file [`HostGuard::ensure`] locks; by default in the temporary
-    /// directory, and in the state directory where the CLI runs it.
+    /// The file [`HostGuard::ensure`] locks: one per machine, in `/run`.
     lock_file: PathBuf,
 }
 
