@@ -92,15 +92,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let entries = access::entries(&state, args.access_base_port)?;
     range::runtime()?.block_on(async {
         let url = database_url(&args.session, args.database.as_deref());
-        if let Some(path) = url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next())
-            && let Some(parent) = std::path::Path::new(path).parent()
-        {
+        let sqlite_path = url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next());
+        if let Some(parent) = sqlite_path.and_then(|path| std::path::Path::new(path).parent()) {
             super::session_state::private_dir(parent)?;
         }
         let store = Store::open(&url).await.with_context(|| format!("opening the store at {url}"))?;
         // The event log holds every team's answers and reports: the
         // operator's alone, whatever the umask sqlx created it with.
-        if let Some(path) = url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next()) {
+        if let Some(path) = sqlite_path {
             for suffix in ["", "-wal", "-shm"] {
                 let file = std::path::PathBuf::from(format!("{path}{suffix}"));
                 if file.exists() {

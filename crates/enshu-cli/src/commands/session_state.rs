@@ -262,26 +262,22 @@ impl SessionState {
 
     /// The fingerprint of the certificate the session's server presents.
     pub fn fingerprint(&self) -> anyhow::Result<String> {
-        let path = path(&self.session).with_extension("fingerprint");
+        self.read_served("fingerprint", "has no server certificate on record")
+    }
+
+    pub fn server_url(&self) -> anyhow::Result<String> {
+        self.read_served("server", "is not being served")
+    }
+
+    /// What `serve` wrote beside the state (`<session>.<extension>`),
+    /// trimmed; `missing` says what its absence means.
+    fn read_served(&self, extension: &str, missing: &str) -> anyhow::Result<String> {
+        let path = path(&self.session).with_extension(extension);
         std::fs::read_to_string(&path)
             .map(|text| text.trim().to_string())
             .with_context(|| {
                 format!(
-                    "session {:?} has no server certificate on record (no {}); run `enshu serve --session {}`",
-                    self.session,
-                    path.display(),
-                    self.session
-                )
-            })
-    }
-
-    pub fn server_url(&self) -> anyhow::Result<String> {
-        let path = path(&self.session).with_extension("server");
-        std::fs::read_to_string(&path)
-            .map(|url| url.trim().to_string())
-            .with_context(|| {
-                format!(
-                    "session {:?} is not being served (no {}); run `enshu serve --session {}`",
+                    "session {:?} {missing} (no {}); run `enshu serve --session {}`",
                     self.session,
                     path.display(),
                     self.session

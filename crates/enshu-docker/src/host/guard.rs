@@ -272,7 +272,7 @@ pub struct GuardReport {
 /// One lock for the whole machine (the guard is the machine's): in `/run`,
 /// which only root may write (and only root can install the guard), else,
 /// for a test without the right, in the temporary directory.
-fn default_lock_file() -> PathBuf {
+fn lock_file() -> PathBuf {
     let run = Path::new("/run");
     if is_writable(run) {
         run.join("enshu-host-guard.lock")
@@ -292,8 +292,6 @@ fn is_writable(directory: &Path) -> bool {
 #[derive(Debug, Clone)]
 pub struct HostGuard {
     programs: Vec<String>,
-    /// The file [`HostGuard::ensure`] locks: one per machine, in `/run`.
-    lock_file: PathBuf,
 }
 
 impl Default for HostGuard {
@@ -310,25 +308,13 @@ impl HostGuard {
         if Path::new("/proc/net/if_inet6").exists() {
             programs.push("ip6tables".to_string());
         }
-        HostGuard {
-            programs,
-            lock_file: default_lock_file(),
-        }
-    }
-
-    /// Lock `path` (created 0600, never through a symbolic link) while
-    /// ensuring: a file in a directory only the operator can write, so
-    /// nobody else can hold the lock or swap the file.
-    pub fn with_lock_file(mut self, path: impl Into<PathBuf>) -> HostGuard {
-        self.lock_file = path.into();
-        self
+        HostGuard { programs }
     }
 
     /// A guard driving these programs (each taking `iptables` arguments).
     pub fn with_programs(programs: impl IntoIterator<Item = impl Into<String>>) -> HostGuard {
         HostGuard {
             programs: programs.into_iter().map(Into::into).collect(),
-            lock_file: default_lock_file(),
         }
     }
 
@@ -397,7 +383,8 @@ impl HostGuard {
     /// are serialised across processes with a lock file: two `enshu up` (or
     /// two tests) at once must not both create the same chain.
     pub async fn ensure(&self) -> Result<GuardReport, HostGuardError> {
-        let lock_path = self.lock_file.clone();
+        // Created 0600 and never through a symbolic link.
+        let lock_path = lock_file();
         let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
             use std::os::unix::fs::OpenOptionsExt as _;
             let file = std::fs::OpenOptions::new()
