@@ -222,6 +222,37 @@ sys.exit(0 if not staff and team else 1)' &&
   cx bash -c 'exec 3<>/dev/tcp/mail/25; IFS= read -r -t 3 l <&3; [[ $l == 220* ]]' && ok mail "SMTP 220 banner" || fail mail "no SMTP 220 banner"
   # shellcheck disable=SC2016 # the client's bash expands $l
   cx bash -c 'exec 3<>/dev/tcp/mail/143; IFS= read -r -t 3 l <&3; [[ $l == "* OK"* ]]' && ok mail "IMAP * OK banner" || fail mail "no IMAP banner"
+  check_mail_relay
+}
+# A second mail host relays the domain on to `mail` (ENSHU_MAIL_ROUTES, as
+# the planner sets for a scenario's relays): both log the hop.
+check_mail_relay() {
+  local flags mail_ip t0
+  mapfile -t flags < <(run_flags mail)
+  mail_ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" "$P-mail")
+  docker run -d --name "$P-relay" --hostname relay --network "$NET" --network-alias relay \
+    --label "enshu.smoke=$RUN_ID" "${flags[@]}" -e ENSHU_HOST=relay \
+    -e "ENSHU_MAIL_ROUTES=city.saida.lg.jp=$mail_ip" "enshu/mail:$TAG" >/dev/null
+  t0=$(now)
+  until docker exec "$P-relay" /usr/local/bin/enshu-health >/dev/null 2>&1; do
+    (($(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a > '"$HEALTH_TIMEOUT"') }'))) && { fail mail "relay not healthy"; return; }
+    sleep 0.2
+  done
+  cx python3 - "relayed-$RUN_ID" <<'PY' || { fail mail "relay refused the mail"; return; }
+import smtplib, sys
+s = smtplib.SMTP("relay", 25, timeout=5)
+s.sendmail("citizen@example.jp", ["team@city.saida.lg.jp"],
+           f"Subject: {sys.argv[1]}\r\nFrom: citizen@example.jp\r\nTo: team@city.saida.lg.jp\r\n\r\nvia the relay\r\n".encode())
+s.quit()
+PY
+  if poll 20 rx mail grep -rqs "relayed-$RUN_ID" /var/mail/vhosts/city.saida.lg.jp/team/new &&
+    rx relay grep -qs "relay=$mail_ip\[$mail_ip\]:25.*status=sent" /var/log/mail.log &&
+    rx mail grep -qs "status=sent (delivered to maildir)" /var/log/mail.log; then
+    ok mail "a relay (ENSHU_MAIL_ROUTES) forwarded the domain to mail; both logged the hop"
+  else
+    fail mail "relay hop: not delivered through relay"
+    rx relay tail -5 /var/log/mail.log 2>&1 | sed 's/^/    relay: /'
+  fi
 }
 check_file() {
   cx nc -z -w 3 file 445 && ok file "tcp/445 reachable" || fail file "tcp/445 unreachable"

@@ -10,7 +10,12 @@
 //!   "encrypted" files) planted through the [`enshu_backend::Backend`].
 //! - [`traffic`]: bounded generators run inside the target container with
 //!   its own network stack, behind an egress guard.
-//! - [`message`]: messages to the team, recorded as rendered.
+//! - [`message`]: messages to the team, recorded as rendered; a `mail`
+//!   message also delivered into the team's mailbox when the scenario has
+//!   a `mail` block.
+//! - [`mail`]: mail by SMTP from a host of the range through the relays
+//!   into the team's mailbox, followed hop by hop in the mail logs (the
+//!   SOC's messages, phishing `mail` injects).
 //! - [`replay`] (pure): the `enshu-replay` command that plays a capture from
 //!   the target's network namespace, guarded to the team's networks.
 //!
@@ -28,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 pub mod artefact;
+pub mod mail;
 pub mod message;
 pub mod replay;
 pub mod schedule;
@@ -70,6 +76,13 @@ pub enum InjectError {
         target: String,
         team: String,
     },
+    #[error("inject {inject}: {source}")]
+    Mail {
+        inject: String,
+        source: Box<mail::MailError>,
+    },
+    #[error("inject {inject}: the scenario has no `mail` block to deliver a mail into")]
+    NoMailbox { inject: String },
     #[error("inject {inject}: capture replay is played by the replay service, not the injector")]
     ReplayNotHere { inject: String },
 }
@@ -131,7 +144,25 @@ pub async fn fire<B: Backend>(
         Action::Traffic(traffic) => {
             traffic::start(backend, inject, traffic, &team_networks(team), speed).await?
         }
-        Action::Message(message) => message::render(message),
+        Action::Message(message) => message::deliver(backend, team, &inject.id, message)
+            .await
+            .map_err(|source| InjectError::Mail {
+                inject: inject.id.clone(),
+                source: Box::new(source),
+            })?,
+        Action::Mail(planted) => {
+            let plan = team.mail.as_ref().ok_or_else(|| InjectError::NoMailbox {
+                inject: inject.id.clone(),
+            })?;
+            let outgoing = mail::phishing(&team.name, &inject.id, planted);
+            let delivery = mail::deliver(backend, plan, &inject.target, &outgoing)
+                .await
+                .map_err(|source| InjectError::Mail {
+                    inject: inject.id.clone(),
+                    source: Box::new(source),
+                })?;
+            mail::phishing_truth(planted, &outgoing, &delivery)
+        }
         Action::Replay(_) => {
             return Err(InjectError::ReplayNotHere {
                 inject: inject.id.clone(),

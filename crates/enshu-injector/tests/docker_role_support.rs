@@ -25,7 +25,7 @@ use enshu_injector::fire;
 use enshu_injector::shell::sha256_hex;
 use enshu_scenario::model::{
     Action, Artefact, ArtefactKind, Check, CheckKind, Duration as ScenarioDuration, ImageRole,
-    PortSpec, Traffic, TrafficKind, When,
+    Mail, PortSpec, Text, Traffic, TrafficKind, When,
 };
 use enshu_scenario::plan::{Plan, PlannedCheck, PlannedInject, ResolvedTarget, TeamPlan};
 use enshu_scenario::roles::{self, Reach};
@@ -51,6 +51,8 @@ fn every_role_scenario() -> String {
             10 + index
         ));
     }
+    // Every role sends a mail into the mail role's mailbox (`sends_mail`).
+    text.push_str("mail: {mailbox: office/mail}\n");
     text
 }
 
@@ -625,6 +627,35 @@ impl Probe<'_> {
             .await;
     }
 
+    /// A `mail` inject from this host reaches the mailbox (the mail role's
+    /// host, in the same segment).
+    async fn send_mail(&mut self) {
+        let inject = PlannedInject {
+            id: format!("mail-from-{}", self.role.as_str()),
+            when: When::At(ScenarioDuration::from_secs(0)),
+            target: target_of(self.host),
+            action: Action::Mail(Mail {
+                from: format!("{} <{}@example.jp>", self.role.as_str(), self.role.as_str()),
+                subject: Text {
+                    ja: Some(format!("{}からのメール", self.role.as_str())),
+                    en: None,
+                },
+                body: Text {
+                    ja: Some("本文".into()),
+                    en: None,
+                },
+                attachment: None,
+            }),
+            addresses: BTreeMap::new(),
+        };
+        self.planted += 1;
+        match fire(self.backend, self.team, &inject, 0, 1).await {
+            Ok(fired) if fired.ground_truth["delivered"] == "mailbox" => {}
+            Ok(fired) => self.fail(format!("mail not delivered: {}", fired.ground_truth)),
+            Err(error) => self.fail(format!("cannot send mail: {error}")),
+        }
+    }
+
     /// Each account fails while it has its initial password, passes locked.
     async fn accounts(&mut self) {
         for account in roles::support(self.role).accounts {
@@ -697,6 +728,9 @@ impl Probe<'_> {
         }
         if claimed(CheckKind::NoBeacon) {
             self.no_beacon().await;
+        }
+        if roles::sends_mail(self.role) {
+            self.send_mail().await;
         }
         if claimed(CheckKind::AccountDisabled) {
             self.accounts().await;

@@ -60,6 +60,12 @@ pub struct Scenario {
     /// runs sshd. Every other host is entered from inside the range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub way_in: Option<String>,
+    /// The team's mail: its domain, the host of its mailbox and the relays
+    /// mail from outside passes on the way there. With it, `mail` messages
+    /// are delivered into the mailbox over SMTP (as well as shown in the
+    /// portal) and `mail` injects can plant phishing mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<TeamMail>,
     /// Allowed traffic between hosts and segments; everything else is denied.
     #[serde(default)]
     pub flows: Vec<Flow>,
@@ -674,6 +680,9 @@ pub enum Action {
     Artefact(Artefact),
     /// Send the team a message (mail from the SOC, a phone call, a vendor report).
     Message(Message),
+    /// Send a mail from the target host (e.g. a phishing mail from the
+    /// attacker) into the team's mailbox, through the scenario's relays.
+    Mail(Mail),
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
@@ -1155,4 +1164,121 @@ pub fn fill_placeholders(text: &str, resolved: &BTreeMap<String, String>) -> Str
     }
     out.push_str(rest);
     out
+}
+
+/// The team's mail (`mail:` in a scenario): mail for `domain` enters at
+/// the first relay, is forwarded hop by hop (each relay's next hop is the
+/// next relay, the last relay's the mailbox host) and is delivered to
+/// `user`'s mailbox, which the analyst workstation reads over IMAP.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TeamMail {
+    /// The team's mail domain.
+    #[serde(default = "default_mail_domain")]
+    pub domain: String,
+    /// The host of the team's mailbox (`segment/host`, image `mail`).
+    pub mailbox: String,
+    /// The mailbox user that mail to the team goes to (`team` or `staff`,
+    /// the accounts of the mail image).
+    #[serde(default = "default_mail_user")]
+    pub user: String,
+    /// The relays mail passes from the outside to the mailbox, in order
+    /// (`segment/host`, each of image `mail`), e.g. the security cloud's
+    /// relay, the internet mail server and the sanitiser. Empty: mail goes
+    /// straight to the mailbox host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relays: Vec<String>,
+    /// The host the SOC's mail is sent from (`segment/host`); by default
+    /// the first relay (the mailbox host when there is none). Not the
+    /// analyst workstation, where the team is root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soc_sender: Option<String>,
+    /// The SOC's mail address (`From` of its messages); by default
+    /// `soc@` the team's domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soc_address: Option<String>,
+}
+
+/// The default team mail domain: さいだ市's.
+pub const DEFAULT_MAIL_DOMAIN: &str = "city.saida.lg.jp";
+
+fn default_mail_domain() -> String {
+    DEFAULT_MAIL_DOMAIN.to_string()
+}
+
+fn default_mail_user() -> String {
+    "team".to_string()
+}
+
+impl TeamMail {
+    /// Where mail to the team is addressed: `user@domain`.
+    pub fn recipient(&self) -> String {
+        format!("{}@{}", self.user, self.domain)
+    }
+
+    /// The SOC's `From` address.
+    pub fn soc_address(&self) -> String {
+        self.soc_address
+            .clone()
+            .unwrap_or_else(|| format!("soc@{}", self.domain))
+    }
+
+    /// The host mail enters at: the first relay, or the mailbox host.
+    pub fn entry(&self) -> &str {
+        self.relays.first().unwrap_or(&self.mailbox)
+    }
+
+    /// The host the SOC sends from: `soc_sender`, else the entry host.
+    pub fn soc_sender(&self) -> &str {
+        self.soc_sender.as_deref().unwrap_or(self.entry())
+    }
+
+    /// The hops mail takes from the entry host on: every relay, then the
+    /// mailbox host.
+    pub fn chain(&self) -> Vec<&str> {
+        self.relays
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(self.mailbox.as_str()))
+            .collect()
+    }
+}
+
+/// A mail an inject sends from its target host into the team's mailbox
+/// (`action: {mail: ...}`), e.g. a phishing mail. It enters at the first
+/// relay and leaves a line in every relay's mail log on its way.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Mail {
+    /// The `From` header, e.g. `"総務課 <soumu@clty-saida.example>"`; its
+    /// address is also the envelope sender.
+    pub from: String,
+    /// Subject (Japanese if given, else English); may use `{{segment/host}}`.
+    pub subject: Text,
+    /// Body text (Japanese if given, else English); may use `{{segment/host}}`.
+    pub body: Text,
+    /// A file attached to the mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<MailAttachment>,
+}
+
+/// A file attached to a `mail` inject's mail.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MailAttachment {
+    /// File name, e.g. `請求書.docm`.
+    pub name: String,
+    /// The file's content (text; harmless, like every artefact).
+    pub content: String,
+}
+
+impl Text {
+    /// Japanese if present, else English (a mail is in one language).
+    pub fn japanese_or_any(&self) -> &str {
+        self.ja
+            .as_deref()
+            .filter(|text| !text.is_empty())
+            .or(self.en.as_deref())
+            .unwrap_or("")
+    }
 }

@@ -81,6 +81,9 @@ pub struct TeamPlan {
     pub injects: Vec<PlannedInject>,
     pub checks: Vec<PlannedCheck>,
     pub answers: Vec<PlannedAnswer>,
+    /// The team's mail (the scenario's `mail` block), resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailPlan>,
 }
 
 /// The team's one way in: the host its SSH port forwards to, and the user
@@ -495,6 +498,7 @@ fn plan_team(
         let mut env = BTreeMap::new();
         env.insert("ENSHU_HOST".to_string(), host.name.clone());
         env.insert("ENSHU_TEAM".to_string(), team.clone());
+        mail_env(scenario, &addresses, host, &mut env);
         let role = ContainerRole::Host(host.image);
         containers.push(ContainerSpec {
             name: format!("{prefix}-{}", host.name),
@@ -583,6 +587,20 @@ fn plan_team(
                     resolved.insert(traffic.to.clone(), value.unwrap_or_default());
                 }
                 Action::Artefact(_) => {}
+                Action::Mail(mail) => {
+                    for text in [&mail.subject, &mail.body] {
+                        for value in [&text.ja, &text.en].into_iter().flatten() {
+                            for reference in crate::model::placeholders(value) {
+                                let target = addresses.resolve(reference, &prefix);
+                                let value = target
+                                    .address
+                                    .map(|address| address.to_string())
+                                    .or(target.subnet.map(|subnet| subnet.to_string()));
+                                resolved.insert(reference.to_string(), value.unwrap_or_default());
+                            }
+                        }
+                    }
+                }
                 Action::Message(message) => {
                     for text in [&message.from, &message.subject, &message.body] {
                         for value in [&text.ja, &text.en].into_iter().flatten() {
@@ -601,6 +619,13 @@ fn plan_team(
             let mut action = inject.action.clone();
             if let Action::Message(message) = &mut action {
                 for text in [&mut message.from, &mut message.subject, &mut message.body] {
+                    for value in [&mut text.ja, &mut text.en].into_iter().flatten() {
+                        *value = crate::model::fill_placeholders(value, &resolved);
+                    }
+                }
+            }
+            if let Action::Mail(mail) = &mut action {
+                for text in [&mut mail.subject, &mut mail.body] {
                     for value in [&mut text.ja, &mut text.en].into_iter().flatten() {
                         *value = crate::model::fill_placeholders(value, &resolved);
                     }
@@ -679,6 +704,7 @@ fn plan_team(
         injects,
         checks,
         answers,
+        mail: plan_mail(scenario, &addresses, &prefix),
     }
 }
 
@@ -972,4 +998,101 @@ impl Plan {
         let document = json!({"version": "2.4", "services": services, "networks": networks});
         serde_saphyr::to_string(&document).expect("a compose document serialises")
     }
+}
+
+/// The team's mail, resolved: where mail for the domain enters, the hops
+/// it takes and the mailbox it ends in. The injector delivers to it; the
+/// relays' postfix and the analyst's mail client are configured from the
+/// same scenario block by [`mail_env`].
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MailPlan {
+    pub domain: String,
+    /// `user@domain`, where mail to the team goes.
+    pub recipient: String,
+    /// The mailbox user (dovecot's), e.g. `team`.
+    pub user: String,
+    /// The SOC's `From` address.
+    pub soc_address: String,
+    /// The host the SOC's mail is sent from.
+    pub soc_sender: ResolvedTarget,
+    /// The hops in order: every relay, then the mailbox host (the last).
+    pub chain: Vec<ResolvedTarget>,
+}
+
+impl MailPlan {
+    /// The host mail enters at (the first relay, or the mailbox host).
+    pub fn entry(&self) -> &ResolvedTarget {
+        &self.chain[0]
+    }
+
+    /// The mailbox host.
+    pub fn mailbox(&self) -> &ResolvedTarget {
+        self.chain.last().expect("the chain ends at the mailbox")
+    }
+}
+
+/// Environment of the mail role and the analyst workstation that the
+/// planner sets: every host of the chain learns the domain; each relay its
+/// next hop (`ENSHU_MAIL_ROUTES`, `domain=address` pairs, which its init
+/// renders as postfix `relay_domains` and `transport_maps`); the analyst's
+/// mail client where the mailbox is.
+pub mod mail_env_names {
+    /// The mail domain of a host of the chain.
+    pub const DOMAIN: &str = "ENSHU_MAIL_DOMAIN";
+    /// `domain=address` pairs a relay forwards to (space-separated).
+    pub const ROUTES: &str = "ENSHU_MAIL_ROUTES";
+    /// The mailbox host's address, for the analyst's mail client.
+    pub const MAILBOX: &str = "ENSHU_MAILBOX";
+    /// The mailbox user the analyst's client logs in as.
+    pub const MAILBOX_USER: &str = "ENSHU_MAILBOX_USER";
+}
+
+fn mail_env(
+    scenario: &Scenario,
+    addresses: &TeamAddresses,
+    host: &Host,
+    env: &mut BTreeMap<String, String>,
+) {
+    let Some(mail) = &scenario.mail else { return };
+    let reference = format!("{}/{}", host.segment, host.name);
+    let address_of = |reference: &str| {
+        addresses
+            .topology
+            .host_ref(reference)
+            .map(|host| addresses.host_address(host).to_string())
+            .expect("validated mail host")
+    };
+    let chain = mail.chain();
+    if let Some(position) = chain.iter().position(|hop| *hop == reference) {
+        env.insert(mail_env_names::DOMAIN.to_string(), mail.domain.clone());
+        if let Some(next) = chain.get(position + 1) {
+            env.insert(
+                mail_env_names::ROUTES.to_string(),
+                format!("{}={}", mail.domain, address_of(next)),
+            );
+        }
+    }
+    if host.image == ImageRole::Analyst {
+        env.insert(
+            mail_env_names::MAILBOX.to_string(),
+            address_of(&mail.mailbox),
+        );
+        env.insert(mail_env_names::MAILBOX_USER.to_string(), mail.user.clone());
+    }
+}
+
+fn plan_mail(scenario: &Scenario, addresses: &TeamAddresses, prefix: &str) -> Option<MailPlan> {
+    let mail = scenario.mail.as_ref()?;
+    Some(MailPlan {
+        domain: mail.domain.clone(),
+        recipient: mail.recipient(),
+        user: mail.user.clone(),
+        soc_address: mail.soc_address(),
+        soc_sender: addresses.resolve(mail.soc_sender(), prefix),
+        chain: mail
+            .chain()
+            .into_iter()
+            .map(|hop| addresses.resolve(hop, prefix))
+            .collect(),
+    })
 }

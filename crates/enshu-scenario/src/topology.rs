@@ -156,6 +156,42 @@ impl<'a> Topology<'a> {
     }
 }
 
+impl Topology<'_> {
+    /// Whether the scenario lets `source` open a TCP connection to `target`
+    /// on `port`: hosts in one segment reach each other directly (they share
+    /// a bridge); between segments a flow must select both (either way
+    /// round when it is bidirectional) with the port. The selectors are
+    /// matched as the planner turns them into the router's rules.
+    pub fn allows_tcp(&self, source: &Host, target: &Host, port: u16) -> bool {
+        if source.segment == target.segment {
+            return true;
+        }
+        let selects = |selectors: &crate::model::OneOrMany<String>, host: &Host| {
+            selectors.as_slice().iter().any(|selector| {
+                self.select(selector)
+                    .is_ok_and(|hosts| hosts.iter().any(|selected| selected.name == host.name))
+            })
+        };
+        self.scenario.flows.iter().any(|flow| {
+            let carries_port =
+                flow.ports
+                    .as_slice()
+                    .iter()
+                    .any(|spec| match (spec.protocol, spec.ports) {
+                        (crate::model::Protocol::Any, _) => true,
+                        (crate::model::Protocol::Tcp, Some((low, high))) => {
+                            (low..=high).contains(&port)
+                        }
+                        _ => false,
+                    });
+            let forward = selects(&flow.from, source) && selects(&flow.to, target);
+            let backward =
+                flow.bidirectional && selects(&flow.from, target) && selects(&flow.to, source);
+            carries_port && (forward || backward)
+        })
+    }
+}
+
 /// ` (did you mean "x"?)` when a known name is close, else empty.
 pub fn suggestion<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> String {
     let best = known

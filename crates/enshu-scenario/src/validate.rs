@@ -70,6 +70,7 @@ pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
     checker.objectives(&earliest);
     checker.trigger_cycles();
     checker.role_support();
+    checker.mail();
     let mut found = checker.found;
     crate::diagnostic::sort(&mut found);
     found.dedup();
@@ -814,6 +815,10 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
+            Action::Mail(mail) => {
+                needs_host(self, "a mail");
+                self.mail_inject(&format!("{path}.mail"), mail);
+            }
             Action::Message(message) => {
                 let message_path = format!("{path}.message");
                 self.check_text(
@@ -1252,4 +1257,282 @@ pub fn earliest_fire_times(injects: &[Inject]) -> HashMap<&str, u64> {
         }
     }
     earliest
+}
+
+/// What a mail address must look like here: `local@domain`, no spaces,
+/// no brackets, quotes or line breaks (it goes into headers and SMTP).
+fn is_mail_address(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && local.chars().all(|character| {
+            character.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(character)
+        })
+        && is_domain(domain)
+}
+
+/// A DNS domain: dot-separated labels of letters, digits and `-`.
+fn is_domain(domain: &str) -> bool {
+    domain.len() <= 253
+        && domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|character| character.is_ascii_alphanumeric() || character == '-')
+        })
+}
+
+/// The address of a `From` value: `Name <address>` or a bare address.
+pub fn mail_address_of(from: &str) -> &str {
+    match (from.rfind('<'), from.rfind('>')) {
+        (Some(open), Some(close)) if open < close => from[open + 1..close].trim(),
+        _ => from.trim(),
+    }
+}
+
+/// Most bytes of a `mail` inject's attachment (it travels as one argument
+/// of the exec, which Linux caps at 128 KiB).
+pub const MAIL_ATTACHMENT_LIMIT: usize = 64 * 1024;
+
+const MAIL_PORT: u16 = 25;
+const IMAP_PORT: u16 = 143;
+
+impl<'a> Checker<'a> {
+    /// The `mail` block: the mailbox and every relay are mail hosts, mail
+    /// can pass each hop (the SOC's sender to the first relay, relay to
+    /// relay, the last relay to the mailbox) on tcp/25, and the analyst
+    /// workstation can read the mailbox over IMAP. Then the `mail` injects'
+    /// senders against the first relay.
+    fn mail(&mut self) {
+        let Some(mail) = &self.scenario.mail else {
+            return;
+        };
+        if !is_domain(&mail.domain) {
+            self.error(
+                "mail.domain",
+                format!(
+                    "mail domain {:?} is not a domain name (e.g. city.saida.lg.jp)",
+                    mail.domain
+                ),
+            );
+        }
+        let accounts = roles::support(ImageRole::Mail).accounts;
+        if !accounts.contains(&mail.user.as_str()) {
+            self.error(
+                "mail.user",
+                format!(
+                    "the mail image has no mailbox {:?}; its mailboxes are {}",
+                    mail.user,
+                    accounts.join(", ")
+                ),
+            );
+        }
+        if let Some(address) = &mail.soc_address
+            && !is_mail_address(address)
+        {
+            self.error(
+                "mail.soc_address",
+                format!("{address:?} is not a mail address (e.g. soc@pref.example.lg.jp)"),
+            );
+        }
+        let mailbox = self.mail_host("mail.mailbox", &mail.mailbox, "mailbox host");
+        if let Some(host) = mailbox
+            && !self.topology.is_team_host(host)
+        {
+            self.error(
+                "mail.mailbox",
+                format!(
+                    "mailbox host {:?} is in segment {:?}, which stands for the world outside the team's own range",
+                    mail.mailbox, host.segment
+                ),
+            );
+        }
+        let mut hops: Vec<(String, Option<&Host>)> = Vec::new();
+        for (index, relay) in mail.relays.iter().enumerate() {
+            let path = format!("mail.relays[{index}]");
+            let host = self.mail_host(&path, relay, "mail relay");
+            if relay == &mail.mailbox {
+                self.error(
+                    &path,
+                    format!("{relay:?} is the mailbox host; a relay forwards to it"),
+                );
+            } else if mail.relays[..index].contains(relay) {
+                self.error(&path, format!("relay {relay:?} is listed twice"));
+            }
+            hops.push((path, host));
+        }
+        hops.push(("mail.mailbox".to_string(), mailbox));
+        for pair in hops.windows(2) {
+            let [(_, Some(from)), (path, Some(to))] = pair else {
+                continue;
+            };
+            if !self.topology.allows_tcp(from, to, MAIL_PORT) {
+                self.error(
+                    path,
+                    format!(
+                        "mail cannot pass from {}/{} to {}/{}: no flow allows tcp/{MAIL_PORT} between them",
+                        from.segment, from.name, to.segment, to.name
+                    ),
+                );
+            }
+        }
+        let entry = hops.first().and_then(|(_, host)| *host);
+        if let Some(reference) = &mail.soc_sender
+            && let Some(sender) = self.mail_sender("mail.soc_sender", reference, "the SOC's sender")
+        {
+            if sender.image == ImageRole::Analyst {
+                self.error(
+                    "mail.soc_sender",
+                    format!(
+                        "the SOC's mail cannot be sent from {reference:?}: it is an analyst workstation, where the team is root (send it from a security-cloud host, by default the first relay)"
+                    ),
+                );
+            }
+            self.mail_reaches_entry("mail.soc_sender", sender, entry);
+        }
+        if let Some(host) = mailbox {
+            for (index, analyst) in self.topology.analyst_workstations() {
+                if !self.topology.allows_tcp(analyst, host, IMAP_PORT) {
+                    self.error(
+                        "mail.mailbox",
+                        format!(
+                            "the analyst workstation {}/{} (hosts[{index}]) cannot read the mailbox on {}: no flow allows tcp/{IMAP_PORT}",
+                            analyst.segment, analyst.name, mail.mailbox
+                        ),
+                    );
+                }
+            }
+        }
+        for (index, inject) in self.scenario.injects.iter().enumerate() {
+            if !matches!(inject.action, Action::Mail(_)) {
+                continue;
+            }
+            let Ok(sender) = self.topology.host_ref(&inject.target) else {
+                continue;
+            };
+            let path = format!("injects[{index}].target");
+            if !roles::sends_mail(sender.image) {
+                self.error(
+                    &path,
+                    format!(
+                        "host {}/{} (role {}) cannot send mail",
+                        sender.segment,
+                        sender.name,
+                        sender.image.as_str()
+                    ),
+                );
+            }
+            self.mail_reaches_entry(&path, sender, entry);
+        }
+    }
+
+    /// A relay or the mailbox host: a host of image `mail`.
+    fn mail_host(&mut self, path: &str, reference: &str, what: &str) -> Option<&'a Host> {
+        let host = match self.topology.host_ref(reference) {
+            Ok(host) => host,
+            Err(message) => {
+                self.error(path, message);
+                return None;
+            }
+        };
+        if host.image != ImageRole::Mail {
+            self.error(
+                path,
+                format!(
+                    "{what} {reference:?} is not a mail host: its image is {}, not mail (postfix)",
+                    host.image.as_str()
+                ),
+            );
+            return None;
+        }
+        Some(host)
+    }
+
+    fn mail_sender(&mut self, path: &str, reference: &str, what: &str) -> Option<&'a Host> {
+        match self.topology.host_ref(reference) {
+            Ok(host) => Some(host),
+            Err(message) => {
+                self.error(path, format!("{what}: {message}"));
+                None
+            }
+        }
+    }
+
+    /// Whether `sender` can hand mail to the entry host (itself, or over
+    /// tcp/25); an error at `path` otherwise.
+    fn mail_reaches_entry(&mut self, path: &str, sender: &Host, entry: Option<&Host>) {
+        let Some(entry) = entry else { return };
+        if sender.name != entry.name && !self.topology.allows_tcp(sender, entry, MAIL_PORT) {
+            self.error(
+                path,
+                format!(
+                    "host {}/{} cannot hand mail to the first relay {}/{}: no flow allows tcp/{MAIL_PORT} between them",
+                    sender.segment, sender.name, entry.segment, entry.name
+                ),
+            );
+        }
+    }
+
+    /// A `mail` inject's own fields (its sender is judged in [`Self::mail`]).
+    fn mail_inject(&mut self, path: &str, mail: &Mail) {
+        if self.scenario.mail.is_none() {
+            self.error(
+                path,
+                "a mail inject needs the scenario's `mail` block (the team's mailbox and the relays on the way to it)",
+            );
+        }
+        if mail.from.contains(['\r', '\n']) || !is_mail_address(mail_address_of(&mail.from)) {
+            self.error(
+                format!("{path}.from"),
+                format!(
+                    "{:?} is not a sender: write an address or `Name <address>`, e.g. \"総務課 <soumu@example.jp>\"",
+                    mail.from
+                ),
+            );
+        }
+        self.check_text(&format!("{path}.subject"), "a mail subject", &mail.subject);
+        self.check_text(&format!("{path}.body"), "a mail body", &mail.body);
+        for (field, text) in [("subject", &mail.subject), ("body", &mail.body)] {
+            for (language, value) in [("ja", &text.ja), ("en", &text.en)] {
+                for reference in value.iter().flat_map(|value| placeholders(value)) {
+                    if let Err(problem) = self.topology.target_ref(reference) {
+                        self.error(
+                            format!("{path}.{field}.{language}"),
+                            format!("placeholder {{{{{reference}}}}}: {problem}"),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(attachment) = &mail.attachment {
+            let name = &attachment.name;
+            if name.is_empty()
+                || name.len() > 200
+                || name.contains(['/', '\\', '"'])
+                || name.chars().any(char::is_control)
+            {
+                self.error(
+                    format!("{path}.attachment.name"),
+                    format!(
+                        "attachment name {name:?} must be a file name (1-200 bytes, no /, \\, quotes or control characters)"
+                    ),
+                );
+            }
+            if attachment.content.len() > MAIL_ATTACHMENT_LIMIT {
+                self.error(
+                    format!("{path}.attachment.content"),
+                    format!(
+                        "the attachment is {} bytes; at most {MAIL_ATTACHMENT_LIMIT}",
+                        attachment.content.len()
+                    ),
+                );
+            }
+        }
+    }
 }

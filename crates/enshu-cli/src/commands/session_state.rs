@@ -301,15 +301,18 @@ impl SessionState {
     }
 
     /// Put each team's password into the environment of the hosts it logs
-    /// in to (its way-in host and every `login: true` host).
+    /// in to (its way-in host, every `login: true` host, and its mailbox
+    /// host, whose IMAP login the analyst's mail client uses).
     pub fn apply_credentials(&self, plan: &mut Plan) {
         for team in &mut plan.teams {
             let password = self.team_password(&team.name);
-            for container in team
-                .containers
-                .iter_mut()
-                .filter(|container| container.login)
-            {
+            let mailbox = team
+                .mail
+                .as_ref()
+                .and_then(|mail| mail.mailbox().container.clone());
+            for container in team.containers.iter_mut().filter(|container| {
+                container.login || mailbox.as_deref() == Some(container.name.as_str())
+            }) {
                 container
                     .env
                     .insert("ENSHU_PASSWORD".to_string(), password.clone());

@@ -70,7 +70,8 @@ impl Checker<'_> {
                         );
                     }
                 }
-                Action::Replay(_) | Action::Message(_) => {}
+                // A mail inject's sender is judged with the mail block.
+                Action::Replay(_) | Action::Message(_) | Action::Mail(_) => {}
             }
         }
         for (index, objective) in self.scenario.objectives.iter().enumerate() {

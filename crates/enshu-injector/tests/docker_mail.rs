@@ -1,0 +1,239 @@
+//! Mail for real, against the Docker engine: the SOC's alert and a phishing
+//! mail travel by SMTP through two relays (one segment: they reach each
+//! other directly) and the router into the LGWAN mailbox, each relay logs
+//! them, and the analyst reads both with its own mail client over IMAP. A
+//! stopped relay makes the inject fail with a clear error, and the copy
+//! held before it is taken out of the queue.
+//!
+//! Needs a Docker engine, root (host guard) and the role images (`make
+//! images`); without them it FAILS, it never skips. Everything carries the
+//! session label `mail<pid>` and is removed when the test ends, passed or
+//! failed. Addresses come from 10.229.0.0/16, which no other test uses.
+
+use std::time::{Duration, Instant};
+
+use enshu_backend::{Backend, ExecPrivilege};
+use enshu_docker::{DockerBackend, HostGuard};
+use enshu_injector::{InjectError, fire};
+use enshu_scenario::plan::{Plan, PlannedInject, TeamPlan};
+use enshu_scenario::{NoFiles, PlanOptions};
+
+const POOL: &str = "10.229.0.0/16";
+const SCENARIO: &str = include_str!("fixtures/mail-range.yaml");
+
+fn mail_plan(session: &str) -> Plan {
+    let loaded = enshu_scenario::load("mail-range.yaml", SCENARIO.as_bytes()).expect("loads");
+    let options = PlanOptions {
+        session: session.to_string(),
+        teams: 1,
+        pool: Some(POOL.parse().unwrap()),
+        files: &NoFiles,
+    };
+    enshu_scenario::plan(&loaded, &options).expect("plans")
+}
+
+/// Tears the session down on drop, also when the test panicked.
+struct SessionDown {
+    session: String,
+}
+
+impl Drop for SessionDown {
+    fn drop(&mut self) {
+        let session = self.session.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    let backend = DockerBackend::connect().await.expect("docker for teardown");
+                    match enshu_controller::down(&backend, &session, 6).await {
+                        Ok(report) => eprintln!(
+                            "down {session}: {} containers, {} networks",
+                            report.containers, report.networks
+                        ),
+                        Err(error) => eprintln!("down {session} failed: {error}"),
+                    }
+                })
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+fn container<'a>(team: &'a TeamPlan, host: &str) -> &'a str {
+    &team
+        .containers
+        .iter()
+        .find(|container| container.hostname == host)
+        .unwrap_or_else(|| panic!("no host {host}"))
+        .name
+}
+
+fn inject<'a>(team: &'a TeamPlan, id: &str) -> &'a PlannedInject {
+    team.injects
+        .iter()
+        .find(|inject| inject.id == id)
+        .unwrap_or_else(|| panic!("no inject {id}"))
+}
+
+async fn sh(
+    backend: &DockerBackend,
+    container: &str,
+    script: &str,
+    arguments: &[&str],
+) -> (i64, String) {
+    let command: Vec<String> = ["bash", "-c", script, "test"]
+        .into_iter()
+        .chain(arguments.iter().copied())
+        .map(str::to_string)
+        .collect();
+    let output = backend
+        .exec(container, &command, ExecPrivilege::Container)
+        .await
+        .unwrap_or_else(|error| panic!("exec in {container}: {error}"));
+    (
+        output.exit_code,
+        format!(
+            "{}{}",
+            output.stdout_text(),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// The analyst's own mail client, as a trainee runs it: `s-nail` with the
+/// `~/.mailrc` the image rendered, listing the inbox over IMAP (the
+/// password is the team's, here the image's default).
+const LIST_INBOX: &str = r#"
+cd /home/analyst
+exec setpriv --reuid=analyst --regid=analyst --init-groups env HOME=/home/analyst USER=analyst \
+  timeout 20 s-nail -N -# -S "password-team@$1=enshu" -Y headers -Y "print 1 2" -Y quit -f +INBOX </dev/null
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soc_and_phishing_mail_reach_the_mailbox_through_every_relay() {
+    HostGuard::new()
+        .ensure()
+        .await
+        .expect("the host guard must install (root and iptables needed)");
+    let backend = DockerBackend::connect()
+        .await
+        .expect("the docker engine must be reachable on the local socket");
+    let session = format!("mail{}", std::process::id());
+    let plan = mail_plan(&session);
+    let _down = SessionDown {
+        session: session.clone(),
+    };
+    let started = Instant::now();
+    enshu_controller::up(&backend, &plan, 6, &|_| {})
+        .await
+        .expect("enshu up (are the images built? `make images`)");
+    eprintln!("up in {:.1} s", started.elapsed().as_secs_f64());
+    let team = &plan.teams[0];
+    let mail = team.mail.as_ref().expect("the mail block is planned");
+
+    // The SOC's alert fires right after `up` (an inject at 0 s): the sender
+    // waits for postfix to listen.
+    let sent = Instant::now();
+    let soc = fire(&backend, team, inject(team, "soc-alert"), 0, 1)
+        .await
+        .expect("the SOC's alert is delivered");
+    eprintln!(
+        "soc-alert delivered in {:.2} s (fired right after up): {}",
+        sent.elapsed().as_secs_f64(),
+        soc.ground_truth["mail"]
+    );
+    assert_eq!(soc.ground_truth["delivered"], "mailbox");
+    assert_eq!(
+        soc.ground_truth["mail"]["recipient"],
+        "team@city.saida.lg.jp"
+    );
+    assert_eq!(soc.ground_truth["mail"]["mailbox"], "lgwan/lgmail");
+    let hops: Vec<&str> = soc.ground_truth["mail"]["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hop| hop["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(hops, ["seccloud/sc-mail", "seccloud/san01", "lgwan/lgmail"]);
+
+    // The phishing mail, from the attacker on the internet, through the router.
+    let sent = Instant::now();
+    let phish = fire(&backend, team, inject(team, "phish"), 60_000, 1)
+        .await
+        .expect("the phishing mail is delivered");
+    let phish_ms = sent.elapsed().as_millis();
+    eprintln!(
+        "phish delivered in {phish_ms} ms: {}",
+        phish.ground_truth["mail"]
+    );
+    assert_eq!(phish.ground_truth["kind"], "mail");
+    assert_eq!(phish.ground_truth["attachment"]["name"], "請求書.docm");
+
+    // Each relay logged both mails as sent on, and the mailbox as delivered.
+    for truth in [&soc.ground_truth, &phish.ground_truth] {
+        let message_id = truth["mail"]["message_id"].as_str().unwrap();
+        for (host, status) in [
+            ("sc-mail", "status=sent (250 2.0.0 Ok: queued as "),
+            ("san01", "status=sent (250 2.0.0 Ok: queued as "),
+            ("lgmail", "status=sent (delivered to maildir)"),
+        ] {
+            let (code, log) = sh(
+                &backend,
+                container(team, host),
+                r#"queue=$(grep -F "message-id=$1" /var/log/mail.log | sed -n 's/.*\]: \([0-9A-F]*\): message-id=.*/\1/p' | head -1)
+                   [ -n "$queue" ] && grep -F " $queue: to=<team@city.saida.lg.jp>" /var/log/mail.log"#,
+                &[message_id],
+            )
+            .await;
+            assert_eq!(code, 0, "{host} did not log {message_id}: {log}");
+            assert!(log.contains(status), "{host}: {log}");
+        }
+    }
+
+    // The analyst lists both with its mail client over IMAP.
+    let mailbox = mail.mailbox().address.unwrap().to_string();
+    let (code, listing) = sh(
+        &backend,
+        container(team, "analyst"),
+        LIST_INBOX,
+        &[&mailbox],
+    )
+    .await;
+    eprintln!("s-nail on the analyst:\n{listing}");
+    assert_eq!(code, 0, "{listing}");
+    assert!(listing.contains("不審な通信の検知"), "{listing}");
+    assert!(listing.contains("【至急】請求書の確認"), "{listing}");
+    assert!(listing.contains("セキュリティ監視センター"), "{listing}");
+    assert!(listing.contains("総務課"), "{listing}");
+
+    // A stopped relay: the first relay defers the mail, the inject fails
+    // and says where, and nothing stays queued for a late duplicate.
+    backend
+        .stop_container(container(team, "san01"))
+        .await
+        .expect("stop san01");
+    let failed = Instant::now();
+    let error = fire(&backend, team, inject(team, "soc-alert"), 120_000, 1)
+        .await
+        .expect_err("no delivery past a stopped relay");
+    eprintln!(
+        "with san01 stopped, failed in {:.2} s: {error}",
+        failed.elapsed().as_secs_f64()
+    );
+    assert!(matches!(error, InjectError::Mail { .. }), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("stopped at seccloud/sc-mail: status=deferred"),
+        "{text}"
+    );
+    assert!(text.contains("removed from its queue"), "{text}");
+    let (_, queue) = sh(&backend, container(team, "sc-mail"), "postqueue -p", &[]).await;
+    assert!(queue.contains("Mail queue is empty"), "{queue}");
+    assert!(
+        failed.elapsed() < Duration::from_secs(10),
+        "a deferral fails the inject at once"
+    );
+    eprintln!("test in {:.1} s", started.elapsed().as_secs_f64());
+}
