@@ -1,7 +1,9 @@
 //! Mail into the team's mailbox, by SMTP through the scenario's relays:
 //! the SOC's `mail` messages and the phishing of `mail` injects.
 //!
-//! One exec in the sending host (`scripts/mail/send.py`) hands the mail to
+//! First every hop is asked whether its postfix greets
+//! (`scripts/mail/listening.sh`, waiting while one still starts). Then one
+//! exec in the sending host (`scripts/mail/send.py`) hands the mail to
 //! the first relay; postfix forwards it hop by hop (each relay's next hop
 //! is configured by the planner, see `enshu_scenario::plan::MailPlan`). The
 //! injector then follows it through every hop's `/var/log/mail.log` by its
@@ -31,6 +33,8 @@ use crate::shell;
 pub const SEND_PROGRAM: &str = include_str!("../scripts/mail/send.py");
 /// Follows a mail through one host's postfix log.
 pub const TRACE_PROGRAM: &str = include_str!("../scripts/mail/trace.py");
+/// Waits until the host's postfix greets on tcp/25.
+pub const LISTENING_PROGRAM: &str = include_str!("../scripts/mail/listening.sh");
 /// Where the mail role's postfix logs (`maillog_file`).
 pub const MAIL_LOG: &str = "/var/log/mail.log";
 /// How long the sender retries connecting to the first relay: an inject at
@@ -60,6 +64,8 @@ pub enum MailError {
     },
     #[error("{host} is not a running host of the team: no container")]
     NoContainer { host: String },
+    #[error("{host} does not take mail: {reason}")]
+    NotTakingMail { host: String, reason: String },
     #[error("{sender} could not hand the mail to {entry} ({address}:25): {reason}")]
     NotAccepted {
         sender: String,
@@ -293,6 +299,41 @@ pub async fn deliver<B: Backend>(
             host: entry.reference.clone(),
         })?;
     let started = Instant::now();
+    // Every hop must be taking mail, or the first that is not would
+    // defer it (a relay still starting right after `up`, or stopped).
+    for hop in &mail.chain {
+        let command = shell::bash(
+            LISTENING_PROGRAM,
+            "enshu-mail-listening",
+            &[&CONNECT_SECONDS.to_string()],
+        );
+        match exec(
+            backend,
+            hop,
+            "waiting for postfix",
+            &command,
+            CONNECT_SECONDS,
+        )
+        .await
+        {
+            Ok(output) if output.exit_code == 0 => {}
+            Ok(_) => {
+                return Err(MailError::NotTakingMail {
+                    host: hop.reference.clone(),
+                    reason: format!(
+                        "its postfix does not answer on tcp/25 within {CONNECT_SECONDS} s"
+                    ),
+                });
+            }
+            Err(MailError::Backend { source, .. }) => {
+                return Err(MailError::NotTakingMail {
+                    host: hop.reference.clone(),
+                    reason: source.to_string(),
+                });
+            }
+            Err(error) => return Err(error),
+        }
+    }
     let command = send_command(&entry_address, &mail.recipient, outgoing);
     let output = exec(
         backend,

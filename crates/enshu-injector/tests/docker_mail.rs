@@ -106,7 +106,6 @@ async fn sh(
 /// `~/.mailrc` the image rendered, listing the inbox over IMAP (the
 /// password is the team's, here the image's default).
 const LIST_INBOX: &str = r#"
-cd /home/analyst
 exec setpriv --reuid=analyst --regid=analyst --init-groups env HOME=/home/analyst USER=analyst \
   timeout 20 s-nail -N -# -S "password-team@$1=enshu" -Y headers -Y "print 1 2" -Y quit -f +INBOX </dev/null
 "#;
@@ -192,8 +191,20 @@ async fn soc_and_phishing_mail_reach_the_mailbox_through_every_relay() {
         }
     }
 
-    // The analyst lists both with its mail client over IMAP.
+    // The analyst lists both with its mail client over IMAP, which its
+    // ~/.mailrc points at the scenario's mailbox.
     let mailbox = mail.mailbox().address.unwrap().to_string();
+    let (_, mailrc) = sh(
+        &backend,
+        container(team, "analyst"),
+        "setpriv --reuid=analyst --regid=analyst --init-groups cat /home/analyst/.mailrc",
+        &[],
+    )
+    .await;
+    assert!(
+        mailrc.contains(&format!("set inbox=imap://team@{mailbox}/INBOX\n")),
+        "{mailrc}"
+    );
     let (code, listing) = sh(
         &backend,
         container(team, "analyst"),
@@ -208,32 +219,72 @@ async fn soc_and_phishing_mail_reach_the_mailbox_through_every_relay() {
     assert!(listing.contains("セキュリティ監視センター"), "{listing}");
     assert!(listing.contains("総務課"), "{listing}");
 
-    // A stopped relay: the first relay defers the mail, the inject fails
-    // and says where, and nothing stays queued for a late duplicate.
-    backend
-        .stop_container(container(team, "san01"))
-        .await
-        .expect("stop san01");
+    // The team blocks san01 at its router: san01 cannot reach the mailbox,
+    // defers the mail, and the inject fails saying where; the held copy is
+    // taken out of san01's queue, so no late duplicate follows a retry.
+    let san01 = team
+        .containers
+        .iter()
+        .find(|container| container.hostname == "san01")
+        .and_then(|container| container.primary_address())
+        .unwrap()
+        .to_string();
+    let (code, output) = sh(
+        &backend,
+        container(team, "router"),
+        "nft add element inet enshu team_blocked \"{ $1 }\"",
+        &[&san01],
+    )
+    .await;
+    assert_eq!(code, 0, "{output}");
     let failed = Instant::now();
     let error = fire(&backend, team, inject(team, "soc-alert"), 120_000, 1)
         .await
-        .expect_err("no delivery past a stopped relay");
+        .expect_err("no delivery past a blocked relay");
     eprintln!(
-        "with san01 stopped, failed in {:.2} s: {error}",
+        "with san01 blocked, failed in {:.2} s: {error}",
         failed.elapsed().as_secs_f64()
     );
     assert!(matches!(error, InjectError::Mail { .. }), "{error}");
     let text = error.to_string();
     assert!(
-        text.contains("stopped at seccloud/sc-mail: status=deferred"),
+        text.contains("stopped at seccloud/san01: status=deferred"),
         "{text}"
     );
     assert!(text.contains("removed from its queue"), "{text}");
-    let (_, queue) = sh(&backend, container(team, "sc-mail"), "postqueue -p", &[]).await;
+    let (_, queue) = sh(&backend, container(team, "san01"), "postqueue -p", &[]).await;
     assert!(queue.contains("Mail queue is empty"), "{queue}");
+    let (code, output) = sh(
+        &backend,
+        container(team, "router"),
+        "nft delete element inet enshu team_blocked \"{ $1 }\"",
+        &[&san01],
+    )
+    .await;
+    assert_eq!(code, 0, "{output}");
+
+    // A stopped relay: the inject fails at once, naming it.
+    backend
+        .stop_container(container(team, "san01"))
+        .await
+        .expect("stop san01");
+    let failed = Instant::now();
+    let error = fire(&backend, team, inject(team, "soc-alert"), 180_000, 1)
+        .await
+        .expect_err("no delivery through a stopped relay");
+    eprintln!(
+        "with san01 stopped, failed in {:.2} s: {error}",
+        failed.elapsed().as_secs_f64()
+    );
     assert!(
-        failed.elapsed() < Duration::from_secs(10),
-        "a deferral fails the inject at once"
+        error
+            .to_string()
+            .contains("seccloud/san01 does not take mail"),
+        "{error}"
+    );
+    assert!(
+        failed.elapsed() < Duration::from_secs(5),
+        "a stopped relay fails the inject at once"
     );
     eprintln!("test in {:.1} s", started.elapsed().as_secs_f64());
 }
