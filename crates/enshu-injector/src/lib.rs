@@ -253,7 +253,8 @@ pub async fn fire_due<B: Backend>(
 
 #[cfg(test)]
 mod tests {
-    use enshu_backend::fake::{Call, FakeBackend};
+    use enshu_backend::ExecOutput;
+    use enshu_backend::fake::{Call, ExecScript, FakeBackend};
     use enshu_scenario::{NoFiles, PlanOptions};
 
     use super::*;
@@ -355,5 +356,168 @@ mod tests {
             .clone();
         let error = fire(&backend, &team, &dropper, 0, 1).await.unwrap_err();
         assert!(matches!(error, InjectError::NoSuchHost { .. }), "{error}");
+    }
+
+    fn mail_team() -> TeamPlan {
+        let bytes = include_bytes!("../../enshu-scenario/tests/fixtures/valid/mail-alpha.yaml");
+        let loaded = enshu_scenario::load("mail-alpha.yaml", bytes).unwrap();
+        let options = PlanOptions {
+            session: "unit".into(),
+            teams: 1,
+            pool: Some("10.224.0.0/12".parse().unwrap()),
+            files: &NoFiles,
+        };
+        enshu_scenario::plan(&loaded, &options)
+            .unwrap()
+            .teams
+            .remove(0)
+    }
+
+    fn answer(container: &str, program: &str, exit_code: i64, stdout: &str) -> ExecScript {
+        ExecScript {
+            container: container.to_string(),
+            argument: program.to_string(),
+            delay: std::time::Duration::ZERO,
+            answer: Ok(ExecOutput {
+                exit_code,
+                stdout: stdout.as_bytes().to_vec(),
+                stderr: Vec::new(),
+            }),
+        }
+    }
+
+    const HOPS: [&str; 4] = ["sc-mail", "imail", "san01", "lgmail"];
+
+    fn container_of(team: &TeamPlan, host: &str) -> String {
+        team.containers
+            .iter()
+            .find(|container| container.hostname == host)
+            .unwrap()
+            .name
+            .clone()
+    }
+
+    /// With a `mail` block, a mail message is delivered or the inject
+    /// fails: a hop whose log never shows it sent is a failure, not a
+    /// message left to the portal.
+    #[tokio::test]
+    async fn a_mail_message_without_a_delivery_line_fails_the_inject() {
+        let team = mail_team();
+        let backend = running_range(&team).await;
+        let soc = team
+            .injects
+            .iter()
+            .find(|inject| inject.id == "soc-alert")
+            .unwrap();
+        let error = fire(&backend, &team, soc, 300_000, 1).await.unwrap_err();
+        assert!(matches!(error, InjectError::Mail { .. }), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("was not passed on by seccloud/sc-mail"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mail_goes_from_the_sender_through_every_hop_in_order() {
+        let team = mail_team();
+        let backend = running_range(&team).await;
+        for (index, host) in HOPS.into_iter().enumerate() {
+            let line = format!(
+                "{host} postfix/smtp[1]: Q{index}: to=<team@city.saida.lg.jp>, status=sent (250 2.0.0 Ok: queued as Q{})",
+                index + 1
+            );
+            backend.script_exec(answer(
+                &container_of(&team, host),
+                mail::TRACE_PROGRAM,
+                0,
+                &serde_json::json!({"queue_id": format!("Q{index}"), "status": "sent", "line": line}).to_string(),
+            ));
+        }
+        backend.script_exec(answer(
+            &container_of(&team, "attacker"),
+            mail::SEND_PROGRAM,
+            0,
+            r#"{"reply": "250 2.0.0 Ok: queued as Q0", "queue_id": "Q0"}"#,
+        ));
+        let phish = team
+            .injects
+            .iter()
+            .find(|inject| inject.id == "phish")
+            .unwrap();
+        let fired = fire(&backend, &team, phish, 60_000, 1).await.unwrap();
+        let truth = &fired.ground_truth;
+        assert_eq!(truth["delivered"], "mailbox");
+        assert_eq!(truth["mail"]["sender"], "internet/attacker");
+        assert_eq!(truth["mail"]["accepted"], "250 2.0.0 Ok: queued as Q0");
+        assert_eq!(truth["mail"]["hops"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            truth["attachment"]["sha256"],
+            shell::sha256_hex("harmless stand-in\n".as_bytes())
+        );
+        // Every hop greets first, then one send from the attacker, then
+        // the trace through the hops in order.
+        let execs: Vec<(String, &str)> = backend
+            .calls()
+            .into_iter()
+            .filter_map(|call| match call {
+                Call::Exec(container, command) => {
+                    let what = if command.iter().any(|word| word == mail::LISTENING_PROGRAM) {
+                        "listening"
+                    } else if command.iter().any(|word| word == mail::SEND_PROGRAM) {
+                        "send"
+                    } else if command.iter().any(|word| word == mail::TRACE_PROGRAM) {
+                        "trace"
+                    } else {
+                        "other"
+                    };
+                    Some((container, what))
+                }
+                _ => None,
+            })
+            .collect();
+        let expected: Vec<(String, &str)> = HOPS
+            .iter()
+            .map(|host| (container_of(&team, host), "listening"))
+            .chain([(container_of(&team, "attacker"), "send")])
+            .chain(HOPS.iter().map(|host| (container_of(&team, host), "trace")))
+            .collect();
+        assert_eq!(execs, expected);
+    }
+
+    #[tokio::test]
+    async fn a_deferring_hop_fails_the_inject_and_loses_its_copy() {
+        let team = mail_team();
+        let backend = running_range(&team).await;
+        backend.script_exec(answer(
+            &container_of(&team, "sc-mail"),
+            mail::TRACE_PROGRAM,
+            0,
+            r#"{"queue_id": "Q0", "status": "sent", "line": "sent on"}"#,
+        ));
+        backend.script_exec(answer(
+            &container_of(&team, "imail"),
+            mail::TRACE_PROGRAM,
+            3,
+            r#"{"queue_id": "Q1", "status": "deferred", "line": "Q1: to=<team@city.saida.lg.jp>, status=deferred (connect to 10.224.25.2[10.224.25.2]:25: Connection refused)"}"#,
+        ));
+        let soc = team
+            .injects
+            .iter()
+            .find(|inject| inject.id == "soc-alert")
+            .unwrap();
+        let error = fire(&backend, &team, soc, 300_000, 1).await.unwrap_err();
+        assert!(
+            error.to_string().contains("stopped at inet/imail: status=deferred (connect to 10.224.25.2[10.224.25.2]:25: Connection refused); removed from its queue"),
+            "{error}"
+        );
+        let imail = container_of(&team, "imail");
+        assert!(backend.calls().iter().any(|call| matches!(call,
+            Call::Exec(container, command) if *container == imail && command.ends_with(&["postsuper".to_string(), "-d".to_string(), "Q1".to_string()]))));
+        // Nothing is traced past the hop that stopped it.
+        let san01 = container_of(&team, "san01");
+        assert!(!backend.calls().iter().any(|call| matches!(call,
+            Call::Exec(container, command) if *container == san01 && command.iter().any(|word| word == mail::TRACE_PROGRAM))));
     }
 }

@@ -74,13 +74,16 @@ pub enum MailError {
         reason: String,
     },
     #[error(
-        "mail {message_id} to {recipient} stopped at {host}: status={status} ({line}); removed from its queue"
+        "mail {message_id} to {recipient} stopped at {host}: status={status} ({reason}); removed from its queue"
     )]
     Stopped {
         message_id: String,
         recipient: String,
         host: String,
         status: String,
+        /// Why, as the hop's log line says (`connect to …: Connection refused`).
+        reason: String,
+        /// The hop's whole log line.
         line: String,
     },
     #[error(
@@ -367,7 +370,7 @@ pub async fn deliver<B: Backend>(
         let text = |field: &str| seen[field].as_str().map(str::to_string);
         let status = text("status").unwrap_or_else(|| "unknown".to_string());
         match output.exit_code {
-            0 => hops.push(Hop {
+            0 if status == "sent" => hops.push(Hop {
                 host: hop.reference.clone(),
                 queue_id: text("queue_id"),
                 status,
@@ -377,12 +380,14 @@ pub async fn deliver<B: Backend>(
                 if let Some(queue_id) = text("queue_id") {
                     withdraw(backend, hop, &queue_id).await;
                 }
+                let line = text("line").unwrap_or_default();
                 return Err(MailError::Stopped {
                     message_id: outgoing.message_id.clone(),
                     recipient: mail.recipient.clone(),
                     host: hop.reference.clone(),
+                    reason: reason_of(&line, &status).to_string(),
                     status,
-                    line: text("line").unwrap_or_default(),
+                    line,
                 });
             }
             _ => {
@@ -392,7 +397,7 @@ pub async fn deliver<B: Backend>(
                 let state = match status.as_str() {
                     "queued" => "still queued".to_string(),
                     "absent" => "never logged".to_string(),
-                    _ => stderr_of(&output),
+                    _ => format!("no delivery line: {}", stderr_of(&output)),
                 };
                 return Err(MailError::NotPassedOn {
                     message_id: outgoing.message_id.clone(),
@@ -413,6 +418,14 @@ pub async fn deliver<B: Backend>(
         hops,
         delivery_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// The reason in a postfix delivery line: what follows `status=deferred (`.
+fn reason_of<'a>(line: &'a str, status: &str) -> &'a str {
+    let marker = format!("status={status} (");
+    line.find(&marker)
+        .map(|start| &line[start + marker.len()..])
+        .map_or(line, |rest| rest.strip_suffix(')').unwrap_or(rest))
 }
 
 /// Take a mail a hop could not pass on out of its queue (best effort: a
@@ -507,6 +520,16 @@ mod tests {
         assert!(command.contains(&"--attachment-name=請求書.docm".to_string()));
         let trace = trace_command("<abc@x>", 15);
         assert_eq!(trace[7..], [MAIL_LOG, "<abc@x>", "15"]);
+    }
+
+    #[test]
+    fn a_deferral_is_told_by_its_reason() {
+        let line = "Dec 01 20:14:30 san01 postfix/smtp[229]: AE85234: to=<team@city.saida.lg.jp>, relay=none, delay=5, dsn=4.4.1, status=deferred (connect to 10.229.20.14[10.229.20.14]:25: Connection timed out)";
+        assert_eq!(
+            reason_of(line, "deferred"),
+            "connect to 10.229.20.14[10.229.20.14]:25: Connection timed out"
+        );
+        assert_eq!(reason_of("no status", "deferred"), "no status");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! mail travel by SMTP through two relays (one segment: they reach each
 //! other directly) and the router into the LGWAN mailbox, each relay logs
 //! them, and the analyst reads both with its own mail client over IMAP. A
-//! stopped relay makes the inject fail with a clear error, and the copy
-//! held before it is taken out of the queue.
+//! relay the team blocked at its router defers the mail: the inject fails
+//! saying where, and the held copy is taken out of the queue. A stopped
+//! relay fails it at once, naming the relay.
 //!
 //! Needs a Docker engine, root (host guard) and the role images (`make
 //! images`); without them it FAILS, it never skips. Everything carries the
