@@ -584,6 +584,15 @@ pub fn reaches(role: ImageRole, reach: Reach, path: &str) -> bool {
     }
 }
 
+/// Whether a host of `role` can send mail (the target of a `mail` inject,
+/// the SOC's sender): the injector's SMTP client is a Python program
+/// (`crates/enshu-injector/scripts/mail/send.py`), and python3 is in the
+/// base image every role is built from (`images/base/packages.txt`).
+/// `crates/enshu-injector/tests/docker_role_support.rs` runs it on every role.
+pub fn sends_mail(role: ImageRole) -> bool {
+    ImageRole::ALL.contains(&role)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,13 +671,4 @@ mod tests {
         }
         assert!(!support(ImageRole::Web).serves_tcp(8080));
     }
-}
-
-/// Whether a host of `role` can send mail (the target of a `mail` inject,
-/// the SOC's sender): the injector's SMTP client is a Python program
-/// (`crates/enshu-injector/scripts/mail/send.py`), and python3 is in the
-/// base image every role is built from (`images/base/packages.txt`).
-/// `crates/enshu-injector/tests/docker_role_support.rs` runs it on every role.
-pub fn sends_mail(role: ImageRole) -> bool {
-    ImageRole::ALL.contains(&role)
 }
