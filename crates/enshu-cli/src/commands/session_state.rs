@@ -446,6 +446,44 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 
+    /// The analyst's mail client logs in to the team mailbox with the
+    /// team's password: the mailbox host gets it, the relays do not.
+    #[test]
+    fn the_team_mailbox_takes_the_teams_password() {
+        let state = SessionState {
+            session: "s1".into(),
+            scenario_file: "/srv/s.yaml".into(),
+            scenario_text: "version: 1\nid: s\ntitle: {en: S}\nlevel: A\nduration: 1h\n\
+                segments: [{name: office, role: office, subnet: 0.0.10.0/24}]\n\
+                hosts:\n\
+                \x20 - {name: analyst, segment: office, address: 10, image: analyst}\n\
+                \x20 - {name: relay, segment: office, address: 11, image: mail}\n\
+                \x20 - {name: box, segment: office, address: 12, image: mail}\n\
+                mail: {mailbox: office/box, relays: [office/relay]}\n"
+                .into(),
+            teams: 2,
+            pool: None,
+            secret: new_secret().unwrap(),
+            captures: BTreeMap::new(),
+        };
+        let plan = state.plan().unwrap();
+        for team in &plan.teams {
+            let password = |host: &str| {
+                team.containers
+                    .iter()
+                    .find(|container| container.hostname == host)
+                    .unwrap()
+                    .env
+                    .get("ENSHU_PASSWORD")
+                    .cloned()
+            };
+            let expected = Some(state.team_password(&team.name));
+            assert_eq!(password("box"), expected);
+            assert_eq!(password("analyst"), expected);
+            assert_eq!(password("relay"), None);
+        }
+    }
+
     #[test]
     fn an_empty_or_short_secret_is_refused() {
         for secret in ["", "abc", &"0".repeat(MIN_SECRET_LEN - 1), &"z".repeat(40)] {
