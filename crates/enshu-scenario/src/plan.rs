@@ -814,6 +814,20 @@ impl Plan {
                 "  way in: ssh {}@{} ({})",
                 team.way_in.user, team.way_in.hostname, team.way_in.reference
             );
+            if let Some(mail) = &team.mail {
+                let hops: Vec<&str> = mail
+                    .chain
+                    .iter()
+                    .map(|hop| hop.reference.as_str())
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  mail: {} via {} (the SOC sends from {})",
+                    mail.recipient,
+                    hops.join(" -> "),
+                    mail.soc_sender.reference
+                );
+            }
             let _ = writeln!(out, "  networks:");
             for network in &team.networks {
                 let _ = writeln!(
