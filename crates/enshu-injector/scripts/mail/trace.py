@@ -20,48 +20,54 @@ STATUS = re.compile(r"\bstatus=(\w+)")
 NEXT_QUEUE_ID = re.compile(r"queued as (\w+)")
 
 
-def lines(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as log:
-            return log.read().splitlines()
-    except FileNotFoundError:
-        return []
+class Log:
+    """The log's lines, read once and then as they are appended."""
 
+    def __init__(self, path):
+        self.path = path
+        self.position = 0
+        self.pending = ""
 
-def look(path, message_id):
-    """(queue id, delivery line) as far as the log tells so far."""
-    marker = f"message-id={message_id}"
-    queue_id = None
-    for line in lines(path):
-        if queue_id is None:
-            if marker in line:
-                match = re.search(r"\]: (\w+): message-id=", line)
-                queue_id = match.group(1) if match else None
-            continue
-        if f" {queue_id}: to=<" in line and STATUS.search(line):
-            return queue_id, line
-    return queue_id, None
+    def new_lines(self):
+        try:
+            with open(self.path, encoding="utf-8", errors="replace") as log:
+                log.seek(self.position)
+                text = self.pending + log.read()
+                self.position = log.tell()
+        except FileNotFoundError:
+            return []
+        lines = text.split("\n")
+        self.pending = lines.pop()
+        return lines
 
 
 def main():
     path, message_id, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     deadline = time.monotonic() + seconds
+    marker = f"message-id={message_id}"
+    log = Log(path)
+    queue_id = None
     while True:
-        queue_id, line = look(path, message_id)
-        if line is not None:
-            status = STATUS.search(line).group(1)
-            next_queue = NEXT_QUEUE_ID.search(line)
-            print(
-                json.dumps(
-                    {
-                        "queue_id": queue_id,
-                        "status": status,
-                        "line": line,
-                        "next_queue_id": next_queue.group(1) if next_queue else None,
-                    }
+        for line in log.new_lines():
+            if queue_id is None:
+                if marker in line:
+                    match = re.search(r"\]: (\w+): message-id=", line)
+                    queue_id = match.group(1) if match else None
+                continue
+            if f" {queue_id}: to=<" in line and STATUS.search(line):
+                status = STATUS.search(line).group(1)
+                next_queue = NEXT_QUEUE_ID.search(line)
+                print(
+                    json.dumps(
+                        {
+                            "queue_id": queue_id,
+                            "status": status,
+                            "line": line,
+                            "next_queue_id": next_queue.group(1) if next_queue else None,
+                        }
+                    )
                 )
-            )
-            sys.exit(0 if status == "sent" else 3)
+                sys.exit(0 if status == "sent" else 3)
         if time.monotonic() > deadline:
             print(json.dumps({"queue_id": queue_id, "status": "queued" if queue_id else "absent"}))
             sys.exit(4)
