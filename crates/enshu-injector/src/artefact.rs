@@ -742,6 +742,7 @@ mod tests {
             env: BTreeMap::new(),
             labels: BTreeMap::new(),
             hardening,
+            volumes: Vec::new(),
         }
     }
 
