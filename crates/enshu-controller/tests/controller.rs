@@ -425,7 +425,7 @@ async fn backups_are_taken_once_both_hosts_run_and_only_once() {
 }
 
 #[tokio::test]
-async fn a_copy_too_large_or_a_failed_archive_fails_up() {
+async fn a_copy_too_large_for_a_backup_fails_up() {
     use enshu_backend::fake::ExecScript;
     let backend = FakeBackend::new();
     let plan = with_backups();
