@@ -388,18 +388,6 @@ fn base64_encode(bytes: &[u8]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_matches_the_standard_alphabet() {
-        assert_eq!(super::base64_encode(b""), "");
-        assert_eq!(super::base64_encode(b"f"), "Zg==");
-        assert_eq!(super::base64_encode(b"fo"), "Zm8=");
-        assert_eq!(super::base64_encode(b"foo"), "Zm9v");
-        assert_eq!(super::base64_encode("ルール".as_bytes()), "44Or44O844Or");
-    }
-}
-
 /// Take one backup, unless its source's or backup host's pipeline failed.
 async fn run_backup<B: Backend>(
     backend: &B,
@@ -444,5 +432,17 @@ fn host_name(step: &Step) -> Option<&str> {
         | Step::ConfigureRouter { name, .. }
         | Step::ConfigureRoute { name, .. }
         | Step::TakeBackup { name, .. } => Some(name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_standard_alphabet() {
+        assert_eq!(super::base64_encode(b""), "");
+        assert_eq!(super::base64_encode(b"f"), "Zg==");
+        assert_eq!(super::base64_encode(b"fo"), "Zm8=");
+        assert_eq!(super::base64_encode(b"foo"), "Zm9v");
+        assert_eq!(super::base64_encode("ルール".as_bytes()), "44Or44O844Or");
     }
 }

@@ -372,8 +372,7 @@ async fn backups_are_taken_once_both_hosts_run_and_only_once() {
     // after both containers started.
     let calls = backend.calls();
     let backup = "enshu-unit-t01-backup01";
-    let position =
-        |wanted: &dyn Fn(&Call) -> bool| calls.iter().position(|call| wanted(call)).unwrap();
+    let position = |wanted: &dyn Fn(&Call) -> bool| calls.iter().position(wanted).unwrap();
     for source in ["fs01", "sc-web"] {
         let container = format!("enshu-unit-t01-{source}");
         let archived = position(

@@ -705,7 +705,7 @@ impl Probe<'_> {
     async fn command(&mut self) {
         let command = |text: &str, expect: CommandExpect| Check {
             command: Some(text.to_string()),
-            expect: Some(expect),
+            expect: Some(Box::new(expect)),
             ..check(CheckKind::Command)
         };
         let exit = |code: i64| CommandExpect {

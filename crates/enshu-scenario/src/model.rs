@@ -1059,8 +1059,9 @@ pub struct Check {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
     /// What a `command` check's command must do (default: exit 0).
+    // Boxed: few checks have one, and every check would carry its size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect: Option<CommandExpect>,
+    pub expect: Option<Box<CommandExpect>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]

@@ -76,6 +76,9 @@ pub struct Judging<'a> {
     pub reference: Option<&'a ExecOutput>,
 }
 
+/// Builds the exec a check runs (pure).
+pub type CommandFor = fn(&PlannedCheck) -> Result<CheckCommand, CheckError>;
+
 /// What one kind of check runs and how it judges.
 pub struct CheckProgram {
     /// The exec the check runs (pure).
@@ -94,7 +97,7 @@ pub struct CheckProgram {
     pub judges_the_teams_action: bool,
     /// A second exec whose output the verdict compares with (`restored`
     /// reads the backup's manifest on the backup host).
-    pub reference: Option<fn(&PlannedCheck) -> Result<CheckCommand, CheckError>>,
+    pub reference: Option<CommandFor>,
 }
 
 /// The table: each kind's program.
@@ -778,7 +781,7 @@ fn command_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
 /// The output is stdout followed by stderr.
 fn judge_command(judging: &Judging<'_>) -> CheckOutcome {
     let check = &judging.check.check;
-    let expect = check.expect.clone().unwrap_or_default();
+    let expect = check.expect.as_deref().cloned().unwrap_or_default();
     let output = judging.output;
     let mut text = output.stdout_text();
     text.push_str(&String::from_utf8_lossy(&output.stderr));

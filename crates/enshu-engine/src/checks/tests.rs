@@ -547,7 +547,7 @@ fn command_check(
 ) -> PlannedCheck {
     let mut planned = check(CheckKind::Command);
     planned.check.command = Some(command.into());
-    planned.check.expect = expect;
+    planned.check.expect = expect.map(Box::new);
     planned
 }
 
