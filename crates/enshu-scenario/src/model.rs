@@ -970,7 +970,11 @@ pub enum CheckKind {
     /// equal its backup's: every file back with its hash, no `*.locked`
     /// file or ransom note left.
     Restored,
-    /// `command` run on `target` (or on `from`) meets `expect`.
+    /// `command` run on `target` (or on `from`) meets `expect`: run by
+    /// bash as the container's root with the container's capabilities,
+    /// `$1` the target's address, stopped after 15 s; its output is judged
+    /// by the engine. A host trainees have root on (the analyst
+    /// workstation) can make it print anything: judge from elsewhere.
     Command,
 }
 

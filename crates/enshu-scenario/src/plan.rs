@@ -903,6 +903,7 @@ impl Plan {
                     answer.accepted.join(" | ")
                 );
             }
+            write_backups(&mut out, team);
         }
         out
     }
@@ -1086,6 +1087,27 @@ fn resolve_restored_peers(
         if let Some(keeper) = keeper {
             let reference = format!("{}/{}", keeper.segment, keeper.name);
             planned.to = Some(addresses.resolve(&reference, container_prefix));
+        }
+    }
+}
+
+/// The plan's text: what each backup host copies at `up`.
+fn write_backups(out: &mut String, team: &TeamPlan) {
+    if team.backups.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  backups (taken at up):");
+    for backup in &team.backups {
+        for source in &backup.sources {
+            let _ = writeln!(
+                out,
+                "    {:<24} keeps {} {} (restored as {} on tcp/{})",
+                backup.reference,
+                source.reference,
+                source.paths.join(", "),
+                source.restore_user,
+                source.restore_port
+            );
         }
     }
 }
