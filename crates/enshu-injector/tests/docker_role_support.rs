@@ -50,7 +50,10 @@ fn every_role_scenario() -> String {
         .map(|role| format!("office/{}", role.as_str()))
         .collect();
     for (index, role) in ImageRole::ALL.into_iter().enumerate() {
-        let login = matches!(role, ImageRole::Analyst | ImageRole::Backup);
+        // The backup host's operator logs in; so does the restore, to
+        // every host it keeps.
+        let login = matches!(role, ImageRole::Analyst | ImageRole::Backup)
+            || !roles::data_paths(role).is_empty();
         let backup = if role == ImageRole::Backup {
             format!(", backup: {{of: [{}]}}", backed_up.join(", "))
         } else {

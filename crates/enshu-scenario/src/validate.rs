@@ -1339,6 +1339,15 @@ impl Checker<'_> {
                     );
                     continue;
                 };
+                if !source.login {
+                    self.error(
+                        &path,
+                        format!(
+                            "the restore logs in to {reference} as {user} with the team's password, which only a host with `login: true` has: give {} `login: true`",
+                            source.name
+                        ),
+                    );
+                }
                 if !self.flow_allows(host, source, port) {
                     self.error(
                         &path,
