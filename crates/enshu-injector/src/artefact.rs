@@ -743,6 +743,7 @@ mod tests {
             env: BTreeMap::new(),
             labels: BTreeMap::new(),
             hardening,
+            volumes: Vec::new(),
         }
     }
 

@@ -63,6 +63,11 @@ pub struct Scenario {
     /// Allowed traffic between hosts and segments; everything else is denied.
     #[serde(default)]
     pub flows: Vec<Flow>,
+    /// Where the team's hosts send their logs (the team's syslog host, the
+    /// security cloud's SIEM). A template may declare it; the scenario's
+    /// own block replaces the template's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
     /// What happens to the team during the exercise.
     #[serde(default)]
     pub injects: Vec<Inject>,
@@ -390,6 +395,19 @@ pub struct PortSpec {
     pub protocol: Protocol,
     /// Inclusive port range; `None` for icmp/any.
     pub ports: Option<(u16, u16)>,
+}
+
+impl PortSpec {
+    /// Whether this specification lets `protocol` traffic to `port` through
+    /// (the port is ignored for icmp).
+    pub fn allows(&self, protocol: Protocol, port: u16) -> bool {
+        match (self.protocol, self.ports) {
+            (Protocol::Any, _) => true,
+            (own, _) if own != protocol => false,
+            (_, None) => true,
+            (_, Some((low, high))) => (low..=high).contains(&port),
+        }
+    }
 }
 
 impl FromStr for PortSpec {
@@ -1214,3 +1232,20 @@ pub struct CommandExpect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_matches: Option<String>,
 }
+
+/// Central logging: every host of the team's range forwards its logs
+/// (auth, services, and the lines log artefacts append) to each collector,
+/// over TCP with a spool, keeping its host name and time; the team's router
+/// sends its firewall log and flow records there too.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Logging {
+    /// The syslog hosts (`segment/host`, image `syslog`) that collect the
+    /// logs, e.g. `[lgwan/log01, seccloud/sc-soc]`. Every host of the team's
+    /// range must reach each of them on `tcp/514` (a flow, or the same
+    /// segment).
+    pub collectors: Vec<String>,
+}
+
+/// The TCP port logs are forwarded to (rsyslog, spooled).
+pub const LOG_PORT: u16 = 514;

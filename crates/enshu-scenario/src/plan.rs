@@ -148,6 +148,19 @@ pub struct ContainerSpec {
     pub env: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub hardening: Hardening,
+    /// Named volumes: what must outlive the container (a collector's logs
+    /// through a team reset). Removed with the session at `down`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeMount>,
+}
+
+/// A named volume mounted in a container, created on first use with the
+/// session's labels.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VolumeMount {
+    pub name: String,
+    pub path: String,
+    pub labels: BTreeMap<String, String>,
 }
 
 impl TeamPlan {
@@ -478,6 +491,7 @@ fn plan_team(
             (labels::ROLE, router_role.as_str()),
         ]),
         hardening: router_role.hardening(),
+        volumes: Vec::new(),
     });
     let way_in_host = addresses
         .topology
@@ -518,7 +532,11 @@ fn plan_team(
                 (labels::ROLE, role.as_str()),
             ]),
             hardening: role.hardening(),
+            volumes: Vec::new(),
         });
+    }
+    if let Some(logging) = &scenario.logging {
+        plan_logging(logging, &addresses, &mut containers, &base_labels(&[]));
     }
 
     let rules: Vec<FlowRule> = scenario
@@ -687,6 +705,20 @@ fn plan_team(
     }
 }
 
+/// The netlink log group the router's ulogd2 reads (its firewall log).
+pub const FIREWALL_LOG_GROUP: u16 = 1;
+/// Packets per second the firewall logs of accepted new connections, and
+/// of denied packets (a scan must not flood the SIEM).
+const ACCEPTED_LOG_RATE: u32 = 200;
+const DENIED_LOG_RATE: u32 = 20;
+
+fn log_statement(per_second: u32) -> String {
+    format!(
+        "limit rate {per_second}/second burst {} packets log group {FIREWALL_LOG_GROUP}",
+        per_second * 2
+    )
+}
+
 /// The router's nftables ruleset: default deny between segments, the
 /// declared flows, and a `team_blocks` chain the team manages itself, which
 /// is consulted first so a block always wins over an allowed flow.
@@ -707,8 +739,14 @@ fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
     let _ = writeln!(out, "    type ipv4_addr;");
     let _ = writeln!(out, "  }}");
     let _ = writeln!(out, "  chain {TEAM_BLOCKS_CHAIN} {{");
-    let _ = writeln!(out, "    ip daddr @{TEAM_BLOCKED_SET} drop");
-    let _ = writeln!(out, "    ip saddr @{TEAM_BLOCKED_SET} drop");
+    for side in ["daddr", "saddr"] {
+        let _ = writeln!(
+            out,
+            "    ip {side} @{TEAM_BLOCKED_SET} {} prefix \"blocked \"",
+            log_statement(DENIED_LOG_RATE)
+        );
+        let _ = writeln!(out, "    ip {side} @{TEAM_BLOCKED_SET} drop");
+    }
     let _ = writeln!(out, "  }}");
     let _ = writeln!(out, "  chain forward {{");
     let _ = writeln!(out, "    type filter hook forward priority 0; policy drop;");
@@ -754,12 +792,25 @@ fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
                 (Protocol::Udp, Some((low, high))) => format!(" udp dport {low}-{high}"),
                 (_, None) => String::new(),
             };
+            // Every accepted new connection is logged (up to a rate; over
+            // it the connection is still accepted, only not logged).
+            let _ = writeln!(
+                out,
+                "    ip saddr {from} ip daddr {to}{matcher} ct state new {} prefix \"accept flows[{}] \"",
+                log_statement(ACCEPTED_LOG_RATE),
+                rule.flow
+            );
             let _ = writeln!(
                 out,
                 "    ip saddr {from} ip daddr {to}{matcher} ct state new accept"
             );
         }
     }
+    let _ = writeln!(
+        out,
+        "    {} prefix \"deny \"",
+        log_statement(DENIED_LOG_RATE)
+    );
     let _ = writeln!(out, "    counter comment \"denied\"");
     let _ = writeln!(out, "  }}");
     let _ = writeln!(out, "  chain input {{");
@@ -1111,3 +1162,56 @@ fn write_backups(out: &mut String, team: &TeamPlan) {
         }
     }
 }
+
+/// The collectors' addresses, where every host of the team's range (and the
+/// router, with its firewall log and flow records) sends its logs:
+/// `ENSHU_SYSLOG`, and each collector's store on a volume that outlives a
+/// team reset.
+fn plan_logging(
+    logging: &Logging,
+    addresses: &TeamAddresses,
+    containers: &mut [ContainerSpec],
+    labels: &BTreeMap<String, String>,
+) {
+    let collectors: Vec<&Host> = logging
+        .collectors
+        .iter()
+        .filter_map(|reference| addresses.topology.host_ref(reference).ok())
+        .collect();
+    let collector_addresses = collectors
+        .iter()
+        .map(|host| addresses.host_address(host).to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if collector_addresses.is_empty() {
+        return;
+    }
+    for container in containers.iter_mut() {
+        let collector = collectors
+            .iter()
+            .any(|host| container.reference == format!("{}/{}", host.segment, host.name));
+        let team_host = match container.role {
+            ContainerRole::Router => true,
+            ContainerRole::Host(_) => addresses
+                .topology
+                .host(&container.hostname)
+                .is_some_and(|host| addresses.topology.is_team_host(host)),
+        };
+        if collector {
+            let name = format!("{}-logs", container.name);
+            container.volumes.push(VolumeMount {
+                name,
+                path: COLLECTOR_STORE.to_string(),
+                labels: labels.clone(),
+            });
+        } else if team_host {
+            container
+                .env
+                .insert("ENSHU_SYSLOG".to_string(), collector_addresses.clone());
+        }
+    }
+}
+
+/// Where a collector keeps what it received (per-host files, the merged
+/// `all.log`).
+pub const COLLECTOR_STORE: &str = "/var/log/remote";

@@ -289,7 +289,7 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
                 "NET_BIND_SERVICE",
             ],
             &["/run", "/tmp", "/home", "/var/log", "/var/spool/rsyslog"],
-            96,
+            128,
         ),
         ImageRole::Proxy => profile(
             &["CHOWN", "SETUID", "SETGID"],
@@ -320,11 +320,20 @@ pub fn hardening_for_router() -> Hardening {
     let mut hardening = profile(
         &["NET_ADMIN"],
         &["/run", "/tmp", "/var/log", "/etc/enshu"],
-        64,
+        128,
     );
     hardening
         .sysctls
         .insert("net.ipv4.ip_forward".to_string(), "1".to_string());
+    // The flow records: conntrack counts each connection's packets and
+    // bytes, and a closed TCP connection is reported after 10 s instead of
+    // TIME_WAIT's two minutes.
+    for (key, value) in [
+        ("net.netfilter.nf_conntrack_acct", "1"),
+        ("net.netfilter.nf_conntrack_tcp_timeout_time_wait", "10"),
+    ] {
+        hardening.sysctls.insert(key.to_string(), value.to_string());
+    }
     hardening
 }
 

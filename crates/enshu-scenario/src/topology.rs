@@ -2,7 +2,7 @@
 //! (`segment/host`), selectors (`segment/pc-*`, `segment/*`, `*`) and
 //! spelling suggestions. Shared by the validator and the planner.
 
-use crate::model::{Host, ImageRole, Scenario, Segment};
+use crate::model::{Host, ImageRole, OneOrMany, Protocol, Scenario, Segment};
 
 /// Index of a scenario's segments and hosts by name.
 pub struct Topology<'a> {
@@ -106,6 +106,31 @@ impl<'a> Topology<'a> {
             None if selector != "*" => Some(selector),
             _ => None,
         }
+    }
+
+    /// Whether `from` can open a `protocol` connection to `to` on `port`:
+    /// hosts in one segment reach each other directly (one bridge), others
+    /// only through a flow of the team's router that allows it.
+    pub fn reaches(&self, from: &Host, to: &Host, protocol: Protocol, port: u16) -> bool {
+        if from.segment == to.segment {
+            return true;
+        }
+        let selects = |selectors: &OneOrMany<String>, host: &Host| {
+            selectors.as_slice().iter().any(|selector| {
+                self.select(selector)
+                    .is_ok_and(|hosts| hosts.iter().any(|selected| selected.name == host.name))
+            })
+        };
+        self.scenario.flows.iter().any(|flow| {
+            let allowed = flow
+                .ports
+                .as_slice()
+                .iter()
+                .any(|spec| spec.allows(protocol, port));
+            allowed
+                && ((selects(&flow.from, from) && selects(&flow.to, to))
+                    || (flow.bidirectional && selects(&flow.from, to) && selects(&flow.to, from)))
+        })
     }
 
     pub fn suggest_segment(&self, name: &str) -> String {

@@ -14,6 +14,7 @@ use crate::net::{Ipv4Net, RelativeSubnet};
 use crate::roles;
 use crate::topology::{Target, Topology, suggestion};
 
+mod logging;
 mod role_support;
 
 /// Reading capture files, supplied by the caller so validation stays pure.
@@ -64,6 +65,7 @@ pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
     checker.hosts(&subnets);
     checker.way_in();
     checker.flows();
+    checker.logging();
     checker.my_number_exposure();
     checker.forms();
     let earliest = checker.injects(context);
