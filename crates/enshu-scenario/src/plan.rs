@@ -81,6 +81,9 @@ pub struct TeamPlan {
     pub injects: Vec<PlannedInject>,
     pub checks: Vec<PlannedCheck>,
     pub answers: Vec<PlannedAnswer>,
+    /// What each backup host keeps a copy of, taken by `up`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backups: Vec<PlannedBackup>,
 }
 
 /// The team's one way in: the host its SSH port forwards to, and the user
@@ -686,6 +689,7 @@ fn plan_team(
         }
     }
 
+    resolve_restored_peers(scenario, &addresses, &prefix, &mut checks);
     TeamPlan {
         index,
         name: team,
@@ -697,6 +701,7 @@ fn plan_team(
         injects,
         checks,
         answers,
+        backups: plan_backups(scenario, &addresses, &prefix),
     }
 }
 
@@ -949,6 +954,7 @@ impl Plan {
                     answer.accepted.join(" | ")
                 );
             }
+            write_backups(&mut out, team);
         }
         out
     }
@@ -1022,6 +1028,138 @@ impl Plan {
         }
         let document = json!({"version": "2.4", "services": services, "networks": networks});
         serde_saphyr::to_string(&document).expect("a compose document serialises")
+    }
+}
+
+/// One backup host of a team and the copies it keeps.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PlannedBackup {
+    /// The backup host's container, e.g. `enshu-s1-t01-backup01`.
+    pub container: String,
+    /// `segment/host` in the scenario.
+    pub reference: String,
+    pub sources: Vec<BackupSource>,
+}
+
+/// A host whose data a backup host keeps, and how the restore reaches it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BackupSource {
+    pub container: String,
+    /// Host name inside the range: the copy's name on the backup host
+    /// (`/srv/backup/<hostname>/`).
+    pub hostname: String,
+    pub reference: String,
+    pub role: ImageRole,
+    pub address: Ipv4Addr,
+    /// The directories copied (the role's data paths).
+    pub paths: Vec<String>,
+    /// The user the restore connects as, and its TCP port.
+    pub restore_user: String,
+    pub restore_port: u16,
+}
+
+/// The backup hosts of the scenario, resolved for one team.
+fn plan_backups(
+    scenario: &Scenario,
+    addresses: &TeamAddresses,
+    container_prefix: &str,
+) -> Vec<PlannedBackup> {
+    scenario
+        .hosts
+        .iter()
+        .filter(|host| host.image == ImageRole::Backup)
+        .map(|host| PlannedBackup {
+            container: format!("{container_prefix}-{}", host.name),
+            reference: format!("{}/{}", host.segment, host.name),
+            sources: host
+                .backup
+                .iter()
+                .flat_map(|backup| &backup.of)
+                .filter_map(|reference| addresses.topology.host_ref(reference).ok())
+                .filter_map(|source| {
+                    let (user, port) = roles::restore_access(source.image)?;
+                    Some(BackupSource {
+                        container: format!("{container_prefix}-{}", source.name),
+                        hostname: source.name.clone(),
+                        reference: format!("{}/{}", source.segment, source.name),
+                        role: source.image,
+                        address: addresses.host_address(source),
+                        paths: roles::data_paths(source.image)
+                            .iter()
+                            .map(|path| path.to_string())
+                            .collect(),
+                        restore_user: user.to_string(),
+                        restore_port: port,
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// A `restored` check compares with the copy of its target a backup host
+/// keeps: its `to` is that backup host (the first one that keeps it, when
+/// the check names none), and its `path` the target's data (its role's
+/// data path, when the check names none).
+fn resolve_restored_peers(
+    scenario: &Scenario,
+    addresses: &TeamAddresses,
+    container_prefix: &str,
+    checks: &mut [PlannedCheck],
+) {
+    for planned in checks
+        .iter_mut()
+        .filter(|planned| planned.check.kind == CheckKind::Restored)
+    {
+        let Ok(target) = addresses.topology.host_ref(&planned.check.target) else {
+            continue;
+        };
+        if planned.check.path.is_none()
+            && let [path] = roles::data_paths(target.image)
+        {
+            planned.check.path = Some(path.to_string());
+        }
+        if planned.to.is_some() {
+            continue;
+        }
+        let keeper = scenario.hosts.iter().find(|host| {
+            host.image == ImageRole::Backup
+                && host
+                    .backup
+                    .iter()
+                    .flat_map(|backup| &backup.of)
+                    .any(|reference| {
+                        addresses
+                            .topology
+                            .host_ref(reference)
+                            .is_ok_and(|source| source.name == target.name)
+                    })
+        });
+        if let Some(keeper) = keeper {
+            let reference = format!("{}/{}", keeper.segment, keeper.name);
+            planned.to = Some(addresses.resolve(&reference, container_prefix));
+        }
+    }
+}
+
+/// The plan's text: what each backup host copies at `up`.
+fn write_backups(out: &mut String, team: &TeamPlan) {
+    if team.backups.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  backups (taken at up):");
+    for backup in &team.backups {
+        for source in &backup.sources {
+            let _ = writeln!(
+                out,
+                "    {:<24} keeps {} {} (restored as {} on tcp/{})",
+                backup.reference,
+                source.reference,
+                source.paths.join(", "),
+                source.restore_user,
+                source.restore_port
+            );
+        }
     }
 }
 
