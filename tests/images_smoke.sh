@@ -305,6 +305,29 @@ check_internet() {
   rx internet grep -q "EnshuSmoke/$RUN_ID" /var/log/c2/beacons.jsonl && ok internet "request logged in beacons.jsonl" || fail internet "request not logged"
 }
 check_injector() { rx injector nmap -V >/dev/null && ok injector "nmap runs" || fail injector "nmap"; }
+# A copy of the file role's share taken as `enshu up` takes it (the
+# controller's backup scripts), then restored as a trainee would: over ssh
+# as `backup`, with `restore`, after ransomware renamed a document.
+BACKUP_SCRIPTS="$REPO/crates/enshu-controller/scripts/backup"
+bx() { cx sshpass -p enshu ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR backup@backup "$@"; }
+check_backup() {
+  bx 'id -un' 2>&1 | grep -x backup >/dev/null && ok backup "password login as backup" || fail backup "backup cannot log in"
+  bx 'touch /srv/backup/x' 2>/dev/null && fail backup "backup can write /srv/backup" || ok backup "/srv/backup is read-only to backup"
+  has file || return 0
+  local document=/srv/share/README.txt before
+  before=$(rx file sha256sum "$document" | cut -d' ' -f1)
+  rx file bash -s -- 6291456 /srv/share <"$BACKUP_SCRIPTS/source.sh" | rx backup sh -c 'cat > /srv/backup/.file.tar.gz'
+  rx backup bash -s -- file /srv/backup/.file.tar.gz file file staff 445 /srv/share <"$BACKUP_SCRIPTS/store.sh" >/dev/null &&
+    rx backup grep -q "^$before  ./srv/share/README.txt$" /srv/backup/file.sha256 &&
+    ok backup "a copy of the share with its manifest" || fail backup "storing a copy of the share"
+  bx 'restore --list' | grep '^file ' >/dev/null && ok backup "restore --list shows the copy" || fail backup "restore --list"
+  rx file sh -c "mv $document $document.locked && echo pay > /srv/share/README_RESTORE_FILES.txt"
+  printf 'enshu\n' | bx 'restore --mirror file' >/dev/null 2>&1
+  [[ $(rx file sha256sum "$document" 2>/dev/null | cut -d' ' -f1) == "$before" ]] && ! rx file test -e "$document.locked" &&
+    ! rx file test -e /srv/share/README_RESTORE_FILES.txt &&
+    ok backup "restore --mirror put the share back over SMB (document back, *.locked and note gone)" ||
+    fail backup "restore --mirror of the share"
+}
 
 main() {
   load_roles

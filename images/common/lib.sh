@@ -107,3 +107,56 @@ enshu_supervise() {
     exit 1
   done
 }
+
+# Central logging: when the plan names collectors (ENSHU_SYSLOG, their
+# addresses, space-separated), a second rsyslogd follows every log file
+# under /var/log (*.log, */*.log, syslog, messages: services, auth, the
+# lines log artefacts append) and
+# forwards each line over TCP to each collector, with this host's name and
+# the time it was read; each collector has its own in-memory queue that
+# waits out a collector restart (retried every second, never dropped).
+# It opens no /dev/log, so a role's own syslog daemon keeps it.
+#   ENSHU_SYSLOG        collector addresses (unset: nothing is forwarded)
+#   ENSHU_SYSLOG_PORT   their TCP port (default 514)
+#   ENSHU_FORWARD_GLOBS extra files to follow (space-separated globs)
+enshu_forward_logs() {
+  [[ -n ${ENSHU_SYSLOG:-} ]] || return 0
+  local dir="$ENSHU_RUN/forward" conf glob target index=0 globs extra
+  conf="$dir/rsyslog.conf"
+  mkdir -p "$dir/work"
+  # rsyslog expands these patterns itself (and follows files created later).
+  globs=('/var/log/*.log' '/var/log/*/*.log' '/var/log/syslog' '/var/log/messages')
+  read -r -a extra <<<"${ENSHU_FORWARD_GLOBS:-}" 2>/dev/null || true
+  {
+    printf 'global(workDirectory="%s" maxMessageSize="64k")\n' "$dir/work"
+    printf 'module(load="imfile" mode="inotify")\n'
+    for glob in "${globs[@]}" "${extra[@]}"; do
+      printf 'input(type="imfile" file="%s" tag="file" addMetadata="on" ruleset="forward" freshStartTail="off" reopenOnTruncate="on")\n' "$glob"
+    done
+    cat <<'TEMPLATE'
+template(name="EnshuForward" type="list") {
+  constant(value="<") property(name="pri") constant(value=">")
+  property(name="timereported" dateFormat="rfc3339") constant(value=" ")
+  property(name="hostname") constant(value=" ")
+  property(name="$.tag") constant(value=" ")
+  property(name="msg" droplastlf="on") constant(value="\n")
+}
+TEMPLATE
+    printf 'ruleset(name="forward") {\n'
+    printf '  set $.tag = re_extract($!metadata!filename, "%s", 0, 1, "log") & ":";\n' '^/var/log/(.+)\$'
+    for target in $ENSHU_SYSLOG; do
+      printf '  action(type="omfwd" target="%s" port="%s" protocol="tcp" template="EnshuForward"\n' \
+        "$target" "${ENSHU_SYSLOG_PORT:-514}"
+      printf '         queue.type="LinkedList" queue.size="100000" queue.dequeueBatchSize="256"\n'
+      printf '         action.resumeRetryCount="-1" action.resumeInterval="1" name="to-%s")\n' "$index"
+      index=$((index + 1))
+    done
+    printf '}\n'
+  } >"$conf"
+  if ! /usr/sbin/rsyslogd -N1 -f "$conf" >"$dir/check.log" 2>&1; then
+    enshu_log "error: the log forwarder's config is invalid: $(tr '\n' ' ' <"$dir/check.log")"
+    return 1
+  fi
+  enshu_run rsyslog-forward /usr/sbin/rsyslogd -n -iNONE -f "$conf"
+  enshu_log "forwarding logs to $ENSHU_SYSLOG (tcp/${ENSHU_SYSLOG_PORT:-514})"
+}

@@ -76,7 +76,9 @@ pub async fn up<B: Backend>(
             session: plan.session.clone(),
             source,
         })?;
-    let steps = diff(plan, &observed);
+    let mut steps = diff(plan, &observed);
+    let held = crate::backup::observe_held(backend, plan, &observed).await;
+    steps.extend(crate::backup::backup_steps(plan, &held, &steps));
     let mut per_team: BTreeMap<&str, usize> = BTreeMap::new();
     for step in &steps {
         *per_team.entry(step.team()).or_default() += 1;
@@ -144,6 +146,7 @@ pub async fn up<B: Backend>(
         let work = per_team_work.entry(step.team()).or_default();
         match step {
             Step::CreateNetwork { .. } => work.networks.push(step),
+            Step::TakeBackup { .. } => work.backups.push(step),
             Step::RemoveContainer { name, .. }
             | Step::CreateContainer { name, .. }
             | Step::StartContainer { name, .. }
@@ -204,6 +207,18 @@ pub async fn up<B: Backend>(
                         .into_iter()
                         .flatten(),
                 );
+                // Backups once the team's containers run: a copy whose
+                // source or backup host failed to come up is not tried.
+                for step in work.backups {
+                    let began = elapsed();
+                    let result = run_backup(backend, plan, step, &done).await;
+                    done.push(TimedStep {
+                        step: step.clone(),
+                        result,
+                        started: began,
+                        ended: elapsed(),
+                    });
+                }
                 done
             }
         }))
@@ -229,6 +244,8 @@ pub async fn up<B: Backend>(
 struct TeamWork<'a> {
     networks: Vec<&'a Step>,
     pipelines: BTreeMap<&'a str, Vec<&'a Step>>,
+    /// After every pipeline of the team.
+    backups: Vec<&'a Step>,
 }
 
 /// A step as it ran: seconds from the start of `up`.
@@ -276,7 +293,8 @@ fn host_of(step: &Step, specs: &BTreeMap<&str, &ContainerSpec>) -> String {
         | Step::CreateContainer { name, .. }
         | Step::StartContainer { name, .. }
         | Step::ConfigureRouter { name, .. }
-        | Step::ConfigureRoute { name, .. } => specs
+        | Step::ConfigureRoute { name, .. }
+        | Step::TakeBackup { name, .. } => specs
             .get(name.as_str())
             .map_or_else(|| name.clone(), |spec| spec.hostname.clone()),
     }
@@ -297,6 +315,7 @@ async fn run_step<B: Backend>(
 ) -> Result<(), BackendError> {
     match step {
         Step::CreateNetwork { .. } => unreachable!("networks are created first"),
+        Step::TakeBackup { .. } => unreachable!("backups are taken after the pipelines"),
         Step::RemoveContainer { name, .. } => match backend.remove_container(name).await {
             Err(BackendError::NotFound { .. }) => Ok(()),
             other => other,
@@ -367,6 +386,53 @@ fn base64_encode(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Take one backup, unless its source's or backup host's pipeline failed.
+async fn run_backup<B: Backend>(
+    backend: &B,
+    plan: &Plan,
+    step: &Step,
+    done: &[TimedStep],
+) -> Result<(), BackendError> {
+    let Step::TakeBackup { name, source, .. } = step else {
+        unreachable!("only backup steps are in `backups`")
+    };
+    let Some((backup, source)) = crate::backup::find_source(plan, name, source) else {
+        return Err(BackendError::Runtime {
+            action: "take a backup",
+            name: name.clone(),
+            message: format!("the plan has no backup of {source} on it"),
+        });
+    };
+    let failed_before = done.iter().any(|timed| {
+        timed.result.is_err()
+            && matches!(host_name(&timed.step), Some(container) if container == backup.container || container == source.container)
+    });
+    if failed_before {
+        return Err(BackendError::Runtime {
+            action: "take a backup",
+            name: name.clone(),
+            message: format!(
+                "{} or {} did not come up",
+                backup.reference, source.reference
+            ),
+        });
+    }
+    crate::backup::take_backup(backend, backup, source).await
+}
+
+/// The container a container step works on.
+fn host_name(step: &Step) -> Option<&str> {
+    match step {
+        Step::CreateNetwork { .. } => None,
+        Step::RemoveContainer { name, .. }
+        | Step::CreateContainer { name, .. }
+        | Step::StartContainer { name, .. }
+        | Step::ConfigureRouter { name, .. }
+        | Step::ConfigureRoute { name, .. }
+        | Step::TakeBackup { name, .. } => Some(name),
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,14 @@ pub enum Step {
     ConfigureRouter { team: String, name: String },
     /// Point a host's default route at its router.
     ConfigureRoute { team: String, name: String },
+    /// Copy host `source`'s data into backup host `name` (see
+    /// [`crate::backup`]), once both run.
+    TakeBackup {
+        team: String,
+        name: String,
+        source: String,
+        reason: String,
+    },
 }
 
 impl Step {
@@ -50,6 +58,7 @@ impl Step {
             Step::StartContainer { .. } => "start_container",
             Step::ConfigureRouter { .. } => "configure_router",
             Step::ConfigureRoute { .. } => "configure_route",
+            Step::TakeBackup { .. } => "take_backup",
         }
     }
 
@@ -60,7 +69,8 @@ impl Step {
             | Step::CreateContainer { team, .. }
             | Step::StartContainer { team, .. }
             | Step::ConfigureRouter { team, .. }
-            | Step::ConfigureRoute { team, .. } => team,
+            | Step::ConfigureRoute { team, .. }
+            | Step::TakeBackup { team, .. } => team,
         }
     }
 }
@@ -236,7 +246,16 @@ mod tests {
                 team: team.clone(),
                 name: name.clone(),
             },
-            Step::ConfigureRoute { team, name },
+            Step::ConfigureRoute {
+                team: team.clone(),
+                name: name.clone(),
+            },
+            Step::TakeBackup {
+                team,
+                name,
+                source: "fs01".into(),
+                reason: "r".into(),
+            },
         ] {
             let tag = serde_json::to_value(&step).unwrap()["step"].clone();
             assert_eq!(tag, step.kind());

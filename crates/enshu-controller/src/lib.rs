@@ -8,11 +8,13 @@
 #![forbid(unsafe_code)]
 
 pub mod apply;
+pub mod backup;
 pub mod diff;
 pub mod teardown;
 pub mod verify;
 
 pub use apply::{Progress, UpError, up};
+pub use backup::{backup_steps, observe_held};
 pub use diff::{Step, diff, spec_hash, with_hash};
 pub use teardown::{DownReport, down};
 pub use verify::{Probe, ProbeOutcome, VerifyReport, probes_for, verify};

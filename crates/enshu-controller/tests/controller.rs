@@ -320,3 +320,127 @@ async fn a_container_missing_a_network_attachment_is_recreated() {
     let report = up(&backend, &plan, 4, &quiet).await.unwrap();
     assert!(report.steps.iter().any(|step| matches!(step, Step::RemoveContainer { name, reason, .. } if *name == router.name && reason.contains("1 of 3"))), "{:#?}", report.steps);
 }
+
+fn with_backups() -> Plan {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../enshu-scenario/tests/fixtures/valid/backup.yaml"
+    );
+    let loaded = enshu_scenario::load("backup.yaml", &std::fs::read(path).unwrap()).unwrap();
+    enshu_scenario::plan(
+        &loaded,
+        &PlanOptions {
+            session: "unit".into(),
+            teams: 1,
+            pool: None,
+            files: &NoFiles,
+        },
+    )
+    .unwrap()
+}
+
+fn taken(steps: &[Step]) -> Vec<(String, String)> {
+    steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::TakeBackup { source, reason, .. } => Some((source.clone(), reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn backups_are_taken_once_both_hosts_run_and_only_once() {
+    use enshu_backend::fake::ExecScript;
+    let backend = FakeBackend::new();
+    let plan = with_backups();
+    let report = up(&backend, &plan, 4, &quiet).await.unwrap();
+    assert_eq!(
+        taken(&report.steps),
+        [
+            (
+                "fs01".to_string(),
+                "backup host starts: its store is empty".to_string()
+            ),
+            (
+                "sc-web".to_string(),
+                "backup host starts: its store is empty".to_string()
+            ),
+        ]
+    );
+    // Each copy: a tar out of the source, into the backup host, stored there,
+    // after both containers started.
+    let calls = backend.calls();
+    let backup = "enshu-unit-t01-backup01";
+    let position = |wanted: &dyn Fn(&Call) -> bool| calls.iter().position(wanted).unwrap();
+    for source in ["fs01", "sc-web"] {
+        let container = format!("enshu-unit-t01-{source}");
+        let archived = position(
+            &|call| matches!(call, Call::Exec(name, command) if *name == container && command.contains(&"enshu-backup-source".to_string())),
+        );
+        let copied = position(&|call| {
+            *call == Call::CopyIn(backup.into(), format!("/srv/backup/.{source}.tar.gz"))
+        });
+        let stored = position(
+            &|call| matches!(call, Call::Exec(name, command) if name == backup && command.contains(&"enshu-backup-store".to_string()) && command.contains(&source.to_string())),
+        );
+        let started = |name: &str| position(&|call| *call == Call::Start(name.to_string()));
+        assert!(
+            started(&container) < archived && started(backup) < archived,
+            "{calls:#?}"
+        );
+        assert!(archived < copied && copied < stored, "{calls:#?}");
+    }
+    // A second run asks the backup host what it holds and takes nothing again…
+    backend.script_exec(ExecScript {
+        container: backup.into(),
+        argument: "enshu-backup-held".into(),
+        delay: std::time::Duration::ZERO,
+        answer: Ok(ExecOutput {
+            exit_code: 0,
+            stdout: b"fs01\nsc-web\n".to_vec(),
+            stderr: vec![],
+        }),
+    });
+    let again = up(&backend, &plan, 4, &quiet).await.unwrap();
+    assert_eq!(taken(&again.steps), []);
+    // …unless a copy is missing (a controller killed mid-way).
+    backend.clear_exec_scripts();
+    backend.script_exec(ExecScript {
+        container: backup.into(),
+        argument: "enshu-backup-held".into(),
+        delay: std::time::Duration::ZERO,
+        answer: Ok(ExecOutput {
+            exit_code: 0,
+            stdout: b"fs01\n".to_vec(),
+            stderr: vec![],
+        }),
+    });
+    let repaired = up(&backend, &plan, 4, &quiet).await.unwrap();
+    assert_eq!(
+        taken(&repaired.steps),
+        [("sc-web".to_string(), "no complete copy".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn a_copy_too_large_for_a_backup_fails_up() {
+    use enshu_backend::fake::ExecScript;
+    let backend = FakeBackend::new();
+    let plan = with_backups();
+    backend.script_exec(ExecScript {
+        container: "enshu-unit-t01-fs01".into(),
+        argument: "enshu-backup-source".into(),
+        delay: std::time::Duration::ZERO,
+        answer: Ok(ExecOutput {
+            exit_code: 0,
+            stdout: vec![0; enshu_controller::backup::MAX_BACKUP_BYTES + 1],
+            stderr: vec![],
+        }),
+    });
+    let error = up(&backend, &plan, 4, &quiet)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("too much for a backup"), "{error}");
+}

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, HostConfigLogConfig,
-    Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, RestartPolicy,
-    RestartPolicyNameEnum,
+    Ipam, IpamConfig, Mount, MountType, MountVolumeOptions, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkingConfig, RestartPolicy, RestartPolicyNameEnum,
 };
 use enshu_backend::{ContainerSpec, NetworkSpec};
 
@@ -112,6 +112,34 @@ fn endpoint_with_address(address: std::net::Ipv4Addr) -> EndpointSettings {
 /// The container create body: the container joins its first network at
 /// creation; [`network_connect_requests`] attach the others before start
 /// (Docker before API 1.44 accepts only one network at creation).
+/// The spec's named volumes as mounts; Docker creates each on first use
+/// with the session's labels (so `down` finds and removes it), and keeps it
+/// when the container is removed (a team reset).
+fn volume_mounts(spec: &ContainerSpec) -> Option<Vec<Mount>> {
+    (!spec.volumes.is_empty()).then(|| {
+        spec.volumes
+            .iter()
+            .map(|volume| Mount {
+                target: Some(volume.path.clone()),
+                source: Some(volume.name.clone()),
+                typ: Some(MountType::VOLUME),
+                read_only: Some(false),
+                volume_options: Some(MountVolumeOptions {
+                    labels: Some(
+                        volume
+                            .labels
+                            .iter()
+                            .map(|(key, value)| (key.clone(), value.clone()))
+                            .collect(),
+                    ),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect()
+    })
+}
+
 pub fn container_create_body(spec: &ContainerSpec) -> Result<ContainerCreateBody, SpecRefused> {
     let hardening = &spec.hardening;
     if hardening.privileged {
@@ -167,7 +195,7 @@ pub fn container_create_body(spec: &ContainerSpec) -> Result<ContainerCreateBody
         publish_all_ports: Some(false),
         port_bindings: None,
         binds: None,
-        mounts: None,
+        mounts: volume_mounts(spec),
         volumes_from: None,
         devices: None,
         log_config: Some(HostConfigLogConfig {
@@ -300,6 +328,7 @@ mod tests {
             env: BTreeMap::from([("ENSHU_TEAM".to_string(), "t01".to_string())]),
             labels: BTreeMap::from([("enshu.host".to_string(), "router".to_string())]),
             hardening: roles::hardening_for_router(),
+            volumes: Vec::new(),
         }
     }
 

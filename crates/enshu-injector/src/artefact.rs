@@ -26,6 +26,10 @@ pub const GOLDEN_DIRECTORY: &str = "/run/enshu/golden";
 pub const ENCRYPT_MANIFEST_DIRECTORY: &str = "/run/enshu/encrypt";
 /// Most files one encrypt artefact renames.
 pub const ENCRYPT_FILE_LIMIT: u32 = 2000;
+/// What the encrypt artefact appends to each file it renames.
+pub const ENCRYPTED_EXTENSION: &str = ".locked";
+/// The name of the ransom note it drops in the directory.
+pub const RANSOM_NOTE_FILE: &str = "README_RESTORE_FILES.txt";
 /// How long a planted process lives (seconds): bounded, about 27 hours.
 pub const PROCESS_LIFETIME_SECONDS: u32 = 100_000;
 
@@ -644,10 +648,7 @@ pub const DECRYPT_PROGRAM: &str = concat!(
 );
 
 fn ransom_note_path(directory: &str) -> String {
-    format!(
-        "{}/README_RESTORE_FILES.txt",
-        directory.trim_end_matches('/')
-    )
+    format!("{}/{RANSOM_NOTE_FILE}", directory.trim_end_matches('/'))
 }
 
 fn manifest_path(inject_id: &str) -> String {
@@ -685,7 +686,7 @@ async fn encrypt<B: Backend>(
     Ok(json!({
         "path": directory,
         "files_renamed": count,
-        "extension": ".locked",
+        "extension": ENCRYPTED_EXTENSION,
         "sample": sample,
         "ransom_note": note_path,
         "ransom_note_sha256": shell::sha256_hex(note.as_bytes()),
@@ -742,6 +743,7 @@ mod tests {
             env: BTreeMap::new(),
             labels: BTreeMap::new(),
             hardening,
+            volumes: Vec::new(),
         }
     }
 

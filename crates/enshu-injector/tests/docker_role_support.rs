@@ -24,8 +24,8 @@ use enshu_injector::artefact::{restore_deface, restore_encrypt};
 use enshu_injector::fire;
 use enshu_injector::shell::sha256_hex;
 use enshu_scenario::model::{
-    Action, Artefact, ArtefactKind, Check, CheckKind, Duration as ScenarioDuration, ImageRole,
-    Mail, PortSpec, Text, Traffic, TrafficKind, When,
+    Action, Artefact, ArtefactKind, Check, CheckKind, CommandExpect, Duration as ScenarioDuration,
+    ImageRole, Mail, PortSpec, Text, Traffic, TrafficKind, When,
 };
 use enshu_scenario::plan::{Plan, PlannedCheck, PlannedInject, ResolvedTarget, TeamPlan};
 use enshu_scenario::roles::{self, Reach};
@@ -37,16 +37,30 @@ const POOL: &str = "10.226.0.0/16";
 /// A TCP port no role serves.
 const UNSERVED_PORT: u16 = 9;
 
-/// One host per role, named after it, in one segment.
+/// One host per role, named after it, in one segment; the backup host
+/// keeps copies of every role with data to back up.
 fn every_role_scenario() -> String {
     let mut text = String::from(
         "version: 1\nid: every-role\ntitle: {en: Every role}\nlevel: A\nduration: 1h\n\
          segments:\n  - {name: office, role: office, subnet: 0.0.10.0/24}\nhosts:\n",
     );
+    let backed_up: Vec<String> = ImageRole::ALL
+        .into_iter()
+        .filter(|role| !roles::data_paths(*role).is_empty())
+        .map(|role| format!("office/{}", role.as_str()))
+        .collect();
     for (index, role) in ImageRole::ALL.into_iter().enumerate() {
-        let login = role == ImageRole::Analyst;
+        // The backup host's operator logs in; so does the restore, to
+        // every host it keeps.
+        let login = matches!(role, ImageRole::Analyst | ImageRole::Backup)
+            || !roles::data_paths(role).is_empty();
+        let backup = if role == ImageRole::Backup {
+            format!(", backup: {{of: [{}]}}", backed_up.join(", "))
+        } else {
+            String::new()
+        };
         text.push_str(&format!(
-            "  - {{name: {0}, segment: office, address: {1}, image: {0}, login: {login}}}\n",
+            "  - {{name: {0}, segment: office, address: {1}, image: {0}, login: {login}{backup}}}\n",
             role.as_str(),
             10 + index
         ));
@@ -104,6 +118,8 @@ struct Probe<'a> {
     role: ImageRole,
     host: &'a ContainerSpec,
     internet: &'a ContainerSpec,
+    /// The backup host, which keeps a copy of every role with data.
+    backup: &'a ContainerSpec,
     ground_truth: BTreeMap<String, GroundTruth>,
     failures: Vec<String>,
     /// Checks judged and artefacts planted, for the summary.
@@ -144,6 +160,8 @@ fn check(kind: CheckKind) -> Check {
         golden: None,
         name: None,
         window: None,
+        command: None,
+        expect: None,
     }
 }
 
@@ -217,7 +235,10 @@ impl Probe<'_> {
     /// Run a check of this role's host and compare with what it must say.
     async fn expect(&mut self, mut planned: Check, passes: bool, situation: &str) {
         planned.target = self.host.reference.clone();
-        let to = planned.to.as_ref().map(|_| target_of(self.internet));
+        let to = match planned.kind {
+            CheckKind::Restored => Some(target_of(self.backup)),
+            _ => planned.to.as_ref().map(|_| target_of(self.internet)),
+        };
         let check = PlannedCheck {
             objective: format!("{}-{}", planned.kind.as_str(), self.role.as_str()),
             check: planned,
@@ -691,6 +712,68 @@ impl Probe<'_> {
         }
     }
 
+    /// The copy `up` took: `restored` passes on the data as backed up,
+    /// fails once ransomware renamed it, passes again once undone.
+    async fn restored(&mut self) {
+        let directory = roles::data_paths(self.role)[0];
+        let restored = Check {
+            path: Some(directory.to_string()),
+            ..check(CheckKind::Restored)
+        };
+        self.expect(restored.clone(), true, "as backed up").await;
+        let planted = Artefact {
+            path: Some(directory.to_string()),
+            ..artefact(ArtefactKind::Encrypt)
+        };
+        let Some(truth) = self.plant("ransom", planted).await else {
+            return;
+        };
+        self.expect(restored.clone(), false, "encrypted").await;
+        if let Err(error) = restore_encrypt(self.backend, &self.host.name, &truth).await {
+            self.fail(format!("restoring the files: {error}"));
+        }
+        self.expect(restored, true, "decrypted").await;
+    }
+
+    /// A command on the host: its exit status and output judged both ways.
+    async fn command(&mut self) {
+        let command = |text: &str, expect: CommandExpect| Check {
+            command: Some(text.to_string()),
+            expect: Some(Box::new(expect)),
+            ..check(CheckKind::Command)
+        };
+        let exit = |code: i64| CommandExpect {
+            exit: Some(code),
+            ..CommandExpect::default()
+        };
+        let matches = |pattern: &str| CommandExpect {
+            output_matches: Some(pattern.to_string()),
+            ..CommandExpect::default()
+        };
+        self.expect(command("hostname", exit(0)), true, "hostname")
+            .await;
+        self.expect(command("false", exit(0)), false, "false").await;
+        let role = self.role.as_str();
+        let contains = CommandExpect {
+            output_contains: Some(role.to_string()),
+            ..CommandExpect::default()
+        };
+        self.expect(command("hostname", contains), true, "hostname contains")
+            .await;
+        self.expect(
+            command("echo \"$1\"", matches(r"^10\.226\.\d+\.\d+\s*$")),
+            true,
+            "the target's address as $1",
+        )
+        .await;
+        self.expect(
+            command("echo nginx/1.18", matches(r"nginx/1\.2[2-9]")),
+            false,
+            "an old version",
+        )
+        .await;
+    }
+
     async fn run(&mut self) {
         let support = roles::support(self.role);
         for (kind, reach) in support.artefacts {
@@ -734,6 +817,12 @@ impl Probe<'_> {
         }
         if claimed(CheckKind::AccountDisabled) {
             self.accounts().await;
+        }
+        if claimed(CheckKind::Restored) {
+            self.restored().await;
+        }
+        if claimed(CheckKind::Command) {
+            self.command().await;
         }
     }
 }
@@ -792,6 +881,7 @@ async fn every_role_carries_every_artefact_and_check_it_claims() {
     let probes = ImageRole::ALL.map(|role| {
         let backend = &backend;
         let internet = host(ImageRole::Internet);
+        let backup = host(ImageRole::Backup);
         async move {
             let mut probe = Probe {
                 backend,
@@ -799,6 +889,7 @@ async fn every_role_carries_every_artefact_and_check_it_claims() {
                 role,
                 host: host(role),
                 internet,
+                backup,
                 ground_truth: BTreeMap::new(),
                 failures: Vec::new(),
                 judged: 0,

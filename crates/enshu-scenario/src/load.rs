@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{Flow, Host, Scenario, Segment};
+use crate::model::{Flow, Host, Logging, Scenario, Segment};
 use crate::source::{Location, Source};
 use crate::templates;
 
@@ -71,6 +71,14 @@ impl LoadedScenario {
 
 /// `hosts[3].segment` → (`Some("hosts[3]")`, `.segment`).
 fn split_item_path(path: &str) -> (Option<&str>, &str) {
+    // Blocks a template may hold as a whole.
+    for block in ["logging"] {
+        if let Some(rest) = path.strip_prefix(block)
+            && (rest.is_empty() || rest.starts_with('.'))
+        {
+            return (Some(block), rest);
+        }
+    }
     for list in ["segments[", "hosts[", "flows["] {
         if path.starts_with(list)
             && let Some(close) = path.find(']')
@@ -201,6 +209,7 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
     let mut segments: Vec<(Segment, usize, String)> = Vec::new();
     let mut hosts: Vec<(Host, usize, String)> = Vec::new();
     let mut flows: Vec<(Flow, usize, String)> = Vec::new();
+    let mut logging: Option<(Logging, usize)> = None;
     for (source_index, layer) in layers.iter().rev() {
         for name in &layer.omit_hosts {
             hosts.retain(|(host, _, _)| &host.name != name);
@@ -228,6 +237,10 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         for (index, flow) in layer.flows.iter().enumerate() {
             flows.push((flow.clone(), *source_index, format!("flows[{index}]")));
         }
+        // A higher layer's block replaces a lower one's as a whole.
+        if let Some(block) = &layer.logging {
+            logging = Some((block.clone(), *source_index));
+        }
     }
     let mut origins = HashMap::new();
     let mut scenario = main_layer;
@@ -246,6 +259,10 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         origins.insert(format!("flows[{index}]"), (source_index, path));
         scenario.flows.push(flow);
     }
+    scenario.logging = logging.map(|(block, source_index)| {
+        origins.insert("logging".to_string(), (source_index, "logging".to_string()));
+        block
+    });
     Ok(LoadedScenario {
         scenario,
         sources,
@@ -267,6 +284,8 @@ struct Layer {
     hosts: Vec<Host>,
     #[serde(default)]
     flows: Vec<Flow>,
+    #[serde(default)]
+    logging: Option<Logging>,
 }
 
 impl Layer {
@@ -277,6 +296,7 @@ impl Layer {
             segments: scenario.segments.clone(),
             hosts: scenario.hosts.clone(),
             flows: scenario.flows.clone(),
+            logging: scenario.logging.clone(),
         }
     }
 }

@@ -69,6 +69,11 @@ pub struct Scenario {
     /// Allowed traffic between hosts and segments; everything else is denied.
     #[serde(default)]
     pub flows: Vec<Flow>,
+    /// Where the team's hosts send their logs (the team's syslog host, the
+    /// security cloud's SIEM). A template may declare it; the scenario's
+    /// own block replaces the template's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
     /// What happens to the team during the exercise.
     #[serde(default)]
     pub injects: Vec<Inject>,
@@ -228,6 +233,9 @@ pub struct Host {
     /// What the host is, for instructors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// On a host of image `backup`: the hosts it keeps offline copies of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<Backup>,
 }
 
 /// The image roles Enshu builds offline (see `images/roles.md`).
@@ -254,10 +262,12 @@ pub enum ImageRole {
     Proxy,
     /// Simulated internet host / C2 server; logs every request.
     Internet,
+    /// Backup server holding offline copies of other hosts' data.
+    Backup,
 }
 
 impl ImageRole {
-    pub const ALL: [ImageRole; 9] = [
+    pub const ALL: [ImageRole; 10] = [
         ImageRole::Analyst,
         ImageRole::Workstation,
         ImageRole::Web,
@@ -267,6 +277,7 @@ impl ImageRole {
         ImageRole::Syslog,
         ImageRole::Proxy,
         ImageRole::Internet,
+        ImageRole::Backup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -280,6 +291,7 @@ impl ImageRole {
             ImageRole::Syslog => "syslog",
             ImageRole::Proxy => "proxy",
             ImageRole::Internet => "internet",
+            ImageRole::Backup => "backup",
         }
     }
 }
@@ -389,6 +401,19 @@ pub struct PortSpec {
     pub protocol: Protocol,
     /// Inclusive port range; `None` for icmp/any.
     pub ports: Option<(u16, u16)>,
+}
+
+impl PortSpec {
+    /// Whether this specification lets `protocol` traffic to `port` through
+    /// (the port is ignored for icmp).
+    pub fn allows(&self, protocol: Protocol, port: u16) -> bool {
+        match (self.protocol, self.ports) {
+            (Protocol::Any, _) => true,
+            (own, _) if own != protocol => false,
+            (_, None) => true,
+            (_, Some((low, high))) => (low..=high).contains(&port),
+        }
+    }
 }
 
 impl FromStr for PortSpec {
@@ -968,11 +993,21 @@ pub enum CheckKind {
     NoBeacon,
     /// Account `name` on `target` is disabled or its password changed.
     AccountDisabled,
+    /// The files under `path` on `target` (by default its role's data)
+    /// equal its backup's: every file back with its hash, no `*.locked`
+    /// file or ransom note left.
+    Restored,
+    /// `command` run on `target` (or on `from`) meets `expect`: run by
+    /// bash as the container's root with the container's capabilities,
+    /// `$1` the target's address, stopped after 15 s; its output is judged
+    /// by the engine. A host trainees have root on (the analyst
+    /// workstation) can make it print anything: judge from elsewhere.
+    Command,
 }
 
 impl CheckKind {
     /// Every kind, in declaration order.
-    pub const ALL: [CheckKind; 9] = [
+    pub const ALL: [CheckKind; 11] = [
         CheckKind::Http,
         CheckKind::PortOpen,
         CheckKind::PortClosed,
@@ -982,6 +1017,8 @@ impl CheckKind {
         CheckKind::ProcessAbsent,
         CheckKind::NoBeacon,
         CheckKind::AccountDisabled,
+        CheckKind::Restored,
+        CheckKind::Command,
     ];
 
     /// The name a scenario and the event log use, e.g. `no_beacon` (what
@@ -997,6 +1034,8 @@ impl CheckKind {
             CheckKind::ProcessAbsent => "process_absent",
             CheckKind::NoBeacon => "no_beacon",
             CheckKind::AccountDisabled => "account_disabled",
+            CheckKind::Restored => "restored",
+            CheckKind::Command => "command",
         }
     }
 
@@ -1046,6 +1085,14 @@ pub struct Check {
     /// Quiet window for `no_beacon`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Duration>,
+    /// The shell command a `command` check runs (bash; `$1` is the
+    /// target's address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// What a `command` check's command must do (default: exit 0).
+    // Boxed: few checks have one, and every check would carry its size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Box<CommandExpect>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
@@ -1282,3 +1329,49 @@ impl Text {
             .unwrap_or("")
     }
 }
+
+/// What a host of image `backup` keeps: offline copies of other hosts'
+/// data (their role's data paths, e.g. a file server's share), taken by
+/// `enshu up` when the range is built, with a manifest of SHA-256 hashes.
+/// Injects never reach a backup host; the team restores from it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Backup {
+    /// The hosts backed up (`segment/host`), e.g. `lgwan/fs01`.
+    pub of: Vec<String>,
+}
+
+/// What a `command` check's command must do; every condition given must
+/// hold. The output is its stdout followed by its stderr.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CommandExpect {
+    /// Exit status (0-255); checked when given, or when no output
+    /// condition is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i64>,
+    /// Text the output must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_contains: Option<String>,
+    /// A regular expression (Rust `regex` syntax) some part of the output
+    /// must match, e.g. `nginx/1\.2[2-9]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_matches: Option<String>,
+}
+
+/// Central logging: every host of the team's range forwards its logs
+/// (auth, services, and the lines log artefacts append) to each collector,
+/// over TCP with a spool, keeping its host name and time; the team's router
+/// sends its firewall log and flow records there too.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Logging {
+    /// The syslog hosts (`segment/host`, image `syslog`) that collect the
+    /// logs, e.g. `[lgwan/log01, seccloud/sc-soc]`. Every host of the team's
+    /// range must reach each of them on `tcp/514` (a flow, or the same
+    /// segment).
+    pub collectors: Vec<String>,
+}
+
+/// The TCP port logs are forwarded to (rsyslog, spooled).
+pub const LOG_PORT: u16 = 514;

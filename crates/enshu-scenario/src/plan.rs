@@ -84,6 +84,9 @@ pub struct TeamPlan {
     /// The team's mail (the scenario's `mail` block), resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<MailPlan>,
+    /// What each backup host keeps a copy of, taken by `up`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backups: Vec<PlannedBackup>,
 }
 
 /// The team's one way in: the host its SSH port forwards to, and the user
@@ -148,6 +151,19 @@ pub struct ContainerSpec {
     pub env: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub hardening: Hardening,
+    /// Named volumes: what must outlive the container (a collector's logs
+    /// through a team reset). Removed with the session at `down`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeMount>,
+}
+
+/// A named volume mounted in a container, created on first use with the
+/// session's labels.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VolumeMount {
+    pub name: String,
+    pub path: String,
+    pub labels: BTreeMap<String, String>,
 }
 
 impl TeamPlan {
@@ -478,6 +494,7 @@ fn plan_team(
             (labels::ROLE, router_role.as_str()),
         ]),
         hardening: router_role.hardening(),
+        volumes: Vec::new(),
     });
     let way_in_host = addresses
         .topology
@@ -519,7 +536,11 @@ fn plan_team(
                 (labels::ROLE, role.as_str()),
             ]),
             hardening: role.hardening(),
+            volumes: Vec::new(),
         });
+    }
+    if let Some(logging) = &scenario.logging {
+        plan_logging(logging, &addresses, &mut containers, &base_labels(&[]));
     }
 
     let rules: Vec<FlowRule> = scenario
@@ -693,6 +714,7 @@ fn plan_team(
         }
     }
 
+    resolve_restored_peers(scenario, &addresses, &prefix, &mut checks);
     TeamPlan {
         index,
         name: team,
@@ -705,7 +727,22 @@ fn plan_team(
         checks,
         answers,
         mail: plan_mail(scenario, &addresses, &prefix),
+        backups: plan_backups(scenario, &addresses, &prefix),
     }
+}
+
+/// The netlink log group the router's ulogd2 reads (its firewall log).
+pub const FIREWALL_LOG_GROUP: u16 = 1;
+/// Packets per second the firewall logs of accepted new connections, and
+/// of denied packets (a scan must not flood the SIEM).
+const ACCEPTED_LOG_RATE: u32 = 200;
+const DENIED_LOG_RATE: u32 = 20;
+
+fn log_statement(per_second: u32) -> String {
+    format!(
+        "limit rate {per_second}/second burst {} packets log group {FIREWALL_LOG_GROUP}",
+        per_second * 2
+    )
 }
 
 /// The router's nftables ruleset: default deny between segments, the
@@ -728,8 +765,14 @@ fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
     let _ = writeln!(out, "    type ipv4_addr;");
     let _ = writeln!(out, "  }}");
     let _ = writeln!(out, "  chain {TEAM_BLOCKS_CHAIN} {{");
-    let _ = writeln!(out, "    ip daddr @{TEAM_BLOCKED_SET} drop");
-    let _ = writeln!(out, "    ip saddr @{TEAM_BLOCKED_SET} drop");
+    for side in ["daddr", "saddr"] {
+        let _ = writeln!(
+            out,
+            "    ip {side} @{TEAM_BLOCKED_SET} {} prefix \"blocked \"",
+            log_statement(DENIED_LOG_RATE)
+        );
+        let _ = writeln!(out, "    ip {side} @{TEAM_BLOCKED_SET} drop");
+    }
     let _ = writeln!(out, "  }}");
     let _ = writeln!(out, "  chain forward {{");
     let _ = writeln!(out, "    type filter hook forward priority 0; policy drop;");
@@ -775,12 +818,25 @@ fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
                 (Protocol::Udp, Some((low, high))) => format!(" udp dport {low}-{high}"),
                 (_, None) => String::new(),
             };
+            // Every accepted new connection is logged (up to a rate; over
+            // it the connection is still accepted, only not logged).
+            let _ = writeln!(
+                out,
+                "    ip saddr {from} ip daddr {to}{matcher} ct state new {} prefix \"accept flows[{}] \"",
+                log_statement(ACCEPTED_LOG_RATE),
+                rule.flow
+            );
             let _ = writeln!(
                 out,
                 "    ip saddr {from} ip daddr {to}{matcher} ct state new accept"
             );
         }
     }
+    let _ = writeln!(
+        out,
+        "    {} prefix \"deny \"",
+        log_statement(DENIED_LOG_RATE)
+    );
     let _ = writeln!(out, "    counter comment \"denied\"");
     let _ = writeln!(out, "  }}");
     let _ = writeln!(out, "  chain input {{");
@@ -938,6 +994,7 @@ impl Plan {
                     answer.accepted.join(" | ")
                 );
             }
+            write_backups(&mut out, team);
         }
         out
     }
@@ -1110,3 +1167,188 @@ fn plan_mail(scenario: &Scenario, addresses: &TeamAddresses, prefix: &str) -> Op
             .collect(),
     })
 }
+
+/// One backup host of a team and the copies it keeps.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PlannedBackup {
+    /// The backup host's container, e.g. `enshu-s1-t01-backup01`.
+    pub container: String,
+    /// `segment/host` in the scenario.
+    pub reference: String,
+    pub sources: Vec<BackupSource>,
+}
+
+/// A host whose data a backup host keeps, and how the restore reaches it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BackupSource {
+    pub container: String,
+    /// Host name inside the range: the copy's name on the backup host
+    /// (`/srv/backup/<hostname>/`).
+    pub hostname: String,
+    pub reference: String,
+    pub role: ImageRole,
+    pub address: Ipv4Addr,
+    /// The directories copied (the role's data paths).
+    pub paths: Vec<String>,
+    /// The user the restore connects as, and its TCP port.
+    pub restore_user: String,
+    pub restore_port: u16,
+}
+
+/// The backup hosts of the scenario, resolved for one team.
+fn plan_backups(
+    scenario: &Scenario,
+    addresses: &TeamAddresses,
+    container_prefix: &str,
+) -> Vec<PlannedBackup> {
+    scenario
+        .hosts
+        .iter()
+        .filter(|host| host.image == ImageRole::Backup)
+        .map(|host| PlannedBackup {
+            container: format!("{container_prefix}-{}", host.name),
+            reference: format!("{}/{}", host.segment, host.name),
+            sources: host
+                .backup
+                .iter()
+                .flat_map(|backup| &backup.of)
+                .filter_map(|reference| addresses.topology.host_ref(reference).ok())
+                .filter_map(|source| {
+                    let (user, port) = roles::restore_access(source.image)?;
+                    Some(BackupSource {
+                        container: format!("{container_prefix}-{}", source.name),
+                        hostname: source.name.clone(),
+                        reference: format!("{}/{}", source.segment, source.name),
+                        role: source.image,
+                        address: addresses.host_address(source),
+                        paths: roles::data_paths(source.image)
+                            .iter()
+                            .map(|path| path.to_string())
+                            .collect(),
+                        restore_user: user.to_string(),
+                        restore_port: port,
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// A `restored` check compares with the copy of its target a backup host
+/// keeps: its `to` is that backup host (the first one that keeps it, when
+/// the check names none), and its `path` the target's data (its role's
+/// data path, when the check names none).
+fn resolve_restored_peers(
+    scenario: &Scenario,
+    addresses: &TeamAddresses,
+    container_prefix: &str,
+    checks: &mut [PlannedCheck],
+) {
+    for planned in checks
+        .iter_mut()
+        .filter(|planned| planned.check.kind == CheckKind::Restored)
+    {
+        let Ok(target) = addresses.topology.host_ref(&planned.check.target) else {
+            continue;
+        };
+        if planned.check.path.is_none()
+            && let [path] = roles::data_paths(target.image)
+        {
+            planned.check.path = Some(path.to_string());
+        }
+        if planned.to.is_some() {
+            continue;
+        }
+        let keeper = scenario.hosts.iter().find(|host| {
+            host.image == ImageRole::Backup
+                && host
+                    .backup
+                    .iter()
+                    .flat_map(|backup| &backup.of)
+                    .any(|reference| {
+                        addresses
+                            .topology
+                            .host_ref(reference)
+                            .is_ok_and(|source| source.name == target.name)
+                    })
+        });
+        if let Some(keeper) = keeper {
+            let reference = format!("{}/{}", keeper.segment, keeper.name);
+            planned.to = Some(addresses.resolve(&reference, container_prefix));
+        }
+    }
+}
+
+/// The plan's text: what each backup host copies at `up`.
+fn write_backups(out: &mut String, team: &TeamPlan) {
+    if team.backups.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  backups (taken at up):");
+    for backup in &team.backups {
+        for source in &backup.sources {
+            let _ = writeln!(
+                out,
+                "    {:<24} keeps {} {} (restored as {} on tcp/{})",
+                backup.reference,
+                source.reference,
+                source.paths.join(", "),
+                source.restore_user,
+                source.restore_port
+            );
+        }
+    }
+}
+
+/// The collectors' addresses, where every host of the team's range (and the
+/// router, with its firewall log and flow records) sends its logs:
+/// `ENSHU_SYSLOG`, and each collector's store on a volume that outlives a
+/// team reset.
+fn plan_logging(
+    logging: &Logging,
+    addresses: &TeamAddresses,
+    containers: &mut [ContainerSpec],
+    labels: &BTreeMap<String, String>,
+) {
+    let collectors: Vec<&Host> = logging
+        .collectors
+        .iter()
+        .filter_map(|reference| addresses.topology.host_ref(reference).ok())
+        .collect();
+    let collector_addresses = collectors
+        .iter()
+        .map(|host| addresses.host_address(host).to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if collector_addresses.is_empty() {
+        return;
+    }
+    for container in containers.iter_mut() {
+        let collector = collectors
+            .iter()
+            .any(|host| container.reference == format!("{}/{}", host.segment, host.name));
+        let team_host = match container.role {
+            ContainerRole::Router => true,
+            ContainerRole::Host(_) => addresses
+                .topology
+                .host(&container.hostname)
+                .is_some_and(|host| addresses.topology.is_team_host(host)),
+        };
+        if collector {
+            let name = format!("{}-logs", container.name);
+            container.volumes.push(VolumeMount {
+                name,
+                path: COLLECTOR_STORE.to_string(),
+                labels: labels.clone(),
+            });
+        } else if team_host {
+            container
+                .env
+                .insert("ENSHU_SYSLOG".to_string(), collector_addresses.clone());
+        }
+    }
+}
+
+/// Where a collector keeps what it received (per-host files, the merged
+/// `all.log`).
+pub const COLLECTOR_STORE: &str = "/var/log/remote";

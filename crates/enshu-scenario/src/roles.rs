@@ -82,6 +82,7 @@ pub fn login(role: ImageRole) -> Option<(&'static str, LoginKind)> {
         ImageRole::Syslog => Some(("logs", LoginKind::Ssh)),
         ImageRole::Mail => Some(("mailadmin", LoginKind::Ssh)),
         ImageRole::File => Some(("staff", LoginKind::Smb)),
+        ImageRole::Backup => Some(("backup", LoginKind::Ssh)),
         ImageRole::Dns | ImageRole::Proxy | ImageRole::Internet => None,
     }
 }
@@ -288,7 +289,7 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
                 "NET_BIND_SERVICE",
             ],
             &["/run", "/tmp", "/home", "/var/log", "/var/spool/rsyslog"],
-            96,
+            128,
         ),
         ImageRole::Proxy => profile(
             &["CHOWN", "SETUID", "SETGID"],
@@ -296,6 +297,22 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
             192,
         ),
         ImageRole::Internet => profile(&["NET_BIND_SERVICE"], &["/run", "/tmp", "/var/log"], 96),
+        // sshd for `backup`, who restores from the copies (sshd's
+        // capabilities as on the workstation); the copies are root's, on
+        // the /srv/backup tmpfs, written by the controller at `up`.
+        ImageRole::Backup => profile(
+            &[
+                "CHOWN",
+                "SETUID",
+                "SETGID",
+                "SYS_CHROOT",
+                "AUDIT_WRITE",
+                "KILL",
+                "NET_BIND_SERVICE",
+            ],
+            &["/run", "/tmp", "/home", "/var/log", BACKUP_STORE],
+            128,
+        ),
     }
 }
 
@@ -303,11 +320,20 @@ pub fn hardening_for_router() -> Hardening {
     let mut hardening = profile(
         &["NET_ADMIN"],
         &["/run", "/tmp", "/var/log", "/etc/enshu"],
-        64,
+        128,
     );
     hardening
         .sysctls
         .insert("net.ipv4.ip_forward".to_string(), "1".to_string());
+    // The flow records: conntrack counts each connection's packets and
+    // bytes, and a closed TCP connection is reported after 10 s instead of
+    // TIME_WAIT's two minutes.
+    for (key, value) in [
+        ("net.netfilter.nf_conntrack_acct", "1"),
+        ("net.netfilter.nf_conntrack_tcp_timeout_time_wait", "10"),
+    ] {
+        hardening.sysctls.insert(key.to_string(), value.to_string());
+    }
     hardening
 }
 
@@ -389,6 +415,7 @@ const BASIC_CHECKS: &[CheckKind] = &[
     CheckKind::FileHash,
     CheckKind::ProcessAbsent,
     CheckKind::NoBeacon,
+    CheckKind::Command,
 ];
 
 /// [`BASIC_CHECKS`] and `account_disabled`: the image sets its accounts'
@@ -402,6 +429,7 @@ const CHECKS_WITH_ACCOUNTS: &[CheckKind] = &[
     CheckKind::ProcessAbsent,
     CheckKind::NoBeacon,
     CheckKind::AccountDisabled,
+    CheckKind::Command,
 ];
 
 /// Files, logs, processes and encrypted directories: every role has tmpfs
@@ -480,6 +508,8 @@ pub fn support(role: ImageRole) -> Support {
                 CheckKind::ProcessAbsent,
                 CheckKind::NoBeacon,
                 CheckKind::AccountDisabled,
+                CheckKind::Restored,
+                CheckKind::Command,
             ],
             accounts: &["admin", "webadmin"],
             ports: &["tcp/80", "tcp/22"],
@@ -500,7 +530,17 @@ pub fn support(role: ImageRole) -> Support {
         ImageRole::File => Support {
             artefacts: BASIC_ARTEFACTS,
             traffic: ALL_TRAFFIC,
-            checks: BASIC_CHECKS,
+            checks: &[
+                CheckKind::PortOpen,
+                CheckKind::PortClosed,
+                CheckKind::FilePresent,
+                CheckKind::FileAbsent,
+                CheckKind::FileHash,
+                CheckKind::ProcessAbsent,
+                CheckKind::NoBeacon,
+                CheckKind::Restored,
+                CheckKind::Command,
+            ],
             accounts: &[],
             ports: &["tcp/445"],
             http_ports: &[],
@@ -543,10 +583,26 @@ pub fn support(role: ImageRole) -> Support {
                 CheckKind::FileHash,
                 CheckKind::ProcessAbsent,
                 CheckKind::NoBeacon,
+                CheckKind::Command,
             ],
             accounts: &[],
             ports: &["tcp/80", "tcp/8080"],
             http_ports: &[80, 8080],
+        },
+        // Offline: no inject reaches it (validate refuses them), so it
+        // takes no artefact and originates no traffic; `backup` restores.
+        ImageRole::Backup => Support {
+            artefacts: &[],
+            traffic: &[],
+            checks: &[
+                CheckKind::PortOpen,
+                CheckKind::PortClosed,
+                CheckKind::AccountDisabled,
+                CheckKind::Command,
+            ],
+            accounts: &["backup"],
+            ports: &["tcp/22"],
+            http_ports: &[],
         },
     }
 }
@@ -591,6 +647,38 @@ pub fn reaches(role: ImageRole, reach: Reach, path: &str) -> bool {
 /// `crates/enshu-injector/tests/docker_role_support.rs` runs it on every role.
 pub fn sends_mail(role: ImageRole) -> bool {
     ImageRole::ALL.contains(&role)
+}
+
+/// Where a backup host keeps its copies (a tmpfs of the backup role): one
+/// tree per host backed up, `<store>/<host>/` mirroring the host's data
+/// paths, and its manifest `<store>/<host>.sha256` (`sha256sum` lines,
+/// paths relative to the host's `/`, e.g. `./srv/share/a.txt`), written
+/// last: a manifest means a complete copy.
+pub const BACKUP_STORE: &str = "/srv/backup";
+
+/// The directories a backup of a host of `role` copies: the data its
+/// users keep there, which ransomware encrypts and a defacer overwrites.
+/// Empty for a role with nothing to back up.
+pub fn data_paths(role: ImageRole) -> &'static [&'static str] {
+    match role {
+        ImageRole::File => &["/srv/share"],
+        ImageRole::Web => &["/var/www/html"],
+        _ => &[],
+    }
+}
+
+/// How a backup host puts a host of `role`'s data back: as which of its
+/// users, over which TCP port (SMB to the file server's share as `staff`,
+/// rsync over SSH to the web server as `webadmin`). `None` for a role
+/// with nothing to back up.
+pub fn restore_access(role: ImageRole) -> Option<(&'static str, u16)> {
+    if data_paths(role).is_empty() {
+        return None;
+    }
+    login(role).map(|(user, kind)| match kind {
+        LoginKind::Ssh => (user, 22),
+        LoginKind::Smb => (user, 445),
+    })
 }
 
 #[cfg(test)]
@@ -670,5 +758,31 @@ mod tests {
             }
         }
         assert!(!support(ImageRole::Web).serves_tcp(8080));
+    }
+
+    /// What a backup copies is where the role's users (and ransomware)
+    /// write, the restore reaches a port the role serves as one of its
+    /// users, and `restored` goes where there is something to restore.
+    #[test]
+    fn backed_up_roles_have_writable_data_and_a_way_back() {
+        for image_role in ImageRole::ALL {
+            let support = support(image_role);
+            for path in data_paths(image_role) {
+                assert!(writable(image_role, path), "{image_role:?}: {path}");
+            }
+            assert_eq!(
+                support.takes_check(CheckKind::Restored),
+                !data_paths(image_role).is_empty(),
+                "{image_role:?}"
+            );
+            match restore_access(image_role) {
+                Some((_, port)) => assert!(support.serves_tcp(port), "{image_role:?}: {port}"),
+                None => assert!(data_paths(image_role).is_empty(), "{image_role:?}"),
+            }
+            assert!(support.takes_check(CheckKind::Command), "{image_role:?}");
+        }
+        assert!(writable(ImageRole::Backup, BACKUP_STORE));
+        assert!(support(ImageRole::Backup).artefacts.is_empty());
+        assert!(support(ImageRole::Backup).traffic.is_empty());
     }
 }

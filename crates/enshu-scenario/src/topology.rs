@@ -2,7 +2,7 @@
 //! (`segment/host`), selectors (`segment/pc-*`, `segment/*`, `*`) and
 //! spelling suggestions. Shared by the validator and the planner.
 
-use crate::model::{Host, ImageRole, Scenario, Segment};
+use crate::model::{Host, ImageRole, OneOrMany, Protocol, Scenario, Segment};
 
 /// Index of a scenario's segments and hosts by name.
 pub struct Topology<'a> {
@@ -108,6 +108,31 @@ impl<'a> Topology<'a> {
         }
     }
 
+    /// Whether `from` can open a `protocol` connection to `to` on `port`:
+    /// hosts in one segment reach each other directly (one bridge), others
+    /// only through a flow of the team's router that allows it.
+    pub fn reaches(&self, from: &Host, to: &Host, protocol: Protocol, port: u16) -> bool {
+        if from.segment == to.segment {
+            return true;
+        }
+        let selects = |selectors: &OneOrMany<String>, host: &Host| {
+            selectors.as_slice().iter().any(|selector| {
+                self.select(selector)
+                    .is_ok_and(|hosts| hosts.iter().any(|selected| selected.name == host.name))
+            })
+        };
+        self.scenario.flows.iter().any(|flow| {
+            let allowed = flow
+                .ports
+                .as_slice()
+                .iter()
+                .any(|spec| spec.allows(protocol, port));
+            allowed
+                && ((selects(&flow.from, from) && selects(&flow.to, to))
+                    || (flow.bidirectional && selects(&flow.from, to) && selects(&flow.to, from)))
+        })
+    }
+
     pub fn suggest_segment(&self, name: &str) -> String {
         suggestion(
             name,
@@ -158,37 +183,9 @@ impl<'a> Topology<'a> {
 
 impl Topology<'_> {
     /// Whether the scenario lets `source` open a TCP connection to `target`
-    /// on `port`: hosts in one segment reach each other directly (they share
-    /// a bridge); between segments a flow must select both (either way
-    /// round when it is bidirectional) with the port. The selectors are
-    /// matched as the planner turns them into the router's rules.
+    /// on `port` ([`Topology::reaches`] for TCP).
     pub fn allows_tcp(&self, source: &Host, target: &Host, port: u16) -> bool {
-        if source.segment == target.segment {
-            return true;
-        }
-        let selects = |selectors: &crate::model::OneOrMany<String>, host: &Host| {
-            selectors.as_slice().iter().any(|selector| {
-                self.select(selector)
-                    .is_ok_and(|hosts| hosts.iter().any(|selected| selected.name == host.name))
-            })
-        };
-        self.scenario.flows.iter().any(|flow| {
-            let carries_port =
-                flow.ports
-                    .as_slice()
-                    .iter()
-                    .any(|spec| match (spec.protocol, spec.ports) {
-                        (crate::model::Protocol::Any, _) => true,
-                        (crate::model::Protocol::Tcp, Some((low, high))) => {
-                            (low..=high).contains(&port)
-                        }
-                        _ => false,
-                    });
-            let forward = selects(&flow.from, source) && selects(&flow.to, target);
-            let backward =
-                flow.bidirectional && selects(&flow.from, target) && selects(&flow.to, source);
-            carries_port && (forward || backward)
-        })
+        self.reaches(source, target, Protocol::Tcp, port)
     }
 }
 

@@ -14,6 +14,7 @@ use crate::net::{Ipv4Net, RelativeSubnet};
 use crate::roles;
 use crate::topology::{Target, Topology, suggestion};
 
+mod logging;
 mod role_support;
 
 /// Reading capture files, supplied by the caller so validation stays pure.
@@ -64,13 +65,15 @@ pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
     checker.hosts(&subnets);
     checker.way_in();
     checker.flows();
+    checker.logging();
     checker.my_number_exposure();
     checker.forms();
     let earliest = checker.injects(context);
     checker.objectives(&earliest);
+    checker.mail();
     checker.trigger_cycles();
     checker.role_support();
-    checker.mail();
+    checker.backups();
     let mut found = checker.found;
     crate::diagnostic::sort(&mut found);
     found.dedup();
@@ -1105,7 +1108,10 @@ impl<'a> Checker<'a> {
                 require("to", check.to.is_some());
                 require("window", check.window.is_some());
             }
+            CheckKind::Restored => {}
+            CheckKind::Command => require("command", check.command.is_some()),
         }
+        self.command_check(path, check);
         if let Some(golden) = &check.golden {
             let defaces = self.scenario.injects.iter().find(|inject| {
                 &inject.id == golden && matches!(&inject.action, Action::Artefact(artefact) if artefact.kind == ArtefactKind::Deface)
@@ -1257,6 +1263,298 @@ pub fn earliest_fire_times(injects: &[Inject]) -> HashMap<&str, u64> {
         }
     }
     earliest
+}
+
+/// A host of image `backup` and what it keeps: `(host index, host, the
+/// references it backs up)`.
+fn backup_hosts(scenario: &Scenario) -> impl Iterator<Item = (usize, &Host, &[String])> {
+    scenario
+        .hosts
+        .iter()
+        .enumerate()
+        .filter(|(_, host)| host.image == ImageRole::Backup)
+        .map(|(index, host)| {
+            let of = host.backup.as_ref().map_or(&[][..], |backup| &backup.of);
+            (index, host, of)
+        })
+}
+
+impl Checker<'_> {
+    /// Backup hosts: what they keep must exist and have data, the restore
+    /// must be able to reach it, and no inject may touch them (offline
+    /// copies are what ransomware cannot encrypt).
+    fn backups(&mut self) {
+        let scenario = self.scenario;
+        for (index, host) in scenario.hosts.iter().enumerate() {
+            if host.backup.is_some() && host.image != ImageRole::Backup {
+                self.error(
+                    format!("hosts[{index}].backup"),
+                    format!(
+                        "host {:?} has `backup`, but only a host of image backup keeps copies (its image is {})",
+                        host.name,
+                        host.image.as_str()
+                    ),
+                );
+            }
+        }
+        let backed_up_roles: Vec<&str> = ImageRole::ALL
+            .into_iter()
+            .filter(|role| !roles::data_paths(*role).is_empty())
+            .map(ImageRole::as_str)
+            .collect();
+        for (index, host, of) in backup_hosts(scenario) {
+            if of.is_empty() {
+                self.error(
+                    format!("hosts[{index}]"),
+                    format!(
+                        "backup host {:?} backs up nothing: list the hosts it keeps copies of in `backup: {{of: [segment/host]}}`",
+                        host.name
+                    ),
+                );
+            }
+            if !host.login {
+                self.warning(
+                    format!("hosts[{index}].login"),
+                    format!(
+                        "trainees cannot log in to backup host {:?} to restore from it: give it `login: true`",
+                        host.name
+                    ),
+                );
+            }
+            let mut seen = BTreeSet::new();
+            for (source_index, reference) in of.iter().enumerate() {
+                let path = format!("hosts[{index}].backup.of[{source_index}]");
+                let source = match self.topology.host_ref(reference) {
+                    Ok(source) => source,
+                    Err(message) => {
+                        self.error(&path, message);
+                        continue;
+                    }
+                };
+                if !seen.insert(source.name.as_str()) {
+                    self.error(&path, format!("{reference} is listed twice"));
+                    continue;
+                }
+                let Some((user, port)) = roles::restore_access(source.image) else {
+                    self.error(
+                        &path,
+                        format!(
+                            "host {reference} (role {}) has no data to back up; backups are of hosts of role {}",
+                            source.image.as_str(),
+                            backed_up_roles.join(", ")
+                        ),
+                    );
+                    continue;
+                };
+                if !source.login {
+                    self.error(
+                        &path,
+                        format!(
+                            "the restore logs in to {reference} as {user} with the team's password, which only a host with `login: true` has: give {} `login: true`",
+                            source.name
+                        ),
+                    );
+                }
+                if !self.flow_allows(host, source, port) {
+                    self.error(
+                        &path,
+                        format!(
+                            "the restore cannot reach {reference}: no flow lets backup host {}/{} connect to it on tcp/{port} (as {user}); add one",
+                            host.segment, host.name
+                        ),
+                    );
+                }
+            }
+        }
+        self.offline_backups();
+        self.restored_checks();
+    }
+
+    /// No inject acts on a backup host or sends traffic to it.
+    fn offline_backups(&mut self) {
+        let is_backup = |checker: &Checker<'_>, reference: &str| {
+            checker
+                .topology
+                .host_ref(reference)
+                .is_ok_and(|host| host.image == ImageRole::Backup)
+        };
+        let why = "a backup host is offline: no inject may act on it or send it traffic";
+        for (index, inject) in self.scenario.injects.iter().enumerate() {
+            let path = format!("injects[{index}]");
+            let message = matches!(inject.action, Action::Message(_));
+            if !message && is_backup(self, &inject.target) {
+                self.error(
+                    format!("{path}.target"),
+                    format!("{why} ({} is one)", inject.target),
+                );
+            }
+            match &inject.action {
+                Action::Traffic(traffic) if is_backup(self, &traffic.to) => self.error(
+                    format!("{path}.action.traffic.to"),
+                    format!("{why} ({} is one)", traffic.to),
+                ),
+                Action::Replay(replay) => {
+                    for (original, mapped) in &replay.map {
+                        if is_backup(self, mapped) {
+                            self.error(
+                                format!("{path}.action.replay.map.{original}"),
+                                format!("{why} ({mapped} is one)"),
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A `restored` check judges a backed-up host, under its data paths.
+    fn restored_checks(&mut self) {
+        for (index, objective) in self.scenario.objectives.iter().enumerate() {
+            let Evidence::Check(check) = &objective.evidence else {
+                continue;
+            };
+            if check.kind != CheckKind::Restored {
+                continue;
+            }
+            let path = format!("objectives[{index}].evidence.check");
+            let Ok(target) = self.topology.host_ref(&check.target) else {
+                continue;
+            };
+            let backed_up = backup_hosts(self.scenario).any(|(_, _, of)| {
+                of.iter().any(|reference| {
+                    self.topology
+                        .host_ref(reference)
+                        .is_ok_and(|host| host.name == target.name)
+                })
+            });
+            if !backed_up {
+                self.error(
+                    format!("{path}.target"),
+                    format!(
+                        "no backup host keeps a copy of {}: list it in a backup host's `backup.of`",
+                        check.target
+                    ),
+                );
+            }
+            if let Some(to) = &check.to
+                && let Ok(keeper) = self.topology.host_ref(to)
+            {
+                let keeps = keeper.image == ImageRole::Backup
+                    && keeper
+                        .backup
+                        .iter()
+                        .flat_map(|backup| &backup.of)
+                        .any(|reference| {
+                            self.topology
+                                .host_ref(reference)
+                                .is_ok_and(|host| host.name == target.name)
+                        });
+                if !keeps {
+                    self.error(
+                        format!("{path}.to"),
+                        format!(
+                            "{to} keeps no copy of {}: `to` names the backup host the check compares with",
+                            check.target
+                        ),
+                    );
+                }
+            }
+            let data_paths = roles::data_paths(target.image);
+            if let Some(file_path) = &check.path
+                && !data_paths
+                    .iter()
+                    .any(|directory| roles::is_under(directory, file_path))
+            {
+                self.error(
+                    format!("{path}.path"),
+                    format!(
+                        "{file_path:?} is not in what a backup of {} holds ({})",
+                        check.target,
+                        if data_paths.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            data_paths.join(", ")
+                        }
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A `command` check's command and expectations.
+    fn command_check(&mut self, path: &str, check: &Check) {
+        if check.kind != CheckKind::Command {
+            return;
+        }
+        if let Some(command) = &check.command
+            && command.trim().is_empty()
+        {
+            self.error(format!("{path}.command"), "the command is empty");
+        }
+        let Some(expect) = &check.expect else {
+            return;
+        };
+        if let Some(exit) = expect.exit
+            && !(0..=255).contains(&exit)
+        {
+            self.error(
+                format!("{path}.expect.exit"),
+                format!("exit status {exit} must be between 0 and 255"),
+            );
+        }
+        if let Some(contains) = &expect.output_contains
+            && contains.is_empty()
+        {
+            self.error(
+                format!("{path}.expect.output_contains"),
+                "the text to look for is empty (every output contains it)",
+            );
+        }
+        if let Some(pattern) = &expect.output_matches
+            && let Err(error) = regex::Regex::new(pattern)
+        {
+            let reason = error.to_string();
+            let reason = reason.lines().last().unwrap_or_default().trim();
+            self.error(
+                format!("{path}.expect.output_matches"),
+                format!("{pattern:?} is not a regular expression: {reason}"),
+            );
+        }
+    }
+
+    /// Whether `from` may open a TCP connection to `to` on `port`: in one
+    /// segment always (segments are L2), across segments when a flow
+    /// allows it (the router accepts exactly the declared flows).
+    fn flow_allows(&self, from: &Host, to: &Host, port: u16) -> bool {
+        if from.segment == to.segment {
+            return true;
+        }
+        let selects = |selectors: &OneOrMany<String>, host: &Host| {
+            selectors.as_slice().iter().any(|selector| {
+                self.topology
+                    .select(selector)
+                    .is_ok_and(|hosts| hosts.iter().any(|selected| selected.name == host.name))
+            })
+        };
+        let carries = |flow: &Flow| {
+            flow.ports
+                .as_slice()
+                .iter()
+                .any(|spec| match spec.protocol {
+                    Protocol::Any => true,
+                    Protocol::Tcp => spec
+                        .ports
+                        .is_some_and(|(low, high)| (low..=high).contains(&port)),
+                    Protocol::Udp | Protocol::Icmp => false,
+                })
+        };
+        self.scenario.flows.iter().any(|flow| {
+            carries(flow)
+                && ((selects(&flow.from, from) && selects(&flow.to, to))
+                    || (flow.bidirectional && selects(&flow.from, to) && selects(&flow.to, from)))
+        })
+    }
 }
 
 /// What a mail address must look like here: `local@domain`, no spaces,

@@ -94,7 +94,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 previous.apply_credentials(&mut plan);
             }
             let observed = enshu_backend::Backend::list(&backend, &[(enshu_scenario::plan::labels::SESSION, args.session.as_str())]).await?;
-            let steps = enshu_controller::diff(&plan, &observed);
+            let mut steps = enshu_controller::diff(&plan, &observed);
+            let held = enshu_controller::observe_held(&backend, &plan, &observed).await;
+            steps.extend(enshu_controller::backup_steps(&plan, &held, &steps));
             match args.output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&steps)?),
                 Output::Text => steps.iter().for_each(|step| println!("{}", serde_json::to_string(step).unwrap_or_default())),

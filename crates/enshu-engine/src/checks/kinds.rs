@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use enshu_backend::ExecOutput;
+use enshu_injector::artefact::{ENCRYPTED_EXTENSION, RANSOM_NOTE_FILE};
 use enshu_injector::shell;
 use enshu_scenario::model::{CheckKind, TrafficKind};
 use enshu_scenario::plan::{PlannedCheck, ResolvedTarget};
@@ -35,6 +36,14 @@ pub const BEACON_SCRIPT: &str = include_str!("../../scripts/checks/beacon.py");
 /// Judges account `$1` against the image's initial passwords; prints
 /// `pass|fail <reason>`.
 pub const ACCOUNT_SCRIPT: &str = include_str!("../../scripts/checks/account.sh");
+/// Prints `sha256sum` lines for the files under `$2`, at most `$1` (read
+/// as for [`FILES_SCRIPT`]).
+pub const RESTORED_SCRIPT: &str = concat!(
+    include_str!("../../../enshu-injector/scripts/run-as-owner.sh"),
+    include_str!("../../scripts/checks/restored.sh")
+);
+/// Prints the manifest of the copy of host `$1` on a backup host.
+pub const MANIFEST_SCRIPT: &str = include_str!("../../scripts/checks/manifest.sh");
 
 /// Seconds an HTTP check's `curl` may take.
 const HTTP_TIMEOUT_SECONDS: &str = "5";
@@ -62,7 +71,13 @@ pub struct Judging<'a> {
     /// Whether the target answered an exec (asked only by kinds with
     /// [`CheckProgram::needs_target_running`]).
     pub target_running: bool,
+    /// The output of the kind's [`CheckProgram::reference`] exec, when it
+    /// has one (`restored`: the backup's manifest).
+    pub reference: Option<&'a ExecOutput>,
 }
+
+/// Builds the exec a check runs (pure).
+pub type CommandFor = fn(&PlannedCheck) -> Result<CheckCommand, CheckError>;
 
 /// What one kind of check runs and how it judges.
 pub struct CheckProgram {
@@ -80,6 +95,9 @@ pub struct CheckProgram {
     /// Whether the kind judges the team's own action rather than traces of
     /// the attack (see [`super::judges_the_teams_action`]).
     pub judges_the_teams_action: bool,
+    /// A second exec whose output the verdict compares with (`restored`
+    /// reads the backup's manifest on the backup host).
+    pub reference: Option<CommandFor>,
 }
 
 /// The table: each kind's program.
@@ -94,6 +112,8 @@ pub fn program(kind: CheckKind) -> &'static CheckProgram {
         CheckKind::ProcessAbsent => &PROCESS_ABSENT,
         CheckKind::NoBeacon => &NO_BEACON,
         CheckKind::AccountDisabled => &ACCOUNT_DISABLED,
+        CheckKind::Restored => &RESTORED,
+        CheckKind::Command => &COMMAND,
     }
 }
 
@@ -107,6 +127,7 @@ const fn attack_trace(
         judge_clean: None,
         needs_target_running: false,
         judges_the_teams_action: false,
+        reference: None,
     }
 }
 
@@ -133,6 +154,13 @@ static NO_BEACON: CheckProgram = CheckProgram {
     ..attack_trace(beacon_command, judge_beacon)
 };
 static ACCOUNT_DISABLED: CheckProgram = team_action(account_command, judge_account);
+static RESTORED: CheckProgram = CheckProgram {
+    reference: Some(manifest_command),
+    ..attack_trace(restored_command, judge_restored)
+};
+// What a command shows is the scenario's to say: a rebuilt range need not
+// pass it (a version after patching), so the clean-range proof skips it.
+static COMMAND: CheckProgram = team_action(command_command, judge_command);
 
 fn host_container(objective: &str, target: &ResolvedTarget) -> Result<String, CheckError> {
     target
@@ -514,4 +542,289 @@ fn judge_account(judging: &Judging<'_>) -> CheckOutcome {
         .map(|(_, reason)| reason)
         .unwrap_or(text.trim());
     CheckOutcome::new(passed, reason.to_string())
+}
+
+/// Most files a `restored` check lists on its target.
+const RESTORED_FILE_LIMIT: &str = "20000";
+/// Seconds a `command` check's command may run (inside the 20 s exec).
+const COMMAND_TIMEOUT_SECONDS: &str = "15";
+/// Exit status of `timeout` when the command ran out of time.
+const TIMED_OUT_EXIT: i64 = 124;
+
+/// The target's host name (the name its copy has on the backup host).
+fn host_name(target: &ResolvedTarget) -> &str {
+    target
+        .reference
+        .rsplit('/')
+        .next()
+        .unwrap_or(&target.reference)
+}
+
+fn restored_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
+    let path = required_path(check)?;
+    in_target(
+        check,
+        shell::bash(
+            RESTORED_SCRIPT,
+            "enshu-check-restored",
+            &[RESTORED_FILE_LIMIT, path],
+        ),
+    )
+}
+
+fn manifest_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
+    let backup = check.to.as_ref().ok_or_else(|| missing(check, "to"))?;
+    Ok(CheckCommand {
+        container: host_container(&check.objective, backup)?,
+        command: shell::bash(
+            MANIFEST_SCRIPT,
+            "enshu-check-manifest",
+            &[host_name(&check.target)],
+        ),
+    })
+}
+
+/// `sha256sum` lines as absolute path → hash: names relative to `/`
+/// (`./srv/share/a`, `srv/share/a`), a leading `\` marking an escaped
+/// name (`\\`, `\n`, `\r`).
+pub fn parse_sha256_lines(text: &str) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for line in text.lines() {
+        let (escaped, line) = match line.strip_prefix('\\') {
+            Some(rest) => (true, rest),
+            None => (false, line),
+        };
+        let Some((hash, name)) = line.split_at_checked(64) else {
+            continue;
+        };
+        let Some(name) = name.strip_prefix("  ").or_else(|| name.strip_prefix(" *")) else {
+            continue;
+        };
+        if !hash.chars().all(|character| character.is_ascii_hexdigit()) {
+            continue;
+        }
+        let name = if escaped {
+            unescape(name)
+        } else {
+            name.to_string()
+        };
+        let relative = name.trim_start_matches("./").trim_start_matches('/');
+        files.insert(format!("/{relative}"), hash.to_ascii_lowercase());
+    }
+    files
+}
+
+fn unescape(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut characters = name.chars();
+    while let Some(character) = characters.next() {
+        if character != '\\' {
+            out.push(character);
+            continue;
+        }
+        match characters.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// At most a few names, for a detail line.
+fn some(names: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    let mut shown = names
+        .iter()
+        .take(SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        shown.push_str(&format!(", … ({} in all)", names.len()));
+    }
+    shown
+}
+
+/// Met when every file the backup holds under the check's path is on the
+/// target with the backup's hash, and no encrypted file (`*.locked`) or
+/// ransom note is left there. Other files the team or the staff added
+/// since do not count against it.
+fn judge_restored(judging: &Judging<'_>) -> CheckOutcome {
+    let check = judging.check;
+    let target = check.target.reference.as_str();
+    let path = check.check.path.as_deref().unwrap_or("/");
+    let backup = check
+        .to
+        .as_ref()
+        .map_or("the backup host", |to| to.reference.as_str());
+    let Some(manifest) = judging.reference else {
+        return CheckOutcome::new(false, format!("the backup of {target} was not read"));
+    };
+    if manifest.exit_code != 0 {
+        return CheckOutcome::new(
+            false,
+            format!(
+                "{backup} holds no copy of {target}: {}",
+                String::from_utf8_lossy(&manifest.stderr).trim()
+            ),
+        );
+    }
+    let expected: BTreeMap<String, String> = parse_sha256_lines(&manifest.stdout_text())
+        .into_iter()
+        .filter(|(file, _)| enshu_scenario::roles::is_under(path, file))
+        .collect();
+    if expected.is_empty() {
+        return CheckOutcome::new(
+            false,
+            format!("the backup of {target} on {backup} holds no file under {path}"),
+        );
+    }
+    let found = parse_sha256_lines(&judging.output.stdout_text());
+    let mut missing = Vec::new();
+    let mut changed = Vec::new();
+    for (file, hash) in &expected {
+        match found.get(file) {
+            None => missing.push(file.as_str()),
+            Some(found_hash) if found_hash != hash => changed.push(file.as_str()),
+            Some(_) => {}
+        }
+    }
+    let is_note = |file: &str| file.rsplit('/').next() == Some(RANSOM_NOTE_FILE);
+    let encrypted: Vec<&str> = found
+        .keys()
+        .filter(|file| file.ends_with(ENCRYPTED_EXTENSION))
+        .map(String::as_str)
+        .collect();
+    let notes: Vec<&str> = found
+        .keys()
+        .filter(|file| is_note(file) && !expected.contains_key(*file))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() && changed.is_empty() && encrypted.is_empty() && notes.is_empty() {
+        let others = found.len() - expected.len();
+        return CheckOutcome::new(
+            true,
+            format!(
+                "the {} files of the backup under {path} are on {target} with their hashes ({others} other files)",
+                expected.len()
+            ),
+        );
+    }
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!("{} missing ({})", missing.len(), some(&missing)));
+    }
+    if !changed.is_empty() {
+        problems.push(format!(
+            "{} differ from the backup ({})",
+            changed.len(),
+            some(&changed)
+        ));
+    }
+    if !encrypted.is_empty() {
+        problems.push(format!(
+            "{} encrypted ({})",
+            encrypted.len(),
+            some(&encrypted)
+        ));
+    }
+    if !notes.is_empty() {
+        problems.push(format!("ransom note left ({})", some(&notes)));
+    }
+    CheckOutcome::new(
+        false,
+        format!(
+            "{path} on {target} is not restored from {backup}: {}",
+            problems.join("; ")
+        ),
+    )
+}
+
+fn command_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
+    let command = check
+        .check
+        .command
+        .as_deref()
+        .ok_or_else(|| missing(check, "command"))?;
+    let container = match &check.from {
+        Some(from) => host_container(&check.objective, from)?,
+        None => host_container(&check.objective, &check.target)?,
+    };
+    let address = check
+        .target
+        .address
+        .map(|address| address.to_string())
+        .unwrap_or_default();
+    Ok(CheckCommand {
+        container,
+        command: [
+            "timeout",
+            "-k",
+            "2",
+            COMMAND_TIMEOUT_SECONDS,
+            "bash",
+            "-c",
+            command,
+            "enshu-check-command",
+            &address,
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect(),
+    })
+}
+
+/// Met when every condition of `expect` holds (exit 0 when it gives none):
+/// the exit status, text in the output, a regular expression matching it.
+/// The output is stdout followed by stderr.
+fn judge_command(judging: &Judging<'_>) -> CheckOutcome {
+    let check = &judging.check.check;
+    let expect = check.expect.as_deref().cloned().unwrap_or_default();
+    let output = judging.output;
+    let mut text = output.stdout_text();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    let first_line = text
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("");
+    let first_line: String = first_line.chars().take(120).collect();
+    let code = output.exit_code;
+    let checks_output = expect.output_contains.is_some() || expect.output_matches.is_some();
+    let mut problems = Vec::new();
+    if code == TIMED_OUT_EXIT {
+        problems.push(format!(
+            "the command ran out of time ({COMMAND_TIMEOUT_SECONDS}s)"
+        ));
+    }
+    if let Some(exit) = expect.exit.or((!checks_output).then_some(0))
+        && code != exit
+    {
+        problems.push(format!("it exited {code}, expected {exit}"));
+    }
+    if let Some(needle) = &expect.output_contains
+        && !text.contains(needle.as_str())
+    {
+        problems.push(format!("its output does not contain {needle:?}"));
+    }
+    if let Some(pattern) = &expect.output_matches {
+        match regex::Regex::new(pattern) {
+            Ok(regex) if regex.is_match(&text) => {}
+            Ok(_) => problems.push(format!("its output does not match {pattern:?}")),
+            Err(error) => {
+                problems.push(format!("{pattern:?} is not a regular expression: {error}"))
+            }
+        }
+    }
+    let shown = if first_line.is_empty() {
+        "no output".to_string()
+    } else {
+        format!("output {first_line:?}")
+    };
+    if problems.is_empty() {
+        CheckOutcome::new(true, format!("the command exited {code} ({shown})"))
+    } else {
+        CheckOutcome::new(false, format!("{} ({shown})", problems.join("; ")))
+    }
 }

@@ -26,7 +26,8 @@ use serde::Serialize;
 
 pub use kinds::{
     ACCOUNT_SCRIPT, BEACON_SCRIPT, CheckCommand, CheckProgram, FILE_HASH_SCRIPT, FILES_SCRIPT,
-    HTTP_SCRIPT, Judging, PORT_SCRIPT, PROCESS_SCRIPT, beacon_inject, program,
+    HTTP_SCRIPT, Judging, MANIFEST_SCRIPT, PORT_SCRIPT, PROCESS_SCRIPT, RESTORED_SCRIPT,
+    beacon_inject, parse_sha256_lines, program,
 };
 
 /// How long one exec of a check may take.
@@ -105,6 +106,7 @@ pub fn judge(
         ground_truth: &BTreeMap::new(),
         expected_sha256,
         target_running,
+        reference: None,
     })
 }
 
@@ -186,12 +188,23 @@ async fn run_judged<B: Backend>(
         (true, Some(target)) => answers(backend, target).await,
         _ => true,
     };
+    let reference = match kind.reference {
+        Some(reference_command) => {
+            let command = reference_command(check)?;
+            match exec_bounded(backend, &command.container, &command.command).await {
+                Ok(output) => Some(output),
+                Err(reason) => return Ok(CheckOutcome::new(false, reason)),
+            }
+        }
+        None => None,
+    };
     Ok(judge(&Judging {
         check,
         output: &output,
         ground_truth,
         expected_sha256: expected.as_deref(),
         target_running,
+        reference: reference.as_ref(),
     }))
 }
 

@@ -33,6 +33,8 @@ fn check(kind: CheckKind) -> PlannedCheck {
             golden: None,
             name: None,
             window: None,
+            command: None,
+            expect: None,
         },
         target: target("office/pc01", "t-pc01", "10.64.10.101"),
         from: None,
@@ -213,6 +215,7 @@ fn judge_beacon(
         ground_truth,
         expected_sha256: None,
         target_running,
+        reference: None,
     })
 }
 
@@ -275,6 +278,7 @@ fn a_rebuilt_range_is_clean_of_beacons_when_none_comes_and_the_target_runs() {
             ground_truth: &BTreeMap::new(),
             expected_sha256: None,
             target_running,
+            reference: None,
         })
     };
     // A fresh C2 has logged nothing: clean, though the objective is not met.
@@ -347,7 +351,8 @@ fn every_kind_has_one_program_and_the_teams_own_actions_are_marked() {
         [
             CheckKind::PortClosed,
             CheckKind::FilePresent,
-            CheckKind::AccountDisabled
+            CheckKind::AccountDisabled,
+            CheckKind::Command
         ]
     );
     let waits_for_the_target: Vec<CheckKind> = CheckKind::ALL
@@ -393,4 +398,245 @@ fn a_faster_clock_shrinks_the_quiet_window_it_checks() {
     );
     quiet.check.window = None;
     assert_eq!(window(&at_speed(&quiet, 20)), "15");
+}
+
+const HASH_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const HASH_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+fn restored_check() -> PlannedCheck {
+    let mut restored = check(CheckKind::Restored);
+    restored.check.target = "lgwan/fs01".into();
+    restored.target = target("lgwan/fs01", "t-fs01", "10.64.20.11");
+    restored.to = Some(target("lgwan/backup01", "t-backup01", "10.64.20.30"));
+    restored.check.path = Some("/srv/share".into());
+    restored
+}
+
+/// The backup's manifest as `store.sh` writes it (names from the copy's
+/// root) and the target's listing as `restored.sh` prints it (from /).
+const MANIFEST: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa  ./srv/share/README.txt\n\
+                        bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb  ./srv/share/総務課/会議室予約.csv\n";
+
+fn judge_restored(listing: &str, manifest: &ExecOutput) -> CheckOutcome {
+    judge_with(&Judging {
+        check: &restored_check(),
+        output: &output(listing),
+        ground_truth: &BTreeMap::new(),
+        expected_sha256: None,
+        target_running: true,
+        reference: Some(manifest),
+    })
+}
+
+#[test]
+fn restored_runs_in_the_target_and_reads_the_manifest_on_the_backup_host() {
+    let restored = restored_check();
+    assert_eq!(
+        check_command(&restored).unwrap(),
+        CheckCommand {
+            container: "t-fs01".into(),
+            command: shell::bash(
+                RESTORED_SCRIPT,
+                "enshu-check-restored",
+                &["20000", "/srv/share"]
+            ),
+        }
+    );
+    assert!(RESTORED_SCRIPT.starts_with(RUN_AS_OWNER));
+    let manifest = (program(CheckKind::Restored).reference.unwrap())(&restored).unwrap();
+    assert_eq!(
+        manifest,
+        CheckCommand {
+            container: "t-backup01".into(),
+            command: shell::bash(MANIFEST_SCRIPT, "enshu-check-manifest", &["fs01"]),
+        }
+    );
+}
+
+#[test]
+fn restored_passes_when_every_backed_up_file_is_back_with_its_hash() {
+    let manifest = output(MANIFEST);
+    let listing = format!(
+        "{HASH_A}  srv/share/README.txt\n{HASH_B}  srv/share/総務課/会議室予約.csv\n{HASH_A}  srv/share/new-since.txt\n"
+    );
+    let outcome = judge_restored(&listing, &manifest);
+    assert!(outcome.passed, "{outcome:?}");
+    assert!(outcome.detail.contains("the 2 files"), "{}", outcome.detail);
+    assert!(outcome.detail.contains("1 other"), "{}", outcome.detail);
+}
+
+#[test]
+fn restored_fails_on_missing_changed_encrypted_files_and_a_ransom_note() {
+    let manifest = output(MANIFEST);
+    let encrypted = format!(
+        "{HASH_A}  srv/share/README.txt.locked\n{HASH_B}  srv/share/総務課/会議室予約.csv.locked\n{HASH_A}  srv/share/README_RESTORE_FILES.txt\n"
+    );
+    let outcome = judge_restored(&encrypted, &manifest);
+    assert!(!outcome.passed);
+    for part in ["2 missing", "2 encrypted", "ransom note left"] {
+        assert!(outcome.detail.contains(part), "{part}: {}", outcome.detail);
+    }
+    // Back, but one file has another content.
+    let changed =
+        format!("{HASH_A}  srv/share/README.txt\n{HASH_A}  srv/share/総務課/会議室予約.csv\n");
+    let outcome = judge_restored(&changed, &manifest);
+    assert!(!outcome.passed);
+    assert!(outcome.detail.contains("1 differ"), "{}", outcome.detail);
+    // Everything back, but an encrypted leftover is still there.
+    let leftover = format!(
+        "{HASH_A}  srv/share/README.txt\n{HASH_B}  srv/share/総務課/会議室予約.csv\n{HASH_B}  srv/share/old.xlsx.locked\n"
+    );
+    assert!(!judge_restored(&leftover, &manifest).passed);
+}
+
+#[test]
+fn restored_fails_without_a_copy_or_with_an_empty_one() {
+    let none = ExecOutput {
+        exit_code: 3,
+        stdout: vec![],
+        stderr: b"no copy of fs01\n".to_vec(),
+    };
+    let outcome = judge_restored("", &none);
+    assert!(!outcome.passed);
+    assert!(
+        outcome.detail.contains("holds no copy"),
+        "{}",
+        outcome.detail
+    );
+    let outcome = judge_restored("", &output(""));
+    assert!(!outcome.passed);
+    assert!(
+        outcome.detail.contains("holds no file"),
+        "{}",
+        outcome.detail
+    );
+}
+
+#[test]
+fn restored_looks_only_under_its_path() {
+    let mut under = restored_check();
+    under.check.path = Some("/srv/share/総務課".into());
+    let listing = format!("{HASH_B}  srv/share/総務課/会議室予約.csv\n");
+    let outcome = judge_with(&Judging {
+        check: &under,
+        output: &output(&listing),
+        ground_truth: &BTreeMap::new(),
+        expected_sha256: None,
+        target_running: true,
+        reference: Some(&output(MANIFEST)),
+    });
+    assert!(outcome.passed, "{outcome:?}");
+}
+
+#[test]
+fn sha256sum_lines_with_escaped_names_are_read() {
+    let text = format!("\\{HASH_A}  ./srv/share/a\\nb\\\\c\n{HASH_B} *srv/x\nnot a line\n");
+    let files = parse_sha256_lines(&text);
+    assert_eq!(
+        files,
+        BTreeMap::from([
+            ("/srv/share/a\nb\\c".to_string(), HASH_A.to_string()),
+            ("/srv/x".to_string(), HASH_B.to_string()),
+        ])
+    );
+}
+
+fn command_check(
+    command: &str,
+    expect: Option<enshu_scenario::model::CommandExpect>,
+) -> PlannedCheck {
+    let mut planned = check(CheckKind::Command);
+    planned.check.command = Some(command.into());
+    planned.check.expect = expect.map(Box::new);
+    planned
+}
+
+fn ran(exit_code: i64, stdout: &str, stderr: &str) -> ExecOutput {
+    ExecOutput {
+        exit_code,
+        stdout: stdout.as_bytes().to_vec(),
+        stderr: stderr.as_bytes().to_vec(),
+    }
+}
+
+#[test]
+fn a_command_runs_bounded_on_the_target_or_its_vantage_with_the_address_as_argument() {
+    let mut planned = command_check("nginx -v", None);
+    let expected = |container: &str| CheckCommand {
+        container: container.into(),
+        command: [
+            "timeout",
+            "-k",
+            "2",
+            "15",
+            "bash",
+            "-c",
+            "nginx -v",
+            "enshu-check-command",
+            "10.64.10.101",
+        ]
+        .map(str::to_string)
+        .to_vec(),
+    };
+    assert_eq!(check_command(&planned).unwrap(), expected("t-pc01"));
+    planned.from = Some(target("lgwan/analyst", "t-analyst", "10.64.20.5"));
+    assert_eq!(check_command(&planned).unwrap(), expected("t-analyst"));
+}
+
+#[test]
+fn a_command_is_judged_by_every_condition_it_gives() {
+    use enshu_scenario::model::CommandExpect;
+    let judge_it = |expect: Option<CommandExpect>, output: &ExecOutput| {
+        judge(&command_check("nginx -v", expect), output, None, true)
+    };
+    // No expectation: exit 0.
+    assert!(judge_it(None, &ran(0, "", "")).passed);
+    assert!(!judge_it(None, &ran(1, "", "")).passed);
+    // The output is stdout and stderr: `nginx -v` writes to stderr.
+    let version = ran(0, "", "nginx version: nginx/1.22.1\n");
+    let matches = |pattern: &str| {
+        Some(CommandExpect {
+            output_matches: Some(pattern.into()),
+            ..CommandExpect::default()
+        })
+    };
+    let outcome = judge_it(matches(r"nginx/1\.2[2-9]"), &version);
+    assert!(outcome.passed, "{outcome:?}");
+    assert!(
+        outcome.detail.contains("nginx/1.22.1"),
+        "{}",
+        outcome.detail
+    );
+    let outcome = judge_it(matches(r"nginx/1\.2[6-9]"), &version);
+    assert!(!outcome.passed);
+    assert!(
+        outcome.detail.contains("does not match"),
+        "{}",
+        outcome.detail
+    );
+    // An output condition alone does not ask for exit 0; with `exit` it does.
+    let contains = |text: &str, exit: Option<i64>| {
+        Some(CommandExpect {
+            exit,
+            output_contains: Some(text.into()),
+            ..CommandExpect::default()
+        })
+    };
+    assert!(judge_it(contains("404", None), &ran(22, "404", "")).passed);
+    let outcome = judge_it(contains("404", Some(0)), &ran(22, "404", ""));
+    assert!(!outcome.passed);
+    assert!(
+        outcome.detail.contains("exited 22, expected 0"),
+        "{}",
+        outcome.detail
+    );
+    assert!(!judge_it(contains("200", None), &ran(0, "404", "")).passed);
+    // Out of time: `timeout` exits 124.
+    let outcome = judge_it(None, &ran(124, "", ""));
+    assert!(!outcome.passed);
+    assert!(
+        outcome.detail.contains("ran out of time"),
+        "{}",
+        outcome.detail
+    );
 }

@@ -49,6 +49,9 @@ impl Checker<'_> {
             let Ok(host) = self.topology.host_ref(&inject.target) else {
                 continue;
             };
+            if host.image == ImageRole::Backup {
+                continue; // refused as offline (`Checker::backups`)
+            }
             let path = format!("injects[{index}].action");
             match &inject.action {
                 Action::Artefact(artefact) => {
@@ -237,7 +240,10 @@ impl Checker<'_> {
                     );
                 }
             }
-            CheckKind::PortClosed | CheckKind::ProcessAbsent => {}
+            CheckKind::PortClosed
+            | CheckKind::ProcessAbsent
+            | CheckKind::Restored
+            | CheckKind::Command => {}
         }
     }
 }
