@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The solver of scenarios/emotet-beta.yaml: a scripted team that meets
-every objective with what trainees have (the SOC's mail in the portal, the
+every objective with what trainees have (the SOC's mail in the team mailbox, the
 SSH way in to the analyst workstation, the staff PC and the mail server it
 may log in to from there, the team's firewall and the report forms), and a
 scripted instructor who grades the judged notice.
@@ -15,12 +15,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from team import IPV4, main, now  # noqa: E402
 
 def solve(team, instructor):
-    # Detection: the security cloud SOC's mail names the PC and the server
-    # it beacons to.
-    alert = team.wait_message(lambda m: m["channel"] == "mail" and len(re.findall(IPV4, m["body"])) >= 2,
-                              what="the SOC's alert")
-    pc, c2 = re.findall(IPV4, alert["body"])[:2]
-    team.say(f"the SOC reports {pc} beaconing to {c2}")
+    # Detection: the security cloud SOC's mail, read in the team mailbox
+    # with the analyst workstation's mail client, names the PC and the
+    # server it beacons to (on one line of its body, the server with :8080).
+    mailbox = team.hosts()["lgwan/lgmail"]
+    read = (f"timeout 30 s-nail -N -# -S 'password-team@{mailbox}={team.password}' "
+            "-Y headers -Y 'print 1' -Y quit -f +INBOX </dev/null")
+    beacon = re.compile(rf"({IPV4})[^\d\n][^\n]*?({IPV4}):8080")
+    alert = team.wait_on("analyst", read, lambda text: beacon.search(text) is not None,
+                         limit=600, what="the SOC's alert in the team mailbox")
+    pc, c2 = beacon.search(alert).groups()
+    team.say(f"the SOC's mail in the team mailbox reports {pc} beaconing to {c2}")
     team.answer("patient-zero", pc)
     team.answer("c2-address", c2)
 
