@@ -63,12 +63,18 @@ def solve(team, instructor):
         raise RuntimeError(f"nginx refused admin.conf: {team.on(web, 'cat /run/enshu/site.error', user='webadmin')}")
     team.say(f"/admin/ restricted to {', '.join(internal)}")
 
-    # Recovery: the genuine top page from the site's backup, and a new
-    # password for the CMS account the attacker used.
+    # Recovery: the genuine top page from the city's backup server (its
+    # offline copy, restored over SSH as the site's administrator, whose
+    # password `restore` asks for), and a new password for the CMS account
+    # the attacker used.
     page = team.wait_on(web, "grep -c 'ウイルス' /var/www/html/index.html || true", lambda text: text.strip() != "0",
                         user="webadmin", what="the defaced page")
-    team.on(web, "cp /var/backups/www/index.html /var/www/html/index.html", user="webadmin")
-    team.say(f"restored index.html from /var/backups/www ({page.strip()} defaced line(s) gone)")
+    backup = team.hosts()["lgwan/backup01"]
+    listing = team.on(backup, "restore --list", user="backup")
+    if "sc-web" not in listing:
+        raise RuntimeError(f"the backup server keeps no copy of sc-web: {listing!r}")
+    team.on(backup, "restore sc-web /var/www/html/index.html", user="backup", stdin=team.password + "\n")
+    team.say(f"restored index.html from the backup server {backup} ({page.strip()} defaced line(s) gone)")
     password = "Saida-" + team.password[:8]
     team.on(web, "printf 'admin:%s\\n' \"$(openssl passwd -apr1 -stdin)\" > /run/enshu/htpasswd",
             user="webadmin", stdin=password + "\n")
