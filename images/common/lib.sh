@@ -111,11 +111,11 @@ enshu_supervise() {
 # Central logging: when the plan names collectors (ENSHU_SYSLOG, their
 # addresses, space-separated), a second rsyslogd follows every log file
 # under /var/log (*.log, */*.log, syslog, messages: services, auth, the
-# lines log artefacts append) and
-# forwards each line over TCP to each collector, with this host's name and
-# the time it was read; each collector has its own in-memory queue that
-# waits out a collector restart (retried every second, never dropped).
-# It opens no /dev/log, so a role's own syslog daemon keeps it.
+# lines log artefacts append) and forwards each line over TCP to each
+# collector, with this host's name, the file's name and the time it was
+# read; each collector has its own in-memory queue that waits out a
+# collector restart (retried every second, never dropped). It opens no
+# /dev/log, so a role's own syslog daemon keeps it.
 #   ENSHU_SYSLOG        collector addresses (unset: nothing is forwarded)
 #   ENSHU_SYSLOG_PORT   their TCP port (default 514)
 #   ENSHU_FORWARD_GLOBS extra files to follow (space-separated globs)
