@@ -370,11 +370,14 @@ mod tests {
         );
         assert_eq!(host.privileged, Some(false));
         assert_eq!(host.readonly_rootfs, Some(true));
-        assert_eq!(host.memory, Some(64 * 1024 * 1024));
+        assert_eq!(host.memory, Some(128 * 1024 * 1024));
         assert_eq!(host.memory_swap, host.memory);
         assert_eq!(host.nano_cpus, Some(500_000_000));
         assert_eq!(host.pids_limit, Some(256));
-        assert_eq!(host.sysctls.unwrap()["net.ipv4.ip_forward"], "1");
+        let sysctls = host.sysctls.unwrap();
+        assert_eq!(sysctls["net.ipv4.ip_forward"], "1");
+        // The flow records count each connection's bytes.
+        assert_eq!(sysctls["net.netfilter.nf_conntrack_acct"], "1");
         assert_eq!(host.init, Some(true));
         assert_eq!(
             host.restart_policy.unwrap().name,
