@@ -222,6 +222,38 @@ pub struct ResolvedTarget {
     pub subnet: Option<Ipv4Net>,
 }
 
+impl ResolvedTarget {
+    /// The host's address, or else the segment's subnet, as text (empty
+    /// when the reference resolved to nothing).
+    pub fn value(&self) -> String {
+        self.address
+            .map(|address| address.to_string())
+            .or(self.subnet.map(|subnet| subnet.to_string()))
+            .unwrap_or_default()
+    }
+}
+
+/// The texts of an inject the team reads, whose `{{segment/host}}`
+/// placeholders the planner fills: a message's sender, subject and body, a
+/// mail's subject and body.
+fn team_texts(action: &Action) -> Vec<&Text> {
+    match action {
+        Action::Message(message) => vec![&message.from, &message.subject, &message.body],
+        Action::Mail(mail) => vec![&mail.subject, &mail.body],
+        _ => Vec::new(),
+    }
+}
+
+fn team_texts_mut(action: &mut Action) -> Vec<&mut Text> {
+    match action {
+        Action::Message(message) => {
+            vec![&mut message.from, &mut message.subject, &mut message.body]
+        }
+        Action::Mail(mail) => vec![&mut mail.subject, &mut mail.body],
+        _ => Vec::new(),
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PlannedInject {
     pub id: String,
@@ -591,65 +623,28 @@ fn plan_team(
             match &inject.action {
                 Action::Replay(replay) => {
                     for (original, mapped) in &replay.map {
-                        let target = addresses.resolve(mapped, &prefix);
-                        let value = target
-                            .address
-                            .map(|address| address.to_string())
-                            .or(target.subnet.map(|subnet| subnet.to_string()));
-                        resolved.insert(original.clone(), value.unwrap_or_default());
+                        let value = addresses.resolve(mapped, &prefix).value();
+                        resolved.insert(original.clone(), value);
                     }
                 }
                 Action::Traffic(traffic) => {
-                    let target = addresses.resolve(&traffic.to, &prefix);
-                    let value = target
-                        .address
-                        .map(|address| address.to_string())
-                        .or(target.subnet.map(|subnet| subnet.to_string()));
-                    resolved.insert(traffic.to.clone(), value.unwrap_or_default());
+                    let value = addresses.resolve(&traffic.to, &prefix).value();
+                    resolved.insert(traffic.to.clone(), value);
                 }
-                Action::Artefact(_) => {}
-                Action::Mail(mail) => {
-                    for text in [&mail.subject, &mail.body] {
-                        for value in [&text.ja, &text.en].into_iter().flatten() {
-                            for reference in crate::model::placeholders(value) {
-                                let target = addresses.resolve(reference, &prefix);
-                                let value = target
-                                    .address
-                                    .map(|address| address.to_string())
-                                    .or(target.subnet.map(|subnet| subnet.to_string()));
-                                resolved.insert(reference.to_string(), value.unwrap_or_default());
-                            }
-                        }
-                    }
-                }
-                Action::Message(message) => {
-                    for text in [&message.from, &message.subject, &message.body] {
-                        for value in [&text.ja, &text.en].into_iter().flatten() {
-                            for reference in crate::model::placeholders(value) {
-                                let target = addresses.resolve(reference, &prefix);
-                                let value = target
-                                    .address
-                                    .map(|address| address.to_string())
-                                    .or(target.subnet.map(|subnet| subnet.to_string()));
-                                resolved.insert(reference.to_string(), value.unwrap_or_default());
-                            }
-                        }
+                Action::Artefact(_) | Action::Message(_) | Action::Mail(_) => {}
+            }
+            for text in team_texts(&inject.action) {
+                for value in [&text.ja, &text.en].into_iter().flatten() {
+                    for reference in crate::model::placeholders(value) {
+                        let value = addresses.resolve(reference, &prefix).value();
+                        resolved.insert(reference.to_string(), value);
                     }
                 }
             }
             let mut action = inject.action.clone();
-            if let Action::Message(message) = &mut action {
-                for text in [&mut message.from, &mut message.subject, &mut message.body] {
-                    for value in [&mut text.ja, &mut text.en].into_iter().flatten() {
-                        *value = crate::model::fill_placeholders(value, &resolved);
-                    }
-                }
-            }
-            if let Action::Mail(mail) = &mut action {
-                for text in [&mut mail.subject, &mut mail.body] {
-                    for value in [&mut text.ja, &mut text.en].into_iter().flatten() {
-                        *value = crate::model::fill_placeholders(value, &resolved);
-                    }
+            for text in team_texts_mut(&mut action) {
+                for value in [&mut text.ja, &mut text.en].into_iter().flatten() {
+                    *value = crate::model::fill_placeholders(value, &resolved);
                 }
             }
             PlannedInject {
