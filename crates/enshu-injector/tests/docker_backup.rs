@@ -11,15 +11,18 @@
 //! session label `bak<pid>` and is removed when the test ends, passed or
 //! failed. Addresses come from 10.227.0.0/16, which no other test uses.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
+
+use support::{SessionDown, check, container, plan_one_team};
 
 use enshu_backend::{Backend, ExecPrivilege};
 use enshu_docker::{DockerBackend, HostGuard};
 use enshu_engine::checks::{CheckOutcome, run_check};
 use enshu_injector::fire;
-use enshu_scenario::plan::{Plan, PlannedCheck, TeamPlan};
-use enshu_scenario::{NoFiles, PlanOptions};
+use enshu_scenario::plan::{Plan, TeamPlan};
 use enshu_store::GroundTruth;
 
 const POOL: &str = "10.227.0.0/16";
@@ -28,55 +31,7 @@ const PASSWORD: &str = "enshu";
 
 fn backup_plan(session: &str) -> Plan {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/backup.yaml");
-    let loaded = enshu_scenario::load("backup.yaml", &std::fs::read(path).unwrap()).expect("loads");
-    let options = PlanOptions {
-        session: session.to_string(),
-        teams: 1,
-        pool: Some(POOL.parse().unwrap()),
-        files: &NoFiles,
-    };
-    enshu_scenario::plan(&loaded, &options).expect("plans")
-}
-
-/// Tears the session down on drop, also when the test panicked.
-struct SessionDown {
-    session: String,
-}
-
-impl Drop for SessionDown {
-    fn drop(&mut self) {
-        let session = self.session.clone();
-        std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    let backend = DockerBackend::connect().await.expect("docker for teardown");
-                    if let Err(error) = enshu_controller::down(&backend, &session, 4).await {
-                        eprintln!("down {session} failed: {error}");
-                    }
-                })
-        })
-        .join()
-        .unwrap();
-    }
-}
-
-fn container<'a>(team: &'a TeamPlan, host: &str) -> &'a str {
-    &team
-        .containers
-        .iter()
-        .find(|container| container.hostname == host)
-        .unwrap_or_else(|| panic!("no host {host}"))
-        .name
-}
-
-fn check<'a>(team: &'a TeamPlan, objective: &str) -> &'a PlannedCheck {
-    team.checks
-        .iter()
-        .find(|check| check.objective == objective)
-        .unwrap_or_else(|| panic!("no check {objective}"))
+    plan_one_team("backup.yaml", &std::fs::read(path).unwrap(), session, POOL)
 }
 
 async fn judged(

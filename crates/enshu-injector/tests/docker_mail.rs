@@ -11,71 +11,22 @@
 //! session label `mail<pid>` and is removed when the test ends, passed or
 //! failed. Addresses come from 10.229.0.0/16, which no other test uses.
 
+mod support;
+
 use std::time::{Duration, Instant};
+
+use support::{SessionDown, container, inject, plan_one_team};
 
 use enshu_backend::{Backend, ExecPrivilege};
 use enshu_docker::{DockerBackend, HostGuard};
 use enshu_injector::{InjectError, fire};
-use enshu_scenario::plan::{Plan, PlannedInject, TeamPlan};
-use enshu_scenario::{NoFiles, PlanOptions};
+use enshu_scenario::plan::Plan;
 
 const POOL: &str = "10.229.0.0/16";
 const SCENARIO: &str = include_str!("fixtures/mail-range.yaml");
 
 fn mail_plan(session: &str) -> Plan {
-    let loaded = enshu_scenario::load("mail-range.yaml", SCENARIO.as_bytes()).expect("loads");
-    let options = PlanOptions {
-        session: session.to_string(),
-        teams: 1,
-        pool: Some(POOL.parse().unwrap()),
-        files: &NoFiles,
-    };
-    enshu_scenario::plan(&loaded, &options).expect("plans")
-}
-
-/// Tears the session down on drop, also when the test panicked.
-struct SessionDown {
-    session: String,
-}
-
-impl Drop for SessionDown {
-    fn drop(&mut self) {
-        let session = self.session.clone();
-        std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    let backend = DockerBackend::connect().await.expect("docker for teardown");
-                    match enshu_controller::down(&backend, &session, 6).await {
-                        Ok(report) => eprintln!(
-                            "down {session}: {} containers, {} networks",
-                            report.containers, report.networks
-                        ),
-                        Err(error) => eprintln!("down {session} failed: {error}"),
-                    }
-                })
-        })
-        .join()
-        .unwrap();
-    }
-}
-
-fn container<'a>(team: &'a TeamPlan, host: &str) -> &'a str {
-    &team
-        .containers
-        .iter()
-        .find(|container| container.hostname == host)
-        .unwrap_or_else(|| panic!("no host {host}"))
-        .name
-}
-
-fn inject<'a>(team: &'a TeamPlan, id: &str) -> &'a PlannedInject {
-    team.injects
-        .iter()
-        .find(|inject| inject.id == id)
-        .unwrap_or_else(|| panic!("no inject {id}"))
+    plan_one_team("mail-range.yaml", SCENARIO.as_bytes(), session, POOL)
 }
 
 async fn sh(

@@ -14,8 +14,12 @@
 //! (a tmpfs on `/var/www/html`, seeded with the image's homepage, which the
 //! web role's init would do) by changing the planned hardening.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+use support::{SessionDown, check, container, inject};
 
 use enshu_backend::{Backend, ExecPrivilege};
 use enshu_docker::{DockerBackend, HostGuard};
@@ -25,7 +29,7 @@ use enshu_injector::shell::sha256_hex;
 use enshu_scenario::model::{
     Action, Artefact, ArtefactKind, Check, CheckKind, Duration as ScenarioDuration,
 };
-use enshu_scenario::plan::{Plan, PlannedCheck, PlannedInject, TeamPlan};
+use enshu_scenario::plan::{Plan, PlannedCheck, PlannedInject};
 use enshu_scenario::{NoFiles, PlanOptions};
 use enshu_store::GroundTruth;
 use serde_json::Value;
@@ -62,58 +66,6 @@ fn quickstart_plan(session: &str, pool: &str) -> Plan {
         files: &NoFiles,
     };
     enshu_scenario::plan(&loaded, &options).expect("quickstart plans")
-}
-
-/// Tears the session down on drop, also when the test panicked.
-struct SessionDown {
-    session: String,
-}
-
-impl Drop for SessionDown {
-    fn drop(&mut self) {
-        let session = self.session.clone();
-        std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    let backend = DockerBackend::connect().await.expect("docker for teardown");
-                    match enshu_controller::down(&backend, &session, 4).await {
-                        Ok(report) => eprintln!(
-                            "down {session}: {} containers, {} networks",
-                            report.containers, report.networks
-                        ),
-                        Err(error) => eprintln!("down {session} failed: {error}"),
-                    }
-                })
-        })
-        .join()
-        .unwrap();
-    }
-}
-
-fn container<'a>(team: &'a TeamPlan, host: &str) -> &'a str {
-    &team
-        .containers
-        .iter()
-        .find(|container| container.hostname == host)
-        .unwrap_or_else(|| panic!("no host {host}"))
-        .name
-}
-
-fn inject<'a>(team: &'a TeamPlan, id: &str) -> &'a PlannedInject {
-    team.injects
-        .iter()
-        .find(|inject| inject.id == id)
-        .unwrap_or_else(|| panic!("no inject {id}"))
-}
-
-fn check<'a>(team: &'a TeamPlan, objective: &str) -> &'a PlannedCheck {
-    team.checks
-        .iter()
-        .find(|check| check.objective == objective)
-        .unwrap_or_else(|| panic!("no check for {objective}"))
 }
 
 async fn sh(backend: &DockerBackend, container: &str, script: &str) -> (i64, String) {

@@ -14,8 +14,12 @@
 //! session label `capab<pid>` and is removed when the test ends, passed or
 //! failed. Addresses come from 10.226.0.0/16, which no other test uses.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+use support::SessionDown;
 
 use enshu_backend::{Backend, ContainerSpec, ExecPrivilege};
 use enshu_docker::{DockerBackend, HostGuard};
@@ -80,35 +84,6 @@ fn every_role_plan(session: &str) -> Plan {
         files: &NoFiles,
     };
     enshu_scenario::plan(&loaded, &options).expect("plans")
-}
-
-/// Tears the session down on drop, also when the test panicked.
-struct SessionDown {
-    session: String,
-}
-
-impl Drop for SessionDown {
-    fn drop(&mut self) {
-        let session = self.session.clone();
-        std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    let backend = DockerBackend::connect().await.expect("docker for teardown");
-                    match enshu_controller::down(&backend, &session, 10).await {
-                        Ok(report) => eprintln!(
-                            "down {session}: {} containers, {} networks",
-                            report.containers, report.networks
-                        ),
-                        Err(error) => eprintln!("down {session} failed: {error}"),
-                    }
-                })
-        })
-        .join()
-        .unwrap();
-    }
 }
 
 /// One role's container and what the test learnt there.
