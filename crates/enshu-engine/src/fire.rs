@@ -3,38 +3,135 @@
 //! Injects triggered `on` an objective read the teams' scores, so an
 //! objective is met or missed here exactly when the scoreboard says so: a
 //! `missed` trigger counts from the objective's deadline.
+//!
+//! A team's fire is a task of its own that may outlive the round: the
+//! round waits for its fires up to [`ROUND_WAIT`], and a team whose fire
+//! is still running (a container that is slow, stopped or stalled by the
+//! team itself; every exec is bounded by the backend) is left to finish in
+//! the background and skipped until its results are recorded, in a later
+//! round. So one team's stalled container never delays another team's
+//! injects.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use enshu_backend::{Backend, ExecPrivilege};
 use enshu_clock::ClockState;
 use enshu_injector::replay;
-use enshu_injector::{FiredInject, InjectError};
+use enshu_injector::{FireAttempt, FiredInject, InjectError};
 use enshu_scenario::model::{Action, When};
 use enshu_scenario::plan::TeamPlan;
 use enshu_scoring::Scoreboard;
 use enshu_store::scoring_input::{exercise_clocks, scoring_rules};
-use enshu_store::{EventKind, GroundTruth, NewEvent};
-use futures::stream::{self, StreamExt};
+use enshu_store::{Event, EventKind, GroundTruth, NewEvent};
 use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio::task::{Id, JoinSet};
 
 use crate::firewall::apply_firewall;
 use crate::projection::{fire_failures, objective_scores, schedule_state};
 use crate::retry::{RetryDecision, RetryRule};
 use crate::{ACTOR, EngineError, FIRE_CONCURRENCY, Shared, all_events, append, now_ms};
 
+/// How long a round waits for the fires it started before it leaves the
+/// slow ones running and goes on (a healthy fire is a few execs: well
+/// under a second; a mail inject a few seconds).
+pub const ROUND_WAIT: Duration = Duration::from_secs(2);
+
 /// What the fire loop keeps between rounds: how far the firewall changes
 /// are applied (replaying them is harmless, so a restart starts from the
-/// beginning) and the retry rule. Failures are counted from the log.
-#[derive(Debug, Default)]
+/// beginning), the retry rule, and the teams whose fire is still running.
+/// Failures are counted from the log.
+#[derive(Debug)]
 pub struct FireState {
     pub(crate) firewall_applied_seq: u64,
     pub retry: RetryRule,
+    /// Team fires still running, and which team each task is.
+    in_flight: JoinSet<TeamFire>,
+    busy: HashMap<Id, u32>,
+    /// At most [`FIRE_CONCURRENCY`] teams' fires run at once.
+    permits: Arc<Semaphore>,
 }
 
-/// One round of the fire loop: fire everything due, for every team at once.
+impl Default for FireState {
+    fn default() -> Self {
+        FireState {
+            firewall_applied_seq: 0,
+            retry: RetryRule::default(),
+            in_flight: JoinSet::new(),
+            busy: HashMap::new(),
+            permits: Arc::new(Semaphore::new(FIRE_CONCURRENCY)),
+        }
+    }
+}
+
+impl FireState {
+    /// How many teams' fires are still running.
+    pub fn in_flight(&self) -> usize {
+        self.busy.len()
+    }
+
+    /// Wait for every fire still running and record it (at shutdown, so
+    /// a planted artefact is always recorded; each exec is bounded).
+    pub async fn finish<B: Backend + Clone + Send + Sync + 'static>(
+        &mut self,
+        shared: &Shared<B>,
+    ) -> Result<(), EngineError> {
+        while !self.busy.is_empty() {
+            let events = all_events(shared).await?;
+            let Some(done) = self.in_flight.join_next_with_id().await else {
+                break;
+            };
+            if let Some(fire) = self.landed(done) {
+                record(shared, self, &events, fire).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A finished task's fire; a task that panicked frees its team (its
+    /// injects are still unrecorded, so they are due again).
+    fn landed(&mut self, done: Result<(Id, TeamFire), tokio::task::JoinError>) -> Option<TeamFire> {
+        match done {
+            Ok((id, fire)) => {
+                self.busy.remove(&id);
+                Some(fire)
+            }
+            Err(error) => {
+                let team = self.busy.remove(&error.id());
+                tracing::error!(?team, "a team's fire task failed: {error}");
+                None
+            }
+        }
+    }
+}
+
+/// One team's fire, as its task returns it.
+#[derive(Debug)]
+struct TeamFire {
+    team: TeamPlan,
+    exercise_ms: u64,
+    attempts: Vec<FireAttempt>,
+}
+
+/// One round of the fire loop: record the fires that finished since the
+/// last round, then fire everything due for every team whose last fire is
+/// done, all at once, and record what finishes within [`ROUND_WAIT`].
 pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
     shared: &Shared<B>,
     state: &mut FireState,
 ) -> Result<(), EngineError> {
+    let mut finished = Vec::new();
+    while let Some(done) = state.in_flight.try_join_next_with_id() {
+        finished.extend(state.landed(done));
+    }
+    if !finished.is_empty() {
+        let events = all_events(shared).await?;
+        for fire in finished {
+            record(shared, state, &events, fire).await?;
+        }
+    }
     let events = all_events(shared).await?;
     let clock = exercise_clocks(&events);
     let now = now_ms();
@@ -60,71 +157,107 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
         let rules = scoring_rules(&shared.scenario);
         objective_scores(&events, &rules, &clock, &triggered, now)
     };
-    let mut due_teams = Vec::new();
+    let busy: Vec<u32> = state.busy.values().copied().collect();
     for team in running {
+        if busy.contains(&team.index) {
+            tracing::debug!(team = %team.name, "its last fire is still running");
+            continue;
+        }
         let exercise_ms = clock.exercise_ms_at(Some(team.index), now);
         let speed = clock.speed_at(Some(team.index), now);
         let schedule = schedule_state(&events, team, &clock, scores.team(team.index));
         if !enshu_injector::due(&team.injects, &schedule, exercise_ms).is_empty() {
-            // Owned, so the futures are `Send` for any lifetime.
-            let (backend, team) = (shared.backend.clone(), team.clone());
-            due_teams.push(async move {
+            // Owned, so the task is `'static`.
+            let (backend, team, permits) =
+                (shared.backend.clone(), team.clone(), state.permits.clone());
+            let index = team.index;
+            let task = state.in_flight.spawn(async move {
+                let _permit = permits.acquire_owned().await;
                 let attempts =
                     enshu_injector::fire_due(&backend, &team, &schedule, exercise_ms, speed).await;
-                (team, exercise_ms, attempts)
+                TeamFire {
+                    team,
+                    exercise_ms,
+                    attempts,
+                }
             });
+            state.busy.insert(task.id(), index);
         }
     }
-    let mut fired = stream::iter(due_teams).buffer_unordered(FIRE_CONCURRENCY);
     // Recorded as each team finishes, so a team's event time is its own.
-    while let Some((team, exercise_ms, attempts)) = fired.next().await {
-        let team = &team;
-        let failures = fire_failures(&events, team.index);
-        for attempt in attempts {
-            let result = match attempt.result {
-                Err(InjectError::ReplayNotHere { inject }) => {
-                    start_replay(shared, team, &inject, exercise_ms)
-                }
-                other => other,
-            };
-            let inject = attempt.due.inject;
-            match result {
-                Ok(fired) => {
-                    tracing::info!(team = %team.name, inject = %fired.inject, "fired");
-                    let kind = EventKind::InjectFired {
-                        inject: fired.inject,
-                        target: fired.target,
-                        ground_truth: Box::new(GroundTruth::from_json(fired.ground_truth)),
-                    };
-                    append(shared, Some(team.index), kind, Some(exercise_ms)).await?;
-                }
-                Err(error) => {
-                    let attempt = failures.get(&inject).copied().unwrap_or(0) + 1;
-                    tracing::warn!(team = %team.name, inject = %inject, "inject failed ({attempt}): {error}");
-                    let failed = EventKind::InjectFailed {
+    let waited = tokio::time::Instant::now() + ROUND_WAIT;
+    while !state.busy.is_empty() {
+        let Ok(Some(done)) =
+            tokio::time::timeout_at(waited, state.in_flight.join_next_with_id()).await
+        else {
+            break;
+        };
+        if let Some(fire) = state.landed(done) {
+            record(shared, state, &events, fire).await?;
+        }
+    }
+    apply_firewall(shared, state, &events).await
+}
+
+/// Append what one team's fire came to: each inject fired or failed, and
+/// held after the retry rule's failures. `events` holds every earlier
+/// result of the team (it had no other fire running).
+async fn record<B: Backend + Clone + Send + Sync + 'static>(
+    shared: &Shared<B>,
+    state: &FireState,
+    events: &[Event],
+    fire: TeamFire,
+) -> Result<(), EngineError> {
+    let TeamFire {
+        team,
+        exercise_ms,
+        attempts,
+    } = fire;
+    let team = &team;
+    let failures = fire_failures(events, team.index);
+    for attempt in attempts {
+        let result = match attempt.result {
+            Err(InjectError::ReplayNotHere { inject }) => {
+                start_replay(shared, team, &inject, exercise_ms)
+            }
+            other => other,
+        };
+        let inject = attempt.due.inject;
+        match result {
+            Ok(fired) => {
+                tracing::info!(team = %team.name, inject = %fired.inject, "fired");
+                let kind = EventKind::InjectFired {
+                    inject: fired.inject,
+                    target: fired.target,
+                    ground_truth: Box::new(GroundTruth::from_json(fired.ground_truth)),
+                };
+                append(shared, Some(team.index), kind, Some(exercise_ms)).await?;
+            }
+            Err(error) => {
+                let attempt = failures.get(&inject).copied().unwrap_or(0) + 1;
+                tracing::warn!(team = %team.name, inject = %inject, "inject failed ({attempt}): {error}");
+                let failed = EventKind::InjectFailed {
+                    inject: inject.clone(),
+                    attempt,
+                    error: error.to_string(),
+                };
+                append(shared, Some(team.index), failed, Some(exercise_ms)).await?;
+                if state.retry.after_failures(attempt) == RetryDecision::Hold {
+                    let held = EventKind::InjectHeld {
                         inject: inject.clone(),
-                        attempt,
-                        error: error.to_string(),
                     };
-                    append(shared, Some(team.index), failed, Some(exercise_ms)).await?;
-                    if state.retry.after_failures(attempt) == RetryDecision::Hold {
-                        let held = EventKind::InjectHeld {
-                            inject: inject.clone(),
-                        };
-                        append(shared, Some(team.index), held, Some(exercise_ms)).await?;
-                        let text = format!(
-                            "inject {inject} failed {} times and was held: {error}",
-                            state.retry.max_attempts
-                        );
-                        let note = EventKind::InstructorNote { text };
-                        append(shared, Some(team.index), note, Some(exercise_ms)).await?;
-                    }
+                    append(shared, Some(team.index), held, Some(exercise_ms)).await?;
+                    let text = format!(
+                        "inject {inject} failed {} times and was held: {error}",
+                        state.retry.max_attempts
+                    );
+                    let note = EventKind::InstructorNote { text };
+                    append(shared, Some(team.index), note, Some(exercise_ms)).await?;
                 }
             }
         }
     }
-    drop(fired);
-    apply_firewall(shared, state, &events).await
+    Ok(())
 }
 
 /// Start a capture replay in the background (a capture plays for minutes)

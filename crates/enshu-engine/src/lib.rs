@@ -4,7 +4,9 @@
 //!   team's clock and schedule from the log, fires what is due for every
 //!   team at once (bounded concurrency, so 50 teams fire within one round
 //!   of execs, not one after another), starts capture replays, and applies
-//!   the teams' firewall changes.
+//!   the teams' firewall changes. A team's fire still running after the
+//!   round's wait (a slow or stalled container) goes on in the background;
+//!   that team is skipped until it is recorded, and no other team waits.
 //! - The **check loop** ([`check_round::check_round`]) runs the automatic
 //!   checks on its own cadence, every team's checks concurrently. It is
 //!   separate so that a slow round of checks never delays an inject.
@@ -14,7 +16,8 @@
 //! fired twice, one that came due while the engine was down fires at once,
 //! and an inject that failed twice before the restart is held after its
 //! third failure. Shutdown is honoured between rounds, never in the middle
-//! of a fire, so a planted artefact is always recorded.
+//! of a fire, so a planted artefact is always recorded (fires still running
+//! at shutdown are waited for).
 //!
 //! # Layout
 //! - [`projection`] (pure): what the loops read from the log.
@@ -112,7 +115,21 @@ pub async fn keep_exec_ready<B: Backend>(backend: &B, containers: &[String]) -> 
     ready.into_iter().filter(|ready| *ready).count()
 }
 
-/// Every container an inject or a check acts in, in every team.
+/// The containers a team may log in to (its way in and every `login: true`
+/// host), in every team: no exec agent may run there (the team could forge
+/// or stall its answers), so the engine's commands there are plain,
+/// bounded execs. `enshu serve` gives these to the backend.
+pub fn team_login_containers(plan: &Plan) -> Vec<String> {
+    plan.teams
+        .iter()
+        .flat_map(|team| team.containers.iter())
+        .filter(|container| container.login)
+        .map(|container| container.name.clone())
+        .collect()
+}
+
+/// Every container an inject or a check acts in, in every team, where an
+/// exec agent may run (not [`team_login_containers`]).
 pub fn exec_targets(scenario: &Scenario, plan: &Plan) -> Vec<String> {
     let mut references: Vec<&str> = scenario
         .injects
@@ -128,7 +145,7 @@ pub fn exec_targets(scenario: &Scenario, plan: &Plan) -> Vec<String> {
     plan.teams
         .iter()
         .flat_map(|team| team.containers.iter())
-        .filter(|container| container.hostname != ROUTER_HOST)
+        .filter(|container| container.hostname != ROUTER_HOST && !container.login)
         .filter(|container| {
             references.iter().any(|reference| {
                 *reference == container.reference
@@ -179,9 +196,14 @@ impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
                     tracing::warn!("exercise engine: {error}");
                 }
                 tokio::select! {
-                    _ = shutdown.clone() => return,
+                    _ = shutdown.clone() => break,
                     _ = tokio::time::sleep(period) => {}
                 }
+            }
+            // Fires still running finish (each exec is bounded) and are
+            // recorded before the engine stops.
+            if let Err(error) = fire.finish(&shared).await {
+                tracing::warn!("exercise engine, recording the last fires: {error}");
             }
         };
         let check_loop = async {

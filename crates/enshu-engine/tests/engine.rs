@@ -535,6 +535,73 @@ async fn a_slow_check_never_delays_an_inject() {
     running.abort();
 }
 
+/// A team whose container stalls an inject's exec (a team with root
+/// there can `kill -STOP` what runs in it) delays no other team: the
+/// other team's injects fire in the next rounds, and the stalled team's
+/// inject is recorded once, when its exec ends, never fired twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_team_never_delays_another_teams_injects() {
+    let exercise = Exercise::new(2).await;
+    let stalled = exercise.container(0, "www");
+    exercise.backend.script_exec(ExecScript {
+        container: stalled.clone(),
+        argument: "/var/www/html/index.html".into(),
+        delay: Duration::from_secs(8),
+        answer: Ok(ExecOutput::default()),
+    });
+    // 130 s in: the beacon, its dropper, the deface and its log are due.
+    exercise.start_clock_ago(130).await;
+    let engine = Engine::new(exercise.serve().await, Duration::from_secs(60));
+    let started = Instant::now();
+    let running = tokio::spawn(engine.run(Duration::from_millis(100), std::future::pending()));
+    loop {
+        let events = exercise.events().await;
+        if fired(&events, 2).contains(&"deface-log".to_string()) {
+            assert!(
+                !fired(&events, 1).contains(&"deface".to_string()),
+                "team 1's stalled deface was recorded before team 2's fire"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "team 2 waited for team 1's stalled container: {:?}",
+            fired(&events, 2)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let waited_for_team_2 = started.elapsed();
+    loop {
+        let events = exercise.events().await;
+        let team_1 = fired(&events, 1);
+        if team_1.contains(&"deface-log".to_string()) {
+            for inject in ["beacon", "deface", "deface-log"] {
+                let times = team_1.iter().filter(|fired| *fired == inject).count();
+                assert_eq!(
+                    times, 1,
+                    "team 1's {inject} fired {times} times: {team_1:?}"
+                );
+            }
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "team 1's deface was never recorded: {team_1:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(8),
+        "the stalled exec did not stall ({:?}), so this test shows nothing",
+        started.elapsed()
+    );
+    eprintln!(
+        "team 2's round done after {waited_for_team_2:?}; team 1's after {:?}",
+        started.elapsed()
+    );
+    running.abort();
+}
+
 /// Objectives of the trigger test's own: one timed from the start, one
 /// from the beacon with a short deadline, one with neither deadline nor
 /// due, and a judged notice.
