@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The solver of scenarios/defacement-seccloud.yaml: a scripted team that
 meets every objective with what trainees have (the citizen's call in the
-portal, the SSH way in to the analyst workstation, the website's server it
-may log in to from there as the site administrator `webadmin`, the report
-forms), and a scripted instructor who grades the judged notice.
+portal, the SSH way in to the analyst workstation, the team's log server
+(the website's forwarded access log), the website's server it may log in
+to from there as the site administrator `webadmin`, the backup server, the
+report forms), and a scripted instructor who grades the judged notice.
 
     python3 scenarios/solvers/defacement-seccloud.py SESSION TEAM PORTAL [--access-port PORT]
 """
@@ -31,12 +32,15 @@ def solve(team, instructor):
         "actions": f"{now()} 市民からの連絡で改ざんを覚知。セキュリティクラウド上の {web} を調査開始",
         "status": "調査中"})
 
-    # Detection: the access log shows who guessed the admin password, and
-    # the web root holds a PHP file a static site has no use for.
-    access = team.wait_on(web, "cat /var/log/nginx/access.log", lambda text: '" 401 ' in text,
-                          user="webadmin", what="failed admin logins")
-    failures = collections.Counter(line.split()[0] for line in access.splitlines() if '" 401 ' in line)
-    attacker = failures.most_common(1)[0][0]
+    # Detection: the website's access log, forwarded to the team's log
+    # server, shows who guessed the admin password (its 401s); the web
+    # root holds a PHP file a static site has no use for.
+    log01 = hosts["lgwan/log01"]
+    access = team.wait_on(log01, "grep -h -e '\" 401 ' /var/log/remote/sc-web.log || true",
+                          lambda text: '" 401 ' in text, user="logs", what="failed admin logins at the log server")
+    failures = collections.Counter(re.findall(r"access\.log: (\S+) ", access))
+    attacker, count = failures.most_common(1)[0]
+    team.say(f"the log server holds {count} failed admin login(s) from {attacker}")
     team.answer("attacker-address", attacker)
     shells = team.wait_on(web, "find /var/www/html -name '*.php'", lambda text: ".php" in text,
                           user="webadmin", what="a PHP file in the web root").split()

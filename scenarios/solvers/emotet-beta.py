@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """The solver of scenarios/emotet-beta.yaml: a scripted team that meets
 every objective with what trainees have (the SOC's mail in the team mailbox, the
-SSH way in to the analyst workstation, the staff PC and the mail server it
-may log in to from there, the team's firewall and the report forms), and a
+SSH way in to the analyst workstation, the team's log server (firewall log,
+the hosts' forwarded logs), the staff PC and the mail server it may log in
+to from there, the team's firewall and the report forms), and a
 scripted instructor who grades the judged notice.
 
     python3 scenarios/solvers/emotet-beta.py SESSION TEAM PORTAL [--access-port PORT]
 """
+import collections
 import os
 import re
 import sys
@@ -16,18 +18,29 @@ from team import IPV4, main, now  # noqa: E402
 
 def solve(team, instructor):
     # Detection: the security cloud SOC's mail, read in the team mailbox
-    # with the analyst workstation's mail client, names the PC and the
-    # server it beacons to (on one line of its body, the server with :8080).
-    mailbox = team.hosts()["lgwan/lgmail"]
+    # with the analyst workstation's mail client, names the outside server
+    # the city's internet segment beacons to (with :8080), not the PC.
+    hosts = team.hosts()
+    mailbox = hosts["lgwan/lgmail"]
     read = (f"timeout 30 s-nail -N -# -S 'password-team@{mailbox}={team.password}' "
             "-Y headers -Y 'print 1' -Y quit -f +INBOX </dev/null")
-    beacon = re.compile(rf"({IPV4})[^\d\n][^\n]*?({IPV4}):8080")
+    beacon = re.compile(rf"({IPV4}):8080")
     alert = team.wait_on("analyst", read, lambda text: beacon.search(text) is not None,
                          limit=600, what="the SOC's alert in the team mailbox")
-    pc, c2 = beacon.search(alert).groups()
-    team.say(f"the SOC's mail in the team mailbox reports {pc} beaconing to {c2}")
-    team.answer("patient-zero", pc)
+    c2 = beacon.search(alert).group(1)
+    team.say(f"the SOC's mail in the team mailbox reports beacons to {c2}")
     team.answer("c2-address", c2)
+
+    # The PC: the team's log server keeps the router's firewall log; the
+    # connections to the C2's port name their source.
+    log01 = hosts["lgwan/log01"]
+    firewall = team.wait_on(log01, f"grep -h -e ' DST={c2} ' /var/log/remote/router.log | grep DPT=8080 || true",
+                            lambda text: "SRC=" in text, user="logs", what=f"connections to {c2} in the firewall log")
+    sources = collections.Counter(re.findall(rf"SRC=({IPV4})", firewall))
+    pc, connections = sources.most_common(1)[0]
+    pc_name = next(reference.split("/", 1)[1] for reference, address in hosts.items() if address == pc)
+    team.say(f"the firewall log at {log01} shows {connections} connection(s) from {pc} ({pc_name}) to {c2}:8080")
+    team.answer("patient-zero", pc)
 
     # Response: cut the PC off from the C2 at the team's firewall, keeping
     # it running for the evidence.
@@ -39,9 +52,10 @@ def solve(team, instructor):
         "actions": f"{now()} SOCの通報を受領。{pc} が {c2}:8080 へ通信していることを確認し、FWで {c2} を遮断（端末は稼働のまま保全）",
         "status": "封じ込め中、調査継続"})
 
-    # On the PC, as its user: the EDR log names the loader and its hash.
-    edr = team.wait_on(pc, "cat /var/log/edr.log", lambda text: "sha256=" in text, user="staff",
-                       what="the EDR alert")
+    # The PC's EDR log, forwarded to the log server, names the loader and
+    # its hash.
+    edr = team.wait_on(log01, f"grep -h -e 'EDR alert' /var/log/remote/{pc_name}.log || true",
+                       lambda text: "sha256=" in text, user="logs", what=f"{pc_name}'s EDR alert at the log server")
     loader_hash = re.search(r"sha256=([0-9a-f]{64})", edr).group(1)
     team.answer("loader-hash", loader_hash)
     dll = re.search(r"\\([^\\\s]+\.dll)", edr).group(1)
@@ -57,11 +71,12 @@ def solve(team, instructor):
     team.on(pc, "kill " + " ".join(loaders), user="staff")
     team.say(f"stopped the loader's process(es) {' '.join(loaders)} on {pc}")
 
-    # The hijacked mail account: the internet mail server's log shows who
-    # sends the spam; its administrator locks that account.
-    imail = team.hosts()["inet/imail"]
-    log = team.wait_on(imail, "cat /var/log/mail.log", lambda text: "sasl_username=" in text,
-                       user="mailadmin", what="mail sent with a staff account")
+    # The hijacked mail account: the internet mail server's log, at the
+    # log server, shows who sends the spam; its administrator locks that
+    # account on the server.
+    imail = hosts["inet/imail"]
+    log = team.wait_on(log01, "grep -h -e sasl_username= /var/log/remote/imail.log || true",
+                       lambda text: "sasl_username=" in text, user="logs", what="mail sent with a staff account")
     account = re.search(r"sasl_username=(\w+)", log).group(1)
     team.on(imail, f"mail-account lock {account}", user="mailadmin")
     team.say(f"locked the mail account {account} on {imail}")
