@@ -575,6 +575,66 @@ mod tests {
         assert_eq!(state.scenario_dir(), Path::new("/srv/exercises/scenarios"));
     }
 
+    /// The directory gets the team's password for Administrator and one
+    /// of each team's own for every user the scenario gives none, the
+    /// same on the PC that logs on as the user; a scenario's password
+    /// stays as written.
+    #[test]
+    fn directory_users_get_per_team_passwords_unless_the_scenario_sets_one() {
+        let state = SessionState {
+            session: "s1".into(),
+            scenario_file: "/srv/s.yaml".into(),
+            scenario_text: "version: 1\nid: s\ntitle: {en: S}\nlevel: A\nduration: 1h\n\
+                segments: [{name: lgwan, role: lgwan, subnet: 0.0.20.0/24}]\n\
+                hosts:\n\
+                \x20 - {name: analyst, segment: lgwan, address: 200, image: analyst}\n\
+                \x20 - {name: dc01, segment: lgwan, address: 10, image: directory}\n\
+                \x20 - {name: pc01, segment: lgwan, address: 101, image: workstation}\n\
+                directory:\n\
+                \x20 host: lgwan/dc01\n\
+                \x20 users:\n\
+                \x20   - {name: tanaka, workstation: lgwan/pc01}\n\
+                \x20   - {name: weak, password: Haru2024}\n"
+                .into(),
+            teams: 2,
+            pool: None,
+            secret: new_secret().unwrap(),
+            captures: BTreeMap::new(),
+        };
+        let plan = state.plan().unwrap();
+        let mut seen = Vec::new();
+        for team in &plan.teams {
+            let env = |host: &str, name: &str| {
+                team.containers
+                    .iter()
+                    .find(|container| container.hostname == host)
+                    .unwrap()
+                    .env
+                    .get(name)
+                    .cloned()
+            };
+            let tanaka = state.directory_user_password(&team.name, "tanaka");
+            assert_eq!(
+                env("dc01", "ENSHU_PASSWORD"),
+                Some(state.team_password(&team.name))
+            );
+            let passwords = env("dc01", "ENSHU_DIRECTORY_PASSWORDS").unwrap();
+            let mut lines: Vec<&str> = passwords.lines().collect();
+            lines.sort();
+            assert_eq!(
+                lines,
+                [format!("tanaka:{tanaka}").as_str(), "weak:Haru2024"]
+            );
+            assert_eq!(
+                env("pc01", "ENSHU_DIRECTORY_PASSWORD"),
+                Some(tanaka.clone())
+            );
+            assert_ne!(tanaka, state.team_password(&team.name));
+            seen.push(tanaka);
+        }
+        assert_ne!(seen[0], seen[1], "each team has its own");
+    }
+
     #[test]
     fn the_copies_live_beside_the_sessions_state() {
         let state = SessionState {
