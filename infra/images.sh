@@ -24,7 +24,7 @@ IMAGES="$REPO/images"
 CACHE="${ENSHU_CACHE:-/var/cache/enshu}"
 SUITE="${ENSHU_DEBIAN_SUITE:-bookworm}"
 TAG="${ENSHU_IMAGE_TAG:-latest}"
-ALL_ROLES=(analyst workstation web mail file dns syslog router proxy internet injector backup)
+ALL_ROLES=(analyst workstation web mail file dns directory syslog router proxy internet injector backup)
 
 log() { printf '%s\n' "$*"; }
 die() { printf 'images.sh: error: %s\n' "$*" >&2; exit 1; }

@@ -23,6 +23,8 @@ RUN_ID=$$
 NET="enshu-smoke-$RUN_ID"
 P="enshu-smoke-$RUN_ID"
 HEALTH_TIMEOUT=30
+# The directory provisions its domain at start (about 10 CPU-seconds).
+DIRECTORY_HEALTH_TIMEOUT=90
 FAILS=()
 
 declare -A CAPS WRITABLE NNP EXTRA STARTUP STOPTIME STOPCLI
@@ -77,7 +79,8 @@ run_flags() { # role
 }
 
 start_role() { # role [env...]
-  local role=$1 t0 flags; shift
+  local role=$1 t0 flags timeout=$HEALTH_TIMEOUT; shift
+  [[ $role == directory ]] && timeout=$DIRECTORY_HEALTH_TIMEOUT
   mapfile -t flags < <(run_flags "$role")
   t0=$(now)
   docker run -d --name "$P-$role" --hostname "$role" --network "$NET" --network-alias "$role" \
@@ -87,8 +90,8 @@ start_role() { # role [env...]
       fail "$role" "container exited; last log lines:"; docker logs --tail 15 "$P-$role" 2>&1 | sed 's/^/    /'
       return 1
     fi
-    if (($(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a > '"$HEALTH_TIMEOUT"') }'))); then
-      fail "$role" "not healthy after ${HEALTH_TIMEOUT}s; last log lines:"
+    if (($(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a > '"$timeout"') }'))); then
+      fail "$role" "not healthy after ${timeout}s; last log lines:"
       docker exec "$P-$role" /usr/local/bin/enshu-health 2>&1 | sed 's/^/    health: /' || true
       docker logs --tail 15 "$P-$role" 2>&1 | sed 's/^/    /'
       return 1
@@ -275,6 +278,24 @@ check_dns() {
   a=$(cx dig +short +time=2 +tries=1 @dns www.city.saida.lg.jp A)
   [[ -n $a ]] && ok dns "www.city.saida.lg.jp -> $a" || fail dns "no A for www.city.saida.lg.jp"
   rx dns grep -q 'www.city.saida.lg.jp' /var/log/dnsmasq/queries.log && ok dns "query logged" || fail dns "query not logged"
+}
+# The directory: Kerberos logons (good and bad password) from the client,
+# each in auth.log with the client's address; DNS for the realm's SRV
+# records and the range's names; the netlogon share over SMB.
+check_directory() {
+  local address client krb5=/tmp/krb5-smoke.conf
+  address=$(rx directory cat /run/enshu/directory/address)
+  client=$(cx hostname -i | awk '{print $1}')
+  cx sh -c "printf '[libdefaults]\n default_realm = AD.CITY.SAIDA.LG.JP\n dns_lookup_kdc = false\n[realms]\n AD.CITY.SAIDA.LG.JP = {\n  kdc = $address\n }\n' >$krb5"
+  echo enshu | cx env KRB5_CONFIG=$krb5 kinit Administrator >/dev/null 2>&1 && ok directory "kinit Administrator" || fail directory "kinit Administrator failed"
+  echo wrong | cx env KRB5_CONFIG=$krb5 kinit Administrator >/dev/null 2>&1 && fail directory "a wrong password was accepted" || ok directory "a wrong password is refused"
+  poll 10 rx directory grep -q "NT_STATUS_WRONG_PASSWORD.*remote host \[ipv4:$client:" /var/log/samba/auth.log \
+    && ok directory "the failed logon is in auth.log with the client's address" || fail directory "failed logon not in auth.log"
+  rx directory grep -q "Administrator@AD.CITY.SAIDA.LG.JP\].*NT_STATUS_OK" /var/log/samba/auth.log \
+    && ok directory "the successful logon is in auth.log" || fail directory "successful logon not in auth.log"
+  [[ -n $(cx dig +short +time=2 +tries=1 @directory _ldap._tcp.ad.city.saida.lg.jp SRV) ]] && ok directory "realm SRV records in DNS" || fail directory "no _ldap._tcp SRV"
+  [[ -n $(cx dig +short +time=2 +tries=1 @directory www.city.saida.lg.jp A) ]] && ok directory "the range's names in DNS" || fail directory "no A for www.city.saida.lg.jp"
+  cx timeout 20 smbclient "//$address/netlogon" -U Administrator%enshu --use-kerberos=off -c ls >/dev/null 2>&1 && ok directory "netlogon share over SMB" || fail directory "netlogon share"
 }
 check_syslog() {
   cx logger -n syslog -P 514 -d --rfc3164 -t enshu-smoke "udp-$RUN_ID"

@@ -105,7 +105,13 @@ pub fn ground_truth_of(events: &[Event], team: u32) -> BTreeMap<String, GroundTr
                 inject,
                 ground_truth,
                 ..
-            } => Some((inject.clone(), GroundTruth::clone(ground_truth))),
+            } => Some((
+                inject.clone(),
+                GroundTruth {
+                    fired_at_ms: Some(event.at_ms),
+                    ..GroundTruth::clone(ground_truth)
+                },
+            )),
             _ => None,
         })
         .collect()

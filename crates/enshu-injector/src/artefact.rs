@@ -495,6 +495,14 @@ async fn add_cron<B: Backend>(
 /// prints the method used.
 pub const ADD_USER_SCRIPT: &str = include_str!("../scripts/artefact/add-user.sh");
 
+/// Adds domain account `$1` with password `$2` on a directory host; prints
+/// `exists` or `domain`.
+pub const ADD_DOMAIN_USER_SCRIPT: &str = include_str!("../scripts/artefact/add-domain-user.sh");
+
+/// The backdoor's weak password (what [`BACKDOOR_PASSWORD_HASH`] hashes),
+/// given to a domain account a `user` artefact creates on a directory.
+pub const BACKDOOR_PASSWORD: &str = "P@ssw0rd";
+
 /// SHA-512 crypt of `P@ssw0rd` with a fixed salt: a weak backdoor password,
 /// known so an inject or a check can refer to it.
 pub const BACKDOOR_PASSWORD_HASH: &str = "$6$enshu$sg45d4gpI2vhxBVkaOuwASVBmzeCEeT7Py5Y1ypTy14m96gAIkB3SoHcckx5DIaq7qB.sfQLixBdhifvVKcNT1";
@@ -522,6 +530,21 @@ async fn add_user<B: Backend>(
             value: name.to_string(),
             reason: "use lower-case letters, digits, '_', '-', '.'",
         });
+    }
+    if host.role == ContainerRole::Host(ImageRole::Directory) {
+        let output = run(
+            backend,
+            &host.name,
+            &format!("adding domain user {name}"),
+            shell::bash(
+                ADD_DOMAIN_USER_SCRIPT,
+                "enshu-domain-user",
+                &[name, BACKDOOR_PASSWORD],
+            ),
+        )
+        .await?;
+        let method = output.stdout_text().trim().to_string();
+        return Ok(json!({ "user": name, "method": method, "domain": true, "limitation": "" }));
     }
     let output = run(
         backend,
@@ -1167,6 +1190,7 @@ mod tests {
             TrafficKind::Scan,
             TrafficKind::Beacon,
             TrafficKind::BruteForce,
+            TrafficKind::PasswordSpray,
             TrafficKind::Exfiltration,
             TrafficKind::DnsTunnel,
         ] {

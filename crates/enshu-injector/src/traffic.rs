@@ -90,9 +90,48 @@ pub enum BruteForceMethod {
     Http,
     /// ssh password attempts with sshpass (plain TCP connects if it is missing).
     Ssh,
-    /// TCP connects only (RDP, SMB: services no client here speaks).
+    /// TCP connects only (RDP and other services no client here speaks).
     Connect,
+    /// SMB session setups with smbclient (NTLM): each a logon the
+    /// directory (or a file server) logs.
+    Smb,
+    /// LDAP binds with ldbsearch (NTLM over SASL): each a logon the
+    /// directory logs.
+    Ldap,
 }
+
+/// Which client guesses passwords on `port`.
+fn guessing_method(port: u16) -> BruteForceMethod {
+    match port {
+        22 => BruteForceMethod::Ssh,
+        80 | 443 | 8000..=8999 => BruteForceMethod::Http,
+        389 => BruteForceMethod::Ldap,
+        445 => BruteForceMethod::Smb,
+        _ => BruteForceMethod::Connect,
+    }
+}
+
+/// The accounts a spray tries when the scenario names none: common
+/// family names, as a spray from a harvested staff list would.
+pub const DEFAULT_SPRAY_USERS: &[&str] = &[
+    "tanaka",
+    "suzuki",
+    "takahashi",
+    "sato",
+    "ito",
+    "watanabe",
+    "yamamoto",
+    "nakamura",
+    "kobayashi",
+    "kato",
+    "yoshida",
+    "yamada",
+    "admin",
+];
+/// The most accounts a spray tries.
+pub const MAX_SPRAY_USERS: usize = 200;
+/// The one password a spray tries when the scenario names none.
+pub const DEFAULT_SPRAY_PASSWORD: &str = "Saida2024!";
 
 /// One generator, every default applied and every bound enforced: the
 /// pure half of [`start`].
@@ -112,6 +151,10 @@ pub struct Generator {
     pub bytes: Option<u64>,
     pub domain: Option<String>,
     pub brute_force_method: Option<BruteForceMethod>,
+    /// The accounts a password spray tries, in turn.
+    pub users: Vec<String>,
+    /// The one password a spray tries.
+    pub password: Option<String>,
     /// The `timeout` the whole generator runs under.
     pub max_seconds: u64,
 }
@@ -196,6 +239,8 @@ pub fn generator(
     let mut domain = None;
     let mut user = None;
     let mut brute_force_method = None;
+    let mut users = Vec::new();
+    let mut password = None;
     let (ports, count, path) = match traffic.kind {
         TrafficKind::Beacon => (
             vec![first_port(80)],
@@ -204,16 +249,40 @@ pub fn generator(
         ),
         TrafficKind::BruteForce => {
             let port = first_port(22);
-            brute_force_method = Some(match port {
-                22 => BruteForceMethod::Ssh,
-                80 | 443 | 8000..=8999 => BruteForceMethod::Http,
-                _ => BruteForceMethod::Connect,
-            });
+            brute_force_method = Some(guessing_method(port));
             user = Some(traffic.user.clone().unwrap_or_else(|| "admin".into()));
             (
                 vec![port],
                 traffic.count.unwrap_or(50),
                 traffic.path.clone().unwrap_or_else(|| "/admin/".into()),
+            )
+        }
+        TrafficKind::PasswordSpray => {
+            let port = first_port(445);
+            brute_force_method = Some(guessing_method(port));
+            users = if traffic.users.is_empty() {
+                DEFAULT_SPRAY_USERS
+                    .iter()
+                    .map(|user| user.to_string())
+                    .collect()
+            } else {
+                traffic
+                    .users
+                    .iter()
+                    .take(MAX_SPRAY_USERS)
+                    .cloned()
+                    .collect()
+            };
+            password = Some(
+                traffic
+                    .password
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_SPRAY_PASSWORD.to_string()),
+            );
+            (
+                vec![port],
+                traffic.count.unwrap_or(users.len() as u32),
+                String::new(),
             )
         }
         TrafficKind::Scan => {
@@ -273,6 +342,8 @@ pub fn generator(
         bytes,
         domain,
         brute_force_method,
+        users,
+        password,
         max_seconds,
     })
 }
@@ -328,8 +399,9 @@ pub const BEACON_PROGRAM: &str = concat!(
 );
 
 /// Password guessing: `$1` address, `$2` port, `$3` path, `$4` count, `$5`
-/// interval ms, `$6` user, `$7` method (http, ssh or connect). The list
-/// never holds a range's real password.
+/// interval ms, `$6` users (space-separated, tried in turn), `$7` method
+/// (http, ssh, smb, ldap or connect), `$8` the one password a spray tries
+/// (empty: brute force, a list that never holds a range's real password).
 pub const BRUTE_FORCE_SCRIPT: &str = include_str!("../scripts/traffic/brute-force.sh");
 /// [`BRUTE_FORCE_SCRIPT`] after [`PAUSE`], joined at compile time: what
 /// [`LAUNCH_SCRIPT`] runs.
@@ -387,7 +459,7 @@ pub fn launch_command(generator: &Generator) -> Vec<String> {
                 jitter_ms.to_string(),
             ],
         ),
-        TrafficKind::BruteForce => {
+        TrafficKind::BruteForce | TrafficKind::PasswordSpray => {
             let method = match generator
                 .brute_force_method
                 .unwrap_or(BruteForceMethod::Connect)
@@ -395,18 +467,31 @@ pub fn launch_command(generator: &Generator) -> Vec<String> {
                 BruteForceMethod::Http => "http",
                 BruteForceMethod::Ssh => "ssh",
                 BruteForceMethod::Connect => "connect",
+                BruteForceMethod::Smb => "smb",
+                BruteForceMethod::Ldap => "ldap",
+            };
+            let users = if generator.kind == TrafficKind::PasswordSpray {
+                generator.users.join(" ")
+            } else {
+                generator.user.clone().unwrap_or_default()
             };
             (
                 BRUTE_FORCE_PROGRAM,
-                if method == "http" { "curl" } else { "" },
+                match method {
+                    "http" => "curl",
+                    "smb" => "smbclient",
+                    "ldap" => "ldbsearch",
+                    _ => "",
+                },
                 vec![
                     generator.destination.to_string(),
                     port,
                     generator.path.clone(),
                     generator.count.to_string(),
                     generator.interval_ms.to_string(),
-                    generator.user.clone().unwrap_or_default(),
+                    users,
                     method.to_string(),
+                    generator.password.clone().unwrap_or_default(),
                 ],
             )
         }
@@ -493,6 +578,8 @@ pub async fn start<B: Backend>(
         "bytes": generator.bytes,
         "domain": generator.domain,
         "method": generator.brute_force_method,
+        "users": if generator.users.is_empty() { None } else { Some(&generator.users) },
+        "password": generator.password,
         "max_seconds": generator.max_seconds,
         "pid": pid,
         "pid_file": pid_file(&inject.id),
@@ -547,6 +634,8 @@ mod tests {
             count: None,
             path: None,
             user: None,
+            users: vec![],
+            password: None,
             bytes: None,
             domain: None,
         }
@@ -770,6 +859,64 @@ mod tests {
                 )
             )]
         );
+    }
+
+    /// Guesses against the directory are real logons: SMB session setups
+    /// on 445, LDAP binds on 389; a spray tries its one password against
+    /// each account in turn (by default a staff list), inside the team's
+    /// networks only.
+    #[test]
+    fn guessing_against_the_directory_logs_on_over_smb_or_ldap() {
+        let spray = Traffic {
+            ports: vec![port("tcp/445")],
+            users: vec!["tanaka".into(), "suzuki".into()],
+            password: Some("Haru2024".into()),
+            ..traffic(TrafficKind::PasswordSpray)
+        };
+        let sprayed = generator(&inject(&spray, "10.64.20.10"), &spray, &team_networks()).unwrap();
+        assert_eq!(sprayed.brute_force_method, Some(BruteForceMethod::Smb));
+        assert_eq!(sprayed.count, 2);
+        let command = launch_command(&sprayed);
+        let arguments = &command[command.len() - 8..];
+        assert_eq!(
+            arguments,
+            [
+                "10.64.20.10",
+                "445",
+                "",
+                "2",
+                "1000",
+                "tanaka suzuki",
+                "smb",
+                "Haru2024"
+            ]
+        );
+        let defaults = Traffic {
+            ports: vec![port("tcp/389")],
+            ..traffic(TrafficKind::PasswordSpray)
+        };
+        let defaulted = generator(
+            &inject(&defaults, "10.64.20.10"),
+            &defaults,
+            &team_networks(),
+        )
+        .unwrap();
+        assert_eq!(defaulted.brute_force_method, Some(BruteForceMethod::Ldap));
+        assert_eq!(defaulted.users.len(), DEFAULT_SPRAY_USERS.len());
+        assert_eq!(defaulted.password.as_deref(), Some(DEFAULT_SPRAY_PASSWORD));
+        let brute = Traffic {
+            ports: vec![port("tcp/445")],
+            user: Some("Administrator".into()),
+            count: Some(20),
+            ..traffic(TrafficKind::BruteForce)
+        };
+        let guessed = generator(&inject(&brute, "10.64.20.10"), &brute, &team_networks()).unwrap();
+        let command = launch_command(&guessed);
+        assert_eq!(&command[command.len() - 3..], ["Administrator", "smb", ""]);
+        assert!(matches!(
+            generator(&inject(&spray, "192.0.2.10"), &spray, &team_networks()),
+            Err(TrafficError::EgressRefused { .. })
+        ));
     }
 
     #[test]

@@ -331,6 +331,7 @@ async fn quickstart_injects_and_checks_against_docker() {
             sha256: None,
             golden: None,
             name: Some("regsvr32-Nvtewq".into()),
+            group: None,
             window: None,
             command: None,
             expect: None,
@@ -338,6 +339,7 @@ async fn quickstart_injects_and_checks_against_docker() {
         target: check(team, "remove-persistence").target.clone(),
         from: None,
         to: None,
+        since: None,
     };
     assert!(
         !run_check(&backend, &process_check, &typed(&ground_truth))
@@ -433,6 +435,7 @@ async fn quickstart_injects_and_checks_against_docker() {
             sha256: None,
             golden: None,
             name: Some("admin".into()),
+            group: None,
             window: None,
             command: None,
             expect: None,
@@ -440,6 +443,7 @@ async fn quickstart_injects_and_checks_against_docker() {
         target: restore_site.target.clone(),
         from: None,
         to: None,
+        since: None,
     };
     let outcome = run_check(&backend, &account, &typed(&ground_truth))
         .await
@@ -725,6 +729,7 @@ async fn artefacts_on_the_roles_as_built() {
             sha256: None,
             golden: None,
             name: Some("staff".into()),
+            group: None,
             window: None,
             command: None,
             expect: None,
@@ -732,6 +737,7 @@ async fn artefacts_on_the_roles_as_built() {
         target: check(team, "remove-persistence").target.clone(),
         from: None,
         to: None,
+        since: None,
     };
     let outcome = run_check(&backend, &account, &BTreeMap::new())
         .await

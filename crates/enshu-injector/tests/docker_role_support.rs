@@ -38,6 +38,17 @@ use enshu_store::GroundTruth;
 use serde_json::Value;
 
 const POOL: &str = "10.226.0.0/16";
+/// The password the directory probe sets on its account.
+const NEW_PASSWORD: &str = "Changed-2026";
+/// The directory role's Samba configuration (its provision's).
+const DIRECTORY_CONF: &str = "/var/lib/samba/etc/smb.conf";
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
 /// A TCP port no role serves.
 const UNSERVED_PORT: u16 = 9;
 
@@ -96,6 +107,8 @@ struct Probe<'a> {
     /// The backup host, which keeps a copy of every role with data.
     backup: &'a ContainerSpec,
     ground_truth: BTreeMap<String, GroundTruth>,
+    /// The inject the next check counts from (`password_changed`).
+    since: Option<String>,
     failures: Vec<String>,
     /// Checks judged and artefacts planted, for the summary.
     judged: usize,
@@ -134,9 +147,28 @@ fn check(kind: CheckKind) -> Check {
         sha256: None,
         golden: None,
         name: None,
+        group: None,
         window: None,
         command: None,
         expect: None,
+    }
+}
+
+/// A traffic inject's fields, all unset but the destination.
+fn beacon_like(to: &str) -> Traffic {
+    Traffic {
+        kind: TrafficKind::Beacon,
+        to: to.to_string(),
+        ports: vec![],
+        interval: None,
+        jitter: None,
+        count: None,
+        path: None,
+        user: None,
+        users: vec![],
+        password: None,
+        bytes: None,
+        domain: None,
     }
 }
 
@@ -220,6 +252,7 @@ impl Probe<'_> {
             target: target_of(self.host),
             from: None,
             to,
+            since: self.since.clone(),
         };
         self.judged += 1;
         match run_check(self.backend, &check, &self.ground_truth).await {
@@ -415,6 +448,20 @@ impl Probe<'_> {
         let Some(truth) = self.plant("user", planted).await else {
             return;
         };
+        // Stamped as the engine stamps it from the InjectFired event.
+        if let Some(fired) = self.ground_truth.get_mut("user") {
+            fired.fired_at_ms = Some(now_ms());
+        }
+        if self.role == ImageRole::Directory {
+            // A domain account, as the team sees it with samba-tool.
+            let (code, output) = self
+                .exec(&["samba-tool", "user", "show", name, "-s", DIRECTORY_CONF])
+                .await;
+            if code != 0 || !output.contains(&format!("sAMAccountName: {name}")) {
+                self.fail(format!("{name} is not in the domain: {truth} {output}"));
+            }
+            return;
+        }
         let (code, _) = self
             .exec(&["grep", "-q", "--", &format!("^{name}:"), "/etc/shadow"])
             .await;
@@ -580,6 +627,8 @@ impl Probe<'_> {
                 count: Some(1),
                 path: Some(format!("/probe-{}", self.role.as_str())),
                 user: None,
+                users: vec![],
+                password: None,
                 bytes: None,
                 domain: None,
             }),
@@ -652,8 +701,168 @@ impl Probe<'_> {
         }
     }
 
+    /// On a directory: the domain account (the user artefact's) fails
+    /// `password_changed` until its password is set after the inject
+    /// fired, and `not_in_group` while it is a member; `account_disabled`
+    /// fails while it is enabled and passes once disabled, as the team
+    /// would do them with samba-tool.
+    async fn directory_accounts(&mut self) {
+        let name = "probe-user";
+        let samba_tool = |arguments: &[&str]| {
+            let mut command = vec!["samba-tool"];
+            command.extend_from_slice(arguments);
+            command.extend_from_slice(&["-s", DIRECTORY_CONF]);
+            command.into_iter().map(str::to_string).collect::<Vec<_>>()
+        };
+        let changed = Check {
+            name: Some(name.into()),
+            ..check(CheckKind::PasswordChanged)
+        };
+        self.expect_since(changed.clone(), "user", false, "as the inject created it")
+            .await;
+        // pwdLastSet has a second's resolution: the change is a later second.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        self.run_as_team(&samba_tool(&[
+            "user",
+            "setpassword",
+            name,
+            &format!("--newpassword={NEW_PASSWORD}"),
+        ]))
+        .await;
+        self.expect_since(changed, "user", true, "after a new password")
+            .await;
+
+        let in_admins = Check {
+            name: Some(name.into()),
+            group: Some("Domain Admins".into()),
+            ..check(CheckKind::NotInGroup)
+        };
+        self.run_as_team(&samba_tool(&["group", "addmembers", "Domain Admins", name]))
+            .await;
+        self.expect(in_admins.clone(), false, "while a member")
+            .await;
+        self.run_as_team(&samba_tool(&[
+            "group",
+            "removemembers",
+            "Domain Admins",
+            name,
+        ]))
+        .await;
+        self.expect(in_admins, true, "once removed").await;
+
+        self.guesses_are_logged_logons(name).await;
+
+        let disabled = Check {
+            name: Some(name.into()),
+            ..check(CheckKind::AccountDisabled)
+        };
+        self.expect(disabled.clone(), false, "while enabled").await;
+        self.run_as_team(&samba_tool(&["user", "disable", name]))
+            .await;
+        self.expect(disabled, true, "disabled").await;
+    }
+
+    /// A password spray over SMB and a brute force over LDAP at the
+    /// directory are real logons: its auth.log holds the failed ones and
+    /// the one the spray's password opens (the backdoor's), each with the
+    /// address it came from.
+    async fn guesses_are_logged_logons(&mut self, name: &str) {
+        let address = self.host.primary_address().unwrap().to_string();
+        for (id, traffic) in [
+            (
+                "spray",
+                Traffic {
+                    kind: TrafficKind::PasswordSpray,
+                    to: self.host.reference.clone(),
+                    ports: vec![tcp(445)],
+                    interval: Some(ScenarioDuration::from_secs(1)),
+                    users: vec!["nobody-here".into(), name.into()],
+                    // The password `password_changed` above gave the account.
+                    password: Some(NEW_PASSWORD.into()),
+                    ..beacon_like(&self.host.reference)
+                },
+            ),
+            (
+                "brute",
+                Traffic {
+                    kind: TrafficKind::BruteForce,
+                    to: self.host.reference.clone(),
+                    ports: vec![tcp(389)],
+                    interval: Some(ScenarioDuration::from_secs(1)),
+                    count: Some(2),
+                    user: Some("Administrator".into()),
+                    ..beacon_like(&self.host.reference)
+                },
+            ),
+        ] {
+            let inject = PlannedInject {
+                id: id.into(),
+                when: When::At(ScenarioDuration::from_secs(0)),
+                target: target_of(self.host),
+                action: Action::Traffic(traffic),
+                addresses: BTreeMap::from([(self.host.reference.clone(), address.clone())]),
+            };
+            if let Err(error) = fire(self.backend, self.team, &inject, 0, 1).await {
+                self.fail(format!("{id} did not start: {error}"));
+                return;
+            }
+        }
+        let from = format!("remote host [ipv4:{address}:");
+        let expected = [
+            format!("[{name}] at"),
+            "NT_STATUS_NO_SUCH_USER".to_string(),
+            "[LDAP,NTLMSSP] user".to_string(),
+            "NT_STATUS_WRONG_PASSWORD".to_string(),
+        ];
+        let started = Instant::now();
+        loop {
+            let (_, log) = self.exec(&["cat", "/var/log/samba/auth.log"]).await;
+            let missing: Vec<&String> = expected
+                .iter()
+                .filter(|needle| {
+                    !log.lines()
+                        .any(|line| line.contains(needle.as_str()) && line.contains(&from))
+                })
+                .collect();
+            let spray_opened = log.lines().any(|line| {
+                line.contains(&format!("\\[{name}] at"))
+                    && line.contains("[SMB2,NTLMSSP]")
+                    && line.contains("NT_STATUS_OK")
+                    && line.contains(&from)
+            });
+            if missing.is_empty() && spray_opened {
+                return;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                self.fail(format!(
+                    "auth.log lacks {missing:?} (spray's logon opened: {spray_opened}) from {address}"
+                ));
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn run_as_team(&mut self, command: &[String]) {
+        let parts: Vec<&str> = command.iter().map(String::as_str).collect();
+        let (code, output) = self.exec(&parts).await;
+        if code != 0 {
+            self.fail(format!("{}: exit {code}: {output}", command.join(" ")));
+        }
+    }
+
+    /// [`Probe::expect`] for a check that counts from inject `since`.
+    async fn expect_since(&mut self, planned: Check, since: &str, passes: bool, situation: &str) {
+        self.since = Some(since.to_string());
+        self.expect(planned, passes, situation).await;
+        self.since = None;
+    }
+
     /// Each account fails while it has its initial password, passes locked.
     async fn accounts(&mut self) {
+        if self.role == ImageRole::Directory {
+            return self.directory_accounts().await;
+        }
         for account in roles::support(self.role).accounts {
             let disabled = Check {
                 name: Some(account.to_string()),
@@ -793,6 +1002,11 @@ impl Probe<'_> {
         if claimed(CheckKind::AccountDisabled) {
             self.accounts().await;
         }
+        if (claimed(CheckKind::PasswordChanged) || claimed(CheckKind::NotInGroup))
+            && self.role != ImageRole::Directory
+        {
+            self.fail("claims directory account checks but is no directory".into());
+        }
         if claimed(CheckKind::Restored) {
             self.restored().await;
         }
@@ -866,6 +1080,7 @@ async fn every_role_carries_every_artefact_and_check_it_claims() {
                 internet,
                 backup,
                 ground_truth: BTreeMap::new(),
+                since: None,
                 failures: Vec::new(),
                 judged: 0,
                 planted: 0,

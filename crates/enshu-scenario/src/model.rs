@@ -15,6 +15,10 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod directory;
+
+pub use directory::{DEFAULT_DIRECTORY_DOMAIN, DEFAULT_REALM, Directory, DirectoryUser};
+
 /// A whole exercise: metadata, the network, the attack and how teams score.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +70,11 @@ pub struct Scenario {
     /// portal) and `mail` injects can plant phishing mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<TeamMail>,
+    /// The team's directory (Samba AD): the host that serves it, its
+    /// domain, users and groups. A template may declare it; the
+    /// scenario's own block replaces the template's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<Directory>,
     /// Allowed traffic between hosts and segments; everything else is denied.
     #[serde(default)]
     pub flows: Vec<Flow>,
@@ -256,6 +265,8 @@ pub enum ImageRole {
     File,
     /// DNS server.
     Dns,
+    /// The directory: Samba AD DC (Kerberos, LDAP, SMB) with DNS.
+    Directory,
     /// Syslog collector the team can read.
     Syslog,
     /// Proxy.
@@ -267,13 +278,14 @@ pub enum ImageRole {
 }
 
 impl ImageRole {
-    pub const ALL: [ImageRole; 10] = [
+    pub const ALL: [ImageRole; 11] = [
         ImageRole::Analyst,
         ImageRole::Workstation,
         ImageRole::Web,
         ImageRole::Mail,
         ImageRole::File,
         ImageRole::Dns,
+        ImageRole::Directory,
         ImageRole::Syslog,
         ImageRole::Proxy,
         ImageRole::Internet,
@@ -288,6 +300,7 @@ impl ImageRole {
             ImageRole::Mail => "mail",
             ImageRole::File => "file",
             ImageRole::Dns => "dns",
+            ImageRole::Directory => "directory",
             ImageRole::Syslog => "syslog",
             ImageRole::Proxy => "proxy",
             ImageRole::Internet => "internet",
@@ -741,6 +754,9 @@ pub enum TrafficKind {
     Scan,
     Beacon,
     BruteForce,
+    /// One password tried against many accounts (`users`), as a spray
+    /// against the directory does.
+    PasswordSpray,
     Exfiltration,
     DnsTunnel,
 }
@@ -752,6 +768,7 @@ impl TrafficKind {
             TrafficKind::Scan => "scan",
             TrafficKind::Beacon => "beacon",
             TrafficKind::BruteForce => "brute_force",
+            TrafficKind::PasswordSpray => "password_spray",
             TrafficKind::Exfiltration => "exfiltration",
             TrafficKind::DnsTunnel => "dns_tunnel",
         }
@@ -782,6 +799,13 @@ pub struct Traffic {
     /// User name for brute force.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The accounts a password spray tries, in turn (default: common
+    /// Japanese family names and `admin`; at most 200).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    /// The one password a spray tries (default `Saida2024!`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
     /// Bytes to send for exfiltration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
@@ -991,8 +1015,16 @@ pub enum CheckKind {
     ProcessAbsent,
     /// Beacons from `target` reached `to` after the beacon inject fired, and none came for `window`, while `target` stays up.
     NoBeacon,
-    /// Account `name` on `target` is disabled or its password changed.
+    /// Account `name` on `target` is disabled or its password changed (on
+    /// a directory: the domain account is disabled, `userAccountControl`,
+    /// or removed).
     AccountDisabled,
+    /// Domain account `name` on `target` (a directory host) had its
+    /// password set after the objective's inject fired (`pwdLastSet`).
+    PasswordChanged,
+    /// Domain account `name` on `target` (a directory host) is not a
+    /// member of `group` (removed from it, or the account removed).
+    NotInGroup,
     /// The files under `path` on `target` (by default its role's data)
     /// equal its backup's: every file back with its hash, no `*.locked`
     /// file or ransom note left.
@@ -1007,7 +1039,7 @@ pub enum CheckKind {
 
 impl CheckKind {
     /// Every kind, in declaration order.
-    pub const ALL: [CheckKind; 11] = [
+    pub const ALL: [CheckKind; 13] = [
         CheckKind::Http,
         CheckKind::PortOpen,
         CheckKind::PortClosed,
@@ -1017,6 +1049,8 @@ impl CheckKind {
         CheckKind::ProcessAbsent,
         CheckKind::NoBeacon,
         CheckKind::AccountDisabled,
+        CheckKind::PasswordChanged,
+        CheckKind::NotInGroup,
         CheckKind::Restored,
         CheckKind::Command,
     ];
@@ -1034,6 +1068,8 @@ impl CheckKind {
             CheckKind::ProcessAbsent => "process_absent",
             CheckKind::NoBeacon => "no_beacon",
             CheckKind::AccountDisabled => "account_disabled",
+            CheckKind::PasswordChanged => "password_changed",
+            CheckKind::NotInGroup => "not_in_group",
             CheckKind::Restored => "restored",
             CheckKind::Command => "command",
         }
@@ -1082,6 +1118,9 @@ pub struct Check {
     /// Process or account name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The directory group `not_in_group` judges membership of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// Quiet window for `no_beacon`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Duration>,

@@ -17,7 +17,11 @@ use crate::model::*;
 use crate::net::{Ipv4Net, RelativeSubnet};
 use crate::roles::{self, ContainerRole, Hardening};
 use crate::topology::{Target, Topology};
+
+mod directory;
+
 use crate::validate::{self, Context, Files};
+pub use directory::{DirectoryPlan, PlannedDirectoryUser, env_names as directory_env_names};
 
 /// Label keys every object Enshu creates carries.
 pub mod labels {
@@ -87,6 +91,9 @@ pub struct TeamPlan {
     /// What each backup host keeps a copy of, taken by `up`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backups: Vec<PlannedBackup>,
+    /// The team's directory (the scenario's `directory` block), resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<DirectoryPlan>,
 }
 
 /// The team's one way in: the host its SSH port forwards to, and the user
@@ -272,6 +279,10 @@ pub struct PlannedCheck {
     pub target: ResolvedTarget,
     pub from: Option<ResolvedTarget>,
     pub to: Option<ResolvedTarget>,
+    /// The inject a `password_changed` check counts from (its objective's):
+    /// the password must have been set after it fired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
 }
 
 /// The accepted answers for an answer objective, for this team.
@@ -574,6 +585,9 @@ fn plan_team(
     if let Some(logging) = &scenario.logging {
         plan_logging(logging, &addresses, &mut containers, &base_labels(&[]));
     }
+    if let Some(directory) = &scenario.directory {
+        directory::directory_env(directory, &addresses, &mut containers);
+    }
 
     let rules: Vec<FlowRule> = scenario
         .flows
@@ -673,6 +687,10 @@ fn plan_team(
                     .to
                     .as_deref()
                     .map(|reference| addresses.resolve(reference, &prefix)),
+                since: objective
+                    .inject
+                    .clone()
+                    .filter(|_| check.kind == CheckKind::PasswordChanged),
             }),
             Evidence::Answer(answer) => {
                 let accepted = match answer.kind {
@@ -723,6 +741,10 @@ fn plan_team(
         answers,
         mail: plan_mail(scenario, &addresses, &prefix),
         backups: plan_backups(scenario, &addresses, &prefix),
+        directory: scenario
+            .directory
+            .as_ref()
+            .map(|directory| directory::plan_directory(directory, &addresses, &prefix)),
     }
 }
 

@@ -83,7 +83,7 @@ pub fn login(role: ImageRole) -> Option<(&'static str, LoginKind)> {
         ImageRole::Mail => Some(("mailadmin", LoginKind::Ssh)),
         ImageRole::File => Some(("staff", LoginKind::Smb)),
         ImageRole::Backup => Some(("backup", LoginKind::Ssh)),
-        ImageRole::Dns | ImageRole::Proxy | ImageRole::Internet => None,
+        ImageRole::Dns | ImageRole::Directory | ImageRole::Proxy | ImageRole::Internet => None,
     }
 }
 
@@ -276,6 +276,27 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
             &["/run", "/tmp", "/var/log"],
             64,
         ),
+        // Samba AD DC, provisioned at start on the /var/lib/samba tmpfs;
+        // sysvol's NT ACLs go to a tdb (xattr_tdb), not to security.*
+        // xattrs, so no SYS_ADMIN. CHOWN, SETUID and SETGID: the provision
+        // and smbd fail without them (sysvol ownership, impersonating a
+        // user); dnsmasq in front drops to its user. One CPU: the provision is
+        // about 9 CPU-seconds of Python.
+        ImageRole::Directory => {
+            let mut hardening = profile(
+                DIRECTORY_CAPABILITIES,
+                &[
+                    "/run",
+                    "/tmp",
+                    "/var/log",
+                    "/var/lib/samba",
+                    "/var/cache/samba",
+                ],
+                384,
+            );
+            hardening.nano_cpus = 1_000_000_000;
+            hardening
+        }
         // rsyslogd, and sshd for `logs`, the team's reader of the collected
         // logs (sshd's capabilities as on the workstation).
         ImageRole::Syslog => profile(
@@ -315,6 +336,9 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
         ),
     }
 }
+
+/// What the directory role's Samba and dnsmasq need (`images/roles.md`).
+const DIRECTORY_CAPABILITIES: &[&str] = &["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"];
 
 pub fn hardening_for_router() -> Hardening {
     let mut hardening = profile(
@@ -401,6 +425,7 @@ const ALL_TRAFFIC: &[TrafficKind] = &[
     TrafficKind::Scan,
     TrafficKind::Beacon,
     TrafficKind::BruteForce,
+    TrafficKind::PasswordSpray,
     TrafficKind::Exfiltration,
     TrafficKind::DnsTunnel,
 ];
@@ -553,6 +578,26 @@ pub fn support(role: ImageRole) -> Support {
             ports: &["udp/53", "tcp/53"],
             http_ports: &[],
         },
+        // A `user` artefact creates a domain account; `Administrator` is
+        // the team's. `account_disabled` judges the domain's accounts
+        // (userAccountControl), which `validate` takes from the
+        // scenario's `directory` block and its user artefacts.
+        ImageRole::Directory => Support {
+            artefacts: &[
+                (ArtefactKind::File, Reach::Writable),
+                (ArtefactKind::Log, Reach::Writable),
+                (ArtefactKind::Process, Reach::NoPath),
+                (ArtefactKind::Encrypt, Reach::Writable),
+                (ArtefactKind::User, Reach::NoPath),
+            ],
+            traffic: ALL_TRAFFIC,
+            checks: DIRECTORY_CHECKS,
+            accounts: &[DIRECTORY_ADMINISTRATOR],
+            ports: &[
+                "udp/53", "tcp/53", "udp/88", "tcp/88", "tcp/389", "tcp/445", "tcp/464",
+            ],
+            http_ports: &[],
+        },
         ImageRole::Syslog => Support {
             artefacts: BASIC_ARTEFACTS,
             traffic: ALL_TRAFFIC,
@@ -606,6 +651,33 @@ pub fn support(role: ImageRole) -> Support {
         },
     }
 }
+
+/// The directory's administrator account, whose password is the team's.
+pub const DIRECTORY_ADMINISTRATOR: &str = "Administrator";
+
+/// Whether a check of `kind` on a directory host names one of the
+/// domain's accounts (`name`), which must exist there.
+pub fn judges_directory_account(kind: CheckKind) -> bool {
+    matches!(
+        kind,
+        CheckKind::AccountDisabled | CheckKind::PasswordChanged | CheckKind::NotInGroup
+    )
+}
+
+/// The checks only a directory takes: they read the domain's accounts.
+const DIRECTORY_CHECKS: &[CheckKind] = &[
+    CheckKind::PortOpen,
+    CheckKind::PortClosed,
+    CheckKind::FilePresent,
+    CheckKind::FileAbsent,
+    CheckKind::FileHash,
+    CheckKind::ProcessAbsent,
+    CheckKind::NoBeacon,
+    CheckKind::AccountDisabled,
+    CheckKind::PasswordChanged,
+    CheckKind::NotInGroup,
+    CheckKind::Command,
+];
 
 /// The roles whose log `no_beacon` reads: the check runs in its `to`.
 pub const BEACON_LOGGING_ROLES: &[ImageRole] = &[ImageRole::Internet];

@@ -14,6 +14,7 @@ use crate::net::{Ipv4Net, RelativeSubnet};
 use crate::roles;
 use crate::topology::{Target, Topology, suggestion};
 
+mod directory;
 mod logging;
 mod role_support;
 
@@ -66,6 +67,7 @@ pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
     checker.way_in();
     checker.flows();
     checker.logging();
+    checker.directory();
     checker.my_number_exposure();
     checker.forms();
     let earliest = checker.injects(context);
@@ -765,7 +767,10 @@ impl<'a> Checker<'a> {
                 }
                 let needs_port = matches!(
                     traffic.kind,
-                    TrafficKind::Beacon | TrafficKind::BruteForce | TrafficKind::Exfiltration
+                    TrafficKind::Beacon
+                        | TrafficKind::BruteForce
+                        | TrafficKind::PasswordSpray
+                        | TrafficKind::Exfiltration
                 );
                 if needs_port && traffic.ports.is_empty() {
                     self.error(
@@ -776,6 +781,7 @@ impl<'a> Checker<'a> {
                 if traffic.kind == TrafficKind::DnsTunnel && traffic.domain.is_none() {
                     self.error(&traffic_path, "dns_tunnel traffic needs `domain`");
                 }
+                self.guessing_traffic(&traffic_path, traffic);
             }
             Action::Artefact(artefact) => {
                 needs_host(self, "an artefact");
@@ -1101,8 +1107,12 @@ impl<'a> Checker<'a> {
                     check.sha256.is_some() || check.golden.is_some(),
                 );
             }
-            CheckKind::ProcessAbsent | CheckKind::AccountDisabled => {
+            CheckKind::ProcessAbsent | CheckKind::AccountDisabled | CheckKind::PasswordChanged => {
                 require("name", check.name.is_some())
+            }
+            CheckKind::NotInGroup => {
+                require("name", check.name.is_some());
+                require("group", check.group.is_some());
             }
             CheckKind::NoBeacon => {
                 require("to", check.to.is_some());

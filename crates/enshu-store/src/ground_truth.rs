@@ -58,6 +58,11 @@ pub struct GroundTruth {
     /// SHA-256 of the golden copy: what a `golden:` check compares with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub golden_sha256: Option<String>,
+    /// When the inject fired (wall clock, milliseconds since the Unix
+    /// epoch): the time of its `InjectFired` event, set when the log is
+    /// read (a `password_changed` check compares with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fired_at_ms: Option<i64>,
     /// Whatever else the inject's kind records.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use enshu_scenario::model::{Action, Scenario};
-use enshu_scenario::plan::Plan;
+use enshu_scenario::plan::{Plan, TeamPlan};
 use enshu_scenario::{NoFiles, PlanOptions};
 use serde::{Deserialize, Serialize};
 
@@ -188,6 +188,18 @@ fn path(session: &str) -> PathBuf {
     state_dir().join("sessions").join(format!("{session}.json"))
 }
 
+/// 12 characters from an alphabet without look-alikes (no 0/O, 1/l),
+/// from the SHA-256 of `input`.
+fn derived_password(input: &str) -> String {
+    use sha2::Digest;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    sha2::Sha256::digest(input.as_bytes())
+        .iter()
+        .take(12)
+        .map(|byte| ALPHABET[*byte as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
 impl SessionState {
     pub fn save(&self) -> anyhow::Result<()> {
         check_secret(&self.session, &self.secret)?;
@@ -287,17 +299,20 @@ impl SessionState {
 
     /// Team `team_name`'s password for the hosts it logs in to.
     pub fn team_password(&self, team_name: &str) -> String {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(
-            format!("enshu-team-password\0{}\0{team_name}", self.secret).as_bytes(),
-        );
-        // 12 characters from an alphabet without look-alikes (no 0/O, 1/l).
-        const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
-        digest
-            .iter()
-            .take(12)
-            .map(|byte| ALPHABET[*byte as usize % ALPHABET.len()] as char)
-            .collect()
+        derived_password(&format!(
+            "enshu-team-password\0{}\0{team_name}",
+            self.secret
+        ))
+    }
+
+    /// The password of directory user `user` in team `team_name`'s range,
+    /// where the scenario sets none: the team's own, never told to it (the
+    /// staff's; an attack story that needs a known one sets it).
+    pub fn directory_user_password(&self, team_name: &str, user: &str) -> String {
+        derived_password(&format!(
+            "enshu-directory-password\0{}\0{team_name}\0{user}",
+            self.secret
+        ))
     }
 
     /// Put each team's password into the environment of the hosts it logs
@@ -310,12 +325,68 @@ impl SessionState {
                 .mail
                 .as_ref()
                 .and_then(|mail| mail.mailbox().container.clone());
+            let directory = team
+                .directory
+                .as_ref()
+                .and_then(|directory| directory.container().map(str::to_string));
             for container in team.containers.iter_mut().filter(|container| {
-                container.login || mailbox.as_deref() == Some(container.name.as_str())
+                container.login
+                    || mailbox.as_deref() == Some(container.name.as_str())
+                    || directory.as_deref() == Some(container.name.as_str())
             }) {
                 container
                     .env
                     .insert("ENSHU_PASSWORD".to_string(), password.clone());
+            }
+            self.apply_directory_passwords(team);
+        }
+    }
+
+    /// The directory's users without a password in the scenario get the
+    /// team's own, on the directory host and on the PC that logs on as
+    /// the user.
+    fn apply_directory_passwords(&self, team: &mut TeamPlan) {
+        use enshu_scenario::plan::directory_env_names as names;
+        let Some(directory) = team.directory.clone() else {
+            return;
+        };
+        let mut derived = Vec::new();
+        for user in directory
+            .users
+            .iter()
+            .filter(|user| !user.scenario_password)
+        {
+            let password = self.directory_user_password(&team.name, &user.name);
+            derived.push(format!("{}:{password}", user.name));
+            let workstation = user
+                .workstation
+                .as_ref()
+                .and_then(|workstation| workstation.container.as_deref());
+            if let Some(container) = team
+                .containers
+                .iter_mut()
+                .find(|container| Some(container.name.as_str()) == workstation)
+            {
+                container
+                    .env
+                    .insert(names::LOGON_PASSWORD.to_string(), password);
+            }
+        }
+        if let Some(container) = team
+            .containers
+            .iter_mut()
+            .find(|container| Some(container.name.as_str()) == directory.container())
+            && !derived.is_empty()
+        {
+            let passwords = container
+                .env
+                .entry(names::PASSWORDS.to_string())
+                .or_default();
+            for line in derived {
+                if !passwords.is_empty() {
+                    passwords.push('\n');
+                }
+                passwords.push_str(&line);
             }
         }
     }
@@ -502,6 +573,66 @@ mod tests {
         .unwrap();
         assert!(state.capture_copies().is_empty());
         assert_eq!(state.scenario_dir(), Path::new("/srv/exercises/scenarios"));
+    }
+
+    /// The directory gets the team's password for Administrator and one
+    /// of each team's own for every user the scenario gives none, the
+    /// same on the PC that logs on as the user; a scenario's password
+    /// stays as written.
+    #[test]
+    fn directory_users_get_per_team_passwords_unless_the_scenario_sets_one() {
+        let state = SessionState {
+            session: "s1".into(),
+            scenario_file: "/srv/s.yaml".into(),
+            scenario_text: "version: 1\nid: s\ntitle: {en: S}\nlevel: A\nduration: 1h\n\
+                segments: [{name: lgwan, role: lgwan, subnet: 0.0.20.0/24}]\n\
+                hosts:\n\
+                \x20 - {name: analyst, segment: lgwan, address: 200, image: analyst}\n\
+                \x20 - {name: dc01, segment: lgwan, address: 10, image: directory}\n\
+                \x20 - {name: pc01, segment: lgwan, address: 101, image: workstation}\n\
+                directory:\n\
+                \x20 host: lgwan/dc01\n\
+                \x20 users:\n\
+                \x20   - {name: tanaka, workstation: lgwan/pc01}\n\
+                \x20   - {name: weak, password: Haru2024}\n"
+                .into(),
+            teams: 2,
+            pool: None,
+            secret: new_secret().unwrap(),
+            captures: BTreeMap::new(),
+        };
+        let plan = state.plan().unwrap();
+        let mut seen = Vec::new();
+        for team in &plan.teams {
+            let env = |host: &str, name: &str| {
+                team.containers
+                    .iter()
+                    .find(|container| container.hostname == host)
+                    .unwrap()
+                    .env
+                    .get(name)
+                    .cloned()
+            };
+            let tanaka = state.directory_user_password(&team.name, "tanaka");
+            assert_eq!(
+                env("dc01", "ENSHU_PASSWORD"),
+                Some(state.team_password(&team.name))
+            );
+            let passwords = env("dc01", "ENSHU_DIRECTORY_PASSWORDS").unwrap();
+            let mut lines: Vec<&str> = passwords.lines().collect();
+            lines.sort();
+            assert_eq!(
+                lines,
+                [format!("tanaka:{tanaka}").as_str(), "weak:Haru2024"]
+            );
+            assert_eq!(
+                env("pc01", "ENSHU_DIRECTORY_PASSWORD"),
+                Some(tanaka.clone())
+            );
+            assert_ne!(tanaka, state.team_password(&team.name));
+            seen.push(tanaka);
+        }
+        assert_ne!(seen[0], seen[1], "each team has its own");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Judges account $1: the first of the web role's htpasswd, the mail role's
-# dovecot users and /etc/shadow that lists it decides. Disabled = removed,
+# Judges account $1 (on a directory host, the domain account; below): the
+# first of the web role's htpasswd, the mail role's dovecot users and
+# /etc/shadow that lists it decides. Disabled = removed,
 # locked (`!`, `*`), expired, or its password no longer the initial one.
 # The initial passwords are the ones the image set at start, kept in
 # /run/enshu/initial-passwords/ by images/common/lib.sh. Prints
@@ -8,6 +9,18 @@
 user=$1
 initial_passwords=/run/enshu/initial-passwords
 verdict() { echo "$1 $2"; exit 0; }
+# On a directory host the account is the domain's (directory.sh, joined in
+# front): disabled = the ACCOUNTDISABLE bit of userAccountControl, or removed.
+if [ -r /run/enshu/directory/realm ]; then
+  state=$(directory_account_state "$user")
+  case $state in
+    missing) verdict pass "$user is not in the domain (removed)" ;;
+    error*) verdict fail "cannot read $user in the domain: ${state#error }" ;;
+  esac
+  uac=${state#uac=}; uac=${uac%% *}
+  if (( uac & 2 )); then verdict pass "$user is disabled in the domain (userAccountControl $uac)"; fi
+  verdict fail "$user is enabled in the domain (userAccountControl $uac)"
+fi
 judge() { # file initial-password
   local line hash scheme salt computed expires
   line=$(awk -F: -v u="$user" '$1 == u { print; exit }' "$1")

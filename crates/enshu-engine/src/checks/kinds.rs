@@ -33,9 +33,19 @@ pub const PROCESS_SCRIPT: &str = include_str!("../../scripts/checks/process.sh")
 /// Python: counts C2 log lines from `argv[1]` within the last `argv[2]`
 /// seconds (log `argv[3]`); prints `recent total last_time`.
 pub const BEACON_SCRIPT: &str = include_str!("../../scripts/checks/beacon.py");
-/// Judges account `$1` against the image's initial passwords; prints
+/// Judges account `$1` against the image's initial passwords (on a
+/// directory host, the domain account's `userAccountControl`); prints
 /// `pass|fail <reason>`.
-pub const ACCOUNT_SCRIPT: &str = include_str!("../../scripts/checks/account.sh");
+pub const ACCOUNT_SCRIPT: &str = concat!(
+    include_str!("../../scripts/checks/directory.sh"),
+    include_str!("../../scripts/checks/account.sh")
+);
+/// Prints the state of domain account `$1` on a directory host: `missing`,
+/// `error <why>`, or `uac=<n> pwdlastset=<Unix seconds> groups=<cn,...>`.
+pub const DIRECTORY_ACCOUNT_SCRIPT: &str = concat!(
+    include_str!("../../scripts/checks/directory.sh"),
+    include_str!("../../scripts/checks/directory_account.sh")
+);
 /// Prints `sha256sum` lines for the files under `$2`, at most `$1` (read
 /// as for [`FILES_SCRIPT`]).
 pub const RESTORED_SCRIPT: &str = concat!(
@@ -112,6 +122,8 @@ pub fn program(kind: CheckKind) -> &'static CheckProgram {
         CheckKind::ProcessAbsent => &PROCESS_ABSENT,
         CheckKind::NoBeacon => &NO_BEACON,
         CheckKind::AccountDisabled => &ACCOUNT_DISABLED,
+        CheckKind::PasswordChanged => &PASSWORD_CHANGED,
+        CheckKind::NotInGroup => &NOT_IN_GROUP,
         CheckKind::Restored => &RESTORED,
         CheckKind::Command => &COMMAND,
     }
@@ -154,6 +166,9 @@ static NO_BEACON: CheckProgram = CheckProgram {
     ..attack_trace(beacon_command, judge_beacon)
 };
 static ACCOUNT_DISABLED: CheckProgram = team_action(account_command, judge_account);
+static PASSWORD_CHANGED: CheckProgram =
+    team_action(directory_account_command, judge_password_changed);
+static NOT_IN_GROUP: CheckProgram = team_action(directory_account_command, judge_not_in_group);
 static RESTORED: CheckProgram = CheckProgram {
     reference: Some(manifest_command),
     ..attack_trace(restored_command, judge_restored)
@@ -542,6 +557,126 @@ fn judge_account(judging: &Judging<'_>) -> CheckOutcome {
         .map(|(_, reason)| reason)
         .unwrap_or(text.trim());
     CheckOutcome::new(passed, reason.to_string())
+}
+
+fn directory_account_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
+    let name = required_name(check)?;
+    in_target(
+        check,
+        shell::bash(
+            DIRECTORY_ACCOUNT_SCRIPT,
+            "enshu-check-directory-account",
+            &[name],
+        ),
+    )
+}
+
+/// A domain account's state, as `directory.sh` prints it.
+#[derive(Debug, PartialEq, Eq)]
+enum DomainAccount {
+    Missing,
+    Unreadable(String),
+    Present {
+        password_set_at: i64,
+        groups: Vec<String>,
+    },
+}
+
+fn domain_account(text: &str) -> DomainAccount {
+    let line = text.trim();
+    if line == "missing" {
+        return DomainAccount::Missing;
+    }
+    if let Some(why) = line.strip_prefix("error") {
+        return DomainAccount::Unreadable(why.trim().to_string());
+    }
+    let field = |name: &str| {
+        line.split_whitespace()
+            .find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
+    };
+    match field("pwdlastset").and_then(|value| value.parse().ok()) {
+        Some(password_set_at) => DomainAccount::Present {
+            password_set_at,
+            // The last field, to the end of the line: a group's name may
+            // hold a space (`Domain Admins`).
+            groups: line
+                .split_once(" groups=")
+                .map(|(_, groups)| groups)
+                .unwrap_or("")
+                .split(',')
+                .filter(|group| !group.is_empty())
+                .map(str::to_string)
+                .collect(),
+        },
+        None => DomainAccount::Unreadable(format!("unexpected output {line:?}")),
+    }
+}
+
+/// Met when the account's password was set (`pwdLastSet`) after the
+/// objective's inject fired.
+fn judge_password_changed(judging: &Judging<'_>) -> CheckOutcome {
+    let check = judging.check;
+    let name = check.check.name.as_deref().unwrap_or("");
+    let fired_at_ms = check
+        .since
+        .as_ref()
+        .and_then(|inject| judging.ground_truth.get(inject))
+        .and_then(|truth| truth.fired_at_ms);
+    let Some(fired_at_ms) = fired_at_ms else {
+        return CheckOutcome::new(
+            false,
+            format!(
+                "inject {} has not fired (or its fire time is unknown): nothing to compare {name}'s password with",
+                check.since.as_deref().unwrap_or("(none)")
+            ),
+        );
+    };
+    let fired_at = fired_at_ms.div_euclid(1000);
+    match domain_account(&judging.output.stdout_text()) {
+        DomainAccount::Missing => CheckOutcome::new(false, format!("{name} is not in the domain")),
+        DomainAccount::Unreadable(why) => {
+            CheckOutcome::new(false, format!("cannot read {name} in the domain: {why}"))
+        }
+        DomainAccount::Present {
+            password_set_at, ..
+        } if password_set_at > fired_at => CheckOutcome::new(
+            true,
+            format!(
+                "{name}'s password was set {}s after the inject fired",
+                password_set_at - fired_at
+            ),
+        ),
+        DomainAccount::Present { .. } => CheckOutcome::new(
+            false,
+            format!("{name}'s password has not been set since the inject fired"),
+        ),
+    }
+}
+
+/// Met when the account is not a member of the group (or is gone).
+fn judge_not_in_group(judging: &Judging<'_>) -> CheckOutcome {
+    let check = judging.check;
+    let name = check.check.name.as_deref().unwrap_or("");
+    let group = check.check.group.as_deref().unwrap_or("");
+    match domain_account(&judging.output.stdout_text()) {
+        DomainAccount::Missing => CheckOutcome::new(
+            true,
+            format!("{name} is not in the domain (removed), so not in {group}"),
+        ),
+        DomainAccount::Unreadable(why) => {
+            CheckOutcome::new(false, format!("cannot read {name} in the domain: {why}"))
+        }
+        DomainAccount::Present { groups, .. } => {
+            if groups
+                .iter()
+                .any(|member_of| member_of.eq_ignore_ascii_case(group))
+            {
+                CheckOutcome::new(false, format!("{name} is still a member of {group}"))
+            } else {
+                CheckOutcome::new(true, format!("{name} is not a member of {group}"))
+            }
+        }
+    }
 }
 
 /// Most files a `restored` check lists on its target.

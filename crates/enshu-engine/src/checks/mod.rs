@@ -25,9 +25,9 @@ use enshu_store::GroundTruth;
 use serde::Serialize;
 
 pub use kinds::{
-    ACCOUNT_SCRIPT, BEACON_SCRIPT, CheckCommand, CheckProgram, FILE_HASH_SCRIPT, FILES_SCRIPT,
-    HTTP_SCRIPT, Judging, MANIFEST_SCRIPT, PORT_SCRIPT, PROCESS_SCRIPT, RESTORED_SCRIPT,
-    beacon_inject, parse_sha256_lines, program,
+    ACCOUNT_SCRIPT, BEACON_SCRIPT, CheckCommand, CheckProgram, DIRECTORY_ACCOUNT_SCRIPT,
+    FILE_HASH_SCRIPT, FILES_SCRIPT, HTTP_SCRIPT, Judging, MANIFEST_SCRIPT, PORT_SCRIPT,
+    PROCESS_SCRIPT, RESTORED_SCRIPT, beacon_inject, parse_sha256_lines, program,
 };
 
 /// How long one exec of a check may take.

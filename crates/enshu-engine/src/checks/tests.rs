@@ -32,6 +32,7 @@ fn check(kind: CheckKind) -> PlannedCheck {
             sha256: None,
             golden: None,
             name: None,
+            group: None,
             window: None,
             command: None,
             expect: None,
@@ -39,6 +40,7 @@ fn check(kind: CheckKind) -> PlannedCheck {
         target: target("office/pc01", "t-pc01", "10.64.10.101"),
         from: None,
         to: None,
+        since: None,
     }
 }
 
@@ -317,6 +319,68 @@ fn account_disabled_reports_the_scripts_verdict() {
     );
 }
 
+/// The state line `directory.sh` prints for an account.
+fn domain_state(pwdlastset: i64, groups: &str) -> ExecOutput {
+    output(&format!(
+        "uac=512 pwdlastset={pwdlastset} groups={groups}\n"
+    ))
+}
+
+#[test]
+fn password_changed_needs_a_password_set_after_the_inject_fired() {
+    let mut changed = check(CheckKind::PasswordChanged);
+    changed.check.name = Some("tanaka".into());
+    changed.since = Some("phish".into());
+    assert_eq!(check_command(&changed).unwrap().command[4], "tanaka");
+    let fired = BTreeMap::from([(
+        "phish".to_string(),
+        GroundTruth {
+            fired_at_ms: Some(1_800_000_000_500),
+            ..GroundTruth::default()
+        },
+    )]);
+    let judged = |state: &ExecOutput, ground_truth: &BTreeMap<String, GroundTruth>| {
+        judge_with(&Judging {
+            check: &changed,
+            output: state,
+            ground_truth,
+            expected_sha256: None,
+            target_running: true,
+            reference: None,
+        })
+    };
+    // Set at provisioning, or in the second the inject fired: not changed.
+    assert!(!judged(&domain_state(1_799_990_000, ""), &fired).passed);
+    assert!(!judged(&domain_state(1_800_000_000, ""), &fired).passed);
+    let reset = judged(&domain_state(1_800_000_042, "soumu"), &fired);
+    assert!(reset.passed, "{reset:?}");
+    assert!(reset.detail.contains("42s after"), "{}", reset.detail);
+    // Not fired yet, the account gone, or unreadable: not met.
+    assert!(!judged(&domain_state(1_800_000_042, ""), &BTreeMap::new()).passed);
+    assert!(!judged(&output("missing\n"), &fired).passed);
+    assert!(!judged(&output("error ldbsearch: no such file\n"), &fired).passed);
+}
+
+#[test]
+fn not_in_group_reads_the_accounts_groups() {
+    let mut member = check(CheckKind::NotInGroup);
+    member.check.name = Some("svc-backup".into());
+    member.check.group = Some("Domain Admins".into());
+    let judged = |state: &str| judge(&member, &output(state), None, true);
+    // A group's name may hold a space; the field is the rest of the line.
+    let still = judged("uac=512 pwdlastset=1 groups=Domain Admins,soumu\n");
+    assert!(!still.passed, "{still:?}");
+    assert!(
+        still.detail.contains("still a member of Domain Admins"),
+        "{still:?}"
+    );
+    assert!(!judged("uac=512 pwdlastset=1 groups=soumu,domain admins\n").passed);
+    assert!(judged("uac=512 pwdlastset=1 groups=soumu\n").passed);
+    assert!(judged("uac=512 pwdlastset=1 groups=\n").passed);
+    assert!(judged("missing\n").passed);
+    assert!(!judged("error ldbsearch failed\n").passed);
+}
+
 #[tokio::test]
 async fn a_check_that_cannot_run_fails_with_the_reason() {
     let backend = FakeBackend::new();
@@ -352,6 +416,8 @@ fn every_kind_has_one_program_and_the_teams_own_actions_are_marked() {
             CheckKind::PortClosed,
             CheckKind::FilePresent,
             CheckKind::AccountDisabled,
+            CheckKind::PasswordChanged,
+            CheckKind::NotInGroup,
             CheckKind::Command
         ]
     );

@@ -177,6 +177,8 @@ impl Checker<'_> {
                     );
                 }
             }
+            // A directory's accounts are the scenario's (`Checker::directory`).
+            CheckKind::AccountDisabled if role == ImageRole::Directory => {}
             CheckKind::AccountDisabled => {
                 if let Some(name) = &check.name
                     && !support.accounts.contains(&name.as_str())
@@ -240,6 +242,8 @@ impl Checker<'_> {
                     );
                 }
             }
+            // Judged against the directory's accounts (`Checker::directory`).
+            CheckKind::PasswordChanged | CheckKind::NotInGroup => {}
             CheckKind::PortClosed
             | CheckKind::ProcessAbsent
             | CheckKind::Restored
