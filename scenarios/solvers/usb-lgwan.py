@@ -69,7 +69,16 @@ def solve(team, instructor):
     team.say(f"removed {sample} on {pc}")
 
     # Reporting: the vendor's analysis, then the follow-up and final reports.
-    team.wait_message(lambda m: m["channel"] == "vendor_report", what="the vendor's analysis")
+    analysis = team.wait_message(lambda m: m["channel"] == "vendor_report", what="the vendor's analysis")
+
+    # Response: the vendor says the worm made itself a directory account;
+    # disable it as the domain's Administrator, over LDAP from the analyst
+    # workstation (the account stays, for the investigation).
+    account = re.search(r"\b(svc-[\w-]+)", analysis["body"]).group(1)
+    dc01 = team.hosts()["lgwan/dc01"]
+    admin = shlex.quote(f"Administrator%{team.password}")
+    team.on("analyst", f"samba-tool user disable {shlex.quote(account)} -H ldap://{dc01} -U {admin}")
+    team.say(f"disabled the directory account {account} on {dc01}")
     team.report("follow-up-report", {
         "category": "malware",
         "cause": "保守業者から受け取ったUSBメモリ内の実行ファイルを職員が開いた",
@@ -77,7 +86,7 @@ def solve(team, instructor):
         "iocs": f"{name} sha256={digest} / プロセス名 {process}",
         "ppc_report_required": "no",
         "vendor_support": "検体の解析と、同じUSBメモリを使用した端末の調査",
-        "actions": f"{now()} {process} を停止、{pc} と共有フォルダ上の {name} を削除"})
+        "actions": f"{now()} {process} を停止、{pc} と共有フォルダ上の {name} を削除、ディレクトリのアカウント {account} を無効化"})
     final = team.report("final-report", {
         "summary": f"保守業者のUSBメモリ経由で {pc} がワームに感染し、ファイルサーバの共有フォルダへ自身を複製した。C2への通信は三層分離により遮断されていた。",
         "secondary_damage": "なし（外部への通信は遮断）",
