@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::{Flow, Host, Logging, Scenario, Segment};
+use crate::sensor::Sensor;
 use crate::source::{Location, Source};
 use crate::templates;
 
@@ -72,7 +73,7 @@ impl LoadedScenario {
 /// `hosts[3].segment` → (`Some("hosts[3]")`, `.segment`).
 fn split_item_path(path: &str) -> (Option<&str>, &str) {
     // Blocks a template may hold as a whole.
-    for block in ["logging"] {
+    for block in ["logging", "sensor"] {
         if let Some(rest) = path.strip_prefix(block)
             && (rest.is_empty() || rest.starts_with('.'))
         {
@@ -210,6 +211,7 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
     let mut hosts: Vec<(Host, usize, String)> = Vec::new();
     let mut flows: Vec<(Flow, usize, String)> = Vec::new();
     let mut logging: Option<(Logging, usize)> = None;
+    let mut sensor: Option<(Sensor, usize)> = None;
     for (source_index, layer) in layers.iter().rev() {
         for name in &layer.omit_hosts {
             hosts.retain(|(host, _, _)| &host.name != name);
@@ -241,6 +243,9 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         if let Some(block) = &layer.logging {
             logging = Some((block.clone(), *source_index));
         }
+        if let Some(block) = &layer.sensor {
+            sensor = Some((block.clone(), *source_index));
+        }
     }
     let mut origins = HashMap::new();
     let mut scenario = main_layer;
@@ -261,6 +266,10 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
     }
     scenario.logging = logging.map(|(block, source_index)| {
         origins.insert("logging".to_string(), (source_index, "logging".to_string()));
+        block
+    });
+    scenario.sensor = sensor.map(|(block, source_index)| {
+        origins.insert("sensor".to_string(), (source_index, "sensor".to_string()));
         block
     });
     Ok(LoadedScenario {
@@ -286,6 +295,8 @@ struct Layer {
     flows: Vec<Flow>,
     #[serde(default)]
     logging: Option<Logging>,
+    #[serde(default)]
+    sensor: Option<Sensor>,
 }
 
 impl Layer {
@@ -297,6 +308,7 @@ impl Layer {
             hosts: scenario.hosts.clone(),
             flows: scenario.flows.clone(),
             logging: scenario.logging.clone(),
+            sensor: scenario.sensor.clone(),
         }
     }
 }

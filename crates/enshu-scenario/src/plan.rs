@@ -87,6 +87,9 @@ pub struct TeamPlan {
     /// What each backup host keeps a copy of, taken by `up`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backups: Vec<PlannedBackup>,
+    /// The team's network sensor (the scenario's `sensor` block), resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensor: Option<crate::sensor::SensorPlan>,
 }
 
 /// The team's one way in: the host its SSH port forwards to, and the user
@@ -710,6 +713,10 @@ fn plan_team(
     }
 
     resolve_restored_peers(scenario, &addresses, &prefix, &mut checks);
+    let sensor = scenario
+        .sensor
+        .as_ref()
+        .map(|sensor| crate::sensor::plan_sensor(sensor, &networks, &prefix, session, &team));
     TeamPlan {
         index,
         name: team,
@@ -723,6 +730,7 @@ fn plan_team(
         answers,
         mail: plan_mail(scenario, &addresses, &prefix),
         backups: plan_backups(scenario, &addresses, &prefix),
+        sensor,
     }
 }
 

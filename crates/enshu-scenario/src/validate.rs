@@ -16,6 +16,7 @@ use crate::topology::{Target, Topology, suggestion};
 
 mod logging;
 mod role_support;
+mod sensor;
 
 /// Reading capture files, supplied by the caller so validation stays pure.
 pub trait Files {
@@ -66,6 +67,7 @@ pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
     checker.way_in();
     checker.flows();
     checker.logging();
+    checker.sensor();
     checker.my_number_exposure();
     checker.forms();
     let earliest = checker.injects(context);
