@@ -21,6 +21,11 @@ pub enum Call {
     List,
     Exec(String, Vec<String>),
     CopyIn(String, String),
+    /// A look at the machine's sensors.
+    ObserveSensors,
+    /// A team's sensor fixed: its container and the fixes' reasons.
+    FixSensor(String, String),
+    RemoveSensors(String),
 }
 
 #[derive(Default)]
@@ -35,6 +40,9 @@ struct State {
     exec_answers: BTreeMap<String, ExecOutput>,
     /// Scripted execs, the latest first: they win over `exec_answers`.
     exec_scripts: Vec<ExecScript>,
+    /// Taps by host end: the container their other end is in, and their
+    /// alias. A container's removal takes its taps with it.
+    taps: BTreeMap<String, (String, String)>,
 }
 
 /// How the fake answers the execs in `container` whose command has
@@ -130,6 +138,11 @@ impl FakeBackend {
             .containers
             .get(name)
             .is_some_and(|(_, running)| *running)
+    }
+
+    /// Host ends of the taps that exist.
+    pub fn tap_names(&self) -> Vec<String> {
+        self.state.lock().unwrap().taps.keys().cloned().collect()
     }
 
     pub fn file(&self, container: &str, path: &str) -> Option<Vec<u8>> {
@@ -246,6 +259,7 @@ impl Backend for FakeBackend {
         let mut state = self.state.lock().unwrap();
         state.calls.push(Call::Remove(name.to_string()));
         state.files.retain(|(container, _), _| container != name);
+        state.taps.retain(|_, (container, _)| container != name);
         state
             .containers
             .remove(name)
@@ -343,6 +357,65 @@ impl Backend for FakeBackend {
             name: name.to_string(),
             message,
         })
+    }
+
+    async fn observe_sensors(&self) -> Result<Option<ObservedSensors>> {
+        let mut state = self.state.lock().unwrap();
+        state.calls.push(Call::ObserveSensors);
+        let taps = state
+            .taps
+            .iter()
+            .map(|(host_end, (_, alias))| {
+                let tap = crate::sensor::ObservedTap {
+                    alias: alias.clone(),
+                    sealed: true,
+                    mirrored: true,
+                };
+                (host_end.clone(), tap)
+            })
+            .collect();
+        Ok(Some(ObservedSensors {
+            taps,
+            bridges: BTreeMap::new(),
+        }))
+    }
+
+    async fn fix_sensor(&self, sensor: &SensorPlan, fixes: &[Fix]) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        state.calls.push(Call::FixSensor(
+            sensor.container.clone(),
+            crate::sensor::reasons(fixes),
+        ));
+        if !state
+            .containers
+            .get(&sensor.container)
+            .is_some_and(|(_, running)| *running)
+        {
+            return Err(BackendError::Runtime {
+                action: "mirror segments",
+                name: sensor.container.clone(),
+                message: "container is not running".into(),
+            });
+        }
+        for fix in fixes {
+            let tap = fix.tap();
+            state.taps.insert(
+                tap.host_end.clone(),
+                (sensor.container.clone(), tap.alias.clone()),
+            );
+        }
+        Ok(())
+    }
+
+    async fn remove_sensors(&self, session: &str) -> Result<usize> {
+        let mut state = self.state.lock().unwrap();
+        state.calls.push(Call::RemoveSensors(session.to_string()));
+        let prefix = enshu_scenario::sensor::session_alias_prefix(session);
+        let before = state.taps.len();
+        state
+            .taps
+            .retain(|_, (_, alias)| !alias.starts_with(&prefix));
+        Ok(before - state.taps.len())
     }
 
     async fn copy_in(&self, name: &str, path: &str, contents: &[u8], _mode: u32) -> Result<()> {

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod fake;
+pub mod sensor;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -18,6 +19,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 pub use enshu_scenario::plan::{ContainerSpec, NetworkSpec};
+pub use sensor::{Fix, ObservedSensors, SensorPlan};
 
 /// A container as the runtime reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +179,35 @@ pub trait Backend: Send + Sync {
     ) -> impl Future<Output = Result<bool>> + Send {
         let _ = (name, ruleset);
         async { Ok(false) }
+    }
+    /// The network sensors on the runtime's machine: every tap and every
+    /// range bridge's ports ([`sensor`]), in one look. `Ok(None)`: this
+    /// runtime cannot mirror a segment.
+    fn observe_sensors(&self) -> impl Future<Output = Result<Option<ObservedSensors>>> + Send {
+        async { Ok(None) }
+    }
+    /// Apply `fixes` (from [`sensor::fixes`]) to the team's sensor, whose
+    /// container runs. By default this runtime cannot.
+    fn fix_sensor(
+        &self,
+        sensor: &SensorPlan,
+        fixes: &[Fix],
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = fixes;
+        let name = sensor.container.clone();
+        async move {
+            Err(BackendError::Runtime {
+                action: "mirror segments",
+                name,
+                message: "this runtime cannot mirror a segment into a container".into(),
+            })
+        }
+    }
+    /// Remove every tap of `session` still on the machine (its containers
+    /// are gone); how many there were.
+    fn remove_sensors(&self, session: &str) -> impl Future<Output = Result<usize>> + Send {
+        let _ = session;
+        async { Ok(0) }
     }
     /// Try a TCP connection to every target from the container's network
     /// (its addresses, routes and firewall) without running anything inside

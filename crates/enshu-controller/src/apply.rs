@@ -79,6 +79,13 @@ pub async fn up<B: Backend>(
     let mut steps = diff(plan, &observed);
     let held = crate::backup::observe_held(backend, plan, &observed).await;
     steps.extend(crate::backup::backup_steps(plan, &held, &steps));
+    let sensors = crate::sensor::observe(backend, plan)
+        .await
+        .map_err(|source| UpError::Observe {
+            session: plan.session.clone(),
+            source,
+        })?;
+    steps.extend(crate::sensor::sensor_steps(plan, sensors.as_ref(), &steps));
     let mut per_team: BTreeMap<&str, usize> = BTreeMap::new();
     for step in &steps {
         *per_team.entry(step.team()).or_default() += 1;
@@ -147,6 +154,7 @@ pub async fn up<B: Backend>(
         match step {
             Step::CreateNetwork { .. } => work.networks.push(step),
             Step::TakeBackup { .. } => work.backups.push(step),
+            Step::ConfigureSensor { .. } => work.sensor.push(step),
             Step::RemoveContainer { name, .. }
             | Step::CreateContainer { name, .. }
             | Step::StartContainer { name, .. }
@@ -207,6 +215,18 @@ pub async fn up<B: Backend>(
                         .into_iter()
                         .flatten(),
                 );
+                // The sensor once the team's containers run (their ports
+                // exist), unless its analyst workstation did not come up.
+                for step in work.sensor {
+                    let began = elapsed();
+                    let result = run_sensor(backend, plan, step, &done).await;
+                    done.push(TimedStep {
+                        step: step.clone(),
+                        result,
+                        started: began,
+                        ended: elapsed(),
+                    });
+                }
                 // Backups once the team's containers run: a copy whose
                 // source or backup host failed to come up is not tried.
                 for step in work.backups {
@@ -246,6 +266,8 @@ struct TeamWork<'a> {
     pipelines: BTreeMap<&'a str, Vec<&'a Step>>,
     /// After every pipeline of the team.
     backups: Vec<&'a Step>,
+    /// After every pipeline of the team, before its backups.
+    sensor: Vec<&'a Step>,
 }
 
 /// A step as it ran: seconds from the start of `up`.
@@ -294,7 +316,8 @@ fn host_of(step: &Step, specs: &BTreeMap<&str, &ContainerSpec>) -> String {
         | Step::StartContainer { name, .. }
         | Step::ConfigureRouter { name, .. }
         | Step::ConfigureRoute { name, .. }
-        | Step::TakeBackup { name, .. } => specs
+        | Step::TakeBackup { name, .. }
+        | Step::ConfigureSensor { name, .. } => specs
             .get(name.as_str())
             .map_or_else(|| name.clone(), |spec| spec.hostname.clone()),
     }
@@ -316,6 +339,9 @@ async fn run_step<B: Backend>(
     match step {
         Step::CreateNetwork { .. } => unreachable!("networks are created first"),
         Step::TakeBackup { .. } => unreachable!("backups are taken after the pipelines"),
+        Step::ConfigureSensor { .. } => {
+            unreachable!("the sensor is configured after the pipelines")
+        }
         Step::RemoveContainer { name, .. } => match backend.remove_container(name).await {
             Err(BackendError::NotFound { .. }) => Ok(()),
             other => other,
@@ -422,6 +448,41 @@ async fn run_backup<B: Backend>(
     crate::backup::take_backup(backend, backup, source).await
 }
 
+/// Configure a team's sensor, unless its analyst workstation's pipeline failed.
+async fn run_sensor<B: Backend>(
+    backend: &B,
+    plan: &Plan,
+    step: &Step,
+    done: &[TimedStep],
+) -> Result<(), BackendError> {
+    let Step::ConfigureSensor { team, name, .. } = step else {
+        unreachable!("only sensor steps are in `sensor`")
+    };
+    let Some(sensor) = plan
+        .teams
+        .iter()
+        .find(|planned| planned.name == *team)
+        .and_then(|planned| planned.sensor.as_ref())
+    else {
+        return Err(BackendError::Runtime {
+            action: "mirror segments",
+            name: name.clone(),
+            message: format!("team {team} has no sensor in the plan"),
+        });
+    };
+    let failed_before = done
+        .iter()
+        .any(|timed| timed.result.is_err() && host_name(&timed.step) == Some(name.as_str()));
+    if failed_before {
+        return Err(BackendError::Runtime {
+            action: "mirror segments",
+            name: name.clone(),
+            message: format!("{} did not come up", sensor.reference),
+        });
+    }
+    crate::sensor::configure_sensor(backend, sensor).await
+}
+
 /// The container a container step works on.
 fn host_name(step: &Step) -> Option<&str> {
     match step {
@@ -431,7 +492,8 @@ fn host_name(step: &Step) -> Option<&str> {
         | Step::StartContainer { name, .. }
         | Step::ConfigureRouter { name, .. }
         | Step::ConfigureRoute { name, .. }
-        | Step::TakeBackup { name, .. } => Some(name),
+        | Step::TakeBackup { name, .. }
+        | Step::ConfigureSensor { name, .. } => Some(name),
     }
 }
 

@@ -46,6 +46,13 @@ pub enum Step {
         source: String,
         reason: String,
     },
+    /// Mirror the team's segments into its analyst workstation `name`
+    /// (see [`crate::sensor`]), once the team's containers run.
+    ConfigureSensor {
+        team: String,
+        name: String,
+        reason: String,
+    },
 }
 
 impl Step {
@@ -59,6 +66,7 @@ impl Step {
             Step::ConfigureRouter { .. } => "configure_router",
             Step::ConfigureRoute { .. } => "configure_route",
             Step::TakeBackup { .. } => "take_backup",
+            Step::ConfigureSensor { .. } => "configure_sensor",
         }
     }
 
@@ -70,7 +78,8 @@ impl Step {
             | Step::StartContainer { team, .. }
             | Step::ConfigureRouter { team, .. }
             | Step::ConfigureRoute { team, .. }
-            | Step::TakeBackup { team, .. } => team,
+            | Step::TakeBackup { team, .. }
+            | Step::ConfigureSensor { team, .. } => team,
         }
     }
 }
@@ -251,9 +260,14 @@ mod tests {
                 name: name.clone(),
             },
             Step::TakeBackup {
+                team: team.clone(),
+                name: name.clone(),
+                source: "fs01".into(),
+                reason: "r".into(),
+            },
+            Step::ConfigureSensor {
                 team,
                 name,
-                source: "fs01".into(),
                 reason: "r".into(),
             },
         ] {

@@ -10,11 +10,13 @@
 pub mod apply;
 pub mod backup;
 pub mod diff;
+pub mod sensor;
 pub mod teardown;
 pub mod verify;
 
 pub use apply::{Progress, UpError, up};
 pub use backup::{backup_steps, observe_held};
 pub use diff::{Step, diff, spec_hash, with_hash};
+pub use sensor::sensor_steps;
 pub use teardown::{DownReport, down};
 pub use verify::{Probe, ProbeOutcome, VerifyReport, probes_for, verify};

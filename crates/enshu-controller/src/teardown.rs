@@ -1,5 +1,5 @@
 //! `down`: remove every container, network and volume carrying the
-//! session's label, and nothing else.
+//! session's label, and the session's sensor taps, and nothing else.
 
 use enshu_backend::{Backend, BackendError};
 use enshu_scenario::plan::labels;
@@ -10,6 +10,9 @@ pub struct DownReport {
     pub containers: usize,
     pub networks: usize,
     pub volumes: usize,
+    /// Sensor taps still on the machine once the containers were gone
+    /// (a removed container takes its taps with it, so usually none).
+    pub sensor_taps: usize,
     pub seconds: f64,
 }
 
@@ -51,10 +54,12 @@ pub async fn down<B: Backend>(
         .collect()
         .await;
     removals.into_iter().collect::<Result<(), _>>()?;
+    let sensor_taps = backend.remove_sensors(session).await?;
     Ok(DownReport {
         containers: observed.containers.len(),
         networks: observed.networks.len(),
         volumes: observed.volumes.len(),
+        sensor_taps,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -444,3 +444,63 @@ async fn a_copy_too_large_for_a_backup_fails_up() {
         .to_string();
     assert!(error.contains("too much for a backup"), "{error}");
 }
+
+/// The quickstart's sensor: configured once the team's analyst runs, left
+/// alone when complete, planned again (with its reason) when a container
+/// comes back, and gone with the session.
+#[tokio::test]
+async fn the_sensor_is_configured_after_the_containers_repaired_and_removed_with_the_session() {
+    let backend = FakeBackend::new();
+    let plan = quickstart(2);
+    up(&backend, &plan, 4, &quiet).await.unwrap();
+    let calls = backend.calls();
+    for team in &plan.teams {
+        let analyst = &team.sensor.as_ref().unwrap().container;
+        let started = calls
+            .iter()
+            .position(|call| *call == Call::Start(analyst.clone()))
+            .unwrap();
+        let fixed = calls
+            .iter()
+            .position(|call| matches!(call, Call::FixSensor(name, reasons) if name == analyst && reasons == "cap-office missing; cap-dmz missing"))
+            .unwrap_or_else(|| panic!("{analyst}'s sensor was not fixed: {calls:#?}"));
+        assert!(started < fixed, "the analyst runs before its taps are made");
+    }
+    assert_eq!(backend.tap_names().len(), 4);
+
+    let report = up(&backend, &plan, 4, &quiet).await.unwrap();
+    assert!(
+        !report
+            .steps
+            .iter()
+            .any(|step| matches!(step, Step::ConfigureSensor { .. })),
+        "a complete sensor is left alone: {:#?}",
+        report.steps
+    );
+
+    // The analyst of team 1 is removed (its taps go with it): `up` makes
+    // it anew and mirrors again.
+    let analyst = plan.teams[0].sensor.as_ref().unwrap().container.clone();
+    backend.remove_container(&analyst).await.unwrap();
+    assert_eq!(backend.tap_names().len(), 2);
+    let report = up(&backend, &plan, 4, &quiet).await.unwrap();
+    let reasons: Vec<&str> = report
+        .steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::ConfigureSensor { name, reason, .. } if *name == analyst => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, ["1 container(s) start: their ports are new"]);
+    assert_eq!(backend.tap_names().len(), 4);
+
+    let removed = down(&backend, "unit", 4).await.unwrap();
+    assert_eq!(removed.containers, 10);
+    assert!(backend.tap_names().is_empty());
+    assert!(
+        backend
+            .calls()
+            .contains(&Call::RemoveSensors("unit".into()))
+    );
+}

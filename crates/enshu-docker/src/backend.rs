@@ -17,8 +17,8 @@ use bollard::query_parameters::{
     StopContainerOptions, UploadToContainerOptions,
 };
 use enshu_backend::{
-    Backend, BackendError, ConnectOutcome, ContainerSpec, ExecOutput, ExecPrivilege, NetworkSpec,
-    Observed, ObservedContainer, ObservedNetwork, Result,
+    Backend, BackendError, ConnectOutcome, ContainerSpec, ExecOutput, ExecPrivilege, Fix,
+    NetworkSpec, Observed, ObservedContainer, ObservedNetwork, ObservedSensors, Result, SensorPlan,
 };
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -26,7 +26,7 @@ use tokio::io::AsyncWriteExt;
 use crate::convert;
 use crate::copy::{self, CopyMethod};
 use crate::error::{EngineFailure, Verb, backend_error};
-use crate::host::{access, netns, nsenter};
+use crate::host::{access, netns, nsenter, sensor};
 
 /// Most bytes of stdout (and of stderr) kept from one exec; the rest is dropped.
 pub const MAX_EXEC_OUTPUT_BYTES: usize = 8 * 1024 * 1024;
@@ -64,6 +64,14 @@ fn runtime(verb: Verb<'_>, name: &str, message: impl Into<String>) -> BackendErr
         action: verb.action(),
         name: name.to_string(),
         message: message.into(),
+    }
+}
+
+fn mirroring(name: &str, error: sensor::SensorError) -> BackendError {
+    BackendError::Runtime {
+        action: "mirror segments",
+        name: name.to_string(),
+        message: error.to_string(),
     }
 }
 
@@ -588,6 +596,27 @@ impl Backend for DockerBackend {
             Ok(None) => Ok(false),
             Err(error) => Err(runtime(Verb::Exec, name, format!("running nft: {error}"))),
         }
+    }
+
+    async fn observe_sensors(&self) -> Result<Option<ObservedSensors>> {
+        sensor::observe()
+            .await
+            .map(Some)
+            .map_err(|error| mirroring("(the machine's sensors)", error))
+    }
+
+    async fn fix_sensor(&self, plan: &SensorPlan, fixes: &[Fix]) -> Result<()> {
+        let name = plan.container.as_str();
+        let (id, pid) = self.running_pid(Verb::Exec, name).await?;
+        sensor::apply(&id, pid, fixes)
+            .await
+            .map_err(|error| mirroring(name, error))
+    }
+
+    async fn remove_sensors(&self, session: &str) -> Result<usize> {
+        sensor::remove_session(session)
+            .await
+            .map_err(|error| mirroring(session, error))
     }
 
     async fn connect_from(

@@ -7,6 +7,7 @@
 //! - [`validate`]: every semantic problem at once, as [`Diagnostic`]s.
 //! - [`plan`]: scenario × N teams → networks, containers, firewall rules,
 //!   inject schedule and checks, all resolved per team.
+//! - [`sensor`]: the team's network sensor (`sensor:`), model and plan.
 //!
 //! **Invariant:** this crate does no I/O and does not depend on tokio,
 //! bollard or sqlx. Capture files are checked through [`validate::Files`],
@@ -21,6 +22,7 @@ pub mod net;
 pub mod plan;
 pub mod roles;
 pub mod schema;
+pub mod sensor;
 pub mod source;
 pub mod templates;
 pub mod topology;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::{Directory, Flow, Host, Logging, Scenario, Segment};
+use crate::sensor::Sensor;
 use crate::source::{Location, Source};
 use crate::templates;
 
@@ -72,7 +73,7 @@ impl LoadedScenario {
 /// `hosts[3].segment` → (`Some("hosts[3]")`, `.segment`).
 fn split_item_path(path: &str) -> (Option<&str>, &str) {
     // Blocks a template may hold as a whole.
-    for block in ["logging", "directory"] {
+    for block in ["logging", "directory", "sensor"] {
         if let Some(rest) = path.strip_prefix(block)
             && (rest.is_empty() || rest.starts_with('.'))
         {
@@ -211,6 +212,7 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
     let mut flows: Vec<(Flow, usize, String)> = Vec::new();
     let mut logging: Option<(Logging, usize)> = None;
     let mut directory: Option<(Directory, usize)> = None;
+    let mut sensor: Option<(Sensor, usize)> = None;
     for (source_index, layer) in layers.iter().rev() {
         for name in &layer.omit_hosts {
             hosts.retain(|(host, _, _)| &host.name != name);
@@ -245,6 +247,9 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         if let Some(block) = &layer.directory {
             directory = Some((block.clone(), *source_index));
         }
+        if let Some(block) = &layer.sensor {
+            sensor = Some((block.clone(), *source_index));
+        }
     }
     let mut origins = HashMap::new();
     let mut scenario = main_layer;
@@ -274,6 +279,10 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         );
         block
     });
+    scenario.sensor = sensor.map(|(block, source_index)| {
+        origins.insert("sensor".to_string(), (source_index, "sensor".to_string()));
+        block
+    });
     Ok(LoadedScenario {
         scenario,
         sources,
@@ -299,6 +308,7 @@ struct Layer {
     logging: Option<Logging>,
     #[serde(default)]
     directory: Option<Directory>,
+    sensor: Option<Sensor>,
 }
 
 impl Layer {
@@ -311,6 +321,7 @@ impl Layer {
             flows: scenario.flows.clone(),
             logging: scenario.logging.clone(),
             directory: scenario.directory.clone(),
+            sensor: scenario.sensor.clone(),
         }
     }
 }

@@ -83,6 +83,12 @@ pub struct Scenario {
     /// own block replaces the template's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
+    /// The team's network sensor: the analyst workstation that receives a
+    /// copy of every frame of the team's segments, one capture interface
+    /// `cap-<segment>` each (see [`crate::sensor`]). A template may
+    /// declare it; the scenario's own block replaces the template's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensor: Option<crate::sensor::Sensor>,
     /// What happens to the team during the exercise.
     #[serde(default)]
     pub injects: Vec<Inject>,

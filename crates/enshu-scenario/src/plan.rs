@@ -94,6 +94,9 @@ pub struct TeamPlan {
     /// The team's directory (the scenario's `directory` block), resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directory: Option<DirectoryPlan>,
+    /// The team's network sensor (the scenario's `sensor` block), resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensor: Option<crate::sensor::SensorPlan>,
 }
 
 /// The team's one way in: the host its SSH port forwards to, and the user
@@ -728,6 +731,10 @@ fn plan_team(
     }
 
     resolve_restored_peers(scenario, &addresses, &prefix, &mut checks);
+    let sensor = scenario
+        .sensor
+        .as_ref()
+        .map(|sensor| crate::sensor::plan_sensor(sensor, &networks, &prefix, session, &team));
     TeamPlan {
         index,
         name: team,
@@ -745,6 +752,7 @@ fn plan_team(
             .directory
             .as_ref()
             .map(|directory| directory::plan_directory(directory, &addresses, &prefix)),
+        sensor,
     }
 }
 

@@ -17,6 +17,7 @@ use crate::topology::{Target, Topology, suggestion};
 mod directory;
 mod logging;
 mod role_support;
+mod sensor;
 
 /// Reading capture files, supplied by the caller so validation stays pure.
 pub trait Files {
@@ -68,6 +69,7 @@ pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
     checker.flows();
     checker.logging();
     checker.directory();
+    checker.sensor();
     checker.my_number_exposure();
     checker.forms();
     let earliest = checker.injects(context);

@@ -97,6 +97,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let mut steps = enshu_controller::diff(&plan, &observed);
             let held = enshu_controller::observe_held(&backend, &plan, &observed).await;
             steps.extend(enshu_controller::backup_steps(&plan, &held, &steps));
+            let sensors = enshu_controller::sensor::observe(&backend, &plan).await?;
+            steps.extend(enshu_controller::sensor_steps(&plan, sensors.as_ref(), &steps));
             match args.output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&steps)?),
                 Output::Text => steps.iter().for_each(|step| println!("{}", serde_json::to_string(step).unwrap_or_default())),

@@ -19,6 +19,9 @@
 //!   "outside", a namespace of this machine behind a veth.
 //! - [`addresses`]: this machine's IPv4 addresses, verify's "host machine"
 //!   targets.
+//! - [`sensor`]: the teams' network sensors, veth taps into the analyst
+//!   workstations and tc mirrors of every bridge port, with the host's
+//!   `ip` and `tc`.
 //!
 //! Before any work in a container's namespace, its process is checked to
 //! belong to the container ([`cgroup_names_container`]), so a recycled PID
@@ -42,6 +45,7 @@ pub mod guard;
 pub mod netns;
 pub mod nsenter;
 pub mod outside;
+pub mod sensor;
 
 /// Whether a `/proc/<pid>/cgroup` listing places the process in the
 /// container with this full id (`/docker/<id>`, `docker-<id>.scope`, …).
