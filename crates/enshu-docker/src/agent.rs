@@ -20,10 +20,20 @@
 //! caller gets `None` and runs a plain exec. A request that was written to
 //! an agent which then ended without answering is an error, not a retry:
 //! the command may have run.
+//!
+//! An agent is trusted with nothing it could abuse: none is ever started
+//! in a container the team can log in to (the caller names them, see
+//! [`Agents::never_in`]), where its root could write into the agent's
+//! output or stop it. And whatever an agent says is read with bounds: a
+//! line longer than any true answer ([`MAX_ANSWER_LINE`]), a line that is
+//! not an answer, an answer to no request, or no answer within the
+//! caller's timeout drops the agent, fails its waiting requests with the
+//! reason, and the container gets plain execs from then on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bollard::Docker;
 use bollard::exec::{StartExecOptions, StartExecResults};
@@ -48,6 +58,13 @@ const AGENT_START: &str = include_str!("../scripts/agent-start.sh");
 /// shows for the agent.
 const BOOTSTRAP: &str = "import json, sys; exec(json.loads(sys.stdin.readline()))";
 
+/// How long a new agent may take to say it is ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest answer line a true agent writes: stdout and stderr at the
+/// output limit each, hex-encoded, and the JSON around them.
+pub const MAX_ANSWER_LINE: usize = 4 * MAX_EXEC_OUTPUT_BYTES + 1024;
+
 /// What a request to an agent came to.
 #[derive(Debug)]
 pub enum AgentAnswer {
@@ -60,9 +77,17 @@ pub enum AgentAnswer {
     Lost(String),
 }
 
-type Pending = Arc<std::sync::Mutex<Option<HashMap<u64, oneshot::Sender<ExecOutput>>>>>;
+/// What each waiting request will learn: its output, or why the agent
+/// was dropped.
+type Pending =
+    Arc<std::sync::Mutex<Option<HashMap<u64, oneshot::Sender<Result<ExecOutput, String>>>>>>;
+
+/// Containers whose agent misbehaved, with why: they get plain execs.
+type Dropped = Arc<std::sync::Mutex<HashMap<String, String>>>;
 
 struct Agent {
+    /// The agent's exec, to end its process when it is dropped.
+    exec: AgentExec,
     input: Mutex<std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>>,
     /// Requests waiting for an answer; `None` once the agent has ended.
     pending: Pending,
@@ -82,6 +107,9 @@ type AgentSlot = Arc<tokio::sync::OnceCell<Option<Arc<Agent>>>>;
 #[derive(Default)]
 pub struct Agents {
     agents: Mutex<HashMap<String, AgentSlot>>,
+    /// Containers where no agent is ever started.
+    never: HashSet<String>,
+    dropped: Dropped,
 }
 
 impl std::fmt::Debug for Agents {
@@ -91,18 +119,37 @@ impl std::fmt::Debug for Agents {
 }
 
 impl Agents {
+    /// Agents everywhere but in `containers` (the hosts the team may log
+    /// in to: there the team's root could forge or stall what an agent
+    /// says), which get plain execs.
+    pub fn never_in(containers: impl IntoIterator<Item = String>) -> Agents {
+        Agents {
+            never: containers.into_iter().collect(),
+            ..Agents::default()
+        }
+    }
+
+    /// The containers whose agent was dropped, and why.
+    pub fn dropped(&self) -> Vec<(String, String)> {
+        let mut dropped: Vec<_> = self.dropped.lock().unwrap().clone().into_iter().collect();
+        dropped.sort();
+        dropped
+    }
+
     /// Start the container's agent unless it runs; whether one runs now.
     pub async fn warm(&self, docker: &Docker, name: &str) -> bool {
         self.agent(docker, name).await.is_some()
     }
 
-    /// Run `command` (with `stdin`) through the container's agent.
+    /// Run `command` (with `stdin`) through the container's agent, waiting
+    /// at most `timeout` for its answer.
     pub async fn run(
         &self,
         docker: &Docker,
         name: &str,
         command: &[String],
         stdin: Option<&[u8]>,
+        timeout: Duration,
     ) -> AgentAnswer {
         let Some(agent) = self.agent(docker, name).await else {
             return AgentAnswer::Unavailable;
@@ -138,11 +185,21 @@ impl Agents {
             self.forget(name, &agent).await;
             return AgentAnswer::Unavailable;
         }
-        match receiver.await {
-            Ok(output) => AgentAnswer::Ran(output),
-            Err(_) => {
+        match tokio::time::timeout(timeout, receiver).await {
+            Ok(Ok(Ok(output))) => AgentAnswer::Ran(output),
+            Ok(Ok(Err(reason))) => {
+                self.forget(name, &agent).await;
+                AgentAnswer::Lost(format!("the exec agent in {name} was dropped: {reason}"))
+            }
+            Ok(Err(_)) => {
                 self.forget(name, &agent).await;
                 AgentAnswer::Lost(format!("the exec agent in {name} ended before answering"))
+            }
+            Err(_) => {
+                let reason = format!("no answer within {} s", timeout.as_secs());
+                drop_agent(&self.dropped, name, &agent.pending, &reason, &agent.exec);
+                self.forget(name, &agent).await;
+                AgentAnswer::Lost(format!("the exec agent in {name} was dropped: {reason}"))
             }
         }
     }
@@ -162,6 +219,9 @@ impl Agents {
     /// A container where none can start is remembered (until it is asked
     /// for again after the agent map forgets it).
     async fn agent(&self, docker: &Docker, name: &str) -> Option<Arc<Agent>> {
+        if self.never.contains(name) || self.dropped.lock().unwrap().contains_key(name) {
+            return None;
+        }
         let cell = {
             let mut agents = self.agents.lock().await;
             let stale = agents
@@ -174,7 +234,7 @@ impl Agents {
             agents.entry(name.to_string()).or_default().clone()
         };
         cell.get_or_init(|| async {
-            match start(docker, name).await {
+            match start(docker, name, self.dropped.clone()).await {
                 Ok(agent) => Some(agent),
                 Err(error) => {
                     tracing::debug!(container = name, "no exec agent: {error}");
@@ -222,7 +282,69 @@ fn parse_answer(line: &[u8]) -> Option<(u64, ExecOutput)> {
     ))
 }
 
-async fn start(docker: &Docker, name: &str) -> Result<Arc<Agent>, String> {
+/// An agent's exec: enough to end its process.
+#[derive(Clone)]
+struct AgentExec {
+    docker: Docker,
+    id: String,
+}
+
+impl AgentExec {
+    /// End the agent's process (SIGKILL from this machine, by the pid the
+    /// engine gives for the exec: a stopped or flooding agent cannot
+    /// refuse it), in the background, bounded.
+    fn kill(&self) {
+        let exec = self.clone();
+        tokio::spawn(async move {
+            let inspected =
+                tokio::time::timeout(Duration::from_secs(10), exec.docker.inspect_exec(&exec.id))
+                    .await;
+            let Ok(Ok(inspected)) = inspected else { return };
+            if inspected.running != Some(true) {
+                return;
+            }
+            if let Some(pid) = inspected.pid.filter(|pid| *pid > 1) {
+                let killed = tokio::process::Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                if let Ok(Ok(status)) = tokio::time::timeout(Duration::from_secs(5), killed).await
+                    && !status.success()
+                {
+                    tracing::debug!(pid, "kill of a dropped exec agent: {status}");
+                }
+            }
+        });
+    }
+}
+
+/// Drop a misbehaving agent: remember why (the container gets plain
+/// execs from now on), end its process, tell every waiting request, warn
+/// the operator.
+fn drop_agent(
+    dropped: &Dropped,
+    container: &str,
+    pending: &Pending,
+    reason: &str,
+    exec: &AgentExec,
+) {
+    tracing::warn!(
+        container,
+        "exec agent dropped, plain execs from now on: {reason}"
+    );
+    exec.kill();
+    dropped
+        .lock()
+        .unwrap()
+        .entry(container.to_string())
+        .or_insert_with(|| reason.to_string());
+    if let Some(waiting) = pending.lock().unwrap().take() {
+        for (_, sender) in waiting {
+            let _ = sender.send(Err(reason.to_string()));
+        }
+    }
+}
+
+async fn start(docker: &Docker, name: &str, dropped: Dropped) -> Result<Arc<Agent>, String> {
     let config = ExecConfig {
         attach_stdin: Some(true),
         attach_stdout: Some(true),
@@ -276,7 +398,12 @@ async fn start(docker: &Docker, name: &str) -> Result<Arc<Agent>, String> {
         0,
         ready_sender,
     )]))));
+    let exec = AgentExec {
+        docker: docker.clone(),
+        id: created.id.clone(),
+    };
     let agent = Arc::new(Agent {
+        exec: exec.clone(),
         input: Mutex::new(input),
         pending: pending.clone(),
         next_id: AtomicU64::new(1),
@@ -284,47 +411,84 @@ async fn start(docker: &Docker, name: &str) -> Result<Arc<Agent>, String> {
     let container = name.to_string();
     tokio::spawn(async move {
         let mut carry = Vec::new();
-        while let Some(item) = output.next().await {
+        // How much of `carry` is known to hold no newline: each byte is
+        // looked at once, however long a line grows.
+        let mut scanned = 0;
+        let misbehaved = 'read: loop {
+            let Some(item) = output.next().await else {
+                break 'read None;
+            };
             match item {
                 Ok(bollard::container::LogOutput::StdOut { message }) => {
                     carry.extend_from_slice(&message);
-                    while let Some(end) = carry.iter().position(|byte| *byte == b'\n') {
+                    while let Some(end) = carry[scanned..]
+                        .iter()
+                        .position(|byte| *byte == b'\n')
+                        .map(|at| scanned + at)
+                    {
                         let line: Vec<u8> = carry.drain(..=end).collect();
-                        match parse_answer(&line) {
-                            Some((id, output)) => {
-                                let waiting = pending
-                                    .lock()
-                                    .unwrap()
-                                    .as_mut()
-                                    .and_then(|pending| pending.remove(&id));
-                                if let Some(waiting) = waiting {
-                                    let _ = waiting.send(output);
-                                }
-                            }
-                            None => tracing::warn!(
-                                container,
-                                "exec agent: unreadable line {:?}",
-                                String::from_utf8_lossy(&line)
-                            ),
+                        scanned = 0;
+                        if line.len() > MAX_ANSWER_LINE {
+                            break 'read Some(format!(
+                                "it wrote a line longer than {MAX_ANSWER_LINE} bytes"
+                            ));
                         }
+                        let Some((id, output)) = parse_answer(&line) else {
+                            let start: String =
+                                String::from_utf8_lossy(&line).chars().take(80).collect();
+                            break 'read Some(format!(
+                                "it wrote a line that is no answer: {start:?}"
+                            ));
+                        };
+                        let waiting = pending
+                            .lock()
+                            .unwrap()
+                            .as_mut()
+                            .and_then(|pending| pending.remove(&id));
+                        match waiting {
+                            Some(waiting) => {
+                                let _ = waiting.send(Ok(output));
+                            }
+                            None => {
+                                break 'read Some(format!(
+                                    "it answered request {id}, which nobody asked"
+                                ));
+                            }
+                        }
+                    }
+                    scanned = carry.len();
+                    if carry.len() > MAX_ANSWER_LINE {
+                        break 'read Some(format!(
+                            "it wrote a line longer than {MAX_ANSWER_LINE} bytes"
+                        ));
                     }
                 }
                 Ok(bollard::container::LogOutput::StdErr { message }) => tracing::debug!(
                     container,
                     "exec agent: {}",
-                    String::from_utf8_lossy(&message).trim()
+                    String::from_utf8_lossy(&message[..message.len().min(1024)]).trim()
                 ),
                 Ok(_) => {}
-                Err(_) => break,
+                Err(_) => break 'read None,
+            }
+        };
+        match misbehaved {
+            Some(reason) => drop_agent(&dropped, &container, &pending, &reason, &exec),
+            // Ended: every waiting request learns it (its sender is dropped).
+            None => {
+                pending.lock().unwrap().take();
+                tracing::debug!(container, "exec agent ended");
             }
         }
-        // Ended: every waiting request learns it (its sender is dropped).
-        pending.lock().unwrap().take();
-        tracing::debug!(container, "exec agent ended");
     });
-    match ready.await {
-        Ok(_) => Ok(agent),
-        Err(_) => Err("it ended before saying it was ready".into()),
+    match tokio::time::timeout(READY_TIMEOUT, ready).await {
+        Ok(Ok(Ok(_))) => Ok(agent),
+        Ok(Ok(Err(reason))) => Err(reason),
+        Ok(Err(_)) => Err("it ended before saying it was ready".into()),
+        Err(_) => Err(format!(
+            "it did not say it was ready within {} s",
+            READY_TIMEOUT.as_secs()
+        )),
     }
 }
 

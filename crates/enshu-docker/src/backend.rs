@@ -33,6 +33,12 @@ pub const MAX_EXEC_OUTPUT_BYTES: usize = 8 * 1024 * 1024;
 /// Longest time waited for the engine to record an exec's exit code after
 /// its output stream has ended.
 const EXEC_EXIT_WAIT: Duration = Duration::from_secs(5);
+/// Longest time a command in a container may take, through an agent or a
+/// plain exec: the engine's commands take well under a second (checks are
+/// bounded at 20 s by the engine, traffic generators run detached), so a
+/// command still running after this is stalled, e.g. stopped by a team
+/// with root in the container; it fails, naming the container.
+pub const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Why the backend could not reach the engine.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +56,8 @@ pub struct DockerBackend {
     docker: Docker,
     /// Long-lived exec agents, when asked for ([`DockerBackend::with_exec_agents`]).
     agents: Option<std::sync::Arc<crate::agent::Agents>>,
+    /// How long a command in a container may take ([`EXEC_TIMEOUT`]).
+    exec_timeout: Duration,
 }
 
 fn failure<'a>(
@@ -99,6 +107,7 @@ impl DockerBackend {
         Ok(DockerBackend {
             docker,
             agents: None,
+            exec_timeout: EXEC_TIMEOUT,
         })
     }
 
@@ -106,9 +115,36 @@ impl DockerBackend {
     /// long-lived agent per container ([`crate::agent`]) instead of one
     /// `docker exec` each: for `enshu serve`, which fires and checks
     /// hundreds of commands at once. Clones share the agents.
-    pub fn with_exec_agents(mut self) -> DockerBackend {
-        self.agents = Some(std::sync::Arc::new(crate::agent::Agents::default()));
+    pub fn with_exec_agents(self) -> DockerBackend {
+        self.with_exec_agents_except(std::iter::empty())
+    }
+
+    /// Exec agents everywhere but in `containers`: the hosts a team may
+    /// log in to, where the team could forge or stall an agent's answers
+    /// (see [`crate::agent`]). Those get a plain, bounded exec each time.
+    pub fn with_exec_agents_except(
+        mut self,
+        containers: impl IntoIterator<Item = String>,
+    ) -> DockerBackend {
+        self.agents = Some(std::sync::Arc::new(crate::agent::Agents::never_in(
+            containers,
+        )));
         self
+    }
+
+    /// Give up on a command in a container after `timeout` instead of
+    /// [`EXEC_TIMEOUT`] (tests of a stalled container).
+    pub fn with_exec_timeout(mut self, timeout: Duration) -> DockerBackend {
+        self.exec_timeout = timeout;
+        self
+    }
+
+    /// The containers whose exec agent misbehaved and was dropped, and why.
+    pub fn dropped_agents(&self) -> Vec<(String, String)> {
+        self.agents
+            .as_ref()
+            .map(|agents| agents.dropped())
+            .unwrap_or_default()
     }
 
     /// A command as root in the container: through its agent when agents
@@ -122,7 +158,10 @@ impl DockerBackend {
         stdin: Option<&[u8]>,
     ) -> Result<ExecOutput> {
         if let Some(agents) = &self.agents {
-            match agents.run(&self.docker, name, command, stdin).await {
+            match agents
+                .run(&self.docker, name, command, stdin, self.exec_timeout)
+                .await
+            {
                 crate::agent::AgentAnswer::Ran(output) => return Ok(output),
                 crate::agent::AgentAnswer::Lost(message) => {
                     return Err(runtime(Verb::Exec, name, message));
@@ -130,7 +169,18 @@ impl DockerBackend {
                 crate::agent::AgentAnswer::Unavailable => {}
             }
         }
-        self.engine_exec(name, command, user, stdin).await
+        let exec = self.engine_exec(name, command, user, stdin);
+        match tokio::time::timeout(self.exec_timeout, exec).await {
+            Ok(result) => result,
+            Err(_) => Err(runtime(
+                Verb::Exec,
+                name,
+                format!(
+                    "the command did not finish within {} s; given up",
+                    self.exec_timeout.as_secs()
+                ),
+            )),
+        }
     }
 
     /// The API version in use, e.g. `1.41`.

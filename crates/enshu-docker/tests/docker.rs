@@ -835,3 +835,178 @@ async fn exec_agents_run_commands_like_exec_and_survive_a_restart() {
     }
     assert_eq!(answered.as_deref(), Some("again\n"));
 }
+
+/// Run `script` as root in `name` by a plain `docker exec` of its own, as a
+/// team with root in the container would (not through the engine's agent).
+async fn as_the_team(name: &str, script: &str) -> std::process::Output {
+    tokio::process::Command::new("docker")
+        .args(["exec", name, "timeout", "60", "bash", "-c", script])
+        .output()
+        .await
+        .expect("the docker CLI runs")
+}
+
+/// What a team with root in a container can do to the engine's exec agent
+/// there: flood its output with a line that never ends, forge an answer,
+/// or stop it. Each drops that agent (the reason kept for the operator),
+/// the request waiting on it fails with the reason, never hangs, and the
+/// container's later commands run as plain execs. A container named as one
+/// the team may log in to never gets an agent at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_with_root_cannot_flood_forge_or_stall_an_exec_agent() {
+    ensure_test_image().await;
+    let session = session_name('y');
+    let _cleanup = SessionCleanup::new(&session).await;
+    let docker = raw_docker().await;
+    let name = format!("enshu-{session}-hostile");
+    docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(name.clone()),
+                ..Default::default()
+            }),
+            ContainerCreateBody {
+                image: Some(TEST_IMAGE.to_string()),
+                labels: Some([(labels::SESSION.to_string(), session.clone())].into()),
+                host_config: Some(HostConfig {
+                    network_mode: Some("none".to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    connect().await.start_container(&name).await.unwrap();
+    let agent_pid = "pgrep -o -f '^enshu-agent'";
+    let flood = format!("head -c 40000000 /dev/zero | tr '\\0' x > /proc/$({agent_pid})/fd/1");
+    // (attack, script, whether a request waits on the agent meanwhile,
+    // the reasons the drop may give)
+    let attacks = [
+        // 40 MB without a newline into the agent's stdout while a request
+        // waits: the line is too long, or, when the agent's answer lands
+        // inside the flood, the line it ends is no answer.
+        (
+            "flood",
+            flood,
+            true,
+            &["longer than", "that is no answer"][..],
+        ),
+        (
+            "forge",
+            format!(
+                "printf '%s\\n' '{{\"id\": 999999, \"code\": 0, \"out\": \"\", \"err\": \"\"}}' > /proc/$({agent_pid})/fd/1"
+            ),
+            true,
+            &["which nobody asked"][..],
+        ),
+        (
+            "stall",
+            format!("kill -STOP $({agent_pid})"),
+            true,
+            &["no answer within 8 s"][..],
+        ),
+    ];
+    for (attack, script, wait, reasons) in attacks {
+        let backend = connect()
+            .await
+            .with_exec_agents()
+            .with_exec_timeout(std::time::Duration::from_secs(8));
+        assert!(
+            backend.keep_exec_ready(&name).await,
+            "{attack}: no agent started"
+        );
+        // A request waiting on the agent while the team attacks it.
+        let waiting = wait.then(|| {
+            let backend = backend.clone();
+            let name = name.clone();
+            tokio::spawn(async move {
+                backend
+                    .exec(
+                        &name,
+                        &shell("sleep 4; echo late"),
+                        ExecPrivilege::Container,
+                    )
+                    .await
+            })
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let started = Instant::now();
+        let done = as_the_team(&name, &script).await;
+        eprintln!(
+            "{attack}: attack done {:?} after {:?}",
+            done.status,
+            started.elapsed()
+        );
+        assert!(
+            done.status.success(),
+            "{attack}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        let outcome = match waiting {
+            Some(waiting) => Some(
+                tokio::time::timeout(std::time::Duration::from_secs(15), waiting)
+                    .await
+                    .unwrap_or_else(|_| panic!("{attack}: the waiting request hung"))
+                    .unwrap(),
+            ),
+            None => {
+                // Nothing waits: the reader notices the flood by itself.
+                let deadline = Instant::now() + std::time::Duration::from_secs(15);
+                while backend.dropped_agents().is_empty() && Instant::now() < deadline {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                None
+            }
+        };
+        let dropped = backend.dropped_agents();
+        assert_eq!(
+            dropped.len(),
+            1,
+            "{attack}: {dropped:?} (request: {outcome:?})"
+        );
+        let reason = reasons
+            .iter()
+            .find(|reason| dropped[0].1.contains(**reason))
+            .unwrap_or_else(|| panic!("{attack}: {dropped:?}"));
+        if let Some(Err(error)) = &outcome {
+            assert!(error.to_string().contains(reason), "{attack}: {error}");
+        }
+        // Later commands run as plain execs and answer truly.
+        let output = backend
+            .exec(
+                &name,
+                &command(&["echo", "still", "here"]),
+                ExecPrivilege::Container,
+            )
+            .await
+            .unwrap();
+        assert_eq!(output.stdout_text(), "still here\n", "{attack}");
+        eprintln!(
+            "{attack}: agent dropped after {:?}: {}",
+            started.elapsed(),
+            dropped[0].1
+        );
+        as_the_team(
+            &name,
+            "pkill -CONT -f '^enshu-agent'; pkill -KILL -f '^enshu-agent'; true",
+        )
+        .await;
+    }
+
+    let backend = connect().await.with_exec_agents_except([name.clone()]);
+    assert!(
+        !backend.keep_exec_ready(&name).await,
+        "an agent started where the team logs in"
+    );
+    let processes = backend
+        .exec(
+            &name,
+            &command(&["ps", "-eo", "args"]),
+            ExecPrivilege::Container,
+        )
+        .await
+        .unwrap()
+        .stdout_text();
+    assert!(!processes.contains("enshu-agent"), "{processes}");
+}

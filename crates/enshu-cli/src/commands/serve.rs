@@ -109,8 +109,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let session = ensure_store_session(&store, &state, &scenario.id).await?;
         // One exec agent per container the engine acts in: firing and
-        // checking then cost no `docker exec` each (crates/enshu-docker/src/agent.rs).
-        let backend = range::docker().await?.with_exec_agents();
+        // checking then cost no `docker exec` each (crates/enshu-docker/src/agent.rs);
+        // none where the team may log in (its root could forge or stall it).
+        let backend = range::docker()
+            .await?
+            .with_exec_agents_except(enshu_engine::team_login_containers(&plan));
 
         let instructor_token = state.derive("instructor", "");
         let (live_events, _) = tokio::sync::broadcast::channel(1024);
