@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{Flow, Host, Logging, Scenario, Segment};
+use crate::model::{Background, Flow, Host, Logging, Scenario, Segment};
 use crate::source::{Location, Source};
 use crate::templates;
 
@@ -72,7 +72,7 @@ impl LoadedScenario {
 /// `hosts[3].segment` → (`Some("hosts[3]")`, `.segment`).
 fn split_item_path(path: &str) -> (Option<&str>, &str) {
     // Blocks a template may hold as a whole.
-    for block in ["logging"] {
+    for block in ["logging", "background"] {
         if let Some(rest) = path.strip_prefix(block)
             && (rest.is_empty() || rest.starts_with('.'))
         {
@@ -210,6 +210,7 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
     let mut hosts: Vec<(Host, usize, String)> = Vec::new();
     let mut flows: Vec<(Flow, usize, String)> = Vec::new();
     let mut logging: Option<(Logging, usize)> = None;
+    let mut background: Option<(Background, usize)> = None;
     for (source_index, layer) in layers.iter().rev() {
         for name in &layer.omit_hosts {
             hosts.retain(|(host, _, _)| &host.name != name);
@@ -241,6 +242,9 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         if let Some(block) = &layer.logging {
             logging = Some((block.clone(), *source_index));
         }
+        if let Some(block) = &layer.background {
+            background = Some((*block, *source_index));
+        }
     }
     let mut origins = HashMap::new();
     let mut scenario = main_layer;
@@ -261,6 +265,13 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
     }
     scenario.logging = logging.map(|(block, source_index)| {
         origins.insert("logging".to_string(), (source_index, "logging".to_string()));
+        block
+    });
+    scenario.background = background.map(|(block, source_index)| {
+        origins.insert(
+            "background".to_string(),
+            (source_index, "background".to_string()),
+        );
         block
     });
     Ok(LoadedScenario {
@@ -286,6 +297,8 @@ struct Layer {
     flows: Vec<Flow>,
     #[serde(default)]
     logging: Option<Logging>,
+    #[serde(default)]
+    background: Option<Background>,
 }
 
 impl Layer {
@@ -297,6 +310,7 @@ impl Layer {
             hosts: scenario.hosts.clone(),
             flows: scenario.flows.clone(),
             logging: scenario.logging.clone(),
+            background: scenario.background,
         }
     }
 }

@@ -15,6 +15,9 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod background;
+pub use background::{Background, BackgroundLevel};
+
 /// A whole exercise: metadata, the network, the attack and how teams score.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +77,12 @@ pub struct Scenario {
     /// own block replaces the template's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
+    /// Staff in the background: how busy the team's staff workstations
+    /// are (`level: off | low | medium | high`, off by default). A
+    /// template may declare it; the scenario's own block replaces the
+    /// template's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<Background>,
     /// What happens to the team during the exercise.
     #[serde(default)]
     pub injects: Vec<Inject>,

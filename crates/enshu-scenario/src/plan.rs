@@ -19,6 +19,9 @@ use crate::roles::{self, ContainerRole, Hardening};
 use crate::topology::{Target, Topology};
 use crate::validate::{self, Context, Files};
 
+pub mod background;
+pub use background::StaffWorkstation;
+
 /// Label keys every object Enshu creates carries.
 pub mod labels {
     pub const MANAGED: &str = "enshu.managed";
@@ -87,6 +90,10 @@ pub struct TeamPlan {
     /// What each backup host keeps a copy of, taken by `up`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backups: Vec<PlannedBackup>,
+    /// The staff workstations acting in the background (the scenario's
+    /// `background` level), with what each may use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub background: Vec<StaffWorkstation>,
 }
 
 /// The team's one way in: the host its SSH port forwards to, and the user
@@ -574,6 +581,8 @@ fn plan_team(
     if let Some(logging) = &scenario.logging {
         plan_logging(logging, &addresses, &mut containers, &base_labels(&[]));
     }
+    let staff = background::plan_background(scenario, &addresses, &prefix);
+    background::background_env(&staff, scenario, &networks, &mut containers);
 
     let rules: Vec<FlowRule> = scenario
         .flows
@@ -723,6 +732,7 @@ fn plan_team(
         answers,
         mail: plan_mail(scenario, &addresses, &prefix),
         backups: plan_backups(scenario, &addresses, &prefix),
+        background: staff,
     }
 }
 
@@ -990,6 +1000,7 @@ impl Plan {
                 );
             }
             write_backups(&mut out, team);
+            background::write_background(&mut out, team);
         }
         out
     }
