@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{Directory, Flow, Host, Logging, Scenario, Segment};
+use crate::model::{Background, Directory, Flow, Host, Logging, Scenario, Segment};
 use crate::sensor::Sensor;
 use crate::source::{Location, Source};
 use crate::templates;
@@ -73,7 +73,7 @@ impl LoadedScenario {
 /// `hosts[3].segment` → (`Some("hosts[3]")`, `.segment`).
 fn split_item_path(path: &str) -> (Option<&str>, &str) {
     // Blocks a template may hold as a whole.
-    for block in ["logging", "directory", "sensor"] {
+    for block in ["logging", "directory", "sensor", "background"] {
         if let Some(rest) = path.strip_prefix(block)
             && (rest.is_empty() || rest.starts_with('.'))
         {
@@ -213,6 +213,7 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
     let mut logging: Option<(Logging, usize)> = None;
     let mut directory: Option<(Directory, usize)> = None;
     let mut sensor: Option<(Sensor, usize)> = None;
+    let mut background: Option<(Background, usize)> = None;
     for (source_index, layer) in layers.iter().rev() {
         for name in &layer.omit_hosts {
             hosts.retain(|(host, _, _)| &host.name != name);
@@ -250,6 +251,9 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         if let Some(block) = &layer.sensor {
             sensor = Some((block.clone(), *source_index));
         }
+        if let Some(block) = &layer.background {
+            background = Some((*block, *source_index));
+        }
     }
     let mut origins = HashMap::new();
     let mut scenario = main_layer;
@@ -283,6 +287,13 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         origins.insert("sensor".to_string(), (source_index, "sensor".to_string()));
         block
     });
+    scenario.background = background.map(|(block, source_index)| {
+        origins.insert(
+            "background".to_string(),
+            (source_index, "background".to_string()),
+        );
+        block
+    });
     Ok(LoadedScenario {
         scenario,
         sources,
@@ -309,6 +320,7 @@ struct Layer {
     #[serde(default)]
     directory: Option<Directory>,
     sensor: Option<Sensor>,
+    background: Option<Background>,
 }
 
 impl Layer {
@@ -322,6 +334,7 @@ impl Layer {
             logging: scenario.logging.clone(),
             directory: scenario.directory.clone(),
             sensor: scenario.sensor.clone(),
+            background: scenario.background,
         }
     }
 }

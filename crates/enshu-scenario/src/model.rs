@@ -18,6 +18,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod directory;
 
 pub use directory::{DEFAULT_DIRECTORY_DOMAIN, DEFAULT_REALM, Directory, DirectoryUser};
+mod background;
+pub use background::{Background, BackgroundLevel};
 
 /// A whole exercise: metadata, the network, the attack and how teams score.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, Default)]
@@ -89,6 +91,12 @@ pub struct Scenario {
     /// declare it; the scenario's own block replaces the template's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensor: Option<crate::sensor::Sensor>,
+    /// Staff in the background: how busy the team's staff workstations
+    /// are (`level: off | low | medium | high`, off by default). A
+    /// template may declare it; the scenario's own block replaces the
+    /// template's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<Background>,
     /// What happens to the team during the exercise.
     #[serde(default)]
     pub injects: Vec<Inject>,

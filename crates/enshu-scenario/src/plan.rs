@@ -23,6 +23,9 @@ mod directory;
 use crate::validate::{self, Context, Files};
 pub use directory::{DirectoryPlan, PlannedDirectoryUser, env_names as directory_env_names};
 
+pub mod background;
+pub use background::StaffWorkstation;
+
 /// Label keys every object Enshu creates carries.
 pub mod labels {
     pub const MANAGED: &str = "enshu.managed";
@@ -97,6 +100,10 @@ pub struct TeamPlan {
     /// The team's network sensor (the scenario's `sensor` block), resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensor: Option<crate::sensor::SensorPlan>,
+    /// The staff workstations acting in the background (the scenario's
+    /// `background` level), with what each may use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub background: Vec<StaffWorkstation>,
 }
 
 /// The team's one way in: the host its SSH port forwards to, and the user
@@ -591,6 +598,8 @@ fn plan_team(
     if let Some(directory) = &scenario.directory {
         directory::directory_env(directory, &addresses, &mut containers);
     }
+    let staff = background::plan_background(scenario, &addresses, &prefix);
+    background::background_env(&staff, scenario, &networks, &mut containers);
 
     let rules: Vec<FlowRule> = scenario
         .flows
@@ -753,6 +762,7 @@ fn plan_team(
             .as_ref()
             .map(|directory| directory::plan_directory(directory, &addresses, &prefix)),
         sensor,
+        background: staff,
     }
 }
 
@@ -1020,6 +1030,7 @@ impl Plan {
                 );
             }
             write_backups(&mut out, team);
+            background::write_background(&mut out, team);
         }
         out
     }

@@ -317,7 +317,9 @@ impl SessionState {
 
     /// Put each team's password into the environment of the hosts it logs
     /// in to (its way-in host, every `login: true` host, and its mailbox
-    /// host, whose IMAP login the analyst's mail client uses).
+    /// host, whose IMAP login the analyst's mail client uses), and the
+    /// staff's passwords on those hosts into the environment of the staff
+    /// workstations acting in the background.
     pub fn apply_credentials(&self, plan: &mut Plan) {
         for team in &mut plan.teams {
             let password = self.team_password(&team.name);
@@ -339,6 +341,9 @@ impl SessionState {
                     .insert("ENSHU_PASSWORD".to_string(), password.clone());
             }
             self.apply_directory_passwords(team);
+            // Staff in the background log in to the shares and the mailbox
+            // with the passwords those hosts now have.
+            enshu_scenario::plan::background::apply_passwords(team);
         }
     }
 
