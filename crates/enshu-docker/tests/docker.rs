@@ -720,16 +720,10 @@ async fn the_host_is_unreachable_from_range_containers() {
     }
 }
 
-/// With exec agents on, commands run through one long-lived `enshu-agent`
-/// per container: same output, exit codes and stderr as an exec, many at
-/// once, and a restarted container gets a new agent.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exec_agents_run_commands_like_exec_and_survive_a_restart() {
-    ensure_test_image().await;
-    let session = session_name('x');
-    let _cleanup = SessionCleanup::new(&session).await;
-    let docker = raw_docker().await;
-    let name = format!("enshu-{session}-agent");
+/// Create (not start) `enshu-<session>-<suffix>` from the test image, with
+/// no network, labelled with the session so its cleanup removes it.
+async fn networkless_container(docker: &Docker, session: &str, suffix: &str) -> String {
+    let name = format!("enshu-{session}-{suffix}");
     docker
         .create_container(
             Some(CreateContainerOptions {
@@ -738,7 +732,7 @@ async fn exec_agents_run_commands_like_exec_and_survive_a_restart() {
             }),
             ContainerCreateBody {
                 image: Some(TEST_IMAGE.to_string()),
-                labels: Some([(labels::SESSION.to_string(), session.clone())].into()),
+                labels: Some([(labels::SESSION.to_string(), session.to_string())].into()),
                 host_config: Some(HostConfig {
                     network_mode: Some("none".to_string()),
                     ..Default::default()
@@ -748,6 +742,19 @@ async fn exec_agents_run_commands_like_exec_and_survive_a_restart() {
         )
         .await
         .unwrap();
+    name
+}
+
+/// With exec agents on, commands run through one long-lived `enshu-agent`
+/// per container: same output, exit codes and stderr as an exec, many at
+/// once, and a restarted container gets a new agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_agents_run_commands_like_exec_and_survive_a_restart() {
+    ensure_test_image().await;
+    let session = session_name('x');
+    let _cleanup = SessionCleanup::new(&session).await;
+    let docker = raw_docker().await;
+    let name = networkless_container(&docker, &session, "agent").await;
     let backend = connect().await.with_exec_agents();
     backend.start_container(&name).await.unwrap();
     assert!(backend.keep_exec_ready(&name).await, "no agent started");
@@ -857,26 +864,7 @@ async fn a_team_with_root_cannot_flood_forge_or_stall_an_exec_agent() {
     ensure_test_image().await;
     let session = session_name('y');
     let _cleanup = SessionCleanup::new(&session).await;
-    let docker = raw_docker().await;
-    let name = format!("enshu-{session}-hostile");
-    docker
-        .create_container(
-            Some(CreateContainerOptions {
-                name: Some(name.clone()),
-                ..Default::default()
-            }),
-            ContainerCreateBody {
-                image: Some(TEST_IMAGE.to_string()),
-                labels: Some([(labels::SESSION.to_string(), session.clone())].into()),
-                host_config: Some(HostConfig {
-                    network_mode: Some("none".to_string()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let name = networkless_container(&raw_docker().await, &session, "hostile").await;
     connect().await.start_container(&name).await.unwrap();
     let agent_pid = "pgrep -o -f '^enshu-agent'";
     let flood = format!("head -c 40000000 /dev/zero | tr '\\0' x > /proc/$({agent_pid})/fd/1");
