@@ -8,7 +8,8 @@
 #
 #   bash infra/bench-bringup.sh [teams]     (needs images: make images)
 #
-# Environment: ENSHU_CONCURRENCY (containers at once, default enshu's own),
+# Environment: MEMORY_WAIT (seconds after up before memory is read,
+# default 5; the services settle within a minute), ENSHU_CONCURRENCY (containers at once, default enshu's own),
 # ENSHU_VERIFY_CONCURRENCY, ANCHOR_PARALLEL (xargs -P, default 8),
 # BENCH_POOL (default 172.24.0.0/13, one /16 per team; the anchor reuses it
 # after enshu is down, as 10/8 is taken by tests here), BENCH_COMPOSE=1 to also time `docker-compose up -d`
@@ -56,7 +57,7 @@ $enshu up "$scenario" --teams "$teams" --session bench-enshu --pool "$pool" "${e
 end=$(now)
 enshu_up=$(secs "$start" "$end")
 grep -E "^(session |phases:|verify:)" /tmp/bench-enshu-up.log
-sleep 5
+sleep "${MEMORY_WAIT:-5}"
 enshu_mem=$(memory_mib bench-enshu)
 start=$(now); $enshu down --session bench-enshu "${down_flags[@]}" >/dev/null; end=$(now)
 enshu_down=$(secs "$start" "$end")
@@ -68,7 +69,7 @@ bash infra/anchor-docker-run.sh up "$anchor_plan" "$anchor_parallel"
 end=$(now)
 anchor_up=$(secs "$start" "$end")
 running=$(docker ps -q --filter label=enshu.session=bench-anchor | wc -l)
-sleep 5
+sleep "${MEMORY_WAIT:-5}"
 anchor_mem=$(memory_mib bench-anchor)
 start=$(now); bash infra/anchor-docker-run.sh down bench-anchor "$anchor_parallel"; end=$(now)
 anchor_down=$(secs "$start" "$end")

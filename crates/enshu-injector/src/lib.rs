@@ -83,6 +83,8 @@ pub enum InjectError {
     },
     #[error("inject {inject}: the scenario has no `mail` block to deliver a mail into")]
     NoMailbox { inject: String },
+    #[error("inject {inject}: {host} is not a hop of the scenario's mail chain")]
+    NotOnTheWay { inject: String, host: String },
     #[error("inject {inject}: capture replay is played by the replay service, not the injector")]
     ReplayNotHere { inject: String },
 }
@@ -154,6 +156,19 @@ pub async fn fire<B: Backend>(
             let plan = team.mail.as_ref().ok_or_else(|| InjectError::NoMailbox {
                 inject: inject.id.clone(),
             })?;
+            let towards;
+            let plan = match &planted.to {
+                Some(to) => {
+                    towards = plan.towards(&to.host, &to.user).ok_or_else(|| {
+                        InjectError::NotOnTheWay {
+                            inject: inject.id.clone(),
+                            host: to.host.clone(),
+                        }
+                    })?;
+                    &towards
+                }
+                None => plan,
+            };
             let outgoing = mail::phishing(&team.name, &inject.id, planted);
             let delivery = mail::deliver(backend, plan, &inject.target, &outgoing)
                 .await

@@ -477,6 +477,7 @@ mod tests {
     fn phish() -> Mail {
         Mail {
             from: "\"総務課\" <soumu@clty-saida.example>".into(),
+            to: None,
             subject: Text {
                 ja: Some("【至急】請求書の確認".into()),
                 en: Some("Invoice".into()),

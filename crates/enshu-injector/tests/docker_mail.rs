@@ -143,6 +143,42 @@ async fn soc_and_phishing_mail_reach_the_mailbox_through_every_relay() {
         }
     }
 
+    // A mail to a staff member's mailbox on san01 stops there: san01
+    // logs it delivered into its own maildir, and the team mailbox never
+    // sees it, while the team's mail above went on through san01.
+    let staff = fire(&backend, team, inject(team, "staff-phish"), 90_000, 1)
+        .await
+        .expect("the staff phishing mail is delivered");
+    assert_eq!(staff.ground_truth["mail"]["mailbox"], "seccloud/san01");
+    assert_eq!(
+        staff.ground_truth["mail"]["recipient"],
+        "staff@city.saida.lg.jp"
+    );
+    let hops: Vec<&str> = staff.ground_truth["mail"]["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hop| hop["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(hops, ["seccloud/sc-mail", "seccloud/san01"]);
+    let message_id = staff.ground_truth["mail"]["message_id"].as_str().unwrap();
+    let (code, kept) = sh(
+        &backend,
+        container(team, "san01"),
+        "grep -l -r -i -F \"message-id: $1\" /var/mail/vhosts/city.saida.lg.jp/staff/new/ || { ls -lR /var/mail/vhosts; grep -F \"$1\" /var/log/mail.log; exit 1; }",
+        &[message_id],
+    )
+    .await;
+    assert_eq!(code, 0, "no mail in san01's staff maildir: {kept}");
+    let (code, _) = sh(
+        &backend,
+        container(team, "lgmail"),
+        "grep -q -F \"message-id=$1\" /var/log/mail.log",
+        &[message_id],
+    )
+    .await;
+    assert_ne!(code, 0, "the staff mail went on to the team mailbox");
+
     // The analyst lists both with its mail client over IMAP, which its
     // ~/.mailrc points at the scenario's mailbox.
     let mailbox = mail.mailbox().address.unwrap().to_string();

@@ -681,6 +681,7 @@ impl Probe<'_> {
             target: target_of(self.host),
             action: Action::Mail(Mail {
                 from: format!("{} <{}@example.jp>", self.role.as_str(), self.role.as_str()),
+                to: None,
                 subject: Text {
                     ja: Some(format!("{}からのメール", self.role.as_str())),
                     en: None,

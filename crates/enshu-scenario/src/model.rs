@@ -1353,6 +1353,12 @@ pub struct Mail {
     /// The `From` header, e.g. `"総務課 <soumu@clty-saida.example>"`; its
     /// address is also the envelope sender.
     pub from: String,
+    /// Whose mailbox it goes to, when not the team's: a user's mailbox on
+    /// a relay of the chain (e.g. a staff member's internet mail on
+    /// `inet/imail`) or on the mailbox host. The mail takes the chain up to
+    /// that host, which keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<MailTo>,
     /// Subject (Japanese if given, else English); may use `{{segment/host}}`.
     pub subject: Text,
     /// Body text (Japanese if given, else English); may use `{{segment/host}}`.
@@ -1360,6 +1366,16 @@ pub struct Mail {
     /// A file attached to the mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<MailAttachment>,
+}
+
+/// A `mail` inject's recipient other than the team: `user` (an account of
+/// the mail image, `team` or `staff`) at `host` (`segment/host`, a relay of
+/// the scenario's `mail` chain or its mailbox host).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MailTo {
+    pub host: String,
+    pub user: String,
 }
 
 /// A file attached to a `mail` inject's mail.

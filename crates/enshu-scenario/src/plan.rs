@@ -5,7 +5,7 @@
 //! itself. The same input always gives byte-identical output: every map is
 //! ordered and nothing depends on time or randomness.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
@@ -1136,6 +1136,20 @@ impl MailPlan {
     pub fn mailbox(&self) -> &ResolvedTarget {
         self.chain.last().expect("the chain ends at the mailbox")
     }
+
+    /// The way to another mailbox than the team's (a `mail` inject's
+    /// `to`): `user`'s at `host` (`segment/host`), the chain cut after
+    /// that host. `None` when `host` is not on the chain (refused by
+    /// `validate`).
+    pub fn towards(&self, host: &str, user: &str) -> Option<MailPlan> {
+        let end = self.chain.iter().position(|hop| hop.reference == host)?;
+        Some(MailPlan {
+            recipient: format!("{user}@{}", self.domain),
+            user: user.to_string(),
+            chain: self.chain[..=end].to_vec(),
+            ..self.clone()
+        })
+    }
 }
 
 /// Environment of the mail role and the analyst workstation that the
@@ -1152,6 +1166,9 @@ pub mod mail_env_names {
     pub const MAILBOX: &str = "ENSHU_MAILBOX";
     /// The mailbox user the analyst's client logs in as.
     pub const MAILBOX_USER: &str = "ENSHU_MAILBOX_USER";
+    /// Users a relay keeps mail for itself (space-separated), though it
+    /// passes the rest of the domain on: the `to` of `mail` injects.
+    pub const LOCAL_USERS: &str = "ENSHU_MAIL_LOCAL_USERS";
 }
 
 fn mail_env(
@@ -1177,6 +1194,22 @@ fn mail_env(
                 mail_env_names::ROUTES.to_string(),
                 format!("{}={}", mail.domain, address_of(next)),
             );
+            let local: BTreeSet<&str> = scenario
+                .injects
+                .iter()
+                .filter_map(|inject| match &inject.action {
+                    Action::Mail(Mail { to: Some(to), .. }) if to.host == reference => {
+                        Some(to.user.as_str())
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !local.is_empty() {
+                env.insert(
+                    mail_env_names::LOCAL_USERS.to_string(),
+                    local.into_iter().collect::<Vec<_>>().join(" "),
+                );
+            }
         }
     }
     if host.image == ImageRole::Analyst {

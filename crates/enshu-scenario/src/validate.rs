@@ -1844,5 +1844,37 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        if let (Some(to), Some(team_mail)) = (&mail.to, &self.scenario.mail) {
+            let chain = team_mail.chain();
+            match self.topology.host_ref(&to.host) {
+                Err(message) => self.error(format!("{path}.to.host"), message),
+                Ok(host) => {
+                    let reference = format!("{}/{}", host.segment, host.name);
+                    if !chain.contains(&reference.as_str()) {
+                        self.error(
+                            format!("{path}.to.host"),
+                            format!(
+                                "{} is not on the mail's way: a mail inject can go to a mailbox on a relay of `mail.relays` or on `mail.mailbox` ({})",
+                                to.host,
+                                chain.join(", ")
+                            ),
+                        );
+                    } else if !roles::support(ImageRole::Mail)
+                        .accounts
+                        .contains(&to.user.as_str())
+                    {
+                        self.error(
+                            format!("{path}.to.user"),
+                            format!(
+                                "{:?} has no mailbox on {}: the mail image's mailboxes are {}",
+                                to.user,
+                                to.host,
+                                roles::support(ImageRole::Mail).accounts.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -229,17 +229,23 @@ fn passwords_are_the_ones_the_shares_and_the_mailbox_were_given() {
 }
 
 #[test]
-fn the_level_is_off_unless_a_scenario_asks_for_it() {
+fn the_templates_keep_staff_busy_unless_a_scenario_says_otherwise() {
     let emotet = reference_text("emotet-beta.yaml");
     let off = emotet.replacen("\nhosts:\n", "\nbackground: {level: off}\nhosts:\n", 1);
     assert_ne!(off, emotet);
     let high = emotet.replacen("\nhosts:\n", "\nbackground: {level: high}\nhosts:\n", 1);
     let quickstart = reference_text("quickstart.yaml");
     for (name, text, expected) in [
-        ("emotet-beta.yaml", emotet.as_str(), None),
+        // The municipal templates say `low`; a scenario's own block wins.
+        (
+            "emotet-beta.yaml",
+            emotet.as_str(),
+            Some(BackgroundLevel::Low),
+        ),
         ("off.yaml", off.as_str(), None),
+        // Without a block (the quickstart has no template): off.
         ("quickstart.yaml", quickstart.as_str(), None),
-        ("high.yaml", high.as_str(), Some("high")),
+        ("high.yaml", high.as_str(), Some(BackgroundLevel::High)),
     ] {
         let plan = plan_text(name, text, 1);
         let team = &plan.teams[0];
@@ -255,11 +261,14 @@ fn the_level_is_off_unless_a_scenario_asks_for_it() {
                 assert!(team.background.is_empty(), "{name}");
             }
             Some(level) => {
-                assert!(!levels.is_empty() && levels.iter().all(|found| *found == level));
                 assert!(
-                    team.background
-                        .iter()
-                        .all(|staff| staff.level == BackgroundLevel::High)
+                    !levels.is_empty() && levels.iter().all(|found| *found == level.as_str()),
+                    "{name}: {levels:?}"
+                );
+                assert!(
+                    !team.background.is_empty()
+                        && team.background.iter().all(|staff| staff.level == level),
+                    "{name}"
                 );
             }
         }

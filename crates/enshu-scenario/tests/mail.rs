@@ -90,6 +90,16 @@ fn each_relay_forwards_the_domain_to_the_next_hop_and_the_last_to_the_mailbox() 
         );
         // A mail host off the path is left as it was.
         assert_eq!(env(team, "sc-proxy", mail_env_names::ROUTES), None);
+        // The staff phish's `to` is a mailbox on imail, which keeps that
+        // user's mail and passes the rest of the domain on; no other hop
+        // keeps any.
+        assert_eq!(
+            env(team, "imail", mail_env_names::LOCAL_USERS),
+            Some("staff")
+        );
+        for relay in ["sc-mail", "san01", "lgmail"] {
+            assert_eq!(env(team, relay, mail_env_names::LOCAL_USERS), None);
+        }
 
         let mail = team.mail.as_ref().expect("the team's mail is planned");
         assert_eq!(mail.recipient, "team@city.saida.lg.jp");
@@ -117,6 +127,21 @@ fn each_relay_forwards_the_domain_to_the_next_hop_and_the_last_to_the_mailbox() 
             mail.entry().address.map(|address| address.to_string()),
             Some(address(team, "sc-mail"))
         );
+        // The way to the staff mailbox stops at imail.
+        let staff = mail
+            .towards("inet/imail", "staff")
+            .expect("imail is on the way");
+        assert_eq!(staff.recipient, "staff@city.saida.lg.jp");
+        assert_eq!(
+            staff
+                .chain
+                .iter()
+                .map(|hop| hop.reference.as_str())
+                .collect::<Vec<_>>(),
+            ["seccloud/sc-mail", "inet/imail"]
+        );
+        assert_eq!(staff.mailbox().reference, "inet/imail");
+        assert!(mail.towards("lgwan/log01", "staff").is_none());
         // The phishing mail's link carries this team's C2 address.
         let phish = team
             .injects
