@@ -10,8 +10,9 @@ use enshu_store::scoring_input::exercise_clocks;
 use enshu_store::{CheckResultKind, EventKind};
 use futures::stream::{self, StreamExt};
 
+use crate::log_tail::LogTail;
 use crate::projection::{ground_truth_of, last_check_results};
-use crate::{CHECK_CONCURRENCY, EngineError, Shared, all_events, append, checks, now_ms};
+use crate::{CHECK_CONCURRENCY, EngineError, Shared, append, checks, now_ms};
 
 /// What one round of checks did, for logs and the benchmark.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,12 +24,21 @@ pub struct CheckRound {
 }
 
 /// One round of automatic checks for every running team; a result is
-/// recorded only when it differs from the last recorded one.
+/// recorded only when it differs from the last recorded one. Reads the
+/// whole log; the check loop uses [`check_round_with`] and its own tail.
 pub async fn check_round<B: Backend + Clone + Send + Sync + 'static>(
     shared: &Shared<B>,
 ) -> Result<CheckRound, EngineError> {
+    check_round_with(shared, &mut LogTail::default()).await
+}
+
+/// [`check_round`], reading only what was appended since `log`'s last round.
+pub async fn check_round_with<B: Backend + Clone + Send + Sync + 'static>(
+    shared: &Shared<B>,
+    log: &mut LogTail,
+) -> Result<CheckRound, EngineError> {
     let started = Instant::now();
-    let events = all_events(shared).await?;
+    let events = log.refresh(&shared.store, shared.session).await?;
     let clock = exercise_clocks(&events);
     // What the log already says, so a restart does not repeat results.
     let mut results = last_check_results(&events);

@@ -29,23 +29,26 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::{Id, JoinSet};
 
-use crate::firewall::apply_firewall;
+use crate::firewall::{FirewallState, apply_firewall};
+use crate::log_tail::LogTail;
 use crate::projection::{fire_failures, objective_scores, schedule_state};
 use crate::retry::{RetryDecision, RetryRule};
-use crate::{ACTOR, EngineError, FIRE_CONCURRENCY, Shared, all_events, append, now_ms};
+use crate::{ACTOR, EngineError, FIRE_CONCURRENCY, Shared, append, now_ms};
 
 /// How long a round waits for the fires it started before it leaves the
 /// slow ones running and goes on (a healthy fire is a few execs: well
 /// under a second; a mail inject a few seconds).
 pub const ROUND_WAIT: Duration = Duration::from_secs(2);
 
-/// What the fire loop keeps between rounds: how far the firewall changes
-/// are applied (replaying them is harmless, so a restart starts from the
-/// beginning), the retry rule, and the teams whose fire is still running.
-/// Failures are counted from the log.
+/// What the fire loop keeps between rounds: the log as far as it read it
+/// (each round reads only what was appended since), how far each team's
+/// firewall changes are applied and the applies running (replaying them is
+/// harmless, so a restart starts from the beginning), the retry rule, and
+/// the teams whose fire is still running. Failures are counted from the log.
 #[derive(Debug)]
 pub struct FireState {
-    pub(crate) firewall_applied_seq: u64,
+    log: LogTail,
+    firewall: FirewallState,
     pub retry: RetryRule,
     /// Team fires still running, and which team each task is.
     in_flight: JoinSet<TeamFire>,
@@ -57,7 +60,8 @@ pub struct FireState {
 impl Default for FireState {
     fn default() -> Self {
         FireState {
-            firewall_applied_seq: 0,
+            log: LogTail::default(),
+            firewall: FirewallState::default(),
             retry: RetryRule::default(),
             in_flight: JoinSet::new(),
             busy: HashMap::new(),
@@ -72,6 +76,11 @@ impl FireState {
         self.busy.len()
     }
 
+    /// How many routers' firewall applies are still running.
+    pub fn firewall_in_flight(&self) -> usize {
+        self.firewall.in_flight()
+    }
+
     /// Wait for every fire still running and record it (at shutdown, so
     /// a planted artefact is always recorded; each exec is bounded).
     pub async fn finish<B: Backend + Clone + Send + Sync + 'static>(
@@ -79,12 +88,12 @@ impl FireState {
         shared: &Shared<B>,
     ) -> Result<(), EngineError> {
         while !self.busy.is_empty() {
-            let events = all_events(shared).await?;
+            let events = self.log.refresh(&shared.store, shared.session).await?;
             let Some(done) = self.in_flight.join_next_with_id().await else {
                 break;
             };
             if let Some(fire) = self.landed(done) {
-                record(shared, self, &events, fire).await?;
+                record(shared, &self.retry, &events, fire).await?;
             }
         }
         Ok(())
@@ -127,12 +136,12 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
         finished.extend(state.landed(done));
     }
     if !finished.is_empty() {
-        let events = all_events(shared).await?;
+        let events = state.log.refresh(&shared.store, shared.session).await?;
         for fire in finished {
-            record(shared, state, &events, fire).await?;
+            record(shared, &state.retry, &events, fire).await?;
         }
     }
-    let events = all_events(shared).await?;
+    let events = state.log.refresh(&shared.store, shared.session).await?;
     let clock = exercise_clocks(&events);
     let now = now_ms();
     let running: Vec<&TeamPlan> = shared
@@ -193,10 +202,12 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
             break;
         };
         if let Some(fire) = state.landed(done) {
-            record(shared, state, &events, fire).await?;
+            record(shared, &state.retry, &events, fire).await?;
         }
     }
-    apply_firewall(shared, state, &events).await
+    // Started, never waited for: a stalled router delays no inject.
+    apply_firewall(shared, &mut state.firewall, &events);
+    Ok(())
 }
 
 /// Append what one team's fire came to: each inject fired or failed, and
@@ -204,7 +215,7 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
 /// result of the team (it had no other fire running).
 async fn record<B: Backend + Clone + Send + Sync + 'static>(
     shared: &Shared<B>,
-    state: &FireState,
+    retry: &RetryRule,
     events: &[Event],
     fire: TeamFire,
 ) -> Result<(), EngineError> {
@@ -242,14 +253,14 @@ async fn record<B: Backend + Clone + Send + Sync + 'static>(
                     error: error.to_string(),
                 };
                 append(shared, Some(team.index), failed, Some(exercise_ms)).await?;
-                if state.retry.after_failures(attempt) == RetryDecision::Hold {
+                if retry.after_failures(attempt) == RetryDecision::Hold {
                     let held = EventKind::InjectHeld {
                         inject: inject.clone(),
                     };
                     append(shared, Some(team.index), held, Some(exercise_ms)).await?;
                     let text = format!(
                         "inject {inject} failed {} times and was held: {error}",
-                        state.retry.max_attempts
+                        retry.max_attempts
                     );
                     let note = EventKind::InstructorNote { text };
                     append(shared, Some(team.index), note, Some(exercise_ms)).await?;

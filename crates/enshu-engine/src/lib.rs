@@ -4,7 +4,8 @@
 //!   team's clock and schedule from the log, fires what is due for every
 //!   team at once (bounded concurrency, so 50 teams fire within one round
 //!   of execs, not one after another), starts capture replays, and applies
-//!   the teams' firewall changes. A team's fire still running after the
+//!   the teams' firewall changes (one batch per router per round, in a task
+//!   of its own the round does not wait for). A team's fire still running after the
 //!   round's wait (a slow or stalled container) goes on in the background;
 //!   that team is skipped until it is recorded, and no other team waits.
 //! - The **check loop** ([`check_round::check_round`]) runs the automatic
@@ -23,6 +24,8 @@
 //! - [`projection`] (pure): what the loops read from the log.
 //! - [`retry`] (pure): the retry rule, a value.
 //! - [`fire`], [`firewall`], [`check_round`]: the rounds.
+//! - [`log_tail`]: the log as a loop last read it; each round reads only
+//!   the events appended since.
 //! - [`checks`]: the automatic checks, one table of kinds, scripts in
 //!   `scripts/checks/`.
 //! - [`reset`]: the reset protocol, with the machine-side steps supplied by
@@ -38,6 +41,7 @@ pub mod check_round;
 pub mod checks;
 pub mod fire;
 pub mod firewall;
+pub mod log_tail;
 pub mod projection;
 pub mod reset;
 pub mod retry;
@@ -49,14 +53,13 @@ use enshu_backend::{Backend, BackendError};
 use enshu_injector::replay::ReplayTool;
 use enshu_scenario::model::{Evidence, Scenario};
 use enshu_scenario::plan::{Plan, ROUTER_HOST};
-use enshu_store::{
-    Event, EventKind, EventQuery, NewEvent, SessionId, Store, StoreError, TeamFilter,
-};
+use enshu_store::{Event, EventKind, NewEvent, SessionId, Store, StoreError};
 use futures::FutureExt as _;
 use futures::stream::{self, StreamExt};
 
-pub use check_round::{CheckRound, check_round};
+pub use check_round::{CheckRound, check_round, check_round_with};
 pub use fire::{FireState, fire_round};
+pub use log_tail::LogTail;
 pub use retry::{RetryDecision, RetryRule};
 
 /// Teams fired at the same time. With exec agents a fire is a few
@@ -207,8 +210,9 @@ impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
             }
         };
         let check_loop = async {
+            let mut log = LogTail::default();
             loop {
-                match check_round(&shared).await {
+                match check_round_with(&shared, &mut log).await {
                     Ok(round) => tracing::debug!(
                         checks = round.checks,
                         changed = round.changed,
@@ -225,20 +229,6 @@ impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
         };
         tokio::join!(fire_loop, check_loop);
     }
-}
-
-async fn all_events<B>(shared: &Shared<B>) -> Result<Vec<Event>, EngineError> {
-    Ok(shared
-        .store
-        .events(
-            shared.session,
-            EventQuery {
-                team: TeamFilter::All,
-                after_seq: 0,
-                limit: None,
-            },
-        )
-        .await?)
 }
 
 async fn append<B>(

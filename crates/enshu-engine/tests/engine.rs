@@ -899,3 +899,131 @@ async fn a_reset_brings_the_teams_clock_back_as_it_was() {
         ClockState::Running
     );
 }
+
+/// The firewall execs the fake saw in `router`.
+fn firewall_execs(backend: &FakeBackend, router: &str) -> Vec<Vec<String>> {
+    backend
+        .calls()
+        .into_iter()
+        .filter_map(|call| match call {
+            Call::Exec(container, command)
+                if container == router && command.iter().any(|word| word == "team_blocked") =>
+            {
+                Some(command)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A team whose router stalls the firewall exec (root in the range, or a
+/// router that is simply slow) delays no inject, its own team's included:
+/// the fire loop never waits for a firewall apply. Its changes are applied
+/// in one batch (one exec), not one exec each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firewall_change_of_a_stalled_router_delays_no_inject() {
+    let exercise = Exercise::new(2).await;
+    let router = exercise.container(0, "router");
+    exercise.backend.script_exec(ExecScript {
+        container: router.clone(),
+        argument: "team_blocked".into(),
+        delay: Duration::from_secs(8),
+        answer: Ok(ExecOutput::default()),
+    });
+    for last in 20..25 {
+        let change = EventKind::FirewallChanged {
+            block: true,
+            address: format!("10.64.100.{last}"),
+        };
+        exercise.append(Some(1), change, None).await;
+    }
+    // 130 s in: the beacon, its dropper, the deface and its log are due.
+    exercise.start_clock_ago(130).await;
+    let engine = Engine::new(exercise.serve().await, Duration::from_secs(60));
+    let started = Instant::now();
+    let running = tokio::spawn(engine.run(Duration::from_millis(100), std::future::pending()));
+    loop {
+        let events = exercise.events().await;
+        if [1, 2]
+            .iter()
+            .all(|team| fired(&events, *team).contains(&"deface-log".to_string()))
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the injects waited for team 1's stalled router: {:?} / {:?}",
+            fired(&events, 1),
+            fired(&events, 2)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let execs = firewall_execs(&exercise.backend, &router);
+    assert_eq!(execs.len(), 1, "one batch while the first runs: {execs:?}");
+    let words = execs[0].join(" ");
+    for last in 20..25 {
+        assert!(words.contains(&format!("10.64.100.{last}")), "{words}");
+    }
+    // A change made while the stalled apply runs goes in the next batch.
+    let unblock = EventKind::FirewallChanged {
+        block: false,
+        address: "10.64.100.20".into(),
+    };
+    exercise.append(Some(1), unblock, None).await;
+    loop {
+        let execs = firewall_execs(&exercise.backend, &router);
+        if execs.len() == 2 {
+            let words = execs[1].join(" ");
+            assert!(words.contains("delete element"), "{words}");
+            assert!(!words.contains("10.64.100.21"), "applied twice: {words}");
+            break;
+        }
+        assert_eq!(execs.len(), 1, "{execs:?}");
+        assert!(started.elapsed() < Duration::from_secs(20));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(8),
+        "the first apply did not stall, so this test shows nothing"
+    );
+    running.abort();
+}
+
+/// Rounds that read only the new events see what a full read sees: a
+/// tail kept across appends holds exactly the log, in order.
+#[tokio::test]
+async fn the_log_read_incrementally_equals_the_log_read_whole() {
+    let exercise = Exercise::new(2).await;
+    let shared = exercise.serve().await;
+    let mut tail = enshu_engine::LogTail::default();
+    assert!(
+        tail.refresh(&shared.store, shared.session)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    exercise.start_clock_ago(130).await;
+    let mut state = FireState::default();
+    for round in 0..4 {
+        fire_round(&shared, &mut state).await.unwrap();
+        let note = EventKind::InstructorNote {
+            text: format!("round {round}"),
+        };
+        exercise.append(Some(2), note, None).await;
+        let held = tail.refresh(&shared.store, shared.session).await.unwrap();
+        assert_eq!(*held, exercise.events().await, "after round {round}");
+    }
+    assert!(!fired(&exercise.events().await, 1).is_empty());
+    // And a check round over a kept tail appends what one over a full read would.
+    let mut log = enshu_engine::LogTail::default();
+    enshu_engine::check_round_with(&shared, &mut log)
+        .await
+        .unwrap();
+    let after_tail = check_results(&exercise.events().await);
+    check_round(&shared).await.unwrap();
+    assert_eq!(
+        check_results(&exercise.events().await),
+        after_tail,
+        "a full read found results the tail missed"
+    );
+}

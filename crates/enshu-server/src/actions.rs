@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::auth::Caller;
 use crate::error::RequestError;
 use crate::exercise::{self, RawField};
+use crate::fair_share::WriteKind;
 use crate::state::AppState;
 
 /// Records an answer; returns whether it is correct.
@@ -20,6 +21,7 @@ pub(crate) async fn submit_answer(
     answer: &str,
 ) -> Result<bool, RequestError> {
     let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
+    state.admit(caller, team, WriteKind::Answer)?;
     if answer.trim().is_empty() {
         return Err(RequestError::InvalidFields(vec![(
             "answer".to_owned(),
@@ -58,6 +60,7 @@ pub(crate) async fn submit_report(
     form_id: &str,
     raw_fields: &BTreeMap<String, RawField>,
 ) -> Result<u64, RequestError> {
+    state.admit(caller, team, WriteKind::Report)?;
     let form = exercise::form(state.scenario(), form_id).ok_or(RequestError::NotFound)?;
     let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
     let fields = exercise::validate_report(form, team_plan, raw_fields)
@@ -100,6 +103,7 @@ pub(crate) async fn take_hint(
     objective_id: &str,
     hint_index: u32,
 ) -> Result<(enshu_scenario::model::Text, u32), RequestError> {
+    state.admit(caller, team, WriteKind::Hint)?;
     let objective =
         exercise::objective(state.scenario(), objective_id).ok_or(RequestError::NotFound)?;
     let hint = objective

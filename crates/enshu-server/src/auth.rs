@@ -51,6 +51,8 @@ pub(crate) struct Caller {
     pub principal: Option<Principal>,
     pub credential: Credential,
     pub api: bool,
+    /// The caller's language, for refusals.
+    pub lang: crate::i18n::Lang,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -61,6 +63,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Caller, RequestError> {
         let api = parts.uri.path().starts_with("/api/");
+        let lang = crate::i18n::Lang::of_request(&parts.headers);
         let client = parts
             .extensions
             .get::<ConnectInfo<ClientAddress>>()
@@ -69,13 +72,15 @@ impl FromRequestParts<AppState> for Caller {
             if let Some(address) = client
                 && state.login_blocked(address)
             {
-                return Err(RequestError::TooManyRequests);
+                state.fair_share().count_blocked_login();
+                return Err(RequestError::TooManyRequests { lang });
             }
             return match principal_for_token(state, &token).await? {
                 Some(principal) => Ok(Caller {
                     principal: Some(principal),
                     credential: Credential::Bearer,
                     api,
+                    lang,
                 }),
                 None => {
                     if let Some(address) = client {
@@ -92,12 +97,14 @@ impl FromRequestParts<AppState> for Caller {
                 principal: Some(principal),
                 credential: Credential::Cookie { session_id },
                 api,
+                lang,
             });
         }
         Ok(Caller {
             principal: None,
             credential: Credential::None,
             api,
+            lang,
         })
     }
 }

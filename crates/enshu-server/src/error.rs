@@ -5,6 +5,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::fair_share::{Refusal, WriteKind};
+use crate::i18n::{Lang, Msg};
 use crate::tls::TlsError;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +30,15 @@ pub enum RequestError {
     #[error("invalid or missing csrf token")]
     Csrf,
     #[error("too many failed logins, try again in a minute")]
-    TooManyRequests,
+    TooManyRequests { lang: Lang },
+    /// A team's write beyond its fair share (`fair_share`).
+    #[error("{} refused: {refusal:?}", .kind.name())]
+    Refused {
+        kind: WriteKind,
+        refusal: Refusal,
+        lang: Lang,
+        api: bool,
+    },
     #[error("{0}")]
     BadRequest(String),
     /// Form or report validation failed: one message per field.
@@ -52,7 +62,30 @@ impl IntoResponse for RequestError {
             RequestError::Forbidden => StatusCode::FORBIDDEN,
             RequestError::NotFound => StatusCode::NOT_FOUND,
             RequestError::Csrf => StatusCode::FORBIDDEN,
-            RequestError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            RequestError::TooManyRequests { lang } => {
+                return refused_response(
+                    *lang,
+                    lang.t(Msg::TooManyAttempts).to_owned(),
+                    Some(60),
+                    None,
+                    true,
+                );
+            }
+            RequestError::Refused {
+                kind,
+                refusal,
+                lang,
+                api,
+            } => {
+                let message = refusal_message(*lang, *kind, *refusal);
+                return refused_response(
+                    *lang,
+                    message,
+                    refusal.retry_after_seconds(),
+                    Some(*kind),
+                    *api,
+                );
+            }
             RequestError::BadRequest(_) => StatusCode::BAD_REQUEST,
             RequestError::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RequestError::Store(error) => {
@@ -76,6 +109,58 @@ impl IntoResponse for RequestError {
         }
         response
     }
+}
+
+/// What a refused team reads, in its language.
+pub(crate) fn refusal_message(lang: Lang, kind: WriteKind, refusal: Refusal) -> String {
+    let Some(seconds) = refusal
+        .retry_after_seconds()
+        .filter(|_| refusal != Refusal::Quota)
+    else {
+        return lang.t(Msg::QuotaReached).to_owned();
+    };
+    let message = match kind {
+        WriteKind::Answer => Msg::TooFastAnswer,
+        WriteKind::Report => Msg::TooFastReport,
+        WriteKind::Hint => Msg::TooFastHint,
+        WriteKind::Firewall => Msg::TooFastFirewall,
+        WriteKind::Login => Msg::TooFastLogin,
+        WriteKind::WayIn => Msg::TooFastWayIn,
+        WriteKind::LiveStream => Msg::TooManyStreams,
+    };
+    lang.t(message).replace("{s}", &seconds.to_string())
+}
+
+/// 429 with `Retry-After`: JSON for the API, a short page for a browser.
+fn refused_response(
+    lang: Lang,
+    message: String,
+    retry_after: Option<u64>,
+    kind: Option<WriteKind>,
+    api: bool,
+) -> Response {
+    let mut response = if api {
+        let body = serde_json::json!({
+            "error": message,
+            "kind": kind.map(WriteKind::name),
+            "retry_after_seconds": retry_after,
+        });
+        (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response()
+    } else {
+        let page = format!(
+            "<!doctype html><html lang=\"{}\"><meta charset=\"utf-8\"><title>429</title><p role=\"alert\">{}</p><p><a href=\"/team\">{}</a></p></html>",
+            lang.code(),
+            crate::html::escape(&message),
+            lang.t(Msg::Back)
+        );
+        (StatusCode::TOO_MANY_REQUESTS, axum::response::Html(page)).into_response()
+    };
+    if let Some(seconds) = retry_after
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 pub(crate) fn format_chain(error: &dyn std::error::Error) -> String {

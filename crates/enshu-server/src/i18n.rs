@@ -86,16 +86,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Lang, Self::Rejection> {
+        Ok(Lang::of_request(&parts.headers))
+    }
+}
+
+impl Lang {
+    /// The language cookie, else `Accept-Language`, else English.
+    pub(crate) fn of_request(headers: &axum::http::HeaderMap) -> Lang {
         if let Some(lang) =
-            crate::auth::cookie(&parts.headers, LANG_COOKIE).and_then(|code| Lang::parse(&code))
+            crate::auth::cookie(headers, LANG_COOKIE).and_then(|code| Lang::parse(&code))
         {
-            return Ok(lang);
+            return lang;
         }
-        Ok(parts
-            .headers
+        headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|value| value.to_str().ok())
-            .map_or(Lang::En, Lang::from_accept_language))
+            .map_or(Lang::En, Lang::from_accept_language)
     }
 }
 
@@ -194,6 +200,14 @@ catalogue! {
     Accuracy => ("事実の正確さ", "Accuracy"),
     Clarity => ("分かりやすさ", "Clarity"),
     Forbidden => ("この操作は許可されていません", "You may not do that"),
+    TooFastAnswer => ("回答の送信が速すぎます。{s}秒後にもう一度送信してください", "Too many answers too fast; try again in {s} s"),
+    TooFastReport => ("報告書の送信が速すぎます。{s}秒後にもう一度送信してください", "Too many reports too fast; try again in {s} s"),
+    TooFastHint => ("ヒントの要求が速すぎます。{s}秒後にもう一度お試しください", "Too many hint requests too fast; try again in {s} s"),
+    TooFastFirewall => ("ファイアウォールの変更が速すぎます。{s}秒後にもう一度お試しください", "Too many firewall changes too fast; try again in {s} s"),
+    TooFastLogin => ("ログインが多すぎます。{s}秒後にもう一度お試しください", "Too many logins; try again in {s} s"),
+    TooFastWayIn => ("接続が多すぎます。{s}秒後にもう一度お試しください", "Too many connections; try again in {s} s"),
+    TooManyStreams => ("開いているライブ更新が多すぎます。使っていないタブを閉じてください", "Too many live views open; close the tabs you do not use"),
+    QuotaReached => ("この種類の送信はこの演習の上限回数に達しました。講師に連絡してください", "Your team has used this exercise's allowance for this kind of request; please tell your instructor"),
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@
 //! - [`state`]: [`AppState`] and the live-event channel.
 //! - `auth`: instructor and team principals, cookie sessions, bearer
 //!   tokens, CSRF, login rate limiting.
+//! - [`fair_share`]: per-team token buckets and quotas on every write,
+//!   refusals counted in memory.
 //! - `exercise`: the pure part: scoring rules from the scenario, answer
 //!   and report checking, snapshots of the log, alerts.
 //! - `scoreboard_cache`: the instructor scoreboard scored once per log
@@ -40,9 +42,14 @@
 //!   server keeps no exercise state of its own beyond login sessions.
 //!   The scoreboard cache is a copy of the log, never a source: it is
 //!   checked against the store's last seq on every request.
+//! - **Fair share:** every write a team makes passes its own allowance per
+//!   kind (`fair_share`) before anything is parsed further or appended; a
+//!   refusal is a 429 in the caller's language with `Retry-After`, counted
+//!   in memory and shown to the instructor, never an event.
 
 #![forbid(unsafe_code)]
 
+pub mod fair_share;
 pub mod i18n;
 pub mod state;
 pub mod tls;

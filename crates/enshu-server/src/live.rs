@@ -75,20 +75,40 @@ pub(crate) async fn events(
         Some(Principal::Team { index, .. }) => Some(*index),
         None => return Err(RequestError::Unauthenticated { api: true }),
     };
+    // A team's streams are capped: each holds a task and a receiver.
+    let permit = match visible_team {
+        Some(team) => Some(
+            state
+                .fair_share()
+                .admit_live_stream(team)
+                .map_err(|refusal| RequestError::Refused {
+                    kind: crate::fair_share::WriteKind::LiveStream,
+                    refusal,
+                    lang: caller.lang,
+                    api: true,
+                })?,
+        ),
+        None => None,
+    };
     let receiver = state.subscribe();
     let shutdown = state.shutdown_receiver();
-    Ok(Sse::new(live_stream(receiver, shutdown, visible_team))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(
+        Sse::new(live_stream(receiver, shutdown, visible_team, permit))
+            .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))),
+    )
 }
 
 fn live_stream(
     receiver: broadcast::Receiver<LiveEvent>,
     shutdown: tokio::sync::watch::Receiver<bool>,
     visible_team: Option<u32>,
+    permit: Option<crate::fair_share::LiveStreamPermit>,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    // The permit lives as long as the stream (dropped when it ends or the
+    // client goes away).
     futures_util::stream::unfold(
-        (receiver, shutdown),
-        move |(mut receiver, mut shutdown)| async move {
+        (receiver, shutdown, permit),
+        move |(mut receiver, mut shutdown, permit)| async move {
             loop {
                 if *shutdown.borrow() {
                     return None;
@@ -102,7 +122,7 @@ fn live_stream(
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         // Missed some: tell the page to refresh everything.
                         let event = SseEvent::default().event("resync").data("{}");
-                        return Some((Ok(event), (receiver, shutdown)));
+                        return Some((Ok(event), (receiver, shutdown, permit)));
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 };
@@ -117,7 +137,7 @@ fn live_stream(
                     .event("update")
                     .id(live_event.seq.to_string())
                     .data(data);
-                return Some((Ok(event), (receiver, shutdown)));
+                return Some((Ok(event), (receiver, shutdown, permit)));
             }
         },
     )

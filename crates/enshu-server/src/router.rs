@@ -76,6 +76,10 @@ pub(crate) fn router(state: AppState) -> Router {
             get(api::instructor::scoreboard),
         )
         .route(
+            "/api/instructor/fair-share",
+            get(api::instructor::fair_share),
+        )
+        .route(
             "/api/instructor/export.json",
             get(api::instructor::export_json),
         )

@@ -33,6 +33,8 @@ pub struct ServerOptions {
     /// How often the store is polled for events other processes appended
     /// (the injector, the checker, the CLI).
     pub store_poll_interval: Duration,
+    /// Every team's allowance per kind of write (`fair_share`).
+    pub fair_share: crate::fair_share::FairShareLimits,
 }
 
 impl Default for ServerOptions {
@@ -44,6 +46,7 @@ impl Default for ServerOptions {
             idle_alert_after: Duration::from_secs(15 * 60),
             web_session_lifetime: Duration::from_secs(12 * 3600),
             store_poll_interval: Duration::from_millis(500),
+            fair_share: crate::fair_share::FairShareLimits::default(),
         }
     }
 }
@@ -67,6 +70,8 @@ pub(crate) struct AppStateInner {
     pub secret: [u8; 32],
     pub web_sessions: Mutex<HashMap<String, WebSession>>,
     pub login_failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    /// Each team's allowances and refusals (in memory, never the log).
+    pub fair_share: Arc<crate::fair_share::FairShare>,
     /// Poked after this server appends, so the store tail publishes at once.
     pub appended: Notify,
     /// The instructor scoreboard, scored once per log change or second.
@@ -116,6 +121,9 @@ impl AppState {
         getrandom::fill(&mut secret).expect("the operating system provides random bytes");
         let rules = crate::exercise::scoring_rules(&scenario);
         let (shutting_down, _) = watch::channel(false);
+        let fair_share = Arc::new(crate::fair_share::FairShare::new(
+            options.fair_share.clone(),
+        ));
         AppState {
             inner: Arc::new(AppStateInner {
                 store,
@@ -129,6 +137,7 @@ impl AppState {
                 secret,
                 web_sessions: Mutex::new(HashMap::new()),
                 login_failures: Mutex::new(HashMap::new()),
+                fair_share,
                 appended: Notify::new(),
                 scoreboard_cache: Default::default(),
                 shutting_down,
@@ -150,6 +159,29 @@ impl AppState {
 
     pub fn plan(&self) -> &Plan {
         &self.inner.plan
+    }
+
+    /// Every team's allowances: the way in (`enshu serve`) admits its
+    /// connections here too, so the instructor sees all refusals in one place.
+    pub fn fair_share(&self) -> &Arc<crate::fair_share::FairShare> {
+        &self.inner.fair_share
+    }
+
+    /// Admits a write of `caller`'s team, or the refusal in its language.
+    pub(crate) fn admit(
+        &self,
+        caller: &crate::auth::Caller,
+        team: u32,
+        kind: crate::fair_share::WriteKind,
+    ) -> Result<(), crate::error::RequestError> {
+        self.inner.fair_share.admit(team, kind).map_err(|refusal| {
+            crate::error::RequestError::Refused {
+                kind,
+                refusal,
+                lang: caller.lang,
+                api: caller.api,
+            }
+        })
     }
 
     /// A receiver for every event appended to the session from now on.
@@ -208,6 +240,20 @@ impl AppState {
         let expires_at = Instant::now() + self.inner.options.web_session_lifetime;
         let mut sessions = self.inner.web_sessions.lock().expect("web sessions lock");
         sessions.retain(|_, session| session.expires_at > Instant::now());
+        // At most `web_sessions` per principal: a login beyond ends the
+        // oldest, so logging in in a loop cannot grow this map.
+        let kept = self.inner.options.fair_share.web_sessions.max(1);
+        let mut own: Vec<(Instant, String)> = sessions
+            .iter()
+            .filter(|(_, session)| session.principal == principal)
+            .map(|(id, session)| (session.expires_at, id.clone()))
+            .collect();
+        if own.len() >= kept {
+            own.sort();
+            for (_, id) in own.iter().take(own.len() + 1 - kept) {
+                sessions.remove(id);
+            }
+        }
         sessions.insert(
             session_id.clone(),
             WebSession {

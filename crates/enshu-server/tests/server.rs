@@ -170,6 +170,12 @@ async fn authorization_matrix() {
         ),
         (
             "GET",
+            "/api/instructor/fair-share",
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            "GET",
             "/api/instructor/export.json",
             None,
             [401, 403, 403, 200],

@@ -37,6 +37,8 @@ pub struct Entry {
     pub user: String,
     pub password: String,
     #[serde(skip)]
+    pub index: u32,
+    #[serde(skip)]
     pub container: String,
     /// The port sshd listens on in the way-in container.
     #[serde(skip)]
@@ -54,6 +56,7 @@ pub fn entries(state: &SessionState, base_port: u16) -> anyhow::Result<Vec<Entry
             host: team.way_in.hostname.clone(),
             user: team.way_in.user.clone(),
             password: state.team_password(&team.name),
+            index: team.index,
             container: team.way_in.container.clone(),
             inside_port: team.way_in.port,
         })
@@ -90,27 +93,48 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 println!("forwarding; Ctrl-C to stop");
             }
         }
-        serve_access(backend, listeners, std::future::pending()).await;
+        let fair_share =
+            std::sync::Arc::new(enshu_server::fair_share::FairShare::new(Default::default()));
+        serve_access(backend, listeners, fair_share, std::future::pending()).await;
         Ok(ExitCode::SUCCESS)
     })
 }
 
 /// Forward every accepted connection to sshd on the team's way-in host
-/// until `shutdown` completes.
+/// until `shutdown` completes. Each connection first takes its place in
+/// the team's way in (`FairShare::admit_way_in`: a cap on connections
+/// open at once per client address and in all, and a rate of new ones per
+/// address), so no client, another team's included, can take every place;
+/// a refused one is closed at once and counted for the instructor.
 pub async fn serve_access(
     backend: DockerBackend,
     listeners: Vec<(tokio::net::TcpListener, Entry)>,
+    fair_share: std::sync::Arc<enshu_server::fair_share::FairShare>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
     for (listener, entry) in listeners {
         let backend = backend.clone();
+        let fair_share = fair_share.clone();
         tasks.spawn(async move {
             loop {
-                let Ok((mut client, peer)) = listener.accept().await else { continue };
+                let Ok((mut client, peer)) = listener.accept().await else {
+                    // Out of descriptors or the like: do not spin.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                };
+                let permit = match fair_share.admit_way_in(entry.index, peer.ip()) {
+                    Ok(permit) => permit,
+                    Err(refusal) => {
+                        tracing::debug!(team = %entry.team, %peer, ?refusal, "way-in connection refused");
+                        drop(client);
+                        continue;
+                    }
+                };
                 let backend = backend.clone();
                 let entry = entry.clone();
                 tokio::spawn(async move {
+                    let _permit = permit;
                     match backend.connect_inside(&entry.container, entry.inside_port).await {
                         Ok(mut inside) => {
                             tracing::info!(team = %entry.team, %peer, "trainee connected");

@@ -171,8 +171,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             tracing::info!(ready, of = warm_targets.len(), seconds = started.elapsed().as_secs_f64(), "exec agents started");
         });
         let engine_task = tokio::spawn(engine.run(enshu_engine::FIRE_PERIOD, stopped(stop_receiver.clone())));
-        let access_task = tokio::spawn(serve_access(backend, access_listeners, stopped(stop_receiver.clone())));
-        let server_task = tokio::spawn(enshu_server::serve(listener, app, tls, stopped(stop_receiver)));
+        let access_task = tokio::spawn(serve_access(backend, access_listeners, app.fair_share().clone(), stopped(stop_receiver.clone())));
+        let server_task = tokio::spawn(enshu_server::serve(listener, app.clone(), tls, stopped(stop_receiver)));
         shutdown_signal().await;
         eprintln!("stopping: the session's state is in the store; `enshu serve` again resumes it");
         let _ = stop_sender.send(true);

@@ -19,6 +19,30 @@ use crate::error::RequestError;
 use crate::exercise::{self, Snapshot};
 use crate::state::AppState;
 
+/// `GET /api/instructor/fair-share`: every team's allowances and what was
+/// refused, per team and kind, since the server started (kept in memory,
+/// never in the log).
+pub(crate) async fn fair_share(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, RequestError> {
+    caller.require_instructor()?;
+    let fair_share = state.fair_share();
+    let refused: Vec<Value> = fair_share
+        .refusals()
+        .into_iter()
+        .map(|(team, kind, count)| {
+            json!({"team": team, "kind": kind, "rate": count.rate, "quota": count.quota,
+                   "concurrent": count.concurrent, "total": count.total()})
+        })
+        .collect();
+    Ok(Json(json!({
+        "limits": fair_share.limits(),
+        "refused": refused,
+        "blocked_logins": fair_share.blocked_logins(),
+    })))
+}
+
 /// `GET /api/instructor/scoreboard`: the cached board's JSON body, rendered
 /// once per board (see `scoreboard_cache` for how fresh it is).
 pub(crate) async fn scoreboard(

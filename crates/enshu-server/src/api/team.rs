@@ -291,6 +291,7 @@ pub(crate) async fn firewall(
 ) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     caller.check_csrf(&state, &headers, None)?;
+    state.admit(&caller, team, crate::fair_share::WriteKind::Firewall)?;
     let block = match request.action.as_str() {
         "block" => true,
         "unblock" => false,

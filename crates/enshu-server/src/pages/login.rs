@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::{FormFields, redirect};
 use crate::auth::{self, Caller, Credential, LOGIN_COOKIE, Principal, SESSION_COOKIE};
 use crate::error::RequestError;
+use crate::fair_share::WriteKind;
 use crate::html::{Frame, escape, page};
 use crate::i18n::{LANG_COOKIE, Lang, Msg};
 use crate::state::{AppState, random_hex};
@@ -63,6 +64,7 @@ pub(crate) async fn login(
 ) -> Result<Response, RequestError> {
     let address = client.0.ip();
     if state.login_blocked(address) {
+        state.fair_share().count_blocked_login();
         return Ok(render_login(
             lang,
             Some(Msg::TooManyAttempts),
@@ -86,6 +88,16 @@ pub(crate) async fn login(
             StatusCode::UNAUTHORIZED,
         ));
     };
+    if let Principal::Team { index, .. } = &principal
+        && let Err(refusal) = state.fair_share().admit(*index, WriteKind::Login)
+    {
+        return Err(RequestError::Refused {
+            kind: WriteKind::Login,
+            refusal,
+            lang,
+            api: false,
+        });
+    }
     let destination = match principal {
         Principal::Instructor => "/",
         Principal::Team { .. } => "/team",

@@ -1,0 +1,158 @@
+//! Fair share over the real router and TLS: one team's flood of writes is
+//! refused with 429 in its language, counted for the instructor and kept
+//! out of the log, while another team's requests go through.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use enshu_store::EventKind;
+use serde_json::{Value, json};
+use support::{INSTRUCTOR_TOKEN, TestServer, team_token};
+
+async fn answer(server: &TestServer, team: u32, lang: &str) -> reqwest::Response {
+    server
+        .client
+        .post(server.url("/api/team/answers"))
+        .bearer_auth(team_token(team))
+        .header("accept-language", lang)
+        .json(&json!({"objective": "find-host", "answer": "pc99"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_team_is_refused_while_another_team_is_served() {
+    let server = TestServer::start().await;
+    server.start_clock().await;
+    let burst = server.state.fair_share().limits().answer.burst as usize;
+    let flood = burst + 50;
+    let mut accepted = 0;
+    let mut refused = None;
+    for _ in 0..flood {
+        let response = answer(&server, 1, "ja").await;
+        match response.status().as_u16() {
+            200 => accepted += 1,
+            429 => refused = Some(response),
+            other => panic!("team 1's answer got {other}"),
+        }
+    }
+    // The burst, and at most one more refilled while the flood ran.
+    assert!(
+        (burst..=burst + 1).contains(&accepted),
+        "{accepted} of {flood} accepted, burst {burst}"
+    );
+    let refused = refused.expect("team 1 was refused");
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=5).contains(&retry_after), "Retry-After {retry_after}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["kind"], "answer");
+    let message = body["error"].as_str().unwrap();
+    assert!(message.contains("回答の送信が速すぎます"), "{message}");
+    assert!(message.contains(&retry_after.to_string()), "{message}");
+    // In English for an English browser.
+    let english: Value = answer(&server, 1, "en").await.json().await.unwrap();
+    assert!(
+        english["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Too many answers"),
+        "{english}"
+    );
+
+    // Team 2 is served at once, every request of its burst.
+    let started = Instant::now();
+    for _ in 0..burst {
+        assert_eq!(answer(&server, 2, "ja").await.status(), 200);
+    }
+    let overview = server
+        .client
+        .get(server.url("/api/team"))
+        .bearer_auth(team_token(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(overview.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Another kind of write of team 1's has its own allowance.
+    let blocked = server
+        .client
+        .post(server.url("/api/team/firewall"))
+        .bearer_auth(team_token(1))
+        .json(&json!({"action": "block", "address": "10.64.100.23"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), 200);
+
+    // Refusals are not in the log: only the accepted answers are.
+    let events = server
+        .store
+        .events(server.session, Default::default())
+        .await
+        .unwrap();
+    let team_1_answers = events
+        .iter()
+        .filter(|event| event.team == Some(1) && matches!(event.kind, EventKind::Submission { .. }))
+        .count();
+    assert_eq!(team_1_answers, accepted);
+
+    // The instructor sees them, per team and kind.
+    let report: Value = server
+        .client
+        .get(server.url("/api/instructor/fair-share"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refused = report["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{report}");
+    assert_eq!(refused[0]["team"], 1);
+    assert_eq!(refused[0]["kind"], "answer");
+    assert_eq!(
+        refused[0]["total"].as_u64().unwrap() as usize,
+        flood + 1 - accepted
+    );
+    assert_eq!(report["limits"]["answer"]["burst"], burst);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_form_post_gets_a_page_in_the_users_language() {
+    let mut options = enshu_server::ServerOptions::default();
+    options.fair_share.hint.burst = 1;
+    let server = TestServer::start_with(2, options).await;
+    server.start_clock().await;
+    let (cookie, csrf) = server.login(&team_token(1)).await;
+    let take = || {
+        server
+            .client
+            .post(server.url("/team/hints"))
+            .header(
+                "cookie",
+                format!("__Host-enshu-session={cookie}; enshu-lang=ja"),
+            )
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("objective", "find-host"),
+                ("hint_index", "0"),
+            ])
+            .send()
+    };
+    assert_eq!(take().await.unwrap().status(), 303);
+    let refused = take().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("ヒントの要求が速すぎます"), "{page}");
+    server.stop().await;
+}
