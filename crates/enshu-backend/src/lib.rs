@@ -61,15 +61,36 @@ impl ExecOutput {
     }
 }
 
-/// What one TCP connection attempt found.
+/// What one probe found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectOutcome {
-    /// The handshake completed.
+    /// The target answered: TCP's handshake completed, a UDP datagram or
+    /// an echo reply came back, a resolver gave an answer (NOERROR or
+    /// NXDOMAIN), the namespace has an IPv6 address beyond link-local.
     Open,
-    /// The target answered with a reset: it was reached.
+    /// The target's kernel refused (a TCP reset, ICMP port unreachable
+    /// for UDP): it was reached.
     Refused,
-    /// No answer within the timeout, or the network said unreachable.
+    /// No answer within the timeout, the network said unreachable, or a
+    /// resolver could not answer (no upstream: SERVFAIL, REFUSED).
     Blocked,
+}
+
+/// One probe from a container's network, as `verify` sends it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NetProbe {
+    /// A TCP connection.
+    Tcp(Ipv4Addr, u16),
+    /// A UDP datagram (a DNS query, so a DNS server answers it); refused
+    /// when the target's kernel says port unreachable.
+    Udp(Ipv4Addr, u16),
+    /// An ICMP echo request.
+    Icmp(Ipv4Addr),
+    /// A query for `name`'s A record to `server` on udp/53.
+    Dns { server: Ipv4Addr, name: String },
+    /// Whether the network has any IPv6 address beyond loopback and
+    /// link-local (a way to another network that IPv4's rules do not see).
+    Ipv6Address,
 }
 
 /// How an exec runs.
@@ -209,15 +230,15 @@ pub trait Backend: Send + Sync {
         let _ = session;
         async { Ok(0) }
     }
-    /// Try a TCP connection to every target from the container's network
-    /// (its addresses, routes and firewall) without running anything inside
-    /// it, all at once, each given `timeout`. One outcome per target, in
+    /// Send every probe from the container's network (its addresses,
+    /// routes, resolver and firewall) without running anything inside it,
+    /// all at once, each given `timeout`. One outcome per target, in
     /// order. `Ok(None)`: this runtime cannot, so the caller runs a probe
     /// command in the container instead.
     fn connect_from(
         &self,
         name: &str,
-        targets: &[(Ipv4Addr, u16)],
+        targets: &[NetProbe],
         timeout: Duration,
     ) -> impl Future<Output = Result<Option<Vec<ConnectOutcome>>>> + Send {
         let _ = (name, targets, timeout);

@@ -64,6 +64,87 @@ fn quickstart_for_two_teams_comes_up_isolated_converges_and_goes_away() {
         "blocked"
     );
 
+    // No outside name resolves from the range: Docker's resolver forwards
+    // to the container itself (nothing answers), while the range's own
+    // container names still resolve.
+    let analyst = format!("enshu-{name}-t01-analyst");
+    assert_eq!(
+        in_container(
+            &analyst,
+            "dig +time=2 +tries=1 @127.0.0.11 enshu-range-test.invalid | grep -o 'status: [A-Z]*' || echo 'no answer'"
+        ),
+        "no answer",
+        "an upstream answered for an outside name"
+    );
+    assert_eq!(
+        in_container(&analyst, &format!("getent hosts {pc} | cut -d' ' -f1")),
+        "10.64.10.101"
+    );
+    // Verify probed every source's resolver, IPv6 addresses, and the
+    // other team, the host and the outside over UDP and ICMP too.
+    let json = enshu(&["verify", "--session", name, "--output", "json"]);
+    assert!(json.status.success());
+    let text = String::from_utf8_lossy(&json.stdout);
+    let verified: serde_json::Value =
+        serde_json::from_str(&text[text.find('{').unwrap()..]).unwrap();
+    let results = verified["results"].as_array().unwrap();
+    for (kind, reason) in [
+        ("udp", "host machine"),
+        ("icmp", "host machine"),
+        ("udp", "outside"),
+        ("icmp", "outside"),
+        ("udp", "team t02"),
+        ("icmp", "team t02"),
+        ("dns", "outside name"),
+        ("dns", "range name"),
+        ("ipv6", "ipv6"),
+    ] {
+        assert!(
+            results.iter().any(|result| {
+                let kind_of = &result["probe"]["kind"];
+                (kind_of == kind || kind_of.get(kind).is_some())
+                    && result["probe"]["reason"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(reason)
+            }),
+            "no {kind} probe for {reason}"
+        );
+    }
+    // An answer from upstream is seen: a resolver on the analyst's own
+    // address (where its embedded resolver forwards) that says NXDOMAIN
+    // to everything, as any real upstream would for this name.
+    docker(&[
+        "exec",
+        "-d",
+        "-u",
+        "root",
+        &analyst,
+        "sh",
+        "-c",
+        "echo $$ >/run/fake-upstream.pid; exec python3 -c \"$0\"",
+        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('10.64.10.10', 53))\nwhile True:\n    q, a = s.recvfrom(512)\n    s.sendto(q[:2] + bytes([0x81, 0x83]) + q[4:], a)",
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    let answering = enshu(&["verify", "--session", name]);
+    let answering_text = String::from_utf8_lossy(&answering.stdout);
+    assert!(!answering.status.success(), "{answering_text}");
+    assert!(
+        answering_text
+            .lines()
+            .any(|line| line.contains(&analyst) && line.contains("(outside name)")),
+        "{answering_text}"
+    );
+    docker(&[
+        "exec",
+        "-u",
+        "root",
+        &analyst,
+        "sh",
+        "-c",
+        "kill \"$(cat /run/fake-upstream.pid)\"",
+    ]);
+
     // Idempotent: a second run creates nothing.
     let second = enshu(&[
         "up",
@@ -189,9 +270,9 @@ fn quickstart_for_two_teams_comes_up_isolated_converges_and_goes_away() {
     let leaking_text = String::from_utf8_lossy(&leaking.stdout);
     assert!(!leaking.status.success(), "{leaking_text}");
     assert!(
-        leaking_text
-            .lines()
-            .any(|line| line.contains(&analyst) && line.contains("(outside), got Refused")),
+        leaking_text.lines().any(|line| line.contains(&analyst)
+            && line.contains("must not reach tcp 198.18.")
+            && line.contains("(outside), got Refused")),
         "the way out was not found: {leaking_text}\nanalyst: {routed}"
     );
 

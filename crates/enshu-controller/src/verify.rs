@@ -1,12 +1,22 @@
 //! `verify`: prove isolation instead of assuming it.
 //!
-//! From hosts of every team, probe (1) each declared flow, which must pass,
-//! (2) hosts of the same team on ports no flow allows, which must fail,
-//! (3) the next team's hosts, (4) every address of the host machine on a
-//! canary port the caller listens on, and (5) an outside address the caller
-//! owns; (3)-(5) must all fail. A TCP probe counts as reaching its target
-//! when it connects or is refused (a refusal is an answer from the target);
-//! a timeout or an unreachable error counts as blocked.
+//! From hosts of every team, probe (1) each declared flow, which must pass
+//! (TCP, UDP, ICMP as declared), (2) hosts of the same team on TCP ports no
+//! flow allows, which must fail, (3) the other teams' hosts, (4) every
+//! address of the host machine on a canary port the caller listens on, and
+//! (5) an outside address the caller owns; (3)-(5) must all fail, over TCP,
+//! UDP and ICMP alike. Besides, (6) the source's resolver must not answer
+//! for an outside name (Docker's embedded resolver forwards to upstreams
+//! beyond the range unless told otherwise) while it still resolves a host
+//! of its own segment, and (7) the source has no IPv6 address beyond
+//! link-local (IPv4's rules would not see that way out).
+//!
+//! A TCP probe counts as reaching its target when it connects or is
+//! refused (a refusal is an answer from the target), a UDP probe when a
+//! datagram or a port unreachable comes back, an ICMP probe when the echo
+//! is answered, a DNS probe when the resolver answers (NOERROR or
+//! NXDOMAIN: someone looked the name up); a timeout or an unreachable
+//! error counts as blocked.
 //!
 //! Building the probe list and judging the answers are pure. The probes
 //! run from each source container's network namespace, all of a source's
@@ -18,7 +28,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use enshu_backend::{Backend, BackendError, ConnectOutcome, ExecPrivilege};
+use enshu_backend::{Backend, BackendError, ConnectOutcome, ExecPrivilege, NetProbe};
 use enshu_scenario::model::Protocol;
 use enshu_scenario::net::Ipv4Net;
 use enshu_scenario::plan::{ContainerSpec, Plan, ROUTER_HOST, TeamPlan};
@@ -33,17 +43,66 @@ pub enum Expect {
     Blocked,
 }
 
+/// What a probe sends.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeKind {
+    Tcp,
+    Udp,
+    Icmp,
+    /// An A query for this name to the target (the source's resolver).
+    Dns(String),
+    /// Whether the source has an IPv6 address beyond link-local.
+    Ipv6,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Probe {
     pub team: String,
     /// Container the probe runs in.
     pub from: String,
+    pub kind: ProbeKind,
     pub target: Ipv4Addr,
+    /// 0 where the kind has none (ICMP, IPv6).
     pub port: u16,
     pub expect: Expect,
-    /// Why: `flows[3]`, `same team, no flow`, `team t02`, `host machine`, `outside`.
+    /// Why: `flows[3]`, `same team, no flow`, `team t02`, `host machine`,
+    /// `outside`, `outside name`, `range name`, `ipv6`.
     pub reason: String,
 }
+
+impl Probe {
+    /// What the backend sends for it.
+    pub fn net_probe(&self) -> NetProbe {
+        match &self.kind {
+            ProbeKind::Tcp => NetProbe::Tcp(self.target, self.port),
+            ProbeKind::Udp => NetProbe::Udp(self.target, self.port),
+            ProbeKind::Icmp => NetProbe::Icmp(self.target),
+            ProbeKind::Dns(name) => NetProbe::Dns {
+                server: self.target,
+                name: name.clone(),
+            },
+            ProbeKind::Ipv6 => NetProbe::Ipv6Address,
+        }
+    }
+
+    /// `tcp 10.64.10.1:9`, `dns 127.0.0.11 example.invalid`, `ipv6`.
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            ProbeKind::Tcp => format!("tcp {}:{}", self.target, self.port),
+            ProbeKind::Udp => format!("udp {}:{}", self.target, self.port),
+            ProbeKind::Icmp => format!("icmp {}", self.target),
+            ProbeKind::Dns(name) => format!("dns {} {name}", self.target),
+            ProbeKind::Ipv6 => "ipv6 address".to_string(),
+        }
+    }
+}
+
+/// The resolver of every range container: Docker's embedded one.
+pub const CONTAINER_RESOLVER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
+/// A name that exists nowhere (RFC 6761's `invalid.`): a resolver that
+/// answers for it at all (even NXDOMAIN) forwarded it beyond the range.
+pub const OUTSIDE_NAME: &str = "enshu-verify.invalid";
 
 /// What a probe found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -112,6 +171,22 @@ fn hosts(team: &TeamPlan) -> impl Iterator<Item = &ContainerSpec> {
 pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
     let mut probes = Vec::new();
     for team in &plan.teams {
+        let mut push = |from: &ContainerSpec,
+                        kind: ProbeKind,
+                        target: Ipv4Addr,
+                        port: u16,
+                        expect: Expect,
+                        reason: String| {
+            probes.push(Probe {
+                team: team.name.clone(),
+                from: from.name.clone(),
+                kind,
+                target,
+                port,
+                expect,
+                reason,
+            });
+        };
         let mut sources: Vec<&ContainerSpec> = Vec::new();
         for network in &team.networks {
             if let Some(first) =
@@ -125,7 +200,7 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
                 sources.push(container);
             }
         }
-        // (1) every declared TCP flow, from a host it covers to one it allows.
+        // (1) every declared flow, from a host it covers to one it allows.
         for rule in &team.firewall.rules {
             let from = hosts(team).find(|container| {
                 rule.from
@@ -141,20 +216,27 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
             let (Some(from), Some(to)) = (from, to) else {
                 continue;
             };
+            let target = to.networks[0].address;
             for spec in &rule.ports {
-                let port = match (spec.protocol, spec.ports) {
-                    (Protocol::Tcp, Some((low, _))) => low,
-                    (Protocol::Any, _) => QUIET_PORT,
+                let reason = format!("flows[{}] {}", rule.flow, spec);
+                let (kind, port) = match (spec.protocol, spec.ports) {
+                    (Protocol::Tcp, Some((low, _))) => (ProbeKind::Tcp, low),
+                    (Protocol::Udp, Some((low, _))) => (ProbeKind::Udp, low),
+                    (Protocol::Icmp, _) => (ProbeKind::Icmp, 0),
+                    (Protocol::Any, _) => {
+                        push(
+                            from,
+                            ProbeKind::Icmp,
+                            target,
+                            0,
+                            Expect::Reachable,
+                            reason.clone(),
+                        );
+                        (ProbeKind::Tcp, QUIET_PORT)
+                    }
                     _ => continue,
                 };
-                probes.push(Probe {
-                    team: team.name.clone(),
-                    from: from.name.clone(),
-                    target: to.networks[0].address,
-                    port,
-                    expect: Expect::Reachable,
-                    reason: format!("flows[{}] {}", rule.flow, spec),
-                });
+                push(from, kind, target, port, Expect::Reachable, reason);
             }
         }
         for source in &sources {
@@ -167,15 +249,35 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
                 {
                     continue;
                 }
-                probes.push(Probe {
-                    team: team.name.clone(),
-                    from: source.name.clone(),
-                    target: target_address,
-                    port: QUIET_PORT,
-                    expect: Expect::Blocked,
-                    reason: format!("same team, no flow to {}", target.reference),
-                });
+                push(
+                    source,
+                    ProbeKind::Tcp,
+                    target_address,
+                    QUIET_PORT,
+                    Expect::Blocked,
+                    format!("same team, no flow to {}", target.reference),
+                );
             }
+            // Never reached over TCP, UDP or ICMP.
+            let mut never = |target: Ipv4Addr, port: u16, reason: String| {
+                push(
+                    source,
+                    ProbeKind::Tcp,
+                    target,
+                    port,
+                    Expect::Blocked,
+                    reason.clone(),
+                );
+                push(
+                    source,
+                    ProbeKind::Udp,
+                    target,
+                    port,
+                    Expect::Blocked,
+                    reason.clone(),
+                );
+                push(source, ProbeKind::Icmp, target, 0, Expect::Blocked, reason);
+            };
             // (3) every other team: one host in each of its networks (its
             // router where a network has none). Isolation between teams
             // is per network, so one address per network proves it.
@@ -190,14 +292,11 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
                             (container.networks[0].address, container.reference.clone())
                         })
                         .unwrap_or((network.router, format!("router in {}", network.segment)));
-                    probes.push(Probe {
-                        team: team.name.clone(),
-                        from: source.name.clone(),
-                        target: target.0,
-                        port: QUIET_PORT,
-                        expect: Expect::Blocked,
-                        reason: format!("team {} {}", other_team.name, target.1),
-                    });
+                    never(
+                        target.0,
+                        QUIET_PORT,
+                        format!("team {} {}", other_team.name, target.1),
+                    );
                 }
             }
             // (4) the host machine, on the canary port the caller listens on.
@@ -215,26 +314,43 @@ pub fn probes_for(plan: &Plan, outside: &Outside) -> Vec<Probe> {
             host_targets.sort();
             host_targets.dedup();
             for address in host_targets {
-                probes.push(Probe {
-                    team: team.name.clone(),
-                    from: source.name.clone(),
-                    target: address,
-                    port: outside.canary_port,
-                    expect: Expect::Blocked,
-                    reason: "host machine".into(),
-                });
+                never(address, outside.canary_port, "host machine".into());
             }
             // (5) the outside.
             for (address, port) in &outside.outside {
-                probes.push(Probe {
-                    team: team.name.clone(),
-                    from: source.name.clone(),
-                    target: *address,
-                    port: *port,
-                    expect: Expect::Blocked,
-                    reason: "outside".into(),
-                });
+                never(*address, *port, "outside".into());
             }
+            // (6) the resolver: no outside name, but the range's own names.
+            push(
+                source,
+                ProbeKind::Dns(OUTSIDE_NAME.to_string()),
+                CONTAINER_RESOLVER,
+                53,
+                Expect::Blocked,
+                "outside name".into(),
+            );
+            if let Some(neighbour) = hosts(team).find(|container| {
+                container.name != source.name
+                    && container.networks[0].network == source.networks[0].network
+            }) {
+                push(
+                    source,
+                    ProbeKind::Dns(neighbour.name.clone()),
+                    CONTAINER_RESOLVER,
+                    53,
+                    Expect::Reachable,
+                    format!("range name {}", neighbour.reference),
+                );
+            }
+            // (7) no IPv6 beyond link-local.
+            push(
+                source,
+                ProbeKind::Ipv6,
+                Ipv4Addr::UNSPECIFIED,
+                0,
+                Expect::Blocked,
+                "ipv6".into(),
+            );
         }
     }
     probes
@@ -295,9 +411,20 @@ const BASH_PROBE: &str = include_str!("../scripts/verify/probe.sh");
 /// arguments.
 const PROBE_DISPATCH: &str = include_str!("../scripts/verify/dispatch.sh");
 
+/// One probe as the probe programs take it: `kind:address:port[:name]`.
+fn probe_argument(probe: &NetProbe) -> String {
+    match probe {
+        NetProbe::Tcp(address, port) => format!("tcp:{address}:{port}"),
+        NetProbe::Udp(address, port) => format!("udp:{address}:{port}"),
+        NetProbe::Icmp(address) => format!("icmp:{address}:0"),
+        NetProbe::Dns { server, name } => format!("dns:{server}:53:{name}"),
+        NetProbe::Ipv6Address => "ipv6:0.0.0.0:0".to_string(),
+    }
+}
+
 /// The command one container runs for its probes: one line of output per
-/// target, `address port outcome`.
-pub fn probe_command(targets: &[(Ipv4Addr, u16)], timeout_seconds: u32) -> Vec<String> {
+/// probe, `kind address port outcome [name]`.
+pub fn probe_command(targets: &[NetProbe], timeout_seconds: u32) -> Vec<String> {
     let mut command = vec![
         "sh".to_string(),
         "-c".to_string(),
@@ -307,27 +434,35 @@ pub fn probe_command(targets: &[(Ipv4Addr, u16)], timeout_seconds: u32) -> Vec<S
         PROBES_AT_ONCE_WITHOUT_PYTHON.to_string(),
         timeout_seconds.to_string(),
     ];
-    command.extend(
-        targets
-            .iter()
-            .map(|(address, port)| format!("{address}:{port}")),
-    );
+    command.extend(targets.iter().map(probe_argument));
     command
 }
 
-/// Parse `address port outcome` lines.
-pub fn parse_probe_output(text: &str) -> BTreeMap<(Ipv4Addr, u16), ProbeOutcome> {
+/// Parse `kind address port outcome [name]` lines.
+pub fn parse_probe_output(text: &str) -> BTreeMap<NetProbe, ProbeOutcome> {
     text.lines()
         .filter_map(|line| {
             let mut parts = line.split_whitespace();
-            let address = parts.next()?.parse().ok()?;
-            let port = parts.next()?.parse().ok()?;
+            let kind = parts.next()?;
+            let address: Ipv4Addr = parts.next()?.parse().ok()?;
+            let port: u16 = parts.next()?.parse().ok()?;
             let outcome = match parts.next()? {
                 "open" => ProbeOutcome::Open,
                 "refused" => ProbeOutcome::Refused,
                 _ => ProbeOutcome::Blocked,
             };
-            Some(((address, port), outcome))
+            let probe = match kind {
+                "tcp" => NetProbe::Tcp(address, port),
+                "udp" => NetProbe::Udp(address, port),
+                "icmp" => NetProbe::Icmp(address),
+                "dns" => NetProbe::Dns {
+                    server: address,
+                    name: parts.next()?.to_string(),
+                },
+                "ipv6" => NetProbe::Ipv6Address,
+                _ => return None,
+            };
+            Some((probe, outcome))
         })
         .collect()
 }
@@ -371,12 +506,14 @@ pub async fn verify<B: Backend>(
             &left.probe.from,
             left.probe.target,
             left.probe.port,
+            &left.probe.kind,
         )
             .cmp(&(
                 &right.probe.team,
                 &right.probe.from,
                 right.probe.target,
                 right.probe.port,
+                &right.probe.kind,
             ))
     });
     Ok(VerifyReport {
@@ -390,14 +527,14 @@ pub async fn verify<B: Backend>(
 async fn probe_from<B: Backend>(
     backend: &B,
     container: &str,
-    targets: &[(Ipv4Addr, u16)],
+    targets: &[NetProbe],
     timeout_seconds: u32,
-) -> Result<BTreeMap<(Ipv4Addr, u16), ProbeOutcome>, BackendError> {
+) -> Result<BTreeMap<NetProbe, ProbeOutcome>, BackendError> {
     let timeout = std::time::Duration::from_secs(u64::from(timeout_seconds));
     if let Some(outcomes) = backend.connect_from(container, targets, timeout).await? {
         return Ok(targets
             .iter()
-            .copied()
+            .cloned()
             .zip(outcomes.into_iter().map(|outcome| match outcome {
                 ConnectOutcome::Open => ProbeOutcome::Open,
                 ConnectOutcome::Refused => ProbeOutcome::Refused,
@@ -424,10 +561,7 @@ async fn run_probes<B: Backend>(
     }
     let answers: Vec<Result<Vec<ProbeResult>, BackendError>> = stream::iter(by_source)
         .map(|(container, probes)| async move {
-            let mut targets: Vec<(Ipv4Addr, u16)> = probes
-                .iter()
-                .map(|probe| (probe.target, probe.port))
-                .collect();
+            let mut targets: Vec<NetProbe> = probes.iter().map(Probe::net_probe).collect();
             targets.sort();
             targets.dedup();
             let outcomes = probe_from(backend, &container, &targets, timeout_seconds).await?;
@@ -437,7 +571,7 @@ async fn run_probes<B: Backend>(
                     // A missing line means the probe could not run: that
                     // proves nothing either way, so it fails.
                     let outcome = outcomes
-                        .get(&(probe.target, probe.port))
+                        .get(&probe.net_probe())
                         .copied()
                         .unwrap_or(ProbeOutcome::Unanswered);
                     ProbeResult { probe, outcome }
@@ -458,9 +592,8 @@ async fn run_probes<B: Backend>(
 mod tests {
     use super::*;
 
-    /// Runs the probe command on this machine against loopback only: one
-    /// port that listens (open) and one that does not (refused).
-    fn run_on_host(command: &[String]) -> Option<BTreeMap<(Ipv4Addr, u16), ProbeOutcome>> {
+    /// Runs the probe command on this machine against loopback only.
+    fn run_on_host(command: &[String]) -> Option<BTreeMap<NetProbe, ProbeOutcome>> {
         let output = std::process::Command::new(&command[0])
             .args(&command[1..])
             .output()
@@ -481,24 +614,51 @@ mod tests {
     fn the_probe_tells_open_from_refused_with_python_and_with_bash() {
         let (_listening, open_port, closed_port) = loopback_ports();
         let loopback = Ipv4Addr::LOCALHOST;
-        let targets = [(loopback, open_port), (loopback, closed_port)];
+        // A resolver on loopback that answers NXDOMAIN to one query.
+        let resolver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let resolver_port = resolver.local_addr().unwrap().port();
+        let (tcp_open, tcp_closed, udp_answered, udp_closed) = (
+            NetProbe::Tcp(loopback, open_port),
+            NetProbe::Tcp(loopback, closed_port),
+            NetProbe::Udp(loopback, resolver_port),
+            NetProbe::Udp(loopback, closed_port),
+        );
+        let targets = [
+            tcp_open.clone(),
+            tcp_closed.clone(),
+            udp_answered.clone(),
+            udp_closed.clone(),
+            NetProbe::Ipv6Address,
+        ];
         let command = probe_command(&targets, 1);
         let has_python = std::process::Command::new("python3")
             .arg("-V")
             .output()
             .is_ok();
         if has_python {
+            let answering = std::thread::spawn(move || {
+                let mut buffer = [0u8; 512];
+                let (length, from) = resolver.recv_from(&mut buffer).unwrap();
+                buffer[2] |= 0x80;
+                buffer[3] = 3;
+                resolver.send_to(&buffer[..length], from).unwrap();
+            });
             let outcomes = run_on_host(&command).unwrap();
-            assert_eq!(outcomes[&(loopback, open_port)], ProbeOutcome::Open);
-            assert_eq!(outcomes[&(loopback, closed_port)], ProbeOutcome::Refused);
+            answering.join().unwrap();
+            assert_eq!(outcomes[&tcp_open], ProbeOutcome::Open);
+            assert_eq!(outcomes[&tcp_closed], ProbeOutcome::Refused);
+            assert_eq!(outcomes[&udp_answered], ProbeOutcome::Open);
+            assert_eq!(outcomes[&udp_closed], ProbeOutcome::Refused);
+            assert!(outcomes.contains_key(&NetProbe::Ipv6Address));
         }
-        // The fallback, as an image without Python runs it.
+        // The fallback, as an image without Python runs it: TCP only.
         let mut fallback = vec!["bash".to_string(), "-c".to_string(), command[4].clone()];
         fallback.push("bash".to_string());
         fallback.extend(command[5..].iter().cloned());
         if let Some(outcomes) = run_on_host(&fallback) {
-            assert_eq!(outcomes[&(loopback, open_port)], ProbeOutcome::Open);
-            assert_eq!(outcomes[&(loopback, closed_port)], ProbeOutcome::Refused);
+            assert_eq!(outcomes[&tcp_open], ProbeOutcome::Open);
+            assert_eq!(outcomes[&tcp_closed], ProbeOutcome::Refused);
+            assert_eq!(outcomes.len(), 2, "{outcomes:?}");
         }
     }
 
@@ -509,6 +669,7 @@ mod tests {
                 probe: Probe {
                     team: "t01".into(),
                     from: "a".into(),
+                    kind: ProbeKind::Tcp,
                     target: Ipv4Addr::LOCALHOST,
                     port: 9,
                     expect,
@@ -521,12 +682,29 @@ mod tests {
     }
 
     #[test]
-    fn every_target_is_one_argument_after_the_timeout() {
-        let command = probe_command(&[("10.64.10.1".parse().unwrap(), 9)], 3);
+    fn every_probe_is_one_argument_after_the_timeout() {
+        let address: Ipv4Addr = "10.64.10.1".parse().unwrap();
+        let command = probe_command(
+            &[
+                NetProbe::Tcp(address, 9),
+                NetProbe::Icmp(address),
+                NetProbe::Dns {
+                    server: CONTAINER_RESOLVER,
+                    name: OUTSIDE_NAME.into(),
+                },
+            ],
+            3,
+        );
         assert_eq!(command[..2], ["sh", "-c"]);
         assert_eq!(command[5], PROBES_AT_ONCE_WITHOUT_PYTHON.to_string());
         assert_eq!(command[6], "3");
-        assert_eq!(command[7], "10.64.10.1:9");
-        assert_eq!(command.len(), 8);
+        assert_eq!(
+            command[7..],
+            [
+                "tcp:10.64.10.1:9",
+                "icmp:10.64.10.1:0",
+                "dns:127.0.0.11:53:enshu-verify.invalid"
+            ]
+        );
     }
 }

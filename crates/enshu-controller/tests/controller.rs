@@ -1,9 +1,20 @@
 //! The controller against the recording fake: ordering, idempotency, drift,
 //! partial failure and teardown.
 
+use enshu_backend::NetProbe;
 use enshu_backend::fake::{Call, FakeBackend};
 use enshu_backend::{Backend, ExecOutput};
-use enshu_controller::verify::{Expect, Outside, parse_probe_output, probes_for};
+use enshu_controller::verify::{Expect, Outside, ProbeKind, parse_probe_output, probes_for};
+
+fn kind_word(kind: &ProbeKind) -> &'static str {
+    match kind {
+        ProbeKind::Tcp => "tcp",
+        ProbeKind::Udp => "udp",
+        ProbeKind::Icmp => "icmp",
+        ProbeKind::Dns(_) => "dns",
+        ProbeKind::Ipv6 => "ipv6",
+    }
+}
 use enshu_controller::{Step, down, up};
 use enshu_scenario::NoFiles;
 use enshu_scenario::plan::{Plan, PlanOptions};
@@ -236,7 +247,8 @@ fn verify_probes_cover_flows_other_teams_the_host_and_the_outside() {
     assert!(
         probes
             .iter()
-            .filter(|probe| !probe.reason.starts_with("flows["))
+            .filter(|probe| !probe.reason.starts_with("flows[")
+                && !probe.reason.starts_with("range name"))
             .all(|probe| probe.expect == Expect::Blocked)
     );
     // The internet may not open connections into the office.
@@ -246,16 +258,63 @@ fn verify_probes_cover_flows_other_teams_the_host_and_the_outside() {
         && probe.expect == Expect::Blocked));
     // Each host probes its own segment gateway (the host machine's bridge address).
     assert!(probes.iter().any(|probe| probe.target.to_string() == "10.64.10.1" && probe.reason == "host machine"));
+    // Every source: other teams, the host and the outside over UDP and
+    // ICMP as over TCP; its resolver refuses outside names and resolves a
+    // neighbour; no IPv6 address.
+    let sources: std::collections::BTreeSet<&str> =
+        probes.iter().map(|probe| probe.from.as_str()).collect();
+    for source in &sources {
+        let from = |kind: &ProbeKind, reason: &str, expect: Expect| {
+            probes.iter().any(|probe| {
+                probe.from == *source
+                    && probe.kind == *kind
+                    && probe.reason.starts_with(reason)
+                    && probe.expect == expect
+            })
+        };
+        for kind in [ProbeKind::Tcp, ProbeKind::Udp, ProbeKind::Icmp] {
+            for reason in ["team t0", "host machine", "outside"] {
+                assert!(
+                    from(&kind, reason, Expect::Blocked),
+                    "{source} {kind:?} {reason}"
+                );
+            }
+        }
+        let outside_name = ProbeKind::Dns(enshu_controller::verify::OUTSIDE_NAME.into());
+        assert!(
+            from(&outside_name, "outside name", Expect::Blocked),
+            "{source}"
+        );
+        assert!(from(&ProbeKind::Ipv6, "ipv6", Expect::Blocked), "{source}");
+    }
+    assert!(
+        probes
+            .iter()
+            .any(|probe| matches!(probe.kind, ProbeKind::Dns(_))
+                && probe.reason.starts_with("range name")
+                && probe.expect == Expect::Reachable)
+    );
 }
 
 #[test]
 fn probe_output_is_parsed() {
     let parsed = parse_probe_output(
-        "10.64.20.10 80 open\n10.64.10.1 40000 blocked\n10.65.10.10 9 refused\ngarbage\n",
+        "tcp 10.64.20.10 80 open\ntcp 10.64.10.1 40000 blocked\nudp 10.65.10.10 9 refused\n\
+         dns 127.0.0.11 53 open enshu-verify.invalid\nicmp 10.65.10.10 0 blocked\ngarbage\n\
+         10.64.20.10 80 open\n",
     );
-    assert_eq!(parsed.len(), 3);
-    assert!(parsed[&("10.65.10.10".parse().unwrap(), 9)].reached());
-    assert!(!parsed[&("10.64.10.1".parse().unwrap(), 40000)].reached());
+    assert_eq!(parsed.len(), 5);
+    let address = |text: &str| text.parse::<std::net::Ipv4Addr>().unwrap();
+    assert!(parsed[&NetProbe::Udp(address("10.65.10.10"), 9)].reached());
+    assert!(!parsed[&NetProbe::Tcp(address("10.64.10.1"), 40000)].reached());
+    assert!(!parsed[&NetProbe::Icmp(address("10.65.10.10"))].reached());
+    assert!(
+        parsed[&NetProbe::Dns {
+            server: address("127.0.0.11"),
+            name: "enshu-verify.invalid".into()
+        }]
+            .reached()
+    );
 }
 
 #[tokio::test]
@@ -274,7 +333,18 @@ async fn verify_fails_when_a_blocked_probe_gets_through() {
         let lines: String = probes
             .iter()
             .filter(|probe| probe.from == container.name)
-            .map(|probe| format!("{} {} open\n", probe.target, probe.port))
+            .map(|probe| {
+                let argument = match &probe.kind {
+                    ProbeKind::Dns(name) => format!(" {name}"),
+                    _ => String::new(),
+                };
+                format!(
+                    "{} {} {} open{argument}\n",
+                    kind_word(&probe.kind),
+                    probe.target,
+                    probe.port
+                )
+            })
             .collect();
         backend.answer_exec(
             &container.name,

@@ -17,7 +17,7 @@ use bollard::query_parameters::{
     StopContainerOptions, UploadToContainerOptions,
 };
 use enshu_backend::{
-    Backend, BackendError, ConnectOutcome, ContainerSpec, ExecOutput, ExecPrivilege, Fix,
+    Backend, BackendError, ConnectOutcome, ContainerSpec, ExecOutput, ExecPrivilege, Fix, NetProbe,
     NetworkSpec, Observed, ObservedContainer, ObservedNetwork, ObservedSensors, Result, SensorPlan,
 };
 use futures_util::StreamExt;
@@ -26,7 +26,7 @@ use tokio::io::AsyncWriteExt;
 use crate::convert;
 use crate::copy::{self, CopyMethod};
 use crate::error::{EngineFailure, Verb, backend_error};
-use crate::host::{access, netns, nsenter, sensor};
+use crate::host::{access, netns, nsenter, probe, sensor};
 
 /// Most bytes of stdout (and of stderr) kept from one exec; the rest is dropped.
 pub const MAX_EXEC_OUTPUT_BYTES: usize = 8 * 1024 * 1024;
@@ -672,12 +672,12 @@ impl Backend for DockerBackend {
     async fn connect_from(
         &self,
         name: &str,
-        targets: &[(Ipv4Addr, u16)],
+        targets: &[NetProbe],
         timeout: Duration,
     ) -> Result<Option<Vec<ConnectOutcome>>> {
         let (id, pid) = self.running_pid(Verb::Exec, name).await?;
         let targets = targets.to_vec();
-        match netns::in_network_namespace(&id, pid, move || netns::connect_all(&targets, timeout))
+        match netns::in_network_namespace(&id, pid, move || probe::probe_all(&targets, timeout))
             .await
         {
             Ok(outcomes) => Ok(Some(outcomes)),

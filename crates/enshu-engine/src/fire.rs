@@ -11,6 +11,11 @@
 //! the background and skipped until its results are recorded, in a later
 //! round. So one team's stalled container never delays another team's
 //! injects.
+//!
+//! A fire that was started before the team's range was reset and ends
+//! after the reset is not recorded as fired: what it planted went with
+//! the old range. It is noted, and the inject fires again into the rebuilt
+//! range like every other one fired before the reset.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,14 +29,14 @@ use enshu_scenario::model::{Action, When};
 use enshu_scenario::plan::TeamPlan;
 use enshu_scoring::Scoreboard;
 use enshu_store::scoring_input::{exercise_clocks, scoring_rules};
-use enshu_store::{Event, EventKind, GroundTruth, NewEvent};
+use enshu_store::{Event, EventKind, EventQuery, GroundTruth, NewEvent, TeamFilter};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::{Id, JoinSet};
 
 use crate::firewall::{FirewallState, apply_firewall};
 use crate::log_tail::LogTail;
-use crate::projection::{fire_failures, objective_scores, schedule_state};
+use crate::projection::{fire_failures, last_reset_seq, objective_scores, schedule_state};
 use crate::retry::{RetryDecision, RetryRule};
 use crate::{ACTOR, EngineError, FIRE_CONCURRENCY, Shared, append, now_ms};
 
@@ -121,6 +126,8 @@ impl FireState {
 struct TeamFire {
     team: TeamPlan,
     exercise_ms: u64,
+    /// The team's last reset when the fire started.
+    reset_seq: u64,
     attempts: Vec<FireAttempt>,
 }
 
@@ -180,6 +187,7 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
             let (backend, team, permits) =
                 (shared.backend.clone(), team.clone(), state.permits.clone());
             let index = team.index;
+            let reset_seq = last_reset_seq(&events, index);
             let task = state.in_flight.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 let attempts =
@@ -187,6 +195,7 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
                 TeamFire {
                     team,
                     exercise_ms,
+                    reset_seq,
                     attempts,
                 }
             });
@@ -222,9 +231,45 @@ async fn record<B: Backend + Clone + Send + Sync + 'static>(
     let TeamFire {
         team,
         exercise_ms,
+        reset_seq,
         attempts,
     } = fire;
     let team = &team;
+    // The team's own events now (a reset may have been recorded since the
+    // round read the log).
+    let own = shared
+        .store
+        .events(
+            shared.session,
+            EventQuery {
+                team: TeamFilter::Team(team.index),
+                after_seq: reset_seq,
+                limit: None,
+            },
+        )
+        .await?;
+    if last_reset_seq(&own, team.index) > reset_seq {
+        let injects: Vec<&str> = attempts
+            .iter()
+            .map(|attempt| attempt.due.inject.as_str())
+            .collect();
+        tracing::warn!(team = %team.name, ?injects, "a fire ended after the team's reset: not recorded");
+        if injects.is_empty() {
+            return Ok(());
+        }
+        let text = format!(
+            "the fire of {} started before the team's reset and ended after it: not counted, it fires again into the rebuilt range",
+            injects.join(", ")
+        );
+        append(
+            shared,
+            Some(team.index),
+            EventKind::InstructorNote { text },
+            Some(exercise_ms),
+        )
+        .await?;
+        return Ok(());
+    }
     let failures = fire_failures(events, team.index);
     for attempt in attempts {
         let result = match attempt.result {

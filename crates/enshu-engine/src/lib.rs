@@ -11,6 +11,9 @@
 //! - The **check loop** ([`check_round::check_round`]) runs the automatic
 //!   checks on its own cadence, every team's checks concurrently. It is
 //!   separate so that a slow round of checks never delays an inject.
+//! - The **guard loop** ([`guard_round::guard_round`], every
+//!   [`guard_round::GUARD_PERIOD`]) checks the machine's isolation guard
+//!   the caller supplies, repairs it and notes a repair on the timeline.
 //!
 //! Everything either loop learns becomes an event. The log is the only
 //! state: after a restart the engine reads it again, so an inject is never
@@ -23,7 +26,7 @@
 //! # Layout
 //! - [`projection`] (pure): what the loops read from the log.
 //! - [`retry`] (pure): the retry rule, a value.
-//! - [`fire`], [`firewall`], [`check_round`]: the rounds.
+//! - [`fire`], [`firewall`], [`check_round`], [`guard_round`]: the rounds.
 //! - [`log_tail`]: the log as a loop last read it; each round reads only
 //!   the events appended since.
 //! - [`checks`]: the automatic checks, one table of kinds, scripts in
@@ -41,6 +44,7 @@ pub mod check_round;
 pub mod checks;
 pub mod fire;
 pub mod firewall;
+pub mod guard_round;
 pub mod log_tail;
 pub mod projection;
 pub mod reset;
@@ -59,6 +63,7 @@ use futures::stream::{self, StreamExt};
 
 pub use check_round::{CheckRound, check_round, check_round_with};
 pub use fire::{FireState, fire_round};
+pub use guard_round::{GuardWatch, guard_round};
 pub use log_tail::LogTail;
 pub use retry::{RetryDecision, RetryRule};
 
@@ -104,6 +109,7 @@ pub struct Engine<B> {
     shared: Shared<B>,
     check_interval: Duration,
     fire: FireState,
+    guard: Option<std::sync::Arc<dyn GuardWatch>>,
 }
 
 /// Get the backend ready to run commands in `containers` (see
@@ -175,7 +181,15 @@ impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
             shared,
             check_interval,
             fire: FireState::default(),
+            guard: None,
         }
+    }
+
+    /// Watch the machine's isolation guard while running: checked every
+    /// [`guard_round::GUARD_PERIOD`], repaired, a repair noted.
+    pub fn with_guard(mut self, guard: std::sync::Arc<dyn GuardWatch>) -> Engine<B> {
+        self.guard = Some(guard);
+        self
     }
 
     /// The containers the engine will run commands in: every host an
@@ -191,6 +205,7 @@ impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
             shared,
             check_interval,
             mut fire,
+            guard,
         } = self;
         let shutdown = shutdown.boxed().shared();
         let fire_loop = async {
@@ -227,7 +242,20 @@ impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
                 }
             }
         };
-        tokio::join!(fire_loop, check_loop);
+        let guard_loop = async {
+            let Some(guard) = guard else { return };
+            let mut state = guard_round::GuardState::default();
+            loop {
+                if let Err(error) = guard_round(&shared, guard.as_ref(), &mut state).await {
+                    tracing::warn!("host guard: {error}");
+                }
+                tokio::select! {
+                    _ = shutdown.clone() => return,
+                    _ = tokio::time::sleep(guard_round::GUARD_PERIOD) => {}
+                }
+            }
+        };
+        tokio::join!(fire_loop, check_loop, guard_loop);
     }
 }
 

@@ -916,6 +916,37 @@ fn firewall_execs(backend: &FakeBackend, router: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// A guard that someone flushed once: the first check repairs it, later
+/// ones find it in place; or one that cannot be repaired at all.
+struct FlushedGuard {
+    checks: std::sync::Mutex<u32>,
+    repairable: bool,
+}
+
+impl enshu_engine::GuardWatch for FlushedGuard {
+    fn repair(&self) -> futures::future::BoxFuture<'_, Result<Vec<String>, String>> {
+        Box::pin(async move {
+            let mut checks = self.checks.lock().unwrap();
+            *checks += 1;
+            match (self.repairable, *checks) {
+                (false, _) => Err("iptables: permission denied".to_string()),
+                (true, 1) => Ok(vec!["iptables -N ENSHU-HOST-GUARD".to_string()]),
+                (true, _) => Ok(Vec::new()),
+            }
+        })
+    }
+}
+
+fn notes(events: &[Event]) -> Vec<(Option<u32>, String)> {
+    events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::InstructorNote { text } => Some((event.team, text.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A team whose router stalls the firewall exec (root in the range, or a
 /// router that is simply slow) delays no inject, its own team's included:
 /// the fire loop never waits for a firewall apply. Its changes are applied
@@ -1026,4 +1057,94 @@ async fn the_log_read_incrementally_equals_the_log_read_whole() {
         after_tail,
         "a full read found results the tail missed"
     );
+}
+
+#[tokio::test]
+async fn a_flushed_host_guard_is_repaired_and_the_instructors_told_once() {
+    use enshu_engine::guard_round::{GuardRound, GuardState, guard_round};
+    let exercise = Exercise::new(2).await;
+    let shared = exercise.serve().await;
+    let flushed = FlushedGuard {
+        checks: std::sync::Mutex::new(0),
+        repairable: true,
+    };
+    let mut state = GuardState::default();
+    let first = guard_round(&shared, &flushed, &mut state).await.unwrap();
+    assert!(matches!(first, GuardRound::Repaired(_)), "{first:?}");
+    for _ in 0..3 {
+        assert_eq!(
+            guard_round(&shared, &flushed, &mut state).await.unwrap(),
+            GuardRound::InPlace
+        );
+    }
+    let events = exercise.events().await;
+    let noted = notes(&events);
+    assert_eq!(noted.len(), 1, "{noted:?}");
+    // Session-wide: on every team's instructor timeline.
+    assert_eq!(noted[0].0, None);
+    assert!(noted[0].1.contains("repaired") && noted[0].1.contains("ENSHU-HOST-GUARD"));
+
+    // One that cannot be repaired is noted once, not every round.
+    let broken = FlushedGuard {
+        checks: std::sync::Mutex::new(0),
+        repairable: false,
+    };
+    for _ in 0..3 {
+        let round = guard_round(&shared, &broken, &mut state).await.unwrap();
+        assert!(matches!(round, GuardRound::Failed(_)));
+    }
+    let noted = notes(&exercise.events().await);
+    assert_eq!(noted.len(), 2, "{noted:?}");
+    assert!(noted[1].1.contains("could not be repaired"));
+}
+
+/// A fire still running when its team is reset lands after the reset: it
+/// is not recorded as fired into the rebuilt range (what it planted went
+/// with the old one), so the inject fires again after the reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fire_that_ends_after_its_teams_reset_is_not_counted() {
+    let exercise = Exercise::new(1).await;
+    let stalled = exercise.container(0, "www");
+    exercise.backend.script_exec(ExecScript {
+        container: stalled,
+        argument: "/var/www/html/index.html".into(),
+        delay: Duration::from_secs(3),
+        answer: Ok(ExecOutput::default()),
+    });
+    // 130 s in: the deface is due.
+    exercise.start_clock_ago(130).await;
+    let shared = exercise.serve().await;
+    let mut state = FireState::default();
+    fire_round(&shared, &mut state).await.unwrap();
+    assert_eq!(state.in_flight(), 1, "the stalled deface is still running");
+    // The team's range is reset while the deface runs.
+    let reset = exercise
+        .append(Some(1), EventKind::TeamReset { containers: 5 }, None)
+        .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    fire_round(&shared, &mut state).await.unwrap();
+    let events = exercise.events().await;
+    assert!(
+        notes(&events).iter().any(|(team, text)| *team == Some(1)
+            && text.contains("deface")
+            && text.contains("reset")),
+        "{:?}",
+        notes(&events)
+    );
+    // The second round fired the deface again, into the rebuilt range
+    // (the script stalls only its first exec): once, not twice.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state.in_flight() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        fire_round(&shared, &mut state).await.unwrap();
+    }
+    let events = exercise.events().await;
+    let after_reset = |inject: &str| {
+        events
+            .iter()
+            .filter(|event| event.seq > reset.seq)
+            .filter(|event| matches!(&event.kind, EventKind::InjectFired { inject: fired, .. } if fired == inject))
+            .count()
+    };
+    assert_eq!(after_reset("deface"), 1, "{:?}", fired(&events, 1));
 }

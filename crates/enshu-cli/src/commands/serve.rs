@@ -162,7 +162,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             tracing::warn!("enshu-replay was not found beside enshu (or in ENSHU_REPLAY_BIN): capture replay injects will fail");
         }
         let shared = Shared { backend: backend.clone(), store: store.clone(), session: session.id, scenario, plan, replay };
-        let engine = Engine::new(shared, Duration::from_secs(args.check_interval.max(1)));
+        let engine = Engine::new(shared, Duration::from_secs(args.check_interval.max(1)))
+            .with_guard(std::sync::Arc::new(MachineGuard(enshu_docker::HostGuard::new())));
         let warm_targets = engine.exec_targets();
         let warm_backend = backend.clone();
         tokio::spawn(async move {
@@ -181,6 +182,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         server_task.await??;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// This machine's host guard, as the engine watches it: one look at the
+/// filter tables (`iptables -S` per program) when it is in place, an
+/// `ensure` (the lock, the repair, a look again) when it is not.
+struct MachineGuard(enshu_docker::HostGuard);
+
+impl enshu_engine::GuardWatch for MachineGuard {
+    fn repair(&self) -> futures::future::BoxFuture<'_, Result<Vec<String>, String>> {
+        Box::pin(async move {
+            match self.0.is_active().await {
+                Ok(true) => return Ok(Vec::new()),
+                Ok(false) => {}
+                Err(error) => return Err(error.to_string()),
+            }
+            self.0
+                .ensure()
+                .await
+                .map(|report| report.commands)
+                .map_err(|error| error.to_string())
+        })
+    }
 }
 
 /// The server's certificate and its SHA-256 fingerprint: the files given,

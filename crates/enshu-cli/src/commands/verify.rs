@@ -1,6 +1,7 @@
 //! `enshu verify --session NAME`: the reachability matrix. Every declared
 //! flow must pass; other teams, the host machine and the outside must not
-//! be reachable.
+//! be reachable over TCP, UDP or ICMP, no outside name may resolve, and no
+//! range host may have an IPv6 address beyond link-local.
 
 use std::process::ExitCode;
 
@@ -100,8 +101,12 @@ pub fn print_report(report: &VerifyReport, output: Output) {
             "must not reach"
         };
         println!(
-            "FAIL team {} {} {wanted} {}:{} ({}), got {:?}",
-            probe.team, probe.from, probe.target, probe.port, probe.reason, failure.outcome
+            "FAIL team {} {} {wanted} {} ({}), got {:?}",
+            probe.team,
+            probe.from,
+            probe.describe(),
+            probe.reason,
+            failure.outcome
         );
     }
     println!(

@@ -11,6 +11,8 @@
 //! - [`netns`]: work done by a thread of this process that joined a
 //!   container's network namespace (verify's connects, default routes over
 //!   rtnetlink, router rules with the host's `nft`).
+//! - [`probe`]: verify's probes from such a thread (TCP, UDP, ICMP echo,
+//!   DNS to the container's resolver, its IPv6 addresses).
 //! - [`access`]: the trainees' way in, a connection opened to a container's
 //!   loopback from such a thread.
 //! - [`nsenter`]: the controller's commands, the host's binaries run in a
@@ -45,6 +47,7 @@ pub mod guard;
 pub mod netns;
 pub mod nsenter;
 pub mod outside;
+pub mod probe;
 pub mod sensor;
 
 /// Whether a `/proc/<pid>/cgroup` listing places the process in the

@@ -17,12 +17,8 @@
 //! recycled PID or an engine on another machine is refused.
 
 use std::fs::File;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
-use std::time::Duration;
-
-use enshu_backend::ConnectOutcome;
-use futures_util::stream::{self, StreamExt};
 
 use super::cgroup_names_container;
 
@@ -210,7 +206,7 @@ pub fn load_nftables(ruleset: &str) -> std::io::Result<Option<std::process::Outp
 }
 
 /// Raise this process's soft limit on open files to its hard limit: a
-/// verify has up to [`CONNECTS_AT_ONCE`] sockets open per source and many
+/// verify has up to [`super::probe::PROBES_AT_ONCE`] sockets open per source and many
 /// sources at once. Returns the limit now in force.
 pub fn raise_open_file_limit() -> u64 {
     let mut limit = libc::rlimit {
@@ -235,64 +231,9 @@ pub fn raise_open_file_limit() -> u64 {
     limit.rlim_cur
 }
 
-/// At most this many connection attempts are open at once per source.
-const CONNECTS_AT_ONCE: usize = 512;
-
-/// Try every target from the current thread's network namespace, all at
-/// once, each with the full `timeout`. Outcomes are in target order.
-pub fn connect_all(targets: &[(Ipv4Addr, u16)], timeout: Duration) -> Vec<ConnectOutcome> {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        // Without a runtime no probe ran: every target reads as blocked,
-        // which the caller retries or reports; it never passes a
-        // must-reach probe.
-        Err(_) => return vec![ConnectOutcome::Blocked; targets.len()],
-    };
-    runtime.block_on(async {
-        let mut outcomes: Vec<(usize, ConnectOutcome)> = stream::iter(targets.iter().enumerate())
-            .map(|(index, &(address, port))| async move {
-                let attempt = tokio::net::TcpStream::connect(SocketAddr::from((address, port)));
-                let outcome = match tokio::time::timeout(timeout, attempt).await {
-                    Ok(Ok(_)) => ConnectOutcome::Open,
-                    Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
-                        ConnectOutcome::Refused
-                    }
-                    Ok(Err(_)) | Err(_) => ConnectOutcome::Blocked,
-                };
-                (index, outcome)
-            })
-            .buffer_unordered(CONNECTS_AT_ONCE)
-            .collect()
-            .await;
-        outcomes.sort_by_key(|(index, _)| *index);
-        outcomes.into_iter().map(|(_, outcome)| outcome).collect()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn connect_all_tells_open_from_refused_in_target_order() {
-        let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let closed_port = closed.local_addr().unwrap().port();
-        drop(closed);
-        let open_port = listening.local_addr().unwrap().port();
-        let outcomes = connect_all(
-            &[
-                (Ipv4Addr::LOCALHOST, closed_port),
-                (Ipv4Addr::LOCALHOST, open_port),
-            ],
-            Duration::from_secs(1),
-        );
-        assert_eq!(outcomes, [ConnectOutcome::Refused, ConnectOutcome::Open]);
-    }
 
     /// In a network namespace of its own (a thread that unshared one, with
     /// a veth pair as its only link), the route request sets the default
