@@ -55,7 +55,7 @@ use enshu_store::{
 use futures::FutureExt as _;
 use futures::stream::{self, StreamExt};
 
-pub use check_round::{CheckRound, check_round};
+pub use check_round::{CheckRound, CheckState, check_round};
 pub use fire::{FireState, fire_round};
 pub use retry::{RetryDecision, RetryRule};
 
@@ -207,8 +207,9 @@ impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
             }
         };
         let check_loop = async {
+            let mut checks = CheckState::default();
             loop {
-                match check_round(&shared).await {
+                match check_round(&shared, &mut checks).await {
                     Ok(round) => tracing::debug!(
                         checks = round.checks,
                         changed = round.changed,
