@@ -31,6 +31,10 @@ pub enum RequestError {
     TooManyRequests,
     #[error("{0}")]
     BadRequest(String),
+    /// The request is well formed but refused by a rule of the exercise
+    /// (a locked question): 409, with the message in both languages.
+    #[error("{}", .0.texts().1)]
+    Refused(crate::i18n::Msg),
     /// Form or report validation failed: one message per field.
     #[error("invalid fields")]
     InvalidFields(Vec<(String, String)>),
@@ -54,6 +58,7 @@ impl IntoResponse for RequestError {
             RequestError::Csrf => StatusCode::FORBIDDEN,
             RequestError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             RequestError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RequestError::Refused(_) => StatusCode::CONFLICT,
             RequestError::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RequestError::Store(error) => {
                 tracing::error!(error = %format_chain(error), "store error");
@@ -66,6 +71,10 @@ impl IntoResponse for RequestError {
                 "fields": fields.iter().map(|(name, message)| serde_json::json!({"field": name, "error": message})).collect::<Vec<_>>(),
             }),
             RequestError::Store(_) => serde_json::json!({"error": "internal error"}),
+            RequestError::Refused(message) => {
+                let (japanese, english) = message.texts();
+                serde_json::json!({"error": english, "message": {"ja": japanese, "en": english}})
+            }
             other => serde_json::json!({"error": other.to_string()}),
         };
         let mut response = (status, axum::Json(body)).into_response();

@@ -194,6 +194,12 @@ catalogue! {
     Accuracy => ("事実の正確さ", "Accuracy"),
     Clarity => ("分かりやすさ", "Clarity"),
     Forbidden => ("この操作は許可されていません", "You may not do that"),
+    AwaitingGrading => ("提出済み（採点待ち）", "Submitted, awaiting grading"),
+    AttemptsLeft => ("残り回答回数", "Answers left"),
+    QuestionLocked => ("回答回数の上限に達したため、この設問には回答できません", "This question is locked: no answers are left"),
+    QuestionNotOpen => ("この設問はまだ始まっていません", "This question has not started yet"),
+    AlreadyAnswered => ("この設問は正解済みです", "This question is already answered correctly"),
+    WrongAnswerCost => ("誤答1回の減点", "Each wrong answer costs"),
 }
 
 #[cfg(test)]
