@@ -529,7 +529,12 @@ async fn team_tokens_are_stored_hashed_and_verified(database: TestDatabase) {
     // An instructor revokes team 2's token: the new one opens, the old
     // one no longer does, and no other team changes.
     let replacement = "team-2-replacement-token-0123456789abcdef";
-    assert!(store.set_team_token(session.id, 2, replacement).await.unwrap());
+    assert!(
+        store
+            .set_team_token(session.id, 2, replacement)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store
             .verify_team_token(session.id, &team_token(2))
@@ -550,7 +555,12 @@ async fn team_tokens_are_stored_hashed_and_verified(database: TestDatabase) {
             .unwrap()
             .is_some()
     );
-    assert!(!store.set_team_token(session.id, 9, replacement).await.unwrap());
+    assert!(
+        !store
+            .set_team_token(session.id, 9, replacement)
+            .await
+            .unwrap()
+    );
     store.close().await;
 }
 
