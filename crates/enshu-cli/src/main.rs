@@ -54,6 +54,8 @@ enum Command {
     Reset(commands::reset::Args),
     /// Print each team's credentials and the instructor token.
     Credentials(commands::access::CredentialsArgs),
+    /// Revoke a team's portal token (a new one replaces it at once).
+    Token(commands::token::Args),
     /// Remove every container, network and volume of a session.
     Down(commands::down::Args),
     /// Print the scenario JSON Schema (draft-07) for editors.
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::instructor::export(args),
         Command::Reset(args) => commands::reset::run(args),
         Command::Credentials(args) => commands::access::credentials(args),
+        Command::Token(args) => commands::token::run(args),
         Command::Down(args) => commands::down::run(args),
         Command::Schema(args) => commands::schema::run(args),
         Command::Completions(args) => commands::completions::run::<Cli>(args),

@@ -204,6 +204,82 @@ fn restarting_the_server_mid_exercise_neither_repeats_nor_skips_an_inject() {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+    the_way_in_shows_its_host_keys_and_a_revoked_token_stops_at_once(&state, &session, port);
+}
+
+/// `credentials` prints the way in's SSH host keys as `ssh-keygen -lf`
+/// does; `token revoke` swaps team 1's portal token in the running server.
+fn the_way_in_shows_its_host_keys_and_a_revoked_token_stops_at_once(
+    state: &str,
+    session: &str,
+    port: u16,
+) {
+    let credentials = |state: &str| -> Value {
+        let output = enshu(
+            state,
+            &["credentials", "--session", session, "--output", "json"],
+        );
+        assert!(output.status.success());
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let before = credentials(state);
+    let team = &before["teams"][0];
+    let keys = team["host_keys"].as_array().expect("host keys");
+    assert!(!keys.is_empty(), "{team}");
+    let way_in = format!("enshu-{session}-t01-analyst");
+    let keygen = Command::new("bash")
+        .args([
+            "-c",
+            "docker exec \"$1\" cat /run/enshu/ssh/ssh_host_ed25519_key.pub | ssh-keygen -lf -",
+            "keygen",
+            &way_in,
+        ])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&keygen.stdout);
+    let expected = printed
+        .split_whitespace()
+        .nth(1)
+        .expect("ssh-keygen's fingerprint");
+    assert!(
+        keys.iter()
+            .any(|key| key["algorithm"] == "ssh-ed25519" && key["fingerprint"] == expected),
+        "{keys:?} lacks {expected}"
+    );
+
+    let old_token = team["portal_token"].as_str().unwrap().to_string();
+    let status = |token: &str| -> String {
+        let output = Command::new("curl")
+            .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-H"])
+            .arg(format!("Authorization: Bearer {token}"))
+            .arg(format!("https://127.0.0.1:{port}/api/team"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(status(&old_token), "200");
+    let revoked = enshu(
+        state,
+        &[
+            "token",
+            "revoke",
+            "--session",
+            session,
+            "--team",
+            "1",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(revoked.status.success());
+    let revoked: Value = serde_json::from_slice(&revoked.stdout).unwrap();
+    assert_eq!(revoked["server_updated"], true);
+    let new_token = revoked["portal_token"].as_str().unwrap();
+    assert_ne!(new_token, old_token);
+    assert_eq!(status(&old_token), "401");
+    assert_eq!(status(new_token), "200");
+    // `credentials` hands out the new one from now on.
+    assert_eq!(credentials(state)["teams"][0]["portal_token"], new_token);
 }
 
 fn note_starting(events: &[Value], prefix: &str) -> Option<String> {

@@ -331,10 +331,11 @@ async fn bench(session: &str, teams: u32, state_directory: &Path) -> anyhow::Res
         "| round | who | checks | changed | could not run | elapsed | load before → after | CPU busy (machine) | CPU ms (this process / dockerd+containerd) |"
     );
     println!("|---|---|---:|---:|---:|---:|---|---:|---:|");
+    let mut check_state = engine::CheckState::default();
     for round_number in 1..=CHECK_ROUNDS {
         let load_before = load_average();
         let cpu_before = CpuSample::take();
-        let round = engine::check_round(&shared).await?;
+        let round = engine::check_round(&shared, &mut check_state).await?;
         let cpu = CpuSample::take().since(&cpu_before);
         println!(
             "| {round_number} | engine (`check_round`, {} at once) | {} | {} | {} | **{:.2} s** | {load_before} → {} | {:.0}% | {} / {} |",

@@ -1,7 +1,15 @@
 //! The check round: every running team's automatic checks, run side by
 //! side, a result appended only when it differs from the last one in the
 //! log. It runs in its own loop, so a slow round never delays an inject.
+//!
+//! A pass must hold: a check's objective is met only once the check passed
+//! in `hold` rounds in a row (the scenario's `scoring.hold`, 2 by default),
+//! so a moment's pass (a beacon between two beats) meets nothing; a failing
+//! round starts the count again. The count is the loop's own
+//! ([`CheckState`]): a restarted engine counts again from zero, which can
+//! only delay a pass, never invent one.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use enshu_backend::Backend;
@@ -19,23 +27,35 @@ use crate::{CHECK_CONCURRENCY, EngineError, Shared, append, checks, now_ms};
 pub struct CheckRound {
     pub checks: usize,
     pub changed: usize,
+    /// Checks that passed but have not yet held for their `hold` rounds.
+    pub holding: usize,
     pub failed_to_run: usize,
     pub elapsed: Duration,
 }
 
+/// What the check loop keeps between rounds: how many rounds in a row each
+/// (team, objective) check has passed.
+#[derive(Debug, Default)]
+pub struct CheckState {
+    passed_in_a_row: HashMap<(u32, String), u32>,
+}
+
 /// One round of automatic checks for every running team; a result is
-/// recorded only when it differs from the last recorded one. Reads the
+/// recorded only when it differs from the last recorded one, and a pass
+/// only once it held for the objective's `hold` rounds in a row. Reads the
 /// whole log; the check loop uses [`check_round_with`] and its own tail.
 pub async fn check_round<B: Backend + Clone + Send + Sync + 'static>(
     shared: &Shared<B>,
+    state: &mut CheckState,
 ) -> Result<CheckRound, EngineError> {
-    check_round_with(shared, &mut LogTail::default()).await
+    check_round_with(shared, &mut LogTail::default(), state).await
 }
 
 /// [`check_round`], reading only what was appended since `log`'s last round.
 pub async fn check_round_with<B: Backend + Clone + Send + Sync + 'static>(
     shared: &Shared<B>,
     log: &mut LogTail,
+    state: &mut CheckState,
 ) -> Result<CheckRound, EngineError> {
     let started = Instant::now();
     let events = log.refresh(&shared.store, shared.session).await?;
@@ -95,6 +115,21 @@ pub async fn check_round_with<B: Backend + Clone + Send + Sync + 'static>(
             }
         };
         let key = (team.index, check.objective.clone());
+        let in_a_row = state.passed_in_a_row.entry(key.clone()).or_default();
+        *in_a_row = if outcome.passed { *in_a_row + 1 } else { 0 };
+        let hold = shared
+            .scenario
+            .objectives
+            .iter()
+            .find(|objective| objective.id == check.objective)
+            .map_or(enshu_scenario::model::DEFAULT_HOLD, |objective| {
+                shared.scenario.scoring_of(objective).hold
+            });
+        if outcome.passed && *in_a_row < hold {
+            // Not yet held long enough: the last result stands.
+            round.holding += 1;
+            continue;
+        }
         if results.get(&key) != Some(&outcome.passed) {
             results.insert(key, outcome.passed);
             round.changed += 1;

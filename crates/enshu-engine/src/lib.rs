@@ -61,7 +61,7 @@ use enshu_store::{Event, EventKind, NewEvent, SessionId, Store, StoreError};
 use futures::FutureExt as _;
 use futures::stream::{self, StreamExt};
 
-pub use check_round::{CheckRound, check_round, check_round_with};
+pub use check_round::{CheckRound, CheckState, check_round, check_round_with};
 pub use fire::{FireState, fire_round};
 pub use guard_round::{GuardWatch, guard_round};
 pub use log_tail::LogTail;
@@ -226,8 +226,9 @@ impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
         };
         let check_loop = async {
             let mut log = LogTail::default();
+            let mut checks = CheckState::default();
             loop {
-                match check_round_with(&shared, &mut log).await {
+                match check_round_with(&shared, &mut log, &mut checks).await {
                     Ok(round) => tracing::debug!(
                         checks = round.checks,
                         changed = round.changed,

@@ -12,7 +12,7 @@ use enshu_backend::ExecOutput;
 use enshu_backend::fake::{Call, ExecScript, FakeBackend};
 use enshu_engine::checks::C2_LOG;
 use enshu_engine::reset::{RangeHost, ResetLog, reset_team};
-use enshu_engine::{Engine, FireState, Shared, check_round, fire_round};
+use enshu_engine::{CheckState, Engine, FireState, Shared, check_round, fire_round};
 use enshu_scenario::plan::Plan;
 use enshu_scenario::{NoFiles, PlanOptions};
 use enshu_store::{
@@ -441,7 +441,8 @@ async fn a_check_result_is_appended_only_when_it_changes() {
             stderr: vec![],
         }),
     });
-    let first = check_round(&shared).await.unwrap();
+    let mut checks = CheckState::default();
+    let first = check_round(&shared, &mut checks).await.unwrap();
     let after_first = check_results(&exercise.events().await);
     assert_eq!(first.changed, after_first.len());
     assert!(
@@ -449,7 +450,7 @@ async fn a_check_result_is_appended_only_when_it_changes() {
         "{after_first:?}"
     );
 
-    let second = check_round(&shared).await.unwrap();
+    let second = check_round(&shared, &mut checks).await.unwrap();
     assert_eq!(second.changed, 0);
     assert_eq!(check_results(&exercise.events().await), after_first);
 
@@ -466,12 +467,71 @@ async fn a_check_result_is_appended_only_when_it_changes() {
     });
     shared.store.close().await;
     let restarted = exercise.serve().await;
-    let third = check_round(&restarted).await.unwrap();
-    assert_eq!(third.changed, 1);
-    let after_third = check_results(&exercise.events().await);
-    assert_eq!(after_third.len(), after_first.len() + 1);
-    assert_eq!(after_third.last().unwrap(), &(1, "block-c2".into(), true));
-    assert_eq!(check_round(&restarted).await.unwrap().changed, 0);
+    // A restarted engine counts the rounds again: the pass must hold for
+    // two rounds (the default `hold`) before it is recorded.
+    let mut checks = CheckState::default();
+    let third = check_round(&restarted, &mut checks).await.unwrap();
+    assert_eq!((third.changed, third.holding), (0, 1));
+    let fourth = check_round(&restarted, &mut checks).await.unwrap();
+    assert_eq!(fourth.changed, 1);
+    let after_fourth = check_results(&exercise.events().await);
+    assert_eq!(after_fourth.len(), after_first.len() + 1);
+    assert_eq!(after_fourth.last().unwrap(), &(1, "block-c2".into(), true));
+    assert_eq!(
+        check_round(&restarted, &mut checks).await.unwrap().changed,
+        0
+    );
+}
+
+/// The C2 log's answer to the beacon check: `recent` beacons in the window.
+fn c2_answers(exercise: &Exercise, recent: u32) {
+    exercise.backend.script_exec(ExecScript {
+        container: exercise.container(0, "c2"),
+        argument: C2_LOG.into(),
+        delay: Duration::ZERO,
+        answer: Ok(ExecOutput {
+            exit_code: 0,
+            stdout: format!("{recent} 40 2026-11-26T11:00:00+00:00\n").into_bytes(),
+            stderr: vec![],
+        }),
+    });
+}
+
+#[tokio::test]
+async fn a_check_meets_its_objective_only_once_it_held_for_its_rounds() {
+    let exercise = Exercise::new(1).await;
+    exercise.start_clock_ago(200).await;
+    let shared = exercise.serve().await;
+    fire_round(&shared, &mut FireState::default())
+        .await
+        .unwrap();
+    let block_c2 = |results: Vec<(u32, String, bool)>| -> Vec<bool> {
+        results
+            .into_iter()
+            .filter(|(team, objective, _)| *team == 1 && objective == "block-c2")
+            .map(|(_, _, passed)| passed)
+            .collect()
+    };
+    let mut checks = CheckState::default();
+    // Beacons still come: a failed result.
+    c2_answers(&exercise, 3);
+    check_round(&shared, &mut checks).await.unwrap();
+    assert_eq!(block_c2(check_results(&exercise.events().await)), [false]);
+    // A quiet round between two beats passes once, then the beacon is
+    // back: nothing is recorded, the count starts again.
+    c2_answers(&exercise, 0);
+    check_round(&shared, &mut checks).await.unwrap();
+    c2_answers(&exercise, 2);
+    check_round(&shared, &mut checks).await.unwrap();
+    c2_answers(&exercise, 0);
+    check_round(&shared, &mut checks).await.unwrap();
+    assert_eq!(block_c2(check_results(&exercise.events().await)), [false]);
+    // The second quiet round in a row: the pass is recorded and met.
+    check_round(&shared, &mut checks).await.unwrap();
+    assert_eq!(
+        block_c2(check_results(&exercise.events().await)),
+        [false, true]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1046,12 +1106,19 @@ async fn the_log_read_incrementally_equals_the_log_read_whole() {
     }
     assert!(!fired(&exercise.events().await, 1).is_empty());
     // And a check round over a kept tail appends what one over a full read would.
+    // (Two rounds each: a pass is recorded once it held for two.)
     let mut log = enshu_engine::LogTail::default();
-    enshu_engine::check_round_with(&shared, &mut log)
-        .await
-        .unwrap();
+    let mut checks = enshu_engine::CheckState::default();
+    for _ in 0..2 {
+        enshu_engine::check_round_with(&shared, &mut log, &mut checks)
+            .await
+            .unwrap();
+    }
     let after_tail = check_results(&exercise.events().await);
-    check_round(&shared).await.unwrap();
+    let mut checks = enshu_engine::CheckState::default();
+    for _ in 0..2 {
+        check_round(&shared, &mut checks).await.unwrap();
+    }
     assert_eq!(
         check_results(&exercise.events().await),
         after_tail,

@@ -198,7 +198,8 @@ async fn the_team_restores_the_share_and_the_site_from_the_backup_host() {
     }
 
     // The generic command check: nginx's version on the web server, and
-    // the site as the analyst workstation sees it (`from`).
+    // the site as the file server sees it (`from`; never the analyst
+    // workstation, where trainees are root).
     let nginx = judged(&backend, team, "nginx-patched", &ground_truth).await;
     assert!(nginx.passed, "{nginx:?}");
     let site_up = judged(&backend, team, "site-up", &ground_truth).await;

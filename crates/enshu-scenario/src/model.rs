@@ -20,6 +20,11 @@ mod directory;
 pub use directory::{DEFAULT_DIRECTORY_DOMAIN, DEFAULT_REALM, Directory, DirectoryUser};
 mod background;
 pub use background::{Background, BackgroundLevel};
+mod scoring;
+pub use scoring::{
+    DEFAULT_ATTEMPTS, DEFAULT_HOLD, DEFAULT_WRONG_ANSWER_COST, EffectiveScoring, MAX_ATTEMPTS,
+    MAX_HOLD, ScoringPolicy,
+};
 
 /// A whole exercise: metadata, the network, the attack and how teams score.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, Default)]
@@ -106,6 +111,19 @@ pub struct Scenario {
     /// Incident report forms the team fills in.
     #[serde(default)]
     pub forms: Vec<Form>,
+    /// How answers and checks score: wrong answers a question takes before
+    /// it locks, what a wrong answer costs, and how many check rounds a
+    /// check must hold (each objective may set its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scoring: Option<ScoringPolicy>,
+}
+
+impl Scenario {
+    /// The scoring rules that apply to `objective`: its own, over the
+    /// scenario's, over the defaults.
+    pub fn scoring_of(&self, objective: &Objective) -> EffectiveScoring {
+        ScoringPolicy::over(objective.scoring.as_ref(), self.scoring.as_ref())
+    }
 }
 
 /// Text in Japanese and English; at least one must be given.
@@ -966,6 +984,10 @@ pub struct Objective {
     /// Hints the team may take, each costing points.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hints: Vec<Hint>,
+    /// This objective's own scoring rules (attempts, wrong-answer cost,
+    /// check hold), over the scenario's `scoring`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scoring: Option<ScoringPolicy>,
 }
 
 /// How an objective is evidenced.

@@ -17,6 +17,7 @@ use crate::topology::{Target, Topology, suggestion};
 mod directory;
 mod logging;
 mod role_support;
+mod scoring;
 mod sensor;
 
 /// Reading capture files, supplied by the caller so validation stays pure.
@@ -74,6 +75,7 @@ pub fn validate(loaded: &LoadedScenario, context: &Context) -> Vec<Diagnostic> {
     checker.forms();
     let earliest = checker.injects(context);
     checker.objectives(&earliest);
+    checker.scoring();
     checker.mail();
     checker.trigger_cycles();
     checker.role_support();

@@ -98,6 +98,17 @@ pub struct ObjectiveScore {
     /// The part of `hint_penalty_taken` actually subtracted; penalties never
     /// take an objective below 0.
     pub hint_penalty_applied: u32,
+    /// Wrong answers that counted: after the objective's inject fired, by
+    /// its `due` time, before it was met and up to the rule's limit.
+    #[serde(default)]
+    pub wrong_answers: u32,
+    /// The question took its last counted wrong answer: no answer meets
+    /// the objective any more.
+    #[serde(default)]
+    pub answers_locked: bool,
+    /// Points the counted wrong answers took off (never below 0).
+    #[serde(default)]
+    pub wrong_answer_penalty_applied: u32,
     pub points_awarded: u32,
 }
 
@@ -235,6 +246,8 @@ struct TeamFacts<'events> {
     inject_fired: BTreeMap<&'events str, (u64, u64)>,
     /// Every satisfying evidence per objective, in log order: (exercise_ms, seq).
     evidence_satisfied: BTreeMap<&'events str, Vec<(u64, u64)>>,
+    /// Every answer per objective, in log order: (exercise_ms, seq, correct).
+    answers: BTreeMap<&'events str, Vec<(u64, u64, bool)>>,
     /// When each report (by seq) was submitted.
     report_submitted_at: BTreeMap<u64, u64>,
     /// Hints taken per objective, each counted once: hint index → event penalty.
@@ -286,6 +299,15 @@ fn gather_team_facts(team: u32, events: &[ScoringEvent]) -> TeamFacts<'_> {
                         .entry(objective.as_str())
                         .or_default()
                         .push((event.exercise_ms, event.seq));
+                }
+            }
+            ScoringEventKind::AnswerSubmitted { objective, correct } => {
+                if concerns_team {
+                    facts.answers.entry(objective.as_str()).or_default().push((
+                        event.exercise_ms,
+                        event.seq,
+                        *correct,
+                    ));
                 }
             }
             ScoringEventKind::ReportSubmitted { .. } => {
@@ -418,6 +440,7 @@ fn score_objective(
         anchor.is_some_and(|(_, anchor_seq)| seq > anchor_seq)
             && rule.due_ms.is_none_or(|due| at_exercise_ms <= due)
     };
+    let answers = counted_answers(rule, facts, &counts);
     let meetings: Vec<Meeting> = if rule.judged {
         facts
             .current_grades()
@@ -437,18 +460,21 @@ fn score_objective(
             })
             .collect()
     } else {
-        facts
+        let mut meetings: Vec<Meeting> = facts
             .evidence_satisfied
             .get(rule.id.as_str())
             .into_iter()
             .flatten()
+            .chain(answers.correct.iter())
             .map(|(at_exercise_ms, seq)| Meeting {
                 at_exercise_ms: *at_exercise_ms,
                 seq: *seq,
                 worth: rule.points,
                 grade_seq: None,
             })
-            .collect()
+            .collect();
+        meetings.sort_by_key(|meeting| meeting.seq);
+        meetings
     };
     let judged: Vec<(Meeting, (ObjectiveStatus, u32, u32))> = meetings
         .into_iter()
@@ -505,6 +531,15 @@ fn score_objective(
         .unwrap_or(0);
     let earned = base_points.saturating_add(time_bonus_points);
     let hint_penalty_applied = hint_penalty_taken.min(earned);
+    // Wrong answers count up to the meeting (or all of them, unmet).
+    let wrong_answers = answers
+        .wrong
+        .iter()
+        .filter(|wrong_seq| met.is_none_or(|meeting| **wrong_seq < meeting.seq))
+        .count() as u32;
+    let wrong_answer_penalty_applied = wrong_answers
+        .saturating_mul(rule.wrong_answer_cost)
+        .min(earned - hint_penalty_applied);
 
     ObjectiveScore {
         objective: rule.id.clone(),
@@ -520,8 +555,50 @@ fn score_objective(
         time_bonus_points,
         hint_penalty_taken,
         hint_penalty_applied,
-        points_awarded: earned - hint_penalty_applied,
+        wrong_answers,
+        answers_locked: met.is_none() && answers.locked,
+        wrong_answer_penalty_applied,
+        points_awarded: earned - hint_penalty_applied - wrong_answer_penalty_applied,
     }
+}
+
+/// The answers to one objective that count, in log order.
+struct CountedAnswers {
+    /// The correct answers given before the question locked: (exercise_ms, seq).
+    correct: Vec<(u64, u64)>,
+    /// The seqs of the wrong answers counted (at most the rule's limit).
+    wrong: Vec<u64>,
+    /// The limit of wrong answers was reached.
+    locked: bool,
+}
+
+/// An answer counts when `counts` says so (after the anchor's fire, by
+/// `due`); once `max_wrong_answers` wrong ones counted, none does.
+fn counted_answers(
+    rule: &ObjectiveRule,
+    facts: &TeamFacts<'_>,
+    counts: &dyn Fn(u64, u64) -> bool,
+) -> CountedAnswers {
+    let mut counted = CountedAnswers {
+        correct: Vec::new(),
+        wrong: Vec::new(),
+        locked: false,
+    };
+    for (at_exercise_ms, seq, correct) in facts.answers.get(rule.id.as_str()).into_iter().flatten()
+    {
+        if counted.locked || !counts(*at_exercise_ms, *seq) {
+            continue;
+        }
+        if *correct {
+            counted.correct.push((*at_exercise_ms, *seq));
+        } else {
+            counted.wrong.push(*seq);
+            counted.locked = rule
+                .max_wrong_answers
+                .is_some_and(|limit| counted.wrong.len() as u64 >= u64::from(limit));
+        }
+    }
+    counted
 }
 
 fn summarise_phase(

@@ -29,6 +29,13 @@ pub enum ScoringEventKind {
     /// (and by its `due` time) meets the objective; later failing evidence
     /// does not un-meet it.
     ObjectiveEvidence { objective: String, satisfied: bool },
+    /// The team answered an objective's question. Only answers after the
+    /// objective's inject fired (and by its `due` time) count: the first
+    /// correct one meets it unless the question locked first (the rule's
+    /// `max_wrong_answers` wrong answers before it), and each counted wrong
+    /// one costs the rule's `wrong_answer_cost`. An answer before the fire
+    /// counts for nothing, neither as evidence nor as an attempt.
+    AnswerSubmitted { objective: String, correct: bool },
     /// The team took a hint. `penalty` is what the portal showed; the
     /// rule's `hint_penalties` win when they list this hint.
     HintTaken {

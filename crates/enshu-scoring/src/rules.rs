@@ -118,4 +118,12 @@ pub struct ObjectiveRule {
     /// default) awards nothing but still records when it was met.
     #[serde(default)]
     pub late_credit_percent: u8,
+    /// Wrong answers counted before the objective's question locks: after
+    /// that many, no answer meets it. `None`: it never locks.
+    #[serde(default)]
+    pub max_wrong_answers: Option<u32>,
+    /// Points each counted wrong answer takes off what the objective
+    /// earns (after hint penalties); never below 0.
+    #[serde(default)]
+    pub wrong_answer_cost: u32,
 }

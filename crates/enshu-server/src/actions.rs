@@ -10,16 +10,30 @@ use crate::auth::Caller;
 use crate::error::RequestError;
 use crate::exercise::{self, RawField};
 use crate::fair_share::WriteKind;
+use crate::i18n::Msg;
 use crate::state::AppState;
 
-/// Records an answer; returns whether it is correct.
+/// The answer to an objective's question, as the team is told it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AnswerOutcome {
+    pub correct: bool,
+    /// Wrong answers the question still takes before it locks.
+    pub attempts_left: u32,
+}
+
+/// Records an answer; returns whether it is correct and the answers left.
+///
+/// Refused, with nothing recorded: an answer to a question whose inject
+/// has not fired (the portal already shows it as not started, so refusing
+/// tells the team nothing new; scoring ignores such an answer anyway), one
+/// already answered correctly, and one locked by its wrong answers.
 pub(crate) async fn submit_answer(
     state: &AppState,
     caller: &Caller,
     team: u32,
     objective_id: &str,
     answer: &str,
-) -> Result<bool, RequestError> {
+) -> Result<AnswerOutcome, RequestError> {
     let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
     state.admit(caller, team, WriteKind::Answer)?;
     if answer.trim().is_empty() {
@@ -37,6 +51,24 @@ pub(crate) async fn submit_answer(
     let correct = exercise::check_answer(team_plan, objective_id, answer).ok_or_else(|| {
         RequestError::BadRequest(format!("objective {objective_id:?} takes no answer"))
     })?;
+    let objective =
+        exercise::objective(state.scenario(), objective_id).ok_or(RequestError::NotFound)?;
+    let attempts = state.scenario().scoring_of(objective).attempts;
+    let snapshot = exercise::load_snapshot(state, Some(team)).await?;
+    let score = snapshot
+        .scoreboard
+        .team(team)
+        .and_then(|team_score| team_score.objective(objective_id))
+        .ok_or(RequestError::NotFound)?;
+    if score.anchor_exercise_ms.is_none() {
+        return Err(RequestError::Conflict(Msg::QuestionNotOpen));
+    }
+    if score.status.is_achieved() {
+        return Err(RequestError::Conflict(Msg::AlreadyAnswered));
+    }
+    if score.answers_locked {
+        return Err(RequestError::Conflict(Msg::QuestionLocked));
+    }
     state
         .append(
             Some(team),
@@ -48,7 +80,11 @@ pub(crate) async fn submit_answer(
             &caller.actor(),
         )
         .await?;
-    Ok(correct)
+    let wrong = score.wrong_answers + u32::from(!correct);
+    Ok(AnswerOutcome {
+        correct,
+        attempts_left: attempts.saturating_sub(wrong),
+    })
 }
 
 /// Validates and records a report, then the evidence it gives the report
@@ -131,6 +167,45 @@ pub(crate) async fn existing_team(state: &AppState, team: u32) -> Result<(), Req
     } else {
         Err(RequestError::NotFound)
     }
+}
+
+/// The shortest team token the server takes.
+pub(crate) const MIN_TEAM_TOKEN_CHARS: usize = 32;
+
+/// Replaces team `team`'s portal token: the old one stops working at once
+/// and the team's login sessions end. Notes it in the log (who, not what).
+pub(crate) async fn replace_team_token(
+    state: &AppState,
+    caller: &Caller,
+    team: u32,
+    token: &str,
+) -> Result<u64, RequestError> {
+    existing_team(state, team).await?;
+    let token = token.trim();
+    if token.chars().count() < MIN_TEAM_TOKEN_CHARS {
+        return Err(RequestError::InvalidFields(vec![(
+            "token".to_owned(),
+            format!("at least {MIN_TEAM_TOKEN_CHARS} characters"),
+        )]));
+    }
+    if !state
+        .store()
+        .set_team_token(state.session(), team, token)
+        .await?
+    {
+        return Err(RequestError::NotFound);
+    }
+    state.end_team_web_sessions(team);
+    let event = state
+        .append(
+            Some(team),
+            EventKind::InstructorNote {
+                text: "portal token revoked; the team has a new one".to_owned(),
+            },
+            &caller.actor(),
+        )
+        .await?;
+    Ok(event.seq)
 }
 
 pub(crate) async fn add_note(

@@ -41,6 +41,10 @@ pub enum RequestError {
     },
     #[error("{0}")]
     BadRequest(String),
+    /// The request is well formed but refused by a rule of the exercise
+    /// (a locked question): 409, with the message in both languages.
+    #[error("{}", .0.texts().1)]
+    Conflict(crate::i18n::Msg),
     /// Form or report validation failed: one message per field.
     #[error("invalid fields")]
     InvalidFields(Vec<(String, String)>),
@@ -87,6 +91,7 @@ impl IntoResponse for RequestError {
                 );
             }
             RequestError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RequestError::Conflict(_) => StatusCode::CONFLICT,
             RequestError::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RequestError::Store(error) => {
                 tracing::error!(error = %format_chain(error), "store error");
@@ -99,6 +104,10 @@ impl IntoResponse for RequestError {
                 "fields": fields.iter().map(|(name, message)| serde_json::json!({"field": name, "error": message})).collect::<Vec<_>>(),
             }),
             RequestError::Store(_) => serde_json::json!({"error": "internal error"}),
+            RequestError::Conflict(message) => {
+                let (japanese, english) = message.texts();
+                serde_json::json!({"error": english, "message": {"ja": japanese, "en": english}})
+            }
             other => serde_json::json!({"error": other.to_string()}),
         };
         let mut response = (status, axum::Json(body)).into_response();

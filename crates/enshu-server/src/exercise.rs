@@ -592,6 +592,60 @@ pub(crate) fn score_snapshot(
     }
 }
 
+/// Report objectives whose result the team may not see yet: the team sent
+/// a report of the objective's form that no instructor has graded. Until
+/// every report of that form is graded, the team sees "submitted, awaiting
+/// grading" and neither the status nor the points, so the portal is no
+/// oracle for the report's expected answers.
+pub(crate) fn awaiting_grading(
+    scenario: &Scenario,
+    snapshot: &Snapshot,
+    team: u32,
+) -> std::collections::BTreeSet<String> {
+    let mut submitted: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    let mut graded = std::collections::BTreeSet::new();
+    for event in snapshot.team_events(team) {
+        if event.team != Some(team) {
+            continue;
+        }
+        match &event.kind {
+            EventKind::ReportSubmitted { form, .. } => {
+                submitted.entry(form.as_str()).or_default().push(event.seq);
+            }
+            EventKind::ReportGraded { report_seq, .. } => {
+                graded.extend(*report_seq);
+            }
+            _ => {}
+        }
+    }
+    scenario
+        .objectives
+        .iter()
+        .filter(|objective| match &objective.evidence {
+            Evidence::Report(report) => submitted
+                .get(report.form.as_str())
+                .is_some_and(|reports| reports.iter().any(|seq| !graded.contains(seq))),
+            _ => false,
+        })
+        .map(|objective| objective.id.clone())
+        .collect()
+}
+
+/// What the team's portal shows of its score: the total without the points
+/// of the objectives awaiting grading.
+pub(crate) fn team_visible_total(
+    team_score: &enshu_scoring::TeamScore,
+    hidden: &std::collections::BTreeSet<String>,
+) -> i64 {
+    let hidden_points: i64 = team_score
+        .objectives
+        .iter()
+        .filter(|objective| hidden.contains(&objective.objective))
+        .map(|objective| i64::from(objective.points_awarded))
+        .sum();
+    team_score.total - hidden_points
+}
+
 /// Something the instructor should look at now.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "alert", rename_all = "snake_case")]

@@ -208,6 +208,12 @@ catalogue! {
     TooFastWayIn => ("接続が多すぎます。{s}秒後にもう一度お試しください", "Too many connections; try again in {s} s"),
     TooManyStreams => ("開いているライブ更新が多すぎます。使っていないタブを閉じてください", "Too many live views open; close the tabs you do not use"),
     QuotaReached => ("この種類の送信はこの演習の上限回数に達しました。講師に連絡してください", "Your team has used this exercise's allowance for this kind of request; please tell your instructor"),
+    AwaitingGrading => ("提出済み（採点待ち）", "Submitted, awaiting grading"),
+    AttemptsLeft => ("残り回答回数", "Answers left"),
+    QuestionLocked => ("回答回数の上限に達したため、この設問には回答できません", "This question is locked: no answers are left"),
+    QuestionNotOpen => ("この設問はまだ始まっていません", "This question has not started yet"),
+    AlreadyAnswered => ("この設問は正解済みです", "This question is already answered correctly"),
+    WrongAnswerCost => ("誤答1回の減点", "Each wrong answer costs"),
 }
 
 #[cfg(test)]

@@ -105,6 +105,10 @@ pub(crate) fn router(state: AppState) -> Router {
             post(api::instructor::add_note),
         )
         .route(
+            "/api/instructor/teams/{team}/token",
+            post(api::instructor::replace_team_token),
+        )
+        .route(
             "/api/instructor/teams/{team}/adjustments",
             post(api::instructor::add_adjustment),
         )

@@ -280,6 +280,17 @@ impl AppState {
             .remove(session_id);
     }
 
+    /// Ends every login session of team `team` (its token was revoked).
+    pub(crate) fn end_team_web_sessions(&self, team: u32) {
+        self.inner
+            .web_sessions
+            .lock()
+            .expect("web sessions lock")
+            .retain(|_, session| {
+                !matches!(session.principal, crate::auth::Principal::Team { index, .. } if index == team)
+            });
+    }
+
     // --- login rate limiting ---------------------------------------------
 
     pub(crate) fn login_blocked(&self, address: IpAddr) -> bool {

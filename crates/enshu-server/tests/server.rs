@@ -51,10 +51,11 @@ async fn request(
     builder.send().await.unwrap()
 }
 
-/// Starts the clock and records a team-2 report and answer so the id-based
-/// routes have something to find.
+/// Starts the clock, fires the beacon (the questions open) and records a
+/// team-2 report and answer so the id-based routes have something to find.
 async fn seed(server: &TestServer) -> u64 {
     server.start_clock().await;
+    server.fire_beacon().await;
     let response = request(
         server,
         Role::Team2,
@@ -72,7 +73,7 @@ async fn seed(server: &TestServer) -> u64 {
         Role::Team2,
         "POST",
         "/api/team/answers",
-        Some(json!({"objective": "find-host", "answer": "pc01"})),
+        Some(json!({"objective": "find-host", "answer": "dc01"})),
     )
     .await;
     assert_eq!(response.status(), 200);
@@ -351,6 +352,9 @@ async fn team_one_never_sees_team_two_data() {
 #[tokio::test]
 async fn forms_need_the_csrf_token_of_their_session() {
     let server = TestServer::start().await;
+    server.fire_beacon().await;
+    // A wrong answer, so each accepted post is one more attempt, not a
+    // second answer to a question already answered.
     let (cookie, csrf) = server.login(&team_token(1)).await;
     let cookie_header = format!("__Host-enshu-session={cookie}");
     let post = |fields: Vec<(&'static str, String)>| {
@@ -363,14 +367,14 @@ async fn forms_need_the_csrf_token_of_their_session() {
     };
     let missing = post(vec![
         ("objective", "find-host".into()),
-        ("answer", "pc01".into()),
+        ("answer", "www".into()),
     ])
     .await
     .unwrap();
     assert_eq!(missing.status(), 403);
     let wrong = post(vec![
         ("objective", "find-host".into()),
-        ("answer", "pc01".into()),
+        ("answer", "www".into()),
         ("csrf", "0".repeat(40)),
     ])
     .await
@@ -378,7 +382,7 @@ async fn forms_need_the_csrf_token_of_their_session() {
     assert_eq!(wrong.status(), 403);
     let right = post(vec![
         ("objective", "find-host".into()),
-        ("answer", "pc01".into()),
+        ("answer", "www".into()),
         ("csrf", csrf.clone()),
     ])
     .await
@@ -388,7 +392,7 @@ async fn forms_need_the_csrf_token_of_their_session() {
     let (_, other_csrf) = server.login(&team_token(1)).await;
     let foreign = post(vec![
         ("objective", "find-host".into()),
-        ("answer", "pc01".into()),
+        ("answer", "www".into()),
         ("csrf", other_csrf),
     ])
     .await
@@ -399,7 +403,7 @@ async fn forms_need_the_csrf_token_of_their_session() {
         .client
         .post(server.url("/api/team/answers"))
         .header("cookie", cookie_header.clone())
-        .json(&json!({"objective": "find-host", "answer": "pc01"}))
+        .json(&json!({"objective": "find-host", "answer": "www"}))
         .send()
         .await
         .unwrap();
@@ -409,7 +413,7 @@ async fn forms_need_the_csrf_token_of_their_session() {
         .post(server.url("/api/team/answers"))
         .header("cookie", cookie_header.clone())
         .header("x-csrf-token", csrf)
-        .json(&json!({"objective": "find-host", "answer": "pc01"}))
+        .json(&json!({"objective": "find-host", "answer": "www"}))
         .send()
         .await
         .unwrap();
@@ -506,6 +510,22 @@ async fn bodies_over_the_limit_are_refused() {
 #[tokio::test]
 async fn server_sent_events_deliver_appended_events() {
     let server = TestServer::start().await;
+    // The beacon fired for team 1 alone: its question is open, and team 2's
+    // stream has nothing to show.
+    server
+        .store
+        .append(
+            server.session,
+            Some(1),
+            EventKind::InjectFired {
+                inject: "beacon".into(),
+                target: "office/pc01".into(),
+                ground_truth: Box::default(),
+            },
+            "injector",
+        )
+        .await
+        .unwrap();
     let response = server
         .client
         .get(server.url("/events"))
@@ -1206,6 +1226,7 @@ async fn a_team_sees_its_own_range_and_never_the_attackers_infrastructure() {
     assert_eq!(accepted.status(), 201, "{}", accepted.text().await.unwrap());
 
     // Answer checking still knows the C2's real address.
+    server.fire("beacon", "inet/pc-net02").await;
     let answer = request(
         &server,
         Role::Team1,
@@ -1219,4 +1240,334 @@ async fn a_team_sees_its_own_range_and_never_the_attackers_infrastructure() {
     .unwrap();
     assert_eq!(answer["correct"], true);
     server.stop().await;
+}
+
+/// A team's objective as its own portal shows it (`/api/team`).
+async fn own_objective(server: &TestServer, role: Role, objective: &str) -> Value {
+    let overview: Value = request(server, role, "GET", "/api/team", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    overview["objectives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|candidate| candidate["id"] == objective)
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_question_opens_with_its_inject_and_locks_after_its_wrong_answers() {
+    let server = TestServer::start().await;
+    server.start_clock().await;
+    let answer = |value: &str| json!({"objective": "find-host", "answer": value});
+    // Before the beacon the question is not open: refused in the caller's
+    // language, nothing recorded, no attempt used.
+    let early = server
+        .client
+        .post(server.url("/api/team/answers"))
+        .bearer_auth(team_token(1))
+        .header("accept-language", "ja")
+        .json(&answer("office/pc01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(early.status(), 409);
+    let body: Value = early.json().await.unwrap();
+    assert_eq!(body["message"]["ja"], "この設問はまだ始まっていません");
+    assert_eq!(body["message"]["en"], "This question has not started yet");
+    let submissions: Value = request(&server, Role::Team1, "GET", "/api/team/submissions", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(submissions["submissions"], json!([]));
+
+    server.fire_beacon().await;
+    // Five wrong answers (the default attempts), each saying how many are left.
+    for left in (0..5).rev() {
+        let response = request(
+            &server,
+            Role::Team1,
+            "POST",
+            "/api/team/answers",
+            Some(answer("www")),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            (body["correct"].clone(), body["attempts_left"].clone()),
+            (json!(false), json!(left))
+        );
+    }
+    // Locked: even the right answer is refused now, and the portal says so.
+    let locked = request(
+        &server,
+        Role::Team1,
+        "POST",
+        "/api/team/answers",
+        Some(answer("office/pc01")),
+    )
+    .await;
+    assert_eq!(locked.status(), 409);
+    let objective = own_objective(&server, Role::Team1, "find-host").await;
+    assert_eq!(objective["answers"]["locked"], true);
+    assert_eq!(objective["answers"]["left"], 0);
+    assert_eq!(objective["status"]["status"], "pending");
+    let (cookie, _) = server.login(&team_token(1)).await;
+    let page = server
+        .client
+        .get(server.url("/team"))
+        .header(
+            "cookie",
+            format!("__Host-enshu-session={cookie}; enshu-lang=ja"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("回答回数の上限に達したため"), "{page}");
+    // Team 2's question is its own: still open, answered right once, then
+    // no more answers are taken.
+    let right = request(
+        &server,
+        Role::Team2,
+        "POST",
+        "/api/team/answers",
+        Some(answer("office/pc01")),
+    )
+    .await;
+    assert_eq!(right.json::<Value>().await.unwrap()["correct"], true);
+    let again = request(
+        &server,
+        Role::Team2,
+        "POST",
+        "/api/team/answers",
+        Some(answer("www")),
+    )
+    .await;
+    assert_eq!(again.status(), 409);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_report_result_waits_for_the_instructors_grade() {
+    let server = TestServer::start().await;
+    server.start_clock().await;
+    server.fire_beacon().await;
+    let response = request(
+        &server,
+        Role::Team1,
+        "POST",
+        "/api/team/reports",
+        Some(valid_report()),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let report = response.json::<Value>().await.unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    // The instructor's board has it met; the team only sees it submitted.
+    let board: Value = request(
+        &server,
+        Role::Instructor,
+        "GET",
+        "/api/instructor/scoreboard",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let team1 = &board["teams"][0];
+    assert_eq!(team1["total"], 100);
+    let objective = own_objective(&server, Role::Team1, "first-report").await;
+    assert_eq!(objective["status"]["status"], "awaiting_grading");
+    assert_eq!(objective["points_awarded"], Value::Null);
+    let overview: Value = request(&server, Role::Team1, "GET", "/api/team", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(overview["total"], 0);
+    // Graded: now the team sees the result and its points.
+    let graded = request(
+        &server,
+        Role::Instructor,
+        "POST",
+        &format!("/api/instructor/teams/1/reports/{report}/grade"),
+        Some(json!({"scores": {"completeness": 5}, "author": "sato"})),
+    )
+    .await;
+    assert!(
+        graded.status().is_success(),
+        "{}",
+        graded.text().await.unwrap()
+    );
+    let objective = own_objective(&server, Role::Team1, "first-report").await;
+    assert_eq!(objective["status"]["status"], "met");
+    assert_eq!(objective["points_awarded"], 100);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_instructor_revokes_a_team_token_at_once() {
+    let server = TestServer::start().await;
+    let (cookie, _) = server.login(&team_token(1)).await;
+    let portal = |cookie: String| {
+        server
+            .client
+            .get(server.url("/team"))
+            .header("cookie", format!("__Host-enshu-session={cookie}"))
+            .send()
+    };
+    assert_eq!(portal(cookie.clone()).await.unwrap().status(), 200);
+    let replacement = "team-1-replacement-token-0123456789abcdef";
+    let short = request(
+        &server,
+        Role::Instructor,
+        "POST",
+        "/api/instructor/teams/1/token",
+        Some(json!({"token": "short"})),
+    )
+    .await;
+    assert_eq!(short.status(), 422);
+    let refused = request(
+        &server,
+        Role::Team1,
+        "POST",
+        "/api/instructor/teams/1/token",
+        Some(json!({"token": replacement})),
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    let revoked = request(
+        &server,
+        Role::Instructor,
+        "POST",
+        "/api/instructor/teams/1/token",
+        Some(json!({"token": replacement})),
+    )
+    .await;
+    assert_eq!(revoked.status(), 200);
+    // The old token and its login are gone; the new token works; team 2
+    // is untouched.
+    assert_eq!(
+        request(&server, Role::Team1, "GET", "/api/team", None)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(portal(cookie).await.unwrap().status(), 303);
+    let new = server
+        .client
+        .get(server.url("/api/team"))
+        .bearer_auth(replacement)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(new.status(), 200);
+    assert_eq!(
+        request(&server, Role::Team2, "GET", "/api/team", None)
+            .await
+            .status(),
+        200
+    );
+    // The log notes it, never the token.
+    let events = server
+        .store
+        .events(server.session, enshu_store::EventQuery::default())
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&events).unwrap();
+    assert!(text.contains("portal token revoked"));
+    assert!(!text.contains(replacement));
+    assert_eq!(
+        request(
+            &server,
+            Role::Instructor,
+            "POST",
+            "/api/instructor/teams/9/token",
+            Some(json!({"token": replacement}))
+        )
+        .await
+        .status(),
+        404
+    );
+    server.stop().await;
+}
+
+/// Everything written to a tracing subscriber, for the test to read.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_token_reaches_the_log_at_any_level() {
+    // The test's runtime has one thread: the server's tasks log into this.
+    let captured = CapturedLog::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = TestServer::start().await;
+    server.start_clock().await;
+    server.fire_beacon().await;
+    let (_cookie, _csrf) = server.login(&team_token(1)).await;
+    for role in [Role::Team1, Role::Team2, Role::Instructor] {
+        request(&server, role, "GET", "/api/team", None).await;
+    }
+    request(
+        &server,
+        Role::Team1,
+        "POST",
+        "/api/team/answers",
+        Some(json!({"objective": "find-host", "answer": "www"})),
+    )
+    .await;
+    let wrong = server
+        .client
+        .get(server.url("/api/team"))
+        .bearer_auth("team-9-token-that-does-not-exist-0123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let replacement = "team-2-replacement-token-0123456789abcdef";
+    request(
+        &server,
+        Role::Instructor,
+        "POST",
+        "/api/instructor/teams/2/token",
+        Some(json!({"token": replacement})),
+    )
+    .await;
+    server.stop().await;
+    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    assert!(log.contains("store opened"), "nothing was captured: {log}");
+    for secret in [
+        team_token(1),
+        team_token(2),
+        INSTRUCTOR_TOKEN.to_owned(),
+        "team-9-token-that-does-not-exist-0123".to_owned(),
+        replacement.to_owned(),
+    ] {
+        assert!(!log.contains(&secret), "the log holds {secret}");
+    }
 }

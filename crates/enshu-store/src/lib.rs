@@ -165,6 +165,19 @@ impl Store {
         on_backend!(self, backend => backend.team_by_token_hash(session, &token_hash).await)
     }
 
+    /// Replaces team `team_index`'s token with `token` (stored only as its
+    /// hash): the old token stops working at once. `false` when the
+    /// session has no such team.
+    pub async fn set_team_token(
+        &self,
+        session: SessionId,
+        team_index: u32,
+        token: &str,
+    ) -> Result<bool, StoreError> {
+        let token_hash = hash_team_token(token);
+        on_backend!(self, backend => backend.set_team_token_hash(session, team_index, &token_hash).await)
+    }
+
     /// Appends an event stamped with the store's clock; see [`Store::append_event`].
     pub async fn append(
         &self,

@@ -174,6 +174,24 @@ impl PostgresBackend {
             .collect()
     }
 
+    pub(crate) async fn set_team_token_hash(
+        &self,
+        session: SessionId,
+        team_index: u32,
+        token_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE teams SET token_hash = $1 WHERE session_id = $2 AND team_index = $3",
+        )
+        .bind(token_hash)
+        .bind(session.0)
+        .bind(i32::try_from(team_index).unwrap_or(i32::MAX))
+        .execute(&self.pool)
+        .await
+        .during("replacing a team token")?;
+        Ok(result.rows_affected() == 1)
+    }
+
     pub(crate) async fn team_by_token_hash(
         &self,
         session: SessionId,

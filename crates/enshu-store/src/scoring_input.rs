@@ -4,7 +4,8 @@
 //! depends on this crate or on sqlx. This module is the one place that maps
 //! the stored vocabulary onto it:
 //!
-//! - `check_result` and `submission` become objective evidence;
+//! - `check_result` becomes objective evidence, `submission` an answer
+//!   (whose attempts and cost the rules carry);
 //! - a `report_submitted` carries over with its seq, so a grade of it
 //!   counts from its submission time;
 //! - hints, adjustments and report grades carry over; a grade names its
@@ -36,25 +37,33 @@ use crate::event::{Event, EventKind};
 /// fire time for the team, with or without a `deadline` (and is pending
 /// until it fired); one without is timed from the exercise start. `due`
 /// closes it at that time from the start. Judged objectives are met by an
-/// instructor's grade; hints carry their penalties.
+/// instructor's grade; hints carry their penalties. A question (answer
+/// evidence) takes the scenario's `scoring`: its attempts and the cost of
+/// a wrong answer.
 pub fn scoring_rules(scenario: &Scenario) -> Vec<ObjectiveRule> {
     scenario
         .objectives
         .iter()
-        .map(|objective| ObjectiveRule {
-            id: objective.id.clone(),
-            phase: scoring_phase(objective.phase),
-            points: objective.points,
-            anchor: match &objective.inject {
-                Some(inject) => DeadlineAnchor::Inject(inject.clone()),
-                None => DeadlineAnchor::Start,
-            },
-            deadline_ms: objective.deadline.map(|within| within.seconds * 1000),
-            due_ms: objective.due.map(|due| due.seconds * 1000),
-            judged: matches!(objective.evidence, Evidence::Judged(_)),
-            time_bonus: None,
-            hint_penalties: objective.hints.iter().map(|hint| hint.penalty).collect(),
-            late_credit_percent: 0,
+        .map(|objective| {
+            let answers = matches!(objective.evidence, Evidence::Answer(_));
+            let limits = scenario.scoring_of(objective);
+            ObjectiveRule {
+                id: objective.id.clone(),
+                phase: scoring_phase(objective.phase),
+                points: objective.points,
+                anchor: match &objective.inject {
+                    Some(inject) => DeadlineAnchor::Inject(inject.clone()),
+                    None => DeadlineAnchor::Start,
+                },
+                deadline_ms: objective.deadline.map(|within| within.seconds * 1000),
+                due_ms: objective.due.map(|due| due.seconds * 1000),
+                judged: matches!(objective.evidence, Evidence::Judged(_)),
+                time_bonus: None,
+                hint_penalties: objective.hints.iter().map(|hint| hint.penalty).collect(),
+                late_credit_percent: 0,
+                max_wrong_answers: answers.then_some(limits.attempts),
+                wrong_answer_cost: if answers { limits.wrong_answer_cost } else { 0 },
+            }
         })
         .collect()
 }
@@ -122,9 +131,9 @@ pub fn scoring_events(events: &[Event], team_indices: &[u32]) -> Vec<ScoringEven
             },
             EventKind::Submission {
                 objective, correct, ..
-            } => ScoringEventKind::ObjectiveEvidence {
+            } => ScoringEventKind::AnswerSubmitted {
                 objective: objective.clone(),
-                satisfied: *correct,
+                correct: *correct,
             },
             EventKind::HintTaken {
                 objective,

@@ -214,6 +214,23 @@ impl SqliteBackend {
             .collect()
     }
 
+    pub(crate) async fn set_team_token_hash(
+        &self,
+        session: SessionId,
+        team_index: u32,
+        token_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("UPDATE teams SET token_hash = ? WHERE session_id = ? AND team_index = ?")
+                .bind(token_hash)
+                .bind(session.0)
+                .bind(i64::from(team_index))
+                .execute(&self.writer)
+                .await
+                .during("replacing a team token")?;
+        Ok(result.rows_affected() == 1)
+    }
+
     pub(crate) async fn team_by_token_hash(
         &self,
         session: SessionId,

@@ -526,6 +526,41 @@ async fn team_tokens_are_stored_hashed_and_verified(database: TestDatabase) {
         None,
         "a token only opens its own session"
     );
+    // An instructor revokes team 2's token: the new one opens, the old
+    // one no longer does, and no other team changes.
+    let replacement = "team-2-replacement-token-0123456789abcdef";
+    assert!(
+        store
+            .set_team_token(session.id, 2, replacement)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .verify_team_token(session.id, &team_token(2))
+            .await
+            .unwrap(),
+        None
+    );
+    let verified = store
+        .verify_team_token(session.id, replacement)
+        .await
+        .unwrap()
+        .expect("the new token");
+    assert_eq!(verified.team_index, 2);
+    assert!(
+        store
+            .verify_team_token(session.id, &team_token(1))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        !store
+            .set_team_token(session.id, 9, replacement)
+            .await
+            .unwrap()
+    );
     store.close().await;
 }
 
@@ -643,6 +678,8 @@ async fn stored_events_score_end_to_end(database: TestDatabase) {
         time_bonus: None,
         hint_penalties: vec![10],
         late_credit_percent: 0,
+        max_wrong_answers: None,
+        wrong_answer_cost: 0,
     }];
     let events = store.events_after(session.id, 0).await.unwrap();
     let board = enshu_scoring::score(

@@ -161,16 +161,31 @@ pub struct CredentialsArgs {
 }
 
 /// `enshu credentials --session NAME`: what to hand each team (SSH port,
-/// user and password, portal token) and the instructor's token.
+/// user and password, portal token, the SSH host keys' fingerprints of its
+/// way in and of every host it may log in to) and the instructor's token.
+/// Without Docker the fingerprints are left out, with a warning.
 pub fn credentials(args: CredentialsArgs) -> anyhow::Result<ExitCode> {
     let state = SessionState::load(&args.session)?;
     let entries = entries(&state, args.base_port)?;
+    let plan = state.plan()?;
+    let host_keys = range::runtime()?.block_on(async {
+        match range::docker().await {
+            Ok(backend) => Some(super::host_keys::team_host_keys(&backend, &plan).await),
+            Err(error) => {
+                eprintln!("warning: no SSH host-key fingerprints: {error:#}");
+                None
+            }
+        }
+    });
     let teams: Vec<serde_json::Value> = entries
         .iter()
-        .map(|entry| {
+        .zip(&plan.teams)
+        .map(|(entry, team)| {
+            let keys = host_keys.as_ref().and_then(|keys| keys.get(&team.index));
             serde_json::json!({
                 "team": entry.team, "ssh_port": entry.port, "user": entry.user,
-                "password": entry.password, "portal_token": state.derive("portal", &entry.team),
+                "password": entry.password, "portal_token": state.portal_token(&entry.team),
+                "host_keys": keys,
             })
         })
         .collect();
@@ -192,6 +207,14 @@ pub fn credentials(args: CredentialsArgs) -> anyhow::Result<ExitCode> {
                     team["password"].as_str().unwrap_or_default(),
                     team["portal_token"].as_str().unwrap_or_default()
                 );
+                for key in team["host_keys"].as_array().into_iter().flatten() {
+                    println!(
+                        "    host key {:<20} {:<20} {}",
+                        key["host"].as_str().unwrap_or_default(),
+                        key["algorithm"].as_str().unwrap_or_default(),
+                        key["fingerprint"].as_str().unwrap_or_default()
+                    );
+                }
             }
         }
     }

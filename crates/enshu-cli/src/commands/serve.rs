@@ -57,16 +57,22 @@ pub async fn ensure_store_session(
     state: &SessionState,
     scenario_id: &str,
 ) -> anyhow::Result<enshu_store::Session> {
+    let plan = state.plan()?;
     if let Some(session) = store.session_by_name(&state.session).await? {
+        // A token revoked while no server ran is replaced now.
+        for team in &plan.teams {
+            store
+                .set_team_token(session.id, team.index, &state.portal_token(&team.name))
+                .await?;
+        }
         return Ok(session);
     }
-    let plan = state.plan()?;
     let teams = plan
         .teams
         .iter()
         .map(|team| NewTeam {
             name: team.name.clone(),
-            token: state.derive("portal", &team.name),
+            token: state.portal_token(&team.name),
         })
         .collect();
     let new_session = NewSession {
@@ -146,7 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("certificate SHA-256 {fingerprint}  (what trainees' browsers should show)");
         println!("team  portal token                      ssh way in                 password");
         for entry in &entries {
-            println!("{:<5} {:<33} ssh -p {:<5} {}@<host>   {}", entry.team, state.derive("portal", &entry.team), entry.port, entry.user, entry.password);
+            println!("{:<5} {:<33} ssh -p {:<5} {}@<host>   {}", entry.team, state.portal_token(&entry.team), entry.port, entry.user, entry.password);
         }
         println!("the exercise clock is stopped: `enshu clock start --session {}`", args.session);
 

@@ -30,6 +30,11 @@ pub struct SessionState {
     /// writes → the copy's file name there.
     #[serde(default)]
     pub captures: BTreeMap<String, String>,
+    /// How many times the instructor revoked each team's portal token (by
+    /// team name; absent: never): the token is derived with this count,
+    /// so a revoked one never comes back.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub token_revocations: BTreeMap<String, u32>,
 }
 
 /// Where `up` keeps the files a session needs besides its state: the
@@ -298,6 +303,15 @@ impl SessionState {
     }
 
     /// Team `team_name`'s password for the hosts it logs in to.
+    /// Team `team_name`'s current portal token: derived from the secret
+    /// and the number of times it was revoked.
+    pub fn portal_token(&self, team_name: &str) -> String {
+        match self.token_revocations.get(team_name).copied().unwrap_or(0) {
+            0 => self.derive("portal", team_name),
+            revoked => self.derive("portal", &format!("{team_name}\0revoked {revoked}")),
+        }
+    }
+
     pub fn team_password(&self, team_name: &str) -> String {
         derived_password(&format!(
             "enshu-team-password\0{}\0{team_name}",
@@ -541,6 +555,7 @@ mod tests {
             pool: None,
             secret: new_secret().unwrap(),
             captures: BTreeMap::new(),
+            token_revocations: BTreeMap::new(),
         };
         let plan = state.plan().unwrap();
         for team in &plan.teams {
@@ -605,6 +620,7 @@ mod tests {
             pool: None,
             secret: new_secret().unwrap(),
             captures: BTreeMap::new(),
+            token_revocations: BTreeMap::new(),
         };
         let plan = state.plan().unwrap();
         let mut seen = Vec::new();
@@ -650,6 +666,7 @@ mod tests {
             pool: None,
             secret: String::new(),
             captures: BTreeMap::from([("../x.pcap".to_string(), "1-x.pcap".to_string())]),
+            token_revocations: BTreeMap::new(),
         };
         let copies = state.capture_copies();
         let copy = &copies["../x.pcap"];

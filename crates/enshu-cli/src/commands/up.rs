@@ -109,9 +109,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // it keeps containers off the host and lets the routers forward.
         range::ensure_host_guard().await?;
         // Keep the secret of an earlier `up` of this session: passwords stay.
-        let secret = match SessionState::load(&args.session) {
-            Ok(previous) if !previous.secret.is_empty() => previous.secret,
-            _ => super::session_state::new_secret()?,
+        // Revoked portal tokens stay revoked.
+        let (secret, token_revocations) = match SessionState::load(&args.session) {
+            Ok(previous) if !previous.secret.is_empty() => (previous.secret, previous.token_revocations),
+            _ => (super::session_state::new_secret()?, Default::default()),
         };
         // The captures are copied into the session's state: `serve` replays
         // them from there, whatever its directory and wherever the checkout went.
@@ -128,6 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             pool: args.pool.clone(),
             secret,
             captures,
+            token_revocations,
         };
         state.save()?;
         state.apply_credentials(&mut plan);

@@ -16,6 +16,8 @@ fn rule(id: &str, phase: Phase, points: u32) -> ObjectiveRule {
         time_bonus: None,
         hint_penalties: Vec::new(),
         late_credit_percent: 0,
+        max_wrong_answers: None,
+        wrong_answer_cost: 0,
     }
 }
 
@@ -88,6 +90,17 @@ impl Log {
                 objective: objective.to_owned(),
                 hint_index,
                 penalty,
+            },
+        )
+    }
+
+    fn answer(&mut self, team: u32, minute: u64, objective: &str, correct: bool) -> &mut Log {
+        self.push(
+            Some(team),
+            minute,
+            ScoringEventKind::AnswerSubmitted {
+                objective: objective.to_owned(),
+                correct,
             },
         )
     }
@@ -1080,4 +1093,91 @@ fn met_is_when_the_evidence_or_the_graded_report_came_and_late_is_both() {
     let notice = &team.objectives[1];
     assert_eq!(notice.met_at_exercise_ms(), Some(20 * MINUTE));
     assert_eq!(notice.missed_at_exercise_ms(), None);
+}
+
+fn question(attempts: u32, cost: u32) -> ObjectiveRule {
+    let mut question =
+        with_inject_deadline(rule("c2-address", Phase::Detection, 100), "beacon", 30);
+    question.max_wrong_answers = Some(attempts);
+    question.wrong_answer_cost = cost;
+    question
+}
+
+#[test]
+fn an_answer_before_the_inject_fired_counts_for_nothing() {
+    let rules = [question(1, 40)];
+    let mut log = Log::default();
+    // A correct guess and a wrong one before the beacon started: neither
+    // meets the objective, neither uses the one attempt or costs points.
+    log.answer(1, 1, "c2-address", true)
+        .answer(1, 2, "c2-address", false)
+        .fired(Some(1), 10, "beacon");
+    let objective = score_one(&rules, &log, 12).objectives.remove(0);
+    assert_eq!(objective.status, ObjectiveStatus::Pending);
+    assert_eq!(objective.wrong_answers, 0);
+    assert!(!objective.answers_locked);
+
+    log.answer(1, 15, "c2-address", true);
+    let objective = score_one(&rules, &log, 20).objectives.remove(0);
+    assert_eq!(
+        objective.status,
+        ObjectiveStatus::Met {
+            at_exercise_ms: 15 * MINUTE
+        }
+    );
+    assert_eq!(objective.time_to_meet_ms, Some(5 * MINUTE));
+    assert_eq!(objective.points_awarded, 100);
+}
+
+#[test]
+fn a_question_locks_after_its_attempts_and_a_later_correct_answer_earns_nothing() {
+    let rules = [question(2, 0)];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "beacon")
+        .answer(1, 1, "c2-address", false)
+        .answer(1, 2, "c2-address", false)
+        .answer(1, 3, "c2-address", true);
+    let objective = score_one(&rules, &log, 5).objectives.remove(0);
+    assert_eq!(objective.status, ObjectiveStatus::Pending);
+    assert!(objective.answers_locked);
+    assert_eq!(objective.wrong_answers, 2);
+    assert_eq!(objective.points_awarded, 0);
+    // Past its deadline it is missed like any unmet objective.
+    let objective = score_one(&rules, &log, 31).objectives.remove(0);
+    assert_eq!(objective.status, ObjectiveStatus::Missed);
+}
+
+#[test]
+fn each_wrong_answer_before_the_right_one_costs_points_never_below_zero() {
+    let rules = [question(5, 30)];
+    let mut log = Log::default();
+    log.fired(Some(1), 0, "beacon")
+        .answer(1, 1, "c2-address", false)
+        .answer(1, 2, "c2-address", false)
+        .answer(1, 3, "c2-address", true)
+        // After it was met a wrong answer changes nothing.
+        .answer(1, 4, "c2-address", false);
+    let team = score_one(&rules, &log, 5);
+    let objective = &team.objectives[0];
+    assert!(objective.status.is_achieved());
+    assert_eq!(objective.wrong_answers, 2);
+    assert_eq!(objective.wrong_answer_penalty_applied, 60);
+    assert_eq!(objective.points_awarded, 40);
+    assert_eq!(team.total, 40);
+
+    let mut guessing = Log::default();
+    guessing.fired(Some(1), 0, "beacon");
+    for minute in 1..=4 {
+        guessing.answer(1, minute, "c2-address", false);
+    }
+    guessing.answer(1, 5, "c2-address", true);
+    let objective = score_one(&rules, &guessing, 6).objectives.remove(0);
+    assert_eq!(objective.wrong_answer_penalty_applied, 100);
+    assert_eq!(objective.points_awarded, 0);
+    // An unmet question costs nothing: the total never goes negative.
+    let mut wrong_only = Log::default();
+    wrong_only
+        .fired(Some(1), 0, "beacon")
+        .answer(1, 1, "c2-address", false);
+    assert_eq!(score_one(&rules, &wrong_only, 2).total, 0);
 }

@@ -287,6 +287,30 @@ pub(crate) async fn add_note(
 }
 
 #[derive(Deserialize)]
+pub(crate) struct TokenRequest {
+    /// The team's new portal token (the CLI derives it); at least 32
+    /// characters. Only its hash is kept.
+    token: String,
+}
+
+/// `POST /api/instructor/teams/{team}/token`: the instructor revokes a
+/// team's portal token. The new one replaces it in the store, so the old
+/// one stops working at the next request, and every login session of the
+/// team ends. The log notes the revocation, never the token.
+pub(crate) async fn replace_team_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(team): Path<u32>,
+    Json(request): Json<TokenRequest>,
+) -> Result<Json<Value>, RequestError> {
+    caller.require_instructor()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let seq = actions::replace_team_token(&state, &caller, team, &request.token).await?;
+    Ok(Json(json!({"team": team, "seq": seq})))
+}
+
+#[derive(Deserialize)]
 pub(crate) struct AdjustmentRequest {
     #[serde(default)]
     objective: Option<String>,

@@ -36,6 +36,7 @@ pub(crate) fn team_overview_json(
 ) -> Value {
     let team_score = snapshot.scoreboard.team(team);
     let team_plan = state.team_plan(team);
+    let awaiting_grading = exercise::awaiting_grading(state.scenario(), snapshot, team);
     let hints_taken: Vec<(String, u32)> = snapshot
         .team_events(team)
         .filter_map(|event| match &event.kind {
@@ -66,15 +67,34 @@ pub(crate) fn team_overview_json(
                     json!({"index": index, "penalty": hint.penalty, "taken": taken, "text": taken.then(|| lang.pick(&hint.text))})
                 })
                 .collect();
+            let limits = state.scenario().scoring_of(objective);
+            let answers = question.as_ref().map(|_| {
+                let wrong = score.map_or(0, |score| score.wrong_answers);
+                json!({
+                    "attempts": limits.attempts,
+                    "wrong": wrong,
+                    "left": limits.attempts.saturating_sub(wrong),
+                    "locked": score.is_some_and(|score| score.answers_locked),
+                    "wrong_answer_cost": limits.wrong_answer_cost,
+                })
+            });
+            // A report's result waits for the instructor's grade.
+            let hidden = awaiting_grading.contains(&objective.id);
+            let status = if hidden {
+                json!({"status": "awaiting_grading"})
+            } else {
+                json!(score.map(|score| score.status))
+            };
             json!({
                 "id": objective.id,
                 "phase": objective.phase.as_str(),
                 "title": lang.pick(&objective.title),
                 "points": objective.points,
                 "question": question,
-                "status": score.map(|score| score.status),
+                "answers": answers,
+                "status": status,
                 "deadline_exercise_ms": score.and_then(|score| score.deadline_exercise_ms),
-                "points_awarded": score.map(|score| score.points_awarded),
+                "points_awarded": if hidden { None } else { score.map(|score| score.points_awarded) },
                 "hints": hints,
             })
         })
@@ -110,7 +130,7 @@ pub(crate) fn team_overview_json(
         "team": team,
         "name": snapshot.team_name(team),
         "now_exercise_ms": team_score.map(|score| score.now_exercise_ms),
-        "total": team_score.map(|score| score.total),
+        "total": team_score.map(|score| exercise::team_visible_total(score, &awaiting_grading)),
         "objectives": objectives,
         "messages": messages,
         "forms": forms,
@@ -164,10 +184,10 @@ pub(crate) async fn answer(
 ) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     caller.check_csrf(&state, &headers, None)?;
-    let correct =
+    let outcome =
         actions::submit_answer(&state, &caller, team, &request.objective, &request.answer).await?;
     Ok(Json(
-        json!({"objective": request.objective, "correct": correct}),
+        json!({"objective": request.objective, "correct": outcome.correct, "attempts_left": outcome.attempts_left}),
     ))
 }
 

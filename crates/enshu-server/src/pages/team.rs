@@ -62,11 +62,15 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
     let mut html = String::new();
     let team_score = snapshot.scoreboard.team(team);
     let now = team_score.map_or(0, |score| score.now_exercise_ms);
+    let awaiting_grading = exercise::awaiting_grading(state.scenario(), snapshot, team);
     let _ = write!(
         html,
         r#"<section class="summary"><span>{}: <strong id="team-total">{}</strong></span> <span>{}: {}</span></section>"#,
         lang.t(Msg::Points),
-        team_score.map_or(0, |score| score.total),
+        team_score.map_or(0, |score| exercise::team_visible_total(
+            score,
+            &awaiting_grading
+        )),
         lang.t(Msg::ExerciseTime),
         crate::time_format::exercise_offset(now)
     );
@@ -98,10 +102,13 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
             .map_or(("pending", lang.t(Msg::StatusPending)), |score| {
                 status_label(lang, score.status)
             });
-        let status_text = if score.is_some_and(|score| score.anchor_exercise_ms.is_none()) {
-            lang.t(Msg::NotYetFired)
+        let not_started = score.is_some_and(|score| score.anchor_exercise_ms.is_none());
+        let (status_class, status_text) = if awaiting_grading.contains(&objective.id) {
+            ("awaiting", lang.t(Msg::AwaitingGrading))
+        } else if not_started {
+            (status_class, lang.t(Msg::NotYetFired))
         } else {
-            status_text
+            (status_class, status_text)
         };
         let deadline = score.and_then(|score| score.deadline_exercise_ms);
         let remaining = match (deadline, score.map(|score| score.status.is_achieved())) {
@@ -112,14 +119,39 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
         };
         let mut actions_html = String::new();
         if let Evidence::Answer(answer) = &objective.evidence {
-            let _ = write!(
-                actions_html,
-                r#"<form method="post" action="/team/answers" class="answer">{}<input type="hidden" name="objective" value="{}"><label>{} <input name="answer" required maxlength="200"></label><button type="submit">{}</button></form>"#,
-                csrf_field(csrf),
-                escape(&objective.id),
-                escape(lang.pick(&answer.question)),
-                lang.t(Msg::Submit)
-            );
+            let limits = state.scenario().scoring_of(objective);
+            let wrong = score.map_or(0, |score| score.wrong_answers);
+            let achieved = score.is_some_and(|score| score.status.is_achieved());
+            let cost = if limits.wrong_answer_cost > 0 {
+                format!(
+                    " · {} −{}",
+                    lang.t(Msg::WrongAnswerCost),
+                    limits.wrong_answer_cost
+                )
+            } else {
+                String::new()
+            };
+            if score.is_some_and(|score| score.answers_locked) {
+                let _ = write!(
+                    actions_html,
+                    r#"<p class="locked">{}: {}</p><p class="locked">{}</p>"#,
+                    escape(lang.pick(&answer.question)),
+                    lang.t(Msg::QuestionLocked),
+                    lang.t(Msg::AttemptsLeft).to_owned() + ": 0"
+                );
+            } else if !achieved && !not_started {
+                let _ = write!(
+                    actions_html,
+                    r#"<form method="post" action="/team/answers" class="answer">{}<input type="hidden" name="objective" value="{}"><label>{} <input name="answer" required maxlength="200"></label><button type="submit">{}</button><small class="attempts">{}: {}/{}{cost}</small></form>"#,
+                    csrf_field(csrf),
+                    escape(&objective.id),
+                    escape(lang.pick(&answer.question)),
+                    lang.t(Msg::Submit),
+                    lang.t(Msg::AttemptsLeft),
+                    limits.attempts.saturating_sub(wrong),
+                    limits.attempts
+                );
+            }
         }
         if let Evidence::Report(report) = &objective.evidence {
             let _ = write!(
@@ -244,21 +276,41 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
 pub(crate) async fn answer(
     State(state): State<AppState>,
     caller: Caller,
+    lang: Lang,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, RequestError> {
     let team = caller.require_team()?;
     let form = FormFields::parse(&body);
     caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
-    actions::submit_answer(
+    match actions::submit_answer(
         &state,
         &caller,
         team,
         &form.value("objective"),
         &form.value("answer"),
     )
-    .await?;
-    Ok(redirect("/team"))
+    .await
+    {
+        Ok(_) => Ok(redirect("/team")),
+        Err(RequestError::Conflict(message)) => {
+            let csrf = caller.csrf_token(&state);
+            let body = format!(
+                r#"<section class="card"><p class="error">{}</p><p><a href="/team">{}</a></p></section>"#,
+                lang.t(message),
+                lang.t(Msg::Back)
+            );
+            let frame = Frame {
+                lang,
+                title: lang.t(Msg::Answer),
+                csrf: Some(&csrf),
+                path: "/team",
+                live: "",
+            };
+            Ok((StatusCode::CONFLICT, page(frame, &body)).into_response())
+        }
+        Err(other) => Err(other),
+    }
 }
 
 pub(crate) async fn hint(

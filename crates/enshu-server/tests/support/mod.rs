@@ -166,9 +166,14 @@ impl TestServer {
 
     /// Record the quickstart's beacon as fired for every team.
     pub async fn fire_beacon(&self) {
+        self.fire("beacon", "office/pc01").await;
+    }
+
+    /// Record inject `inject` (at `target`) as fired for every team.
+    pub async fn fire(&self, inject: &str, target: &str) {
         let fired = EventKind::InjectFired {
-            inject: "beacon".into(),
-            target: "office/pc01".into(),
+            inject: inject.into(),
+            target: target.into(),
             ground_truth: Box::default(),
         };
         self.store
