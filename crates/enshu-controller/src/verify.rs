@@ -366,9 +366,21 @@ impl ProbeResult {
     pub fn passed(&self) -> bool {
         match (self.probe.expect, self.outcome) {
             (_, ProbeOutcome::Unanswered) => false,
+            (Expect::Reachable, _) if self.silent() => true,
             (Expect::Reachable, outcome) => outcome.reached(),
             (Expect::Blocked, outcome) => !outcome.reached(),
         }
+    }
+
+    /// A declared UDP flow that got no answer: its listener may be one
+    /// that never replies (syslog on udp/514), so the silence neither
+    /// proves nor disproves delivery. It does not fail verify (a router's
+    /// drop and a silent listener look alike from the source); it is
+    /// counted apart, as not proven.
+    pub fn silent(&self) -> bool {
+        self.probe.expect == Expect::Reachable
+            && self.probe.kind == ProbeKind::Udp
+            && self.outcome == ProbeOutcome::Blocked
     }
 }
 
@@ -388,6 +400,15 @@ impl VerifyReport {
 
     pub fn ok(&self) -> bool {
         self.failures().is_empty()
+    }
+
+    /// Declared UDP flows whose listener did not answer (see
+    /// [`ProbeResult::silent`]).
+    pub fn unproven(&self) -> Vec<&ProbeResult> {
+        self.results
+            .iter()
+            .filter(|result| result.silent())
+            .collect()
     }
 }
 
@@ -679,6 +700,35 @@ mod tests {
             };
             assert!(!result.passed(), "{expect:?}");
         }
+    }
+
+    #[test]
+    fn a_silent_declared_udp_flow_is_unproven_but_a_silent_tcp_flow_fails() {
+        let result = |kind: ProbeKind, expect: Expect, outcome: ProbeOutcome| ProbeResult {
+            probe: Probe {
+                team: "t01".into(),
+                from: "a".into(),
+                kind,
+                target: Ipv4Addr::LOCALHOST,
+                port: 514,
+                expect,
+                reason: "flows[1] udp/514".into(),
+            },
+            outcome,
+        };
+        let silent = result(ProbeKind::Udp, Expect::Reachable, ProbeOutcome::Blocked);
+        assert!(silent.passed() && silent.silent());
+        let tcp = result(ProbeKind::Tcp, Expect::Reachable, ProbeOutcome::Blocked);
+        assert!(!tcp.passed() && !tcp.silent());
+        // Reaching what must stay blocked fails over UDP as over TCP.
+        let leak = result(ProbeKind::Udp, Expect::Blocked, ProbeOutcome::Refused);
+        assert!(!leak.passed() && !leak.silent());
+        let report = VerifyReport {
+            results: vec![silent, tcp, leak],
+            seconds: 0.0,
+        };
+        assert_eq!(report.unproven().len(), 1);
+        assert_eq!(report.failures().len(), 2);
     }
 
     #[test]

@@ -109,6 +109,18 @@ pub fn print_report(report: &VerifyReport, output: Output) {
             failure.outcome
         );
     }
+    let unproven = report.unproven();
+    if !unproven.is_empty() {
+        let flows: std::collections::BTreeSet<&str> = unproven
+            .iter()
+            .map(|result| result.probe.reason.as_str())
+            .collect();
+        println!(
+            "note: {} UDP probe(s) of declared flows got no answer ({}): a listener that never replies, such as syslog, looks like a drop, so their delivery is not proven",
+            unproven.len(),
+            flows.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
     println!(
         "verify: {} probes, {} failed, {:.1}s — {}",
         report.results.len(),
