@@ -76,12 +76,15 @@ impl FromRequestParts<AppState> for Caller {
                 return Err(RequestError::TooManyRequests { lang });
             }
             return match principal_for_token(state, &token).await? {
-                Some(principal) => Ok(Caller {
-                    principal: Some(principal),
-                    credential: Credential::Bearer,
-                    api,
-                    lang,
-                }),
+                Some(principal) => {
+                    admit_read(state, parts, &principal, lang, api)?;
+                    Ok(Caller {
+                        principal: Some(principal),
+                        credential: Credential::Bearer,
+                        api,
+                        lang,
+                    })
+                }
                 None => {
                     if let Some(address) = client {
                         state.record_login_failure(address);
@@ -93,6 +96,7 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(session_id) = cookie(&parts.headers, SESSION_COOKIE)
             && let Some(principal) = state.web_session(&session_id)
         {
+            admit_read(state, parts, &principal, lang, api)?;
             return Ok(Caller {
                 principal: Some(principal),
                 credential: Credential::Cookie { session_id },
@@ -107,6 +111,34 @@ impl FromRequestParts<AppState> for Caller {
             lang,
         })
     }
+}
+
+/// A team's read (GET or HEAD) passes its read allowance (`fair_share`)
+/// before the handler renders anything; writes have their own allowances
+/// in the handlers, and the instructor is not limited.
+fn admit_read(
+    state: &AppState,
+    parts: &Parts,
+    principal: &Principal,
+    lang: crate::i18n::Lang,
+    api: bool,
+) -> Result<(), RequestError> {
+    let Principal::Team { index, .. } = principal else {
+        return Ok(());
+    };
+    if parts.method != axum::http::Method::GET && parts.method != axum::http::Method::HEAD {
+        return Ok(());
+    }
+    let kind = crate::fair_share::WriteKind::Read;
+    state
+        .fair_share()
+        .admit(*index, kind)
+        .map_err(|refusal| RequestError::Refused {
+            kind,
+            refusal,
+            lang,
+            api,
+        })
 }
 
 impl Caller {

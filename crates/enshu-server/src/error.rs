@@ -136,6 +136,7 @@ pub(crate) fn refusal_message(lang: Lang, kind: WriteKind, refusal: Refusal) -> 
         WriteKind::Login => Msg::TooFastLogin,
         WriteKind::WayIn => Msg::TooFastWayIn,
         WriteKind::LiveStream => Msg::TooManyStreams,
+        WriteKind::Read => Msg::TooFastRead,
     };
     lang.t(message).replace("{s}", &seconds.to_string())
 }

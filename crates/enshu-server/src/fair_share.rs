@@ -35,10 +35,13 @@ pub enum WriteKind {
     WayIn,
     /// A live-update stream (`/events`), held open.
     LiveStream,
+    /// A page or API read (GET) by a team: not a write, but a scoreboard
+    /// or a timeline costs the server as much, so it has its allowance too.
+    Read,
 }
 
 impl WriteKind {
-    pub const ALL: [WriteKind; 7] = [
+    pub const ALL: [WriteKind; 8] = [
         WriteKind::Answer,
         WriteKind::Report,
         WriteKind::Hint,
@@ -46,6 +49,7 @@ impl WriteKind {
         WriteKind::Login,
         WriteKind::WayIn,
         WriteKind::LiveStream,
+        WriteKind::Read,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +61,7 @@ impl WriteKind {
             WriteKind::Login => "login",
             WriteKind::WayIn => "way_in",
             WriteKind::LiveStream => "live_stream",
+            WriteKind::Read => "read",
         }
     }
 }
@@ -106,6 +111,10 @@ pub struct FairShareLimits {
     /// Live-update streams (`/events`) open at once per team (16: a few
     /// tabs each for four people); one beyond gets 429.
     pub live_streams: u32,
+    /// A team's pages and API reads (GET): 120 at once, 600 a minute, no
+    /// quota. Four people clicking and a live portal's fragment reloads
+    /// stay far below; a script looping on an expensive page does not.
+    pub read: Rate,
 }
 
 impl Default for FairShareLimits {
@@ -145,6 +154,11 @@ impl Default for FairShareLimits {
             way_in_total: 32,
             web_sessions: 64,
             live_streams: 16,
+            read: Rate {
+                burst: 120,
+                per_minute: 600,
+                quota: None,
+            },
         }
     }
 }
@@ -158,6 +172,7 @@ impl FairShareLimits {
             WriteKind::Firewall => self.firewall,
             WriteKind::Login => self.login,
             WriteKind::WayIn => self.way_in,
+            WriteKind::Read => self.read,
             // Capped by count (`live_streams`), not by rate.
             WriteKind::LiveStream => Rate {
                 burst: u32::MAX,

@@ -168,3 +168,88 @@ async fn a_refused_form_post_gets_a_page_in_the_users_language() {
     assert!(page.contains("ヒントの要求が速すぎます"), "{page}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_team_looping_on_its_pages_is_refused_but_others_and_static_files_are_served() {
+    let mut options = enshu_server::ServerOptions::default();
+    options.fair_share.read.burst = 5;
+    options.fair_share.read.per_minute = 6;
+    let server = TestServer::start_with(2, options).await;
+    let read = |team: u32, path: &'static str| {
+        server
+            .client
+            .get(server.url(path))
+            .bearer_auth(team_token(team))
+            .header("accept-language", "ja")
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(read(1, "/api/team").await.unwrap().status(), 200);
+    }
+    let refused = read(1, "/api/team/timeline").await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=10).contains(&retry_after), "Retry-After {retry_after}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["kind"], "read");
+    let message = body["error"].as_str().unwrap();
+    assert!(message.contains("ページの読み込みが多すぎます"), "{message}");
+    // A browser gets the page in its language.
+    let page = server
+        .client
+        .get(server.url("/team"))
+        .bearer_auth(team_token(1))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 429);
+    assert!(page.text().await.unwrap().contains("Too many pages loaded"));
+    // Static files are not reads of the team's data, and team 2 has its own allowance.
+    assert_eq!(read(1, "/static/app.js").await.unwrap().status(), 200);
+    assert_eq!(read(1, "/static/app.css").await.unwrap().status(), 200);
+    for _ in 0..5 {
+        assert_eq!(read(2, "/api/team").await.unwrap().status(), 200);
+    }
+    // Writes keep their own allowance.
+    let blocked = server
+        .client
+        .post(server.url("/api/team/firewall"))
+        .bearer_auth(team_token(1))
+        .json(&json!({"action": "block", "address": "10.64.100.23"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), 200);
+    // The instructor is not limited and sees the refusals.
+    for _ in 0..10 {
+        let report = server
+            .client
+            .get(server.url("/api/instructor/fair-share"))
+            .bearer_auth(INSTRUCTOR_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(report.status(), 200);
+    }
+    let report: Value = server
+        .client
+        .get(server.url("/api/instructor/fair-share"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refused = report["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{report}");
+    assert_eq!(refused[0]["team"], 1);
+    assert_eq!(refused[0]["kind"], "read");
+    assert_eq!(refused[0]["rate"], 2);
+    server.stop().await;
+}
