@@ -40,6 +40,15 @@ pub enum WriteKind {
     Read,
 }
 
+/// Why a portal connection was closed as soon as it was accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RefusedConnections {
+    /// Its client address had `portal_per_address` open already.
+    pub per_address: u64,
+    /// The portal had `portal_total` open already.
+    pub total: u64,
+}
+
 impl WriteKind {
     pub const ALL: [WriteKind; 8] = [
         WriteKind::Answer,
@@ -115,6 +124,11 @@ pub struct FairShareLimits {
     /// quota. Four people clicking and a live portal's fragment reloads
     /// stay far below; a script looping on an expensive page does not.
     pub read: Rate,
+    /// TCP connections open at once to the HTTPS portal per client address
+    /// (64: a classroom's browsers behind one NAT stay well below) and in
+    /// all (1,024); one beyond is closed as soon as it is accepted.
+    pub portal_per_address: u32,
+    pub portal_total: u32,
 }
 
 impl Default for FairShareLimits {
@@ -159,6 +173,8 @@ impl Default for FairShareLimits {
                 per_minute: 600,
                 quota: None,
             },
+            portal_per_address: 64,
+            portal_total: 1024,
         }
     }
 }
@@ -335,6 +351,15 @@ pub struct FairShare {
     /// too often (the team is not known then).
     blocked_logins: AtomicU64,
     live_streams: Mutex<HashMap<u32, u32>>,
+    portal: Mutex<PortalConnections>,
+    refused_connections: Mutex<RefusedConnections>,
+}
+
+/// Connections open to the HTTPS portal, per client address and in all.
+#[derive(Debug, Default)]
+struct PortalConnections {
+    open: u32,
+    per_address: HashMap<IpAddr, u32>,
 }
 
 impl FairShare {
@@ -346,7 +371,53 @@ impl FairShare {
             refused: Mutex::new(BTreeMap::new()),
             blocked_logins: AtomicU64::new(0),
             live_streams: Mutex::new(HashMap::new()),
+            portal: Mutex::new(PortalConnections::default()),
+            refused_connections: Mutex::new(RefusedConnections::default()),
         }
+    }
+
+    /// Admits a TCP connection from `peer` to the HTTPS portal, before its
+    /// TLS handshake; the permit holds its place until dropped (the
+    /// connection closed). A refusal is counted here.
+    pub fn admit_portal_connection(
+        self: &Arc<Self>,
+        peer: IpAddr,
+    ) -> Result<PortalConnectionPermit, Refusal> {
+        let mut portal = self.portal.lock().expect("fair share lock");
+        let from_peer = portal.per_address.get(&peer).copied().unwrap_or(0);
+        let refused = if from_peer >= self.limits.portal_per_address {
+            Some(true)
+        } else if portal.open >= self.limits.portal_total {
+            Some(false)
+        } else {
+            None
+        };
+        if let Some(per_address) = refused {
+            drop(portal);
+            let mut counts = self.refused_connections.lock().expect("fair share lock");
+            if per_address {
+                counts.per_address += 1;
+            } else {
+                counts.total += 1;
+            }
+            return Err(Refusal::Concurrent);
+        }
+        portal.open += 1;
+        *portal.per_address.entry(peer).or_default() += 1;
+        Ok(PortalConnectionPermit {
+            fair_share: Arc::clone(self),
+            peer,
+        })
+    }
+
+    /// Portal connections closed at once for being over a cap.
+    pub fn refused_connections(&self) -> RefusedConnections {
+        *self.refused_connections.lock().expect("fair share lock")
+    }
+
+    /// Portal connections open now.
+    pub fn portal_connections_open(&self) -> u32 {
+        self.portal.lock().expect("fair share lock").open
     }
 
     /// Counts a request refused for its address's failed logins.
@@ -479,6 +550,26 @@ impl Drop for WayInPermit {
             entry.open = entry.open.saturating_sub(1);
             if let Some(peer) = entry.peers.get_mut(&self.peer) {
                 peer.open = peer.open.saturating_sub(1);
+            }
+        }
+    }
+}
+
+/// A portal connection's place, given back when dropped.
+#[derive(Debug)]
+pub struct PortalConnectionPermit {
+    fair_share: Arc<FairShare>,
+    peer: IpAddr,
+}
+
+impl Drop for PortalConnectionPermit {
+    fn drop(&mut self) {
+        let mut portal = self.fair_share.portal.lock().expect("fair share lock");
+        portal.open = portal.open.saturating_sub(1);
+        if let Some(open) = portal.per_address.get_mut(&self.peer) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                portal.per_address.remove(&self.peer);
             }
         }
     }
@@ -649,6 +740,32 @@ mod tests {
         let _other_team = fair_share.admit_live_stream(2).unwrap();
         drop(first);
         assert!(fair_share.admit_live_stream(1).is_ok());
+    }
+
+    #[test]
+    fn portal_connections_are_capped_per_address_and_in_all_and_freed_on_drop() {
+        let fair_share = Arc::new(FairShare::new(FairShareLimits {
+            portal_per_address: 2,
+            portal_total: 3,
+            ..FairShareLimits::default()
+        }));
+        let one: IpAddr = "192.0.2.1".parse().unwrap();
+        let two: IpAddr = "192.0.2.2".parse().unwrap();
+        let first = fair_share.admit_portal_connection(one).unwrap();
+        let _second = fair_share.admit_portal_connection(one).unwrap();
+        assert!(fair_share.admit_portal_connection(one).is_err());
+        let _third = fair_share.admit_portal_connection(two).unwrap();
+        assert!(fair_share.admit_portal_connection(two).is_err());
+        assert_eq!(fair_share.portal_connections_open(), 3);
+        drop(first);
+        let _again = fair_share.admit_portal_connection(two).unwrap();
+        assert_eq!(
+            fair_share.refused_connections(),
+            RefusedConnections {
+                per_address: 1,
+                total: 1
+            }
+        );
     }
 
     #[test]

@@ -79,9 +79,15 @@ pub use tls::{
 
 use std::future::Future;
 
+use axum::serve::Listener as _;
+
 /// Serves the web UI and the JSON API over TLS on `listener` until
 /// `shutdown` completes; then stops accepting, ends the live streams and
 /// waits for requests in flight.
+///
+/// Each connection is served by hyper with a header-read timeout
+/// (`ServerOptions::header_read_timeout`), which also closes a
+/// connection left idle between requests: `axum::serve` sets none.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -89,20 +95,81 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let server_config = tls.server_config()?;
-    let tls_listener = tls::TlsListener::new(listener, server_config);
+    let mut tls_listener = tls::TlsListener::with_limits(
+        listener,
+        server_config,
+        state.fair_share().clone(),
+        state.options().handshake_timeout,
+    );
+    let header_read_timeout = state.options().header_read_timeout;
     let store_tail = tokio::spawn(live::tail_store(state.clone()));
     let app = router::router(state.clone());
-    let shutdown_state = state.clone();
-    let result = axum::serve(
-        tls_listener,
-        app.into_make_service_with_connect_info::<tls::ClientAddress>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        shutdown_state.begin_shutdown();
-    })
-    .await;
+    let (stopping, _) = tokio::sync::watch::channel(false);
+    // Every connection holds a receiver; all are gone when all closed.
+    let (all_closed, connection_open) = tokio::sync::watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer_address) = tokio::select! {
+            accepted = tls_listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        tokio::spawn(serve_connection(
+            stream,
+            peer_address,
+            app.clone(),
+            header_read_timeout,
+            stopping.subscribe(),
+            connection_open.clone(),
+        ));
+    }
     state.begin_shutdown();
+    drop(tls_listener);
+    stopping.send_replace(true);
+    drop(connection_open);
+    all_closed.closed().await;
     store_tail.abort();
-    result.map_err(ServerError::Serve)
+    Ok(())
+}
+
+async fn serve_connection(
+    stream: tls::PortalStream,
+    peer_address: std::net::SocketAddr,
+    app: axum::Router,
+    header_read_timeout: std::time::Duration,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+    _open: tokio::sync::watch::Receiver<()>,
+) {
+    use tower_service::Service as _;
+    let service = hyper::service::service_fn(
+        move |mut request: axum::http::Request<hyper::body::Incoming>| {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(tls::ClientAddress(peer_address)));
+            let mut app = app.clone();
+            async move { app.call(request.map(axum::body::Body::new)).await }
+        },
+    );
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let connection = builder
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .with_upgrades();
+    let mut connection = std::pin::pin!(connection);
+    let mut shutting_down = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%peer_address, %error, "portal connection ended");
+                }
+                return;
+            }
+            _ = stopping.wait_for(|stopping| *stopping), if !shutting_down => {
+                shutting_down = true;
+                connection.as_mut().graceful_shutdown();
+            }
+        }
+    }
 }

@@ -35,6 +35,11 @@ pub struct ServerOptions {
     pub store_poll_interval: Duration,
     /// Every team's allowance per kind of write (`fair_share`).
     pub fair_share: crate::fair_share::FairShareLimits,
+    /// How long a portal client may take to finish the TLS handshake (10 s).
+    pub handshake_timeout: Duration,
+    /// How long a portal connection may take to send a request's headers,
+    /// and may sit idle between requests (30 s); then it is closed.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -47,6 +52,8 @@ impl Default for ServerOptions {
             web_session_lifetime: Duration::from_secs(12 * 3600),
             store_poll_interval: Duration::from_millis(500),
             fair_share: crate::fair_share::FairShareLimits::default(),
+            handshake_timeout: crate::tls::HANDSHAKE_TIMEOUT,
+            header_read_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -3,11 +3,16 @@
 //!
 //! The handshake runs in its own task per connection rather than inside
 //! `Listener::accept`, so one slow or silent client cannot stall the
-//! accept loop for everyone else.
+//! accept loop for everyone else. Before it, each connection takes a
+//! place per client address and in all (`fair_share`): one over a cap is
+//! closed at once and counted, and a handshake not done within its
+//! timeout is dropped, so half-open connections cannot pile up.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
@@ -20,8 +25,10 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-/// How long a client may take to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::fair_share::{FairShare, PortalConnectionPermit};
+
+/// How long a client may take to finish the TLS handshake, by default.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the server's certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,14 +240,84 @@ impl Connected<IncomingStream<'_, TlsListener>> for ClientAddress {
     }
 }
 
+/// A TLS connection to the portal with its place (`fair_share`), given
+/// back when the connection is dropped.
+pub struct PortalStream {
+    stream: TlsStream<TcpStream>,
+    _permit: PortalConnectionPermit,
+}
+
+impl tokio::io::AsyncRead for PortalStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(context, buffer)
+    }
+}
+
+impl tokio::io::AsyncWrite for PortalStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(context, buffer)
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(context)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(context)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffers: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(context, buffers)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
+
 /// A TCP listener whose connections come out already TLS-terminated.
 pub struct TlsListener {
     local_address: SocketAddr,
-    established: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    established: mpsc::Receiver<(PortalStream, SocketAddr)>,
 }
 
 impl TlsListener {
+    /// With the default caps and handshake timeout, counted on their own.
     pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> TlsListener {
+        TlsListener::with_limits(
+            listener,
+            config,
+            Arc::new(FairShare::new(Default::default())),
+            HANDSHAKE_TIMEOUT,
+        )
+    }
+
+    /// Connections take their places in `fair_share` (and are counted
+    /// there when refused); a handshake gets `handshake_timeout`.
+    pub fn with_limits(
+        listener: TcpListener,
+        config: Arc<ServerConfig>,
+        fair_share: Arc<FairShare>,
+        handshake_timeout: Duration,
+    ) -> TlsListener {
         let local_address = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -248,6 +325,8 @@ impl TlsListener {
         tokio::spawn(accept_and_handshake(
             listener,
             TlsAcceptor::from(config),
+            fair_share,
+            handshake_timeout,
             sender,
         ));
         TlsListener {
@@ -260,7 +339,9 @@ impl TlsListener {
 async fn accept_and_handshake(
     listener: TcpListener,
     acceptor: TlsAcceptor,
-    sender: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+    fair_share: Arc<FairShare>,
+    handshake_timeout: Duration,
+    sender: mpsc::Sender<(PortalStream, SocketAddr)>,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -275,13 +356,26 @@ async fn accept_and_handshake(
                 continue;
             }
         };
+        let permit = match fair_share.admit_portal_connection(peer_address.ip()) {
+            Ok(permit) => permit,
+            Err(_) => {
+                // Closed at once: the client sees the end, not a hang.
+                drop(tcp_stream);
+                tracing::debug!(%peer_address, "portal connection over its cap, closed");
+                continue;
+            }
+        };
         let _ = tcp_stream.set_nodelay(true);
         let acceptor = acceptor.clone();
         let sender = sender.clone();
         tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp_stream)).await {
-                Ok(Ok(tls_stream)) => {
-                    let _ = sender.send((tls_stream, peer_address)).await;
+            match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp_stream)).await {
+                Ok(Ok(stream)) => {
+                    let established = PortalStream {
+                        stream,
+                        _permit: permit,
+                    };
+                    let _ = sender.send((established, peer_address)).await;
                 }
                 Ok(Err(error)) => tracing::debug!(%peer_address, %error, "tls handshake failed"),
                 Err(_) => tracing::debug!(%peer_address, "tls handshake timed out"),
@@ -291,7 +385,7 @@ async fn accept_and_handshake(
 }
 
 impl Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = PortalStream;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {

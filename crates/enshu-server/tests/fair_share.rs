@@ -197,7 +197,10 @@ async fn a_team_looping_on_its_pages_is_refused_but_others_and_static_files_are_
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["kind"], "read");
     let message = body["error"].as_str().unwrap();
-    assert!(message.contains("ページの読み込みが多すぎます"), "{message}");
+    assert!(
+        message.contains("ページの読み込みが多すぎます"),
+        "{message}"
+    );
     // A browser gets the page in its language.
     let page = server
         .client
@@ -251,5 +254,122 @@ async fn a_team_looping_on_its_pages_is_refused_but_others_and_static_files_are_
     assert_eq!(refused[0]["team"], 1);
     assert_eq!(refused[0]["kind"], "read");
     assert_eq!(refused[0]["rate"], 2);
+    server.stop().await;
+}
+
+/// Waits up to `within` for the server to close `stream` (end or reset).
+async fn closed_by_server(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut buffer = [0u8; 64];
+    loop {
+        match tokio::time::timeout(within, stream.read(&mut buffer)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_holding_connections_cannot_starve_another_and_is_cut_off() {
+    let mut options = enshu_server::ServerOptions::default();
+    options.fair_share.portal_per_address = 8;
+    options.handshake_timeout = Duration::from_secs(1);
+    options.header_read_timeout = Duration::from_secs(1);
+    let server = TestServer::start_with(2, options).await;
+    let address: std::net::SocketAddr = server
+        .url("")
+        .trim_start_matches("https://")
+        .parse()
+        .unwrap();
+    // 127.0.0.1 holds its 8 places with connections that never say hello.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(tokio::net::TcpStream::connect(address).await.unwrap());
+    }
+    // Wait until the server took all eight.
+    let started = Instant::now();
+    while server.state.fair_share().portal_connections_open() < 8 {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "connections not accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A ninth is closed at once, and counted.
+    let mut over = tokio::net::TcpStream::connect(address).await.unwrap();
+    assert!(
+        closed_by_server(&mut over, Duration::from_millis(500)).await,
+        "a connection over the cap stayed open"
+    );
+    // Another address of the same machine is answered at once.
+    let other = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let asked = Instant::now();
+    let response = other
+        .get(server.url("/api/team"))
+        .bearer_auth(team_token(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answered_in = asked.elapsed();
+    assert!(answered_in < Duration::from_millis(500), "{answered_in:?}");
+    let report: Value = other
+        .get(server.url("/api/instructor/fair-share"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["refused_connections"]["per_address"], 1, "{report}");
+    assert_eq!(report["limits"]["portal_per_address"], 8);
+    // The half-open ones are closed once their handshake timed out.
+    for stream in &mut held {
+        assert!(
+            closed_by_server(stream, Duration::from_secs(3)).await,
+            "a silent connection outlived the handshake timeout"
+        );
+    }
+    // A connection left idle after its request is closed too, and the
+    // address is served normally again.
+    drop(other);
+    let started = Instant::now();
+    while server.state.fair_share().portal_connections_open() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{} connections still open",
+            server.state.fair_share().portal_connections_open()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let idle = support::client();
+    let response = idle
+        .get(server.url("/api/team"))
+        .bearer_auth(team_token(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(server.state.fair_share().portal_connections_open(), 1);
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    assert_eq!(
+        server.state.fair_share().portal_connections_open(),
+        0,
+        "an idle keep-alive connection outlived the header-read timeout"
+    );
+    // The client reconnects transparently.
+    let response = idle
+        .get(server.url("/api/team"))
+        .bearer_auth(team_token(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     server.stop().await;
 }

@@ -40,6 +40,7 @@ pub(crate) async fn fair_share(
         "limits": fair_share.limits(),
         "refused": refused,
         "blocked_logins": fair_share.blocked_logins(),
+        "refused_connections": fair_share.refused_connections(),
     })))
 }
 
