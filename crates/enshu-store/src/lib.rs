@@ -30,6 +30,9 @@
 //! - **Gapless order:** per session, `seq` is 1, 2, 3, ... in commit order,
 //!   also under concurrent appenders.
 //! - **No plain tokens:** a team's token is stored only as its SHA-256.
+//! - **Refusals are counts, not events:** the `refusals` table holds what
+//!   the server refused per (team, kind, reason), added to at most once a
+//!   minute, so a flood never grows the log.
 //!
 //! # Layout
 //!
@@ -62,7 +65,7 @@ pub use enshu_clock::MAX_SPEED as MAX_CLOCK_SPEED;
 pub use error::StoreError;
 pub use event::{ClockAction, Event, EventKind, EventQuery, InvalidEvent, NewEvent, TeamFilter};
 pub use ground_truth::{CheckResultKind, GroundTruth};
-pub use model::{NewSession, NewTeam, Session, SessionId, SessionState, Team};
+pub use model::{NewSession, NewTeam, RefusalTally, Session, SessionId, SessionState, Team};
 pub use token::{generate_team_token, hash_team_token};
 
 use postgres::PostgresBackend;
@@ -176,6 +179,25 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let token_hash = hash_team_token(token);
         on_backend!(self, backend => backend.set_team_token_hash(session, team_index, &token_hash).await)
+    }
+
+    /// Adds `tallies` to the session's refusal counts, in one transaction.
+    /// The server calls this at most once a minute with what it refused
+    /// since, so the counts survive its restart without an event each.
+    pub async fn add_refusals(
+        &self,
+        session: SessionId,
+        tallies: &[RefusalTally],
+    ) -> Result<(), StoreError> {
+        if tallies.is_empty() {
+            return Ok(());
+        }
+        on_backend!(self, backend => backend.add_refusals(session, tallies).await)
+    }
+
+    /// The session's refusal counts, by team (none first), kind and reason.
+    pub async fn refusals(&self, session: SessionId) -> Result<Vec<RefusalTally>, StoreError> {
+        on_backend!(self, backend => backend.refusals(session).await)
     }
 
     /// Appends an event stamped with the store's clock; see [`Store::append_event`].

@@ -82,3 +82,15 @@ pub struct NewSession {
     pub scenario_yaml: String,
     pub teams: Vec<NewTeam>,
 }
+
+/// Requests of one kind the server refused to one team (`team` `None`:
+/// refused before a team was known, such as a portal connection over its
+/// cap), and why (`rate`, `quota`, `concurrent`). The store adds these up;
+/// the kinds and reasons are the server's (`enshu-server`'s `fair_share`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalTally {
+    pub team: Option<u32>,
+    pub kind: String,
+    pub reason: String,
+    pub count: u64,
+}

@@ -26,7 +26,7 @@ use sqlx::{Row, SqliteConnection};
 
 use crate::error::{DatabaseContext, StoreError};
 use crate::event::EventQuery;
-use crate::model::{NewSession, Session, SessionId, SessionState, Team};
+use crate::model::{NewSession, RefusalTally, Session, SessionId, SessionState, Team};
 use crate::rows::{
     EventInsert, EventRow, SessionRow, TeamRow, limit_parameter, team_filter_parameters,
 };
@@ -229,6 +229,55 @@ impl SqliteBackend {
                 .await
                 .during("replacing a team token")?;
         Ok(result.rows_affected() == 1)
+    }
+
+    pub(crate) async fn add_refusals(
+        &self,
+        session: SessionId,
+        tallies: &[RefusalTally],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.writer.begin().await.during("adding refusal counts")?;
+        for tally in tallies {
+            sqlx::query(
+                "INSERT INTO refusals (session_id, team_index, kind, reason, count) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (session_id, team_index, kind, reason) DO UPDATE SET count = count + excluded.count",
+            )
+            .bind(session.0)
+            .bind(i64::from(tally.team.unwrap_or(0)))
+            .bind(&tally.kind)
+            .bind(&tally.reason)
+            .bind(i64::try_from(tally.count).unwrap_or(i64::MAX))
+            .execute(&mut *transaction)
+            .await
+            .during("adding refusal counts")?;
+        }
+        transaction.commit().await.during("adding refusal counts")?;
+        Ok(())
+    }
+
+    pub(crate) async fn refusals(
+        &self,
+        session: SessionId,
+    ) -> Result<Vec<RefusalTally>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT team_index, kind, reason, count FROM refusals WHERE session_id = ? ORDER BY team_index, kind, reason",
+        )
+        .bind(session.0)
+        .fetch_all(&self.readers)
+        .await
+        .during("reading refusals")?;
+        rows.iter()
+            .map(|row| {
+                let team: i64 = row.try_get("team_index").during("reading refusals")?;
+                let count: i64 = row.try_get("count").during("reading refusals")?;
+                Ok(RefusalTally {
+                    team: u32::try_from(team).ok().filter(|team| *team > 0),
+                    kind: row.try_get("kind").during("reading refusals")?,
+                    reason: row.try_get("reason").during("reading refusals")?,
+                    count: u64::try_from(count).unwrap_or(0),
+                })
+            })
+            .collect()
     }
 
     pub(crate) async fn team_by_token_hash(

@@ -15,8 +15,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use enshu_scoring::{DeadlineAnchor, ObjectiveRule, ObjectiveStatus, Phase, TeamClock};
 use enshu_store::scoring_input::scoring_events;
 use enshu_store::{
-    ClockAction, EventKind, EventQuery, InvalidEvent, NewEvent, NewSession, NewTeam, Session,
-    Store, StoreError, TeamFilter, hash_team_token,
+    ClockAction, EventKind, EventQuery, InvalidEvent, NewEvent, NewSession, NewTeam, RefusalTally,
+    Session, Store, StoreError, TeamFilter, hash_team_token,
 };
 
 const POSTGRES_URL_VARIABLE: &str = "ENSHU_TEST_POSTGRES_URL";
@@ -734,6 +734,61 @@ async fn sqlite_database_uses_wal_and_foreign_keys() {
     store.close().await;
 }
 
+async fn refusal_counts_add_up_and_survive_reopening(database: TestDatabase) {
+    let store = database.open().await;
+    let session = create_session(&store, "refusals", 2).await;
+    let other = create_session(&store, "refusals-other", 1).await;
+    let tally = |team: Option<u32>, kind: &str, reason: &str, count: u64| RefusalTally {
+        team,
+        kind: kind.to_owned(),
+        reason: reason.to_owned(),
+        count,
+    };
+    assert_eq!(store.refusals(session.id).await.unwrap(), vec![]);
+    store
+        .add_refusals(
+            session.id,
+            &[
+                tally(Some(2), "answer", "rate", 40),
+                tally(Some(1), "read", "rate", 3),
+                tally(None, "portal_connection", "per_address", 7),
+            ],
+        )
+        .await
+        .unwrap();
+    // A minute later: more of one, a new reason of another.
+    store
+        .add_refusals(
+            session.id,
+            &[
+                tally(Some(2), "answer", "rate", 2),
+                tally(Some(2), "answer", "quota", 1),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .add_refusals(other.id, &[tally(Some(1), "answer", "rate", 5)])
+        .await
+        .unwrap();
+    store.close().await;
+    let store = database.open().await;
+    assert_eq!(
+        store.refusals(session.id).await.unwrap(),
+        vec![
+            tally(None, "portal_connection", "per_address", 7),
+            tally(Some(1), "read", "rate", 3),
+            tally(Some(2), "answer", "quota", 1),
+            tally(Some(2), "answer", "rate", 42),
+        ]
+    );
+    assert_eq!(
+        store.refusals(other.id).await.unwrap(),
+        vec![tally(Some(1), "answer", "rate", 5)]
+    );
+    store.close().await;
+}
+
 macro_rules! suite {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -766,4 +821,5 @@ suite!(
     team_tokens_are_stored_hashed_and_verified,
     events_after_reads_the_tail_in_order,
     stored_events_score_end_to_end,
+    refusal_counts_add_up_and_survive_reopening,
 );
