@@ -6,8 +6,10 @@
 //!
 //! A refusal is counted per (team, kind) here, in memory, and shown to the
 //! instructor (`/api/instructor/fair-share`); it is never an event, or a
-//! flood would fill the log it is kept out of. The counts, and the quotas'
-//! use, start again when the server restarts.
+//! flood would fill the log it is kept out of. The server adds what was
+//! refused since the last time to the store's refusal counts at most once
+//! a minute (`refusal_log`) and loads them at start, so the counts survive
+//! a restart; the quotas' use starts again.
 //!
 //! [`TokenBucket`] and [`Allowance`] are pure: they take the time as an
 //! argument.
@@ -72,6 +74,11 @@ impl WriteKind {
             WriteKind::LiveStream => "live_stream",
             WriteKind::Read => "read",
         }
+    }
+
+    /// The kind [`WriteKind::name`] names.
+    pub fn from_name(name: &str) -> Option<WriteKind> {
+        WriteKind::ALL.into_iter().find(|kind| kind.name() == name)
     }
 }
 
@@ -260,6 +267,15 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// How the store names this reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::Rate { .. } => "rate",
+            Refusal::Quota => "quota",
+            Refusal::Concurrent => "concurrent",
+        }
+    }
+
     /// Whole seconds for `Retry-After` (at least 1); none for a quota.
     pub fn retry_after_seconds(self) -> Option<u64> {
         match self {
@@ -322,6 +338,19 @@ impl RefusalCount {
     }
 }
 
+/// The `'static` names of a stored (kind, reason), if this server knows them.
+fn static_names(kind: &str, reason: &str) -> Option<(&'static str, &'static str)> {
+    let kind = match kind {
+        PORTAL_CONNECTION => PORTAL_CONNECTION,
+        BLOCKED_LOGIN => BLOCKED_LOGIN,
+        other => WriteKind::from_name(other)?.name(),
+    };
+    let reason = ["rate", "quota", "concurrent", "per_address", "total"]
+        .into_iter()
+        .find(|known| *known == reason)?;
+    Some((kind, reason))
+}
+
 /// Peers remembered per team's way in before new ones are refused (a
 /// peer is forgotten once its connections closed and its bucket refilled).
 const WAY_IN_PEERS: usize = 1024;
@@ -353,7 +382,13 @@ pub struct FairShare {
     live_streams: Mutex<HashMap<u32, u32>>,
     portal: Mutex<PortalConnections>,
     refused_connections: Mutex<RefusedConnections>,
+    /// What was refused since the store was last told (`take_unsaved`).
+    unsaved: Mutex<BTreeMap<(Option<u32>, &'static str, &'static str), u64>>,
 }
+
+/// Kinds of refusal made before a team is known, as the store names them.
+const PORTAL_CONNECTION: &str = "portal_connection";
+const BLOCKED_LOGIN: &str = "blocked_login";
 
 /// Connections open to the HTTPS portal, per client address and in all.
 #[derive(Debug, Default)]
@@ -373,6 +408,74 @@ impl FairShare {
             live_streams: Mutex::new(HashMap::new()),
             portal: Mutex::new(PortalConnections::default()),
             refused_connections: Mutex::new(RefusedConnections::default()),
+            unsaved: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn unsaved(&self, team: Option<u32>, kind: &'static str, reason: &'static str) {
+        *self
+            .unsaved
+            .lock()
+            .expect("fair share lock")
+            .entry((team, kind, reason))
+            .or_default() += 1;
+    }
+
+    /// What was refused since the last call, for the store, and forgets it.
+    pub fn take_unsaved(&self) -> Vec<enshu_store::RefusalTally> {
+        std::mem::take(&mut *self.unsaved.lock().expect("fair share lock"))
+            .into_iter()
+            .map(|((team, kind, reason), count)| enshu_store::RefusalTally {
+                team,
+                kind: kind.to_owned(),
+                reason: reason.to_owned(),
+                count,
+            })
+            .collect()
+    }
+
+    /// Puts back what [`FairShare::take_unsaved`] gave when the store
+    /// could not take it, to be tried again.
+    pub fn keep_unsaved(&self, tallies: &[enshu_store::RefusalTally]) {
+        let mut unsaved = self.unsaved.lock().expect("fair share lock");
+        for tally in tallies {
+            if let Some((kind, reason)) = static_names(&tally.kind, &tally.reason) {
+                *unsaved.entry((tally.team, kind, reason)).or_default() += tally.count;
+            }
+        }
+    }
+
+    /// Adds counts the store kept from before this server started to what
+    /// the instructor is shown (not to what is unsaved).
+    pub fn add_saved(&self, tallies: &[enshu_store::RefusalTally]) {
+        for tally in tallies {
+            match (tally.team, tally.kind.as_str(), tally.reason.as_str()) {
+                (None, PORTAL_CONNECTION, reason) => {
+                    let mut counts = self.refused_connections.lock().expect("fair share lock");
+                    if reason == "per_address" {
+                        counts.per_address += tally.count;
+                    } else {
+                        counts.total += tally.count;
+                    }
+                }
+                (None, BLOCKED_LOGIN, _) => {
+                    self.blocked_logins
+                        .fetch_add(tally.count, Ordering::Relaxed);
+                }
+                (Some(team), kind, reason) => {
+                    let Some(kind) = WriteKind::from_name(kind) else {
+                        continue;
+                    };
+                    let mut refused = self.refused.lock().expect("fair share lock");
+                    let count = refused.entry((team, kind)).or_default();
+                    match reason {
+                        "rate" => count.rate += tally.count,
+                        "quota" => count.quota += tally.count,
+                        _ => count.concurrent += tally.count,
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -400,6 +503,12 @@ impl FairShare {
             } else {
                 counts.total += 1;
             }
+            drop(counts);
+            self.unsaved(
+                None,
+                PORTAL_CONNECTION,
+                if per_address { "per_address" } else { "total" },
+            );
             return Err(Refusal::Concurrent);
         }
         portal.open += 1;
@@ -423,6 +532,7 @@ impl FairShare {
     /// Counts a request refused for its address's failed logins.
     pub fn count_blocked_login(&self) {
         self.blocked_logins.fetch_add(1, Ordering::Relaxed);
+        self.unsaved(None, BLOCKED_LOGIN, "rate");
     }
 
     pub fn blocked_logins(&self) -> u64 {
@@ -456,6 +566,7 @@ impl FairShare {
             .entry((team, kind))
             .or_default()
             .add(refusal);
+        self.unsaved(Some(team), kind.name(), refusal.reason());
     }
 
     /// Admits a new connection from `peer` to `team`'s way in; the

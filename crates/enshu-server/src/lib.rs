@@ -20,8 +20,10 @@
 //! - [`state`]: [`AppState`] and the live-event channel.
 //! - `auth`: instructor and team principals, cookie sessions, bearer
 //!   tokens, CSRF, login rate limiting.
-//! - [`fair_share`]: per-team token buckets and quotas on every write,
-//!   refusals counted in memory.
+//! - [`fair_share`]: per-team token buckets and quotas on every write and
+//!   on reads, the portal's connection caps, refusals counted in memory;
+//!   `refusal_log` adds them to the store once a minute and loads them at
+//!   start.
 //! - `exercise`: the pure part: scoring rules from the scenario, answer
 //!   and report checking, snapshots of the log, alerts.
 //! - `scoreboard_cache`: the instructor scoreboard scored once per log
@@ -45,7 +47,10 @@
 //! - **Fair share:** every write a team makes passes its own allowance per
 //!   kind (`fair_share`) before anything is parsed further or appended; a
 //!   refusal is a 429 in the caller's language with `Retry-After`, counted
-//!   in memory and shown to the instructor, never an event.
+//!   and shown to the instructor, never an event (the counts are kept in
+//!   the store's `refusals` table, at most once a minute). A team's reads
+//!   pass an allowance of their own; a portal connection takes a place
+//!   per client address and in all before its TLS handshake.
 
 #![forbid(unsafe_code)]
 
@@ -62,6 +67,7 @@ mod exercise;
 mod html;
 mod live;
 mod pages;
+mod refusal_log;
 mod router;
 mod scoreboard_cache;
 mod security;
@@ -103,6 +109,10 @@ pub async fn serve(
     );
     let header_read_timeout = state.options().header_read_timeout;
     let store_tail = tokio::spawn(live::tail_store(state.clone()));
+    let refusals_kept = tokio::spawn(refusal_log::keep(
+        state.clone(),
+        state.options().refusals_saved_every,
+    ));
     let app = router::router(state.clone());
     let (stopping, _) = tokio::sync::watch::channel(false);
     // Every connection holds a receiver; all are gone when all closed.
@@ -128,6 +138,8 @@ pub async fn serve(
     drop(connection_open);
     all_closed.closed().await;
     store_tail.abort();
+    refusals_kept.abort();
+    refusal_log::save(&state).await;
     Ok(())
 }
 

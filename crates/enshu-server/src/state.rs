@@ -40,6 +40,8 @@ pub struct ServerOptions {
     /// How long a portal connection may take to send a request's headers,
     /// and may sit idle between requests (30 s); then it is closed.
     pub header_read_timeout: Duration,
+    /// How often what was refused is added to the store's counts (60 s).
+    pub refusals_saved_every: Duration,
 }
 
 impl Default for ServerOptions {
@@ -54,6 +56,7 @@ impl Default for ServerOptions {
             fair_share: crate::fair_share::FairShareLimits::default(),
             handshake_timeout: crate::tls::HANDSHAKE_TIMEOUT,
             header_read_timeout: Duration::from_secs(30),
+            refusals_saved_every: Duration::from_secs(60),
         }
     }
 }

@@ -373,3 +373,73 @@ async fn one_address_holding_connections_cannot_starve_another_and_is_cut_off() 
     assert_eq!(response.status(), 200);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusal_counts_are_kept_in_the_store_and_survive_a_restart() {
+    let mut options = enshu_server::ServerOptions::default();
+    options.fair_share.read.burst = 2;
+    options.refusals_saved_every = Duration::from_millis(200);
+    let server = TestServer::start_with(2, options.clone()).await;
+    let read = |server: &TestServer| {
+        server
+            .client
+            .get(server.url("/api/team"))
+            .bearer_auth(team_token(1))
+            .send()
+    };
+    let mut refused = 0;
+    for _ in 0..50 {
+        if read(&server).await.unwrap().status() == 429 {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 47, "{refused}");
+    // Saved within the interval, as one count, not one row or event each.
+    let started = Instant::now();
+    loop {
+        let saved = server.store.refusals(server.session).await.unwrap();
+        if saved.iter().map(|tally| tally.count).sum::<u64>() == refused {
+            assert_eq!(saved.len(), 1, "{saved:?}");
+            assert_eq!((saved[0].team, saved[0].kind.as_str()), (Some(1), "read"));
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "{saved:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let events_before = server.store.last_seq(server.session).await.unwrap();
+    // Refused just before a stop: saved at shutdown.
+    options.refusals_saved_every = Duration::from_secs(3600);
+    let mut last = 0;
+    for _ in 0..3 {
+        if read(&server).await.unwrap().status() == 429 {
+            last += 1;
+        }
+    }
+    let server = server.restart(2, options).await;
+    assert_eq!(
+        server.store.last_seq(server.session).await.unwrap(),
+        events_before
+    );
+    let started = Instant::now();
+    loop {
+        let report: Value = server
+            .client
+            .get(server.url("/api/instructor/fair-share"))
+            .bearer_auth(INSTRUCTOR_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let total = report["refused"][0]["total"].as_u64().unwrap_or(0);
+        if total == refused + last {
+            assert_eq!(report["refused"][0]["kind"], "read");
+            assert_eq!(report["refused"][0]["team"], 1);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "{report}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}

@@ -20,8 +20,8 @@ use crate::exercise::{self, Snapshot};
 use crate::state::AppState;
 
 /// `GET /api/instructor/fair-share`: every team's allowances and what was
-/// refused, per team and kind, since the server started (kept in memory,
-/// never in the log).
+/// refused, per team and kind, in this session: since the server started
+/// and, from the store's counts, before (never in the log).
 pub(crate) async fn fair_share(
     State(state): State<AppState>,
     caller: Caller,

@@ -115,6 +115,44 @@ impl TestServer {
             .await
             .expect("creating the session")
             .id;
+        TestServer::serve_stored(store, session, scenario, plan, options, directory, url).await
+    }
+
+    /// Stops this server and starts another on the same store and session,
+    /// as a restarted `enshu serve` would.
+    pub async fn restart(mut self, teams: u32, options: ServerOptions) -> TestServer {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(10), task)
+                .await
+                .expect("server stops within 10 s")
+                .unwrap();
+        }
+        let directory = std::mem::take(&mut self.directory);
+        let (scenario, plan, _) = quickstart_plan(teams);
+        TestServer::serve_stored(
+            self.store.clone(),
+            self.session,
+            scenario,
+            plan,
+            options,
+            directory,
+            self.database_url.clone(),
+        )
+        .await
+    }
+
+    async fn serve_stored(
+        store: Store,
+        session: SessionId,
+        scenario: enshu_scenario::Scenario,
+        plan: enshu_scenario::Plan,
+        options: ServerOptions,
+        directory: PathBuf,
+        url: String,
+    ) -> TestServer {
         let (live_events, _) = broadcast::channel(4096);
         let state = AppState::with_options(
             store.clone(),
@@ -237,7 +275,9 @@ impl Drop for TestServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = std::fs::remove_dir_all(&self.directory);
+        if !self.directory.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.directory);
+        }
     }
 }
 
