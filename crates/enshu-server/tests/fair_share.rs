@@ -443,3 +443,48 @@ async fn refusal_counts_are_kept_in_the_store_and_survive_a_restart() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_stream_outlives_the_header_read_timeout() {
+    use futures_util::StreamExt as _;
+    let options = enshu_server::ServerOptions {
+        header_read_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let server = TestServer::start_with(2, options).await;
+    let response = server
+        .client
+        .get(server.url("/events"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut stream = response.bytes_stream();
+    // Quiet for four times the timeout: the stream is a response being
+    // written, not a connection waiting for headers.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server
+        .store
+        .append(
+            server.session,
+            Some(1),
+            EventKind::InstructorNote {
+                text: "still there".into(),
+            },
+            "instructor:cli",
+        )
+        .await
+        .unwrap();
+    let mut received = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !received.contains("event: update") {
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("an update within 5 s")
+            .expect("the stream is still open")
+            .unwrap();
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    server.stop().await;
+}
