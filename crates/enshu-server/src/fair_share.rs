@@ -383,8 +383,11 @@ pub struct FairShare {
     portal: Mutex<PortalConnections>,
     refused_connections: Mutex<RefusedConnections>,
     /// What was refused since the store was last told (`take_unsaved`).
-    unsaved: Mutex<BTreeMap<(Option<u32>, &'static str, &'static str), u64>>,
+    unsaved: Mutex<BTreeMap<UnsavedKey, u64>>,
 }
+
+/// (team, kind, reason) as the store names them.
+type UnsavedKey = (Option<u32>, &'static str, &'static str);
 
 /// Kinds of refusal made before a team is known, as the store names them.
 const PORTAL_CONNECTION: &str = "portal_connection";
