@@ -25,15 +25,23 @@ trap cleanup EXIT
   --pool "${BENCH_POOL:-10.160.0.0/12}" | tail -n 2
 team_name() { printf 't%02d' "$1"; }
 # Wait until every team's first line has arrived (forwarders connect after
-# their routes exist), so the figures are of a running range.
+# their routes exist), so the figures are of a running range: every team at
+# once, each waiting inside its SIEM (one exec per team, not one per try).
+warm_start=$(date +%s.%N)
+warm_pids=()
 for team in $(seq 1 "$teams"); do
   t=$(team_name "$team")
-  docker exec "enshu-$session-$t-web01" bash -c 'echo bench-warmup >> /var/log/auth.log'
-  for _ in $(seq 1 120); do
-    docker exec "enshu-$session-$t-sc-soc" grep -q bench-warmup /var/log/remote/all.log 2>/dev/null && break
-    sleep 0.5
-  done
+  {
+    docker exec "enshu-$session-$t-web01" bash -c 'echo bench-warmup >> /var/log/auth.log'
+    docker exec "enshu-$session-$t-sc-soc" timeout 180 bash -c \
+      'until grep -q bench-warmup /var/log/remote/all.log 2>/dev/null; do sleep 0.5; done' ||
+      echo "$t" >>"$results/late"
+  } &
+  warm_pids+=($!)
 done
+wait "${warm_pids[@]}"
+late=0; [ -f "$results/late" ] && late=$(wc -l <"$results/late")
+echo "warm-up: first lines of $((teams - late)) of $teams teams arrived within $(awk -v a="$warm_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s after up"
 
 reader='import sys, time
 path, count, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
