@@ -18,7 +18,6 @@ use enshu_controller::verify::VerifyReport;
 use enshu_docker::DockerBackend;
 use enshu_engine::reset::{RangeHost, ResetLog, reset_team};
 use enshu_scenario::plan::Plan;
-use enshu_store::Store;
 use serde_json::json;
 
 use super::range::{self, CONCURRENCY};
@@ -41,15 +40,9 @@ pub struct Args {
 
 /// The served session's log, when there is one.
 async fn open_log(session: &str, database: Option<&str>) -> anyhow::Result<Option<ResetLog>> {
-    let url = super::serve::database_url(session, database);
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .and_then(|rest| rest.split('?').next())
-        && !std::path::Path::new(path).exists()
-    {
+    let Some(store) = super::serve::open_existing_store(session, database).await? else {
         return Ok(None);
-    }
-    let store = Store::open(&url).await?;
+    };
     Ok(store.session_by_name(session).await?.map(|found| ResetLog {
         store,
         session: found.id,

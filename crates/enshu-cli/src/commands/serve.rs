@@ -50,6 +50,23 @@ pub fn database_url(session: &str, given: Option<&str>) -> String {
     })
 }
 
+/// The session's store when it already has one; a SQLite file that does
+/// not exist yet is never created just to look into it.
+pub async fn open_existing_store(
+    session: &str,
+    given: Option<&str>,
+) -> anyhow::Result<Option<Store>> {
+    let url = database_url(session, given);
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .and_then(|rest| rest.split('?').next())
+        && !std::path::Path::new(path).exists()
+    {
+        return Ok(None);
+    }
+    Ok(Some(Store::open(&url).await?))
+}
+
 /// Make sure the store knows the session and its teams (tokens derived
 /// from the session secret, so they can be printed again).
 pub async fn ensure_store_session(

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use enshu_backend::Backend;
 use enshu_scenario::plan::labels;
-use enshu_store::{RefusalTally, Store, Team};
+use enshu_store::{RefusalTally, Team};
 use serde::Serialize;
 
 use super::Output;
@@ -83,16 +83,9 @@ async fn stored_refusals(
     session: &str,
     database: Option<&str>,
 ) -> anyhow::Result<Option<(Vec<Team>, Vec<RefusalTally>)>> {
-    let url = super::serve::database_url(session, database);
-    // Never create a database just to look into it.
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .and_then(|rest| rest.split('?').next())
-        && !std::path::Path::new(path).exists()
-    {
+    let Some(store) = super::serve::open_existing_store(session, database).await? else {
         return Ok(None);
-    }
-    let store = Store::open(&url).await?;
+    };
     let Some(stored) = store.session_by_name(session).await? else {
         store.close().await;
         return Ok(None);
