@@ -208,6 +208,7 @@ catalogue! {
     TooFastWayIn => ("接続が多すぎます。{s}秒後にもう一度お試しください", "Too many connections; try again in {s} s"),
     TooFastRead => ("ページの読み込みが多すぎます。{s}秒後にもう一度お試しください", "Too many pages loaded too fast; try again in {s} s"),
     TooManyStreams => ("開いているライブ更新が多すぎます。使っていないタブを閉じてください", "Too many live views open; close the tabs you do not use"),
+    SlowBody => ("送信に時間がかかりすぎたため打ち切りました。もう一度送信してください", "The request took too long to arrive and was cut off; please send it again"),
     QuotaReached => ("この種類の送信はこの演習の上限回数に達しました。講師に連絡してください", "Your team has used this exercise's allowance for this kind of request; please tell your instructor"),
     AwaitingGrading => ("提出済み（採点待ち）", "Submitted, awaiting grading"),
     AttemptsLeft => ("残り回答回数", "Answers left"),

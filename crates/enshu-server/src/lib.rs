@@ -62,6 +62,7 @@ pub mod tls;
 mod actions;
 mod api;
 mod auth;
+mod body_deadline;
 mod error;
 mod exercise;
 mod html;
@@ -108,6 +109,7 @@ pub async fn serve(
         state.options().handshake_timeout,
     );
     let header_read_timeout = state.options().header_read_timeout;
+    refusal_log::load(&state).await;
     let store_tail = tokio::spawn(live::tail_store(state.clone()));
     let refusals_kept = tokio::spawn(refusal_log::keep(
         state.clone(),

@@ -117,6 +117,10 @@ pub(crate) fn router(state: AppState) -> Router {
             post(api::instructor::grade_report),
         )
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::body_deadline::read_body_in_time,
+        ))
         .layer(axum::middleware::from_fn(security::add_security_headers))
         .with_state(state)
 }

@@ -40,6 +40,10 @@ pub struct ServerOptions {
     /// How long a portal connection may take to send a request's headers,
     /// and may sit idle between requests (30 s); then it is closed.
     pub header_read_timeout: Duration,
+    /// How long a request's body may take to arrive whole after its
+    /// headers (30 s; bodies are at most `body_limit_bytes`): then 408 and
+    /// the connection is closed.
+    pub body_read_timeout: Duration,
     /// How often what was refused is added to the store's counts (60 s).
     pub refusals_saved_every: Duration,
 }
@@ -56,6 +60,7 @@ impl Default for ServerOptions {
             fair_share: crate::fair_share::FairShareLimits::default(),
             handshake_timeout: crate::tls::HANDSHAKE_TIMEOUT,
             header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
             refusals_saved_every: Duration::from_secs(60),
         }
     }
