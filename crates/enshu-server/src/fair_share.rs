@@ -49,6 +49,9 @@ pub struct RefusedConnections {
     pub per_address: u64,
     /// The portal had `portal_total` open already.
     pub total: u64,
+    /// A request whose body did not arrive whole within
+    /// `ServerOptions::body_read_timeout` (its connection was closed).
+    pub slow_body: u64,
 }
 
 impl WriteKind {
@@ -62,6 +65,19 @@ impl WriteKind {
         WriteKind::LiveStream,
         WriteKind::Read,
     ];
+
+    /// The kind of write whose accepted requests each append one event of
+    /// kind `event` (a store event kind's name) by the team, if any: how a
+    /// restarted server knows what the quotas have used.
+    pub fn of_event(event: &str) -> Option<WriteKind> {
+        match event {
+            "submission" => Some(WriteKind::Answer),
+            "report_submitted" => Some(WriteKind::Report),
+            "hint_taken" => Some(WriteKind::Hint),
+            "firewall_changed" => Some(WriteKind::Firewall),
+            _ => None,
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -303,6 +319,12 @@ impl Allowance {
         }
     }
 
+    /// Counts at least `used` of the quota as used (what a team wrote
+    /// before this server started).
+    pub fn count_used(&mut self, used: u64) {
+        self.used = self.used.max(used);
+    }
+
     /// Admits one request or says why not; a refused request uses nothing.
     pub fn admit(&mut self, now: Instant) -> Result<(), Refusal> {
         if self.quota.is_some_and(|quota| self.used >= quota) {
@@ -345,9 +367,16 @@ fn static_names(kind: &str, reason: &str) -> Option<(&'static str, &'static str)
         BLOCKED_LOGIN => BLOCKED_LOGIN,
         other => WriteKind::from_name(other)?.name(),
     };
-    let reason = ["rate", "quota", "concurrent", "per_address", "total"]
-        .into_iter()
-        .find(|known| *known == reason)?;
+    let reason = [
+        "rate",
+        "quota",
+        "concurrent",
+        "per_address",
+        "total",
+        SLOW_BODY,
+    ]
+    .into_iter()
+    .find(|known| *known == reason)?;
     Some((kind, reason))
 }
 
@@ -392,6 +421,8 @@ type UnsavedKey = (Option<u32>, &'static str, &'static str);
 /// Kinds of refusal made before a team is known, as the store names them.
 const PORTAL_CONNECTION: &str = "portal_connection";
 const BLOCKED_LOGIN: &str = "blocked_login";
+/// The reason a portal connection was closed for a body sent too slowly.
+const SLOW_BODY: &str = "slow_body";
 
 /// Connections open to the HTTPS portal, per client address and in all.
 #[derive(Debug, Default)]
@@ -457,6 +488,8 @@ impl FairShare {
                     let mut counts = self.refused_connections.lock().expect("fair share lock");
                     if reason == "per_address" {
                         counts.per_address += tally.count;
+                    } else if reason == SLOW_BODY {
+                        counts.slow_body += tally.count;
                     } else {
                         counts.total += tally.count;
                     }
@@ -522,7 +555,17 @@ impl FairShare {
         })
     }
 
-    /// Portal connections closed at once for being over a cap.
+    /// Counts a request cut off because its body came too slowly.
+    pub fn count_slow_body(&self) {
+        self.refused_connections
+            .lock()
+            .expect("fair share lock")
+            .slow_body += 1;
+        self.unsaved(None, PORTAL_CONNECTION, SLOW_BODY);
+    }
+
+    /// Portal connections closed at once for being over a cap, or cut
+    /// off for a body sent too slowly.
     pub fn refused_connections(&self) -> RefusedConnections {
         *self.refused_connections.lock().expect("fair share lock")
     }
@@ -544,6 +587,23 @@ impl FairShare {
 
     pub fn limits(&self) -> &FairShareLimits {
         &self.limits
+    }
+
+    /// Counts what each team wrote before this server started (its own
+    /// events in the store, by kind) against its quotas, so a restart does
+    /// not give a team its whole allowance again.
+    pub fn add_used(&self, counts: &[enshu_store::TeamEventCount]) {
+        let now = Instant::now();
+        let mut allowances = self.allowances.lock().expect("fair share lock");
+        for count in counts {
+            let Some(kind) = WriteKind::of_event(&count.kind) else {
+                continue;
+            };
+            allowances
+                .entry((count.team, kind))
+                .or_insert_with(|| Allowance::new(self.limits.rate(kind), now))
+                .count_used(count.count);
+        }
     }
 
     /// Admits one write of `kind` by `team`, or counts and returns the refusal.
@@ -877,7 +937,8 @@ mod tests {
             fair_share.refused_connections(),
             RefusedConnections {
                 per_address: 1,
-                total: 1
+                total: 1,
+                slow_body: 0
             }
         );
     }

@@ -488,3 +488,112 @@ async fn a_live_stream_outlives_the_header_read_timeout() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_sent_too_slowly_is_cut_off_in_the_callers_language_and_counted() {
+    use futures_util::StreamExt as _;
+    let options = enshu_server::ServerOptions {
+        body_read_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let server = TestServer::start_with(2, options).await;
+    server.start_clock().await;
+    server.fire_beacon().await;
+    // Headers at once, then a piece of the answer, then nothing.
+    let trickle = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes_of(
+        r#"{"objective": "find-host", "#,
+    ))])
+    .chain(futures_util::stream::pending());
+    let sent = Instant::now();
+    let response = tokio::time::timeout(
+        Duration::from_secs(10),
+        server
+            .client
+            .post(server.url("/api/team/answers"))
+            .bearer_auth(team_token(1))
+            .header("accept-language", "ja")
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(trickle))
+            .send(),
+    )
+    .await
+    .expect("the server cut the trickling body off")
+    .unwrap();
+    let answered_in = sent.elapsed();
+    assert_eq!(response.status(), 408);
+    assert!(
+        answered_in >= Duration::from_secs(1) && answered_in < Duration::from_secs(3),
+        "{answered_in:?}"
+    );
+    assert_eq!(
+        response.headers()["connection"],
+        "close",
+        "the connection is not kept for another request"
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.contains("打ち切りました"), "{text}");
+    let report: Value = server
+        .client
+        .get(server.url("/api/instructor/fair-share"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["refused_connections"]["slow_body"], 1, "{report}");
+    // An answer sent whole is taken as before.
+    let response = answer(&server, 1, "en").await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    server.stop().await;
+}
+
+fn bytes_of(text: &str) -> Vec<u8> {
+    text.as_bytes().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_gives_no_team_its_quota_again() {
+    let mut options = enshu_server::ServerOptions::default();
+    options.fair_share.firewall.quota = Some(3);
+    let server = TestServer::start_with(2, options.clone()).await;
+    let block = |server: &TestServer, team: u32, address: &str| {
+        server
+            .client
+            .post(server.url("/api/team/firewall"))
+            .bearer_auth(team_token(team))
+            .json(&json!({"action": "block", "address": address}))
+            .send()
+    };
+    let (_, plan, _) = support::quickstart_plan(2);
+    let team_2_host = plan.teams[1].containers[0].networks[0].address.to_string();
+    for address in ["10.64.100.21", "10.64.100.22", "10.64.100.23"] {
+        assert_eq!(block(&server, 1, address).await.unwrap().status(), 200);
+    }
+    assert_eq!(
+        block(&server, 1, "10.64.100.24").await.unwrap().status(),
+        429
+    );
+    let server = server.restart(2, options).await;
+    // The three blocks in the log still count: the first request after the
+    // start is refused, in the team's language.
+    let refused = server
+        .client
+        .post(server.url("/api/team/firewall"))
+        .bearer_auth(team_token(1))
+        .header("accept-language", "ja")
+        .json(&json!({"action": "block", "address": "10.64.100.24"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("上限回数"),
+        "{body}"
+    );
+    // Team 2's allowance is its own.
+    assert_eq!(block(&server, 2, &team_2_host).await.unwrap().status(), 200);
+    server.stop().await;
+}

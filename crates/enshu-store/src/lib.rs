@@ -65,7 +65,9 @@ pub use enshu_clock::MAX_SPEED as MAX_CLOCK_SPEED;
 pub use error::StoreError;
 pub use event::{ClockAction, Event, EventKind, EventQuery, InvalidEvent, NewEvent, TeamFilter};
 pub use ground_truth::{CheckResultKind, GroundTruth};
-pub use model::{NewSession, NewTeam, RefusalTally, Session, SessionId, SessionState, Team};
+pub use model::{
+    NewSession, NewTeam, RefusalTally, Session, SessionId, SessionState, Team, TeamEventCount,
+};
 pub use token::{generate_team_token, hash_team_token};
 
 use postgres::PostgresBackend;
@@ -198,6 +200,15 @@ impl Store {
     /// The session's refusal counts, by team (none first), kind and reason.
     pub async fn refusals(&self, session: SessionId) -> Result<Vec<RefusalTally>, StoreError> {
         on_backend!(self, backend => backend.refusals(session).await)
+    }
+
+    /// The events each team wrote itself (actor `team:N`), counted by team
+    /// and kind; teams and kinds without one are left out.
+    pub async fn team_event_counts(
+        &self,
+        session: SessionId,
+    ) -> Result<Vec<TeamEventCount>, StoreError> {
+        on_backend!(self, backend => backend.team_event_counts(session).await)
     }
 
     /// Appends an event stamped with the store's clock; see [`Store::append_event`].

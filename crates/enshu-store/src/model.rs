@@ -94,3 +94,13 @@ pub struct RefusalTally {
     pub reason: String,
     pub count: u64,
 }
+
+/// How many events of one kind a team wrote itself (actor `team:N`): what
+/// the server's per-exercise quotas have used, read again at its start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamEventCount {
+    pub team: u32,
+    /// The event kind's name (`submission`, `firewall_changed`, …).
+    pub kind: String,
+    pub count: u64,
+}

@@ -26,7 +26,9 @@ use sqlx::{Row, SqliteConnection};
 
 use crate::error::{DatabaseContext, StoreError};
 use crate::event::EventQuery;
-use crate::model::{NewSession, RefusalTally, Session, SessionId, SessionState, Team};
+use crate::model::{
+    NewSession, RefusalTally, Session, SessionId, SessionState, Team, TeamEventCount,
+};
 use crate::rows::{
     EventInsert, EventRow, SessionRow, TeamRow, limit_parameter, team_filter_parameters,
 };
@@ -274,6 +276,36 @@ impl SqliteBackend {
                     team: u32::try_from(team).ok().filter(|team| *team > 0),
                     kind: row.try_get("kind").during("reading refusals")?,
                     reason: row.try_get("reason").during("reading refusals")?,
+                    count: u64::try_from(count).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn team_event_counts(
+        &self,
+        session: SessionId,
+    ) -> Result<Vec<TeamEventCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT team_index, kind, COUNT(*) AS count FROM events WHERE session_id = ? AND team_index IS NOT NULL AND actor = 'team:' || team_index GROUP BY team_index, kind ORDER BY team_index, kind",
+        )
+        .bind(session.0)
+        .fetch_all(&self.readers)
+        .await
+        .during("counting the teams' own events")?;
+        rows.iter()
+            .map(|row| {
+                let team: i64 = row
+                    .try_get("team_index")
+                    .during("counting the teams' own events")?;
+                let count: i64 = row
+                    .try_get("count")
+                    .during("counting the teams' own events")?;
+                Ok(TeamEventCount {
+                    team: u32::try_from(team).unwrap_or(0),
+                    kind: row
+                        .try_get("kind")
+                        .during("counting the teams' own events")?,
                     count: u64::try_from(count).unwrap_or(0),
                 })
             })

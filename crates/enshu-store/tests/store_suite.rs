@@ -16,7 +16,7 @@ use enshu_scoring::{DeadlineAnchor, ObjectiveRule, ObjectiveStatus, Phase, TeamC
 use enshu_store::scoring_input::scoring_events;
 use enshu_store::{
     ClockAction, EventKind, EventQuery, InvalidEvent, NewEvent, NewSession, NewTeam, RefusalTally,
-    Session, Store, StoreError, TeamFilter, hash_team_token,
+    Session, Store, StoreError, TeamEventCount, TeamFilter, hash_team_token,
 };
 
 const POSTGRES_URL_VARIABLE: &str = "ENSHU_TEST_POSTGRES_URL";
@@ -789,6 +789,48 @@ async fn refusal_counts_add_up_and_survive_reopening(database: TestDatabase) {
     store.close().await;
 }
 
+async fn a_teams_own_events_are_counted_by_kind(database: TestDatabase) {
+    let store = database.open().await;
+    let session = create_session(&store, "own-events", 2).await;
+    let answer = || EventKind::Submission {
+        objective: "identify-c2".to_owned(),
+        answer: "198.51.100.23".to_owned(),
+        correct: false,
+    };
+    let block = || EventKind::FirewallChanged {
+        block: true,
+        address: "10.64.100.23".to_owned(),
+    };
+    let note = || EventKind::InstructorNote {
+        text: "on team 1's timeline, written by the instructor".to_owned(),
+    };
+    for (team, kind, actor) in [
+        (Some(1), answer(), "team:1"),
+        (Some(1), answer(), "team:1"),
+        (Some(1), block(), "team:1"),
+        (Some(2), answer(), "team:2"),
+        (Some(1), note(), "instructor"),
+        (Some(1), block(), "engine"),
+        (None, note(), "instructor"),
+    ] {
+        store.append(session.id, team, kind, actor).await.unwrap();
+    }
+    let count = |team: u32, kind: &str, count: u64| TeamEventCount {
+        team,
+        kind: kind.to_owned(),
+        count,
+    };
+    assert_eq!(
+        store.team_event_counts(session.id).await.unwrap(),
+        vec![
+            count(1, "firewall_changed", 1),
+            count(1, "submission", 2),
+            count(2, "submission", 1),
+        ]
+    );
+    store.close().await;
+}
+
 macro_rules! suite {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -822,4 +864,5 @@ suite!(
     events_after_reads_the_tail_in_order,
     stored_events_score_end_to_end,
     refusal_counts_add_up_and_survive_reopening,
+    a_teams_own_events_are_counted_by_kind,
 );
