@@ -208,24 +208,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// This machine's host guard, as the engine watches it: one look at the
-/// filter tables (`iptables -S` per program) when it is in place, an
-/// `ensure` (the lock, the repair, a look again) when it is not.
+/// filter tables (`iptables -S` per program) while a range bridge exists,
+/// an `ensure` (the lock, the repair, a look again) when it is not in place.
 struct MachineGuard(enshu_docker::HostGuard);
 
 impl enshu_engine::GuardWatch for MachineGuard {
     fn repair(&self) -> futures::future::BoxFuture<'_, Result<Vec<String>, String>> {
-        Box::pin(async move {
-            match self.0.is_active().await {
-                Ok(true) => return Ok(Vec::new()),
-                Ok(false) => {}
-                Err(error) => return Err(error.to_string()),
-            }
-            self.0
-                .ensure()
-                .await
-                .map(|report| report.commands)
-                .map_err(|error| error.to_string())
-        })
+        Box::pin(async move { self.0.keep().await.map_err(|error| error.to_string()) })
     }
 }
 

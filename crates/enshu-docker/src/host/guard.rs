@@ -425,6 +425,19 @@ impl HostGuard {
         Ok(true)
     }
 
+    /// What a watcher does every round while an exercise runs: nothing
+    /// when the guard is in place, or when no range bridge is on the host
+    /// (every range is down: there is nothing to guard, and an operator
+    /// may have taken the guard off on purpose); else [`HostGuard::ensure`].
+    /// The commands that repaired it (empty: nothing was changed).
+    pub async fn keep(&self) -> Result<Vec<String>, HostGuardError> {
+        let names = host_interface_names().map_err(HostGuardError::Interfaces)?;
+        if !any_range_bridge(names.iter().map(String::as_str)) || self.is_active().await? {
+            return Ok(Vec::new());
+        }
+        Ok(self.ensure().await?.commands)
+    }
+
     /// Take the guard off, whatever is running.
     pub async fn remove(&self) -> Result<GuardReport, HostGuardError> {
         let mut report = GuardReport::default_for(&self.programs);
