@@ -340,6 +340,7 @@ async fn quickstart_injects_and_checks_against_docker() {
         from: None,
         to: None,
         since: None,
+        router: None,
     };
     assert!(
         !run_check(&backend, &process_check, &typed(&ground_truth))
@@ -444,6 +445,7 @@ async fn quickstart_injects_and_checks_against_docker() {
         from: None,
         to: None,
         since: None,
+        router: None,
     };
     let outcome = run_check(&backend, &account, &typed(&ground_truth))
         .await
@@ -738,6 +740,7 @@ async fn artefacts_on_the_roles_as_built() {
         from: None,
         to: None,
         since: None,
+        router: None,
     };
     let outcome = run_check(&backend, &account, &BTreeMap::new())
         .await

@@ -1082,6 +1082,7 @@ async fn every_role_carries_every_artefact_and_check_it_claims() {
                 backup,
                 ground_truth: BTreeMap::new(),
                 since: None,
+                router: None,
                 failures: Vec::new(),
                 judged: 0,
                 planted: 0,
