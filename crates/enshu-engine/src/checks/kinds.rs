@@ -517,11 +517,14 @@ fn read_beacon_evidence(judging: &Judging<'_>) -> Result<BeaconEvidence, String>
     .map_err(|why| format!("could not read the beacon counter on {router}: {why}"))
 }
 
-/// The last beacon, if it came within the window: seconds ago.
+/// The last beacon, if it came within the window: seconds ago. `nft -j`
+/// rounds `expires` down to the second, so the age it gives may be up to
+/// a second more than the true one: an age equal to the window is still
+/// within it (a pass never comes early).
 fn within_window(evidence: &BeaconEvidence, window: u64) -> Option<u64> {
     evidence
         .last_seconds_ago
-        .filter(|seconds_ago| *seconds_ago < window)
+        .filter(|seconds_ago| *seconds_ago <= window)
 }
 
 /// The fired inject that started beacons from the check's target to its
