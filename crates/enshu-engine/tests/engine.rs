@@ -10,7 +10,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use enshu_backend::ExecOutput;
 use enshu_backend::fake::{Call, ExecScript, FakeBackend};
-use enshu_engine::checks::C2_LOG;
 use enshu_engine::reset::{RangeHost, ResetLog, reset_team};
 use enshu_engine::{CheckState, Engine, FireState, Shared, check_round, fire_round};
 use enshu_scenario::plan::Plan;
@@ -429,18 +428,8 @@ async fn a_check_result_is_appended_only_when_it_changes() {
     fire_round(&shared, &mut FireState::default())
         .await
         .unwrap();
-    let c2 = exercise.container(0, "c2");
-    // The C2 log still shows beacons from pc01.
-    exercise.backend.script_exec(ExecScript {
-        container: c2.clone(),
-        argument: C2_LOG.into(),
-        delay: Duration::ZERO,
-        answer: Ok(ExecOutput {
-            exit_code: 0,
-            stdout: b"3 40 2026-11-26T11:00:00+00:00\n".to_vec(),
-            stderr: vec![],
-        }),
-    });
+    // The router still forwards beacons from pc01 to the C2.
+    router_answers(&exercise, Some(1));
     let mut checks = CheckState::default();
     let first = check_round(&shared, &mut checks).await.unwrap();
     let after_first = check_results(&exercise.events().await);
@@ -455,16 +444,7 @@ async fn a_check_result_is_appended_only_when_it_changes() {
     assert_eq!(check_results(&exercise.events().await), after_first);
 
     // The team stops the beacon: one new result, block-c2 passed.
-    exercise.backend.script_exec(ExecScript {
-        container: c2,
-        argument: C2_LOG.into(),
-        delay: Duration::ZERO,
-        answer: Ok(ExecOutput {
-            exit_code: 0,
-            stdout: b"0 40 2026-11-26T11:00:00+00:00\n".to_vec(),
-            stderr: vec![],
-        }),
-    });
+    router_answers(&exercise, None);
     shared.store.close().await;
     let restarted = exercise.serve().await;
     // A restarted engine counts the rounds again: the pass must hold for
@@ -483,15 +463,40 @@ async fn a_check_result_is_appended_only_when_it_changes() {
     );
 }
 
-/// The C2 log's answer to the beacon check: `recent` beacons in the window.
-fn c2_answers(exercise: &Exercise, recent: u32) {
+/// The router's answer to the beacon check (`nft -j`, as it prints it):
+/// 40 packets from pc01 to the C2 in all, the last `seconds_ago` (none
+/// within the set's timeout when `None`).
+fn router_answers(exercise: &Exercise, seconds_ago: Option<u64>) {
+    let check = exercise.plan.teams[0]
+        .checks
+        .iter()
+        .find(|check| check.objective == "block-c2")
+        .unwrap();
+    let command = enshu_engine::checks::check_command(check).unwrap();
+    let (source, destination) = (
+        check.target.address.unwrap(),
+        check.to.as_ref().unwrap().address.unwrap(),
+    );
+    let meta = r#"{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}"#;
+    let elements = match seconds_ago {
+        Some(seconds_ago) => format!(
+            r#", "elem": [{{"elem": {{"val": {{"concat": ["{source}", "{destination}"]}}, "timeout": 60, "expires": {}}}}}]"#,
+            60 - seconds_ago
+        ),
+        None => String::new(),
+    };
+    let stdout = format!(
+        r#"{{"nftables": [{meta}, {{"set": {{"family": "inet", "name": "beacons", "table": "enshu_beacons", "type": ["ipv4_addr", "ipv4_addr"], "handle": 3, "size": 65535, "flags": ["timeout"]{elements}}}}}]}}
+{{"nftables": [{meta}, {{"counter": {{"family": "inet", "name": "x", "table": "enshu_beacons", "handle": 1, "packets": 40, "bytes": 4000}}}}]}}
+"#
+    );
     exercise.backend.script_exec(ExecScript {
-        container: exercise.container(0, "c2"),
-        argument: C2_LOG.into(),
+        container: command.container,
+        argument: command.command[2].clone(),
         delay: Duration::ZERO,
         answer: Ok(ExecOutput {
             exit_code: 0,
-            stdout: format!("{recent} 40 2026-11-26T11:00:00+00:00\n").into_bytes(),
+            stdout: stdout.into_bytes(),
             stderr: vec![],
         }),
     });
@@ -514,16 +519,16 @@ async fn a_check_meets_its_objective_only_once_it_held_for_its_rounds() {
     };
     let mut checks = CheckState::default();
     // Beacons still come: a failed result.
-    c2_answers(&exercise, 3);
+    router_answers(&exercise, Some(1));
     check_round(&shared, &mut checks).await.unwrap();
     assert_eq!(block_c2(check_results(&exercise.events().await)), [false]);
     // A quiet round between two beats passes once, then the beacon is
     // back: nothing is recorded, the count starts again.
-    c2_answers(&exercise, 0);
+    router_answers(&exercise, None);
     check_round(&shared, &mut checks).await.unwrap();
-    c2_answers(&exercise, 2);
+    router_answers(&exercise, Some(1));
     check_round(&shared, &mut checks).await.unwrap();
-    c2_answers(&exercise, 0);
+    router_answers(&exercise, None);
     check_round(&shared, &mut checks).await.unwrap();
     assert_eq!(block_c2(check_results(&exercise.events().await)), [false]);
     // The second quiet round in a row: the pass is recorded and met.
@@ -537,11 +542,11 @@ async fn a_check_meets_its_objective_only_once_it_held_for_its_rounds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_check_never_delays_an_inject() {
     let exercise = Exercise::new(1).await;
-    let c2 = exercise.container(0, "c2");
-    // Reading the C2 log hangs until the check's timeout.
+    let router = exercise.container(0, "router");
+    // Reading the router's beacon counter hangs until the check's timeout.
     exercise.backend.script_exec(ExecScript {
-        container: c2.clone(),
-        argument: C2_LOG.into(),
+        container: router.clone(),
+        argument: "-j".into(),
         delay: Duration::from_secs(60),
         answer: Ok(ExecOutput::default()),
     });
@@ -554,13 +559,13 @@ async fn a_slow_check_never_delays_an_inject() {
 
     let engine = Engine::new(exercise.serve().await, Duration::from_secs(1));
     let running = tokio::spawn(engine.run(Duration::from_millis(100), std::future::pending()));
-    let reading_the_c2_log = |calls: &[Call]| {
+    let reading_the_router = |calls: &[Call]| {
         calls.iter().any(|call| {
-            matches!(call, Call::Exec(container, command) if *container == c2 && command.iter().any(|word| word == C2_LOG))
+            matches!(call, Call::Exec(container, command) if *container == router && command.iter().any(|word| word == "-j"))
         })
     };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !reading_the_c2_log(&exercise.backend.calls()) {
+    while !reading_the_router(&exercise.backend.calls()) {
         assert!(Instant::now() < deadline, "the check round never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -340,6 +340,7 @@ async fn quickstart_injects_and_checks_against_docker() {
         from: None,
         to: None,
         since: None,
+        router: None,
     };
     assert!(
         !run_check(&backend, &process_check, &typed(&ground_truth))
@@ -373,20 +374,71 @@ async fn quickstart_injects_and_checks_against_docker() {
         .unwrap();
     eprintln!("no_beacon while beaconing: {outcome:?}");
     assert!(!outcome.passed, "{outcome:?}");
-    let (code, output) = sh(
-        &backend,
-        router,
-        &format!("nft add rule inet enshu team_blocks ip daddr {c2_address} drop"),
-    )
-    .await;
+
+    // The team silences the C2 (as holding all its connections would): it
+    // logs nothing more, the beacon goes on, and no_beacon must not pass —
+    // the router counts what crosses it, not what the C2 logs.
+    let (code, output) = sh(&backend, c2, "pkill -STOP -f '[/]usr/local/sbin/enshu-c2'").await;
     assert_eq!(code, 0, "{output}");
-    // In-flight requests end within curl's 5 s; then a quiet window of 4 s.
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    let c2_log_lines = "wc -l < /var/log/c2/beacons.jsonl";
+    let (_, logged_before) = sh(&backend, c2, c2_log_lines).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let (_, logged_after) = sh(&backend, c2, c2_log_lines).await;
+    assert_eq!(logged_before, logged_after, "the stopped C2 still logs");
+    // A beacon to a stopped server waits out curl's 5 s between packets:
+    // judged over 20 s (the router keeps the pair for the plan's 60 s).
+    let mut over_20_seconds = no_beacon.clone();
+    over_20_seconds.check.window = Some(ScenarioDuration::from_secs(20));
+    let outcome = run_check(&backend, &over_20_seconds, &typed(&ground_truth))
+        .await
+        .unwrap();
+    eprintln!("no_beacon with the C2 silenced: {outcome:?}");
+    assert!(!outcome.passed, "{outcome:?}");
+    assert!(
+        outcome.detail.contains("the router forwarded a beacon"),
+        "{outcome:?}"
+    );
+
+    // Reloading the router's ruleset (`enshu up` again) keeps the count.
+    let counter = format!(
+        "nft list counter inet {} {} | grep -o 'packets [0-9]*'",
+        enshu_scenario::plan::BEACON_TABLE,
+        enshu_scenario::plan::beacon_counter(
+            no_beacon.target.address.unwrap(),
+            c2_address.parse().unwrap()
+        )
+    );
+    let (_, counted_before) = sh(&backend, router, &counter).await;
+    assert!(
+        backend
+            .load_nftables(router, &team.firewall.nftables)
+            .await
+            .unwrap()
+    );
+    let (_, counted_after) = sh(&backend, router, &counter).await;
+    let packets =
+        |text: &str| -> u64 { text.trim().trim_start_matches("packets ").parse().unwrap() };
+    eprintln!("beacon counter before a reload: {counted_before:?}, after: {counted_after:?}");
+    assert!(packets(&counted_before) > 0 && packets(&counted_after) >= packets(&counted_before));
+
+    // The team blocks the C2 on its firewall, as the portal does: the
+    // router drops the beacon before counting it, and after the window
+    // no_beacon passes (the firewall change did not reset the counter).
+    let block = enshu_engine::firewall::firewall_command(true, &c2_address);
+    let output = backend
+        .exec(router, &block, ExecPrivilege::Container)
+        .await
+        .unwrap();
+    assert_eq!(output.exit_code, 0, "{output:?}");
+    // A beacon is dropped from its first packet on; then a quiet window of 4 s.
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let outcome = run_check(&backend, &no_beacon, &typed(&ground_truth))
         .await
         .unwrap();
     eprintln!("no_beacon after the block: {outcome:?}");
     assert!(outcome.passed, "{outcome:?}");
+    let (code, output) = sh(&backend, c2, "pkill -CONT -f '[/]usr/local/sbin/enshu-c2'").await;
+    assert_eq!(code, 0, "{output}");
 
     // file_absent: fails while the dropper is there, passes once it is removed.
     let file_absent = check(team, "remove-persistence");
@@ -444,6 +496,7 @@ async fn quickstart_injects_and_checks_against_docker() {
         from: None,
         to: None,
         since: None,
+        router: None,
     };
     let outcome = run_check(&backend, &account, &typed(&ground_truth))
         .await
@@ -738,6 +791,7 @@ async fn artefacts_on_the_roles_as_built() {
         from: None,
         to: None,
         since: None,
+        router: None,
     };
     let outcome = run_check(&backend, &account, &BTreeMap::new())
         .await

@@ -253,6 +253,7 @@ impl Probe<'_> {
             from: None,
             to,
             since: self.since.clone(),
+            router: None,
         };
         self.judged += 1;
         match run_check(self.backend, &check, &self.ground_truth).await {
@@ -609,8 +610,9 @@ impl Probe<'_> {
         }
     }
 
-    /// A beacon from this role to the C2: `no_beacon` fails while it is
-    /// recent and passes once the window has gone quiet.
+    /// A beacon from this role reaches the C2 (what `no_beacon` watches:
+    /// the check itself counts beacons on the team's router, which this
+    /// one-segment range never crosses; `docker_quickstart` judges it).
     async fn no_beacon(&mut self) {
         let internet = target_of(self.internet);
         let address = internet.address.unwrap().to_string();
@@ -647,29 +649,29 @@ impl Probe<'_> {
                 return;
             }
         }
-        let quiet_for = |seconds: u64| Check {
-            to: Some(internet.reference.clone()),
-            window: Some(ScenarioDuration::from_secs(seconds)),
-            ..check(CheckKind::NoBeacon)
-        };
-        // The beacon reaches the C2's log within a few seconds.
+        let path = format!("/probe-{}", self.role.as_str());
+        let logged = format!("grep -qF '\"path\": \"{path}\"' /var/log/c2/beacons.jsonl");
+        let command: Vec<String> = ["bash", "-c", logged.as_str()]
+            .iter()
+            .map(|part| part.to_string())
+            .collect();
+        self.judged += 1;
         let started = Instant::now();
         loop {
-            let before = self.failures.len();
-            self.expect(quiet_for(60), false, "right after a beacon")
-                .await;
-            if self.failures.len() == before {
-                break;
-            }
-            if started.elapsed() > Duration::from_secs(15) {
+            let reached = self
+                .backend
+                .exec(&self.internet.name, &command, ExecPrivilege::Container)
+                .await
+                .is_ok_and(|output| output.exit_code == 0);
+            if reached {
                 return;
             }
-            self.failures.pop();
+            if started.elapsed() > Duration::from_secs(15) {
+                self.fail(format!("no beacon to {path} reached the C2 in 15 s"));
+                return;
+            }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        self.expect(quiet_for(2), true, "after the beacon went quiet")
-            .await;
     }
 
     /// A `mail` inject from this host reaches the mailbox (the mail role's

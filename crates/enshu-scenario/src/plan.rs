@@ -51,6 +51,27 @@ pub const FIREWALL_TABLE: &str = "enshu";
 pub const TEAM_BLOCKED_SET: &str = "team_blocked";
 /// The chain, consulted first, that drops traffic to and from that set.
 pub const TEAM_BLOCKS_CHAIN: &str = "team_blocks";
+/// The router's table of `no_beacon` evidence, `inet enshu_beacons`: a
+/// forward chain after the team's firewall (priority
+/// [`BEACON_CHAIN_PRIORITY`]) sees only the packets `inet enshu` let
+/// through. A reload keeps its set and counters (it flushes only the
+/// chain); a rebuilt router starts it empty.
+pub const BEACON_TABLE: &str = "enshu_beacons";
+/// In [`BEACON_TABLE`]: `source . destination` of every watched beacon
+/// pair that crossed the router within the check's window (each element
+/// times out `window` seconds after its last packet).
+pub const BEACON_SET: &str = "beacons";
+/// The beacon chain's priority: after `inet enshu`'s forward chain (0).
+pub const BEACON_CHAIN_PRIORITY: u32 = 10;
+/// The quiet window of a `no_beacon` check that names none.
+pub const DEFAULT_BEACON_WINDOW_SECONDS: u64 = 300;
+
+/// The named counter in [`BEACON_TABLE`] of the packets from `source` to
+/// `destination` the router forwarded (`beacon_10_64_10_101_to_…`).
+pub fn beacon_counter(source: Ipv4Addr, destination: Ipv4Addr) -> String {
+    let dotted = |address: Ipv4Addr| address.to_string().replace('.', "_");
+    format!("beacon_{}_to_{}", dotted(source), dotted(destination))
+}
 /// Prefix of every bridge interface Enshu creates (host firewall rules match it).
 pub const BRIDGE_PREFIX: &str = "esh";
 
@@ -293,6 +314,51 @@ pub struct PlannedCheck {
     /// the password must have been set after it fired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
+    /// The team's router container, where a `no_beacon` check reads the
+    /// beacons that crossed it ([`BEACON_TABLE`]): evidence the team can
+    /// neither write nor stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router: Option<String>,
+}
+
+/// A beacon pair the router counts for the `no_beacon` checks: packets
+/// from `source` to `destination`, remembered `window_seconds` (the
+/// longest window of the checks that watch it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BeaconWatch {
+    source: Ipv4Addr,
+    destination: Ipv4Addr,
+    window_seconds: u64,
+}
+
+/// The pairs the team's `no_beacon` checks watch, one per pair.
+fn beacon_watches(checks: &[PlannedCheck]) -> Vec<BeaconWatch> {
+    let mut windows: BTreeMap<(Ipv4Addr, Ipv4Addr), u64> = BTreeMap::new();
+    for check in checks
+        .iter()
+        .filter(|check| check.check.kind == CheckKind::NoBeacon)
+    {
+        let (Some(source), Some(destination)) = (
+            check.target.address,
+            check.to.as_ref().and_then(|to| to.address),
+        ) else {
+            continue;
+        };
+        let window = check
+            .check
+            .window
+            .map_or(DEFAULT_BEACON_WINDOW_SECONDS, |window| window.seconds);
+        let longest = windows.entry((source, destination)).or_default();
+        *longest = (*longest).max(window);
+    }
+    windows
+        .into_iter()
+        .map(|((source, destination), window_seconds)| BeaconWatch {
+            source,
+            destination,
+            window_seconds,
+        })
+        .collect()
 }
 
 /// The accepted answers for an answer objective, for this team.
@@ -639,7 +705,6 @@ fn plan_team(
             std::iter::once(rule).chain(reverse)
         })
         .collect();
-    let nftables = render_nftables(&team, &rules);
 
     let injects = scenario
         .injects
@@ -703,6 +768,8 @@ fn plan_team(
                     .inject
                     .clone()
                     .filter(|_| check.kind == CheckKind::PasswordChanged),
+                router: (check.kind == CheckKind::NoBeacon)
+                    .then(|| format!("{prefix}-{ROUTER_HOST}")),
             }),
             Evidence::Answer(answer) => {
                 let accepted = match answer.kind {
@@ -740,6 +807,8 @@ fn plan_team(
     }
 
     resolve_restored_peers(scenario, &addresses, &prefix, &mut checks);
+    let mut nftables = render_nftables(&team, &rules);
+    nftables.push_str(&render_beacon_table(&beacon_watches(&checks)));
     let sensor = scenario
         .sensor
         .as_ref()
@@ -879,6 +948,57 @@ fn render_nftables(team: &str, rules: &[FlowRule]) -> String {
     let _ = writeln!(out, "    ct state established,related accept");
     let _ = writeln!(out, "    iif lo accept");
     let _ = writeln!(out, "    meta l4proto icmp accept");
+    let _ = writeln!(out, "  }}");
+    let _ = writeln!(out, "}}");
+    out
+}
+
+/// The router's beacon evidence ([`BEACON_TABLE`]), empty when no check
+/// watches a beacon. Declared without `delete`, so a reload keeps what was
+/// counted; only its chain is flushed and written again.
+fn render_beacon_table(watches: &[BeaconWatch]) -> String {
+    let mut out = String::new();
+    if watches.is_empty() {
+        return out;
+    }
+    let table = format!("{FIREWALL_FAMILY} {BEACON_TABLE}");
+    let _ = writeln!(
+        out,
+        "# no_beacon evidence: beacons the team's firewall let through"
+    );
+    let _ = writeln!(out, "table {table} {{");
+    let _ = writeln!(out, "  set {BEACON_SET} {{");
+    let _ = writeln!(out, "    type ipv4_addr . ipv4_addr;");
+    let _ = writeln!(out, "    flags dynamic, timeout;");
+    let _ = writeln!(out, "  }}");
+    for watch in watches {
+        let _ = writeln!(
+            out,
+            "  counter {} {{",
+            beacon_counter(watch.source, watch.destination)
+        );
+        let _ = writeln!(out, "  }}");
+    }
+    let _ = writeln!(out, "  chain forward {{");
+    let _ = writeln!(
+        out,
+        "    type filter hook forward priority {BEACON_CHAIN_PRIORITY}; policy accept;"
+    );
+    let _ = writeln!(out, "  }}");
+    let _ = writeln!(out, "}}");
+    let _ = writeln!(out, "flush chain {table} forward");
+    let _ = writeln!(out, "table {table} {{");
+    let _ = writeln!(out, "  chain forward {{");
+    for watch in watches {
+        let _ = writeln!(
+            out,
+            "    ip saddr {} ip daddr {} counter name \"{}\" update @{BEACON_SET} {{ ip saddr . ip daddr timeout {}s }}",
+            watch.source,
+            watch.destination,
+            beacon_counter(watch.source, watch.destination),
+            watch.window_seconds
+        );
+    }
     let _ = writeln!(out, "  }}");
     let _ = writeln!(out, "}}");
     out

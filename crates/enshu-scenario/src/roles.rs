@@ -614,8 +614,8 @@ pub fn support(role: ImageRole) -> Support {
             ports: &["tcp/3128"],
             http_ports: &[],
         },
-        // The C2: answers HTTP on 80 and 8080 and logs every request,
-        // which is what `no_beacon` reads (its `to`).
+        // The C2: answers HTTP on 80 and 8080 and logs every request;
+        // `no_beacon` counts the beacons to it on the team's router.
         ImageRole::Internet => Support {
             artefacts: BASIC_ARTEFACTS,
             traffic: ALL_TRAFFIC,
@@ -679,8 +679,9 @@ const DIRECTORY_CHECKS: &[CheckKind] = &[
     CheckKind::Command,
 ];
 
-/// The roles whose log `no_beacon` reads: the check runs in its `to`.
-pub const BEACON_LOGGING_ROLES: &[ImageRole] = &[ImageRole::Internet];
+/// The roles a `no_beacon` check's `to` (the C2 its beacons go to) may
+/// have; the check counts them on the team's router.
+pub const C2_ROLES: &[ImageRole] = &[ImageRole::Internet];
 
 /// Whether `path` lies on one of `role`'s writable paths (tmpfs mounts; the
 /// root is read-only).

@@ -180,7 +180,7 @@ fn an_artefact_the_role_cannot_take_names_the_field_and_what_the_role_takes() {
     let diagnostics = enshu_scenario::validate(&loaded, &Context::default());
     let rendered = diagnostics[0].to_string();
     assert!(
-        rendered.starts_with("role-support.yaml:22:24: host lgwan/dc01 (role dns) cannot take a user artefact; it takes file, log, process, encrypt\n"),
+        rendered.starts_with("role-support.yaml:23:24: host lgwan/dc01 (role dns) cannot take a user artefact; it takes file, log, process, encrypt\n"),
         "{rendered}"
     );
     assert!(

@@ -268,3 +268,97 @@ fn a_pool_too_small_refuses_to_plan_with_a_diagnostic() {
         other => panic!("expected a diagnostic, got {other:?}"),
     }
 }
+
+/// `no_beacon` counts beacons on the team's router, so every watched
+/// beacon must cross it: its source and its C2 in two segments the router
+/// joins, and a counting rule in the router's beacon table, after the
+/// team's firewall, for each pair.
+#[test]
+fn every_watched_beacon_crosses_the_router_and_is_counted_there() {
+    use enshu_scenario::model::CheckKind;
+    use enshu_scenario::plan::{BEACON_TABLE, ROUTER_HOST, beacon_counter};
+    let mut watched = 0;
+    for name in [
+        "quickstart.yaml",
+        "emotet-beta.yaml",
+        "defacement-seccloud.yaml",
+        "usb-lgwan.yaml",
+    ] {
+        let plan = plan_reference(name, 1);
+        let team = &plan.teams[0];
+        let router = team
+            .containers
+            .iter()
+            .find(|container| container.hostname == ROUTER_HOST)
+            .unwrap();
+        let nft = &team.firewall.nftables;
+        let beacon_table = &nft[nft
+            .find(&format!("table inet {BEACON_TABLE} {{"))
+            .unwrap_or(nft.len())..];
+        for check in team
+            .checks
+            .iter()
+            .filter(|check| check.check.kind == CheckKind::NoBeacon)
+        {
+            watched += 1;
+            let (source, c2) = (
+                check.target.address.unwrap(),
+                check.to.as_ref().unwrap().address.unwrap(),
+            );
+            assert_eq!(
+                check.router.as_deref(),
+                Some(router.name.as_str()),
+                "{name}"
+            );
+            let segment_of = |address| {
+                team.networks
+                    .iter()
+                    .find(|network| network.subnet.contains(address))
+                    .map(|network| network.name.clone())
+                    .unwrap()
+            };
+            assert_ne!(
+                segment_of(source),
+                segment_of(c2),
+                "{name}: {source} and {c2} share a segment"
+            );
+            for segment in [segment_of(source), segment_of(c2)] {
+                assert!(
+                    router
+                        .networks
+                        .iter()
+                        .any(|attachment| attachment.network == segment),
+                    "{name}: the router is not on {segment}"
+                );
+            }
+            assert!(
+                beacon_table.contains(&format!(
+                    "ip saddr {source} ip daddr {c2} counter name \"{}\" update @beacons",
+                    beacon_counter(source, c2)
+                )),
+                "{name}: {nft}"
+            );
+        }
+    }
+    assert!(
+        watched >= 2,
+        "the reference scenarios watch {watched} beacon(s)"
+    );
+    let plan = plan_reference("quickstart.yaml", 1);
+    let nft = &plan.teams[0].firewall.nftables;
+    // Counted after the team's firewall: a dropped beacon is not counted.
+    assert!(
+        nft.contains("type filter hook forward priority 10; policy accept;"),
+        "{nft}"
+    );
+    // The evidence survives a reload of the ruleset: never deleted, only
+    // its chain flushed.
+    assert!(
+        !nft.contains(&format!("delete table inet {BEACON_TABLE}")),
+        "{nft}"
+    );
+    assert!(
+        nft.contains(&format!("flush chain inet {BEACON_TABLE} forward")),
+        "{nft}"
+    );
+}

@@ -7,10 +7,13 @@ use enshu_backend::ExecOutput;
 use enshu_injector::artefact::{ENCRYPTED_EXTENSION, RANSOM_NOTE_FILE};
 use enshu_injector::shell;
 use enshu_scenario::model::{CheckKind, TrafficKind};
-use enshu_scenario::plan::{PlannedCheck, ResolvedTarget};
+use enshu_scenario::plan::{
+    BEACON_SET, BEACON_TABLE, DEFAULT_BEACON_WINDOW_SECONDS, FIREWALL_FAMILY, PlannedCheck,
+    ResolvedTarget, beacon_counter,
+};
 use enshu_store::GroundTruth;
 
-use super::{C2_LOG, CheckError, CheckOutcome};
+use super::{CheckError, CheckOutcome};
 
 /// Fetches URL `$1` with timeout `$2` s; prints the status and the body's SHA-256.
 pub const HTTP_SCRIPT: &str = include_str!("../../scripts/checks/http.sh");
@@ -30,9 +33,6 @@ pub const FILE_HASH_SCRIPT: &str = concat!(
 );
 /// Lists processes whose name is exactly `$1`.
 pub const PROCESS_SCRIPT: &str = include_str!("../../scripts/checks/process.sh");
-/// Python: counts C2 log lines from `argv[1]` within the last `argv[2]`
-/// seconds (log `argv[3]`); prints `recent total last_time`.
-pub const BEACON_SCRIPT: &str = include_str!("../../scripts/checks/beacon.py");
 /// Judges account `$1` against the image's initial passwords (on a
 /// directory host, the domain account's `userAccountControl`); prints
 /// `pass|fail <reason>`.
@@ -60,7 +60,7 @@ const HTTP_TIMEOUT_SECONDS: &str = "5";
 /// Seconds a port check's connect may take.
 const PORT_TIMEOUT_SECONDS: &str = "3";
 /// The beacon window when the check names none.
-pub(crate) const DEFAULT_WINDOW_SECONDS: u64 = 300;
+pub(crate) const DEFAULT_WINDOW_SECONDS: u64 = DEFAULT_BEACON_WINDOW_SECONDS;
 
 /// One exec a check runs: where and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -400,41 +400,131 @@ fn judge_process(judging: &Judging<'_>) -> CheckOutcome {
     }
 }
 
+/// The `nft` commands that list the router's beacon evidence for the
+/// check's pair: the set of recent beacons, then the pair's counter (one
+/// JSON document each, a line each).
 fn beacon_command(check: &PlannedCheck) -> Result<CheckCommand, CheckError> {
-    let to = check.to.as_ref().ok_or_else(|| missing(check, "to"))?;
+    let destination = check
+        .to
+        .as_ref()
+        .ok_or_else(|| missing(check, "to"))?
+        .address
+        .ok_or_else(|| missing(check, "a `to` host address"))?;
     let source = check
         .target
         .address
-        .ok_or_else(|| missing(check, "a target host address"))?
-        .to_string();
-    let window = window_seconds(check).to_string();
+        .ok_or_else(|| missing(check, "a target host address"))?;
+    let router = check
+        .router
+        .clone()
+        .ok_or_else(|| missing(check, "the team's router"))?;
+    let table = format!("{FIREWALL_FAMILY} {BEACON_TABLE}");
+    let counter = beacon_counter(source, destination);
     Ok(CheckCommand {
-        container: host_container(&check.objective, to)?,
-        command: ["python3", "-c", BEACON_SCRIPT, &source, &window, C2_LOG]
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+        container: router,
+        command: vec![
+            "nft".to_string(),
+            "-j".to_string(),
+            format!("list set {table} {BEACON_SET}; list counter {table} {counter}"),
+        ],
     })
 }
 
-/// The C2 log's counts from the beacon script: beacons from the target in
-/// the window, in all, and the last one's time.
-struct BeaconCounts<'a> {
-    recent: u64,
-    total: u64,
-    last: &'a str,
+/// What the router counted of the check's beacon pair.
+#[derive(Debug, PartialEq, Eq)]
+struct BeaconEvidence {
+    /// Packets from the target to the C2 the router forwarded since it
+    /// was built.
+    packets: u64,
+    /// Seconds since the last of them, while the pair is in the set of
+    /// recent beacons (it leaves it the set's timeout after its last one).
+    last_seconds_ago: Option<u64>,
 }
 
-fn beacon_counts(text: &str) -> Option<BeaconCounts<'_>> {
-    let mut words = text.split_whitespace();
-    let recent = words.next()?.parse().ok()?;
-    let total = words.next()?.parse().ok()?;
-    let last = words.next().unwrap_or("-");
-    Some(BeaconCounts {
-        recent,
-        total,
-        last,
+/// Reads `nft -j` output: the set's element `source . destination` (its
+/// `timeout` less what `expires` is left is the time since its last
+/// packet) and the counter's packets.
+fn beacon_evidence(text: &str, source: &str, destination: &str) -> Result<BeaconEvidence, String> {
+    let mut packets = None;
+    let mut last_seconds_ago = None;
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        let document: serde_json::Value =
+            serde_json::from_str(line).map_err(|error| format!("not nft JSON ({error})"))?;
+        let objects = document
+            .get("nftables")
+            .and_then(serde_json::Value::as_array)
+            .ok_or("no `nftables` list in nft's JSON")?;
+        for object in objects {
+            if let Some(counter) = object.get("counter") {
+                packets = counter.get("packets").and_then(serde_json::Value::as_u64);
+            }
+            let elements = object
+                .get("set")
+                .and_then(|set| set.get("elem"))
+                .and_then(serde_json::Value::as_array);
+            for element in elements.into_iter().flatten() {
+                let element = element.get("elem").unwrap_or(element);
+                let pair = element
+                    .get("val")
+                    .and_then(|value| value.get("concat"))
+                    .and_then(serde_json::Value::as_array);
+                let is_ours = pair.is_some_and(|pair| {
+                    pair.len() == 2
+                        && pair[0].as_str() == Some(source)
+                        && pair[1].as_str() == Some(destination)
+                });
+                if !is_ours {
+                    continue;
+                }
+                let seconds = |field: &str| element.get(field).and_then(serde_json::Value::as_u64);
+                last_seconds_ago = Some(
+                    seconds("timeout")
+                        .zip(seconds("expires"))
+                        .map_or(0, |(timeout, expires)| timeout.saturating_sub(expires)),
+                );
+            }
+        }
+    }
+    let packets = packets.ok_or("no beacon counter in nft's output")?;
+    Ok(BeaconEvidence {
+        packets,
+        last_seconds_ago,
     })
+}
+
+/// The router's evidence for the judging, or why it could not be read.
+fn read_beacon_evidence(judging: &Judging<'_>) -> Result<BeaconEvidence, String> {
+    let check = judging.check;
+    let output = judging.output;
+    let router = check.router.as_deref().unwrap_or("the router");
+    if output.exit_code != 0 {
+        return Err(format!(
+            "could not read the beacon counter on {router}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let source = check.target.address.map(|address| address.to_string());
+    let destination = check
+        .to
+        .as_ref()
+        .and_then(|to| to.address)
+        .map(|address| address.to_string());
+    beacon_evidence(
+        &output.stdout_text(),
+        source.as_deref().unwrap_or(""),
+        destination.as_deref().unwrap_or(""),
+    )
+    .map_err(|why| format!("could not read the beacon counter on {router}: {why}"))
+}
+
+/// The last beacon, if it came within the window: seconds ago. `nft -j`
+/// rounds `expires` down to the second, so the age it gives may be up to
+/// a second more than the true one: an age equal to the window is still
+/// within it (a pass never comes early).
+fn within_window(evidence: &BeaconEvidence, window: u64) -> Option<u64> {
+    evidence
+        .last_seconds_ago
+        .filter(|seconds_ago| *seconds_ago <= window)
 }
 
 /// The fired inject that started beacons from the check's target to its
@@ -459,23 +549,22 @@ pub fn beacon_inject<'a>(
 }
 
 /// Met when the beacon was cut off while the host kept running: the beacon
-/// inject fired, the C2 logged beacons from the target, none came within
-/// the window, and the target still answers.
+/// inject fired, the team's router forwarded beacons from the target to
+/// the C2, none within the window, and the target still answers. The
+/// evidence is the router's (the team cannot write it, and holding the C2
+/// busy does not stop it counting).
 fn judge_beacon(judging: &Judging<'_>) -> CheckOutcome {
     let source = judging.check.target.reference.as_str();
+    let to = judging
+        .check
+        .to
+        .as_ref()
+        .map_or("the C2", |to| to.reference.as_str());
     let window = window_seconds(judging.check);
-    let text = judging.output.stdout_text();
-    let Some(counts) = beacon_counts(&text) else {
-        return CheckOutcome::new(
-            false,
-            format!("could not read the C2 log: {:?}", text.trim()),
-        );
+    let evidence = match read_beacon_evidence(judging) {
+        Ok(evidence) => evidence,
+        Err(why) => return CheckOutcome::new(false, why),
     };
-    let BeaconCounts {
-        recent,
-        total,
-        last,
-    } = counts;
     if !judging.target_running {
         return CheckOutcome::new(
             false,
@@ -488,55 +577,55 @@ fn judge_beacon(judging: &Judging<'_>) -> CheckOutcome {
             format!("no beacon from {source} has been started yet: there is nothing to stop"),
         );
     };
-    if recent > 0 {
+    let packets = evidence.packets;
+    if let Some(seconds_ago) = within_window(&evidence, window) {
         return CheckOutcome::new(
             false,
             format!(
-                "{recent} beacon(s) from {source} in the last {window}s ({total} in all, last at {last})"
+                "the router forwarded a beacon from {source} to {to} {seconds_ago}s ago, within the last {window}s ({packets} packets in all)"
             ),
         );
     }
-    if total == 0 {
+    if packets == 0 {
         return CheckOutcome::new(
             false,
             format!(
-                "the C2 has logged no beacon from {source} since inject {inject} started it: nothing was seen to stop"
+                "the router has forwarded no beacon from {source} to {to} since inject {inject} started it: nothing was seen to stop"
             ),
         );
     }
     CheckOutcome::new(
         true,
         format!(
-            "no beacon from {source} in the last {window}s ({total} before, last at {last}); {source} is up"
+            "no beacon from {source} to {to} crossed the router in the last {window}s ({packets} packets before); {source} is up"
         ),
     )
 }
 
-/// A rebuilt range is clean when no beacon from the target came within the
-/// window and the target runs.
+/// A rebuilt range is clean when no beacon from the target crossed the
+/// router within the window and the target runs.
 fn judge_beacon_on_a_clean_range(judging: &Judging<'_>) -> CheckOutcome {
     let source = judging.check.target.reference.as_str();
     let window = window_seconds(judging.check);
-    let text = judging.output.stdout_text();
-    match beacon_counts(&text) {
-        None => CheckOutcome::new(
-            false,
-            format!("could not read the C2 log: {:?}", text.trim()),
-        ),
-        Some(_) if !judging.target_running => {
+    match read_beacon_evidence(judging) {
+        Err(why) => CheckOutcome::new(false, why),
+        Ok(_) if !judging.target_running => {
             CheckOutcome::new(false, format!("{source} is not running"))
         }
-        Some(counts) if counts.recent > 0 => CheckOutcome::new(
-            false,
-            format!(
-                "{} beacon(s) from {source} in the last {window}s",
-                counts.recent
+        Ok(evidence) => match within_window(&evidence, window) {
+            Some(seconds_ago) => CheckOutcome::new(
+                false,
+                format!(
+                    "the router forwarded a beacon from {source} {seconds_ago}s ago, within the last {window}s"
+                ),
             ),
-        ),
-        Some(_) => CheckOutcome::new(
-            true,
-            format!("no beacon from {source} in the last {window}s; {source} is up"),
-        ),
+            None => CheckOutcome::new(
+                true,
+                format!(
+                    "no beacon from {source} crossed the router in the last {window}s; {source} is up"
+                ),
+            ),
+        },
     }
 }
 

@@ -25,15 +25,13 @@ use enshu_store::GroundTruth;
 use serde::Serialize;
 
 pub use kinds::{
-    ACCOUNT_SCRIPT, BEACON_SCRIPT, CheckCommand, CheckProgram, DIRECTORY_ACCOUNT_SCRIPT,
-    FILE_HASH_SCRIPT, FILES_SCRIPT, HTTP_SCRIPT, Judging, MANIFEST_SCRIPT, PORT_SCRIPT,
-    PROCESS_SCRIPT, RESTORED_SCRIPT, beacon_inject, parse_sha256_lines, program,
+    ACCOUNT_SCRIPT, CheckCommand, CheckProgram, DIRECTORY_ACCOUNT_SCRIPT, FILE_HASH_SCRIPT,
+    FILES_SCRIPT, HTTP_SCRIPT, Judging, MANIFEST_SCRIPT, PORT_SCRIPT, PROCESS_SCRIPT,
+    RESTORED_SCRIPT, beacon_inject, parse_sha256_lines, program,
 };
 
 /// How long one exec of a check may take.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
-/// The C2 role's request log (see `images/internet`).
-pub const C2_LOG: &str = "/var/log/c2/beacons.jsonl";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckOutcome {

@@ -41,6 +41,7 @@ fn check(kind: CheckKind) -> PlannedCheck {
         from: None,
         to: None,
         since: None,
+        router: None,
     }
 }
 
@@ -167,28 +168,34 @@ fn process_names_are_cut_to_the_kernels_fifteen_bytes() {
     assert!(judge(&process, &output(""), None, true).passed);
 }
 
-#[test]
-fn no_beacon_reads_the_c2_log_of_the_target() {
-    let mut quiet = check(CheckKind::NoBeacon);
-    quiet.to = Some(target("internet/c2", "t-c2", "10.64.100.23"));
-    quiet.check.window = Some(Duration::from_secs(60));
-    assert_eq!(
-        check_command(&quiet).unwrap(),
-        CheckCommand {
-            container: "t-c2".into(),
-            command: ["python3", "-c", BEACON_SCRIPT, "10.64.10.101", "60", C2_LOG]
-                .map(str::to_string)
-                .to_vec()
-        }
-    );
-}
-
 /// A no_beacon check of pc01 (10.64.10.101) to the C2 (10.64.100.23).
 fn no_beacon_check() -> PlannedCheck {
     let mut quiet = check(CheckKind::NoBeacon);
     quiet.to = Some(target("internet/c2", "t-c2", "10.64.100.23"));
+    quiet.router = Some("t-router".into());
     quiet.check.window = Some(Duration::from_secs(60));
     quiet
+}
+
+#[test]
+fn no_beacon_reads_the_teams_router_not_the_c2() {
+    assert_eq!(
+        check_command(&no_beacon_check()).unwrap(),
+        CheckCommand {
+            container: "t-router".into(),
+            command: [
+                "nft",
+                "-j",
+                "list set inet enshu_beacons beacons; \
+                 list counter inet enshu_beacons beacon_10_64_10_101_to_10_64_100_23"
+            ]
+            .map(str::to_string)
+            .to_vec()
+        }
+    );
+    let mut without_router = no_beacon_check();
+    without_router.router = None;
+    assert!(check_command(&without_router).is_err());
 }
 
 /// The ground truth of a beacon inject from `source` to `destination`.
@@ -203,6 +210,32 @@ fn beacon_truth(source: &str, destination: &str) -> BTreeMap<String, GroundTruth
             "destination": destination,
         })),
     )])
+}
+
+/// `nft -j list set …; list counter …` as nftables 1.0.6 in the router
+/// prints it (captured from `enshu/router`): the set with the elements
+/// given as `(source, destination, timeout, expires)`, then the counter.
+fn router_output(elements: &[(&str, &str, u64, u64)], packets: u64) -> String {
+    let meta = r#"{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}"#;
+    let elements: Vec<String> = elements
+        .iter()
+        .map(|(source, destination, timeout, expires)| {
+            format!(
+                r#"{{"elem": {{"val": {{"concat": ["{source}", "{destination}"]}}, "timeout": {timeout}, "expires": {expires}}}}}"#
+            )
+        })
+        .collect();
+    let elements = if elements.is_empty() {
+        String::new()
+    } else {
+        format!(r#", "elem": [{}]"#, elements.join(", "))
+    };
+    format!(
+        r#"{{"nftables": [{meta}, {{"set": {{"family": "inet", "name": "beacons", "table": "enshu_beacons", "type": ["ipv4_addr", "ipv4_addr"], "handle": 3, "size": 65535, "flags": ["timeout"]{elements}}}}}]}}
+{{"nftables": [{meta}, {{"counter": {{"family": "inet", "name": "beacon_10_64_10_101_to_10_64_100_23", "table": "enshu_beacons", "handle": 1, "packets": {packets}, "bytes": {}}}}}]}}
+"#,
+        packets * 80
+    )
 }
 
 fn judge_beacon(
@@ -221,32 +254,55 @@ fn judge_beacon(
     })
 }
 
+const PC01: &str = "10.64.10.101";
+const C2: &str = "10.64.100.23";
+
 #[test]
 fn no_beacon_passes_only_after_beacons_were_seen_and_stopped_with_the_target_up() {
     let quiet = no_beacon_check();
-    let started = beacon_truth("10.64.10.101", "10.64.100.23");
-    let last = "2026-11-26T11:00:00.000+00:00";
-    // Beacons seen, none in the window, the PC up: met.
-    let passed = judge_beacon(&quiet, &format!("0 40 {last}\n"), &started, true);
+    let started = beacon_truth(PC01, C2);
+    // Beacons forwarded, none in the window (the set forgot the pair), the
+    // PC up: met.
+    let stopped_long_ago = router_output(&[], 40);
+    let passed = judge_beacon(&quiet, &stopped_long_ago, &started, true);
     assert!(passed.passed, "{}", passed.detail);
-    assert!(passed.detail.contains("40 before"), "{}", passed.detail);
-    // Still beaconing.
-    let beaconing = judge_beacon(&quiet, &format!("3 40 {last}\n"), &started, true);
-    assert!(!beaconing.passed);
     assert!(
-        beaconing.detail.contains("3 beacon(s)"),
+        passed.detail.contains("40 packets before"),
         "{}",
-        beaconing.detail
+        passed.detail
     );
+    // The pair's last packet 70 s ago: past the 60 s window, met too (a
+    // longer check of the same pair keeps it in the set).
+    let older = router_output(&[(PC01, C2, 300, 230)], 40);
+    assert!(judge_beacon(&quiet, &older, &started, true).passed);
+    // Still beaconing: the last packet 3 s ago.
+    let beaconing = judge_beacon(
+        &quiet,
+        &router_output(&[(PC01, C2, 60, 57)], 41),
+        &started,
+        true,
+    );
+    assert!(!beaconing.passed);
+    assert!(beaconing.detail.contains("3s ago"), "{}", beaconing.detail);
+    // Another pair in the set is not this beacon.
+    let others = router_output(
+        &[("10.64.10.102", C2, 60, 59), (PC01, "10.64.100.99", 60, 59)],
+        40,
+    );
+    assert!(judge_beacon(&quiet, &others, &started, true).passed);
     // Silence because the PC was switched off is not cutting it off.
-    let stopped = judge_beacon(&quiet, &format!("0 40 {last}\n"), &started, false);
-    assert!(!stopped.passed);
-    assert!(stopped.detail.contains("not running"), "{}", stopped.detail);
-    // The C2 never logged a beacon from the PC: nothing was seen to stop.
-    let never_seen = judge_beacon(&quiet, "0 0 -\n", &started, true);
+    let switched_off = judge_beacon(&quiet, &stopped_long_ago, &started, false);
+    assert!(!switched_off.passed);
+    assert!(
+        switched_off.detail.contains("not running"),
+        "{}",
+        switched_off.detail
+    );
+    // The router never forwarded a beacon from the PC: nothing was seen to stop.
+    let never_seen = judge_beacon(&quiet, &router_output(&[], 0), &started, true);
     assert!(!never_seen.passed);
     assert!(
-        never_seen.detail.contains("no beacon"),
+        never_seen.detail.contains("nothing was seen to stop"),
         "{}",
         never_seen.detail
     );
@@ -254,10 +310,10 @@ fn no_beacon_passes_only_after_beacons_were_seen_and_stopped_with_the_target_up(
     // another server): silence proves nothing.
     for ground_truth in [
         BTreeMap::new(),
-        beacon_truth("10.64.10.102", "10.64.100.23"),
-        beacon_truth("10.64.10.101", "10.64.100.99"),
+        beacon_truth("10.64.10.102", C2),
+        beacon_truth(PC01, "10.64.100.99"),
     ] {
-        let not_started = judge_beacon(&quiet, &format!("0 40 {last}\n"), &ground_truth, true);
+        let not_started = judge_beacon(&quiet, &stopped_long_ago, &ground_truth, true);
         assert!(!not_started.passed, "{ground_truth:?}");
         assert!(
             not_started.detail.contains("nothing to stop"),
@@ -266,8 +322,47 @@ fn no_beacon_passes_only_after_beacons_were_seen_and_stopped_with_the_target_up(
         );
     }
     // And the plain judge knows of no inject: it never passes a no_beacon.
-    assert!(!judge(&quiet, &output(&format!("0 40 {last}\n")), None, true).passed);
-    assert!(!judge_beacon(&quiet, "Traceback\n", &started, true).passed);
+    assert!(!judge(&quiet, &output(&stopped_long_ago), None, true).passed);
+}
+
+#[test]
+fn no_beacon_fails_when_the_routers_counter_cannot_be_read() {
+    let quiet = no_beacon_check();
+    let started = beacon_truth(PC01, C2);
+    // The router lost its beacon table (nft's error on a missing object).
+    let missing = judge_with(&Judging {
+        check: &quiet,
+        output: &ExecOutput {
+            exit_code: 1,
+            stdout: vec![],
+            stderr: b"Error: No such file or directory\nlist counter inet enshu_beacons beacon_10_64_10_101_to_10_64_100_23\n".to_vec(),
+        },
+        ground_truth: &started,
+        expected_sha256: None,
+        target_running: true,
+        reference: None,
+    });
+    assert!(!missing.passed);
+    assert!(
+        missing
+            .detail
+            .contains("could not read the beacon counter on t-router: Error: No such file"),
+        "{}",
+        missing.detail
+    );
+    // Output that is not nft's JSON, or the set without the counter.
+    for stdout in [
+        "Traceback\n",
+        router_output(&[], 40).lines().next().unwrap(),
+    ] {
+        let unread = judge_beacon(&quiet, stdout, &started, true);
+        assert!(!unread.passed);
+        assert!(
+            unread.detail.contains("could not read"),
+            "{}",
+            unread.detail
+        );
+    }
 }
 
 #[test]
@@ -283,10 +378,10 @@ fn a_rebuilt_range_is_clean_of_beacons_when_none_comes_and_the_target_runs() {
             reference: None,
         })
     };
-    // A fresh C2 has logged nothing: clean, though the objective is not met.
-    assert!(clean("0 0 -\n", true).passed);
-    assert!(!clean("2 2 2026-11-26T11:00:00+00:00\n", true).passed);
-    assert!(!clean("0 0 -\n", false).passed);
+    // A fresh router has counted nothing: clean, though the objective is not met.
+    assert!(clean(&router_output(&[], 0), true).passed);
+    assert!(!clean(&router_output(&[(PC01, C2, 60, 58)], 2), true).passed);
+    assert!(!clean(&router_output(&[], 0), false).passed);
     assert!(!clean("Traceback\n", true).passed);
 }
 
@@ -451,19 +546,22 @@ fn the_file_checks_carry_the_run_as_owner_functions() {
 
 #[test]
 fn a_faster_clock_shrinks_the_quiet_window_it_checks() {
-    let mut quiet = check(CheckKind::NoBeacon);
-    quiet.to = Some(target("internet/c2", "t-c2", "10.64.100.23"));
+    let mut quiet = no_beacon_check();
     quiet.check.window = Some(Duration::from_secs(300));
-    let window = |check: &PlannedCheck| check_command(check).unwrap().command[4].clone();
-    assert_eq!(window(&at_speed(&quiet, 1)), "300");
-    assert_eq!(window(&at_speed(&quiet, 20)), "15");
+    let window = |check: &PlannedCheck| check.check.window.unwrap().seconds;
+    assert_eq!(window(&at_speed(&quiet, 1)), 300);
+    assert_eq!(window(&at_speed(&quiet, 20)), 15);
     // Never below the floor; a check without a window uses the default's share.
-    assert_eq!(
-        window(&at_speed(&quiet, 120)),
-        MIN_WINDOW_SECONDS.to_string()
-    );
+    assert_eq!(window(&at_speed(&quiet, 120)), MIN_WINDOW_SECONDS);
     quiet.check.window = None;
-    assert_eq!(window(&at_speed(&quiet, 20)), "15");
+    assert_eq!(window(&at_speed(&quiet, 20)), 15);
+    // The router keeps the pair 300 s after its last packet; at 20× a
+    // packet 20 s ago is outside the 15 s window.
+    let started = beacon_truth(PC01, C2);
+    let fast = at_speed(&quiet, 20);
+    let twenty_seconds_ago = router_output(&[(PC01, C2, 300, 280)], 40);
+    assert!(judge_beacon(&fast, &twenty_seconds_ago, &started, true).passed);
+    assert!(!judge_beacon(&at_speed(&quiet, 1), &twenty_seconds_ago, &started, true).passed);
 }
 
 const HASH_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";

@@ -4,7 +4,7 @@
 //! run time for want of a writable path, a tool, an account or a port.
 
 use crate::model::*;
-use crate::roles::{self, BEACON_LOGGING_ROLES, Reach};
+use crate::roles::{self, C2_ROLES, Reach};
 
 use super::Checker;
 
@@ -228,16 +228,29 @@ impl Checker<'_> {
                 }
             }
             CheckKind::NoBeacon => {
-                if let Some(to) = &check.to
-                    && let Ok(peer) = self.topology.host_ref(to)
-                    && !BEACON_LOGGING_ROLES.contains(&peer.image)
-                {
+                let Some(to) = &check.to else {
+                    return;
+                };
+                let Ok(peer) = self.topology.host_ref(to) else {
+                    return;
+                };
+                if !C2_ROLES.contains(&peer.image) {
                     self.error(
                         format!("{path}.to"),
                         format!(
-                            "no_beacon reads the C2's request log, which host {to} (role {}) does not keep; `to` must be a host of role {}",
+                            "no_beacon watches the beacons sent to a C2, and host {to} (role {}) is none; `to` must be a host of role {}",
                             peer.image.as_str(),
-                            names(BEACON_LOGGING_ROLES, |role| role.as_str())
+                            names(C2_ROLES, |role| role.as_str())
+                        ),
+                    );
+                } else if peer.segment == host.segment {
+                    // The router counts the beacons it forwards; traffic
+                    // within one segment never reaches it.
+                    self.error(
+                        format!("{path}.to"),
+                        format!(
+                            "host {to} is in segment {} with {where_}: a beacon between them never crosses the team's router, where no_beacon counts beacons; put the C2 in another segment",
+                            peer.segment
                         ),
                     );
                 }
