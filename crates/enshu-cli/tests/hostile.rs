@@ -1,4 +1,5 @@
-//! The hostile team: on a served two-team quickstart range, every attack
+//! The hostile team: on a served two-team quickstart range (with a log
+//! collector, `fixtures/hostile.yaml`), every attack
 //! script of `scripts/hostile/` runs as root in team 1's analyst
 //! workstation (where trainees have sudo), and each must fail. Besides
 //! what the scripts see themselves, the runner looks where an attack
@@ -20,18 +21,78 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Session, docker, enshu, state_dir};
+use support::{Session, docker, enshu, fixture, in_container, state_dir, wait_for_output};
 
 const LIB: &str = include_str!("../scripts/hostile/lib.sh");
 
 /// Every attack: its name and its script.
-const ATTACKS: [(&str, &str); 5] = [
+const ATTACKS: [(&str, &str); 6] = [
     ("dns", include_str!("../scripts/hostile/dns.sh")),
     ("reach", include_str!("../scripts/hostile/reach.sh")),
     ("spoof", include_str!("../scripts/hostile/spoof.sh")),
     ("fill", include_str!("../scripts/hostile/fill.sh")),
     ("escape", include_str!("../scripts/hostile/escape.sh")),
+    ("logs", include_str!("../scripts/hostile/logs.sh")),
 ];
+
+/// How long the log attack floods the collector.
+const FLOOD_SECONDS: u64 = 20;
+
+/// The collector's store cap (`images/syslog/rootfs/usr/local/sbin/enshu-logcap`).
+const STORE_CAP: u64 = 256 * 1024 * 1024;
+
+/// What the runner saw of the collector while it was flooded.
+struct FloodWatch {
+    /// The store's largest size (`du -sb /var/log/remote`).
+    largest: u64,
+    /// When the real host's line arrived after it was logged.
+    arrived: Option<Duration>,
+}
+
+/// During the log attack: sample the collector's store every second, and
+/// a few seconds in log a line on pc01 and wait (≤ 45 s) for it in the
+/// collector's pc01 files.
+fn watch_the_flood(
+    collector: &str,
+    pc: &str,
+    running: &std::sync::atomic::AtomicBool,
+) -> FloodWatch {
+    use std::sync::atomic::Ordering;
+    let store_size = || {
+        in_container(collector, "du -sb /var/log/remote | cut -f1")
+            .parse::<u64>()
+            .unwrap_or(0)
+    };
+    let mut largest = 0;
+    let started = Instant::now();
+    let line = format!("legitimate-{MARKER}-{}", std::process::id());
+    let mut logged_at = None;
+    let mut arrived = None;
+    while running.load(Ordering::SeqCst)
+        || (arrived.is_none()
+            && logged_at.is_some_and(|at: Instant| at.elapsed() < Duration::from_secs(45)))
+    {
+        largest = largest.max(store_size());
+        if logged_at.is_none() && started.elapsed() > Duration::from_secs(3) {
+            in_container(pc, &format!("logger -t enshu-hostile {line}"));
+            logged_at = Some(Instant::now());
+        }
+        if let (Some(at), None) = (logged_at, arrived)
+            && !in_container(
+                collector,
+                &format!("grep -ls {line} /var/log/remote/pc01.log /var/log/remote/pc01.log.1"),
+            )
+            .is_empty()
+        {
+            arrived = Some(at.elapsed());
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    FloodWatch {
+        largest: largest.max(store_size()),
+        arrived,
+    }
+}
 
 const MARKER: &str = "ENSHUHOSTILE7d1f";
 
@@ -202,13 +263,10 @@ fn a_team_root_in_its_workstation_cannot_reach_spy_on_or_crash_the_exercise() {
     let session = Session::new("hs");
     let name = session.0.as_str();
     let _ = std::fs::remove_file(format!("{}/sessions/{name}.db", state_dir()));
-    let quickstart = format!(
-        "{}/../../scenarios/quickstart.yaml",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let range = fixture("hostile");
     let up = enshu(&[
         "up",
-        &quickstart,
+        &range,
         "--teams",
         "2",
         "--session",
@@ -270,11 +328,15 @@ fn a_team_root_in_its_workstation_cannot_reach_spy_on_or_crash_the_exercise() {
         .collect();
     let host = host_addresses();
     let ports = [port, port + 1, port + 2, 22, 2375, 2376];
+    let collector = session.container("log01");
+    let pc = session.container("pc01");
     let arguments = [
         format!("team2={}", team_2.join(",")),
         format!("host={}", host.join(",")),
         format!("ports={}", ports.map(|port| port.to_string()).join(",")),
         format!("marker={MARKER}"),
+        format!("collector={}", addresses_of(&collector)[0]),
+        format!("seconds={FLOOD_SECONDS}"),
     ];
 
     // Where the attacks must not arrive: every interface of this machine,
@@ -351,6 +413,17 @@ fn a_team_root_in_its_workstation_cannot_reach_spy_on_or_crash_the_exercise() {
     let mut failures = Vec::new();
     let mut answers_accepted = 0;
     let mut timings = Vec::new();
+    // The log attack floods only once the collector receives pc01's lines
+    // (its forwarder connects at start).
+    assert!(
+        wait_for_output(
+            &collector,
+            "test -s /var/log/remote/pc01.log && echo yes",
+            Duration::from_secs(60)
+        )
+        .is_some(),
+        "pc01's logs never reached the collector"
+    );
     for (index, (attack, script)) in ATTACKS.iter().enumerate() {
         let started = Instant::now();
         let mut child = Command::new("docker")
@@ -368,7 +441,38 @@ fn a_team_root_in_its_workstation_cannot_reach_spy_on_or_crash_the_exercise() {
                 .write_all(format!("{LIB}\n{script}").as_bytes())
                 .unwrap();
         }
-        let output = child.wait_with_output().unwrap();
+        let running = std::sync::atomic::AtomicBool::new(true);
+        let (output, watch) = std::thread::scope(|scope| {
+            let watcher = (*attack == "logs")
+                .then(|| scope.spawn(|| watch_the_flood(&collector, &pc, &running)));
+            let output = child.wait_with_output().unwrap();
+            running.store(false, std::sync::atomic::Ordering::SeqCst);
+            (output, watcher.map(|watcher| watcher.join().unwrap()))
+        });
+        if let Some(watch) = watch {
+            eprintln!(
+                "the flooded collector: store at most {} bytes, pc01's line after {:?}",
+                watch.largest, watch.arrived
+            );
+            if watch.largest > STORE_CAP {
+                failures.push(format!(
+                    "the collector's store grew to {} bytes (cap {STORE_CAP})",
+                    watch.largest
+                ));
+            }
+            if watch.arrived.is_none() {
+                failures
+                    .push("pc01's line did not reach the flooded collector in 45 s".to_string());
+            }
+            if in_container(&collector, "pgrep -x rsyslogd").is_empty() {
+                failures.push("rsyslogd died in the flooded collector".to_string());
+            }
+            // Invented host names share other.log: no file of their own.
+            let files = in_container(&collector, "ls /var/log/remote");
+            if files.contains("fake-") {
+                failures.push(format!("invented host names got files: {files}"));
+            }
+        }
         let text = String::from_utf8_lossy(&output.stdout);
         eprintln!(
             "attack {attack}: exit {:?} in {:.1} s\n{text}{}",
@@ -424,13 +528,24 @@ fn a_team_root_in_its_workstation_cannot_reach_spy_on_or_crash_the_exercise() {
     }
     let repaired_after = flushed_at.elapsed();
     eprintln!("the flushed host guard was repaired after {repaired_after:?}");
-    let noted = export(name).iter().any(|event| {
-        event["team"].is_null()
-            && event["kind"]["text"]
-                .as_str()
-                .is_some_and(|text| text.starts_with("isolation: the host guard was missing"))
-    });
-    assert!(noted, "the repair is not on the timeline");
+    // The engine notes the repair just after making it: look for a few
+    // seconds.
+    let noted = || {
+        export(name).iter().any(|event| {
+            event["team"].is_null()
+                && event["kind"]["text"]
+                    .as_str()
+                    .is_some_and(|text| text.starts_with("isolation: the host guard was missing"))
+        })
+    };
+    let repaired_at = Instant::now();
+    while !noted() {
+        assert!(
+            repaired_at.elapsed() < Duration::from_secs(5),
+            "the repair is not on the timeline"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // The server is up and answers team 2 within its goal.
     assert!(server.0.try_wait().unwrap().is_none(), "enshu serve died");

@@ -1492,7 +1492,10 @@ fn write_backups(out: &mut String, team: &TeamPlan) {
 /// The collectors' addresses, where every host of the team's range (and the
 /// router, with its firewall log and flow records) sends its logs:
 /// `ENSHU_SYSLOG`, and each collector's store on a volume that outlives a
-/// team reset.
+/// team reset. Each collector is told the senders' host names
+/// (`ENSHU_LOG_HOSTS`): they get a file each, any other name shares one
+/// (`other.log`), so a team cannot make a collector create files without
+/// bound by inventing names.
 fn plan_logging(
     logging: &Logging,
     addresses: &TeamAddresses,
@@ -1512,18 +1515,31 @@ fn plan_logging(
     if collector_addresses.is_empty() {
         return;
     }
-    for container in containers.iter_mut() {
-        let collector = collectors
+    let is_collector = |container: &ContainerSpec| {
+        collectors
             .iter()
-            .any(|host| container.reference == format!("{}/{}", host.segment, host.name));
-        let team_host = match container.role {
-            ContainerRole::Router => true,
-            ContainerRole::Host(_) => addresses
-                .topology
-                .host(&container.hostname)
-                .is_some_and(|host| addresses.topology.is_team_host(host)),
-        };
+            .any(|host| container.reference == format!("{}/{}", host.segment, host.name))
+    };
+    let is_team_host = |container: &ContainerSpec| match container.role {
+        ContainerRole::Router => true,
+        ContainerRole::Host(_) => addresses
+            .topology
+            .host(&container.hostname)
+            .is_some_and(|host| addresses.topology.is_team_host(host)),
+    };
+    let senders = containers
+        .iter()
+        .filter(|container| !is_collector(container) && is_team_host(container))
+        .map(|container| container.hostname.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for container in containers.iter_mut() {
+        let collector = is_collector(container);
+        let team_host = is_team_host(container);
         if collector {
+            container
+                .env
+                .insert("ENSHU_LOG_HOSTS".to_string(), senders.clone());
             let name = format!("{}-logs", container.name);
             container.volumes.push(VolumeMount {
                 name,

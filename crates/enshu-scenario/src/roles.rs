@@ -298,7 +298,9 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
             hardening
         }
         // rsyslogd, and sshd for `logs`, the team's reader of the collected
-        // logs (sshd's capabilities as on the workstation).
+        // logs (sshd's capabilities as on the workstation). NET_ADMIN: the
+        // init loads the collector's per-sender limits on 514 (nft, in
+        // the container's own network namespace).
         ImageRole::Syslog => profile(
             &[
                 "CHOWN",
@@ -308,6 +310,7 @@ pub fn hardening_for(role: ImageRole) -> Hardening {
                 "AUDIT_WRITE",
                 "KILL",
                 "NET_BIND_SERVICE",
+                "NET_ADMIN",
             ],
             &["/run", "/tmp", "/home", "/var/log", "/var/spool/rsyslog"],
             128,

@@ -50,6 +50,18 @@ fn every_host_of_the_municipal_range_forwards_to_both_collectors() {
                 ["lgwan/log01", "seccloud/sc-soc"].contains(&container.reference.as_str());
             if collector {
                 assert_eq!(syslog, None, "{} forwards to itself", container.reference);
+                // The collector knows every sender's name (a file each).
+                let senders: Vec<&str> = container.env["ENSHU_LOG_HOSTS"].split(' ').collect();
+                for sender in &team.containers {
+                    let sends = sender.env.contains_key("ENSHU_SYSLOG");
+                    assert_eq!(
+                        senders.contains(&sender.hostname.as_str()),
+                        sends,
+                        "{} in the senders of {}",
+                        sender.reference,
+                        container.reference
+                    );
+                }
                 assert_eq!(container.volumes.len(), 1, "{}", container.reference);
                 assert_eq!(container.volumes[0].path, COLLECTOR_STORE);
                 assert_eq!(
