@@ -3,14 +3,12 @@
 //! (`tests/authorization.rs`), which drives each one with every role.
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::state::AppState;
 use crate::{api, live, pages, security};
 
 pub(crate) fn router(state: AppState) -> Router {
-    let body_limit = state.options().body_limit_bytes;
     Router::new()
         // Anyone.
         .route(
@@ -116,7 +114,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/instructor/teams/{team}/reports/{seq}/grade",
             post(api::instructor::grade_report),
         )
-        .layer(DefaultBodyLimit::max(body_limit))
+        // Every body is read once, within its size limit and its time.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::body_deadline::read_body_in_time,

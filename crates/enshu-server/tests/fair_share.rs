@@ -10,6 +10,20 @@ use enshu_store::EventKind;
 use serde_json::{Value, json};
 use support::{INSTRUCTOR_TOKEN, TestServer, team_token};
 
+/// What the instructor sees at `/api/instructor/fair-share`.
+async fn fair_share_report(server: &TestServer) -> Value {
+    server
+        .client
+        .get(server.url("/api/instructor/fair-share"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn answer(server: &TestServer, team: u32, lang: &str) -> reqwest::Response {
     server
         .client
@@ -116,16 +130,7 @@ async fn a_flooding_team_is_refused_while_another_team_is_served() {
     assert_eq!(team_1_answers, recorded);
 
     // The instructor sees them, per team and kind.
-    let report: Value = server
-        .client
-        .get(server.url("/api/instructor/fair-share"))
-        .bearer_auth(INSTRUCTOR_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = fair_share_report(&server).await;
     let refused = report["refused"].as_array().unwrap();
     assert_eq!(refused.len(), 1, "{report}");
     assert_eq!(refused[0]["team"], 1);
@@ -239,16 +244,7 @@ async fn a_team_looping_on_its_pages_is_refused_but_others_and_static_files_are_
             .unwrap();
         assert_eq!(report.status(), 200);
     }
-    let report: Value = server
-        .client
-        .get(server.url("/api/instructor/fair-share"))
-        .bearer_auth(INSTRUCTOR_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = fair_share_report(&server).await;
     let refused = report["refused"].as_array().unwrap();
     assert_eq!(refused.len(), 1, "{report}");
     assert_eq!(refused[0]["team"], 1);
@@ -422,16 +418,7 @@ async fn refusal_counts_are_kept_in_the_store_and_survive_a_restart() {
     );
     let started = Instant::now();
     loop {
-        let report: Value = server
-            .client
-            .get(server.url("/api/instructor/fair-share"))
-            .bearer_auth(INSTRUCTOR_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let report = fair_share_report(&server).await;
         let total = report["refused"][0]["total"].as_u64().unwrap_or(0);
         if total == refused + last {
             assert_eq!(report["refused"][0]["kind"], "read");
@@ -500,9 +487,9 @@ async fn a_body_sent_too_slowly_is_cut_off_in_the_callers_language_and_counted()
     server.start_clock().await;
     server.fire_beacon().await;
     // Headers at once, then a piece of the answer, then nothing.
-    let trickle = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes_of(
-        r#"{"objective": "find-host", "#,
-    ))])
+    let trickle = futures_util::stream::iter([Ok::<_, std::io::Error>(
+        br#"{"objective": "find-host", "#.to_vec(),
+    )])
     .chain(futures_util::stream::pending());
     let sent = Instant::now();
     let response = tokio::time::timeout(
@@ -532,25 +519,12 @@ async fn a_body_sent_too_slowly_is_cut_off_in_the_callers_language_and_counted()
     );
     let text = response.text().await.unwrap();
     assert!(text.contains("打ち切りました"), "{text}");
-    let report: Value = server
-        .client
-        .get(server.url("/api/instructor/fair-share"))
-        .bearer_auth(INSTRUCTOR_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = fair_share_report(&server).await;
     assert_eq!(report["refused_connections"]["slow_body"], 1, "{report}");
     // An answer sent whole is taken as before.
     let response = answer(&server, 1, "en").await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     server.stop().await;
-}
-
-fn bytes_of(text: &str) -> Vec<u8> {
-    text.as_bytes().to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
