@@ -198,6 +198,16 @@ impl DockerBackend {
         Ok(version.version.unwrap_or_default())
     }
 
+    /// The engine's storage driver, e.g. `overlay2` or `fuse-overlayfs`.
+    pub async fn storage_driver(&self) -> std::result::Result<String, ConnectError> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(|error| ConnectError::Negotiate(error.to_string()))?;
+        Ok(info.driver.unwrap_or_default())
+    }
+
     /// A TCP connection to `127.0.0.1:port` inside a running container's
     /// own network namespace (see [`crate::host::access`]).
     pub async fn connect_inside(&self, name: &str, port: u16) -> Result<tokio::net::TcpStream> {

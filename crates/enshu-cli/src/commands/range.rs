@@ -20,6 +20,39 @@ pub async fn docker() -> anyhow::Result<DockerBackend> {
         .context("connecting to the Docker engine (is it running, and may this user use it?)")
 }
 
+/// Raise the kernel limits every container shares for `containers` more
+/// (`enshu_docker::host::limits`), saying so on stderr. A limit that cannot
+/// be read or raised is named, not fatal: the range still comes up, and
+/// the note says what will not work.
+pub fn ensure_host_limits(containers: usize) {
+    let path = std::path::Path::new(enshu_docker::host::limits::INOTIFY_INSTANCES);
+    match enshu_docker::host::limits::ensure_inotify_instances(path, containers) {
+        Ok(Some(raised)) => eprintln!(
+            "note: raised {} from {} to {} (each host's log forwarder holds one; all containers share the host's cap)",
+            raised.limit, raised.from, raised.to
+        ),
+        Ok(None) => {}
+        Err(error) => eprintln!(
+            "warning: cannot raise fs.inotify.max_user_instances ({error}): past the cap, hosts' log forwarders do not start"
+        ),
+    }
+}
+
+/// What `up` tells the instructor about the engine's storage driver, if
+/// anything: on fuse-overlayfs every container keeps its own copy of the
+/// image files it reads in the page cache, which costs an Emotet team
+/// about twice its memory (BENCHMARKS.md, "Memory per team and the
+/// storage driver"); overlay2 shares those pages between containers.
+pub fn storage_driver_note(driver: &str) -> Option<String> {
+    (driver == "fuse-overlayfs").then(|| {
+        "Docker's storage driver is fuse-overlayfs: each container caches its own copy of the \
+         image files (about 2x the memory per team of overlay2, and one FUSE daemon per \
+         container); where the kernel mounts overlay, `sudo bash infra/docker-storage.sh use \
+         overlay2` switches (with no container running)"
+            .to_string()
+    })
+}
+
 /// Install the host guard (serialised across processes, whatever their
 /// state directory, by the guard's one lock file in `/run`).
 pub async fn ensure_host_guard() -> anyhow::Result<()> {
@@ -28,4 +61,20 @@ pub async fn ensure_host_guard() -> anyhow::Result<()> {
         .await
         .context("installing the host guard (iptables)")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::storage_driver_note;
+
+    #[test]
+    fn only_fuse_overlayfs_gets_a_note_naming_the_switch() {
+        let note = storage_driver_note("fuse-overlayfs").expect("a note for fuse-overlayfs");
+        assert!(
+            note.contains("infra/docker-storage.sh use overlay2"),
+            "{note}"
+        );
+        assert_eq!(storage_driver_note("overlay2"), None);
+        assert_eq!(storage_driver_note("btrfs"), None);
+    }
 }

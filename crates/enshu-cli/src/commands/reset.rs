@@ -50,7 +50,7 @@ async fn open_log(session: &str, database: Option<&str>) -> anyhow::Result<Optio
     }))
 }
 
-/// This machine's part of a reset: the host guard, and `verify`'s proof
+/// This machine's part of a reset: the host guard and kernel limits, and `verify`'s proof
 /// (recorded in the session's state like `enshu verify`'s).
 struct Machine<'a> {
     backend: &'a DockerBackend,
@@ -61,6 +61,8 @@ impl RangeHost for Machine<'_> {
     type Verified = VerifyReport;
 
     async fn before_rebuild(&self) -> anyhow::Result<()> {
+        // After a reboot the kernel's caps are back at their defaults.
+        range::ensure_host_limits(0);
         range::ensure_host_guard().await
     }
 

@@ -105,9 +105,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
+        if let Some(note) = backend.storage_driver().await.ok().as_deref().and_then(range::storage_driver_note) {
+            eprintln!("note: {note}");
+        }
         // The host guard must be in place before any range container runs:
         // it keeps containers off the host and lets the routers forward.
         range::ensure_host_guard().await?;
+        range::ensure_host_limits(plan.teams.iter().map(|team| team.containers.len()).sum());
         // Keep the secret of an earlier `up` of this session: passwords stay.
         // Revoked portal tokens stay revoked.
         let (secret, token_revocations) = match SessionState::load(&args.session) {

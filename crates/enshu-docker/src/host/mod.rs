@@ -21,6 +21,8 @@
 //!   "outside", a namespace of this machine behind a veth.
 //! - [`addresses`]: this machine's IPv4 addresses, verify's "host machine"
 //!   targets.
+//! - [`limits`]: kernel limits every container shares (the inotify
+//!   instances the hosts' log forwarders hold), raised before `up`.
 //! - [`sensor`]: the teams' network sensors, veth taps into the analyst
 //!   workstations and tc mirrors of every bridge port, with the host's
 //!   `ip` and `tc`.
@@ -40,6 +42,7 @@ pub mod access;
 )]
 pub mod addresses;
 pub mod guard;
+pub mod limits;
 #[expect(
     unsafe_code,
     reason = "setns(2), a netlink socket and rlimits: libc calls with no safe wrapper in the dependencies"
