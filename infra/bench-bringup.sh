@@ -35,6 +35,26 @@ memory_mib() { # total memory of the session's containers, MiB
            f = (u == "GiB") ? 1024 : (u == "KiB") ? 1/1024 : (u == "B") ? 1/1048576 : 1; s += v * f }
          END { printf "%.0f", s }'
 }
+# Where the memory is (cgroup v1 memory.stat of each container, MiB for the
+# whole session): anonymous memory, and active and inactive page cache.
+# docker stats counts anonymous + active page cache; the page cache of
+# image files is per container on fuse-overlayfs, shared on overlay2 (it
+# is charged to the container that read a page first).
+memory_breakdown() {
+  local id total_rss=0 active=0 inactive=0 stat r a i
+  for id in $(docker ps -q --no-trunc --filter "label=enshu.session=$1"); do
+    stat=/sys/fs/cgroup/memory/docker/$id/memory.stat
+    [ -r "$stat" ] || { echo "no cgroup v1 memory.stat for $id"; return; }
+    read -r r a i < <(awk '$1 == "total_rss" { r = $2 } $1 == "total_active_file" { a = $2 } $1 == "total_inactive_file" { i = $2 }
+                           END { print r, a, i }' "$stat")
+    total_rss=$((total_rss + r)) active=$((active + a)) inactive=$((inactive + i))
+  done
+  awk -v r="$total_rss" -v a="$active" -v i="$inactive" -v t="$2" 'BEGIN {
+    m = 1048576 * t; printf "anon %.0f, active page cache %.0f, inactive page cache %.0f MiB per team", r / m, a / m, i / m }'
+}
+# The machine's own view: MemTotal - MemAvailable, MiB (counts what no
+# container's cgroup holds, e.g. one fuse-overlayfs daemon per container).
+machine_used_mib() { awk '$1 == "MemTotal:" { t = $2 } $1 == "MemAvailable:" { a = $2 } END { printf "%.0f", (t - a) / 1024 }' /proc/meminfo; }
 export ENSHU_STATE_DIR=${ENSHU_STATE_DIR:-$(mktemp -d)}
 anchor_plan=$(mktemp --suffix .json)
 compose=$(mktemp --suffix .yml)
@@ -52,6 +72,7 @@ containers=$($enshu plan "$scenario" --teams "$teams" --output json | python3 -c
 echo "scenario: $scenario × $teams teams = $containers (containers networks)"
 
 # Enshu: up, which includes verify.
+used_before=$(machine_used_mib)
 start=$(now)
 $enshu up "$scenario" --teams "$teams" --session bench-enshu --pool "$pool" "${enshu_flags[@]}" >/tmp/bench-enshu-up.log 2>&1 || { cat /tmp/bench-enshu-up.log; exit 1; }
 end=$(now)
@@ -59,11 +80,14 @@ enshu_up=$(secs "$start" "$end")
 grep -E "^(session |phases:|verify:)" /tmp/bench-enshu-up.log
 sleep "${MEMORY_WAIT:-5}"
 enshu_mem=$(memory_mib bench-enshu)
+enshu_machine=$(( ($(machine_used_mib) - used_before) / teams ))
+echo "enshu: $(memory_breakdown bench-enshu "$teams"); machine (MemTotal - MemAvailable) +$enshu_machine MiB per team"
 start=$(now); $enshu down --session bench-enshu "${down_flags[@]}" >/dev/null; end=$(now)
 enshu_down=$(secs "$start" "$end")
 
 # Anchor: the plain Docker CLI, same networks and containers.
 $enshu plan "$scenario" --teams "$teams" --session bench-anchor --pool "$anchor_pool" --output json > "$anchor_plan"
+used_before=$(machine_used_mib)
 start=$(now)
 bash infra/anchor-docker-run.sh up "$anchor_plan" "$anchor_parallel"
 end=$(now)
@@ -71,6 +95,8 @@ anchor_up=$(secs "$start" "$end")
 running=$(docker ps -q --filter label=enshu.session=bench-anchor | wc -l)
 sleep "${MEMORY_WAIT:-5}"
 anchor_mem=$(memory_mib bench-anchor)
+anchor_machine=$(( ($(machine_used_mib) - used_before) / teams ))
+echo "anchor: $(memory_breakdown bench-anchor "$teams"); machine (MemTotal - MemAvailable) +$anchor_machine MiB per team"
 start=$(now); bash infra/anchor-docker-run.sh down bench-anchor "$anchor_parallel"; end=$(now)
 anchor_down=$(secs "$start" "$end")
 
