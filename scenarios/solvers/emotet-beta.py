@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The solver of scenarios/emotet-beta.yaml: a scripted team that meets
-every objective with what trainees have (the SOC's mail in the team mailbox, the
-SSH way in to the analyst workstation, the team's log server (firewall log,
-the hosts' forwarded logs), the staff PC and the mail server it may log in
-to from there, the team's firewall and the report forms), and a
-scripted instructor who grades the judged notice.
+every objective with what trainees have (the SOC's mail in the team
+mailbox, the SSH way in to the analyst workstation and its sensor
+interfaces, the team's log server (firewall log, the hosts' forwarded
+logs), the staff PC and the mail server it may log in to from there, the
+team's firewall and the report forms), and a scripted instructor who
+grades the judged notice.
 
     python3 scenarios/solvers/emotet-beta.py SESSION TEAM PORTAL [--access-port PORT]
 """
@@ -12,6 +13,7 @@ import collections
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from team import IPV4, main, now  # noqa: E402
@@ -30,6 +32,24 @@ def solve(team, instructor):
     c2 = beacon.search(alert).group(1)
     team.say(f"the SOC's mail in the team mailbox reports beacons to {c2}")
     team.answer("c2-address", c2)
+
+    # What the beacon asks the C2 for is in no log: the analyst's sensor
+    # interface on the internet segment (cap-inet) carries a copy of every
+    # frame crossing it, so a capture of the requests to the C2's port shows
+    # their HTTP request lines (captured before the block cuts them off).
+    capture = ("sudo -S -p '' timeout 100 tcpdump -i cap-inet -nn -l -A "
+               f"'tcp dst port 8080 and dst host {c2}' 2>/dev/null "
+               "| grep -a -o -m 3 -E '(GET|POST) /[^ ]*' || true")
+    requests = []
+    deadline = time.monotonic() + 300
+    while not requests and time.monotonic() < deadline:
+        lines = team.on("analyst", capture, stdin=team.password + "\n", check=False, timeout=130)
+        requests = re.findall(r"(?:GET|POST) (/\S*)", lines)
+    if not requests:
+        raise RuntimeError(f"no HTTP request to {c2}:8080 seen on the sensor (cap-inet) within 300 s")
+    path, seen = collections.Counter(requests).most_common(1)[0]
+    team.say(f"the sensor (cap-inet) shows {len(requests)} request(s) to {c2}:8080, {seen} of them for {path}")
+    team.answer("beacon-path", path)
 
     # The PC: the team's log server keeps the router's firewall log; the
     # connections to the C2's port name their source.
