@@ -11,12 +11,15 @@ use axum::response::{Html, Response};
 use enshu_scoring::Phase;
 use enshu_store::EventKind;
 
+use super::describe;
 use super::{FormFields, redirect};
 use crate::actions;
 use crate::auth::{CSRF_FIELD, Caller};
 use crate::error::RequestError;
 use crate::exercise::{self, Alert, Snapshot};
-use crate::html::{Frame, csrf_field, escape, minutes, page, phase_name, status_label};
+use crate::html::{
+    Clock, Frame, csrf_field, escape, minutes, offset, page, phase_name, status_label,
+};
 use crate::i18n::{Lang, Msg};
 use crate::pages::team::report_table;
 use crate::scoreboard_cache::ScoreboardHtml;
@@ -58,6 +61,7 @@ pub(crate) async fn scoreboard(
             csrf: Some(&csrf),
             path: "/",
             live: "scoreboard",
+            clock: Some(Clock::of(&board.snapshot, None, &state.options().time_zone)),
         },
         &body,
     ))
@@ -74,9 +78,12 @@ pub(crate) async fn scoreboard_fragment(
     let rendered = board.html(lang, |snapshot, lang| {
         render_scoreboard(&state, snapshot, lang)
     });
+    let clock = Clock::of(&board.snapshot, None, &state.options().time_zone);
     Ok(Html(format!(
-        r#"<div id="scoreboard">{}</div><div id="comparison">{}</div>"#,
-        rendered.table, rendered.chart
+        r#"{}<div id="scoreboard">{}</div><div id="comparison">{}</div>"#,
+        clock.sync_marker(lang),
+        rendered.table,
+        rendered.chart
     )))
 }
 
@@ -126,9 +133,14 @@ fn scoreboard_table(state: &AppState, snapshot: &Snapshot, lang: Lang) -> String
             .into_iter()
             .map(|alert| match alert {
                 Alert::DeadlineMissed { objective } => format!(
-                    r#"<span class="alert">{}: {}</span>"#,
+                    r#"<span class="alert" title="{}">{}: {}</span>"#,
+                    escape(&objective),
                     lang.t(Msg::DeadlineMissed),
-                    escape(&objective)
+                    escape(describe::objective_title(
+                        lang,
+                        state.scenario(),
+                        &objective
+                    ))
                 ),
                 Alert::Idle { minutes } => format!(
                     r#"<span class="alert idle">{}: {minutes}</span>"#,
@@ -162,7 +174,49 @@ pub(crate) async fn team_page(
     actions::existing_team(&state, team).await?;
     let csrf = caller.csrf_token(&state);
     let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
-    let mut body = team_summary(&state, &snapshot, team, lang);
+    let body = format!(
+        r#"<div id="team-page-live">{}</div>"#,
+        team_page_body(&state, &snapshot, team, lang, &csrf)
+    );
+    let title = snapshot.team_name(team);
+    let path = format!("/teams/{team}");
+    Ok(page(
+        Frame {
+            lang,
+            title: &title,
+            csrf: Some(&csrf),
+            path: &path,
+            live: "team-page",
+            clock: Some(Clock::of(&snapshot, Some(team), &state.options().time_zone)),
+        },
+        &body,
+    ))
+}
+
+/// The team page's body, reloaded by the live script.
+pub(crate) async fn team_page_fragment(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+    Path(team): Path<u32>,
+) -> Result<Html<String>, RequestError> {
+    caller.require_instructor()?;
+    actions::existing_team(&state, team).await?;
+    let csrf = caller.csrf_token(&state);
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    Ok(Html(team_page_body(&state, &snapshot, team, lang, &csrf)))
+}
+
+fn team_page_body(
+    state: &AppState,
+    snapshot: &Snapshot,
+    team: u32,
+    lang: Lang,
+    csrf: &str,
+) -> String {
+    let clock = Clock::of(snapshot, Some(team), &state.options().time_zone);
+    let mut body = clock.sync_marker(lang);
+    body.push_str(&team_summary(state, snapshot, team, lang));
     // Reports to review.
     let _ = write!(
         body,
@@ -176,10 +230,14 @@ pub(crate) async fn team_page(
             });
             let _ = write!(
                 body,
-                r#"<li><a href="/teams/{team}/reports/{}">{} #{}</a> {}</li>"#,
+                r#"<li><a href="/teams/{team}/reports/{}">{}</a> {}</li>"#,
                 event.seq,
-                escape(form),
-                event.seq,
+                escape(&describe::report_name(
+                    lang,
+                    state.scenario(),
+                    form,
+                    event.seq
+                )),
                 if graded { lang.t(Msg::Graded) } else { "" }
             );
         }
@@ -189,7 +247,13 @@ pub(crate) async fn team_page(
         .scenario()
         .objectives
         .iter()
-        .map(|objective| format!(r#"<option value="{0}">{0}</option>"#, escape(&objective.id)))
+        .map(|objective| {
+            format!(
+                r#"<option value="{}">{}</option>"#,
+                escape(&objective.id),
+                escape(lang.pick(&objective.title))
+            )
+        })
         .collect();
     let _ = write!(
         body,
@@ -209,18 +273,7 @@ pub(crate) async fn team_page(
         aar = lang.t(Msg::AfterActionReport),
         back = lang.t(Msg::Back),
     );
-    let title = snapshot.team_name(team);
-    let path = format!("/teams/{team}");
-    Ok(page(
-        Frame {
-            lang,
-            title: &title,
-            csrf: Some(&csrf),
-            path: &path,
-            live: "team-page",
-        },
-        &body,
-    ))
+    body
 }
 
 /// Points, timeline SVG, objectives, notes and adjustments of one team.
@@ -248,11 +301,11 @@ fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) ->
     );
     let _ = write!(
         html,
-        r#"<section class="card"><h2>{}</h2><table><thead><tr><th>{}</th><th></th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<section class="card"><h2>{}</h2><table class="stack"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         lang.t(Msg::Objectives),
         lang.t(Msg::Objective),
         lang.t(Msg::Status),
-        lang.t(Msg::Deadline),
+        lang.t(Msg::DeadlineOffset),
         lang.t(Msg::Points),
         lang.t(Msg::Penalty)
     );
@@ -262,11 +315,16 @@ fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) ->
             .map_or("", |definition| lang.pick(&definition.title));
         let _ = write!(
             html,
-            r#"<tr><td>{}</td><td>{}</td><td><span class="status {class}">{label}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr title="{}"><td data-label="{}">{}</td><td data-label="{}"><span class="status {class}">{label}</span></td><td data-label="{}">{}</td><td data-label="{}">{}</td><td data-label="{}">{}</td></tr>"#,
             escape(&objective.objective),
+            lang.t(Msg::Objective),
             escape(title),
-            minutes(objective.deadline_exercise_ms),
+            lang.t(Msg::Status),
+            lang.t(Msg::DeadlineOffset),
+            offset(lang, objective.deadline_exercise_ms),
+            lang.t(Msg::Points),
             objective.points_awarded,
+            lang.t(Msg::Penalty),
             objective.hint_penalty_applied
         );
     }
@@ -278,14 +336,14 @@ fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) ->
         lang.t(Msg::Adjustment)
     );
     for event in snapshot.team_events(team) {
-        let at = minutes(Some(snapshot.exercise_ms_of(event, team)));
+        let at = offset(lang, Some(snapshot.exercise_ms_of(event, team)));
         match &event.kind {
             EventKind::InstructorNote { text } => {
                 let _ = write!(
                     html,
-                    "<li><code>{at}</code> {} — {}</li>",
-                    escape(text),
-                    escape(&event.actor)
+                    "<li>{at} {} — {}</li>",
+                    escape(&describe::note(lang, text)),
+                    escape(&describe::actor(lang, &event.actor))
                 );
             }
             EventKind::Adjustment {
@@ -296,8 +354,14 @@ fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) ->
             } => {
                 let _ = write!(
                     html,
-                    "<li><code>{at}</code> {points:+} {} — {} ({})</li>",
-                    escape(objective.as_deref().unwrap_or("")),
+                    "<li>{at} {points:+} {} — {} ({})</li>",
+                    escape(
+                        objective
+                            .as_deref()
+                            .map_or(lang.t(Msg::Total), |objective| {
+                                describe::objective_title(lang, state.scenario(), objective)
+                            })
+                    ),
                     escape(reason),
                     escape(author)
                 );
@@ -421,6 +485,7 @@ pub(crate) async fn review_report(
             csrf: Some(&csrf),
             path: &path,
             live: "",
+            clock: None,
         },
         &body,
     ))
@@ -494,13 +559,18 @@ pub(crate) async fn after_action_report(
         {
             let graded_for = objective
                 .as_deref()
-                .map(|objective| format!(" → {}", escape(objective)))
+                .map(|objective| {
+                    format!(
+                        " → {}",
+                        escape(describe::objective_title(lang, state.scenario(), objective))
+                    )
+                })
                 .unwrap_or_default();
             let _ = write!(
                 body,
                 "<p>{} {}{graded_for}: {points} ({})</p>",
                 lang.t(Msg::Graded),
-                escape(form),
+                escape(describe::form_title(lang, state.scenario(), form)),
                 escape(author)
             );
         }
@@ -520,6 +590,7 @@ pub(crate) async fn after_action_report(
             csrf: Some(&csrf),
             path: &path,
             live: "",
+            clock: Some(Clock::of(&snapshot, Some(team), &state.options().time_zone)),
         },
         &body,
     ))
