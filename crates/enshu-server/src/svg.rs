@@ -375,8 +375,8 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
         ("report", Msg::TimeToReport),
         ("recover", Msg::TimeToRecover),
     ];
-    let bar_height = 8u64;
-    let row_height = bar_height * 4 + 10;
+    let bar_height = 16u64;
+    let row_height = bar_height * 4 + 14;
     let teams = &snapshot.scoreboard.teams;
     let longest = teams
         .iter()
@@ -394,8 +394,9 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
         .max(60_000);
     let height = 30 + teams.len() as u64 * row_height;
     let mut svg = format!(
-        r#"<svg class="comparison" viewBox="0 0 {w} {height}" width="{w}" height="{height}" role="img" xmlns="http://www.w3.org/2000/svg">"#,
-        w = LABEL_WIDTH + PLOT_WIDTH + 60
+        r#"<svg class="comparison" viewBox="0 0 {w} {height}" width="{w}" height="{height}" role="img" aria-labelledby="comparison-title" xmlns="http://www.w3.org/2000/svg"><title id="comparison-title">{title}</title>"#,
+        w = LABEL_WIDTH + PLOT_WIDTH + 60,
+        title = lang.t(Msg::PhaseComparison)
     );
     for (index, (class, message)) in measures.iter().enumerate() {
         let _ = write!(
@@ -432,16 +433,17 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
                         bar_height - 1,
                         exercise_offset(*milliseconds),
                         LABEL_WIDTH + width + 4,
-                        y + bar_height - 1,
-                        milliseconds / 60_000
+                        y + bar_height - 4,
+                        exercise_offset(*milliseconds)
                     );
                 }
                 None => {
                     let _ = write!(
                         svg,
-                        r#"<text class="bar-label" x="{}" y="{}">–</text>"#,
+                        r#"<text class="bar-label" x="{}" y="{}">{} –</text>"#,
                         LABEL_WIDTH + 2,
-                        y + bar_height - 1
+                        y + bar_height - 4,
+                        lang.t(measures[index].1)
                     );
                 }
             }

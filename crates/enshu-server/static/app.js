@@ -83,6 +83,31 @@
     tick();
   }
 
+  // Sortable tables: a click on a header with data-sort orders the rows
+  // by that column's data-value (again: the other way round). The order
+  // is kept across live reloads.
+  let sortBy = null;
+  function sortTable(table) {
+    if (!sortBy || !table) return;
+    const body = table.tBodies[0];
+    const rows = Array.from(body.rows);
+    rows.sort((a, b) => {
+      const x = a.cells[sortBy.index].dataset.value || "";
+      const y = b.cells[sortBy.index].dataset.value || "";
+      const order = sortBy.kind === "number" ? Number(x) - Number(y) : x.localeCompare(y);
+      return sortBy.descending ? -order : order;
+    });
+    for (const row of rows) body.appendChild(row);
+  }
+  document.addEventListener("click", (event) => {
+    const header = event.target.closest && event.target.closest("table.sortable th[data-sort]");
+    if (!header) return;
+    const index = header.cellIndex;
+    const descending = sortBy && sortBy.index === index ? !sortBy.descending : false;
+    sortBy = { index, kind: header.dataset.sort, descending };
+    sortTable(header.closest("table"));
+  });
+
   if (!mode || !window.EventSource) return;
   let pending = null;
   async function refresh() {
@@ -103,6 +128,7 @@
         const current = document.getElementById(id);
         if (fresh && current) current.replaceWith(fresh);
       }
+      sortTable(document.querySelector("table.sortable"));
     } else {
       const current = document.getElementById(mode === "team" ? "team-live" : "team-page-live");
       if (current) current.innerHTML = html;

@@ -68,7 +68,10 @@ fn rules(css: &str) -> Vec<Rule> {
     found
 }
 
-fn resolve(value: &str, variables: &BTreeMap<String, String>) -> Option<(f64, f64, f64)> {
+/// Red, green and blue from 0 to 1.
+type Rgb = (f64, f64, f64);
+
+fn resolve(value: &str, variables: &BTreeMap<String, String>) -> Option<Rgb> {
     let value = value.trim().trim_end_matches("!important").trim();
     let value = match value
         .strip_prefix("var(")
@@ -91,7 +94,7 @@ fn resolve(value: &str, variables: &BTreeMap<String, String>) -> Option<(f64, f6
     Some((channel(0)?, channel(2)?, channel(4)?))
 }
 
-fn luminance((red, green, blue): (f64, f64, f64)) -> f64 {
+fn luminance((red, green, blue): Rgb) -> f64 {
     let linear = |value: f64| {
         if value <= 0.039_28 {
             value / 12.92
@@ -102,7 +105,7 @@ fn luminance((red, green, blue): (f64, f64, f64)) -> f64 {
     0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
 }
 
-fn contrast(first: (f64, f64, f64), second: (f64, f64, f64)) -> f64 {
+fn contrast(first: Rgb, second: Rgb) -> f64 {
     let (a, b) = (luminance(first), luminance(second));
     (a.max(b) + 0.05) / (a.min(b) + 0.05)
 }
@@ -135,16 +138,19 @@ fn every_text_colour_meets_aa_against_its_background() {
             .or_else(|| rule.declarations.get("background-color"))
             .map(|value| colour(value));
         let foreground = rule.declarations.get("color").map(|value| colour(value));
-        let pairs: Vec<((f64, f64, f64), (f64, f64, f64))> = match (foreground, background) {
+        let pairs: Vec<(Rgb, Rgb)> = match (foreground, background) {
             (Some(foreground), Some(background)) => vec![(foreground, background)],
             (Some(foreground), None) => {
-                if rule.selector.starts_with("header") || rule.selector.starts_with(".clock") {
+                if rule.selector.starts_with("body > header") || rule.selector.starts_with(".clock")
+                {
                     vec![(foreground, header)]
                 } else {
                     vec![(foreground, white), (foreground, page)]
                 }
             }
-            (None, Some(background)) if rule.selector != "header" => vec![(ink, background)],
+            (None, Some(background)) if rule.selector != "body > header" => {
+                vec![(ink, background)]
+            }
             _ => continue,
         };
         for (foreground, background) in pairs {

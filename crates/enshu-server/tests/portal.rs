@@ -299,8 +299,9 @@ async fn japanese_views_show_no_english_beyond_the_scenarios_identifiers() {
     }
     let (_, scoreboard) = page(&server, INSTRUCTOR_TOKEN, "ja", "/").await;
     assert!(
-        scoreboard.contains("期限超過: 感染端末を特定する"),
-        "alerts name the objective by its title"
+        scoreboard.contains("<summary>期限超過 ")
+            && scoreboard.contains(">感染端末を特定する</li>"),
+        "missed deadlines fold into one line naming the objectives by title"
     );
     let (_, after_action) = page(&server, INSTRUCTOR_TOKEN, "ja", "/teams/1/after-action").await;
     assert!(
@@ -451,5 +452,31 @@ async fn wall_clock_times_are_in_the_sessions_time_zone() {
     assert!(html.contains(r#"data-offset-minutes="540""#));
     assert!(html.contains(r#"data-state="running""#));
     assert!(html.contains("進行中"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_scoreboard_ranks_teams_by_points() {
+    let server = TestServer::start().await;
+    server.start_clock().await;
+    server.fire_beacon().await;
+    let answer = server
+        .client
+        .post(server.url("/api/team/answers"))
+        .bearer_auth(team_token(2))
+        .json(&json!({"objective": "find-host", "answer": "pc01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let (_, html) = page(&server, INSTRUCTOR_TOKEN, "ja", "/fragments/scoreboard").await;
+    let first = html.find(r#"id="team-row-2""#).expect("team 2's row");
+    let second = html.find(r#"id="team-row-1""#).expect("team 1's row");
+    assert!(first < second, "the leader comes first");
+    assert!(html.contains(r#"<td class="rank" data-value="1">1</td><td data-value="Team 2">"#));
+    assert!(html.contains(r#"<td class="rank" data-value="2">2</td><td data-value="Team 1">"#));
+    for header in ["順位", "次の期限", "最終操作から"] {
+        assert!(html.contains(header), "{header}");
+    }
     server.stop().await;
 }

@@ -39,7 +39,7 @@ pub(crate) async fn scoreboard(
     let body = format!(
         r#"<section class="card"><h1>{title} <span class="live-badge" id="live-status">{live}</span></h1><div id="scoreboard">{table}</div>
 <p class="exports"><a href="/api/instructor/export.json">JSON</a> · <a href="/api/instructor/export.csv">CSV</a></p></section>
-<section class="card"><h2>{comparison}</h2><div id="comparison">{chart}</div></section>"#,
+<section class="card"><h2>{comparison}</h2><div id="comparison" class="comparison-wrap">{chart}</div></section>"#,
         title = escape(
             state
                 .scenario()
@@ -80,7 +80,7 @@ pub(crate) async fn scoreboard_fragment(
     });
     let clock = Clock::of(&board.snapshot, None, &state.options().time_zone);
     Ok(Html(format!(
-        r#"{}<div id="scoreboard">{}</div><div id="comparison">{}</div>"#,
+        r#"{}<div id="scoreboard">{}</div><div id="comparison" class="comparison-wrap">{}</div>"#,
         clock.sync_marker(lang),
         rendered.table,
         rendered.chart
@@ -94,27 +94,53 @@ fn render_scoreboard(state: &AppState, snapshot: &Snapshot, lang: Lang) -> Score
     }
 }
 
+/// The teams ranked by points (equal points share a rank), each with its
+/// phase chips, phase times, next deadline, time since its last action and
+/// its alerts folded into one line. Columns sort on click (app.js).
 fn scoreboard_table(state: &AppState, snapshot: &Snapshot, lang: Lang) -> String {
-    let mut html = format!(
-        r#"<table class="scoreboard"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        lang.t(Msg::Team),
-        lang.t(Msg::Points),
-        lang.t(Msg::PhaseProgress),
-        lang.t(Msg::TimeToDetect),
-        lang.t(Msg::TimeToContain),
-        lang.t(Msg::TimeToReport),
-        lang.t(Msg::TimeToRecover),
-        lang.t(Msg::Alerts)
+    let scenario = state.scenario();
+    let headers = [
+        (Msg::Rank, "number"),
+        (Msg::Team, "text"),
+        (Msg::Points, "number"),
+        (Msg::PhaseProgress, ""),
+        (Msg::TimeToDetect, "number"),
+        (Msg::TimeToContain, "number"),
+        (Msg::TimeToReport, "number"),
+        (Msg::TimeToRecover, "number"),
+        (Msg::NextDeadline, "number"),
+        (Msg::LastActivity, "number"),
+        (Msg::Alerts, "number"),
+    ];
+    let mut html = String::from(
+        r#"<div class="scoreboard-wrap"><table class="scoreboard sortable"><thead><tr>"#,
     );
+    for (message, kind) in headers {
+        if kind.is_empty() {
+            let _ = write!(html, "<th>{}</th>", lang.t(message));
+        } else {
+            let _ = write!(html, r#"<th data-sort="{kind}">{}</th>"#, lang.t(message));
+        }
+    }
+    html.push_str("</tr></thead><tbody>");
     let idle_after_ms = state.options().idle_alert_after.as_millis() as u64;
-    for team_score in &snapshot.scoreboard.teams {
+    let mut ranked: Vec<&enshu_scoring::TeamScore> = snapshot.scoreboard.teams.iter().collect();
+    ranked.sort_by(|a, b| b.total.cmp(&a.total).then(a.team.cmp(&b.team)));
+    let mut rank = 0;
+    let mut previous_total = None;
+    for (position, team_score) in ranked.iter().enumerate() {
+        if previous_total != Some(team_score.total) {
+            rank = position + 1;
+            previous_total = Some(team_score.total);
+        }
         let team = team_score.team;
+        let now = team_score.now_exercise_ms;
         let mut progress = String::new();
         for phase in Phase::ALL {
             let summary = team_score.phase(phase);
             let _ = write!(
                 progress,
-                r#"<span class="phase {state}" title="{name}">{name} {done}/{total}</span>"#,
+                r#"<span class="phase {state}">{name} {done}/{total}</span>"#,
                 state = if summary.objectives_total > 0
                     && summary.objectives_achieved == summary.objectives_total
                 {
@@ -129,38 +155,94 @@ fn scoreboard_table(state: &AppState, snapshot: &Snapshot, lang: Lang) -> String
                 total = summary.objectives_total
             );
         }
-        let alerts: Vec<String> = exercise::alerts(snapshot, team, idle_after_ms)
-            .into_iter()
-            .map(|alert| match alert {
-                Alert::DeadlineMissed { objective } => format!(
-                    r#"<span class="alert" title="{}">{}: {}</span>"#,
-                    escape(&objective),
-                    lang.t(Msg::DeadlineMissed),
-                    escape(describe::objective_title(
-                        lang,
-                        state.scenario(),
-                        &objective
-                    ))
-                ),
-                Alert::Idle { minutes } => format!(
-                    r#"<span class="alert idle">{}: {minutes}</span>"#,
-                    lang.t(Msg::IdleFor)
-                ),
+        // The nearest deadline still open.
+        let next = team_score
+            .objectives
+            .iter()
+            .filter(|objective| {
+                !objective.status.is_achieved()
+                    && objective.status != enshu_scoring::ObjectiveStatus::Missed
+            })
+            .filter_map(|objective| {
+                objective
+                    .deadline_exercise_ms
+                    .filter(|deadline| *deadline > now)
+                    .map(|deadline| (deadline, &objective.objective))
+            })
+            .min();
+        let next_html = next.map_or("–".to_owned(), |(deadline, objective)| {
+            format!(
+                r#"{} <span class="countdown" data-remaining-ms="{}" data-expired="{}">{}</span>"#,
+                escape(describe::objective_title(lang, scenario, objective)),
+                deadline - now,
+                lang.t(Msg::Expired),
+                minutes(Some(deadline - now))
+            )
+        });
+        let actor = format!("team:{team}");
+        let last_action = snapshot
+            .team_events(team)
+            .filter(|event| event.actor == actor)
+            .map(|event| snapshot.exercise_ms_of(event, team))
+            .max();
+        let since = last_action.map(|last| now.saturating_sub(last));
+        let alerts = exercise::alerts(snapshot, team, idle_after_ms);
+        let idle = alerts
+            .iter()
+            .any(|alert| matches!(alert, Alert::Idle { .. }));
+        let since_html = format!(
+            r#"<span class="{}">{}</span>"#,
+            if idle { "idle" } else { "" },
+            since.map_or(
+                if idle {
+                    lang.t(Msg::IdleFor).to_owned()
+                } else {
+                    "–".to_owned()
+                },
+                |since| minutes(Some(since))
+            )
+        );
+        let missed: Vec<String> = alerts
+            .iter()
+            .filter_map(|alert| match alert {
+                Alert::DeadlineMissed { objective } => Some(format!(
+                    r#"<li title="{}">{}</li>"#,
+                    escape(objective),
+                    escape(describe::objective_title(lang, scenario, objective))
+                )),
+                Alert::Idle { .. } => None,
             })
             .collect();
+        let alerts_html = if missed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#"<details class="alerts"><summary>{} {}</summary><ul>{}</ul></details>"#,
+                lang.t(Msg::DeadlineMissed),
+                missed.len(),
+                missed.concat()
+            )
+        };
+        let sort_ms = |value: Option<u64>| value.map_or(u64::MAX, |value| value);
         let _ = write!(
             html,
-            r#"<tr id="team-row-{team}"><td><a href="/teams/{team}">{name}</a></td><td class="points" id="team-points-{team}">{total}</td><td>{progress}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr id="team-row-{team}"><td class="rank" data-value="{rank}">{rank}</td><td data-value="{name}"><a href="/teams/{team}">{name}</a></td><td class="points" data-value="{total}" id="team-points-{team}">{total}</td><td>{progress}</td><td data-value="{}">{}</td><td data-value="{}">{}</td><td data-value="{}">{}</td><td data-value="{}">{}</td><td data-value="{}">{next_html}</td><td data-value="{}">{since_html}</td><td data-value="{}">{alerts_html}</td></tr>"#,
+            sort_ms(team_score.time_to_detect_ms()),
             minutes(team_score.time_to_detect_ms()),
+            sort_ms(team_score.time_to_contain_ms()),
             minutes(team_score.time_to_contain_ms()),
+            sort_ms(team_score.time_to_report_ms()),
             minutes(team_score.time_to_report_ms()),
+            sort_ms(team_score.time_to_recover_ms()),
             minutes(team_score.time_to_recover_ms()),
-            alerts.join(" "),
+            sort_ms(next.map(|(deadline, _)| deadline)),
+            since.unwrap_or(u64::MAX),
+            missed.len(),
             name = escape(&snapshot.team_name(team)),
             total = team_score.total,
         );
     }
-    html.push_str("</tbody></table>");
+    html.push_str("</tbody></table></div>");
     html
 }
 
@@ -261,7 +343,7 @@ fn team_page_body(
 <form method="post" action="/teams/{team}/adjustments"><h2>{adjustment}</h2>{csrf}<label>{objective} <select name="objective"><option value="">{total}</option>{objective_options}</select></label><label>{points} <input type="number" name="points" required></label><label>{reason} <input name="reason" required></label><label>{author} <input name="author" required></label><button type="submit">{adjust}</button></form></section>
 <p><a href="/teams/{team}/after-action">{aar}</a> · <a href="/">{back}</a></p>"#,
         notes = lang.t(Msg::Notes),
-        csrf = csrf_field(&csrf),
+        csrf = csrf_field(csrf),
         author = lang.t(Msg::Author),
         add_note = lang.t(Msg::AddNote),
         adjustment = lang.t(Msg::Adjustment),

@@ -613,11 +613,16 @@ pub(crate) async fn report_form(
         lang,
         team,
         form,
-        &[],
-        &[],
+        (&[], &[]),
         clock,
     ))
 }
+
+/// What a refused report sent (kept in its fields) and what was wrong.
+type Submitted<'a> = (
+    &'a [(String, String)],
+    &'a [(String, exercise::FieldProblem)],
+);
 
 fn render_report_form(
     state: &AppState,
@@ -625,8 +630,7 @@ fn render_report_form(
     lang: Lang,
     team: u32,
     form: &Form,
-    previous: &[(String, String)],
-    problems: &[(String, exercise::FieldProblem)],
+    (previous, problems): Submitted<'_>,
     clock: Clock<'_>,
 ) -> Html<String> {
     let csrf = caller.csrf_token(state);
@@ -814,7 +818,13 @@ pub(crate) async fn submit_report(
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render_report_form(
-                    &state, &caller, lang, team, form, &previous, &problems, clock,
+                    &state,
+                    &caller,
+                    lang,
+                    team,
+                    form,
+                    (&previous, &problems),
+                    clock,
                 ),
             )
                 .into_response())
