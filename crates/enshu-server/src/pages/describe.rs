@@ -279,3 +279,34 @@ pub(crate) fn actor(lang: Lang, actor: &str) -> String {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_notes_are_said_in_japanese_with_their_detail() {
+        assert_eq!(
+            note(
+                Lang::Ja,
+                "inject deface failed 3 times and was held: exit 1: no such file"
+            ),
+            "インジェクト deface は3回失敗したため保留されました（exit 1: no such file）"
+        );
+        assert_eq!(
+            note(
+                Lang::Ja,
+                "replay of inject scan finished: 120 frames sent, 0 refused by the egress guard"
+            ),
+            "インジェクト scan のパケット再生が終了しました（送信 120 フレーム、送信ガードが拒否 0 フレーム）"
+        );
+        assert!(
+            note(Lang::Ja, "isolation: the host guard was missing or changed during the exercise and was repaired (1 change(s): INPUT); until then range containers could have reached this machine")
+                .starts_with("隔離: ホストガード")
+        );
+        assert_eq!(note(Lang::Ja, "プロキシを確認中"), "プロキシを確認中");
+        assert_eq!(note(Lang::En, "as written"), "as written");
+        assert_eq!(actor(Lang::Ja, "instructor:佐藤"), "佐藤");
+        assert_eq!(actor(Lang::Ja, "team:3"), "チーム3");
+    }
+}
