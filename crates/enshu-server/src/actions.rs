@@ -100,7 +100,7 @@ pub(crate) async fn submit_report(
     let form = exercise::form(state.scenario(), form_id).ok_or(RequestError::NotFound)?;
     let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
     let fields = exercise::validate_report(form, team_plan, raw_fields)
-        .map_err(RequestError::InvalidFields)?;
+        .map_err(RequestError::InvalidReport)?;
     let evidence = exercise::report_evidence(state.scenario(), form_id, &fields);
     let report = state
         .append(
@@ -429,4 +429,73 @@ fn require_fields(fields: &[(&str, &str)]) -> Result<(), RequestError> {
     } else {
         Err(RequestError::InvalidFields(missing))
     }
+}
+
+/// Why a firewall change names no address the team may block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FirewallProblem {
+    NotAnAddress(String),
+    NotInRange(std::net::Ipv4Addr),
+}
+
+impl FirewallProblem {
+    pub(crate) fn text(&self, lang: crate::i18n::Lang) -> String {
+        match self {
+            FirewallProblem::NotAnAddress(text) => {
+                lang.t(Msg::FirewallNotAddress).replace("{a}", text)
+            }
+            FirewallProblem::NotInRange(address) => lang
+                .t(Msg::FirewallNotInRange)
+                .replace("{a}", &address.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for FirewallProblem {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FirewallProblem::NotAnAddress(text) => {
+                write!(formatter, "{text:?} is not an IPv4 address")
+            }
+            FirewallProblem::NotInRange(address) => {
+                write!(formatter, "{address} is not in your range")
+            }
+        }
+    }
+}
+
+/// An address of the team's own range, as a firewall change takes it.
+pub(crate) fn firewall_address(
+    team_plan: &enshu_scenario::plan::TeamPlan,
+    text: &str,
+) -> Result<std::net::Ipv4Addr, FirewallProblem> {
+    let address: std::net::Ipv4Addr = text
+        .trim()
+        .parse()
+        .map_err(|_| FirewallProblem::NotAnAddress(text.trim().to_owned()))?;
+    if team_plan
+        .networks
+        .iter()
+        .any(|network| network.subnet.contains(address))
+    {
+        Ok(address)
+    } else {
+        Err(FirewallProblem::NotInRange(address))
+    }
+}
+
+/// The addresses the team's firewall blocks now, in the order first blocked.
+pub(crate) fn blocked_addresses(snapshot: &exercise::Snapshot, team: u32) -> Vec<String> {
+    let mut blocked: Vec<String> = Vec::new();
+    for event in snapshot.team_events(team) {
+        if let EventKind::FirewallChanged { block, address } = &event.kind
+            && event.team == Some(team)
+        {
+            blocked.retain(|other| other != address);
+            if *block {
+                blocked.push(address.clone());
+            }
+        }
+    }
+    blocked
 }

@@ -48,6 +48,11 @@ pub enum RequestError {
     /// Form or report validation failed: one message per field.
     #[error("invalid fields")]
     InvalidFields(Vec<(String, String)>),
+    /// A report that does not fit its form: one typed problem per field,
+    /// answered as [`RequestError::InvalidFields`] is, and shown in the
+    /// form in the trainee's language.
+    #[error("invalid fields")]
+    InvalidReport(Vec<(String, crate::exercise::FieldProblem)>),
     #[error("store: {0}")]
     Store(#[from] enshu_store::StoreError),
 }
@@ -92,7 +97,9 @@ impl IntoResponse for RequestError {
             }
             RequestError::BadRequest(_) => StatusCode::BAD_REQUEST,
             RequestError::Conflict(_) => StatusCode::CONFLICT,
-            RequestError::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            RequestError::InvalidFields(_) | RequestError::InvalidReport(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             RequestError::Store(error) => {
                 tracing::error!(error = %format_chain(error), "store error");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -102,6 +109,14 @@ impl IntoResponse for RequestError {
             RequestError::InvalidFields(fields) => serde_json::json!({
                 "error": self.to_string(),
                 "fields": fields.iter().map(|(name, message)| serde_json::json!({"field": name, "error": message})).collect::<Vec<_>>(),
+            }),
+            RequestError::InvalidReport(fields) => serde_json::json!({
+                "error": self.to_string(),
+                "fields": fields.iter().map(|(name, problem)| serde_json::json!({
+                    "field": name,
+                    "error": problem.to_string(),
+                    "message": {"ja": problem.text(Lang::Ja), "en": problem.text(Lang::En)},
+                })).collect::<Vec<_>>(),
             }),
             RequestError::Store(_) => serde_json::json!({"error": "internal error"}),
             RequestError::Conflict(message) => {

@@ -261,12 +261,12 @@ pub(crate) fn validate_report(
     form: &Form,
     team_plan: &TeamPlan,
     raw_fields: &BTreeMap<String, RawField>,
-) -> Result<Map<String, Value>, Vec<(String, String)>> {
+) -> Result<Map<String, Value>, Vec<(String, FieldProblem)>> {
     let mut problems = Vec::new();
     let mut normalised = Map::new();
     for name in raw_fields.keys() {
         if !form.fields.iter().any(|field| &field.name == name) {
-            problems.push((name.clone(), "unknown field".to_owned()));
+            problems.push((name.clone(), FieldProblem::UnknownField));
         }
     }
     for field in &form.fields {
@@ -280,20 +280,20 @@ pub(crate) fn validate_report(
             .collect();
         if values.is_empty() {
             if field.required && field.field_type != FieldType::Bool {
-                problems.push((field.name.clone(), "required".to_owned()));
+                problems.push((field.name.clone(), FieldProblem::Required));
             } else if field.required {
-                problems.push((field.name.clone(), "required: true or false".to_owned()));
+                problems.push((field.name.clone(), FieldProblem::RequiredYesNo));
             }
             continue;
         }
-        let single = || -> Result<&String, String> {
+        let single = || -> Result<&String, FieldProblem> {
             if values.len() == 1 {
                 Ok(&values[0])
             } else {
-                Err("expects one value".to_owned())
+                Err(FieldProblem::OneValue)
             }
         };
-        let result: Result<Value, String> = match field.field_type {
+        let result: Result<Value, FieldProblem> = match field.field_type {
             FieldType::Text | FieldType::LongText => single().and_then(|value| {
                 let limit = if field.field_type == FieldType::Text {
                     MAX_TEXT_CHARACTERS
@@ -301,7 +301,7 @@ pub(crate) fn validate_report(
                     MAX_LONG_TEXT_CHARACTERS
                 };
                 if value.chars().count() > limit {
-                    Err(format!("longer than {limit} characters"))
+                    Err(FieldProblem::TooLong { limit })
                 } else {
                     Ok(Value::String(value.clone()))
                 }
@@ -317,22 +317,24 @@ pub(crate) fn validate_report(
             FieldType::Datetime => single().and_then(|value| {
                 crate::time_format::parse_datetime(value)
                     .map(|_| Value::String(value.clone()))
-                    .ok_or_else(|| "not a date and time (YYYY-MM-DDTHH:MM)".to_owned())
+                    .ok_or(FieldProblem::NotDatetime)
             }),
             FieldType::Bool => single().and_then(|value| match value.to_lowercase().as_str() {
                 "true" | "yes" | "on" | "1" => Ok(Value::Bool(true)),
                 "false" | "no" | "off" | "0" => Ok(Value::Bool(false)),
-                _ => Err("not true or false".to_owned()),
+                _ => Err(FieldProblem::NotYesNo),
             }),
             FieldType::Number => single().and_then(|value| match value.parse::<f64>() {
                 Ok(number) if number.is_finite() => serde_json::Number::from_f64(number)
                     .map(Value::Number)
-                    .ok_or_else(|| "not a number".to_owned()),
-                _ => Err("not a number".to_owned()),
+                    .ok_or(FieldProblem::NotNumber),
+                _ => Err(FieldProblem::NotNumber),
             }),
-            FieldType::Host => {
-                single().and_then(|value| resolve_host(team_plan, value).map(Value::String))
-            }
+            FieldType::Host => single().and_then(|value| {
+                resolve_host(team_plan, value)
+                    .map(Value::String)
+                    .map_err(|_| FieldProblem::NotHost(value.clone()))
+            }),
             FieldType::Hosts => values
                 .iter()
                 .flat_map(|value| {
@@ -343,7 +345,11 @@ pub(crate) fn validate_report(
                         .map(str::to_owned)
                         .collect::<Vec<_>>()
                 })
-                .map(|value| resolve_host(team_plan, &value).map(Value::String))
+                .map(|value| {
+                    resolve_host(team_plan, &value)
+                        .map(Value::String)
+                        .map_err(|_| FieldProblem::NotHost(value))
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map(dedup_values),
             FieldType::Segments => values
@@ -360,7 +366,7 @@ pub(crate) fn validate_report(
                     team_range_segments(team_plan)
                         .find(|segment| segment.eq_ignore_ascii_case(&value))
                         .map(|segment| Value::String(segment.to_owned()))
-                        .ok_or_else(|| format!("{value:?} is not a segment of the range"))
+                        .ok_or(FieldProblem::NotSegment(value))
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(dedup_values),
@@ -389,12 +395,94 @@ fn dedup_values(values: Vec<Value>) -> Value {
     Value::Array(unique)
 }
 
-fn choice(options: &[String], value: &str) -> Result<String, String> {
+fn choice(options: &[String], value: &str) -> Result<String, FieldProblem> {
     options
         .iter()
         .find(|option| option.eq_ignore_ascii_case(value))
         .cloned()
-        .ok_or_else(|| format!("{value:?} is not one of {}", options.join(", ")))
+        .ok_or_else(|| FieldProblem::NotAnOption {
+            value: value.to_owned(),
+            options: options.to_vec(),
+        })
+}
+
+/// What is wrong with one field of a report, in words a trainee reads in
+/// either language; its `Display` is the English the JSON API answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FieldProblem {
+    UnknownField,
+    Required,
+    RequiredYesNo,
+    OneValue,
+    TooLong { limit: usize },
+    NotAnOption { value: String, options: Vec<String> },
+    NotDatetime,
+    NotYesNo,
+    NotNumber,
+    NotHost(String),
+    NotSegment(String),
+}
+
+impl FieldProblem {
+    /// The problem in `lang`; choice options by their labels.
+    pub(crate) fn text(&self, lang: crate::i18n::Lang) -> String {
+        use crate::i18n::Lang;
+        if lang == Lang::En {
+            return self.to_string();
+        }
+        match self {
+            FieldProblem::UnknownField => "このフォームにない項目です".to_owned(),
+            FieldProblem::Required => "入力してください（必須）".to_owned(),
+            FieldProblem::RequiredYesNo => {
+                "「はい」か「いいえ」を選んでください（必須）".to_owned()
+            }
+            FieldProblem::OneValue => "値は1つだけ入力してください".to_owned(),
+            FieldProblem::TooLong { limit } => format!("{limit}文字以内で入力してください"),
+            FieldProblem::NotAnOption { value, options } => format!(
+                "「{value}」は選択肢にありません（選択肢: {}）",
+                options
+                    .iter()
+                    .map(|option| crate::i18n::option_label(lang, option))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ),
+            FieldProblem::NotDatetime => {
+                "日時の形式が正しくありません（例: 2026-12-01T10:15）".to_owned()
+            }
+            FieldProblem::NotYesNo => "「はい」か「いいえ」を選んでください".to_owned(),
+            FieldProblem::NotNumber => "数値を入力してください".to_owned(),
+            FieldProblem::NotHost(value) => format!("「{value}」は自チームの端末にありません"),
+            FieldProblem::NotSegment(value) => {
+                format!("「{value}」は自チームのセグメントにありません")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for FieldProblem {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldProblem::UnknownField => write!(formatter, "unknown field"),
+            FieldProblem::Required => write!(formatter, "required"),
+            FieldProblem::RequiredYesNo => write!(formatter, "required: true or false"),
+            FieldProblem::OneValue => write!(formatter, "expects one value"),
+            FieldProblem::TooLong { limit } => write!(formatter, "longer than {limit} characters"),
+            FieldProblem::NotAnOption { value, options } => {
+                write!(formatter, "{value:?} is not one of {}", options.join(", "))
+            }
+            FieldProblem::NotDatetime => {
+                write!(formatter, "not a date and time (YYYY-MM-DDTHH:MM)")
+            }
+            FieldProblem::NotYesNo => write!(formatter, "not true or false"),
+            FieldProblem::NotNumber => write!(formatter, "not a number"),
+            FieldProblem::NotHost(value) => {
+                write!(formatter, "{value:?} is not a host of the range")
+            }
+            FieldProblem::NotSegment(value) => {
+                write!(formatter, "{value:?} is not a segment of the range")
+            }
+        }
+    }
 }
 
 /// The hosts of the team's own range (`segment/name`), in plan order: what

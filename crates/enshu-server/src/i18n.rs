@@ -105,6 +105,39 @@ impl Lang {
     }
 }
 
+/// The label of a report form's choice option. The scenario format names
+/// options by identifier (`unauthorised_access`); the options the reference
+/// scenarios use have labels here, any other shows as written.
+pub fn option_label(lang: Lang, option: &str) -> &str {
+    let (japanese, english) = match option {
+        "soc_alert" => (
+            "監視センター（SOC）からの通知",
+            "Alert from the monitoring centre (SOC)",
+        ),
+        "outside_report" => ("外部からの通報", "Report from outside"),
+        "user" => ("職員からの申告", "Reported by a staff member"),
+        "malware" => ("マルウェア感染", "Malware infection"),
+        "unauthorised_access" => ("不正アクセス", "Unauthorised access"),
+        "defacement" => ("Webページの改ざん", "Website defacement"),
+        "dos" => ("サービス妨害攻撃", "Denial of service"),
+        "loss_leak" => ("紛失・情報漏えい", "Loss or leak of information"),
+        "ciso" => ("最高情報セキュリティ責任者", "CISO"),
+        "mic" => ("総務省", "Ministry of Internal Affairs and Communications"),
+        "police" => ("警察", "Police"),
+        "ppc" => (
+            "個人情報保護委員会",
+            "Personal Information Protection Commission",
+        ),
+        "prefecture" => ("都道府県", "Prefecture"),
+        "vendor" => ("委託事業者（ベンダー）", "Vendor"),
+        _ => return option,
+    };
+    match lang {
+        Lang::Ja => japanese,
+        Lang::En => english,
+    }
+}
+
 macro_rules! catalogue {
     ($($name:ident => ($ja:expr, $en:expr),)*) => {
         /// Every UI string.
@@ -216,6 +249,67 @@ catalogue! {
     QuestionNotOpen => ("この設問はまだ始まっていません", "This question has not started yet"),
     AlreadyAnswered => ("この設問は正解済みです", "This question is already answered correctly"),
     WrongAnswerCost => ("誤答1回の減点", "Each wrong answer costs"),
+    ClockNotStarted => ("開始前", "Not started"),
+    ClockRunning => ("進行中", "Running"),
+    ClockPaused => ("一時停止中", "Paused"),
+    ClockStopped => ("終了", "Stopped"),
+    ClockSpeed => ("速度", "Speed"),
+    ElapsedLabel => ("演習経過", "Exercise time"),
+    NowLabel => ("現在時刻", "Now"),
+    DeadlineOffset => ("期限（演習経過）", "Deadline (exercise time)"),
+    Expired => ("期限切れ", "Past due"),
+    NextToDo => ("次にやること", "Next to do"),
+    NothingToDo => ("いま期限のある未達成の目標はありません", "No open objective has a deadline right now"),
+    HowChecked => ("判定方法", "How it is checked"),
+    ReportNumber => ("受付番号", "receipt no."),
+    SubmittedAt => ("提出日時", "Submitted at"),
+    WhatNext => ("講師が採点します。結果は採点後に目標の表に表示されます。", "An instructor grades it; the result appears in the objectives table once graded."),
+    AnswerWasCorrect => ("正解です", "Correct"),
+    AnswerWasWrong => ("不正解です。もう一度考えてみましょう", "Not correct; think again"),
+    YourAnswer => ("あなたの回答", "Your answer"),
+    AnswerRequired => ("回答を入力してください", "Please enter an answer"),
+    HintConfirm => ("このヒントを見ると {p} 点減点されます。見ますか？", "This hint costs {p} points. Show it?"),
+    HintConfirmYes => ("減点を受け入れてヒントを見る", "Accept the penalty and show the hint"),
+    Firewall => ("ファイアウォール（自チームのルータ）", "Firewall (your team's router)"),
+    FirewallHelp => ("自チームの範囲にあるIPアドレスとの通信を、ルータで遮断または遮断解除します。", "Blocks or unblocks traffic to and from an address of your range at your router."),
+    FirewallAddress => ("IPアドレス", "IP address"),
+    FirewallBlock => ("遮断する", "Block"),
+    FirewallUnblock => ("遮断を解除する", "Unblock"),
+    FirewallBlocked => ("{a} を遮断するよう登録しました。数秒でルータに反映されます。", "{a} is to be blocked; the router applies it within seconds."),
+    FirewallUnblocked => ("{a} の遮断を解除するよう登録しました。数秒でルータに反映されます。", "{a} is to be unblocked; the router applies it within seconds."),
+    FirewallNotAddress => ("「{a}」はIPv4アドレスではありません（例: 10.1.10.101）", "\"{a}\" is not an IPv4 address (for example 10.1.10.101)"),
+    FirewallNotInRange => ("{a} は自チームの範囲のアドレスではありません", "{a} is not an address of your range"),
+    FirewallCurrent => ("現在遮断中", "Blocked now"),
+    ObjectiveAlerts => ("期限超過の目標", "Objectives past their deadline"),
+    TeamBlocked => ("ファイアウォールで {a} を遮断", "blocked {a} at the firewall"),
+    TeamUnblocked => ("ファイアウォールで {a} の遮断を解除", "unblocked {a} at the firewall"),
+    EventMessage => ("メッセージ受信: {s}", "Message received: {s}"),
+    EventAnswerRight => ("「{o}」に回答（正解）", "Answered \"{o}\" (correct)"),
+    EventAnswerWrong => ("「{o}」に回答（不正解）", "Answered \"{o}\" (not correct)"),
+    EventReport => ("「{f}」を提出（受付番号 {n}）", "Submitted \"{f}\" (receipt no. {n})"),
+    EventHint => ("「{o}」のヒントを表示（−{p}点）", "Took a hint for \"{o}\" (−{p} points)"),
+    EventGraded => ("「{f}」が採点されました: {p}点", "\"{f}\" was graded: {p} points"),
+    EventAdjusted => ("得点調整 {p}点: {r}", "Score adjusted by {p}: {r}"),
+    EventReset => ("演習環境がリセットされました", "Your range was reset"),
+    EventClockStart => ("演習開始", "The exercise started"),
+    EventClockPause => ("演習一時停止", "The exercise was paused"),
+    EventClockResume => ("演習再開", "The exercise resumed"),
+    EventClockStop => ("演習終了", "The exercise stopped"),
+    Rank => ("順位", "Rank"),
+    Legend => ("凡例", "Legend"),
+    LegendInject => ("インジェクト", "Inject"),
+    LegendMet => ("達成", "Met"),
+    LegendLate => ("期限後に達成", "Met late"),
+    LegendWrong => ("誤答", "Wrong answer"),
+    LegendReport => ("報告書の提出", "Report submitted"),
+    LegendGraded => ("採点", "Graded"),
+    LegendHint => ("ヒント", "Hint"),
+    LegendNote => ("メモ・通知", "Note"),
+    LegendDeadline => ("期限（破線）", "Deadline (dashed)"),
+    EventTable => ("タイムラインの出来事（時刻順）", "Timeline events, in time order"),
+    Lane => ("区分", "Lane"),
+    NextDeadline => ("次の期限", "Next deadline"),
+    LastActivity => ("最終操作から", "Since last action"),
 }
 
 #[cfg(test)]

@@ -79,6 +79,7 @@ pub use error::ServerError;
 pub use exercise::scoring_rules;
 pub use live::LiveEvent;
 pub use state::{AppState, ServerOptions, hash_instructor_token};
+pub use time_format::TimeZone;
 pub use tls::{
     KeptCertificate, TlsConfig, TlsError, fingerprint_of_file, kept_self_signed,
     pinned_client_config,

@@ -25,6 +25,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/team/fragment", get(pages::team::portal_fragment))
         .route("/team/answers", post(pages::team::answer))
         .route("/team/hints", post(pages::team::hint))
+        .route("/team/firewall", post(pages::team::firewall))
         .route(
             "/team/forms/{form}",
             get(pages::team::report_form).post(pages::team::submit_report),
@@ -51,6 +52,10 @@ pub(crate) fn router(state: AppState) -> Router {
             get(pages::instructor::scoreboard_fragment),
         )
         .route("/teams/{team}", get(pages::instructor::team_page))
+        .route(
+            "/teams/{team}/fragment",
+            get(pages::instructor::team_page_fragment),
+        )
         .route("/teams/{team}/notes", post(pages::instructor::add_note))
         .route(
             "/teams/{team}/adjustments",

@@ -46,6 +46,8 @@ pub struct ServerOptions {
     pub body_read_timeout: Duration,
     /// How often what was refused is added to the store's counts (60 s).
     pub refusals_saved_every: Duration,
+    /// The zone pages show wall-clock times in (Asia/Tokyo).
+    pub time_zone: crate::time_format::TimeZone,
 }
 
 impl Default for ServerOptions {
@@ -62,6 +64,7 @@ impl Default for ServerOptions {
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),
             refusals_saved_every: Duration::from_secs(60),
+            time_zone: crate::time_format::TimeZone::default(),
         }
     }
 }

@@ -17,7 +17,8 @@ const LANE_HEIGHT: u64 = 34;
 const LABEL_WIDTH: u64 = 120;
 const PLOT_WIDTH: u64 = 760;
 
-/// Lanes: injects, the four phases, hints, instructor notes.
+/// Lanes: injects, the four phases, hints, instructor notes; then a
+/// legend and the same events as a table.
 pub(crate) fn team_timeline(
     snapshot: &Snapshot,
     scenario: &Scenario,
@@ -38,16 +39,12 @@ pub(crate) fn team_timeline(
     let span_ms = now.max(scenario.duration.seconds * 1000).max(60_000);
     let x = |exercise_ms: u64| LABEL_WIDTH + exercise_ms.min(span_ms) * PLOT_WIDTH / span_ms;
     let lane_y = |lane: usize| 20 + lane as u64 * LANE_HEIGHT + LANE_HEIGHT / 2;
-    let phase_lane = |phase: Phase| match phase {
-        Phase::Detection => 1,
-        Phase::Response => 2,
-        Phase::Reporting => 3,
-        Phase::Recovery => 4,
-    };
+    let items = timeline_items(snapshot, scenario, team, lang);
     let height = 20 + lanes.len() as u64 * LANE_HEIGHT + 24;
     let mut svg = format!(
-        r#"<svg class="timeline" viewBox="0 0 {w} {height}" width="{w}" height="{height}" role="img" xmlns="http://www.w3.org/2000/svg">"#,
-        w = LABEL_WIDTH + PLOT_WIDTH + 20
+        r#"<svg class="timeline" viewBox="0 0 {w} {height}" width="{w}" height="{height}" role="img" aria-labelledby="timeline-title" xmlns="http://www.w3.org/2000/svg"><title id="timeline-title">{title}</title>"#,
+        w = LABEL_WIDTH + PLOT_WIDTH + 20,
+        title = lang.t(Msg::Timeline)
     );
     for (lane, label) in lanes.iter().enumerate() {
         let top = 20 + lane as u64 * LANE_HEIGHT;
@@ -83,33 +80,140 @@ pub(crate) fn team_timeline(
         x(now),
         height - 24
     );
-    let marker = |svg: &mut String, lane: usize, at: u64, class: &str, title: String| {
+    for item in &items {
+        if item.class == "deadline" {
+            let _ = write!(
+                svg,
+                r#"<line class="deadline" x1="{0}" x2="{0}" y1="{1}" y2="{2}"><title>{3} {4}</title></line>"#,
+                x(item.at),
+                lane_y(item.lane) - LANE_HEIGHT / 2 + 2,
+                lane_y(item.lane) + LANE_HEIGHT / 2 - 2,
+                exercise_offset(item.at),
+                escape(&item.text)
+            );
+        } else {
+            let _ = write!(
+                svg,
+                r#"<circle class="mark {}" cx="{}" cy="{}" r="6"><title>{} {}</title></circle>"#,
+                item.class,
+                x(item.at),
+                lane_y(item.lane),
+                exercise_offset(item.at),
+                escape(&item.text)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    let mut html = format!(r#"<figure class="timeline-figure">{svg}"#);
+    html.push_str(&legend(lang));
+    html.push_str("</figure>");
+    html.push_str(&event_table(&items, &lanes, lang));
+    html
+}
+
+/// What each marker's colour means, under the drawing.
+fn legend(lang: Lang) -> String {
+    let entries = [
+        ("inject", Msg::LegendInject),
+        ("good", Msg::LegendMet),
+        ("late", Msg::LegendLate),
+        ("bad", Msg::LegendWrong),
+        ("report", Msg::LegendReport),
+        ("graded", Msg::LegendGraded),
+        ("hint", Msg::LegendHint),
+        ("note", Msg::LegendNote),
+        ("deadline", Msg::LegendDeadline),
+    ];
+    let mut html = format!(
+        r#"<figcaption class="legend"><span class="legend-title">{}:</span> "#,
+        lang.t(Msg::Legend)
+    );
+    for (class, message) in entries {
         let _ = write!(
-            svg,
-            r#"<circle class="mark {class}" cx="{}" cy="{}" r="6"><title>{} {}</title></circle>"#,
-            x(at),
-            lane_y(lane),
-            exercise_offset(at),
-            escape(&title)
+            html,
+            r#"<span class="legend-item"><span class="swatch {class}" aria-hidden="true"></span>{}</span> "#,
+            lang.t(message)
         );
+    }
+    html.push_str("</figcaption>");
+    html
+}
+
+/// The same events as the drawing, as a table: for the keyboard, print
+/// and screen readers.
+fn event_table(items: &[TimelineItem], lanes: &[&str], lang: Lang) -> String {
+    let mut html = format!(
+        r#"<table class="events stack"><caption>{}</caption><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        lang.t(Msg::EventTable),
+        lang.t(Msg::ExerciseTime),
+        lang.t(Msg::Lane),
+        lang.t(Msg::Events),
+    );
+    for item in items {
+        let _ = write!(
+            html,
+            r#"<tr class="event-{}"><td data-label="{}">{}</td><td data-label="{}">{}</td><td data-label="{}">{}</td></tr>"#,
+            item.class,
+            lang.t(Msg::ExerciseTime),
+            crate::html::offset(lang, Some(item.at)),
+            lang.t(Msg::Lane),
+            escape(lanes.get(item.lane).copied().unwrap_or_default()),
+            lang.t(Msg::Events),
+            escape(&item.text)
+        );
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+/// One mark of a team's timeline: when, in which lane, its class (colour)
+/// and what it says.
+pub(crate) struct TimelineItem {
+    pub at: u64,
+    pub lane: usize,
+    pub class: &'static str,
+    pub text: String,
+}
+
+/// A team's timeline for instructors, in time order: the deadlines of its
+/// objectives and every event of its log, each as a sentence in `lang`.
+pub(crate) fn timeline_items(
+    snapshot: &Snapshot,
+    scenario: &Scenario,
+    team: u32,
+    lang: Lang,
+) -> Vec<TimelineItem> {
+    use crate::pages::describe::{form_title, note, objective_title, report_name};
+    let phase_lane = |phase: Phase| match phase {
+        Phase::Detection => 1,
+        Phase::Response => 2,
+        Phase::Reporting => 3,
+        Phase::Recovery => 4,
     };
-    // Deadlines and achievements per objective.
+    let team_score = snapshot.scoreboard.team(team);
+    let deadline_of = |objective: &str| {
+        team_score
+            .and_then(|score| score.objective(objective))
+            .and_then(|score| score.deadline_exercise_ms)
+    };
+    let mut items = Vec::new();
     if let Some(team_score) = team_score {
         for objective in &team_score.objectives {
-            let lane = phase_lane(objective.phase);
             if let Some(deadline) = objective.deadline_exercise_ms {
-                let _ = write!(
-                    svg,
-                    r#"<line class="deadline" x1="{0}" x2="{0}" y1="{1}" y2="{2}"><title>{3} {4}</title></line>"#,
-                    x(deadline),
-                    lane_y(lane) - LANE_HEIGHT / 2 + 2,
-                    lane_y(lane) + LANE_HEIGHT / 2 - 2,
-                    lang.t(Msg::Deadline),
-                    escape(&objective.objective)
-                );
+                items.push(TimelineItem {
+                    at: deadline,
+                    lane: phase_lane(objective.phase),
+                    class: "deadline",
+                    text: format!(
+                        "{}: {}",
+                        lang.t(Msg::Deadline),
+                        objective_title(lang, scenario, &objective.objective)
+                    ),
+                });
             }
         }
     }
+    let ja = lang == Lang::Ja;
     for event in snapshot.team_events(team) {
         let at = snapshot.exercise_ms_of(event, team);
         let objective_lane = |objective: &str| {
@@ -117,92 +221,150 @@ pub(crate) fn team_timeline(
                 phase_lane(exercise::scoring_phase(objective.phase))
             })
         };
-        match &event.kind {
-            EventKind::InjectFired { inject, target, .. } => {
-                marker(&mut svg, 0, at, "inject", format!("{inject} → {target}"))
+        let met_class = |objective: &str| {
+            if deadline_of(objective).is_some_and(|deadline| at > deadline) {
+                "late"
+            } else {
+                "good"
             }
-            EventKind::InjectHeld { inject } => {
-                marker(&mut svg, 0, at, "held", format!("held {inject}"))
-            }
-            // An engine failure note: the instructors see why an inject
-            // has not fired yet (the team never sees this timeline).
+        };
+        let (lane, class, text) = match &event.kind {
+            EventKind::InjectFired { inject, target, .. } => (
+                0,
+                "inject",
+                if ja {
+                    format!("インジェクト {inject} を実行（対象 {target}）")
+                } else {
+                    format!("Inject {inject} fired at {target}")
+                },
+            ),
+            EventKind::InjectHeld { inject } => (
+                0,
+                "held",
+                if ja {
+                    format!("インジェクト {inject} を保留")
+                } else {
+                    format!("Inject {inject} held")
+                },
+            ),
+            // An engine failure: the instructors see why an inject has
+            // not fired yet (the team never sees this timeline).
             EventKind::InjectFailed {
                 inject,
                 attempt,
                 error,
-            } => marker(
-                &mut svg,
+            } => (
                 6,
-                at,
                 "note",
-                format!("inject {inject} failed (attempt {attempt}): {error}"),
+                if ja {
+                    format!("インジェクト {inject} が失敗（{attempt}回目）: {error}")
+                } else {
+                    format!("Inject {inject} failed (attempt {attempt}): {error}")
+                },
             ),
             EventKind::Submission {
                 objective,
                 answer,
                 correct,
-            } => marker(
-                &mut svg,
-                objective_lane(objective),
-                at,
-                if *correct { "good" } else { "bad" },
-                format!("{objective}: {answer}"),
-            ),
-            EventKind::CheckResult {
-                objective,
-                passed,
-                check,
-                ..
             } => {
-                if *passed {
-                    marker(
-                        &mut svg,
-                        objective_lane(objective),
-                        at,
-                        "good",
-                        format!("{objective}: {check}"),
-                    );
+                let title = objective_title(lang, scenario, objective);
+                (
+                    objective_lane(objective),
+                    if *correct {
+                        met_class(objective)
+                    } else {
+                        "bad"
+                    },
+                    match (ja, correct) {
+                        (true, true) => format!("「{title}」に回答「{answer}」（正解）"),
+                        (true, false) => format!("「{title}」に回答「{answer}」（不正解）"),
+                        (false, true) => format!("Answered \"{title}\": {answer} (correct)"),
+                        (false, false) => {
+                            format!("Answered \"{title}\": {answer} (not correct)")
+                        }
+                    },
+                )
+            }
+            EventKind::CheckResult {
+                objective, passed, ..
+            } => {
+                if !*passed {
+                    continue;
                 }
+                let title = objective_title(lang, scenario, objective);
+                (
+                    objective_lane(objective),
+                    met_class(objective),
+                    if ja {
+                        format!("「{title}」の判定に合格")
+                    } else {
+                        format!("\"{title}\" passed its check")
+                    },
+                )
             }
-            EventKind::ReportSubmitted { form, .. } => {
-                marker(&mut svg, 3, at, "report", format!("{form} #{}", event.seq))
-            }
-            EventKind::ReportGraded { form, points, .. } => {
-                marker(&mut svg, 3, at, "graded", format!("{form}: {points}"))
-            }
+            EventKind::ReportSubmitted { form, .. } => (
+                3,
+                "report",
+                if ja {
+                    format!("{}を提出", report_name(lang, scenario, form, event.seq))
+                } else {
+                    format!("Submitted {}", report_name(lang, scenario, form, event.seq))
+                },
+            ),
+            EventKind::ReportGraded { form, points, .. } => (
+                3,
+                "graded",
+                lang.t(Msg::EventGraded)
+                    .replace("{f}", form_title(lang, scenario, form))
+                    .replace("{p}", &points.to_string()),
+            ),
             EventKind::HintTaken {
                 objective, penalty, ..
-            } => marker(&mut svg, 5, at, "hint", format!("{objective} −{penalty}")),
-            EventKind::InstructorNote { text } => marker(&mut svg, 6, at, "note", text.clone()),
-            EventKind::Adjustment { points, reason, .. } => marker(
-                &mut svg,
+            } => (
+                5,
+                "hint",
+                lang.t(Msg::EventHint)
+                    .replace("{o}", objective_title(lang, scenario, objective))
+                    .replace("{p}", &penalty.to_string()),
+            ),
+            EventKind::InstructorNote { text } => (6, "note", note(lang, text)),
+            EventKind::Adjustment { points, reason, .. } => (
                 6,
-                at,
                 "adjustment",
-                format!("{points:+} {reason}"),
+                lang.t(Msg::EventAdjusted)
+                    .replace("{p}", &format!("{points:+}"))
+                    .replace("{r}", reason),
             ),
-            EventKind::FirewallChanged { block, address } => marker(
-                &mut svg,
+            EventKind::FirewallChanged { block, address } => (
                 2,
-                at,
-                "good",
-                format!(
-                    "firewall: {} {address}",
-                    if *block { "block" } else { "unblock" }
-                ),
+                "firewall",
+                lang.t(if *block {
+                    Msg::TeamBlocked
+                } else {
+                    Msg::TeamUnblocked
+                })
+                .replace("{a}", address),
             ),
-            EventKind::TeamReset { containers } => marker(
-                &mut svg,
+            EventKind::TeamReset { containers } => (
                 6,
-                at,
                 "note",
-                format!("range reset ({containers} containers rebuilt)"),
+                if ja {
+                    format!("演習環境をリセット（コンテナ {containers} 台を再構築）")
+                } else {
+                    format!("Range reset ({containers} containers rebuilt)")
+                },
             ),
-            EventKind::ClockChanged { .. } | EventKind::InjectFireRequested { .. } => {}
-        }
+            EventKind::ClockChanged { .. } | EventKind::InjectFireRequested { .. } => continue,
+        };
+        items.push(TimelineItem {
+            at,
+            lane,
+            class,
+            text,
+        });
     }
-    svg.push_str("</svg>");
-    svg
+    items.sort_by_key(|item| item.at);
+    items
 }
 
 /// Horizontal bars: per team, minutes to detect, contain, report, recover.
@@ -213,8 +375,8 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
         ("report", Msg::TimeToReport),
         ("recover", Msg::TimeToRecover),
     ];
-    let bar_height = 8u64;
-    let row_height = bar_height * 4 + 10;
+    let bar_height = 16u64;
+    let row_height = bar_height * 4 + 14;
     let teams = &snapshot.scoreboard.teams;
     let longest = teams
         .iter()
@@ -232,8 +394,9 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
         .max(60_000);
     let height = 30 + teams.len() as u64 * row_height;
     let mut svg = format!(
-        r#"<svg class="comparison" viewBox="0 0 {w} {height}" width="{w}" height="{height}" role="img" xmlns="http://www.w3.org/2000/svg">"#,
-        w = LABEL_WIDTH + PLOT_WIDTH + 60
+        r#"<svg class="comparison" viewBox="0 0 {w} {height}" width="{w}" height="{height}" role="img" aria-labelledby="comparison-title" xmlns="http://www.w3.org/2000/svg"><title id="comparison-title">{title}</title>"#,
+        w = LABEL_WIDTH + PLOT_WIDTH + 60,
+        title = lang.t(Msg::PhaseComparison)
     );
     for (index, (class, message)) in measures.iter().enumerate() {
         let _ = write!(
@@ -270,16 +433,17 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
                         bar_height - 1,
                         exercise_offset(*milliseconds),
                         LABEL_WIDTH + width + 4,
-                        y + bar_height - 1,
-                        milliseconds / 60_000
+                        y + bar_height - 4,
+                        exercise_offset(*milliseconds)
                     );
                 }
                 None => {
                     let _ = write!(
                         svg,
-                        r#"<text class="bar-label" x="{}" y="{}">–</text>"#,
+                        r#"<text class="bar-label" x="{}" y="{}">{} –</text>"#,
                         LABEL_WIDTH + 2,
-                        y + bar_height - 1
+                        y + bar_height - 4,
+                        lang.t(measures[index].1)
                     );
                 }
             }

@@ -36,6 +36,101 @@ pub(crate) fn utc_timestamp(wall_ms: i64) -> String {
     )
 }
 
+/// The time zone wall-clock times are shown in: a name and a fixed offset
+/// from UTC. Fixed, so no zone database is needed; the zones named here
+/// keep no daylight saving time (Japan has none), any other is written
+/// as an offset (`+09:00`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZone {
+    name: String,
+    offset_minutes: i32,
+}
+
+impl Default for TimeZone {
+    /// Asia/Tokyo: the exercises are Japanese.
+    fn default() -> Self {
+        TimeZone {
+            name: "Asia/Tokyo".to_owned(),
+            offset_minutes: 9 * 60,
+        }
+    }
+}
+
+impl TimeZone {
+    /// `Asia/Tokyo`, `UTC` (and a few other zones without daylight saving
+    /// time) or an offset `+09:00` / `-05:30`.
+    pub fn parse(text: &str) -> Result<TimeZone, String> {
+        let text = text.trim();
+        let named = [
+            ("Asia/Tokyo", 540),
+            ("Japan", 540),
+            ("Asia/Seoul", 540),
+            ("Asia/Shanghai", 480),
+            ("Asia/Taipei", 480),
+            ("Asia/Singapore", 480),
+            ("Asia/Bangkok", 420),
+            ("Asia/Kolkata", 330),
+            ("UTC", 0),
+            ("Etc/UTC", 0),
+        ];
+        if let Some((name, offset_minutes)) = named
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(text))
+        {
+            return Ok(TimeZone {
+                name: (*name).to_owned(),
+                offset_minutes: *offset_minutes,
+            });
+        }
+        let offset = || -> Option<i32> {
+            let sign = match text.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (hours, minutes) = text[1..].split_once(':')?;
+            if hours.len() != 2 || minutes.len() != 2 {
+                return None;
+            }
+            let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
+            (hours <= 14 && minutes <= 59).then_some(sign * (hours * 60 + minutes))
+        };
+        offset()
+            .map(|offset_minutes| TimeZone {
+                name: format!("UTC{text}"),
+                offset_minutes,
+            })
+            .ok_or_else(|| {
+                format!(
+                    "time zone {text:?} is neither an offset such as +09:00 nor one of {}",
+                    named.map(|(name, _)| name).join(", ")
+                )
+            })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Minutes east of UTC.
+    pub fn offset_minutes(&self) -> i32 {
+        self.offset_minutes
+    }
+
+    /// `2025-06-01 19:15:00` in this zone (no suffix; pages say the zone).
+    pub(crate) fn wall_clock(&self, wall_ms: i64) -> String {
+        let shifted = wall_ms + i64::from(self.offset_minutes) * 60_000;
+        utc_timestamp(shifted).trim_end_matches('Z').to_owned()
+    }
+
+    /// `19:15:00`.
+    pub(crate) fn time_of_day(&self, wall_ms: i64) -> String {
+        self.wall_clock(wall_ms)
+            .split_once(' ')
+            .map_or(String::new(), |(_, time)| time.to_owned())
+    }
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let shifted = days + 719_468;
@@ -134,5 +229,20 @@ mod tests {
         assert_eq!(exercise_offset(3_723_000), "1:02:03");
         assert_eq!(utc_timestamp(0), "1970-01-01 00:00:00Z");
         assert_eq!(utc_timestamp(1_748_772_900_000), "2025-06-01 10:15:00Z");
+        let tokyo = TimeZone::default();
+        assert_eq!(tokyo.wall_clock(1_748_772_900_000), "2025-06-01 19:15:00");
+        assert_eq!(tokyo.time_of_day(1_748_800_000_000), "02:46:40");
+    }
+
+    #[test]
+    fn time_zones() {
+        assert_eq!(TimeZone::parse("asia/tokyo").unwrap(), TimeZone::default());
+        assert_eq!(TimeZone::parse("-05:30").unwrap().offset_minutes(), -330);
+        assert_eq!(
+            TimeZone::parse("UTC").unwrap().wall_clock(0),
+            "1970-01-01 00:00:00"
+        );
+        assert!(TimeZone::parse("Europe/Berlin").is_err());
+        assert!(TimeZone::parse("+9").is_err());
     }
 }

@@ -160,6 +160,7 @@ async fn authorization_matrix() {
         ("GET", "/", None, [303, 403, 403, 200]),
         ("GET", "/fragments/scoreboard", None, [303, 403, 403, 200]),
         ("GET", "/teams/1", None, [303, 403, 403, 200]),
+        ("GET", "/teams/1/fragment", None, [303, 403, 403, 200]),
         ("GET", "/teams/9", None, [303, 403, 403, 404]),
         ("GET", &review_path, None, [303, 403, 403, 200]),
         ("GET", "/teams/1/after-action", None, [303, 403, 403, 200]),

@@ -39,6 +39,14 @@ pub struct Args {
     certificate: Option<std::path::PathBuf>,
     #[arg(long, requires = "certificate")]
     key: Option<std::path::PathBuf>,
+    /// The time zone the pages show wall-clock times in: Asia/Tokyo, UTC
+    /// (or another zone without daylight saving time) or an offset (+09:00).
+    #[arg(long, default_value = "Asia/Tokyo", value_parser = parse_time_zone)]
+    time_zone: enshu_server::TimeZone,
+}
+
+fn parse_time_zone(text: &str) -> Result<enshu_server::TimeZone, String> {
+    enshu_server::TimeZone::parse(text)
 }
 
 pub fn database_url(session: &str, given: Option<&str>) -> String {
@@ -140,13 +148,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
         let instructor_token = state.derive("instructor", "");
         let (live_events, _) = tokio::sync::broadcast::channel(1024);
-        let app = enshu_server::AppState::new(
+        let app = enshu_server::AppState::with_options(
             store.clone(),
             session.id,
             scenario.clone(),
             plan.clone(),
             enshu_server::hash_instructor_token(&instructor_token),
             live_events,
+            enshu_server::ServerOptions {
+                time_zone: args.time_zone.clone(),
+                ..Default::default()
+            },
         );
         let (tls, fingerprint) = session_certificate(&state, &args)?;
         let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;

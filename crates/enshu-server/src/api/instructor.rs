@@ -130,9 +130,15 @@ pub(crate) async fn export_csv(
     Ok(response)
 }
 
-/// One row per team and objective, with the team's totals repeated.
+/// The UTF-8 byte order mark: without it, Excel on Japanese Windows reads
+/// a CSV as Shift_JIS and garbles team names and titles.
+pub(crate) const UTF8_BOM: &str = "\u{feff}";
+
+/// One row per team and objective, with the team's totals repeated; it
+/// starts with [`UTF8_BOM`].
 pub(crate) fn scoreboard_csv(snapshot: &Snapshot) -> String {
-    let mut csv = String::from(
+    let mut csv = String::from(UTF8_BOM);
+    csv.push_str(
         "team,team_name,team_total,time_to_detect_s,time_to_contain_s,time_to_report_s,time_to_recover_s,objective,phase,status,points_awarded,time_to_meet_s,deadline_exercise_s\n",
     );
     let seconds = |milliseconds: Option<u64>| {
@@ -171,14 +177,16 @@ pub(crate) fn scoreboard_csv(snapshot: &Snapshot) -> String {
     csv
 }
 
-/// Quotes a CSV field, and defuses spreadsheet formulas.
+/// Quotes a CSV field, and defuses spreadsheet formulas: a field that
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
+/// leading `'`, which spreadsheets show as text.
 fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {
         value.to_owned()
     };
-    if value.contains([',', '"', '\n', '\r']) {
+    if value.contains([',', '"', '\n', '\r', '\t']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value
@@ -373,4 +381,26 @@ pub(crate) async fn grade_report(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(json!({"seq": graded_seq}))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_defuse_every_formula_start() {
+        for (value, expected) in [
+            ("=1+1", "'=1+1"),
+            ("+81 3", "'+81 3"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=cmd", "\"'\t=cmd\""),
+            ("\r=cmd", "\"'\r=cmd\""),
+            ("チーム 1", "チーム 1"),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+        ] {
+            assert_eq!(csv_field(value), expected, "{value:?}");
+        }
+    }
 }

@@ -321,19 +321,9 @@ pub(crate) async fn firewall(
             )));
         }
     };
-    let address: std::net::Ipv4Addr = request.address.trim().parse().map_err(|_| {
-        RequestError::BadRequest(format!("{:?} is not an IPv4 address", request.address))
-    })?;
     let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
-    if !team_plan
-        .networks
-        .iter()
-        .any(|network| network.subnet.contains(address))
-    {
-        return Err(RequestError::BadRequest(format!(
-            "{address} is not in your range"
-        )));
-    }
+    let address = actions::firewall_address(team_plan, &request.address)
+        .map_err(|problem| RequestError::BadRequest(problem.to_string()))?;
     let event = state
         .append(
             Some(team),

@@ -11,12 +11,15 @@ use axum::response::{Html, Response};
 use enshu_scoring::Phase;
 use enshu_store::EventKind;
 
+use super::describe;
 use super::{FormFields, redirect};
 use crate::actions;
 use crate::auth::{CSRF_FIELD, Caller};
 use crate::error::RequestError;
 use crate::exercise::{self, Alert, Snapshot};
-use crate::html::{Frame, csrf_field, escape, minutes, page, phase_name, status_label};
+use crate::html::{
+    Clock, Frame, csrf_field, escape, minutes, offset, page, phase_name, status_label,
+};
 use crate::i18n::{Lang, Msg};
 use crate::pages::team::report_table;
 use crate::scoreboard_cache::ScoreboardHtml;
@@ -36,7 +39,7 @@ pub(crate) async fn scoreboard(
     let body = format!(
         r#"<section class="card"><h1>{title} <span class="live-badge" id="live-status">{live}</span></h1><div id="scoreboard">{table}</div>
 <p class="exports"><a href="/api/instructor/export.json">JSON</a> · <a href="/api/instructor/export.csv">CSV</a></p></section>
-<section class="card"><h2>{comparison}</h2><div id="comparison">{chart}</div></section>"#,
+<section class="card"><h2>{comparison}</h2><div id="comparison" class="comparison-wrap">{chart}</div></section>"#,
         title = escape(
             state
                 .scenario()
@@ -58,6 +61,7 @@ pub(crate) async fn scoreboard(
             csrf: Some(&csrf),
             path: "/",
             live: "scoreboard",
+            clock: Some(Clock::of(&board.snapshot, None, &state.options().time_zone)),
         },
         &body,
     ))
@@ -74,9 +78,12 @@ pub(crate) async fn scoreboard_fragment(
     let rendered = board.html(lang, |snapshot, lang| {
         render_scoreboard(&state, snapshot, lang)
     });
+    let clock = Clock::of(&board.snapshot, None, &state.options().time_zone);
     Ok(Html(format!(
-        r#"<div id="scoreboard">{}</div><div id="comparison">{}</div>"#,
-        rendered.table, rendered.chart
+        r#"{}<div id="scoreboard">{}</div><div id="comparison" class="comparison-wrap">{}</div>"#,
+        clock.sync_marker(lang),
+        rendered.table,
+        rendered.chart
     )))
 }
 
@@ -87,27 +94,53 @@ fn render_scoreboard(state: &AppState, snapshot: &Snapshot, lang: Lang) -> Score
     }
 }
 
+/// The teams ranked by points (equal points share a rank), each with its
+/// phase chips, phase times, next deadline, time since its last action and
+/// its alerts folded into one line. Columns sort on click (app.js).
 fn scoreboard_table(state: &AppState, snapshot: &Snapshot, lang: Lang) -> String {
-    let mut html = format!(
-        r#"<table class="scoreboard"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        lang.t(Msg::Team),
-        lang.t(Msg::Points),
-        lang.t(Msg::PhaseProgress),
-        lang.t(Msg::TimeToDetect),
-        lang.t(Msg::TimeToContain),
-        lang.t(Msg::TimeToReport),
-        lang.t(Msg::TimeToRecover),
-        lang.t(Msg::Alerts)
+    let scenario = state.scenario();
+    let headers = [
+        (Msg::Rank, "number"),
+        (Msg::Team, "text"),
+        (Msg::Points, "number"),
+        (Msg::PhaseProgress, ""),
+        (Msg::TimeToDetect, "number"),
+        (Msg::TimeToContain, "number"),
+        (Msg::TimeToReport, "number"),
+        (Msg::TimeToRecover, "number"),
+        (Msg::NextDeadline, "number"),
+        (Msg::LastActivity, "number"),
+        (Msg::Alerts, "number"),
+    ];
+    let mut html = String::from(
+        r#"<div class="scoreboard-wrap"><table class="scoreboard sortable"><thead><tr>"#,
     );
+    for (message, kind) in headers {
+        if kind.is_empty() {
+            let _ = write!(html, "<th>{}</th>", lang.t(message));
+        } else {
+            let _ = write!(html, r#"<th data-sort="{kind}">{}</th>"#, lang.t(message));
+        }
+    }
+    html.push_str("</tr></thead><tbody>");
     let idle_after_ms = state.options().idle_alert_after.as_millis() as u64;
-    for team_score in &snapshot.scoreboard.teams {
+    let mut ranked: Vec<&enshu_scoring::TeamScore> = snapshot.scoreboard.teams.iter().collect();
+    ranked.sort_by(|a, b| b.total.cmp(&a.total).then(a.team.cmp(&b.team)));
+    let mut rank = 0;
+    let mut previous_total = None;
+    for (position, team_score) in ranked.iter().enumerate() {
+        if previous_total != Some(team_score.total) {
+            rank = position + 1;
+            previous_total = Some(team_score.total);
+        }
         let team = team_score.team;
+        let now = team_score.now_exercise_ms;
         let mut progress = String::new();
         for phase in Phase::ALL {
             let summary = team_score.phase(phase);
             let _ = write!(
                 progress,
-                r#"<span class="phase {state}" title="{name}">{name} {done}/{total}</span>"#,
+                r#"<span class="phase {state}">{name} {done}/{total}</span>"#,
                 state = if summary.objectives_total > 0
                     && summary.objectives_achieved == summary.objectives_total
                 {
@@ -122,33 +155,94 @@ fn scoreboard_table(state: &AppState, snapshot: &Snapshot, lang: Lang) -> String
                 total = summary.objectives_total
             );
         }
-        let alerts: Vec<String> = exercise::alerts(snapshot, team, idle_after_ms)
-            .into_iter()
-            .map(|alert| match alert {
-                Alert::DeadlineMissed { objective } => format!(
-                    r#"<span class="alert">{}: {}</span>"#,
-                    lang.t(Msg::DeadlineMissed),
-                    escape(&objective)
-                ),
-                Alert::Idle { minutes } => format!(
-                    r#"<span class="alert idle">{}: {minutes}</span>"#,
-                    lang.t(Msg::IdleFor)
-                ),
+        // The nearest deadline still open.
+        let next = team_score
+            .objectives
+            .iter()
+            .filter(|objective| {
+                !objective.status.is_achieved()
+                    && objective.status != enshu_scoring::ObjectiveStatus::Missed
+            })
+            .filter_map(|objective| {
+                objective
+                    .deadline_exercise_ms
+                    .filter(|deadline| *deadline > now)
+                    .map(|deadline| (deadline, &objective.objective))
+            })
+            .min();
+        let next_html = next.map_or("–".to_owned(), |(deadline, objective)| {
+            format!(
+                r#"{} <span class="countdown" data-remaining-ms="{}" data-expired="{}">{}</span>"#,
+                escape(describe::objective_title(lang, scenario, objective)),
+                deadline - now,
+                lang.t(Msg::Expired),
+                minutes(Some(deadline - now))
+            )
+        });
+        let actor = format!("team:{team}");
+        let last_action = snapshot
+            .team_events(team)
+            .filter(|event| event.actor == actor)
+            .map(|event| snapshot.exercise_ms_of(event, team))
+            .max();
+        let since = last_action.map(|last| now.saturating_sub(last));
+        let alerts = exercise::alerts(snapshot, team, idle_after_ms);
+        let idle = alerts
+            .iter()
+            .any(|alert| matches!(alert, Alert::Idle { .. }));
+        let since_html = format!(
+            r#"<span class="{}">{}</span>"#,
+            if idle { "idle" } else { "" },
+            since.map_or(
+                if idle {
+                    lang.t(Msg::IdleFor).to_owned()
+                } else {
+                    "–".to_owned()
+                },
+                |since| minutes(Some(since))
+            )
+        );
+        let missed: Vec<String> = alerts
+            .iter()
+            .filter_map(|alert| match alert {
+                Alert::DeadlineMissed { objective } => Some(format!(
+                    r#"<li title="{}">{}</li>"#,
+                    escape(objective),
+                    escape(describe::objective_title(lang, scenario, objective))
+                )),
+                Alert::Idle { .. } => None,
             })
             .collect();
+        let alerts_html = if missed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#"<details class="alerts"><summary>{} {}</summary><ul>{}</ul></details>"#,
+                lang.t(Msg::DeadlineMissed),
+                missed.len(),
+                missed.concat()
+            )
+        };
+        let sort_ms = |value: Option<u64>| value.map_or(u64::MAX, |value| value);
         let _ = write!(
             html,
-            r#"<tr id="team-row-{team}"><td><a href="/teams/{team}">{name}</a></td><td class="points" id="team-points-{team}">{total}</td><td>{progress}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr id="team-row-{team}"><td class="rank" data-value="{rank}">{rank}</td><td data-value="{name}"><a href="/teams/{team}">{name}</a></td><td class="points" data-value="{total}" id="team-points-{team}">{total}</td><td>{progress}</td><td data-value="{}">{}</td><td data-value="{}">{}</td><td data-value="{}">{}</td><td data-value="{}">{}</td><td data-value="{}">{next_html}</td><td data-value="{}">{since_html}</td><td data-value="{}">{alerts_html}</td></tr>"#,
+            sort_ms(team_score.time_to_detect_ms()),
             minutes(team_score.time_to_detect_ms()),
+            sort_ms(team_score.time_to_contain_ms()),
             minutes(team_score.time_to_contain_ms()),
+            sort_ms(team_score.time_to_report_ms()),
             minutes(team_score.time_to_report_ms()),
+            sort_ms(team_score.time_to_recover_ms()),
             minutes(team_score.time_to_recover_ms()),
-            alerts.join(" "),
+            sort_ms(next.map(|(deadline, _)| deadline)),
+            since.unwrap_or(u64::MAX),
+            missed.len(),
             name = escape(&snapshot.team_name(team)),
             total = team_score.total,
         );
     }
-    html.push_str("</tbody></table>");
+    html.push_str("</tbody></table></div>");
     html
 }
 
@@ -162,7 +256,49 @@ pub(crate) async fn team_page(
     actions::existing_team(&state, team).await?;
     let csrf = caller.csrf_token(&state);
     let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
-    let mut body = team_summary(&state, &snapshot, team, lang);
+    let body = format!(
+        r#"<div id="team-page-live">{}</div>"#,
+        team_page_body(&state, &snapshot, team, lang, &csrf)
+    );
+    let title = snapshot.team_name(team);
+    let path = format!("/teams/{team}");
+    Ok(page(
+        Frame {
+            lang,
+            title: &title,
+            csrf: Some(&csrf),
+            path: &path,
+            live: "team-page",
+            clock: Some(Clock::of(&snapshot, Some(team), &state.options().time_zone)),
+        },
+        &body,
+    ))
+}
+
+/// The team page's body, reloaded by the live script.
+pub(crate) async fn team_page_fragment(
+    State(state): State<AppState>,
+    caller: Caller,
+    lang: Lang,
+    Path(team): Path<u32>,
+) -> Result<Html<String>, RequestError> {
+    caller.require_instructor()?;
+    actions::existing_team(&state, team).await?;
+    let csrf = caller.csrf_token(&state);
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    Ok(Html(team_page_body(&state, &snapshot, team, lang, &csrf)))
+}
+
+fn team_page_body(
+    state: &AppState,
+    snapshot: &Snapshot,
+    team: u32,
+    lang: Lang,
+    csrf: &str,
+) -> String {
+    let clock = Clock::of(snapshot, Some(team), &state.options().time_zone);
+    let mut body = clock.sync_marker(lang);
+    body.push_str(&team_summary(state, snapshot, team, lang));
     // Reports to review.
     let _ = write!(
         body,
@@ -176,10 +312,14 @@ pub(crate) async fn team_page(
             });
             let _ = write!(
                 body,
-                r#"<li><a href="/teams/{team}/reports/{}">{} #{}</a> {}</li>"#,
+                r#"<li><a href="/teams/{team}/reports/{}">{}</a> {}</li>"#,
                 event.seq,
-                escape(form),
-                event.seq,
+                escape(&describe::report_name(
+                    lang,
+                    state.scenario(),
+                    form,
+                    event.seq
+                )),
                 if graded { lang.t(Msg::Graded) } else { "" }
             );
         }
@@ -189,7 +329,13 @@ pub(crate) async fn team_page(
         .scenario()
         .objectives
         .iter()
-        .map(|objective| format!(r#"<option value="{0}">{0}</option>"#, escape(&objective.id)))
+        .map(|objective| {
+            format!(
+                r#"<option value="{}">{}</option>"#,
+                escape(&objective.id),
+                escape(lang.pick(&objective.title))
+            )
+        })
         .collect();
     let _ = write!(
         body,
@@ -197,7 +343,7 @@ pub(crate) async fn team_page(
 <form method="post" action="/teams/{team}/adjustments"><h2>{adjustment}</h2>{csrf}<label>{objective} <select name="objective"><option value="">{total}</option>{objective_options}</select></label><label>{points} <input type="number" name="points" required></label><label>{reason} <input name="reason" required></label><label>{author} <input name="author" required></label><button type="submit">{adjust}</button></form></section>
 <p><a href="/teams/{team}/after-action">{aar}</a> · <a href="/">{back}</a></p>"#,
         notes = lang.t(Msg::Notes),
-        csrf = csrf_field(&csrf),
+        csrf = csrf_field(csrf),
         author = lang.t(Msg::Author),
         add_note = lang.t(Msg::AddNote),
         adjustment = lang.t(Msg::Adjustment),
@@ -209,18 +355,7 @@ pub(crate) async fn team_page(
         aar = lang.t(Msg::AfterActionReport),
         back = lang.t(Msg::Back),
     );
-    let title = snapshot.team_name(team);
-    let path = format!("/teams/{team}");
-    Ok(page(
-        Frame {
-            lang,
-            title: &title,
-            csrf: Some(&csrf),
-            path: &path,
-            live: "team-page",
-        },
-        &body,
-    ))
+    body
 }
 
 /// Points, timeline SVG, objectives, notes and adjustments of one team.
@@ -248,11 +383,11 @@ fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) ->
     );
     let _ = write!(
         html,
-        r#"<section class="card"><h2>{}</h2><table><thead><tr><th>{}</th><th></th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<section class="card"><h2>{}</h2><table class="stack"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         lang.t(Msg::Objectives),
         lang.t(Msg::Objective),
         lang.t(Msg::Status),
-        lang.t(Msg::Deadline),
+        lang.t(Msg::DeadlineOffset),
         lang.t(Msg::Points),
         lang.t(Msg::Penalty)
     );
@@ -262,11 +397,16 @@ fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) ->
             .map_or("", |definition| lang.pick(&definition.title));
         let _ = write!(
             html,
-            r#"<tr><td>{}</td><td>{}</td><td><span class="status {class}">{label}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr title="{}"><td data-label="{}">{}</td><td data-label="{}"><span class="status {class}">{label}</span></td><td data-label="{}">{}</td><td data-label="{}">{}</td><td data-label="{}">{}</td></tr>"#,
             escape(&objective.objective),
+            lang.t(Msg::Objective),
             escape(title),
-            minutes(objective.deadline_exercise_ms),
+            lang.t(Msg::Status),
+            lang.t(Msg::DeadlineOffset),
+            offset(lang, objective.deadline_exercise_ms),
+            lang.t(Msg::Points),
             objective.points_awarded,
+            lang.t(Msg::Penalty),
             objective.hint_penalty_applied
         );
     }
@@ -278,14 +418,14 @@ fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) ->
         lang.t(Msg::Adjustment)
     );
     for event in snapshot.team_events(team) {
-        let at = minutes(Some(snapshot.exercise_ms_of(event, team)));
+        let at = offset(lang, Some(snapshot.exercise_ms_of(event, team)));
         match &event.kind {
             EventKind::InstructorNote { text } => {
                 let _ = write!(
                     html,
-                    "<li><code>{at}</code> {} — {}</li>",
-                    escape(text),
-                    escape(&event.actor)
+                    "<li>{at} {} — {}</li>",
+                    escape(&describe::note(lang, text)),
+                    escape(&describe::actor(lang, &event.actor))
                 );
             }
             EventKind::Adjustment {
@@ -296,8 +436,14 @@ fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) ->
             } => {
                 let _ = write!(
                     html,
-                    "<li><code>{at}</code> {points:+} {} — {} ({})</li>",
-                    escape(objective.as_deref().unwrap_or("")),
+                    "<li>{at} {points:+} {} — {} ({})</li>",
+                    escape(
+                        objective
+                            .as_deref()
+                            .map_or(lang.t(Msg::Total), |objective| {
+                                describe::objective_title(lang, state.scenario(), objective)
+                            })
+                    ),
                     escape(reason),
                     escape(author)
                 );
@@ -421,6 +567,7 @@ pub(crate) async fn review_report(
             csrf: Some(&csrf),
             path: &path,
             live: "",
+            clock: None,
         },
         &body,
     ))
@@ -494,13 +641,18 @@ pub(crate) async fn after_action_report(
         {
             let graded_for = objective
                 .as_deref()
-                .map(|objective| format!(" → {}", escape(objective)))
+                .map(|objective| {
+                    format!(
+                        " → {}",
+                        escape(describe::objective_title(lang, state.scenario(), objective))
+                    )
+                })
                 .unwrap_or_default();
             let _ = write!(
                 body,
                 "<p>{} {}{graded_for}: {points} ({})</p>",
                 lang.t(Msg::Graded),
-                escape(form),
+                escape(describe::form_title(lang, state.scenario(), form)),
                 escape(author)
             );
         }
@@ -520,6 +672,7 @@ pub(crate) async fn after_action_report(
             csrf: Some(&csrf),
             path: &path,
             live: "",
+            clock: Some(Clock::of(&snapshot, Some(team), &state.options().time_zone)),
         },
         &body,
     ))

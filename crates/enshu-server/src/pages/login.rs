@@ -44,6 +44,7 @@ fn render_login(lang: Lang, error: Option<Msg>, status: StatusCode) -> Response 
                 csrf: None,
                 path: "/login",
                 live: "",
+                clock: None,
             },
             &body,
         ),

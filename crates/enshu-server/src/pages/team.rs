@@ -6,35 +6,59 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use enshu_scenario::model::{Evidence, FieldType, Form};
 use enshu_store::EventKind;
 
+use super::describe;
 use super::{FormFields, redirect};
 use crate::actions;
-use crate::api::team::{received_messages, team_timeline};
+use crate::api::team::received_messages;
 use crate::auth::{CSRF_FIELD, Caller};
 use crate::error::RequestError;
 use crate::exercise::{self, RawField, Snapshot};
-use crate::html::{Frame, csrf_field, escape, minutes, page, phase_name, status_label, url_encode};
+use crate::html::{
+    Clock, Frame, csrf_field, escape, offset, page, phase_name, status_label, url_encode,
+};
 use crate::i18n::{Lang, Msg};
 use crate::state::AppState;
+
+/// What the last action on the portal asks it to say: the query of the
+/// redirect after an answer or a firewall change (`?answered=…`), so a
+/// wrong answer keeps its text and the feedback survives live reloads.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct Feedback {
+    #[serde(default)]
+    answered: Option<String>,
+    #[serde(default)]
+    correct: Option<String>,
+    #[serde(default)]
+    answer: Option<String>,
+    #[serde(default)]
+    answer_error: Option<String>,
+    #[serde(default)]
+    firewall: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+}
 
 pub(crate) async fn portal(
     State(state): State<AppState>,
     caller: Caller,
     lang: Lang,
+    Query(feedback): Query<Feedback>,
 ) -> Result<Html<String>, RequestError> {
     let team = caller.require_team()?;
     let csrf = caller.csrf_token(&state);
     let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
     let body = format!(
         r#"<div id="team-live">{}</div>"#,
-        portal_body(&state, &snapshot, team, lang, &csrf)
+        portal_body(&state, &snapshot, team, lang, &csrf, &feedback)
     );
     let title = format!("{} {}", lang.t(Msg::Team), snapshot.team_name(team));
+    let zone = &state.options().time_zone;
     Ok(page(
         Frame {
             lang,
@@ -42,6 +66,7 @@ pub(crate) async fn portal(
             csrf: Some(&csrf),
             path: "/team",
             live: "team",
+            clock: Some(Clock::of(&snapshot, Some(team), zone)),
         },
         &body,
     ))
@@ -51,29 +76,92 @@ pub(crate) async fn portal_fragment(
     State(state): State<AppState>,
     caller: Caller,
     lang: Lang,
+    Query(feedback): Query<Feedback>,
 ) -> Result<Html<String>, RequestError> {
     let team = caller.require_team()?;
     let csrf = caller.csrf_token(&state);
     let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
-    Ok(Html(portal_body(&state, &snapshot, team, lang, &csrf)))
+    Ok(Html(portal_body(
+        &state, &snapshot, team, lang, &csrf, &feedback,
+    )))
 }
 
-fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csrf: &str) -> String {
+/// A countdown app.js ticks while the clock runs.
+fn countdown(remaining_ms: u64, lang: Lang) -> String {
+    format!(
+        r#"<span class="countdown" data-remaining-ms="{remaining_ms}" data-expired="{}">{}</span>"#,
+        lang.t(Msg::Expired),
+        crate::time_format::exercise_offset(remaining_ms)
+    )
+}
+
+fn portal_body(
+    state: &AppState,
+    snapshot: &Snapshot,
+    team: u32,
+    lang: Lang,
+    csrf: &str,
+    feedback: &Feedback,
+) -> String {
     let mut html = String::new();
+    let scenario = state.scenario();
     let team_score = snapshot.scoreboard.team(team);
     let now = team_score.map_or(0, |score| score.now_exercise_ms);
-    let awaiting_grading = exercise::awaiting_grading(state.scenario(), snapshot, team);
+    let awaiting_grading = exercise::awaiting_grading(scenario, snapshot, team);
+    let clock = Clock::of(snapshot, Some(team), &state.options().time_zone);
     let _ = write!(
         html,
-        r#"<section class="summary"><span>{}: <strong id="team-total">{}</strong></span> <span>{}: {}</span></section>"#,
+        r#"{}<section class="summary"><span>{}: <strong id="team-total">{}</strong></span></section>"#,
+        clock.sync_marker(lang),
         lang.t(Msg::Points),
         team_score.map_or(0, |score| exercise::team_visible_total(
             score,
             &awaiting_grading
         )),
-        lang.t(Msg::ExerciseTime),
-        crate::time_format::exercise_offset(now)
     );
+    // Next to do: open objectives, the nearest deadline first.
+    let mut open: Vec<(&enshu_scenario::model::Objective, Option<u64>)> = scenario
+        .objectives
+        .iter()
+        .filter_map(|objective| {
+            let score = team_score?.objective(&objective.id)?;
+            let open = score.anchor_exercise_ms.is_some()
+                && !score.status.is_achieved()
+                && score.status != enshu_scoring::ObjectiveStatus::Missed
+                && !awaiting_grading.contains(&objective.id);
+            open.then_some((objective, score.deadline_exercise_ms))
+        })
+        .collect();
+    open.sort_by_key(|(_, deadline)| deadline.unwrap_or(u64::MAX));
+    let _ = write!(
+        html,
+        r#"<section class="card next" id="next-to-do"><h2>{}</h2>"#,
+        lang.t(Msg::NextToDo)
+    );
+    if open.is_empty() {
+        let _ = write!(html, "<p>{}</p>", lang.t(Msg::NothingToDo));
+    } else {
+        html.push_str("<ol>");
+        for (objective, deadline) in &open {
+            let left = match deadline {
+                Some(deadline) if *deadline > now => format!(
+                    "{} {}",
+                    lang.t(Msg::Remaining),
+                    countdown(deadline - now, lang)
+                ),
+                Some(_) => lang.t(Msg::Expired).to_owned(),
+                None => String::new(),
+            };
+            let _ = write!(
+                html,
+                r##"<li><a href="#objective-{}">{}</a> <span class="left">{left}</span></li>"##,
+                escape(&objective.id),
+                escape(lang.pick(&objective.title)),
+            );
+        }
+        html.push_str("</ol>");
+    }
+    html.push_str("</section>");
     // Objectives.
     let taken: Vec<(String, u32)> = snapshot
         .team_events(team)
@@ -86,17 +174,24 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
             _ => None,
         })
         .collect();
-    let _ = write!(
-        html,
-        r#"<section class="card"><h2>{}</h2><table class="objectives"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>"#,
-        lang.t(Msg::Objectives),
+    let headers = [
         lang.t(Msg::Objective),
         lang.t(Msg::PhaseProgress),
         lang.t(Msg::Status),
-        lang.t(Msg::Deadline),
-        lang.t(Msg::Remaining)
+        lang.t(Msg::DeadlineOffset),
+        lang.t(Msg::Remaining),
+    ];
+    let _ = write!(
+        html,
+        r#"<section class="card"><h2>{}</h2><table class="objectives stack"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>"#,
+        lang.t(Msg::Objectives),
+        headers[0],
+        headers[1],
+        headers[2],
+        headers[3],
+        headers[4],
     );
-    for objective in &state.scenario().objectives {
+    for objective in &scenario.objectives {
         let score = team_score.and_then(|score| score.objective(&objective.id));
         let (status_class, status_text) = score
             .map_or(("pending", lang.t(Msg::StatusPending)), |score| {
@@ -112,14 +207,18 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
         };
         let deadline = score.and_then(|score| score.deadline_exercise_ms);
         let remaining = match (deadline, score.map(|score| score.status.is_achieved())) {
-            (Some(deadline), Some(false)) if deadline > now => {
-                crate::time_format::exercise_offset(deadline - now)
+            (Some(deadline), Some(false)) if deadline > now && !not_started => {
+                countdown(deadline - now, lang)
             }
             _ => "–".to_owned(),
         };
-        let mut actions_html = String::new();
+        let mut actions_html = format!(
+            r#"<p class="how"><small>{}: {}</small></p>"#,
+            lang.t(Msg::HowChecked),
+            escape(&describe::how_checked(lang, scenario, objective))
+        );
         if let Evidence::Answer(answer) = &objective.evidence {
-            let limits = state.scenario().scoring_of(objective);
+            let limits = scenario.scoring_of(objective);
             let wrong = score.map_or(0, |score| score.wrong_answers);
             let achieved = score.is_some_and(|score| score.status.is_achieved());
             let cost = if limits.wrong_answer_cost > 0 {
@@ -131,6 +230,28 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
             } else {
                 String::new()
             };
+            let this_one = feedback.answered.as_deref() == Some(objective.id.as_str());
+            let answer_feedback = if !this_one {
+                String::new()
+            } else if feedback.answer_error.is_some() {
+                format!(
+                    r#"<p class="feedback wrong" role="alert">{}</p>"#,
+                    lang.t(Msg::AnswerRequired)
+                )
+            } else if feedback.correct.as_deref() == Some("1") {
+                format!(
+                    r#"<p class="feedback right" role="status">{}</p>"#,
+                    lang.t(Msg::AnswerWasCorrect)
+                )
+            } else {
+                format!(
+                    r#"<p class="feedback wrong" role="alert">{}（{}: {}）</p>"#,
+                    lang.t(Msg::AnswerWasWrong),
+                    lang.t(Msg::YourAnswer),
+                    escape(feedback.answer.as_deref().unwrap_or_default())
+                )
+            };
+            actions_html.push_str(&answer_feedback);
             if score.is_some_and(|score| score.answers_locked) {
                 let _ = write!(
                     actions_html,
@@ -140,12 +261,18 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
                     lang.t(Msg::AttemptsLeft).to_owned() + ": 0"
                 );
             } else if !achieved && !not_started {
+                let kept = if this_one && feedback.correct.as_deref() != Some("1") {
+                    feedback.answer.as_deref().unwrap_or_default()
+                } else {
+                    ""
+                };
                 let _ = write!(
                     actions_html,
-                    r#"<form method="post" action="/team/answers" class="answer">{}<input type="hidden" name="objective" value="{}"><label>{} <input name="answer" required maxlength="200"></label><button type="submit">{}</button><small class="attempts">{}: {}/{}{cost}</small></form>"#,
+                    r#"<form method="post" action="/team/answers" class="answer">{}<input type="hidden" name="objective" value="{}"><label>{} <input name="answer" required maxlength="200" value="{}"></label><button type="submit">{}</button><small class="attempts">{}: {}/{}{cost}</small></form>"#,
                     csrf_field(csrf),
                     escape(&objective.id),
                     escape(lang.pick(&answer.question)),
+                    escape(kept),
                     lang.t(Msg::Submit),
                     lang.t(Msg::AttemptsLeft),
                     limits.attempts.saturating_sub(wrong),
@@ -169,27 +296,37 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
                     escape(lang.pick(&hint.text))
                 );
             } else {
+                // Spending points asks first: the form is behind a summary.
                 let _ = write!(
                     actions_html,
-                    r#"<form method="post" action="/team/hints" class="inline">{}<input type="hidden" name="objective" value="{}"><input type="hidden" name="hint_index" value="{index}"><button type="submit" class="secondary">{} (−{})</button></form>"#,
+                    r#"<details class="hint-confirm"><summary>{} (−{})</summary><form method="post" action="/team/hints">{}<input type="hidden" name="objective" value="{}"><input type="hidden" name="hint_index" value="{index}"><p>{}</p><button type="submit" class="secondary">{}</button></form></details>"#,
+                    lang.t(Msg::TakeHint),
+                    hint.penalty,
                     csrf_field(csrf),
                     escape(&objective.id),
-                    lang.t(Msg::TakeHint),
-                    hint.penalty
+                    lang.t(Msg::HintConfirm)
+                        .replace("{p}", &hint.penalty.to_string()),
+                    lang.t(Msg::HintConfirmYes),
                 );
             }
         }
         let _ = write!(
             html,
-            r#"<tr id="objective-{}"><td>{}</td><td>{}</td><td><span class="status {status_class}">{}</span></td><td>{}</td><td>{remaining}</td><td>{actions_html}</td></tr>"#,
+            r#"<tr id="objective-{}"><td data-label="{}">{}</td><td data-label="{}">{}</td><td data-label="{}"><span class="status {status_class}">{}</span></td><td data-label="{}">{}</td><td data-label="{}">{remaining}</td><td class="actions">{actions_html}</td></tr>"#,
             escape(&objective.id),
+            headers[0],
             escape(lang.pick(&objective.title)),
+            headers[1],
             phase_name(lang, exercise::scoring_phase(objective.phase)),
+            headers[2],
             status_text,
-            minutes(deadline),
+            headers[3],
+            offset(lang, deadline),
+            headers[4],
         );
     }
     html.push_str("</tbody></table></section>");
+    html.push_str(&firewall_card(state, snapshot, team, lang, csrf, feedback));
     // Messages.
     let _ = write!(
         html,
@@ -218,7 +355,10 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
             text("subject"),
             lang.t(Msg::From),
             text("from"),
-            minutes(message.get("exercise_ms").and_then(|value| value.as_u64())),
+            offset(
+                lang,
+                message.get("exercise_ms").and_then(|value| value.as_u64())
+            ),
             text("body")
         );
     }
@@ -229,7 +369,7 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
         r#"<section class="card"><h2>{}</h2><ul>"#,
         lang.t(Msg::Reports)
     );
-    for form in &state.scenario().forms {
+    for form in &scenario.forms {
         let _ = write!(
             html,
             r#"<li><a href="/team/forms/{}">{}</a></li>"#,
@@ -244,33 +384,156 @@ fn portal_body(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang, csr
         {
             let _ = write!(
                 html,
-                r#"<li><a href="/team/reports/{}">{} #{}</a> · {}</li>"#,
+                r#"<li><a href="/team/reports/{}">{}</a> · {}</li>"#,
                 event.seq,
-                escape(form),
-                event.seq,
-                minutes(Some(snapshot.exercise_ms_of(event, team)))
+                escape(&describe::report_name(lang, scenario, form, event.seq)),
+                offset(lang, Some(snapshot.exercise_ms_of(event, team)))
             );
         }
     }
     html.push_str("</ul></section>");
-    // Timeline.
+    // Timeline: the team's own events as sentences.
     let _ = write!(
         html,
         r#"<section class="card"><h2>{}</h2><ol class="timeline">"#,
         lang.t(Msg::Timeline)
     );
     if let Some(team_plan) = state.team_plan(team) {
-        for item in team_timeline(snapshot, team, team_plan, lang).iter().rev() {
-            let _ = write!(
-                html,
-                "<li><code>{}</code> {}</li>",
-                minutes(item.get("exercise_ms").and_then(|value| value.as_u64())),
-                escape(&item["event"].to_string())
-            );
+        let events: Vec<&enshu_store::Event> = snapshot
+            .team_events(team)
+            .filter(|event| exercise::visible_to_team(event, team, team_plan))
+            .collect();
+        for event in events.iter().rev() {
+            if let Some(sentence) = describe::team_event(lang, scenario, team_plan, event) {
+                let _ = write!(
+                    html,
+                    "<li>{} {}</li>",
+                    offset(lang, Some(snapshot.exercise_ms_of(event, team))),
+                    escape(&sentence)
+                );
+            }
         }
     }
     html.push_str("</ol></section>");
     html
+}
+
+/// The team's own firewall: block or unblock an address of its range.
+fn firewall_card(
+    state: &AppState,
+    snapshot: &Snapshot,
+    team: u32,
+    lang: Lang,
+    csrf: &str,
+    feedback: &Feedback,
+) -> String {
+    let address = feedback.address.as_deref().unwrap_or_default();
+    let result = match feedback.firewall.as_deref() {
+        Some("blocked") => format!(
+            r#"<p class="feedback right" role="status">{}</p>"#,
+            escape(&lang.t(Msg::FirewallBlocked).replace("{a}", address))
+        ),
+        Some("unblocked") => format!(
+            r#"<p class="feedback right" role="status">{}</p>"#,
+            escape(&lang.t(Msg::FirewallUnblocked).replace("{a}", address))
+        ),
+        Some("not-address") => format!(
+            r#"<p class="feedback wrong" role="alert">{}</p>"#,
+            escape(&actions::FirewallProblem::NotAnAddress(address.to_owned()).text(lang))
+        ),
+        Some("not-in-range") => match address.parse() {
+            Ok(parsed) => format!(
+                r#"<p class="feedback wrong" role="alert">{}</p>"#,
+                escape(&actions::FirewallProblem::NotInRange(parsed).text(lang))
+            ),
+            Err(_) => String::new(),
+        },
+        _ => String::new(),
+    };
+    let kept = if matches!(
+        feedback.firewall.as_deref(),
+        Some("not-address" | "not-in-range")
+    ) {
+        address
+    } else {
+        ""
+    };
+    let blocked = actions::blocked_addresses(snapshot, team);
+    let mut blocked_html = String::new();
+    if !blocked.is_empty() {
+        let _ = write!(blocked_html, "<p>{}:</p><ul>", lang.t(Msg::FirewallCurrent));
+        for address in &blocked {
+            let _ = write!(
+                blocked_html,
+                r#"<li><code>{0}</code> <form method="post" action="/team/firewall" class="inline">{1}<input type="hidden" name="address" value="{0}"><button type="submit" name="action" value="unblock" class="secondary">{2}</button></form></li>"#,
+                escape(address),
+                csrf_field(csrf),
+                lang.t(Msg::FirewallUnblock)
+            );
+        }
+        blocked_html.push_str("</ul>");
+    }
+    let _ = state;
+    format!(
+        r#"<section class="card" id="firewall"><h2>{title}</h2><p><small>{help}</small></p>{result}<form method="post" action="/team/firewall" class="firewall">{csrf}<label>{label} <input name="address" required inputmode="decimal" pattern="[0-9]{{1,3}}(\.[0-9]{{1,3}}){{3}}" placeholder="10.1.10.101" value="{kept}"></label> <button type="submit" name="action" value="block">{block}</button> <button type="submit" name="action" value="unblock" class="secondary">{unblock}</button></form>{blocked_html}</section>"#,
+        title = lang.t(Msg::Firewall),
+        help = lang.t(Msg::FirewallHelp),
+        csrf = csrf_field(csrf),
+        label = lang.t(Msg::FirewallAddress),
+        kept = escape(kept),
+        block = lang.t(Msg::FirewallBlock),
+        unblock = lang.t(Msg::FirewallUnblock),
+    )
+}
+
+/// The firewall form: the change is recorded as the JSON API records it,
+/// then the portal says what happened in the team's language.
+pub(crate) async fn firewall(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, RequestError> {
+    let team = caller.require_team()?;
+    let form = FormFields::parse(&body);
+    caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
+    state.admit(&caller, team, crate::fair_share::WriteKind::Firewall)?;
+    let block = match form.value("action").as_str() {
+        "block" => true,
+        "unblock" => false,
+        other => {
+            return Err(RequestError::BadRequest(format!(
+                "action {other:?} is neither block nor unblock"
+            )));
+        }
+    };
+    let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
+    let text = form.value("address");
+    let outcome = match actions::firewall_address(team_plan, &text) {
+        Ok(address) => {
+            state
+                .append(
+                    Some(team),
+                    EventKind::FirewallChanged {
+                        block,
+                        address: address.to_string(),
+                    },
+                    &caller.actor(),
+                )
+                .await?;
+            (
+                if block { "blocked" } else { "unblocked" },
+                address.to_string(),
+            )
+        }
+        Err(actions::FirewallProblem::NotAnAddress(text)) => ("not-address", text),
+        Err(actions::FirewallProblem::NotInRange(address)) => ("not-in-range", address.to_string()),
+    };
+    Ok(redirect(&format!(
+        "/team?firewall={}&address={}#firewall",
+        outcome.0,
+        url_encode(&outcome.1)
+    )))
 }
 
 pub(crate) async fn answer(
@@ -283,16 +546,19 @@ pub(crate) async fn answer(
     let team = caller.require_team()?;
     let form = FormFields::parse(&body);
     caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
-    match actions::submit_answer(
-        &state,
-        &caller,
-        team,
-        &form.value("objective"),
-        &form.value("answer"),
-    )
-    .await
-    {
-        Ok(_) => Ok(redirect("/team")),
+    let objective = form.value("objective");
+    let answer = form.value("answer");
+    match actions::submit_answer(&state, &caller, team, &objective, &answer).await {
+        Ok(outcome) => Ok(redirect(&format!(
+            "/team?answered={0}&correct={1}&answer={2}#objective-{0}",
+            url_encode(&objective),
+            u8::from(outcome.correct),
+            url_encode(answer.trim())
+        ))),
+        Err(RequestError::InvalidFields(_)) => Ok(redirect(&format!(
+            "/team?answered={0}&answer_error=required#objective-{0}",
+            url_encode(&objective)
+        ))),
         Err(RequestError::Conflict(message)) => {
             let csrf = caller.csrf_token(&state);
             let body = format!(
@@ -306,6 +572,7 @@ pub(crate) async fn answer(
                 csrf: Some(&csrf),
                 path: "/team",
                 live: "",
+                clock: None,
             };
             Ok((StatusCode::CONFLICT, page(frame, &body)).into_response())
         }
@@ -338,16 +605,24 @@ pub(crate) async fn report_form(
 ) -> Result<Html<String>, RequestError> {
     let team = caller.require_team()?;
     let form = exercise::form(state.scenario(), &form_id).ok_or(RequestError::NotFound)?;
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    let clock = Clock::of(&snapshot, Some(team), &state.options().time_zone);
     Ok(render_report_form(
         &state,
         &caller,
         lang,
         team,
         form,
-        &[],
-        &[],
+        (&[], &[]),
+        clock,
     ))
 }
+
+/// What a refused report sent (kept in its fields) and what was wrong.
+type Submitted<'a> = (
+    &'a [(String, String)],
+    &'a [(String, exercise::FieldProblem)],
+);
 
 fn render_report_form(
     state: &AppState,
@@ -355,8 +630,8 @@ fn render_report_form(
     lang: Lang,
     team: u32,
     form: &Form,
-    previous: &[(String, String)],
-    problems: &[(String, String)],
+    (previous, problems): Submitted<'_>,
+    clock: Clock<'_>,
 ) -> Html<String> {
     let csrf = caller.csrf_token(state);
     let previous_values = |name: &str| -> Vec<&str> {
@@ -402,8 +677,9 @@ fn render_report_form(
                 };
                 let _ = write!(
                     html,
-                    r#"<option value="{0}"{selected}>{0}</option>"#,
-                    escape(option)
+                    r#"<option value="{}"{selected}>{}</option>"#,
+                    escape(option),
+                    escape(crate::i18n::option_label(lang, option))
                 );
             }
             html
@@ -463,8 +739,11 @@ fn render_report_form(
         let problem = problems
             .iter()
             .find(|(problem_field, _)| problem_field == &field.name)
-            .map_or(String::new(), |(_, message)| {
-                format!(r#"<span class="error">{}</span>"#, escape(message))
+            .map_or(String::new(), |(_, problem)| {
+                format!(
+                    r#"<span class="error" role="alert">{}</span>"#,
+                    escape(&problem.text(lang))
+                )
             });
         let _ = write!(
             fields_html,
@@ -498,6 +777,7 @@ fn render_report_form(
             csrf: Some(&csrf),
             path: &path,
             live: "",
+            clock: Some(clock),
         },
         &body,
     )
@@ -527,15 +807,25 @@ pub(crate) async fn submit_report(
     }
     match actions::submit_report(&state, &caller, team, &form_id, &raw).await {
         Ok(seq) => Ok(redirect(&format!("/team/reports/{seq}"))),
-        Err(RequestError::InvalidFields(problems)) => {
+        Err(RequestError::InvalidReport(problems)) => {
             let previous: Vec<(String, String)> = fields
                 .0
                 .into_iter()
                 .filter(|(name, _)| name != CSRF_FIELD)
                 .collect();
+            let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+            let clock = Clock::of(&snapshot, Some(team), &state.options().time_zone);
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                render_report_form(&state, &caller, lang, team, form, &previous, &problems),
+                render_report_form(
+                    &state,
+                    &caller,
+                    lang,
+                    team,
+                    form,
+                    (&previous, &problems),
+                    clock,
+                ),
             )
                 .into_response())
         }
@@ -551,10 +841,12 @@ pub(crate) async fn report(
 ) -> Result<Html<String>, RequestError> {
     let team = caller.require_team()?;
     let report = actions::team_report(&state, team, seq).await?;
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
     let csrf = caller.csrf_token(&state);
     let body = format!(
-        r#"<section class="card"><h1>{}</h1>{}<p><a href="/team">{}</a></p></section>"#,
+        r#"<section class="card"><h1>{}</h1><p class="feedback right" role="status">{}</p>{}<p><a href="/team">{}</a></p></section>"#,
         lang.t(Msg::ReportReceived),
+        lang.t(Msg::WhatNext),
         report_table(&state, lang, &report),
         lang.t(Msg::Back)
     );
@@ -566,46 +858,80 @@ pub(crate) async fn report(
             csrf: Some(&csrf),
             path: &path,
             live: "",
+            clock: Some(Clock::of(&snapshot, Some(team), &state.options().time_zone)),
         },
         &body,
     ))
 }
 
-/// A submitted report's fields as a table, labelled from its form.
+/// A submitted report's fields as a table in its form's field order,
+/// labelled from the form, choice options by their labels.
 pub(crate) fn report_table(state: &AppState, lang: Lang, report: &enshu_store::Event) -> String {
     let EventKind::ReportSubmitted { form, fields } = &report.kind else {
         return String::new();
     };
-    let form_definition = exercise::form(state.scenario(), form);
+    let scenario = state.scenario();
+    let zone = &state.options().time_zone;
+    let form_definition = exercise::form(scenario, form);
     let mut html = format!(
-        r#"<h2>{} · #{} · {}</h2><table class="report">"#,
-        escape(form_definition.map_or(form.as_str(), |definition| lang.pick(&definition.title))),
-        report.seq,
-        crate::time_format::utc_timestamp(report.at_ms)
+        r#"<h2>{}</h2><p>{}: {} <small>({})</small></p><table class="report">"#,
+        escape(&describe::report_name(lang, scenario, form, report.seq)),
+        lang.t(Msg::SubmittedAt),
+        zone.wall_clock(report.at_ms),
+        escape(zone.name()),
     );
-    if let Some(fields) = fields.as_object() {
-        for (name, value) in fields {
-            let label = form_definition
-                .and_then(|definition| definition.fields.iter().find(|field| &field.name == name))
-                .map_or(name.as_str(), |field| lang.pick(&field.label));
-            let text = match value {
-                serde_json::Value::String(text) => text.clone(),
-                serde_json::Value::Bool(true) => lang.t(Msg::Yes).to_owned(),
-                serde_json::Value::Bool(false) => lang.t(Msg::No).to_owned(),
-                serde_json::Value::Array(items) => items
-                    .iter()
-                    .map(|item| item.as_str().map_or(item.to_string(), str::to_owned))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                other => other.to_string(),
-            };
-            let _ = write!(
-                html,
-                "<tr><th>{}</th><td><pre>{}</pre></td></tr>",
-                escape(label),
-                escape(&text)
-            );
+    let Some(fields) = fields.as_object() else {
+        html.push_str("</table>");
+        return html;
+    };
+    // The form's order first, then anything the form no longer names.
+    let mut names: Vec<&str> = form_definition
+        .map(|definition| {
+            definition
+                .fields
+                .iter()
+                .map(|field| field.name.as_str())
+                .filter(|name| fields.contains_key(*name))
+                .collect()
+        })
+        .unwrap_or_default();
+    for name in fields.keys() {
+        if !names.contains(&name.as_str()) {
+            names.push(name);
         }
+    }
+    for name in names {
+        let value = &fields[name];
+        let field = form_definition
+            .and_then(|definition| definition.fields.iter().find(|field| field.name == name));
+        let label = field.map_or(name, |field| lang.pick(&field.label));
+        let is_choice = field.is_some_and(|field| {
+            matches!(field.field_type, FieldType::Choice | FieldType::MultiChoice)
+        });
+        let shown = |text: &str| -> String {
+            if is_choice {
+                crate::i18n::option_label(lang, text).to_owned()
+            } else {
+                text.to_owned()
+            }
+        };
+        let text = match value {
+            serde_json::Value::String(text) => shown(text),
+            serde_json::Value::Bool(true) => lang.t(Msg::Yes).to_owned(),
+            serde_json::Value::Bool(false) => lang.t(Msg::No).to_owned(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|item| item.as_str().map_or(item.to_string(), shown))
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        };
+        let _ = write!(
+            html,
+            "<tr><th>{}</th><td><pre>{}</pre></td></tr>",
+            escape(label),
+            escape(&text)
+        );
     }
     html.push_str("</table>");
     html
