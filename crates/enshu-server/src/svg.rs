@@ -191,6 +191,9 @@ pub(crate) fn team_timeline(
                     if *block { "block" } else { "unblock" }
                 ),
             ),
+            EventKind::TerminalCommand { host, command, .. } => {
+                marker(&mut svg, 6, at, "terminal", format!("{host}$ {command}"))
+            }
             EventKind::TeamReset { containers } => marker(
                 &mut svg,
                 6,
