@@ -144,6 +144,7 @@ fn a_team_types_into_a_shell_on_its_way_in_and_leaves_nothing_running_when_gone(
     let analyst = session.container("analyst");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
     runtime.block_on(async {
         let mut socket = connect(port, &fingerprint, &token, "columns=100&rows=30").await;
         let attached = hello(&mut socket).await;
@@ -164,7 +165,8 @@ fn a_team_types_into_a_shell_on_its_way_in_and_leaves_nothing_running_when_gone(
             latencies.push(started.elapsed());
         }
         type_keys(&mut socket, "\r").await;
-        read_until(&mut socket, &mut shown, "\r\n日本語テスト\r\n").await;
+        // The command's own output (bash wraps it in bracketed-paste switches).
+        read_until(&mut socket, &mut shown, "日本語テスト\r\n").await;
         latencies.sort();
         let median = latencies[latencies.len() / 2];
         let worst = latencies[latencies.len() - 1];
@@ -224,8 +226,8 @@ fn a_team_types_into_a_shell_on_its_way_in_and_leaves_nothing_running_when_gone(
             );
             std::thread::sleep(Duration::from_millis(250));
         }
-        id
     });
+    eprintln!("the terminal's part took {:?}", started.elapsed());
 
     // Recorded outside the range, the command on the team's timeline.
     let recordings = format!("{}/sessions/{name}.terminals/team-01", state_dir());
@@ -234,7 +236,13 @@ fn a_team_types_into_a_shell_on_its_way_in_and_leaves_nothing_running_when_gone(
         .map(|entry| entry.unwrap().path())
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
-    let recording = std::fs::read_to_string(&files[0]).unwrap();
+    // Its last line is written once the shell's session is gone.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut recording = std::fs::read_to_string(&files[0]).unwrap();
+    while !recording.contains(r#""m","ended: abandoned""#) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        recording = std::fs::read_to_string(&files[0]).unwrap();
+    }
     let header: Value = serde_json::from_str(recording.lines().next().unwrap()).unwrap();
     assert_eq!(header["version"], 2);
     assert!(recording.contains("日本語テスト"));
