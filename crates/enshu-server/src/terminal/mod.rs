@@ -278,7 +278,7 @@ impl Hub {
             .filter(|terminal| team.is_none_or(|team| terminal.team == team))
             .cloned()
             .collect();
-        terminals.sort_by(|a, b| a.started_at_ms.cmp(&b.started_at_ms));
+        terminals.sort_by_key(|terminal| terminal.started_at_ms);
         terminals
     }
 

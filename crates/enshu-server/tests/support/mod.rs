@@ -167,6 +167,10 @@ impl TestServer {
         .await
     }
 
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the server's parts, each from its caller"
+    )]
     async fn serve_stored(
         store: Store,
         session: SessionId,
