@@ -94,7 +94,15 @@ fn collect_modules(lib: &Path, directory: &Path, found: &mut Vec<String>) -> std
     for entry in std::fs::read_dir(directory)? {
         let entry = entry?;
         let path = entry.path();
-        if entry.file_type()?.is_dir() {
+        // Followed: Debian links `lib/addons` to libjs-xterm's copy.
+        if std::fs::metadata(&path)?.is_dir() {
+            if path
+                .strip_prefix(lib)
+                .map_or(0, |relative| relative.components().count())
+                > 8
+            {
+                continue;
+            }
             collect_modules(lib, &path, found)?;
             continue;
         }
