@@ -16,6 +16,7 @@ packages=(
   curl             # the demo's scripted team talks to the portal API
   chromium         # the scoreboard's browser test
   fonts-noto-cjk   # Japanese text in that browser
+  node-xterm       # xterm.js, which enshu serve bundles for the portal's web terminal
   shellcheck       # make lint checks every shell script
 )
 

@@ -12,6 +12,7 @@
 
 pub mod fake;
 pub mod sensor;
+pub mod terminal;
 
 use std::collections::BTreeMap;
 use std::future::Future;

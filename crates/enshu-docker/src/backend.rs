@@ -53,7 +53,7 @@ pub enum ConnectError {
 /// negotiated with the engine.
 #[derive(Debug, Clone)]
 pub struct DockerBackend {
-    docker: Docker,
+    pub(crate) docker: Docker,
     /// Long-lived exec agents, when asked for ([`DockerBackend::with_exec_agents`]).
     agents: Option<std::sync::Arc<crate::agent::Agents>>,
     /// How long a command in a container may take ([`EXEC_TIMEOUT`]).
@@ -241,7 +241,7 @@ impl DockerBackend {
     }
 
     /// The full id and init process of a running container.
-    async fn running_pid(&self, verb: Verb<'_>, name: &str) -> Result<(String, i64)> {
+    pub(crate) async fn running_pid(&self, verb: Verb<'_>, name: &str) -> Result<(String, i64)> {
         let inspected = self.inspect_container(verb, name).await?;
         let id = inspected.id.unwrap_or_default();
         let state = inspected.state.unwrap_or_default();

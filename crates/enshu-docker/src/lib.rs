@@ -16,6 +16,7 @@
 //! - [`agent`]: one long-lived exec per range container that runs the
 //!   engine's commands (`DockerBackend::with_exec_agents`).
 //! - [`backend`]: [`DockerBackend`], the engine calls around those.
+//! - [`terminal`]: the web terminal's shells, execs with a TTY (`Terminals`).
 //! - [`host`]: this machine, not the engine: [`HostGuard`] (the host's
 //!   filter rules for range bridges), threads in a container's network
 //!   namespace (`verify` without `docker exec`, default routes, router
@@ -41,6 +42,7 @@ pub mod convert;
 pub mod copy;
 pub mod error;
 pub mod host;
+pub mod terminal;
 
 pub use backend::{ConnectError, DockerBackend};
 pub use host::addresses::host_addresses;

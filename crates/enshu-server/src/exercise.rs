@@ -788,6 +788,7 @@ pub(crate) fn visible_to_team(event: &Event, team: u32, team_plan: &TeamPlan) ->
         EventKind::ReportGraded { .. }
         | EventKind::Adjustment { .. }
         | EventKind::FirewallChanged { .. }
+        | EventKind::TerminalCommand { .. }
         | EventKind::TeamReset { .. } => event.team == Some(team),
         EventKind::InjectHeld { .. }
         | EventKind::InjectFailed { .. }

@@ -29,6 +29,9 @@
 //! - `scoreboard_cache`: the instructor scoreboard scored once per log
 //!   change (or wall-clock second) and its rendered bodies.
 //! - [`i18n`]: the Japanese/English catalogue.
+//! - [`terminal`]: the portal's web terminal (a WebSocket to a shell on
+//!   the team's way-in host through a runtime given as a trait), its
+//!   recordings and command lines on the timeline, xterm.js from Debian.
 //! - `pages`: server-rendered HTML (with SVG drawn on the server);
 //!   `api`: the JSON API; `live`: Server-Sent Events and the store tail.
 //!
@@ -73,12 +76,14 @@ mod router;
 mod scoreboard_cache;
 mod security;
 mod svg;
+pub mod terminal;
 mod time_format;
 
 pub use error::ServerError;
 pub use exercise::scoring_rules;
 pub use live::LiveEvent;
 pub use state::{AppState, ServerOptions, hash_instructor_token};
+pub use terminal::{TerminalOptions, TerminalService, XtermAssets, XtermAssetsError};
 pub use time_format::TimeZone;
 pub use tls::{
     KeptCertificate, TlsConfig, TlsError, fingerprint_of_file, kept_self_signed,
@@ -140,6 +145,10 @@ pub async fn serve(
     stopping.send_replace(true);
     drop(connection_open);
     all_closed.closed().await;
+    // No shell of a web terminal outlives the server.
+    if let Some(terminals) = state.terminals() {
+        terminals.end_all().await;
+    }
     store_tail.abort();
     refusals_kept.abort();
     refusal_log::save(&state).await;

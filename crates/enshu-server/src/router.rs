@@ -6,7 +6,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::state::AppState;
-use crate::{api, live, pages, security};
+use crate::{api, live, pages, security, terminal};
 
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
@@ -20,6 +20,32 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/static/app.js", get(pages::static_script))
         .route("/static/app.css", get(pages::static_styles))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/static/xterm.js", get(terminal::pages::xterm_script))
+        .route("/static/xterm.css", get(terminal::pages::xterm_styles))
+        .route("/static/terminal.js", get(terminal::pages::terminal_script))
+        // The web terminal's socket: a team on its own terminals, an
+        // instructor watching any (read-only).
+        .route("/terminal/socket", get(terminal::socket::socket))
+        .route("/team/terminal", get(terminal::pages::team_terminal))
+        .route("/api/team/terminals", get(terminal::pages::team_recordings))
+        .route(
+            "/api/team/terminals/{id}/recording",
+            get(terminal::pages::team_recording),
+        )
+        .route("/terminals", get(terminal::pages::instructor_list))
+        .route("/terminals/{id}", get(terminal::pages::instructor_watch))
+        .route(
+            "/terminals/{id}/replay",
+            get(terminal::pages::instructor_replay),
+        )
+        .route(
+            "/api/instructor/terminals",
+            get(terminal::pages::instructor_recordings),
+        )
+        .route(
+            "/api/instructor/terminals/{id}/recording",
+            get(terminal::pages::instructor_recording),
+        )
         // Teams: portal.
         .route("/team", get(pages::team::portal))
         .route("/team/fragment", get(pages::team::portal_fragment))

@@ -95,6 +95,9 @@ pub(crate) struct AppStateInner {
     /// The instructor scoreboard, scored once per log change or second.
     pub scoreboard_cache: crate::scoreboard_cache::ScoreboardCache,
     pub shutting_down: watch::Sender<bool>,
+    /// The web terminal, when the caller gave it a runtime
+    /// ([`AppState::with_terminals`]).
+    pub terminals: std::sync::OnceLock<Arc<crate::terminal::Hub>>,
 }
 
 /// The hex SHA-256 kept for the instructor token (same scheme as team tokens).
@@ -159,8 +162,25 @@ impl AppState {
                 appended: Notify::new(),
                 scoreboard_cache: Default::default(),
                 shutting_down,
+                terminals: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Turns on the portal's web terminal: shells on each team's way-in
+    /// host through `service.backend`, recorded under `service.recordings`
+    /// (see the `terminal` module). Without it the terminal's routes
+    /// answer 404. Set once; a second call is ignored.
+    pub fn with_terminals(self, service: crate::terminal::TerminalService) -> AppState {
+        let _ = self
+            .inner
+            .terminals
+            .set(Arc::new(crate::terminal::Hub::new(service)));
+        self
+    }
+
+    pub(crate) fn terminals(&self) -> Option<&Arc<crate::terminal::Hub>> {
+        self.inner.terminals.get()
     }
 
     pub fn store(&self) -> &Store {

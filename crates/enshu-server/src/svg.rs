@@ -345,6 +345,9 @@ pub(crate) fn timeline_items(
                 })
                 .replace("{a}", address),
             ),
+            EventKind::TerminalCommand { host, command, .. } => {
+                (6, "terminal", format!("{host}$ {command}"))
+            }
             EventKind::TeamReset { containers } => (
                 6,
                 "note",

@@ -123,6 +123,18 @@ pub enum EventKind {
         rubric: Value,
         author: String,
     },
+    /// A command line the team entered in a web terminal (the portal's
+    /// terminal on `host`, recorded as `terminal`), as the server read it
+    /// from the keys typed: `edited` when keys whose effect only the shell
+    /// knows (Tab, arrows, history) were pressed, so the line may differ
+    /// from what ran. Lines typed at a password prompt are never recorded.
+    TerminalCommand {
+        host: String,
+        terminal: String,
+        command: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        edited: bool,
+    },
 }
 
 pub use enshu_clock::ClockAction;
@@ -157,6 +169,7 @@ impl EventKind {
             EventKind::Adjustment { .. } => "adjustment",
             EventKind::ClockChanged { .. } => "clock_changed",
             EventKind::ReportGraded { .. } => "report_graded",
+            EventKind::TerminalCommand { .. } => "terminal_command",
         }
     }
 
@@ -209,6 +222,16 @@ impl EventKind {
             EventKind::ReportGraded { form, author, .. } => {
                 require("form", form)?;
                 require("author", author)
+            }
+            EventKind::TerminalCommand {
+                host,
+                terminal,
+                command,
+                ..
+            } => {
+                require("host", host)?;
+                require("terminal", terminal)?;
+                require("command", command)
             }
         }
     }

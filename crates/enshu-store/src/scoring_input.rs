@@ -179,6 +179,7 @@ pub fn scoring_events(events: &[Event], team_indices: &[u32]) -> Vec<ScoringEven
             | EventKind::InjectFireRequested { .. }
             | EventKind::FirewallChanged { .. }
             | EventKind::TeamReset { .. }
+            | EventKind::TerminalCommand { .. }
             | EventKind::ClockChanged { .. } => continue,
         };
         converted.push(ScoringEvent {

@@ -34,6 +34,12 @@ pub struct Args {
     /// Seconds between rounds of automatic checks.
     #[arg(long, default_value_t = 15)]
     check_interval: u64,
+    /// Seconds a web terminal's shell waits for its dropped client to come back.
+    #[arg(long, default_value_t = 60)]
+    terminal_reattach_grace: u64,
+    /// Minutes without input or output after which a web terminal ends.
+    #[arg(long, default_value_t = 30)]
+    terminal_idle_minutes: u64,
     /// PEM certificate chain and key (default: a generated self-signed certificate).
     #[arg(long, requires = "key")]
     certificate: Option<std::path::PathBuf>,
@@ -121,6 +127,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|diagnostics| anyhow::anyhow!("{}", diagnostics[0].headline()))?;
     let scenario = loaded.scenario.clone();
     let entries = access::entries(&state, args.access_base_port)?;
+    // The portal's web terminal needs xterm.js from Debian's node-xterm.
+    let xterm = enshu_server::XtermAssets::from_debian()?;
     range::runtime()?.block_on(async {
         let url = database_url(&args.session, args.database.as_deref());
         let sqlite_path = url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next());
@@ -159,7 +167,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 time_zone: args.time_zone.clone(),
                 ..Default::default()
             },
-        );
+        )
+        .with_terminals(enshu_server::TerminalService {
+            backend: std::sync::Arc::new(backend.clone()),
+            recordings: super::session_state::terminals_dir(&args.session),
+            options: enshu_server::TerminalOptions {
+                reattach_grace: Duration::from_secs(args.terminal_reattach_grace),
+                idle_timeout: Duration::from_secs(args.terminal_idle_minutes.max(1) * 60),
+                ..enshu_server::TerminalOptions::default()
+            },
+            assets: xterm,
+        });
         let (tls, fingerprint) = session_certificate(&state, &args)?;
         let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
         let address = listener.local_addr()?;
@@ -177,7 +195,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
         println!("session {} · scenario {} · {} team(s)", args.session, scenario.id, plan.teams.len());
         println!("scoreboard  {server_url}/  (instructor token: {instructor_token})");
-        println!("team portal {server_url}/team");
+        println!("team portal {server_url}/team  (web terminal: {server_url}/team/terminal; recordings: {server_url}/terminals)");
         println!("certificate SHA-256 {fingerprint}  (what trainees' browsers should show)");
         println!("team  portal token                      ssh way in                 password");
         for entry in &entries {

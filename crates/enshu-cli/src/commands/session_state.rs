@@ -184,6 +184,12 @@ pub fn state_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/lib/enshu"))
 }
 
+/// Where `serve` keeps the recordings of the session's web terminals
+/// (`team-NN/<terminal>.cast`, asciicast v2).
+pub fn terminals_dir(session: &str) -> PathBuf {
+    path(session).with_extension("terminals")
+}
+
 /// Where `serve` keeps the session's self-signed certificate and key.
 pub fn tls_dir(session: &str) -> PathBuf {
     path(session).with_extension("tls")

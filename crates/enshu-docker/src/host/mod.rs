@@ -23,6 +23,8 @@
 //!   targets.
 //! - [`limits`]: kernel limits every container shares (the inotify
 //!   instances the hosts' log forwarders hold), raised before `up`.
+//! - [`session`]: a web terminal's processes, hung up and killed from the
+//!   host when its client is gone (the engine cannot stop an exec).
 //! - [`sensor`]: the teams' network sensors, veth taps into the analyst
 //!   workstations and tc mirrors of every bridge port, with the host's
 //!   `ip` and `tc`.
@@ -31,9 +33,9 @@
 //! belong to the container ([`cgroup_names_container`]), so a recycled PID
 //! or an engine on another machine is refused.
 //!
-//! Only [`netns`] and [`addresses`] call the kernel through `libc` directly
-//! (`setns`, netlink, `getifaddrs`); they are the two modules of the crate
-//! that may contain `unsafe` code.
+//! Only [`netns`], [`addresses`] and [`session`] call the kernel through
+//! `libc` directly (`setns`, netlink, `getifaddrs`, `kill`); they are the
+//! modules of the crate that may contain `unsafe` code.
 
 pub mod access;
 #[expect(
@@ -52,6 +54,11 @@ pub mod nsenter;
 pub mod outside;
 pub mod probe;
 pub mod sensor;
+#[expect(
+    unsafe_code,
+    reason = "kill(2): hanging up a terminal's processes, which the engine has no verb for"
+)]
+pub mod session;
 
 /// Whether a `/proc/<pid>/cgroup` listing places the process in the
 /// container with this full id (`/docker/<id>`, `docker-<id>.scope`, …).

@@ -180,6 +180,10 @@ pub(crate) fn team_event(
             })
             .replace("{a}", address),
         EventKind::TeamReset { .. } => lang.t(Msg::EventReset).to_owned(),
+        EventKind::TerminalCommand { host, command, .. } => match lang {
+            Lang::Ja => format!("{host} の端末でコマンドを実行: {command}"),
+            Lang::En => format!("Ran in the terminal on {host}: {command}"),
+        },
         EventKind::ClockChanged { action, .. } => lang
             .t(match action {
                 ClockAction::Start => Msg::EventClockStart,

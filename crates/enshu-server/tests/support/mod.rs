@@ -91,10 +91,29 @@ impl TestServer {
         .await
     }
 
+    /// A quickstart server for `teams` teams whose state `configure`
+    /// completes before it serves (the web terminal's runtime, say).
+    pub async fn start_configured(
+        teams: u32,
+        options: ServerOptions,
+        configure: impl FnOnce(AppState, &std::path::Path) -> AppState,
+    ) -> TestServer {
+        TestServer::start_planned_with(quickstart_plan(teams), teams, options, configure).await
+    }
+
     async fn start_planned(
+        planned: (enshu_scenario::Scenario, enshu_scenario::Plan, String),
+        teams: u32,
+        options: ServerOptions,
+    ) -> TestServer {
+        TestServer::start_planned_with(planned, teams, options, |state, _| state).await
+    }
+
+    async fn start_planned_with(
         (scenario, plan, yaml): (enshu_scenario::Scenario, enshu_scenario::Plan, String),
         teams: u32,
         options: ServerOptions,
+        configure: impl FnOnce(AppState, &std::path::Path) -> AppState,
     ) -> TestServer {
         let directory = unique_directory();
         std::fs::create_dir_all(&directory).unwrap();
@@ -115,7 +134,10 @@ impl TestServer {
             .await
             .expect("creating the session")
             .id;
-        TestServer::serve_stored(store, session, scenario, plan, options, directory, url).await
+        TestServer::serve_stored(
+            store, session, scenario, plan, options, directory, url, configure,
+        )
+        .await
     }
 
     /// Stops this server and starts another on the same store and session,
@@ -140,10 +162,15 @@ impl TestServer {
             options,
             directory,
             self.database_url.clone(),
+            |state, _| state,
         )
         .await
     }
 
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the server's parts, each from its caller"
+    )]
     async fn serve_stored(
         store: Store,
         session: SessionId,
@@ -152,6 +179,7 @@ impl TestServer {
         options: ServerOptions,
         directory: PathBuf,
         url: String,
+        configure: impl FnOnce(AppState, &std::path::Path) -> AppState,
     ) -> TestServer {
         let (live_events, _) = broadcast::channel(4096);
         let state = AppState::with_options(
@@ -163,6 +191,7 @@ impl TestServer {
             live_events,
             options,
         );
+        let state = configure(state, &directory);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

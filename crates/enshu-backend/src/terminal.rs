@@ -1,0 +1,193 @@
+//! Interactive terminals: a shell with a TTY in a range container, for the
+//! web terminal of the team portal (`enshu-server`'s `terminal` module).
+//!
+//! The trait is object-safe (boxed futures), unlike [`crate::Backend`],
+//! so the server holds an `Arc<dyn Terminals>` without naming a runtime:
+//! Docker implements it in `enshu-docker`, and [`EchoTerminals`] is the
+//! fake the server's tests drive without Docker.
+//!
+//! **Invariant:** [`TerminalControl::end`] leaves no process of the
+//! terminal's session in the container: a client that goes away leaves
+//! nothing running behind it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use crate::Result;
+
+/// A boxed, sendable future (the trait is used as `dyn`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A terminal's size in character cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TerminalSize {
+    pub columns: u16,
+    pub rows: u16,
+}
+
+impl TerminalSize {
+    /// Clamped to what a screen can show (1–500 columns, 1–200 rows), so a
+    /// client cannot ask the kernel for an absurd window.
+    pub fn clamped(columns: u16, rows: u16) -> TerminalSize {
+        TerminalSize {
+            columns: columns.clamp(1, 500),
+            rows: rows.clamp(1, 200),
+        }
+    }
+}
+
+impl Default for TerminalSize {
+    fn default() -> Self {
+        TerminalSize {
+            columns: 80,
+            rows: 24,
+        }
+    }
+}
+
+/// What to run, where, as whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalRequest {
+    pub container: String,
+    /// The login user (the way in's, `roles::login_user`).
+    pub user: String,
+    /// The program and its arguments, e.g. `["bash", "-l"]`.
+    pub command: Vec<String>,
+    /// `NAME=value` pairs (`TERM`, `LANG`).
+    pub env: Vec<String>,
+    pub size: TerminalSize,
+}
+
+/// An open terminal: bytes in, bytes out, and its controls.
+pub struct OpenTerminal {
+    /// What the user types, passed to the process as is. Dropping the
+    /// sender ends the process's input; it does not end the process.
+    pub input: mpsc::Sender<Vec<u8>>,
+    /// What the process writes to its TTY; closed when the process ended.
+    pub output: mpsc::Receiver<Vec<u8>>,
+    pub control: Box<dyn TerminalControl>,
+}
+
+/// Controls of one open terminal.
+pub trait TerminalControl: Send + Sync {
+    /// Tell the process's TTY its new window size (SIGWINCH follows).
+    fn resize(&self, size: TerminalSize) -> BoxFuture<'_, Result<()>>;
+    /// End the process and every process of its session in the container
+    /// (hang-up first, then killed); returns how many were still there.
+    fn end(&self) -> BoxFuture<'_, Result<usize>>;
+}
+
+/// A runtime that opens terminals.
+pub trait Terminals: Send + Sync {
+    fn open(&self, request: TerminalRequest) -> BoxFuture<'_, Result<OpenTerminal>>;
+}
+
+/// What [`EchoTerminals`] saw, for assertions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EchoRecord {
+    pub opened: Vec<TerminalRequest>,
+    pub resizes: Vec<TerminalSize>,
+    /// Terminals ended through [`TerminalControl::end`].
+    pub ended: usize,
+}
+
+/// A fake runtime whose "shell" echoes every byte typed (as a TTY in
+/// cooked mode does, `\r` shown as `\r\n`) and ends on `exit\r`. Clones
+/// share one record.
+#[derive(Debug, Clone, Default)]
+pub struct EchoTerminals {
+    record: Arc<Mutex<EchoRecord>>,
+}
+
+impl EchoTerminals {
+    pub fn record(&self) -> EchoRecord {
+        self.record.lock().expect("echo record lock").clone()
+    }
+
+    /// Terminals opened and not yet ended (by `end` or `exit`).
+    pub fn running(&self) -> usize {
+        let record = self.record();
+        record.opened.len().saturating_sub(record.ended)
+    }
+}
+
+struct EchoControl {
+    record: Arc<Mutex<EchoRecord>>,
+    stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+impl TerminalControl for EchoControl {
+    fn resize(&self, size: TerminalSize) -> BoxFuture<'_, Result<()>> {
+        self.record
+            .lock()
+            .expect("echo record lock")
+            .resizes
+            .push(size);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn end(&self) -> BoxFuture<'_, Result<usize>> {
+        let stop = self.stop.lock().expect("echo stop lock").take();
+        let was_running = stop.is_some_and(|stop| stop.send(()).is_ok());
+        Box::pin(async move { Ok(usize::from(was_running)) })
+    }
+}
+
+impl Terminals for EchoTerminals {
+    fn open(&self, request: TerminalRequest) -> BoxFuture<'_, Result<OpenTerminal>> {
+        self.record
+            .lock()
+            .expect("echo record lock")
+            .opened
+            .push(request);
+        let (input, mut typed) = mpsc::channel::<Vec<u8>>(64);
+        let (shown, output) = mpsc::channel::<Vec<u8>>(64);
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let record = self.record.clone();
+        tokio::spawn(async move {
+            let _ = shown.send(b"$ ".to_vec()).await;
+            let mut line = Vec::new();
+            loop {
+                let bytes = tokio::select! {
+                    bytes = typed.recv() => bytes,
+                    _ = &mut stopped => break,
+                };
+                let Some(bytes) = bytes else { break };
+                let mut echoed = Vec::with_capacity(bytes.len());
+                for byte in bytes {
+                    if byte == b'\r' {
+                        echoed.extend_from_slice(b"\r\n");
+                        if line == b"exit" {
+                            let _ = shown.send(echoed).await;
+                            record.lock().expect("echo record lock").ended += 1;
+                            return;
+                        }
+                        line.clear();
+                        echoed.extend_from_slice(b"$ ");
+                    } else {
+                        line.push(byte);
+                        echoed.push(byte);
+                    }
+                }
+                if shown.send(echoed).await.is_err() {
+                    break;
+                }
+            }
+            record.lock().expect("echo record lock").ended += 1;
+        });
+        let control = Box::new(EchoControl {
+            record: self.record.clone(),
+            stop: Mutex::new(Some(stop)),
+        });
+        Box::pin(async move {
+            Ok(OpenTerminal {
+                input,
+                output,
+                control,
+            })
+        })
+    }
+}

@@ -1,0 +1,180 @@
+//! [`Terminals`] on the engine's exec API: an interactive shell with a TTY
+//! in a range container, for the portal's web terminal.
+//!
+//! One exec per terminal, attached (stdin, and the TTY's output), resized
+//! through the engine (`/exec/{id}/resize`). The engine cannot stop an
+//! exec and a TTY keeps the shell alive when the attach stream closes, so
+//! [`TerminalControl::end`] ends the shell's whole session from the host
+//! ([`crate::host::session`]).
+//!
+//! These execs are the team's own sessions: they never go through an exec
+//! agent and are not bounded by [`crate::backend::EXEC_TIMEOUT`]; the
+//! server that opens them bounds them (an idle timeout, a count per team).
+
+use std::time::Duration;
+
+use bollard::exec::{StartExecOptions, StartExecResults};
+use bollard::models::ExecConfig;
+use bollard::query_parameters::ResizeExecOptions;
+use enshu_backend::terminal::{
+    BoxFuture, OpenTerminal, TerminalControl, TerminalRequest, TerminalSize, Terminals,
+};
+use enshu_backend::{BackendError, Result};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::DockerBackend;
+use crate::error::Verb;
+
+/// Bytes of output buffered per terminal before the exec's stream waits
+/// for the server to take them.
+const OUTPUT_CHUNKS: usize = 64;
+
+fn runtime(name: &str, message: impl Into<String>) -> BackendError {
+    BackendError::Runtime {
+        action: "open a terminal in",
+        name: name.to_string(),
+        message: message.into(),
+    }
+}
+
+struct DockerTerminal {
+    docker: bollard::Docker,
+    container: String,
+    container_id: String,
+    exec_id: String,
+    /// The shell's host PID: it leads the TTY's session.
+    leader: i64,
+}
+
+impl TerminalControl for DockerTerminal {
+    fn resize(&self, size: TerminalSize) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            self.docker
+                .resize_exec(
+                    &self.exec_id,
+                    ResizeExecOptions {
+                        h: i32::from(size.rows),
+                        w: i32::from(size.columns),
+                    },
+                )
+                .await
+                .map_err(|error| runtime(&self.container, format!("resizing: {error}")))
+        })
+    }
+
+    fn end(&self) -> BoxFuture<'_, Result<usize>> {
+        Box::pin(async move {
+            Ok(crate::host::session::end_session(&self.container_id, self.leader).await)
+        })
+    }
+}
+
+impl Terminals for DockerBackend {
+    fn open(&self, request: TerminalRequest) -> BoxFuture<'_, Result<OpenTerminal>> {
+        Box::pin(async move {
+            let name = request.container.as_str();
+            let (container_id, _) = self.running_pid(Verb::Exec, name).await?;
+            let config = ExecConfig {
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                tty: Some(true),
+                cmd: Some(request.command.clone()),
+                env: Some(request.env.clone()),
+                user: Some(request.user.clone()),
+                privileged: Some(false),
+                ..Default::default()
+            };
+            let created = self
+                .docker
+                .create_exec(name, config)
+                .await
+                .map_err(|error| runtime(name, error.to_string()))?;
+            let options = StartExecOptions {
+                detach: false,
+                tty: true,
+                output_capacity: Some(64 * 1024),
+            };
+            let started = self
+                .docker
+                .start_exec(&created.id, Some(options))
+                .await
+                .map_err(|error| runtime(name, error.to_string()))?;
+            let StartExecResults::Attached {
+                mut output,
+                mut input,
+            } = started
+            else {
+                return Err(runtime(name, "the engine detached an attached exec"));
+            };
+            let leader = self.exec_pid(name, &created.id).await?;
+            let terminal = DockerTerminal {
+                docker: self.docker.clone(),
+                container: name.to_string(),
+                container_id,
+                exec_id: created.id.clone(),
+                leader,
+            };
+            // The first size before the first prompt: a shell reads it at start.
+            let _ = terminal.resize(request.size).await;
+
+            let (shown, output_receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(OUTPUT_CHUNKS);
+            tokio::spawn(async move {
+                while let Some(item) = output.next().await {
+                    let bytes = match item {
+                        Ok(
+                            bollard::container::LogOutput::Console { message }
+                            | bollard::container::LogOutput::StdOut { message }
+                            | bollard::container::LogOutput::StdErr { message },
+                        ) => message,
+                        Ok(bollard::container::LogOutput::StdIn { .. }) => continue,
+                        Err(_) => break,
+                    };
+                    if shown.send(bytes.to_vec()).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let (input_sender, mut typed) = tokio::sync::mpsc::channel::<Vec<u8>>(OUTPUT_CHUNKS);
+            tokio::spawn(async move {
+                while let Some(bytes) = typed.recv().await {
+                    if input.write_all(&bytes).await.is_err() || input.flush().await.is_err() {
+                        break;
+                    }
+                }
+                let _ = input.shutdown().await;
+            });
+            Ok(OpenTerminal {
+                input: input_sender,
+                output: output_receiver,
+                control: Box::new(terminal),
+            })
+        })
+    }
+}
+
+impl DockerBackend {
+    /// The host PID of a started exec (the engine reports it once the
+    /// process runs, within a few milliseconds of the start).
+    async fn exec_pid(&self, name: &str, exec_id: &str) -> Result<i64> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let inspected = self
+                .docker
+                .inspect_exec(exec_id)
+                .await
+                .map_err(|error| runtime(name, error.to_string()))?;
+            if let Some(pid) = inspected.pid.filter(|pid| *pid > 0) {
+                return Ok(pid);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(runtime(
+                    name,
+                    "the engine reported no process for the shell",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
