@@ -7,7 +7,7 @@
 //! inotify mode) holds one inotify instance. Measured at 50 teams of the
 //! logging fixture (200 forwarders): 72 forwarders could not get one, never
 //! started their inputs, and 19 teams' SIEMs got nothing from web01; an
-//! Emotet range (25 forwarders a team) reaches it at the sixth team.
+//! Emotet range (23 forwarders a team) reaches it at the sixth team.
 
 use std::io;
 use std::path::Path;
