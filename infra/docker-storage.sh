@@ -57,7 +57,15 @@ restart_daemon() {
             for _ in $(seq 1 "$WAIT_SECONDS"); do pgrep -x dockerd >/dev/null || break; sleep 1; done
         fi
         pgrep -x dockerd >/dev/null && { log "dockerd did not stop within ${WAIT_SECONDS} s"; exit 1; }
-        setsid nohup /usr/sbin/dockerd >>/var/log/enshu-dockerd.log 2>&1 </dev/null &
+        # Without the descriptors this script inherited: a caller's `flock`
+        # lock held by a daemon that outlives the caller would never free.
+        (
+            for fd in /proc/self/fd/*; do
+                fd=${fd##*/}
+                ((fd > 2)) && eval "exec $fd>&-"
+            done 2>/dev/null
+            exec setsid nohup /usr/sbin/dockerd >>/var/log/enshu-dockerd.log 2>&1 </dev/null
+        ) &
     fi
     for _ in $(seq 1 "$WAIT_SECONDS"); do
         docker info >/dev/null 2>&1 && return 0
