@@ -500,7 +500,13 @@ pub async fn verify<B: Backend>(
     concurrency: usize,
 ) -> Result<VerifyReport, BackendError> {
     let started = std::time::Instant::now();
+    let count = probes.len();
     let mut results = run_probes(backend, probes, concurrency, 1).await?;
+    tracing::info!(
+        probes = count,
+        seconds = started.elapsed().as_secs_f64(),
+        "verify: first round"
+    );
     let retry: Vec<Probe> = results
         .iter()
         .filter(|result| {
@@ -511,7 +517,13 @@ pub async fn verify<B: Backend>(
         .map(|result| result.probe.clone())
         .collect();
     if !retry.is_empty() {
+        let retried = retry.len();
         let second = run_probes(backend, retry, concurrency, 5).await?;
+        tracing::info!(
+            probes = retried,
+            seconds = started.elapsed().as_secs_f64(),
+            "verify: second round"
+        );
         for retried in second {
             if let Some(slot) = results
                 .iter_mut()

@@ -205,18 +205,34 @@ pub fn load_nftables(ruleset: &str) -> std::io::Result<Option<std::process::Outp
     child.wait_with_output().map(Some)
 }
 
-/// Raise this process's soft limit on open files to its hard limit: a
-/// verify has up to [`super::probe::PROBES_AT_ONCE`] sockets open per source and many
+/// Open files a verify wants: every source's probes at once at 50 teams
+/// (about 25,000 sockets for 8 Emotet teams, see [`super::probe`]).
+pub const WANTED_OPEN_FILES: u64 = 65_536;
+
+/// Raise this process's limit on open files: the hard limit to
+/// [`WANTED_OPEN_FILES`] where the process may (root, as `enshu up` runs),
+/// then the soft limit to the hard one. A verify has up to
+/// [`super::probe::PROBES_AT_ONCE`] sockets open per source and many
 /// sources at once. Returns the limit now in force.
 pub fn raise_open_file_limit() -> u64 {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: `limit` is a valid rlimit for both calls to fill and read.
+    // SAFETY: `limit` is a valid rlimit for every call to fill and read.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
             return 0;
+        }
+        if limit.rlim_max < WANTED_OPEN_FILES {
+            let raised = libc::rlimit {
+                rlim_cur: WANTED_OPEN_FILES,
+                rlim_max: WANTED_OPEN_FILES,
+            };
+            // Refused without CAP_SYS_RESOURCE: the hard limit stays.
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return WANTED_OPEN_FILES;
+            }
         }
         if limit.rlim_cur < limit.rlim_max {
             let raised = libc::rlimit {

@@ -15,8 +15,10 @@ use futures_util::stream::{self, StreamExt};
 pub const PROBES_AT_ONCE: usize = 512;
 
 /// Probe sockets open at once in the whole process, across every source
-/// verify probes side by side: half the open-file limit (raised to its hard
-/// limit first), at most 8,192 and at least 256, so the namespace handles,
+/// verify probes side by side: half the open-file limit (raised first, see
+/// [`super::netns::raise_open_file_limit`]), at most 32,768 and at least
+/// 256, so that 8 Emotet teams' 224 sources (about 25,000 probes) are all
+/// in flight at once and verify costs about one timeout; the namespace handles,
 /// the Docker connection and the other half stay available. Seen without
 /// it: 50 teams' sources at once ran out of descriptors (EMFILE) at a
 /// limit of 20,000 and `up` failed. A probe's timeout starts once it has
@@ -33,7 +35,7 @@ fn socket_budget() -> &'static tokio::sync::Semaphore {
 fn budget_for(limit: u64) -> usize {
     usize::try_from(limit / 2)
         .unwrap_or(usize::MAX)
-        .clamp(256, 8192)
+        .clamp(256, 32_768)
 }
 
 /// Send every probe from the current thread's network namespace, all at
@@ -269,7 +271,8 @@ mod tests {
 
     #[test]
     fn the_socket_budget_leaves_half_the_open_file_limit() {
-        assert_eq!(budget_for(20_000), 8192);
+        assert_eq!(budget_for(65_536), 32_768);
+        assert_eq!(budget_for(20_000), 10_000);
         assert_eq!(budget_for(4096), 2048);
         assert_eq!(budget_for(1024), 512);
         assert_eq!(budget_for(0), 256);
