@@ -88,8 +88,7 @@ down() { # every container, then every network, of the session
   docker ps -aq --filter "label=enshu.session=$session" | xargs -r -P "$parallel" -n 8 docker rm -f -v >/dev/null
   # Docker 20.10 may still hold a removed container's endpoint for a moment
   # ("has active endpoints", seen once at 8 teams): a few bounded tries.
-  local try
-  for try in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     docker network ls -q --filter "label=enshu.session=$session" | xargs -r -n 8 docker network rm >/dev/null 2>&1 && return 0
     sleep 1
   done
