@@ -63,6 +63,7 @@ pub mod state;
 pub mod tls;
 
 mod actions;
+mod after_action;
 mod api;
 mod auth;
 mod body_deadline;
@@ -70,6 +71,7 @@ mod error;
 mod exercise;
 mod html;
 mod live;
+mod network_map;
 mod pages;
 mod refusal_log;
 mod router;
@@ -79,6 +81,7 @@ mod svg;
 pub mod terminal;
 mod time_format;
 
+pub use after_action::{Cohort, CohortError, read_cohort};
 pub use error::ServerError;
 pub use exercise::scoring_rules;
 pub use live::LiveEvent;

@@ -52,6 +52,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/team/answers", post(pages::team::answer))
         .route("/team/hints", post(pages::team::hint))
         .route("/team/firewall", post(pages::team::firewall))
+        .route("/team/messages/read", post(pages::team::messages_read))
         .route(
             "/team/forms/{form}",
             get(pages::team::report_form).post(pages::team::submit_report),
@@ -97,7 +98,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(
             "/teams/{team}/after-action",
-            get(pages::instructor::after_action_report),
+            get(pages::after_action::page_of_team),
         )
         // Instructors: JSON API.
         .route(
@@ -111,6 +112,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/api/instructor/export.json",
             get(api::instructor::export_json),
+        )
+        .route(
+            "/api/instructor/after-action.json",
+            get(pages::after_action::export),
         )
         .route(
             "/api/instructor/export.csv",

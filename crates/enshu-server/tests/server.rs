@@ -164,6 +164,25 @@ async fn authorization_matrix() {
         ("GET", "/teams/9", None, [303, 403, 403, 404]),
         ("GET", &review_path, None, [303, 403, 403, 200]),
         ("GET", "/teams/1/after-action", None, [303, 403, 403, 200]),
+        ("GET", "/teams/9/after-action", None, [303, 403, 403, 404]),
+        (
+            "GET",
+            "/api/instructor/after-action.json",
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/instructor/after-action.json?team=1",
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/instructor/after-action.json?team=9",
+            None,
+            [401, 403, 403, 404],
+        ),
         (
             "GET",
             "/api/instructor/scoreboard",

@@ -49,6 +49,31 @@ pub struct Args {
     /// (or another zone without daylight saving time) or an offset (+09:00).
     #[arg(long, default_value = "Asia/Tokyo", value_parser = parse_time_zone)]
     time_zone: enshu_server::TimeZone,
+    /// An earlier session's after-action export of the same scenario
+    /// (`/api/instructor/after-action.json`): the review then shows where
+    /// each team stands against those teams. Repeatable.
+    #[arg(long = "cohort", value_name = "FILE")]
+    cohorts: Vec<std::path::PathBuf>,
+}
+
+/// Every `--cohort` file read as an export of `scenario`; the first that
+/// cannot be read or is of another scenario stops the start.
+fn read_cohorts(
+    paths: &[std::path::PathBuf],
+    scenario: &str,
+) -> anyhow::Result<Vec<enshu_server::Cohort>> {
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading cohort {}", path.display()))?;
+            Ok(enshu_server::read_cohort(
+                &path.display().to_string(),
+                &text,
+                scenario,
+            )?)
+        })
+        .collect()
 }
 
 fn parse_time_zone(text: &str) -> Result<enshu_server::TimeZone, String> {
@@ -126,6 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let loaded = enshu_scenario::load(&state.scenario_file, state.scenario_text.as_bytes())
         .map_err(|diagnostics| anyhow::anyhow!("{}", diagnostics[0].headline()))?;
     let scenario = loaded.scenario.clone();
+    let cohorts = read_cohorts(&args.cohorts, &scenario.id)?;
     let entries = access::entries(&state, args.access_base_port)?;
     // The portal's web terminal needs xterm.js from Debian's node-xterm.
     let xterm = enshu_server::XtermAssets::from_debian()?;
@@ -165,6 +191,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             live_events,
             enshu_server::ServerOptions {
                 time_zone: args.time_zone.clone(),
+                cohorts,
                 ..Default::default()
             },
         )
