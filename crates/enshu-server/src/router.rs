@@ -20,6 +20,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/static/app.js", get(pages::static_script))
         .route("/static/app.css", get(pages::static_styles))
         .route("/healthz", get(|| async { "ok" }))
+        // Instructor only (checked in the handler).
+        .route("/metrics", get(crate::metrics::metrics))
         .route("/static/xterm.js", get(terminal::pages::xterm_script))
         .route("/static/xterm.css", get(terminal::pages::xterm_styles))
         .route("/static/terminal.js", get(terminal::pages::terminal_script))
@@ -156,5 +158,7 @@ pub(crate) fn router(state: AppState) -> Router {
             crate::body_deadline::read_body_in_time,
         ))
         .layer(axum::middleware::from_fn(security::add_security_headers))
+        // Outermost: a request's line has its final status and whole latency.
+        .layer(axum::middleware::from_fn(crate::request_log::log_request))
         .with_state(state)
 }

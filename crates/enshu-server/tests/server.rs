@@ -104,6 +104,7 @@ async fn authorization_matrix() {
     let cases: Vec<(&str, &str, Option<Value>, [u16; 4])> = vec![
         ("GET", "/login", None, [200, 200, 200, 200]),
         ("GET", "/healthz", None, [200, 200, 200, 200]),
+        ("GET", "/metrics", None, [303, 403, 403, 200]),
         ("GET", "/static/app.js", None, [200, 200, 200, 200]),
         ("GET", "/lang/ja?back=/", None, [303, 303, 303, 303]),
         ("GET", "/team", None, [303, 200, 200, 403]),

@@ -142,11 +142,13 @@ pub async fn ensure_store_session(
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let state = SessionState::load(&args.session)?;
-    anyhow::ensure!(
-        super::session_state::last_verify_passed(&args.session),
-        "session {0:?} has not passed `enshu verify --session {0}`: trainees must not enter a range that is not proven isolated",
-        args.session
-    );
+    if !super::session_state::last_verify_passed(&args.session) {
+        return Err(super::Refused(format!(
+            "session {0:?} has not passed `enshu verify --session {0}`: trainees must not enter a range that is not proven isolated",
+            args.session
+        ))
+        .into());
+    }
     let plan = state.plan()?;
     let loaded = enshu_scenario::load(&state.scenario_file, state.scenario_text.as_bytes())
         .map_err(|diagnostics| anyhow::anyhow!("{}", diagnostics[0].headline()))?;
