@@ -32,6 +32,8 @@
 //! - [`terminal`]: the portal's web terminal (a WebSocket to a shell on
 //!   the team's way-in host through a runtime given as a trait), its
 //!   recordings and command lines on the timeline, xterm.js from Debian.
+//! - `xapi`: trainee activity as xAPI statements (pure), for the
+//!   instructors' export.
 //! - `pages`: server-rendered HTML (with SVG drawn on the server);
 //!   `api`: the JSON API; `live`: Server-Sent Events and the store tail.
 //!
@@ -78,6 +80,7 @@ mod security;
 mod svg;
 pub mod terminal;
 mod time_format;
+mod xapi;
 
 pub use error::ServerError;
 pub use exercise::scoring_rules;

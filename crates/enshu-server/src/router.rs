@@ -113,6 +113,10 @@ pub(crate) fn router(state: AppState) -> Router {
             get(api::instructor::export_json),
         )
         .route(
+            "/api/instructor/export.xapi.json",
+            get(api::instructor::export_xapi),
+        )
+        .route(
             "/api/instructor/export.csv",
             get(api::instructor::export_csv),
         )
