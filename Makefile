@@ -5,8 +5,13 @@ PG_DIR ?= $(CURDIR)/target/pg
 KEEP ?= 0
 SCENARIO ?= quickstart
 export CARGO_TERM_COLOR ?= never
+PREFIX ?= /usr/local
+DESTDIR ?=
+# Where cargo puts the binaries: CARGO_TARGET_DIR, a target-dir in a cargo
+# config, or target/ (cargo itself says which).
+TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
-.PHONY: test demo deps images build bench schema fmt lint postgres-start postgres-stop
+.PHONY: test demo deps images build install bench schema fmt lint postgres-start postgres-stop
 
 ## Run every test: installs Debian packages, lints, builds the range images
 ## offline, starts a throwaway PostgreSQL, runs the whole suite.
@@ -25,7 +30,7 @@ test: deps lint images
 ## SCENARIO=emotet-beta (or defacement-seccloud, usb-lgwan) plays a municipal
 ## exercise; KEEP=1 keeps it running.
 demo: deps images build
-	KEEP=$(KEEP) bash infra/demo/run.sh $(SCENARIO)
+	ENSHU_BIN="$(TARGET_DIR)/release/enshu" KEEP=$(KEEP) bash infra/demo/run.sh $(SCENARIO)
 
 deps:
 	@bash infra/deps.sh
@@ -36,6 +41,23 @@ images: deps
 
 build:
 	$(CARGO) build --release -p enshu-cli -p enshu-replay
+
+## Install the binaries, the shell completions and the man pages under
+## $(DESTDIR)$(PREFIX) (default /usr/local): `make install PREFIX=$$HOME/.local`.
+install: build
+	@set -euo pipefail; \
+	bin="$(TARGET_DIR)/release"; root="$(DESTDIR)$(PREFIX)"; \
+	install -d "$$root/bin" "$$root/share/man/man1" \
+	  "$$root/share/bash-completion/completions" "$$root/share/zsh/site-functions" \
+	  "$$root/share/fish/vendor_completions.d"; \
+	install -m 0755 "$$bin/enshu" "$$bin/enshu-replay" "$$root/bin/"; \
+	"$$bin/enshu" completions bash > "$$root/share/bash-completion/completions/enshu"; \
+	"$$bin/enshu" completions zsh > "$$root/share/zsh/site-functions/_enshu"; \
+	"$$bin/enshu" completions fish > "$$root/share/fish/vendor_completions.d/enshu.fish"; \
+	pages=$$(mktemp -d); trap 'rm -rf "$$pages"' EXIT; \
+	"$$bin/enshu" man "$$pages"; \
+	install -m 0644 "$$pages"/*.1 "$$root/share/man/man1/"; \
+	echo "installed enshu, enshu-replay, completions and $$(ls "$$pages" | wc -l) man pages under $$root"
 
 bench:
 	$(CARGO) bench -p enshu-scenario --bench plan

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod fake;
+pub mod metrics;
 pub mod sensor;
 pub mod terminal;
 

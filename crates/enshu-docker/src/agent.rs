@@ -332,6 +332,7 @@ fn drop_agent(
         "exec agent dropped, plain execs from now on: {reason}"
     );
     exec.kill();
+    enshu_backend::metrics::count_agent_fallback();
     dropped
         .lock()
         .unwrap()

@@ -182,7 +182,9 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
         let exercise_ms = clock.exercise_ms_at(Some(team.index), now);
         let speed = clock.speed_at(Some(team.index), now);
         let schedule = schedule_state(&events, team, &clock, scores.team(team.index));
-        if !enshu_injector::due(&team.injects, &schedule, exercise_ms).is_empty() {
+        let due = enshu_injector::due(&team.injects, &schedule, exercise_ms);
+        if !due.is_empty() {
+            record_skew(team, &schedule, &due, exercise_ms);
             // Owned, so the task is `'static`.
             let (backend, team, permits) =
                 (shared.backend.clone(), team.clone(), state.permits.clone());
@@ -217,6 +219,25 @@ pub async fn fire_round<B: Backend + Clone + Send + Sync + 'static>(
     // Started, never waited for: a stalled router delays no inject.
     apply_firewall(shared, &mut state.firewall, &events);
     Ok(())
+}
+
+/// How late, in exercise time, each due inject starts firing (`/metrics`).
+fn record_skew(
+    team: &TeamPlan,
+    schedule: &enshu_injector::ScheduleState,
+    due: &[enshu_injector::DueInject],
+    exercise_ms: u64,
+) {
+    for due in due {
+        let Some(inject) = team.injects.iter().find(|inject| inject.id == due.inject) else {
+            continue;
+        };
+        if let Some(due_ms) = enshu_injector::schedule::due_time(inject, schedule) {
+            enshu_backend::metrics::INJECT_FIRE_SKEW.record(std::time::Duration::from_millis(
+                exercise_ms.saturating_sub(due_ms),
+            ));
+        }
+    }
 }
 
 /// Append what one team's fire came to: each inject fired or failed, and

@@ -209,7 +209,14 @@ impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
         } = self;
         let shutdown = shutdown.boxed().shared();
         let fire_loop = async {
+            let mut previous: Option<std::time::Instant> = None;
             loop {
+                let started = std::time::Instant::now();
+                if let Some(previous) = previous {
+                    enshu_backend::metrics::FIRE_ROUND_LAG
+                        .record((started - previous).saturating_sub(period));
+                }
+                previous = Some(started);
                 if let Err(error) = fire_round(&shared, &mut fire).await {
                     tracing::warn!("exercise engine: {error}");
                 }
@@ -229,12 +236,15 @@ impl<B: Backend + Clone + Send + Sync + 'static> Engine<B> {
             let mut checks = CheckState::default();
             loop {
                 match check_round_with(&shared, &mut log, &mut checks).await {
-                    Ok(round) => tracing::debug!(
-                        checks = round.checks,
-                        changed = round.changed,
-                        elapsed_ms = round.elapsed.as_millis() as u64,
-                        "check round"
-                    ),
+                    Ok(round) => {
+                        enshu_backend::metrics::CHECK_ROUND.record(round.elapsed);
+                        tracing::debug!(
+                            checks = round.checks,
+                            changed = round.changed,
+                            elapsed_ms = round.elapsed.as_millis() as u64,
+                            "check round"
+                        )
+                    }
                     Err(error) => tracing::warn!("automatic checks: {error}"),
                 }
                 tokio::select! {

@@ -77,6 +77,7 @@ impl FromRequestParts<AppState> for Caller {
             }
             return match principal_for_token(state, &token).await? {
                 Some(principal) => {
+                    crate::request_log::CallerSlot::note(parts, || actor_of(&principal));
                     admit_read(state, parts, &principal, lang, api)?;
                     Ok(Caller {
                         principal: Some(principal),
@@ -96,6 +97,7 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(session_id) = cookie(&parts.headers, SESSION_COOKIE)
             && let Some(principal) = state.web_session(&session_id)
         {
+            crate::request_log::CallerSlot::note(parts, || actor_of(&principal));
             admit_read(state, parts, &principal, lang, api)?;
             return Ok(Caller {
                 principal: Some(principal),
@@ -201,10 +203,17 @@ impl Caller {
     /// `team:3` or `instructor`, for the event's actor.
     pub fn actor(&self) -> String {
         match &self.principal {
-            Some(Principal::Team { index, .. }) => format!("team:{index}"),
-            Some(Principal::Instructor) => "instructor".to_owned(),
+            Some(principal) => actor_of(principal),
             None => "anonymous".to_owned(),
         }
+    }
+}
+
+/// `team:3` or `instructor`.
+fn actor_of(principal: &Principal) -> String {
+    match principal {
+        Principal::Team { index, .. } => format!("team:{index}"),
+        Principal::Instructor => "instructor".to_owned(),
     }
 }
 

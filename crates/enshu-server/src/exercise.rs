@@ -719,6 +719,20 @@ pub(crate) fn awaiting_grading(
         .collect()
 }
 
+/// The newest message the team marked read (the seq of its inject's
+/// fire), 0 before it marked any.
+pub(crate) fn messages_read_up_to(snapshot: &Snapshot, team: u32) -> u64 {
+    snapshot
+        .team_events(team)
+        .filter(|event| event.team == Some(team))
+        .filter_map(|event| match event.kind {
+            EventKind::MessagesRead { up_to_seq } => Some(up_to_seq),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// What the team's portal shows of its score: the total without the points
 /// of the objectives awaiting grading.
 pub(crate) fn team_visible_total(
@@ -789,6 +803,7 @@ pub(crate) fn visible_to_team(event: &Event, team: u32, team_plan: &TeamPlan) ->
         | EventKind::Adjustment { .. }
         | EventKind::FirewallChanged { .. }
         | EventKind::TerminalCommand { .. }
+        | EventKind::MessagesRead { .. }
         | EventKind::TeamReset { .. } => event.team == Some(team),
         EventKind::InjectHeld { .. }
         | EventKind::InjectFailed { .. }

@@ -698,6 +698,16 @@ impl FairShare {
         })
     }
 
+    /// Connections open to each team's way in now (`/metrics`).
+    pub fn way_in_open(&self) -> BTreeMap<u32, u32> {
+        self.way_in
+            .lock()
+            .expect("fair share lock")
+            .iter()
+            .map(|(&team, entry)| (team, entry.open))
+            .collect()
+    }
+
     /// Every (team, kind) with a refusal, by team then kind.
     pub fn refusals(&self) -> Vec<(u32, WriteKind, RefusalCount)> {
         self.refused

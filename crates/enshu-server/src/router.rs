@@ -20,6 +20,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/static/app.js", get(pages::static_script))
         .route("/static/app.css", get(pages::static_styles))
         .route("/healthz", get(|| async { "ok" }))
+        // Instructor only (checked in the handler).
+        .route("/metrics", get(crate::metrics::metrics))
         .route("/static/xterm.js", get(terminal::pages::xterm_script))
         .route("/static/xterm.css", get(terminal::pages::xterm_styles))
         .route("/static/terminal.js", get(terminal::pages::terminal_script))
@@ -52,6 +54,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/team/answers", post(pages::team::answer))
         .route("/team/hints", post(pages::team::hint))
         .route("/team/firewall", post(pages::team::firewall))
+        .route("/team/messages/read", post(pages::team::messages_read))
         .route(
             "/team/forms/{form}",
             get(pages::team::report_form).post(pages::team::submit_report),
@@ -97,7 +100,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(
             "/teams/{team}/after-action",
-            get(pages::instructor::after_action_report),
+            get(pages::after_action::page_of_team),
         )
         // Instructors: JSON API.
         .route(
@@ -111,6 +114,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/api/instructor/export.json",
             get(api::instructor::export_json),
+        )
+        .route(
+            "/api/instructor/after-action.json",
+            get(pages::after_action::export),
+        )
+        .route(
+            "/api/instructor/export.xapi.json",
+            get(api::instructor::export_xapi),
         )
         .route(
             "/api/instructor/export.csv",
@@ -151,5 +162,7 @@ pub(crate) fn router(state: AppState) -> Router {
             crate::body_deadline::read_body_in_time,
         ))
         .layer(axum::middleware::from_fn(security::add_security_headers))
+        // Outermost: a request's line has its final status and whole latency.
+        .layer(axum::middleware::from_fn(crate::request_log::log_request))
         .with_state(state)
 }

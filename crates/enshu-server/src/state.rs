@@ -48,6 +48,9 @@ pub struct ServerOptions {
     pub refusals_saved_every: Duration,
     /// The zone pages show wall-clock times in (Asia/Tokyo).
     pub time_zone: crate::time_format::TimeZone,
+    /// Earlier sessions of the scenario, read from their after-action
+    /// exports (`enshu serve --cohort`), that the review compares with.
+    pub cohorts: Vec<crate::after_action::Cohort>,
 }
 
 impl Default for ServerOptions {
@@ -65,6 +68,7 @@ impl Default for ServerOptions {
             body_read_timeout: Duration::from_secs(30),
             refusals_saved_every: Duration::from_secs(60),
             time_zone: crate::time_format::TimeZone::default(),
+            cohorts: Vec::new(),
         }
     }
 }

@@ -173,6 +173,9 @@ pub(crate) struct TimelineItem {
     pub lane: usize,
     pub class: &'static str,
     pub text: String,
+    /// The event's kind (`submission`, `terminal_command`); `None` for a
+    /// deadline.
+    pub kind: Option<&'static str>,
 }
 
 /// A team's timeline for instructors, in time order: the deadlines of its
@@ -209,6 +212,7 @@ pub(crate) fn timeline_items(
                         lang.t(Msg::Deadline),
                         objective_title(lang, scenario, &objective.objective)
                     ),
+                    kind: None,
                 });
             }
         }
@@ -357,13 +361,16 @@ pub(crate) fn timeline_items(
                     format!("Range reset ({containers} containers rebuilt)")
                 },
             ),
-            EventKind::ClockChanged { .. } | EventKind::InjectFireRequested { .. } => continue,
+            EventKind::ClockChanged { .. }
+            | EventKind::InjectFireRequested { .. }
+            | EventKind::MessagesRead { .. } => continue,
         };
         items.push(TimelineItem {
             at,
             lane,
             class,
             text,
+            kind: Some(event.kind.kind_name()),
         });
     }
     items.sort_by_key(|item| item.at);
@@ -454,4 +461,154 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// The after-action swimlane: each inject's fire (a line across every
+/// lane) against the team's own actions, one lane each: answers, reports,
+/// firewall changes, hints, terminal commands. Its text alternative is the
+/// drawing's description (how many of each) and the event table beside it.
+pub(crate) fn action_swimlane(
+    snapshot: &Snapshot,
+    scenario: &Scenario,
+    team: u32,
+    lang: Lang,
+) -> String {
+    let lanes = [
+        lang.t(Msg::Injects),
+        lang.t(Msg::Answers),
+        lang.t(Msg::Reports),
+        lang.t(Msg::LaneFirewall),
+        lang.t(Msg::Hints),
+        lang.t(Msg::TerminalCommands),
+    ];
+    let items: Vec<TimelineItem> = timeline_items(snapshot, scenario, team, lang)
+        .into_iter()
+        .filter_map(|item| {
+            let lane = match item.kind? {
+                "inject_fired" => 0,
+                "submission" => 1,
+                "report_submitted" | "report_graded" => 2,
+                "firewall_changed" => 3,
+                "hint_taken" => 4,
+                "terminal_command" => 5,
+                _ => return None,
+            };
+            Some(TimelineItem { lane, ..item })
+        })
+        .collect();
+    let mut counts = [0usize; 6];
+    for item in &items {
+        counts[item.lane] += 1;
+    }
+    let now = snapshot
+        .scoreboard
+        .team(team)
+        .map_or(0, |score| score.now_exercise_ms);
+    let last = items.iter().map(|item| item.at).max().unwrap_or(0);
+    let span_ms = now.max(last).max(60_000);
+    let x = |exercise_ms: u64| LABEL_WIDTH + exercise_ms.min(span_ms) * PLOT_WIDTH / span_ms;
+    let lane_y = |lane: usize| 20 + lane as u64 * LANE_HEIGHT + LANE_HEIGHT / 2;
+    let height = 20 + lanes.len() as u64 * LANE_HEIGHT + 24;
+    let summary = lang
+        .t(Msg::AarSwimlaneSummary)
+        .replace("{i}", &counts[0].to_string())
+        .replace("{a}", &counts[1].to_string())
+        .replace("{r}", &counts[2].to_string())
+        .replace("{f}", &counts[3].to_string())
+        .replace("{h}", &counts[4].to_string())
+        .replace("{t}", &counts[5].to_string());
+    let mut svg = format!(
+        r#"<svg class="swimlane" viewBox="0 0 {w} {height}" width="{w}" height="{height}" role="img" aria-labelledby="swimlane-title swimlane-desc" xmlns="http://www.w3.org/2000/svg"><title id="swimlane-title">{title}</title><desc id="swimlane-desc">{desc}</desc>"#,
+        w = LABEL_WIDTH + PLOT_WIDTH + 20,
+        title = lang.t(Msg::AarSwimlane),
+        desc = escape(&summary),
+    );
+    for (lane, label) in lanes.iter().enumerate() {
+        let top = 20 + lane as u64 * LANE_HEIGHT;
+        let _ = write!(
+            svg,
+            r#"<rect class="lane lane-{}" x="{LABEL_WIDTH}" y="{top}" width="{PLOT_WIDTH}" height="{LANE_HEIGHT}"/><text class="lane-label" x="4" y="{}">{}</text>"#,
+            lane % 2,
+            lane_y(lane) + 4,
+            escape(label)
+        );
+    }
+    let tick_ms = if span_ms > 3 * 3_600_000 {
+        1_800_000
+    } else if span_ms > 3_600_000 {
+        600_000
+    } else {
+        300_000
+    };
+    let mut tick = 0;
+    while tick <= span_ms {
+        let _ = write!(
+            svg,
+            r#"<line class="tick" x1="{0}" x2="{0}" y1="20" y2="{1}"/><text class="tick-label" x="{0}" y="{2}">{3}</text>"#,
+            x(tick),
+            height - 24,
+            height - 8,
+            exercise_offset(tick)
+        );
+        tick += tick_ms;
+    }
+    // Each fire as a line across the lanes, so what the team did after it
+    // reads straight down.
+    for item in items.iter().filter(|item| item.lane == 0) {
+        let _ = write!(
+            svg,
+            r#"<line class="fire" x1="{0}" x2="{0}" y1="20" y2="{1}"/>"#,
+            x(item.at),
+            height - 24,
+        );
+    }
+    for item in &items {
+        let (cx, cy) = (x(item.at), lane_y(item.lane));
+        if item.lane == 5 {
+            let _ = write!(
+                svg,
+                r#"<rect class="mark terminal" x="{}" y="{}" width="3" height="16"><title>{} {}</title></rect>"#,
+                cx.saturating_sub(1),
+                cy - 8,
+                exercise_offset(item.at),
+                escape(&item.text)
+            );
+        } else {
+            let _ = write!(
+                svg,
+                r#"<circle class="mark {}" cx="{cx}" cy="{cy}" r="6"><title>{} {}</title></circle>"#,
+                item.class,
+                exercise_offset(item.at),
+                escape(&item.text)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    let entries = [
+        ("inject", Msg::LegendInject),
+        ("good", Msg::LegendMet),
+        ("bad", Msg::LegendWrong),
+        ("report", Msg::LegendReport),
+        ("graded", Msg::LegendGraded),
+        ("firewall", Msg::LaneFirewall),
+        ("hint", Msg::LegendHint),
+        ("terminal", Msg::TerminalCommands),
+    ];
+    let mut legend = format!(
+        r#"<figcaption class="legend"><span class="legend-title">{}:</span> "#,
+        lang.t(Msg::Legend)
+    );
+    for (class, message) in entries {
+        let _ = write!(
+            legend,
+            r#"<span class="legend-item"><span class="swatch {class}" aria-hidden="true"></span>{}</span> "#,
+            lang.t(message)
+        );
+    }
+    let _ = write!(
+        legend,
+        r#"<br><span class="swimlane-summary">{}</span></figcaption>"#,
+        escape(&summary)
+    );
+    format!(r#"<figure class="timeline-figure swimlane-figure">{svg}{legend}</figure>"#)
 }

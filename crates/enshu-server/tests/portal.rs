@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use enshu_store::{ClockAction, EventKind, NewEvent};
 use serde_json::{Value, json};
-use support::{INSTRUCTOR_TOKEN, TestServer, team_token};
+use support::{INSTRUCTOR_TOKEN, TestServer, ascii_words, author_words, team_token};
 
 const MINUTE_MS: i64 = 60_000;
 
@@ -168,58 +168,6 @@ fn visible_text(html: &str) -> String {
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
-}
-
-/// ASCII words: runs of letters, digits, `_` and `-` with two letters or more.
-fn ascii_words(text: &str) -> BTreeSet<String> {
-    text.split(|character: char| {
-        !(character.is_ascii_alphanumeric() || character == '_' || character == '-')
-    })
-    .filter(|word| word.chars().filter(char::is_ascii_alphabetic).count() >= 2)
-    .map(str::to_owned)
-    .collect()
-}
-
-/// What the scenario's author wrote that a Japanese page may show as
-/// written: host, segment and inject names, and the ASCII words of its
-/// Japanese texts (`C2`, `Web`, `LAN`, `IP`).
-fn author_words() -> BTreeSet<String> {
-    let (scenario, plan, _) = support::quickstart_plan(2);
-    let mut words = BTreeSet::new();
-    fn japanese_texts(value: &Value, words: &mut BTreeSet<String>) {
-        match value {
-            Value::Object(map) => {
-                for (key, value) in map {
-                    if key == "ja"
-                        && let Value::String(text) = value
-                    {
-                        words.extend(ascii_words(text));
-                    } else {
-                        japanese_texts(value, words);
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|item| japanese_texts(item, words)),
-            _ => {}
-        }
-    }
-    japanese_texts(&serde_json::to_value(&scenario).unwrap(), &mut words);
-    for container in &plan.teams[0].containers {
-        if container.reference.contains('/') {
-            words.extend(ascii_words(&container.reference));
-        }
-    }
-    for inject in &scenario.injects {
-        words.extend(ascii_words(&inject.id));
-    }
-    // The product's name, the language switch, the export formats, the
-    // acronym in an option label, the configured time zone, team names.
-    for word in [
-        "Enshu", "English", "CSV", "JSON", "SOC", "Asia", "Tokyo", "Team",
-    ] {
-        words.insert(word.to_owned());
-    }
-    words
 }
 
 fn assert_no_english(path: &str, html: &str, allowed: &BTreeSet<String>) {
@@ -478,5 +426,282 @@ async fn the_scoreboard_ranks_teams_by_points() {
     for header in ["順位", "次の期限", "最終操作から"] {
         assert!(html.contains(header), "{header}");
     }
+    server.stop().await;
+}
+
+/// Team 2 named the infected host 5 minutes after the beacon actually
+/// fired; team 1 only 29 minutes after (through the API, now).
+async fn both_teams_detected(server: &TestServer) {
+    exercise_under_way(server).await;
+    let events = server
+        .store
+        .events(server.session, enshu_store::EventQuery::default())
+        .await
+        .unwrap();
+    let beacon_at = events
+        .iter()
+        .find(|event| matches!(&event.kind, EventKind::InjectFired { inject, .. } if inject == "beacon"))
+        .unwrap()
+        .at_ms;
+    server
+        .store
+        .append_event(NewEvent {
+            session: server.session,
+            team: Some(2),
+            kind: EventKind::Submission {
+                objective: "find-host".into(),
+                answer: "pc01".into(),
+                correct: true,
+            },
+            actor: "team:2".to_owned(),
+            at_ms: Some(beacon_at + 5 * MINUTE_MS),
+            exercise_ms: None,
+        })
+        .await
+        .unwrap();
+    let answer = server
+        .client
+        .post(server.url("/api/team/answers"))
+        .bearer_auth(team_token(1))
+        .json(&json!({"objective": "find-host", "answer": "pc01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
+
+/// An earlier session's export: two teams that detected in 3 and 10 minutes.
+fn past_cohort() -> String {
+    let team = |index: u32, detect_minutes: u64| {
+        json!({"team": index, "name": format!("Past {index}"), "total": 10, "injects": [
+            {"inject": "beacon", "fired_at_ms": 60_000,
+             "detect": {"status": "took", "ms": detect_minutes * 60_000},
+             "contain": {"status": "not_yet"}, "report": {"status": "not_yet"},
+             "recover": {"status": "not_applicable"}}]})
+    };
+    json!({"format": "enshu-after-action/1", "scenario": "quickstart", "session": "2026-04",
+           "teams": [team(1, 3), team(2, 10)]})
+    .to_string()
+}
+
+#[tokio::test]
+async fn the_after_action_review_times_each_inject_from_its_fire_against_the_session_and_past_cohorts()
+ {
+    let cohort = enshu_server::read_cohort("april.json", &past_cohort(), "quickstart").unwrap();
+    let server = TestServer::start_with(
+        2,
+        enshu_server::ServerOptions {
+            cohorts: vec![cohort],
+            ..Default::default()
+        },
+    )
+    .await;
+    both_teams_detected(&server).await;
+    // The export: per team, each inject's actual fire and the times from it.
+    let export: Value = server
+        .client
+        .get(server.url("/api/instructor/after-action.json?team=2"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["format"], "enshu-after-action/1");
+    assert_eq!(export["scenario"], "quickstart");
+    let teams = export["teams"].as_array().unwrap();
+    assert_eq!(teams.len(), 1);
+    let beacon = teams[0]["injects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|times| times["inject"] == "beacon")
+        .unwrap();
+    assert_eq!(beacon["fired_at_ms"], 60_000);
+    assert_eq!(
+        beacon["detect"],
+        json!({"status": "took", "ms": 5 * 60_000})
+    );
+    assert_eq!(beacon["contain"], json!({"status": "not_yet"}));
+    // The session's export holds every team, with team 1's report and note;
+    // and reads back as a cohort of the same scenario.
+    let response = server
+        .client
+        .get(server.url("/api/instructor/after-action.json"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("content-disposition")
+            .is_some_and(|value| value.to_str().unwrap().contains("attachment"))
+    );
+    let session_export = response.text().await.unwrap();
+    let parsed: Value = serde_json::from_str(&session_export).unwrap();
+    assert_eq!(parsed["teams"].as_array().unwrap().len(), 2);
+    let first = &parsed["teams"][0];
+    assert_eq!(first["reports"][0]["form"], "first-report");
+    assert_eq!(first["notes"][0]["text"], "プロキシのログを確認中");
+    assert_eq!(first["notes"][0]["author"], "佐藤");
+    let again = enshu_server::read_cohort("today.json", &session_export, "quickstart").unwrap();
+    assert_eq!(again.teams.len(), 2);
+    // Teams may not read it.
+    let refused = server
+        .client
+        .get(server.url("/api/instructor/after-action.json"))
+        .bearer_auth(team_token(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    // The page: team 2 against the session (median of 5 and 29 minutes,
+    // best 5) and the past cohort (5 minutes is 2nd of 3).
+    let (status, html) = page(&server, INSTRUCTOR_TOKEN, "ja", "/teams/2/after-action").await;
+    assert_eq!(status, 200);
+    let detect_row = html
+        .split(r#"<tr data-measure="detect">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .expect("a detection row for the beacon");
+    let text = visible_text(detect_row);
+    for expected in [
+        "検知までの時間",
+        "05:00",
+        "17:",
+        "06:30",
+        "03:00",
+        "3チーム中2位相当",
+    ] {
+        assert!(text.contains(expected), "{expected} not in {text:?}");
+    }
+    for expected in [
+        "インジェクトごとの対応時間",
+        "インジェクトとチームの操作",
+        "比較に使った過去の演習: 2026-04（計2チーム）",
+        "封じ込めまでの時間",
+    ] {
+        assert!(html.contains(expected), "{expected} not on the page");
+    }
+    assert_no_english("/teams/2/after-action", &html, &author_words());
+    // Team 1's page: its report with its grade state, and its note.
+    let (_, team_one) = page(&server, INSTRUCTOR_TOKEN, "ja", "/teams/1/after-action").await;
+    assert!(team_one.contains("報告書と採点") && team_one.contains("未採点"));
+    assert!(team_one.contains("プロキシのログを確認中"));
+    assert!(team_one.contains(r#"<svg class="swimlane""#));
+    let (_, english) = page(&server, INSTRUCTOR_TOKEN, "en", "/teams/2/after-action").await;
+    assert!(english.contains("Time to detect") && english.contains("would rank 2 of 3"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn messages_come_first_marked_unread_until_the_team_marks_them_read() {
+    let server = TestServer::start().await;
+    exercise_under_way(&server).await;
+    let (_, html) = page(&server, &team_token(1), "ja", "/team").await;
+    let messages_at = html.find(r#"id="messages""#).expect("a messages card");
+    let next_at = html.find(r#"id="next-to-do""#).expect("a next-to-do panel");
+    assert!(messages_at < next_at, "messages are on top");
+    assert!(
+        html.contains("（未読 1件）") && html.contains(r#"<span class="unread-mark">未読</span>"#)
+    );
+    let up_to = html
+        .split(r#"name="up_to" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a mark-read form")
+        .to_owned();
+    let marked = server
+        .client
+        .post(server.url("/team/messages/read"))
+        .bearer_auth(team_token(1))
+        .form(&[("up_to", up_to.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(marked.status(), 303);
+    // Read for team 1, over a reload; still unread for team 2.
+    let (_, html) = page(&server, &team_token(1), "ja", "/team").await;
+    assert!(
+        !html.contains("unread-mark") && !html.contains("未読"),
+        "{html}"
+    );
+    let (_, other) = page(&server, &team_token(2), "en", "/team").await;
+    assert!(other.contains("(1 unread)") && other.contains("Mark as read"));
+    // Marking again, or past the newest message, adds nothing to the log.
+    for up_to in [up_to.as_str(), "999999"] {
+        server
+            .client
+            .post(server.url("/team/messages/read"))
+            .bearer_auth(team_token(1))
+            .form(&[("up_to", up_to)])
+            .send()
+            .await
+            .unwrap();
+    }
+    let events = server
+        .store
+        .events(server.session, enshu_store::EventQuery::default())
+        .await
+        .unwrap();
+    let marks: Vec<&EventKind> = events
+        .iter()
+        .filter(|event| matches!(event.kind, EventKind::MessagesRead { .. }))
+        .map(|event| &event.kind)
+        .collect();
+    assert_eq!(
+        marks,
+        [&EventKind::MessagesRead {
+            up_to_seq: up_to.parse().unwrap()
+        }]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_portal_draws_the_teams_own_network_with_its_flows_in_words() {
+    let server = TestServer::start().await;
+    server.start_clock().await;
+    let (_, plan, _) = support::quickstart_plan(2);
+    let pc01 = |team: usize| {
+        plan.teams[team]
+            .containers
+            .iter()
+            .find(|container| container.reference == "office/pc01")
+            .and_then(|container| container.primary_address())
+            .unwrap()
+            .to_string()
+    };
+    let network_card = |html: &str| {
+        html.split(r#"<section class="card" id="network">"#)
+            .nth(1)
+            .and_then(|rest| rest.split("</section>").next())
+            .expect("a network card")
+            .to_owned()
+    };
+    let (_, html) = page(&server, &team_token(1), "ja", "/team").await;
+    let card = network_card(&html);
+    assert!(card.contains("自チームのネットワーク"));
+    assert!(card.contains(r#"<svg class="network-map""#) && card.contains("<desc"));
+    for expected in [
+        "庁内LAN",
+        "公開セグメント",
+        "pc01",
+        "ルータ（ファイアウォール）",
+        pc01(0).as_str(),
+    ] {
+        assert!(card.contains(expected), "{expected} not on the map");
+    }
+    assert_eq!(
+        card.matches("<li>").count(),
+        4,
+        "every declared flow, in words"
+    );
+    let (_, other) = page(&server, &team_token(2), "ja", "/team").await;
+    let other = network_card(&other);
+    assert!(other.contains(&pc01(1)), "team 2 sees its own addresses");
+    assert!(!other.contains(&pc01(0)), "and not team 1's");
     server.stop().await;
 }

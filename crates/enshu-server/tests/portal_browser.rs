@@ -167,3 +167,105 @@ async fn portal_and_instructor_pages_read_well_at_both_widths_in_both_languages(
     browser.stop().await;
     server.stop().await;
 }
+
+/// The number of pages of a PDF Chromium printed: its page tree's `/Count`.
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    text.match_indices("/Count ")
+        .filter_map(|(at, marker)| {
+            text[at + marker.len()..]
+                .split(|character: char| !character.is_ascii_digit())
+                .next()
+                .and_then(|digits| digits.parse().ok())
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_after_action_review_prints_to_pdf_and_reads_well_at_both_widths() {
+    use base64::Engine as _;
+    let server = TestServer::start().await;
+    under_way(&server).await;
+    let report = server
+        .client
+        .post(server.url("/api/team/reports"))
+        .bearer_auth(team_token(1))
+        .json(&json!({"form": "first-report", "fields": {
+            "detected_at": "2026-12-01T10:15", "trigger": "soc_alert", "category": "malware",
+            "affected_hosts": ["pc01"], "personal_data": false, "actions": "外部への通信を遮断した"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.status(), 201);
+    let allowed = support::author_words();
+    let mut browser = chromium::Browser::start().await;
+    let directory =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    for lang in ["ja", "en"] {
+        browser
+            .log_in(&server.base_url, INSTRUCTOR_TOKEN, lang, "/")
+            .await;
+        for width in [1400, 390] {
+            let devtools = &mut browser.devtools;
+            devtools.set_width(width, 900).await;
+            devtools.open(&server.url("/teams/1/after-action")).await;
+            devtools
+                .wait_for(
+                    "!!document.querySelector('svg.swimlane') && !!document.querySelector('table.aar-inject')",
+                    "the review's swimlane and times",
+                )
+                .await;
+            if width == 390 {
+                assert_fits(devtools, &format!("/teams/1/after-action in {lang}")).await;
+            }
+            devtools
+                .screenshot(&format!("after-action-review-{lang}-{width}"))
+                .await;
+        }
+        let devtools = &mut browser.devtools;
+        if lang == "ja" {
+            let text = devtools
+                .evaluate("document.querySelector('main').innerText")
+                .await;
+            let leaks: Vec<String> = support::ascii_words(text.as_str().unwrap())
+                .into_iter()
+                .filter(|word| !allowed.contains(word))
+                .collect();
+            assert!(
+                leaks.is_empty(),
+                "English in the Japanese review: {leaks:?}"
+            );
+        }
+        devtools.set_width(1400, 900).await;
+        devtools.open(&server.url("/teams/1/after-action")).await;
+        let printed = devtools
+            .call(
+                "Page.printToPDF",
+                json!({"printBackground": true, "preferCSSPageSize": true}),
+            )
+            .await;
+        let pdf = base64::engine::general_purpose::STANDARD
+            .decode(printed["data"].as_str().expect("a PDF came back"))
+            .unwrap();
+        assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+        let pages = pdf_pages(&pdf);
+        assert!(pages >= 1, "the PDF has {pages} pages");
+        std::fs::create_dir_all(&directory).unwrap();
+        std::fs::write(directory.join(format!("after-action-{lang}.pdf")), &pdf).unwrap();
+        // In print, the page's chrome is gone: no header, buttons or links to export.
+        devtools
+            .call("Emulation.setEmulatedMedia", json!({"media": "print"}))
+            .await;
+        let hidden = devtools
+            .evaluate("[...document.querySelectorAll('body > header, #print-button, .no-print')].every(element => getComputedStyle(element).display === 'none')")
+            .await;
+        assert_eq!(hidden, json!(true), "chrome shows in print ({lang})");
+        devtools
+            .call("Emulation.setEmulatedMedia", json!({"media": ""}))
+            .await;
+        eprintln!("after-action {lang}: {} bytes, {pages} page(s)", pdf.len());
+    }
+    browser.stop().await;
+    server.stop().await;
+}

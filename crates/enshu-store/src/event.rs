@@ -135,6 +135,11 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         edited: bool,
     },
+    /// The team marked the messages it was sent, up to the one fired by
+    /// event `up_to_seq`, as read: the portal's unread marks go by it.
+    MessagesRead {
+        up_to_seq: u64,
+    },
 }
 
 pub use enshu_clock::ClockAction;
@@ -170,6 +175,7 @@ impl EventKind {
             EventKind::ClockChanged { .. } => "clock_changed",
             EventKind::ReportGraded { .. } => "report_graded",
             EventKind::TerminalCommand { .. } => "terminal_command",
+            EventKind::MessagesRead { .. } => "messages_read",
         }
     }
 
@@ -218,7 +224,9 @@ impl EventKind {
                 require("reason", reason)?;
                 require("author", author)
             }
-            EventKind::ClockChanged { .. } | EventKind::TeamReset { .. } => Ok(()),
+            EventKind::ClockChanged { .. }
+            | EventKind::TeamReset { .. }
+            | EventKind::MessagesRead { .. } => Ok(()),
             EventKind::ReportGraded { form, author, .. } => {
                 require("form", form)?;
                 require("author", author)

@@ -180,6 +180,7 @@ pub fn scoring_events(events: &[Event], team_indices: &[u32]) -> Vec<ScoringEven
             | EventKind::FirewallChanged { .. }
             | EventKind::TeamReset { .. }
             | EventKind::TerminalCommand { .. }
+            | EventKind::MessagesRead { .. }
             | EventKind::ClockChanged { .. } => continue,
         };
         converted.push(ScoringEvent {

@@ -117,7 +117,7 @@ impl Client {
             .with_context(|| format!("reaching {}", self.base))?;
         let status = response.status();
         let text = response.text().await?;
-        anyhow::ensure!(status.is_success(), "{path}: {status}: {text}");
+        refuse_unless_success(path, status, &text)?;
         Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
@@ -131,9 +131,23 @@ impl Client {
             .with_context(|| format!("reaching {}", self.base))?;
         let status = response.status();
         let text = response.text().await?;
-        anyhow::ensure!(status.is_success(), "{path}: {status}: {text}");
+        refuse_unless_success(path, status, &text)?;
         Ok(text)
     }
+}
+
+/// A 4xx answer is the served range refusing the request (exit 3); a 5xx
+/// is its failure (exit 1).
+fn refuse_unless_success(
+    path: &str,
+    status: reqwest::StatusCode,
+    text: &str,
+) -> anyhow::Result<()> {
+    if status.is_client_error() {
+        return Err(super::Refused(format!("{path}: {status}: {text}")).into());
+    }
+    anyhow::ensure!(status.is_success(), "{path}: {status}: {text}");
+    Ok(())
 }
 
 pub fn clock(args: ClockArgs) -> anyhow::Result<ExitCode> {

@@ -47,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             diagnostics
                 .iter()
                 .for_each(|diagnostic| eprint!("{diagnostic}"));
-            return Ok(ExitCode::FAILURE);
+            return Ok(super::scenario_refused(&args.file));
         }
     };
     let files = DiskFiles::beside(&args.file);
@@ -68,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .filter(|diagnostic| diagnostic.is_error())
                 .count();
             eprintln!("{errors} error(s): nothing planned");
-            return Ok(ExitCode::FAILURE);
+            return Ok(super::refused());
         }
         Err(other) => return Err(other.into()),
     };

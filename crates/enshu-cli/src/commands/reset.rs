@@ -121,6 +121,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Ok(if report.verified_ok && report.clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if !report.verified_ok {
+            super::refused()
+        } else if report.clean {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     })
 }

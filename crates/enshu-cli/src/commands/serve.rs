@@ -1,7 +1,10 @@
 //! `enshu serve --session NAME`: one long-running process for the whole
 //! exercise: the scoring web service (scoreboard and team portal over TLS),
-//! every team's way in, and the exercise engine (clock, injects, checks,
-//! firewall). All state is in the store, so a restart resumes.
+//! every team's way in (the SSH bastion, `enshu_server::bastion`: one port
+//! per team, its sessions opened on the way-in host through the web
+//! terminal's path and recorded with it), and the exercise engine (clock,
+//! injects, checks, firewall). All state is in the store, so a restart
+//! resumes.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -11,7 +14,7 @@ use anyhow::Context as _;
 use enshu_engine::{Engine, Shared};
 use enshu_store::{NewSession, NewTeam, Store};
 
-use super::access::{self, serve_access};
+use super::access;
 use super::range;
 use super::session_state::{SessionState, state_dir};
 
@@ -25,7 +28,7 @@ pub struct Args {
     /// Database URL (default: an SQLite file in the state directory).
     #[arg(long, env = "ENSHU_DATABASE_URL")]
     database: Option<String>,
-    /// Port of team 1's SSH way in; team N gets base + N - 1.
+    /// Port of team 1's SSH way in (the bastion); team N gets base + N - 1.
     #[arg(long, default_value_t = 2201)]
     access_base_port: u16,
     /// Address the SSH ways in listen on.
@@ -49,6 +52,31 @@ pub struct Args {
     /// (or another zone without daylight saving time) or an offset (+09:00).
     #[arg(long, default_value = "Asia/Tokyo", value_parser = parse_time_zone)]
     time_zone: enshu_server::TimeZone,
+    /// An earlier session's after-action export of the same scenario
+    /// (`/api/instructor/after-action.json`): the review then shows where
+    /// each team stands against those teams. Repeatable.
+    #[arg(long = "cohort", value_name = "FILE")]
+    cohorts: Vec<std::path::PathBuf>,
+}
+
+/// Every `--cohort` file read as an export of `scenario`; the first that
+/// cannot be read or is of another scenario stops the start.
+fn read_cohorts(
+    paths: &[std::path::PathBuf],
+    scenario: &str,
+) -> anyhow::Result<Vec<enshu_server::Cohort>> {
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading cohort {}", path.display()))?;
+            Ok(enshu_server::read_cohort(
+                &path.display().to_string(),
+                &text,
+                scenario,
+            )?)
+        })
+        .collect()
 }
 
 fn parse_time_zone(text: &str) -> Result<enshu_server::TimeZone, String> {
@@ -117,15 +145,18 @@ pub async fn ensure_store_session(
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let state = SessionState::load(&args.session)?;
-    anyhow::ensure!(
-        super::session_state::last_verify_passed(&args.session),
-        "session {0:?} has not passed `enshu verify --session {0}`: trainees must not enter a range that is not proven isolated",
-        args.session
-    );
+    if !super::session_state::last_verify_passed(&args.session) {
+        return Err(super::Refused(format!(
+            "session {0:?} has not passed `enshu verify --session {0}`: trainees must not enter a range that is not proven isolated",
+            args.session
+        ))
+        .into());
+    }
     let plan = state.plan()?;
     let loaded = enshu_scenario::load(&state.scenario_file, state.scenario_text.as_bytes())
         .map_err(|diagnostics| anyhow::anyhow!("{}", diagnostics[0].headline()))?;
     let scenario = loaded.scenario.clone();
+    let cohorts = read_cohorts(&args.cohorts, &scenario.id)?;
     let entries = access::entries(&state, args.access_base_port)?;
     // The portal's web terminal needs xterm.js from Debian's node-xterm.
     let xterm = enshu_server::XtermAssets::from_debian()?;
@@ -165,6 +196,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             live_events,
             enshu_server::ServerOptions {
                 time_zone: args.time_zone.clone(),
+                cohorts,
                 ..Default::default()
             },
         )
@@ -185,18 +217,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         state.save_server(&server_url)?;
         state.save_fingerprint(&fingerprint)?;
 
+        let bastion_key_path = super::session_state::bastion_host_key(&args.session);
+        let bastion_key = enshu_server::bastion::kept_host_key(&bastion_key_path)
+            .context("keeping the SSH bastion's host key")?;
+        let bastion_fingerprint = enshu_server::bastion::host_key_fingerprint(&bastion_key);
         let mut access_listeners = Vec::new();
         for entry in &entries {
             let listener = tokio::net::TcpListener::bind((args.access_bind.as_str(), entry.port))
                 .await
                 .with_context(|| format!("listening on {}:{} for team {}", args.access_bind, entry.port, entry.team))?;
-            access_listeners.push((listener, entry.clone()));
+            let door = enshu_server::bastion::BastionTeam {
+                team: entry.index,
+                user: entry.user.clone(),
+                password: entry.password.clone(),
+            };
+            access_listeners.push((listener, door));
         }
 
         println!("session {} · scenario {} · {} team(s)", args.session, scenario.id, plan.teams.len());
         println!("scoreboard  {server_url}/  (instructor token: {instructor_token})");
         println!("team portal {server_url}/team  (web terminal: {server_url}/team/terminal; recordings: {server_url}/terminals)");
         println!("certificate SHA-256 {fingerprint}  (what trainees' browsers should show)");
+        println!("ssh host key {bastion_fingerprint}  (what trainees' ssh should show for the way in)");
         println!("team  portal token                      ssh way in                 password");
         for entry in &entries {
             println!("{:<5} {:<33} ssh -p {:<5} {}@<host>   {}", entry.team, state.portal_token(&entry.team), entry.port, entry.user, entry.password);
@@ -225,7 +267,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             tracing::info!(ready, of = warm_targets.len(), seconds = started.elapsed().as_secs_f64(), "exec agents started");
         });
         let engine_task = tokio::spawn(engine.run(enshu_engine::FIRE_PERIOD, stopped(stop_receiver.clone())));
-        let access_task = tokio::spawn(serve_access(backend, access_listeners, app.fair_share().clone(), stopped(stop_receiver.clone())));
+        let access_task = tokio::spawn(enshu_server::bastion::serve_bastion(app.clone(), access_listeners, bastion_key, stopped(stop_receiver.clone())));
         let server_task = tokio::spawn(enshu_server::serve(listener, app.clone(), tls, stopped(stop_receiver)));
         shutdown_signal().await;
         eprintln!("stopping: the session's state is in the store; `enshu serve` again resumes it");

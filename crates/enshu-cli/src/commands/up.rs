@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             diagnostics
                 .iter()
                 .for_each(|diagnostic| eprint!("{diagnostic}"));
-            return Ok(ExitCode::FAILURE);
+            return Ok(super::scenario_refused(&args.file));
         }
     };
     let pool = args
@@ -82,7 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             diagnostics
                 .iter()
                 .for_each(|diagnostic| eprint!("{diagnostic}"));
-            return Ok(ExitCode::FAILURE);
+            return Ok(super::refused());
         }
         Err(other) => return Err(other.into()),
     };
@@ -190,7 +190,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if args.output == Output::Json {
             println!("{}", serde_json::json!({"session": args.session, "up": report, "verify": {"ok": verified.ok(), "probes": verified.results.len(), "failures": verified.failures()}}));
         }
-        Ok(if verified.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if verified.ok() { ExitCode::SUCCESS } else { super::refused() })
     })
 }
 

@@ -91,9 +91,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if errors > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    // A file that cannot be read is an error (1); one read and refused, 3.
+    Ok(
+        if args
+            .files
+            .iter()
+            .any(|path| std::fs::File::open(path).is_err())
+        {
+            ExitCode::FAILURE
+        } else if errors > 0 {
+            super::refused()
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }

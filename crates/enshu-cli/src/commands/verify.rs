@@ -43,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if args.output == Output::Json {
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({"ok": report.ok(), "seconds": report.seconds, "results": report.results}))?);
         }
-        Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if report.ok() { ExitCode::SUCCESS } else { super::refused() })
     })
 }
 
@@ -61,9 +61,10 @@ pub async fn verify_plan<B: enshu_backend::Backend>(
     // for real would make the host answer through its own uplink. So the
     // guard's presence is checked, not probed.
     if !enshu_docker::HostGuard::new().is_active().await? {
-        anyhow::bail!(
-            "the host guard is not installed: range containers could reach this machine (run `enshu up` again to install it)"
-        );
+        return Err(super::Refused(
+            "the host guard is not installed: range containers could reach this machine (run `enshu up` again to install it)".to_string(),
+        )
+        .into());
     }
     let host_addresses = enshu_docker::host_addresses();
     // Made after the host's addresses are read: its host side is not a

@@ -196,6 +196,7 @@ pub(crate) fn team_event(
         | EventKind::InjectHeld { .. }
         | EventKind::CheckResult { .. }
         | EventKind::InstructorNote { .. }
+        | EventKind::MessagesRead { .. }
         | EventKind::InjectFireRequested { .. } => return None,
     };
     Some(text)

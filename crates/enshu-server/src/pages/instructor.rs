@@ -359,7 +359,7 @@ fn team_page_body(
 }
 
 /// Points, timeline SVG, objectives, notes and adjustments of one team.
-fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) -> String {
+pub(crate) fn team_summary(state: &AppState, snapshot: &Snapshot, team: u32, lang: Lang) -> String {
     let mut html = String::new();
     let Some(team_score) = snapshot.scoreboard.team(team) else {
         return html;
@@ -602,78 +602,4 @@ pub(crate) async fn grade_report(
     )
     .await?;
     Ok(redirect(&format!("/teams/{team}")))
-}
-
-/// A printable after-action report for one team.
-pub(crate) async fn after_action_report(
-    State(state): State<AppState>,
-    caller: Caller,
-    lang: Lang,
-    Path(team): Path<u32>,
-) -> Result<Html<String>, RequestError> {
-    caller.require_instructor()?;
-    actions::existing_team(&state, team).await?;
-    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
-    let mut body = format!(
-        r#"<article class="after-action"><h1>{} — {}</h1><p>{}</p><button type="button" id="print-button" class="no-print">{}</button>"#,
-        lang.t(Msg::AfterActionReport),
-        escape(lang.pick(&state.scenario().title)),
-        escape(lang.pick(&state.scenario().description)),
-        lang.t(Msg::Print)
-    );
-    body.push_str(&team_summary(&state, &snapshot, team, lang));
-    let _ = write!(
-        body,
-        r#"<section class="card"><h2>{}</h2>"#,
-        lang.t(Msg::Reports)
-    );
-    for event in snapshot.team_events(team) {
-        if matches!(event.kind, EventKind::ReportSubmitted { .. }) {
-            body.push_str(&report_table(&state, lang, event));
-        }
-        if let EventKind::ReportGraded {
-            form,
-            objective,
-            points,
-            author,
-            ..
-        } = &event.kind
-        {
-            let graded_for = objective
-                .as_deref()
-                .map(|objective| {
-                    format!(
-                        " → {}",
-                        escape(describe::objective_title(lang, state.scenario(), objective))
-                    )
-                })
-                .unwrap_or_default();
-            let _ = write!(
-                body,
-                "<p>{} {}{graded_for}: {points} ({})</p>",
-                lang.t(Msg::Graded),
-                escape(describe::form_title(lang, state.scenario(), form)),
-                escape(author)
-            );
-        }
-    }
-    body.push_str("</section></article>");
-    let title = format!(
-        "{} {}",
-        lang.t(Msg::AfterActionReport),
-        snapshot.team_name(team)
-    );
-    let path = format!("/teams/{team}/after-action");
-    let csrf = caller.csrf_token(&state);
-    Ok(page(
-        Frame {
-            lang,
-            title: &title,
-            csrf: Some(&csrf),
-            path: &path,
-            live: "",
-            clock: Some(Clock::of(&snapshot, Some(team), &state.options().time_zone)),
-        },
-        &body,
-    ))
 }

@@ -1,6 +1,7 @@
 //! Server-rendered pages. No build step and no framework: `format!` over
 //! escaped values, one small script (`static/app.js`) for live updates.
 
+pub(crate) mod after_action;
 pub(crate) mod describe;
 pub(crate) mod instructor;
 pub(crate) mod login;

@@ -119,6 +119,82 @@ fn portal_body(
             &awaiting_grading
         )),
     );
+    // Messages, on top: the newest first, each marked until the team
+    // marks them read (a `messages_read` event, so the mark holds for
+    // every member of the team and over a reload).
+    let messages = state
+        .team_plan(team)
+        .map(|team_plan| received_messages(snapshot, team, team_plan, lang))
+        .unwrap_or_default();
+    let read_up_to = exercise::messages_read_up_to(snapshot, team);
+    let seq_of = |message: &serde_json::Value| {
+        message
+            .get("seq")
+            .and_then(|value| value.as_u64())
+            .unwrap_or_default()
+    };
+    let unread = messages
+        .iter()
+        .filter(|message| seq_of(message) > read_up_to)
+        .count();
+    let newest = messages.iter().map(seq_of).max().unwrap_or_default();
+    let _ = write!(
+        html,
+        r#"<section class="card messages" id="messages"><h2>{}{}</h2>"#,
+        lang.t(Msg::Messages),
+        if unread > 0 {
+            format!(
+                r#" <span class="unread-count">{}</span>"#,
+                lang.t(Msg::UnreadCount).replace("{n}", &unread.to_string())
+            )
+        } else {
+            String::new()
+        }
+    );
+    if messages.is_empty() {
+        let _ = write!(html, "<p>{}</p>", lang.t(Msg::NoMessages));
+    }
+    if unread > 0 {
+        let _ = write!(
+            html,
+            r#"<form method="post" action="/team/messages/read" class="mark-read">{}<input type="hidden" name="up_to" value="{newest}"><button type="submit" class="secondary">{}</button></form>"#,
+            crate::html::csrf_field(csrf),
+            lang.t(Msg::MarkRead)
+        );
+    }
+    for message in messages.iter().rev() {
+        let text = |key: &str| {
+            escape(
+                message
+                    .get(key)
+                    .and_then(|value| value.as_str())
+                    .unwrap_or_default(),
+            )
+        };
+        let is_unread = seq_of(message) > read_up_to;
+        let _ = write!(
+            html,
+            r#"<article class="message{}"><header>{}<strong>{}</strong> · {}: {} · {}</header><pre>{}</pre></article>"#,
+            if is_unread { " unread" } else { "" },
+            if is_unread {
+                format!(
+                    r#"<span class="unread-mark">{}</span> "#,
+                    lang.t(Msg::Unread)
+                )
+            } else {
+                String::new()
+            },
+            text("subject"),
+            lang.t(Msg::From),
+            text("from"),
+            offset(
+                lang,
+                message.get("exercise_ms").and_then(|value| value.as_u64())
+            ),
+            text("body")
+        );
+    }
+    html.push_str("</section>");
     // Next to do: open objectives, the nearest deadline first.
     let mut open: Vec<(&enshu_scenario::model::Objective, Option<u64>)> = scenario
         .objectives
@@ -327,42 +403,14 @@ fn portal_body(
     }
     html.push_str("</tbody></table></section>");
     html.push_str(&firewall_card(state, snapshot, team, lang, csrf, feedback));
-    // Messages.
-    let _ = write!(
-        html,
-        r#"<section class="card"><h2>{}</h2>"#,
-        lang.t(Msg::Messages)
-    );
-    let messages = state
-        .team_plan(team)
-        .map(|team_plan| received_messages(snapshot, team, team_plan, lang))
-        .unwrap_or_default();
-    if messages.is_empty() {
-        let _ = write!(html, "<p>{}</p>", lang.t(Msg::NoMessages));
-    }
-    for message in messages.iter().rev() {
-        let text = |key: &str| {
-            escape(
-                message
-                    .get(key)
-                    .and_then(|value| value.as_str())
-                    .unwrap_or_default(),
-            )
-        };
+    if let Some(team_plan) = state.team_plan(team) {
         let _ = write!(
             html,
-            r#"<article class="message"><header><strong>{}</strong> · {}: {} · {}</header><pre>{}</pre></article>"#,
-            text("subject"),
-            lang.t(Msg::From),
-            text("from"),
-            offset(
-                lang,
-                message.get("exercise_ms").and_then(|value| value.as_u64())
-            ),
-            text("body")
+            r#"<section class="card" id="network"><h2>{}</h2>{}</section>"#,
+            lang.t(Msg::MapTitle),
+            crate::network_map::network_map(lang, scenario, team_plan)
         );
     }
-    html.push_str("</section>");
     // Reports.
     let _ = write!(
         html,
@@ -488,6 +536,45 @@ fn firewall_card(
 
 /// The firewall form: the change is recorded as the JSON API records it,
 /// then the portal says what happened in the team's language.
+/// `POST /team/messages/read`: the team has read its messages up to the
+/// one of event `up_to` (never past the newest it was sent).
+pub(crate) async fn messages_read(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, RequestError> {
+    let team = caller.require_team()?;
+    let form = FormFields::parse(&body);
+    caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
+    state.admit(&caller, team, crate::fair_share::WriteKind::Read)?;
+    let up_to: u64 = form.value("up_to").trim().parse().map_err(|_| {
+        RequestError::InvalidFields(vec![("up_to".to_owned(), "not a whole number".to_owned())])
+    })?;
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    let newest = state
+        .team_plan(team)
+        .map(|team_plan| received_messages(&snapshot, team, team_plan, Lang::En))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|message| message.get("seq").and_then(|value| value.as_u64()))
+        .max()
+        .unwrap_or_default();
+    let up_to = up_to.min(newest);
+    if up_to > exercise::messages_read_up_to(&snapshot, team) {
+        state
+            .store()
+            .append(
+                state.session(),
+                Some(team),
+                EventKind::MessagesRead { up_to_seq: up_to },
+                &format!("team:{team}"),
+            )
+            .await?;
+    }
+    Ok(redirect("/team#messages"))
+}
+
 pub(crate) async fn firewall(
     State(state): State<AppState>,
     caller: Caller,

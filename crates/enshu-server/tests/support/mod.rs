@@ -337,3 +337,63 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
     let end = html[start..].find('"')?;
     Some(html[start..start + end].to_owned())
 }
+
+/// ASCII words: runs of letters, digits, `_` and `-` with two letters or more.
+pub fn ascii_words(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|character: char| {
+        !(character.is_ascii_alphanumeric() || character == '_' || character == '-')
+    })
+    .filter(|word| word.chars().filter(char::is_ascii_alphabetic).count() >= 2)
+    .map(str::to_owned)
+    .collect()
+}
+
+/// What the scenario's author wrote that a Japanese page may show as
+/// written: host, segment and inject names, and the ASCII words of its
+/// Japanese texts (`C2`, `Web`, `LAN`, `IP`).
+pub fn author_words() -> std::collections::BTreeSet<String> {
+    let (scenario, plan, _) = quickstart_plan(2);
+    let mut words = std::collections::BTreeSet::new();
+    fn japanese_texts(value: &serde_json::Value, words: &mut std::collections::BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    if key == "ja"
+                        && let serde_json::Value::String(text) = value
+                    {
+                        words.extend(ascii_words(text));
+                    } else {
+                        japanese_texts(value, words);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().for_each(|item| japanese_texts(item, words))
+            }
+            _ => {}
+        }
+    }
+    japanese_texts(&serde_json::to_value(&scenario).unwrap(), &mut words);
+    for container in &plan.teams[0].containers {
+        if container.reference.contains('/') {
+            words.extend(ascii_words(&container.reference));
+        }
+    }
+    for inject in &scenario.injects {
+        words.extend(ascii_words(&inject.id));
+    }
+    // The protocols of the scenario's flows (`tcp/80`), as written.
+    for flow in &scenario.flows {
+        for port in flow.ports.as_slice() {
+            words.extend(ascii_words(&port.to_string()));
+        }
+    }
+    // The product's name, the language switch, the export formats, the
+    // acronym in an option label, the configured time zone, team names.
+    for word in [
+        "Enshu", "English", "CSV", "JSON", "SOC", "Asia", "Tokyo", "Team",
+    ] {
+        words.insert(word.to_owned());
+    }
+    words
+}

@@ -1,0 +1,260 @@
+//! Operating the server: the request log (one line a request, no secret)
+//! and `/metrics` in the Prometheus text format, for the instructor only.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use support::{INSTRUCTOR_TOKEN, TestServer, team_token};
+
+/// Everything written to a tracing subscriber, for the test to read.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_request_logs_caller_route_status_and_latency_but_no_secret() {
+    // The test's runtime has one thread: the server's tasks log into this.
+    let captured = CapturedLog::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = TestServer::start().await;
+    let team = server
+        .client
+        .get(server.url("/api/team"))
+        .bearer_auth(team_token(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(team.status(), 200);
+    let page = server
+        .client
+        .get(server.url("/teams/2"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let (cookie, _csrf) = server.login(&team_token(2)).await;
+    let refused = server
+        .client
+        .get(server.url("/teams/1"))
+        .header("cookie", format!("__Host-enshu-session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    server.stop().await;
+
+    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let requests: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["target"] == "enshu_server::request")
+        .collect();
+    let find = |caller: &str, route: &str| {
+        requests
+            .iter()
+            .find(|line| line["caller"] == caller && line["route"] == route)
+            .unwrap_or_else(|| panic!("no request line of {caller} for {route} in {requests:#?}"))
+    };
+    let line = find("team:1", "/api/team");
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["status"], 200);
+    assert!(
+        line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{line}"
+    );
+    // The matched template, not the raw path.
+    assert_eq!(find("instructor", "/teams/{team}")["status"], 200);
+    assert_eq!(find("team:2", "/teams/{team}")["status"], 403);
+    for secret in [
+        team_token(1),
+        team_token(2),
+        INSTRUCTOR_TOKEN.to_owned(),
+        cookie,
+    ] {
+        assert!(!log.contains(&secret), "a secret reached the log:\n{log}");
+    }
+    assert!(
+        !log.contains("/teams/2\""),
+        "a raw path reached the log:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_the_instructors_in_the_prometheus_text_format() {
+    let server = TestServer::start().await;
+    server.start_clock().await;
+    server.fire_beacon().await;
+    let answer = server
+        .client
+        .post(server.url("/api/team/answers"))
+        .bearer_auth(team_token(1))
+        .json(&serde_json::json!({"objective": "find-host", "answer": "www"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let team = server
+        .client
+        .get(server.url("/metrics"))
+        .bearer_auth(team_token(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(team.status(), 403, "a team may not read the metrics");
+    let anonymous = server
+        .client
+        .get(server.url("/metrics"))
+        .bearer_auth("not-a-token-of-this-range-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let response = server
+        .client
+        .get(server.url("/metrics"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = response.text().await.unwrap();
+    let exposition = parse(&text);
+    for (name, kind) in [
+        ("enshu_fire_round_lag_seconds", "gauge"),
+        ("enshu_inject_fire_skew_seconds", "gauge"),
+        ("enshu_check_round_seconds", "gauge"),
+        ("enshu_sse_clients", "gauge"),
+        ("enshu_agent_fallbacks_total", "counter"),
+        ("enshu_team_events_total", "counter"),
+        ("enshu_way_in_connections", "gauge"),
+        ("enshu_refused_requests_total", "counter"),
+    ] {
+        assert_eq!(
+            exposition.types.get(name).map(String::as_str),
+            Some(kind),
+            "no `# TYPE {name} {kind}` in:\n{text}"
+        );
+        assert!(
+            exposition
+                .samples
+                .iter()
+                .any(|(sample, _, _)| sample == name),
+            "no sample of {name} in:\n{text}"
+        );
+    }
+    // Every sample belongs to a declared family.
+    for (sample, _, _) in &exposition.samples {
+        assert!(
+            exposition.types.contains_key(sample),
+            "{sample} has no TYPE line"
+        );
+    }
+    // Team 1 answered, team 2 did nothing: counted by team name.
+    let events = |team: &str| {
+        exposition
+            .samples
+            .iter()
+            .find(|(name, labels, _)| {
+                name == "enshu_team_events_total" && labels == &format!("team=\"{team}\"")
+            })
+            .map(|(_, _, value)| *value)
+            .unwrap_or_else(|| panic!("no event count of {team}:\n{text}"))
+    };
+    assert!(events("t01") >= 1.0, "{text}");
+    assert_eq!(events("t02"), 0.0, "{text}");
+    server.stop().await;
+}
+
+struct Exposition {
+    types: std::collections::BTreeMap<String, String>,
+    /// (name, labels without braces, value)
+    samples: Vec<(String, String, f64)>,
+}
+
+/// The text format, strictly: `# HELP`/`# TYPE` lines, then
+/// `name{labels} value` with a metric name of `[a-zA-Z_:][a-zA-Z0-9_:]*`
+/// and a value that parses as a float.
+fn parse(text: &str) -> Exposition {
+    let mut types = std::collections::BTreeMap::new();
+    let mut helped = BTreeSet::new();
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, _) = rest.split_once(' ').expect("HELP name text");
+            helped.insert(name.to_string());
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                "{line}"
+            );
+            assert!(
+                types.insert(name.to_string(), kind.to_string()).is_none(),
+                "{line}"
+            );
+            continue;
+        }
+        assert!(
+            !line.starts_with('#') && !line.is_empty(),
+            "stray line {line:?}"
+        );
+        let (series, value) = line.rsplit_once(' ').expect("a sample has a value");
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("not a number in {line:?}"));
+        let (name, labels) = match series.split_once('{') {
+            Some((name, labels)) => (
+                name,
+                labels
+                    .strip_suffix('}')
+                    .expect("labels end with }")
+                    .to_string(),
+            ),
+            None => (series, String::new()),
+        };
+        assert!(
+            name.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad metric name in {line:?}"
+        );
+        samples.push((name.to_string(), labels, value));
+    }
+    assert_eq!(
+        helped,
+        types.keys().cloned().collect::<BTreeSet<_>>(),
+        "every family has HELP and TYPE"
+    );
+    Exposition { types, samples }
+}
