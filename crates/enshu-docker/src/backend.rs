@@ -750,19 +750,14 @@ impl Backend for DockerBackend {
         let targets = targets.to_vec();
         match netns::in_network_namespace(&id, pid, move || {
             let began = std::time::Instant::now();
-            (
-                began.elapsed(),
-                probe::probe_all(&targets, timeout),
-                began.elapsed(),
-            )
+            (probe::probe_all(&targets, timeout), began.elapsed())
         })
         .await
         {
-            Ok((queued, outcomes, probed)) => {
+            Ok((outcomes, probed)) => {
                 tracing::debug!(
                     container = name,
                     inspect_ms = inspected.as_millis() as u64,
-                    thread_ms = queued.as_millis() as u64,
                     probe_ms = probed.as_millis() as u64,
                     total_ms = asked.elapsed().as_millis() as u64,
                     "probes from a container's network namespace"

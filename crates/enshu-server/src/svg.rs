@@ -111,19 +111,29 @@ pub(crate) fn team_timeline(
     html
 }
 
-/// What each marker's colour means, under the drawing.
+/// What each marker's colour means, under the timeline.
 fn legend(lang: Lang) -> String {
-    let entries = [
-        ("inject", Msg::LegendInject),
-        ("good", Msg::LegendMet),
-        ("late", Msg::LegendLate),
-        ("bad", Msg::LegendWrong),
-        ("report", Msg::LegendReport),
-        ("graded", Msg::LegendGraded),
-        ("hint", Msg::LegendHint),
-        ("note", Msg::LegendNote),
-        ("deadline", Msg::LegendDeadline),
-    ];
+    let mut html = legend_items(
+        lang,
+        &[
+            ("inject", Msg::LegendInject),
+            ("good", Msg::LegendMet),
+            ("late", Msg::LegendLate),
+            ("bad", Msg::LegendWrong),
+            ("report", Msg::LegendReport),
+            ("graded", Msg::LegendGraded),
+            ("hint", Msg::LegendHint),
+            ("note", Msg::LegendNote),
+            ("deadline", Msg::LegendDeadline),
+        ],
+    );
+    html.push_str("</figcaption>");
+    html
+}
+
+/// An open `<figcaption>` with one swatch per (class, label); the caller
+/// may add to it and closes it.
+fn legend_items(lang: Lang, entries: &[(&str, Msg)]) -> String {
     let mut html = format!(
         r#"<figcaption class="legend"><span class="legend-title">{}:</span> "#,
         lang.t(Msg::Legend)
@@ -132,10 +142,9 @@ fn legend(lang: Lang) -> String {
         let _ = write!(
             html,
             r#"<span class="legend-item"><span class="swatch {class}" aria-hidden="true"></span>{}</span> "#,
-            lang.t(message)
+            lang.t(*message)
         );
     }
-    html.push_str("</figcaption>");
     html
 }
 
@@ -584,27 +593,19 @@ pub(crate) fn action_swimlane(
         }
     }
     svg.push_str("</svg>");
-    let entries = [
-        ("inject", Msg::LegendInject),
-        ("good", Msg::LegendMet),
-        ("bad", Msg::LegendWrong),
-        ("report", Msg::LegendReport),
-        ("graded", Msg::LegendGraded),
-        ("firewall", Msg::LaneFirewall),
-        ("hint", Msg::LegendHint),
-        ("terminal", Msg::TerminalCommands),
-    ];
-    let mut legend = format!(
-        r#"<figcaption class="legend"><span class="legend-title">{}:</span> "#,
-        lang.t(Msg::Legend)
+    let mut legend = legend_items(
+        lang,
+        &[
+            ("inject", Msg::LegendInject),
+            ("good", Msg::LegendMet),
+            ("bad", Msg::LegendWrong),
+            ("report", Msg::LegendReport),
+            ("graded", Msg::LegendGraded),
+            ("firewall", Msg::LaneFirewall),
+            ("hint", Msg::LegendHint),
+            ("terminal", Msg::TerminalCommands),
+        ],
     );
-    for (class, message) in entries {
-        let _ = write!(
-            legend,
-            r#"<span class="legend-item"><span class="swatch {class}" aria-hidden="true"></span>{}</span> "#,
-            lang.t(message)
-        );
-    }
     let _ = write!(
         legend,
         r#"<br><span class="swimlane-summary">{}</span></figcaption>"#,

@@ -6,21 +6,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use support::{INSTRUCTOR_TOKEN, TestServer, team_token};
-
-/// Everything written to a tracing subscriber, for the test to read.
-#[derive(Clone, Default)]
-struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLog {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use support::{CapturedLog, INSTRUCTOR_TOKEN, TestServer, team_token};
 
 #[tokio::test]
 async fn each_request_logs_caller_route_status_and_latency_but_no_secret() {

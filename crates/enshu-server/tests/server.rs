@@ -9,7 +9,7 @@ use std::time::Duration;
 use enshu_store::EventKind;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use support::{INSTRUCTOR_TOKEN, TestServer, team_token};
+use support::{CapturedLog, INSTRUCTOR_TOKEN, TestServer, team_token};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Role {
@@ -1521,20 +1521,6 @@ async fn an_instructor_revokes_a_team_token_at_once() {
         404
     );
     server.stop().await;
-}
-
-/// Everything written to a tracing subscriber, for the test to read.
-#[derive(Clone, Default)]
-struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLog {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]

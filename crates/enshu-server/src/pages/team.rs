@@ -534,8 +534,6 @@ fn firewall_card(
     )
 }
 
-/// The firewall form: the change is recorded as the JSON API records it,
-/// then the portal says what happened in the team's language.
 /// `POST /team/messages/read`: the team has read its messages up to the
 /// one of event `up_to` (never past the newest it was sent).
 pub(crate) async fn messages_read(
@@ -575,6 +573,8 @@ pub(crate) async fn messages_read(
     Ok(redirect("/team#messages"))
 }
 
+/// The firewall form: the change is recorded as the JSON API records it,
+/// then the portal says what happened in the team's language.
 pub(crate) async fn firewall(
     State(state): State<AppState>,
     caller: Caller,
