@@ -20,6 +20,9 @@ async fn each_request_logs_caller_route_status_and_latency_but_no_secret() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Another test's thread may have met the server's callsites first,
+    // with no subscriber, and cached that nobody listens: ask again.
+    tracing::callsite::rebuild_interest_cache();
     let server = TestServer::start().await;
     let team = server
         .client

@@ -1533,6 +1533,9 @@ async fn no_token_reaches_the_log_at_any_level() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Another test's thread may have met the server's callsites first,
+    // with no subscriber, and cached that nobody listens: ask again.
+    tracing::callsite::rebuild_interest_cache();
     let server = TestServer::start().await;
     server.start_clock().await;
     server.fire_beacon().await;
