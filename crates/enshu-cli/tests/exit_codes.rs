@@ -145,3 +145,83 @@ fn a_range_that_is_not_isolated_exits_3() {
     assert_eq!(code(&served), Some(3));
     assert!(String::from_utf8_lossy(&served.stderr).contains("not proven isolated"));
 }
+
+/// Not root: `up`, `down`, `verify` and `reset` say at once that they need
+/// root and why (exit 1), before anything is half done; `up --dry-run`
+/// does not need it. Run as root, the test drops to `nobody` (setpriv).
+#[test]
+fn a_command_that_changes_the_host_says_it_needs_root() {
+    let directory = std::env::temp_dir().join(format!("enshu-nonroot-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    // Where `nobody` can read and run them, whatever the checkout's path.
+    let binary = directory.join("enshu");
+    std::fs::copy(env!("CARGO_BIN_EXE_enshu"), &binary).unwrap();
+    let scenario = directory.join("terminal.yaml");
+    std::fs::copy(fixture("terminal"), &scenario).unwrap();
+    let state = directory.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    for (path, mode) in [
+        (&directory, 0o755),
+        (&binary, 0o755),
+        (&scenario, 0o644),
+        (&state, 0o777),
+    ] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let as_nobody = |arguments: &[&str]| {
+        let root = std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(2) == Some("0"));
+        let mut command = if root {
+            let mut command = Command::new("setpriv");
+            command
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&binary);
+            command
+        } else {
+            Command::new(&binary)
+        };
+        let output = command
+            .args(arguments)
+            .env("ENSHU_STATE_DIR", &state)
+            .output()
+            .expect("running enshu as nobody (setpriv from util-linux)");
+        (
+            code(&output),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let file = scenario.to_str().unwrap();
+    for (command, arguments) in [
+        (
+            "up",
+            vec!["up", file, "--teams", "1", "--session", "nonroot"],
+        ),
+        ("down", vec!["down", "--session", "nonroot"]),
+    ] {
+        let (exit, stderr) = as_nobody(&arguments);
+        assert_eq!(exit, Some(1), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`enshu {command}` needs root"))
+                && stderr.contains(&format!("sudo enshu {command}")),
+            "{command} does not say it needs root: {stderr}"
+        );
+    }
+    let (exit, stderr) = as_nobody(&[
+        "up",
+        file,
+        "--teams",
+        "1",
+        "--session",
+        "nonroot",
+        "--dry-run",
+    ]);
+    assert!(
+        !stderr.contains("needs root"),
+        "a dry run needs no root: {stderr}"
+    );
+    assert_ne!(exit, Some(2), "{stderr}");
+    let _ = std::fs::remove_dir_all(&directory);
+}

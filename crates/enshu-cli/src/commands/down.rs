@@ -19,6 +19,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    range::require_root("down")?;
     range::runtime()?.block_on(async {
         let backend = range::docker().await?;
         let report = enshu_controller::down(&backend, &args.session, args.concurrency).await?;

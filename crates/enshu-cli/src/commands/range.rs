@@ -14,6 +14,32 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// Refuses, with what to do, a command that changes the host's network
+/// (the host guard's iptables rules, the ranges' network namespaces, the
+/// sensors' taps) when not run as root: without this the first iptables
+/// or setns call fails deep inside, half way through.
+pub fn require_root(command: &str) -> anyhow::Result<()> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    match effective_uid(&status) {
+        Some(0) | None => Ok(()),
+        Some(uid) => anyhow::bail!(
+            "`enshu {command}` needs root (this is uid {uid}): it installs the host guard \
+             (iptables) and enters each range's network namespaces; run it as root, e.g. \
+             `sudo enshu {command} ...`"
+        ),
+    }
+}
+
+/// The effective user id from `/proc/self/status` (its `Uid:` line: real,
+/// effective, saved, filesystem).
+fn effective_uid(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .and_then(|id| id.parse().ok())
+}
+
 pub async fn docker() -> anyhow::Result<DockerBackend> {
     DockerBackend::connect()
         .await
@@ -65,7 +91,16 @@ pub async fn ensure_host_guard() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::storage_driver_note;
+    #[test]
+    fn the_effective_uid_is_the_second_of_the_uid_line() {
+        let status =
+            "Name:\tenshu\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n";
+        assert_eq!(effective_uid(status), Some(0));
+        assert_eq!(effective_uid("Uid:\t1000\t1000\t1000\t1000\n"), Some(1000));
+        assert_eq!(effective_uid("Name:\tx\n"), None);
+    }
+
+    use super::{effective_uid, storage_driver_note};
 
     #[test]
     fn only_fuse_overlayfs_gets_a_note_naming_the_switch() {

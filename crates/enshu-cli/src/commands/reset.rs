@@ -85,6 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .ok_or_else(|| {
             anyhow::anyhow!("session {} has teams 1-{}", args.session, plan.teams.len())
         })?;
+    range::require_root("reset")?;
     range::runtime()?.block_on(async {
         let backend = range::docker().await?;
         let log = open_log(&args.session, args.database.as_deref()).await?;

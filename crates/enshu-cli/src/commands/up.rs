@@ -86,6 +86,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(other) => return Err(other.into()),
     };
+    if !args.dry_run {
+        range::require_root("up")?;
+    }
     let runtime = range::runtime()?;
     runtime.block_on(async {
         let backend = range::docker().await?;

@@ -35,6 +35,7 @@ pub const PROBE_SOURCES_AT_ONCE: usize = 256;
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = SessionState::load(&args.session)?.plan()?;
+    range::require_root("verify")?;
     range::runtime()?.block_on(async {
         let backend = range::docker().await?;
         let report = verify_plan(&backend, &plan, args.concurrency).await?;
