@@ -189,6 +189,7 @@ ensure_base() {
   fi
   tarball="$CACHE/enshu-rootfs-${rhash:0:12}.tar.gz"
   if [[ ! -s $tarball ]]; then
+    [[ $(id -u) -eq 0 ]] || die "the base image is built with debootstrap, which needs root: run \`sudo make images\` once (role images then build as any user in the docker group)"
     ensure_debootstrap
     mirror=${ENSHU_DEBIAN_MIRROR:-$(apt_mirror | head -n1)}
     [[ -n $mirror ]] || die "no Debian mirror: set ENSHU_DEBIAN_MIRROR or configure apt"
