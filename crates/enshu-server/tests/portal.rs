@@ -597,7 +597,8 @@ async fn the_after_action_review_times_each_inject_from_its_fire_against_the_ses
 }
 
 #[tokio::test]
-async fn messages_come_first_marked_unread_until_the_team_marks_them_read() {
+async fn messages_come_first_marked_unread_until_the_team_marks_them_read_in_the_page_and_the_api()
+{
     let server = TestServer::start().await;
     exercise_under_way(&server).await;
     let (_, html) = page(&server, &team_token(1), "ja", "/team").await;
@@ -630,6 +631,55 @@ async fn messages_come_first_marked_unread_until_the_team_marks_them_read() {
     );
     let (_, other) = page(&server, &team_token(2), "en", "/team").await;
     assert!(other.contains("(1 unread)") && other.contains("Mark as read"));
+    // The JSON API says the same, and marks read the same way.
+    let overview = |team: u32| {
+        let server = &server;
+        async move {
+            server
+                .client
+                .get(server.url("/api/team"))
+                .bearer_auth(team_token(team))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let unread_flags = |overview: &Value| -> Vec<bool> {
+        overview["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|message| message["unread"].as_bool().expect("an unread flag"))
+            .collect()
+    };
+    let read = overview(1).await;
+    assert_eq!(unread_flags(&read), [false], "{read}");
+    assert_eq!(read["unread_messages"], 0);
+    let unread = overview(2).await;
+    assert_eq!(unread_flags(&unread), [true], "{unread}");
+    assert_eq!(unread["unread_messages"], 1);
+    let team_2_message = unread["messages"][0]["seq"].as_u64().unwrap();
+    let marked = server
+        .client
+        .post(server.url("/api/team/messages/read"))
+        .bearer_auth(team_token(2))
+        .json(&json!({"up_to": team_2_message}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(marked.status(), 200);
+    assert_eq!(
+        marked.json::<Value>().await.unwrap()["messages_read_up_to"],
+        team_2_message
+    );
+    let now_read = overview(2).await;
+    assert_eq!(unread_flags(&now_read), [false], "{now_read}");
+    assert_eq!(now_read["unread_messages"], 0);
+    let (_, other) = page(&server, &team_token(2), "en", "/team").await;
+    assert!(!other.contains("unread-mark"), "read in the portal too");
     // Marking again, or past the newest message, adds nothing to the log.
     for up_to in [up_to.as_str(), "999999"] {
         server
@@ -646,16 +696,27 @@ async fn messages_come_first_marked_unread_until_the_team_marks_them_read() {
         .events(server.session, enshu_store::EventQuery::default())
         .await
         .unwrap();
-    let marks: Vec<&EventKind> = events
+    let marks: Vec<(Option<u32>, &EventKind)> = events
         .iter()
         .filter(|event| matches!(event.kind, EventKind::MessagesRead { .. }))
-        .map(|event| &event.kind)
+        .map(|event| (event.team, &event.kind))
         .collect();
     assert_eq!(
         marks,
-        [&EventKind::MessagesRead {
-            up_to_seq: up_to.parse().unwrap()
-        }]
+        [
+            (
+                Some(1),
+                &EventKind::MessagesRead {
+                    up_to_seq: up_to.parse().unwrap()
+                }
+            ),
+            (
+                Some(2),
+                &EventKind::MessagesRead {
+                    up_to_seq: team_2_message
+                }
+            )
+        ]
     );
     server.stop().await;
 }

@@ -126,17 +126,14 @@ fn portal_body(
         .team_plan(team)
         .map(|team_plan| received_messages(snapshot, team, team_plan, lang))
         .unwrap_or_default();
-    let read_up_to = exercise::messages_read_up_to(snapshot, team);
     let seq_of = |message: &serde_json::Value| {
         message
             .get("seq")
             .and_then(|value| value.as_u64())
             .unwrap_or_default()
     };
-    let unread = messages
-        .iter()
-        .filter(|message| seq_of(message) > read_up_to)
-        .count();
+    let is_unread = |message: &serde_json::Value| message["unread"] == serde_json::json!(true);
+    let unread = messages.iter().filter(|message| is_unread(message)).count();
     let newest = messages.iter().map(seq_of).max().unwrap_or_default();
     let _ = write!(
         html,
@@ -171,7 +168,7 @@ fn portal_body(
                     .unwrap_or_default(),
             )
         };
-        let is_unread = seq_of(message) > read_up_to;
+        let is_unread = is_unread(message);
         let _ = write!(
             html,
             r#"<article class="message{}"><header>{}<strong>{}</strong> · {}: {} · {}</header><pre>{}</pre></article>"#,
@@ -545,31 +542,10 @@ pub(crate) async fn messages_read(
     let team = caller.require_team()?;
     let form = FormFields::parse(&body);
     caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
-    state.admit(&caller, team, crate::fair_share::WriteKind::Read)?;
     let up_to: u64 = form.value("up_to").trim().parse().map_err(|_| {
         RequestError::InvalidFields(vec![("up_to".to_owned(), "not a whole number".to_owned())])
     })?;
-    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
-    let newest = state
-        .team_plan(team)
-        .map(|team_plan| received_messages(&snapshot, team, team_plan, Lang::En))
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|message| message.get("seq").and_then(|value| value.as_u64()))
-        .max()
-        .unwrap_or_default();
-    let up_to = up_to.min(newest);
-    if up_to > exercise::messages_read_up_to(&snapshot, team) {
-        state
-            .store()
-            .append(
-                state.session(),
-                Some(team),
-                EventKind::MessagesRead { up_to_seq: up_to },
-                &format!("team:{team}"),
-            )
-            .await?;
-    }
+    actions::mark_messages_read(&state, &caller, team, up_to).await?;
     Ok(redirect("/team#messages"))
 }
 
