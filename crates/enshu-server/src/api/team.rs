@@ -207,9 +207,37 @@ pub(crate) struct ReportRequest {
     fields: BTreeMap<String, Value>,
 }
 
+/// A report's receipt: its fields in the form's field order, labelled in
+/// the caller's language, and what happens next (`receipt`), as the
+/// receipt page shows them.
+fn receipt_json(
+    state: &AppState,
+    snapshot: &exercise::Snapshot,
+    team: u32,
+    lang: Lang,
+    report: &enshu_store::Event,
+) -> Value {
+    let EventKind::ReportSubmitted { form, fields } = &report.kind else {
+        return Value::Null;
+    };
+    let scenario = state.scenario();
+    let definition = exercise::form(scenario, form);
+    let rows = fields
+        .as_object()
+        .map(|fields| crate::receipt::rows(lang, definition, fields))
+        .unwrap_or_default();
+    let next = definition.map(|definition| {
+        crate::receipt::next_steps(lang, scenario, definition, |next| {
+            crate::receipt::open_report_deadline(scenario, snapshot, team, next)
+        })
+    });
+    json!({"fields": rows, "next": next})
+}
+
 pub(crate) async fn submit_report(
     State(state): State<AppState>,
     caller: Caller,
+    lang: Lang,
     headers: HeaderMap,
     Json(request): Json<ReportRequest>,
 ) -> Result<impl IntoResponse, RequestError> {
@@ -221,9 +249,12 @@ pub(crate) async fn submit_report(
         .map(|(name, value)| (name, RawField::Json(value)))
         .collect();
     let seq = actions::submit_report(&state, &caller, team, &request.form, &raw).await?;
+    let report = actions::team_report(&state, team, seq).await?;
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    let receipt = receipt_json(&state, &snapshot, team, lang, &report);
     Ok((
         StatusCode::CREATED,
-        Json(json!({"seq": seq, "form": request.form})),
+        Json(json!({"seq": seq, "form": request.form, "receipt": receipt})),
     ))
 }
 
@@ -248,12 +279,15 @@ pub(crate) async fn reports(
 pub(crate) async fn report(
     State(state): State<AppState>,
     caller: Caller,
+    lang: Lang,
     Path(seq): Path<u64>,
 ) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     let report = actions::team_report(&state, team, seq).await?;
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    let receipt = receipt_json(&state, &snapshot, team, lang, &report);
     Ok(Json(
-        json!({"seq": report.seq, "at_ms": report.at_ms, "report": report.kind}),
+        json!({"seq": report.seq, "at_ms": report.at_ms, "report": report.kind, "receipt": receipt}),
     ))
 }
 
