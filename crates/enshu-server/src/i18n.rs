@@ -269,7 +269,7 @@ catalogue! {
     ReportingDone => ("確報の提出をもって、この事案の報告は完了です。", "With the final report, reporting on this incident is complete."),
     NextReportDue => ("「{f}」の期限", "\u{201c}{f}\u{201d} is due at"),
     WriteNextReport => ("「{f}」を書く", "Fill in \u{201c}{f}\u{201d}"),
-    SubmittedFields => ("提出した内容（様式の順）", "What you sent (in the form's order)"),
+    SubmittedFields => ("提出された内容（様式の順）", "As submitted, in the form's order"),
     WhatNext => ("講師が採点します。結果は採点後に目標の表に表示されます。", "An instructor grades it; the result appears in the objectives table once graded."),
     AnswerWasCorrect => ("正解です", "Correct"),
     AnswerWasWrong => ("不正解です。もう一度考えてみましょう", "Not correct; think again"),
