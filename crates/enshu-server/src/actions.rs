@@ -499,3 +499,37 @@ pub(crate) fn blocked_addresses(snapshot: &exercise::Snapshot, team: u32) -> Vec
     }
     blocked
 }
+
+/// Marks the team's messages read up to the one of seq `up_to` (a
+/// `messages_read` event, so the mark holds for every member of the team),
+/// never past the newest message it was sent; nothing is recorded when the
+/// mark would not move. Returns how far the messages are read now.
+pub(crate) async fn mark_messages_read(
+    state: &AppState,
+    caller: &Caller,
+    team: u32,
+    up_to: u64,
+) -> Result<u64, RequestError> {
+    state.admit(caller, team, WriteKind::Read)?;
+    let team_plan = state.team_plan(team).ok_or(RequestError::NotFound)?;
+    let snapshot = exercise::load_snapshot(state, Some(team)).await?;
+    let newest =
+        crate::api::team::received_messages(&snapshot, team, team_plan, crate::i18n::Lang::En)
+            .iter()
+            .filter_map(|message| message.get("seq").and_then(Value::as_u64))
+            .max()
+            .unwrap_or_default();
+    let up_to = up_to.min(newest);
+    let read_up_to = exercise::messages_read_up_to(&snapshot, team);
+    if up_to <= read_up_to {
+        return Ok(read_up_to);
+    }
+    state
+        .append(
+            Some(team),
+            EventKind::MessagesRead { up_to_seq: up_to },
+            &caller.actor(),
+        )
+        .await?;
+    Ok(up_to)
+}

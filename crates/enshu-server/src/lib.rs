@@ -74,6 +74,7 @@ mod live;
 mod metrics;
 mod network_map;
 mod pages;
+mod receipt;
 mod refusal_log;
 mod request_log;
 mod router;

@@ -72,6 +72,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/team/submissions", get(api::team::submissions))
         .route("/api/team/hints", post(api::team::hint))
         .route("/api/team/firewall", post(api::team::firewall))
+        .route("/api/team/messages/read", post(api::team::messages_read))
         .route("/api/team/timeline", get(api::team::timeline))
         // Live updates (both roles, filtered).
         .route("/events", get(live::events))

@@ -597,7 +597,8 @@ async fn the_after_action_review_times_each_inject_from_its_fire_against_the_ses
 }
 
 #[tokio::test]
-async fn messages_come_first_marked_unread_until_the_team_marks_them_read() {
+async fn messages_come_first_marked_unread_until_the_team_marks_them_read_in_the_page_and_the_api()
+{
     let server = TestServer::start().await;
     exercise_under_way(&server).await;
     let (_, html) = page(&server, &team_token(1), "ja", "/team").await;
@@ -630,6 +631,55 @@ async fn messages_come_first_marked_unread_until_the_team_marks_them_read() {
     );
     let (_, other) = page(&server, &team_token(2), "en", "/team").await;
     assert!(other.contains("(1 unread)") && other.contains("Mark as read"));
+    // The JSON API says the same, and marks read the same way.
+    let overview = |team: u32| {
+        let server = &server;
+        async move {
+            server
+                .client
+                .get(server.url("/api/team"))
+                .bearer_auth(team_token(team))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let unread_flags = |overview: &Value| -> Vec<bool> {
+        overview["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|message| message["unread"].as_bool().expect("an unread flag"))
+            .collect()
+    };
+    let read = overview(1).await;
+    assert_eq!(unread_flags(&read), [false], "{read}");
+    assert_eq!(read["unread_messages"], 0);
+    let unread = overview(2).await;
+    assert_eq!(unread_flags(&unread), [true], "{unread}");
+    assert_eq!(unread["unread_messages"], 1);
+    let team_2_message = unread["messages"][0]["seq"].as_u64().unwrap();
+    let marked = server
+        .client
+        .post(server.url("/api/team/messages/read"))
+        .bearer_auth(team_token(2))
+        .json(&json!({"up_to": team_2_message}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(marked.status(), 200);
+    assert_eq!(
+        marked.json::<Value>().await.unwrap()["messages_read_up_to"],
+        team_2_message
+    );
+    let now_read = overview(2).await;
+    assert_eq!(unread_flags(&now_read), [false], "{now_read}");
+    assert_eq!(now_read["unread_messages"], 0);
+    let (_, other) = page(&server, &team_token(2), "en", "/team").await;
+    assert!(!other.contains("unread-mark"), "read in the portal too");
     // Marking again, or past the newest message, adds nothing to the log.
     for up_to in [up_to.as_str(), "999999"] {
         server
@@ -646,16 +696,27 @@ async fn messages_come_first_marked_unread_until_the_team_marks_them_read() {
         .events(server.session, enshu_store::EventQuery::default())
         .await
         .unwrap();
-    let marks: Vec<&EventKind> = events
+    let marks: Vec<(Option<u32>, &EventKind)> = events
         .iter()
         .filter(|event| matches!(event.kind, EventKind::MessagesRead { .. }))
-        .map(|event| &event.kind)
+        .map(|event| (event.team, &event.kind))
         .collect();
     assert_eq!(
         marks,
-        [&EventKind::MessagesRead {
-            up_to_seq: up_to.parse().unwrap()
-        }]
+        [
+            (
+                Some(1),
+                &EventKind::MessagesRead {
+                    up_to_seq: up_to.parse().unwrap()
+                }
+            ),
+            (
+                Some(2),
+                &EventKind::MessagesRead {
+                    up_to_seq: team_2_message
+                }
+            )
+        ]
     );
     server.stop().await;
 }
@@ -703,5 +764,224 @@ async fn the_portal_draws_the_teams_own_network_with_its_flows_in_words() {
     let other = network_card(&other);
     assert!(other.contains(&pc01(1)), "team 2 sees its own addresses");
     assert!(!other.contains(&pc01(0)), "and not team 1's");
+    server.stop().await;
+}
+
+/// The `data-field` names of a receipt's rows, in the page's order.
+fn receipt_fields(html: &str) -> Vec<String> {
+    html.split(r#"<tr data-field=""#)
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn report_receipts_list_the_fields_in_the_forms_order_and_say_what_comes_next() {
+    let server = TestServer::start_scenario(
+        "emotet-beta.yaml",
+        include_str!("../../../scenarios/emotet-beta.yaml"),
+        1,
+    )
+    .await;
+    server.start_clock().await;
+    server.fire("soc-alert", "lgwan").await;
+    let form_order = |form: &str| -> Vec<String> {
+        server
+            .state
+            .scenario()
+            .forms
+            .iter()
+            .find(|candidate| candidate.id == form)
+            .unwrap()
+            .fields
+            .iter()
+            .map(|field| field.name.clone())
+            .collect()
+    };
+    // Each report sent through the portal's form with its fields in reverse.
+    let send = |form: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let server = &server;
+        async move {
+            let mut reversed = fields;
+            reversed.reverse();
+            let sent = server
+                .client
+                .post(server.url(&format!("/team/forms/{form}")))
+                .bearer_auth(team_token(1))
+                .form(&reversed)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(sent.status(), 303, "{form}: {}", sent.text().await.unwrap());
+            sent.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    let first = send(
+        "first-report",
+        vec![
+            ("recipients", "ciso"),
+            ("recipients", "prefecture"),
+            ("reporter", "情報政策課 山田 内線1234"),
+            ("noticed_at", "2026-12-01T10:15"),
+            ("trigger", "soc_alert"),
+            ("category", "malware"),
+            ("affected_hosts", "inet/pc-net02"),
+            ("affected_segments", "inet"),
+            ("personal_data", "false"),
+            ("actions", "10:20 端末のC2通信をルータで遮断"),
+            ("status", "調査中"),
+        ],
+    )
+    .await;
+    let (_, ja) = page(&server, &team_token(1), "ja", &first).await;
+    let expected: Vec<String> = form_order("first-report")
+        .into_iter()
+        .filter(|name| !["occurred_at", "services_down"].contains(&name.as_str()))
+        .collect();
+    assert_eq!(receipt_fields(&ja), expected, "in the form's order (ja)");
+    let labels_at: Vec<usize> = [
+        "報告先",
+        "報告者・連絡先",
+        "覚知日時",
+        "検知の契機",
+        "事象の分類",
+    ]
+    .iter()
+    .map(|label| ja.find(&format!("<th>{label}</th>")).expect(label))
+    .collect();
+    assert!(labels_at.is_sorted(), "labels in the form's order");
+    for said in [
+        "報告書を受け付けました",
+        "講師が採点します",
+        "次は続報です",
+        "「続報」の期限: <span class=\"offset\">経過 1:3",
+        r#"<a href="/team/forms/follow-up-report">「続報」を書く</a>"#,
+        "マルウェア感染",
+        "最高情報セキュリティ責任者, 都道府県",
+    ] {
+        assert!(ja.contains(said), "the 第一報's receipt says {said}: {ja}");
+    }
+    let (_, en) = page(&server, &team_token(1), "en", &first).await;
+    assert_eq!(receipt_fields(&en), expected, "in the form's order (en)");
+    for said in [
+        "<th>Recipients</th>",
+        "An instructor grades it",
+        "Next comes the follow-up",
+        "“Follow-up report” is due at",
+        "Malware infection",
+    ] {
+        assert!(
+            en.contains(said),
+            "the first report's receipt says {said}: {en}"
+        );
+    }
+
+    let follow_up = send(
+        "follow-up-report",
+        vec![
+            ("category", "malware"),
+            ("cause", "添付ファイルのマクロ"),
+            ("intrusion_method", "メール"),
+            ("iocs", "c2 のアドレス"),
+            ("ppc_report_required", "false"),
+            ("actions", "端末を隔離"),
+        ],
+    )
+    .await;
+    let (_, ja) = page(&server, &team_token(1), "ja", &follow_up).await;
+    assert_eq!(
+        receipt_fields(&ja),
+        [
+            "category",
+            "cause",
+            "intrusion_method",
+            "iocs",
+            "ppc_report_required",
+            "actions"
+        ]
+    );
+    for said in [
+        "続報は何度でも提出できます",
+        "「確報」で確報を提出してください",
+    ] {
+        assert!(ja.contains(said), "the 続報's receipt says {said}: {ja}");
+    }
+    let (_, en) = page(&server, &team_token(1), "en", &follow_up).await;
+    assert!(
+        en.contains("you may send another follow-up")
+            && en.contains("send the final report with “Final report”"),
+        "{en}"
+    );
+
+    let final_report = send(
+        "final-report",
+        vec![
+            ("summary", "職員PCがマルウェアに感染した"),
+            ("secondary_damage", "なし"),
+            ("public_notice", "ホームページで公表"),
+            ("recurrence_prevention", "マクロの無効化"),
+        ],
+    )
+    .await;
+    let (_, ja) = page(&server, &team_token(1), "ja", &final_report).await;
+    assert_eq!(
+        receipt_fields(&ja),
+        [
+            "summary",
+            "secondary_damage",
+            "public_notice",
+            "recurrence_prevention"
+        ]
+    );
+    assert!(ja.contains("この事案の報告は完了です"), "{ja}");
+    assert!(!ja.contains("/team/forms/"), "nothing more to write: {ja}");
+    let (_, en) = page(&server, &team_token(1), "en", &final_report).await;
+    assert!(
+        en.contains("reporting on this incident is complete"),
+        "{en}"
+    );
+
+    // The JSON API's receipt: the same rows in the same order, the same steps.
+    let sent = server
+        .client
+        .post(server.url("/api/team/reports"))
+        .bearer_auth(team_token(1))
+        .header("accept-language", "ja")
+        .json(&json!({"form": "follow-up-report", "fields": {
+            "actions": "端末を隔離", "category": "malware", "cause": "マクロ",
+            "intrusion_method": "メール", "iocs": "なし", "ppc_report_required": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    let receipt = sent.json::<Value>().await.unwrap()["receipt"].clone();
+    let names: Vec<&str> = receipt["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "category",
+            "cause",
+            "intrusion_method",
+            "iocs",
+            "ppc_report_required",
+            "actions"
+        ]
+    );
+    assert_eq!(receipt["fields"][0]["label"], "事象の分類");
+    assert_eq!(receipt["fields"][4]["value"], "はい");
+    assert_eq!(receipt["next"]["next_form"]["id"], "final-report");
+    assert!(
+        receipt["next"]["sentences"][1]
+            .as_str()
+            .unwrap()
+            .contains("続報は何度でも"),
+        "{receipt}"
+    );
     server.stop().await;
 }

@@ -1,6 +1,7 @@
 //! The portal and the instructor pages in headless Chromium, at 1400 px and
-//! 390 px, in Japanese and English: nothing scrolls sideways, the clock
-//! and the countdowns tick, the team page updates without a reload.
+//! 390 px, in Japanese and English: nothing scrolls sideways, no English
+//! in the Japanese pages as rendered, the clock and the countdowns tick,
+//! the team page updates without a reload.
 //! Screenshots land in `target/screenshots/` for a person to look at.
 //! Fails (never skips) when Chromium cannot start.
 
@@ -85,6 +86,18 @@ async fn assert_fits(devtools: &mut chromium::DevTools, what: &str) {
     );
 }
 
+/// No English in a Japanese page as Chromium renders it (after app.js
+/// drew the clock and the countdowns), beyond the scenario author's words.
+async fn assert_no_english(devtools: &mut chromium::DevTools, what: &str) {
+    let allowed = support::author_words();
+    let text = devtools.evaluate("document.body.innerText").await;
+    let leaks: Vec<String> = support::ascii_words(text.as_str().unwrap_or_default())
+        .into_iter()
+        .filter(|word| !allowed.contains(word))
+        .collect();
+    assert!(leaks.is_empty(), "English in {what}: {leaks:?}");
+}
+
 #[tokio::test]
 async fn portal_and_instructor_pages_read_well_at_both_widths_in_both_languages() {
     let server = TestServer::start().await;
@@ -116,6 +129,9 @@ async fn portal_and_instructor_pages_read_well_at_both_widths_in_both_languages(
             if width == 390 {
                 assert_fits(devtools, &format!("/team in {lang}")).await;
             }
+            if lang == "ja" {
+                assert_no_english(devtools, &format!("/team at {width} px")).await;
+            }
             devtools.screenshot(&format!("portal-{lang}-{width}")).await;
         }
         browser
@@ -132,6 +148,9 @@ async fn portal_and_instructor_pages_read_well_at_both_widths_in_both_languages(
                 devtools.open(&server.url(path)).await;
                 if width == 390 && path != "/" {
                     assert_fits(devtools, &format!("{path} in {lang}")).await;
+                }
+                if lang == "ja" {
+                    assert_no_english(devtools, &format!("{path} at {width} px")).await;
                 }
                 devtools.screenshot(&format!("{name}-{lang}-{width}")).await;
             }

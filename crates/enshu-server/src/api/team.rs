@@ -102,6 +102,10 @@ pub(crate) fn team_overview_json(
     let messages: Vec<Value> = team_plan
         .map(|team_plan| received_messages(snapshot, team, team_plan, lang))
         .unwrap_or_default();
+    let unread_messages = messages
+        .iter()
+        .filter(|message| message["unread"] == json!(true))
+        .count();
     // The team's own network map, as handed out at the start of an
     // exercise: every host of its own range with its address, never the
     // attacker's infrastructure (internet segments), which is what its
@@ -133,18 +137,23 @@ pub(crate) fn team_overview_json(
         "total": team_score.map(|score| exercise::team_visible_total(score, &awaiting_grading)),
         "objectives": objectives,
         "messages": messages,
+        "unread_messages": unread_messages,
+        "messages_read_up_to": exercise::messages_read_up_to(snapshot, team),
         "forms": forms,
         "hosts": hosts,
     })
 }
 
-/// Message injects fired for the team, oldest first.
+/// Message injects fired for the team, oldest first, each `unread` until
+/// the team marked the messages read up to it (`messages_read`), as the
+/// portal marks them.
 pub(crate) fn received_messages(
     snapshot: &exercise::Snapshot,
     team: u32,
     team_plan: &enshu_scenario::plan::TeamPlan,
     lang: Lang,
 ) -> Vec<Value> {
+    let read_up_to = exercise::messages_read_up_to(snapshot, team);
     let mut seen = Vec::new();
     snapshot
         .team_events(team)
@@ -163,6 +172,7 @@ pub(crate) fn received_messages(
                     "from": lang.pick(&message.from),
                     "subject": lang.pick(&message.subject),
                     "body": lang.pick(&message.body),
+                    "unread": event.seq > read_up_to,
                 }))
             }
             _ => None,
@@ -197,9 +207,37 @@ pub(crate) struct ReportRequest {
     fields: BTreeMap<String, Value>,
 }
 
+/// A report's receipt: its fields in the form's field order, labelled in
+/// the caller's language, and what happens next (`receipt`), as the
+/// receipt page shows them.
+fn receipt_json(
+    state: &AppState,
+    snapshot: &exercise::Snapshot,
+    team: u32,
+    lang: Lang,
+    report: &enshu_store::Event,
+) -> Value {
+    let EventKind::ReportSubmitted { form, fields } = &report.kind else {
+        return Value::Null;
+    };
+    let scenario = state.scenario();
+    let definition = exercise::form(scenario, form);
+    let rows = fields
+        .as_object()
+        .map(|fields| crate::receipt::rows(lang, definition, fields))
+        .unwrap_or_default();
+    let next = definition.map(|definition| {
+        crate::receipt::next_steps(lang, scenario, definition, |next| {
+            crate::receipt::open_report_deadline(scenario, snapshot, team, next)
+        })
+    });
+    json!({"fields": rows, "next": next})
+}
+
 pub(crate) async fn submit_report(
     State(state): State<AppState>,
     caller: Caller,
+    lang: Lang,
     headers: HeaderMap,
     Json(request): Json<ReportRequest>,
 ) -> Result<impl IntoResponse, RequestError> {
@@ -211,9 +249,12 @@ pub(crate) async fn submit_report(
         .map(|(name, value)| (name, RawField::Json(value)))
         .collect();
     let seq = actions::submit_report(&state, &caller, team, &request.form, &raw).await?;
+    let report = actions::team_report(&state, team, seq).await?;
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    let receipt = receipt_json(&state, &snapshot, team, lang, &report);
     Ok((
         StatusCode::CREATED,
-        Json(json!({"seq": seq, "form": request.form})),
+        Json(json!({"seq": seq, "form": request.form, "receipt": receipt})),
     ))
 }
 
@@ -238,12 +279,15 @@ pub(crate) async fn reports(
 pub(crate) async fn report(
     State(state): State<AppState>,
     caller: Caller,
+    lang: Lang,
     Path(seq): Path<u64>,
 ) -> Result<Json<Value>, RequestError> {
     let team = caller.require_team()?;
     let report = actions::team_report(&state, team, seq).await?;
+    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
+    let receipt = receipt_json(&state, &snapshot, team, lang, &report);
     Ok(Json(
-        json!({"seq": report.seq, "at_ms": report.at_ms, "report": report.kind}),
+        json!({"seq": report.seq, "at_ms": report.at_ms, "report": report.kind, "receipt": receipt}),
     ))
 }
 
@@ -337,6 +381,26 @@ pub(crate) async fn firewall(
     Ok(Json(
         json!({"seq": event.seq, "action": request.action, "address": address.to_string()}),
     ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct MessagesReadRequest {
+    /// The `seq` of the newest message read.
+    up_to: u64,
+}
+
+/// Marks the team's messages read up to the one of seq `up_to`, as the
+/// portal's button does; answers how far they are read now.
+pub(crate) async fn messages_read(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(request): Json<MessagesReadRequest>,
+) -> Result<Json<Value>, RequestError> {
+    let team = caller.require_team()?;
+    caller.check_csrf(&state, &headers, None)?;
+    let read_up_to = actions::mark_messages_read(&state, &caller, team, request.up_to).await?;
+    Ok(Json(json!({"messages_read_up_to": read_up_to})))
 }
 
 pub(crate) async fn timeline(

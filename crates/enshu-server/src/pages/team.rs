@@ -126,17 +126,14 @@ fn portal_body(
         .team_plan(team)
         .map(|team_plan| received_messages(snapshot, team, team_plan, lang))
         .unwrap_or_default();
-    let read_up_to = exercise::messages_read_up_to(snapshot, team);
     let seq_of = |message: &serde_json::Value| {
         message
             .get("seq")
             .and_then(|value| value.as_u64())
             .unwrap_or_default()
     };
-    let unread = messages
-        .iter()
-        .filter(|message| seq_of(message) > read_up_to)
-        .count();
+    let is_unread = |message: &serde_json::Value| message["unread"] == serde_json::json!(true);
+    let unread = messages.iter().filter(|message| is_unread(message)).count();
     let newest = messages.iter().map(seq_of).max().unwrap_or_default();
     let _ = write!(
         html,
@@ -171,7 +168,7 @@ fn portal_body(
                     .unwrap_or_default(),
             )
         };
-        let is_unread = seq_of(message) > read_up_to;
+        let is_unread = is_unread(message);
         let _ = write!(
             html,
             r#"<article class="message{}"><header>{}<strong>{}</strong> · {}: {} · {}</header><pre>{}</pre></article>"#,
@@ -545,31 +542,10 @@ pub(crate) async fn messages_read(
     let team = caller.require_team()?;
     let form = FormFields::parse(&body);
     caller.check_csrf(&state, &headers, form.get(CSRF_FIELD))?;
-    state.admit(&caller, team, crate::fair_share::WriteKind::Read)?;
     let up_to: u64 = form.value("up_to").trim().parse().map_err(|_| {
         RequestError::InvalidFields(vec![("up_to".to_owned(), "not a whole number".to_owned())])
     })?;
-    let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
-    let newest = state
-        .team_plan(team)
-        .map(|team_plan| received_messages(&snapshot, team, team_plan, Lang::En))
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|message| message.get("seq").and_then(|value| value.as_u64()))
-        .max()
-        .unwrap_or_default();
-    let up_to = up_to.min(newest);
-    if up_to > exercise::messages_read_up_to(&snapshot, team) {
-        state
-            .store()
-            .append(
-                state.session(),
-                Some(team),
-                EventKind::MessagesRead { up_to_seq: up_to },
-                &format!("team:{team}"),
-            )
-            .await?;
-    }
+    actions::mark_messages_read(&state, &caller, team, up_to).await?;
     Ok(redirect("/team#messages"))
 }
 
@@ -930,10 +906,42 @@ pub(crate) async fn report(
     let report = actions::team_report(&state, team, seq).await?;
     let snapshot = exercise::load_snapshot(&state, Some(team)).await?;
     let csrf = caller.csrf_token(&state);
+    let scenario = state.scenario();
+    let next = match &report.kind {
+        EventKind::ReportSubmitted { form, .. } => exercise::form(scenario, form).map(|form| {
+            crate::receipt::next_steps(lang, scenario, form, |next| {
+                crate::receipt::open_report_deadline(scenario, &snapshot, team, next)
+            })
+        }),
+        _ => None,
+    };
+    let mut next_html = String::new();
+    if let Some(next) = &next {
+        next_html.push_str(r#"<div class="feedback right" role="status" id="what-next">"#);
+        for sentence in &next.sentences {
+            let _ = write!(next_html, "<p>{}</p>", escape(sentence));
+        }
+        if let Some(form) = &next.next_form {
+            if let Some(deadline) = form.deadline_exercise_ms {
+                let _ = write!(
+                    next_html,
+                    "<p>{}: {}</p>",
+                    escape(&lang.t(Msg::NextReportDue).replace("{f}", &form.title)),
+                    offset(lang, Some(deadline))
+                );
+            }
+            let _ = write!(
+                next_html,
+                r#"<p><a href="/team/forms/{}">{}</a></p>"#,
+                url_encode(&form.id),
+                escape(&lang.t(Msg::WriteNextReport).replace("{f}", &form.title))
+            );
+        }
+        next_html.push_str("</div>");
+    }
     let body = format!(
-        r#"<section class="card"><h1>{}</h1><p class="feedback right" role="status">{}</p>{}<p><a href="/team">{}</a></p></section>"#,
+        r#"<section class="card"><h1>{}</h1>{next_html}{}<p><a href="/team">{}</a></p></section>"#,
         lang.t(Msg::ReportReceived),
-        lang.t(Msg::WhatNext),
         report_table(&state, lang, &report),
         lang.t(Msg::Back)
     );
@@ -952,73 +960,32 @@ pub(crate) async fn report(
 }
 
 /// A submitted report's fields as a table in its form's field order,
-/// labelled from the form, choice options by their labels.
+/// labelled from the form, choice options by their labels
+/// (`receipt::rows`).
 pub(crate) fn report_table(state: &AppState, lang: Lang, report: &enshu_store::Event) -> String {
     let EventKind::ReportSubmitted { form, fields } = &report.kind else {
         return String::new();
     };
     let scenario = state.scenario();
     let zone = &state.options().time_zone;
-    let form_definition = exercise::form(scenario, form);
     let mut html = format!(
-        r#"<h2>{}</h2><p>{}: {} <small>({})</small></p><table class="report">"#,
+        r#"<h2>{}</h2><p>{}: {} <small>({})</small></p><table class="report"><caption>{}</caption>"#,
         escape(&describe::report_name(lang, scenario, form, report.seq)),
         lang.t(Msg::SubmittedAt),
         zone.wall_clock(report.at_ms),
         escape(zone.name()),
+        lang.t(Msg::SubmittedFields),
     );
-    let Some(fields) = fields.as_object() else {
-        html.push_str("</table>");
-        return html;
-    };
-    // The form's order first, then anything the form no longer names.
-    let mut names: Vec<&str> = form_definition
-        .map(|definition| {
-            definition
-                .fields
-                .iter()
-                .map(|field| field.name.as_str())
-                .filter(|name| fields.contains_key(*name))
-                .collect()
-        })
-        .unwrap_or_default();
-    for name in fields.keys() {
-        if !names.contains(&name.as_str()) {
-            names.push(name);
+    if let Some(fields) = fields.as_object() {
+        for row in crate::receipt::rows(lang, exercise::form(scenario, form), fields) {
+            let _ = write!(
+                html,
+                r#"<tr data-field="{}"><th>{}</th><td><pre>{}</pre></td></tr>"#,
+                escape(&row.name),
+                escape(&row.label),
+                escape(&row.value)
+            );
         }
-    }
-    for name in names {
-        let value = &fields[name];
-        let field = form_definition
-            .and_then(|definition| definition.fields.iter().find(|field| field.name == name));
-        let label = field.map_or(name, |field| lang.pick(&field.label));
-        let is_choice = field.is_some_and(|field| {
-            matches!(field.field_type, FieldType::Choice | FieldType::MultiChoice)
-        });
-        let shown = |text: &str| -> String {
-            if is_choice {
-                crate::i18n::option_label(lang, text).to_owned()
-            } else {
-                text.to_owned()
-            }
-        };
-        let text = match value {
-            serde_json::Value::String(text) => shown(text),
-            serde_json::Value::Bool(true) => lang.t(Msg::Yes).to_owned(),
-            serde_json::Value::Bool(false) => lang.t(Msg::No).to_owned(),
-            serde_json::Value::Array(items) => items
-                .iter()
-                .map(|item| item.as_str().map_or(item.to_string(), shown))
-                .collect::<Vec<_>>()
-                .join(", "),
-            other => other.to_string(),
-        };
-        let _ = write!(
-            html,
-            "<tr><th>{}</th><td><pre>{}</pre></td></tr>",
-            escape(label),
-            escape(&text)
-        );
     }
     html.push_str("</table>");
     html
