@@ -83,6 +83,23 @@ pub trait TerminalControl: Send + Sync {
 /// A runtime that opens terminals.
 pub trait Terminals: Send + Sync {
     fn open(&self, request: TerminalRequest) -> BoxFuture<'_, Result<OpenTerminal>>;
+
+    /// A TCP connection to `address`, opened from inside `container`'s own
+    /// network (as a program there would open it): the SSH bastion's
+    /// `ssh -J` to the hosts the team may log in to. A runtime that cannot
+    /// refuses, the default.
+    fn connect(
+        &self,
+        container: &str,
+        address: std::net::SocketAddrV4,
+    ) -> BoxFuture<'_, Result<tokio::net::TcpStream>> {
+        let error = crate::BackendError::Runtime {
+            action: "connecting from",
+            name: container.to_owned(),
+            message: format!("this runtime opens no connection to {address}"),
+        };
+        Box::pin(async move { Err(error) })
+    }
 }
 
 /// What [`EchoTerminals`] saw, for assertions.

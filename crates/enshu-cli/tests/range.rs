@@ -429,24 +429,32 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
         .status
         .success()
     );
-    let base_port = 20_000 + (std::process::id() % 20_000) as u16;
-    let mut access = Command::new(env!("CARGO_BIN_EXE_enshu"))
-        .args([
-            "access",
-            "--session",
-            name,
-            "--bind",
-            "127.0.0.1",
-            "--base-port",
-            &base_port.to_string(),
-            "--output",
-            "json",
-        ])
+    // The ways in are the bastion's doors, opened by `serve`.
+    let port = 20_000 + (std::process::id() % 10_000) as u16 * 2;
+    let base_port = port + 1;
+    let mut server = Command::new(env!("CARGO_BIN_EXE_enshu"))
+        .args(["serve", "--session", name])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--access-bind", "127.0.0.1"])
+        .args(["--access-base-port", &base_port.to_string()])
         .env("ENSHU_LOG", "info")
         .env("ENSHU_STATE_DIR", state_dir())
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", base_port + 1)).is_err() {
+        assert!(
+            server.try_wait().unwrap().is_none(),
+            "enshu serve exited before opening the ways in"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "enshu serve did not open port {}",
+            base_port + 1
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     struct KillOnDrop(std::process::Child);
     impl Drop for KillOnDrop {
         fn drop(&mut self) {
@@ -454,13 +462,24 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
             let _ = self.0.wait();
         }
     }
-    let stdout = access.stdout.take().unwrap();
-    let _access = KillOnDrop(access);
-    let entries: serde_json::Value = serde_json::Deserializer::from_reader(stdout)
-        .into_iter()
-        .next()
-        .unwrap()
-        .unwrap();
+    let _server = KillOnDrop(server);
+    let credentials = enshu(&[
+        "credentials",
+        "--session",
+        name,
+        "--base-port",
+        &base_port.to_string(),
+        "--output",
+        "json",
+    ]);
+    assert!(credentials.status.success());
+    let credentials: serde_json::Value = serde_json::from_slice(&credentials.stdout).unwrap();
+    let entries = credentials["teams"].clone();
+    assert_eq!(entries[0]["ssh_port"], base_port);
+    assert_eq!(
+        entries[0]["host_keys"][0]["host"], "bastion",
+        "the way in's first host key is the bastion's"
+    );
     let password = |team: usize| entries[team]["password"].as_str().unwrap().to_string();
     // sshd may still be starting right after `up`: retry while the
     // connection itself fails, never on a refused password.
@@ -684,6 +703,25 @@ fn emotet_beta_is_entered_through_the_analyst_workstation_and_goes_away() {
         "exec 3<>/dev/tcp/10.213.20.20/22 && head -c 8 <&3",
     );
     assert_eq!(String::from_utf8_lossy(&banner.stdout), "SSH-2.0-");
+
+    // `ssh -J` through the bastion: the syslog host, as `logs`, with the
+    // same password (the bastion opens the connection from the workstation).
+    let jump = format!(
+        "ProxyCommand=ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+         -o LogLevel=ERROR -p {access_port} -W %h:%p {user}@127.0.0.1"
+    );
+    let onward = ssh_with_password(
+        ("logs", "10.213.20.20", 22),
+        password,
+        &["-o", &jump],
+        "hostname",
+    );
+    assert!(
+        onward.status.success(),
+        "{}",
+        String::from_utf8_lossy(&onward.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&onward.stdout), "log01\n");
 
     drop(server);
     assert!(enshu(&["down", "--session", name]).status.success());

@@ -71,6 +71,15 @@ impl TerminalControl for DockerTerminal {
 }
 
 impl Terminals for DockerBackend {
+    fn connect(
+        &self,
+        container: &str,
+        address: std::net::SocketAddrV4,
+    ) -> BoxFuture<'_, Result<tokio::net::TcpStream>> {
+        let container = container.to_owned();
+        Box::pin(async move { self.connect_from_inside(&container, address).await })
+    }
+
     fn open(&self, request: TerminalRequest) -> BoxFuture<'_, Result<OpenTerminal>> {
         Box::pin(async move {
             let name = request.container.as_str();

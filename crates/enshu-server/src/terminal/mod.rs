@@ -30,7 +30,7 @@
 //!   and the recordings API.
 
 pub(crate) mod assets;
-mod commands;
+pub(crate) mod commands;
 pub(crate) mod pages;
 mod recording;
 pub(crate) mod socket;
@@ -113,6 +113,8 @@ pub(crate) enum EndReason {
     /// Its client did not come back within the grace period.
     Abandoned,
     ShuttingDown,
+    /// Its SSH client went away (an SSH session cannot come back).
+    Disconnected,
 }
 
 impl EndReason {
@@ -122,6 +124,92 @@ impl EndReason {
             EndReason::Idle => "idle",
             EndReason::Abandoned => "abandoned",
             EndReason::ShuttingDown => "shutdown",
+            EndReason::Disconnected => "disconnected",
+        }
+    }
+}
+
+/// What a terminal runs, and for which way in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Launch {
+    /// The portal's web terminal: a login shell.
+    WebShell,
+    /// An SSH client's login shell on its own pty (`term` from its
+    /// pty-req); the shell's exit status is reported to the client.
+    SshShell { term: String },
+    /// An SSH client's command (`ssh host COMMAND`). `raw` when the
+    /// client asked for no pty: the TTY is then set to pass bytes as they
+    /// are (no echo, no CR added, no signals from keys; lines still end at
+    /// newline and Ctrl-D ends the input). The command's exit status is
+    /// reported.
+    SshExec { command: String, raw: bool },
+}
+
+/// Printed by an SSH terminal's wrapper once its TTY is set up: input
+/// waits for it, so none is echoed before `stty -echo` ran.
+pub(crate) const READY_MARKER: &[u8] = b"\x1b]enshu;ready\x07";
+/// Printed by an SSH terminal's wrapper when its program exited:
+/// `ESC ] enshu;exit;STATUS BEL`, an operating-system command a terminal
+/// shows nothing for.
+pub(crate) const EXIT_MARKER_START: &[u8] = b"\x1b]enshu;exit;";
+
+impl Launch {
+    /// The program and environment of the exec, as the runtime gets them.
+    /// Values are arguments of a fixed script, never spliced into it.
+    pub(crate) fn command_and_env(&self) -> (Vec<String>, Vec<String>) {
+        let locale = ["LANG=C.UTF-8".to_owned(), "LC_ALL=C.UTF-8".to_owned()];
+        let script = |text: &str| vec!["sh".to_owned(), "-c".to_owned(), text.to_owned()];
+        match self {
+            Launch::WebShell => (
+                script(r#"cd "$HOME" 2>/dev/null; exec bash -l"#),
+                [vec!["TERM=xterm-256color".to_owned()], locale.to_vec()].concat(),
+            ),
+            Launch::SshShell { term } => {
+                let term = if !term.is_empty()
+                    && term.len() <= 64
+                    && term
+                        .bytes()
+                        .all(|byte| byte.is_ascii_alphanumeric() || b"-_.+".contains(&byte))
+                {
+                    term.as_str()
+                } else {
+                    "xterm-256color"
+                };
+                (
+                    script(
+                        r#"cd "$HOME" 2>/dev/null; bash -l; printf '\033]enshu;exit;%d\007' "$?""#,
+                    ),
+                    [vec![format!("TERM={term}")], locale.to_vec()].concat(),
+                )
+            }
+            Launch::SshExec { command, raw } => {
+                let mut argv = if *raw {
+                    script(concat!(
+                        "stty -echo -opost -icrnl -isig -ixon -iexten 2>/dev/null; ",
+                        r#"printf '\033]enshu;ready\007'; cd "$HOME" 2>/dev/null; "#,
+                        r#"bash -c "$1"; printf '\033]enshu;exit;%d\007' "$?""#,
+                    ))
+                } else {
+                    script(concat!(
+                        r#"cd "$HOME" 2>/dev/null; "#,
+                        r#"bash -c "$1"; printf '\033]enshu;exit;%d\007' "$?""#,
+                    ))
+                };
+                argv.extend(["enshu-exec".to_owned(), command.clone()]);
+                let term = if *raw {
+                    "TERM=dumb"
+                } else {
+                    "TERM=xterm-256color"
+                };
+                (argv, [vec![term.to_owned()], locale.to_vec()].concat())
+            }
+        }
+    }
+
+    fn way_in(&self) -> &'static str {
+        match self {
+            Launch::WebShell => "web",
+            Launch::SshShell { .. } | Launch::SshExec { .. } => "ssh",
         }
     }
 }
@@ -132,10 +220,16 @@ pub(crate) struct LiveTerminal {
     pub team: u32,
     pub host: String,
     pub started_at_ms: i64,
+    /// `web` or `ssh`.
+    pub way_in: &'static str,
     input: mpsc::Sender<Vec<u8>>,
     control: Box<dyn TerminalControl>,
     /// Every chunk of output, to each attached client.
     output: broadcast::Sender<Arc<[u8]>>,
+    /// The SSH client's own copy of the output, with backpressure (a
+    /// broadcast drops what a slow reader missed; an SSH command's output
+    /// must arrive whole).
+    primary: Mutex<Option<mpsc::Sender<Arc<[u8]>>>>,
     scrollback: Mutex<VecDeque<u8>>,
     scrollback_limit: usize,
     /// Bumped at each attach of a writer, so an older socket knows it was
@@ -165,6 +259,14 @@ impl LiveTerminal {
     pub fn subscribe_with_scrollback(&self) -> (broadcast::Receiver<Arc<[u8]>>, Vec<u8>) {
         let kept = self.scrollback.lock().expect("scrollback lock");
         (self.output.subscribe(), kept.iter().copied().collect())
+    }
+
+    /// Keys typed that are no command line (an SSH command's input):
+    /// recorded and passed on.
+    pub async fn input_only(&self, bytes: Vec<u8>) {
+        self.touch();
+        self.recording.lock().expect("recording lock").input(&bytes);
+        let _ = self.input.send(bytes).await;
     }
 
     pub fn ended(&self) -> watch::Receiver<Option<EndReason>> {
@@ -232,7 +334,7 @@ impl LiveTerminal {
 
 /// Every open terminal of the session.
 pub(crate) struct Hub {
-    backend: Arc<dyn Terminals>,
+    pub(crate) backend: Arc<dyn Terminals>,
     recordings: PathBuf,
     pub options: TerminalOptions,
     pub assets: XtermAssets,
@@ -249,6 +351,9 @@ pub(crate) struct RecordingEntry {
     pub bytes: u64,
     pub live: bool,
     pub host: Option<String>,
+    /// `web` or `ssh`, while live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub way_in: Option<&'static str>,
 }
 
 impl Hub {
@@ -289,6 +394,24 @@ impl Hub {
         team: u32,
         size: TerminalSize,
     ) -> Result<Arc<LiveTerminal>, OpenError> {
+        let (terminal, _) = self
+            .open_launch(state, team, size, Launch::WebShell)
+            .await?;
+        Ok(terminal)
+    }
+
+    /// A new terminal running `launch` on team `team`'s way-in host: the
+    /// web terminal's and the SSH bastion's, under the same bounds. An SSH
+    /// launch also gets every chunk of output, in order and whole, from
+    /// the first one on: the pump waits for that reader (a broadcast drops
+    /// what a slow reader missed), and closes it when the terminal ended.
+    pub async fn open_launch(
+        self: &Arc<Self>,
+        state: &AppState,
+        team: u32,
+        size: TerminalSize,
+        launch: Launch,
+    ) -> Result<(Arc<LiveTerminal>, Option<mpsc::Receiver<Arc<[u8]>>>), OpenError> {
         if *state.shutdown_receiver().borrow() {
             return Err(OpenError::ShuttingDown);
         }
@@ -300,19 +423,12 @@ impl Hub {
         // cannot pass the bound together.
         let id = crate::state::random_hex()[..24].to_owned();
         let opening = self.reserve(team)?;
+        let (command, env) = launch.command_and_env();
         let request = TerminalRequest {
             container: way_in.container.clone(),
             user: way_in.user.clone(),
-            command: vec![
-                "sh".into(),
-                "-c".into(),
-                r#"cd "$HOME" 2>/dev/null; exec bash -l"#.into(),
-            ],
-            env: vec![
-                "TERM=xterm-256color".into(),
-                "LANG=C.UTF-8".into(),
-                "LC_ALL=C.UTF-8".into(),
-            ],
+            command,
+            env,
             size,
         };
         let started_at_ms = now_ms();
@@ -321,7 +437,11 @@ impl Hub {
         let header = recording::Header {
             size,
             timestamp: started_at_ms / 1000,
-            title: format!("team {team} · {} · {id}", way_in.hostname),
+            title: format!(
+                "team {team} · {} · {} · {id}",
+                way_in.hostname,
+                launch.way_in()
+            ),
         };
         let recording = recording::Recording::create(
             &recording_path,
@@ -336,6 +456,12 @@ impl Hub {
             }
         };
         let (output, _) = broadcast::channel(256);
+        let (primary, primary_output) = if launch.way_in() == "ssh" {
+            let (sender, receiver) = mpsc::channel(64);
+            (Some(sender), Some(receiver))
+        } else {
+            (None, None)
+        };
         let (writer, _) = watch::channel(0);
         let (ended, _) = watch::channel(None);
         let (stop, stop_requested) = watch::channel(None);
@@ -344,9 +470,11 @@ impl Hub {
             team,
             host: way_in.hostname.clone(),
             started_at_ms,
+            way_in: launch.way_in(),
             input: opened.input,
             control: opened.control,
             output,
+            primary: Mutex::new(primary),
             scrollback: Mutex::new(VecDeque::new()),
             scrollback_limit: self.options.scrollback_bytes,
             writer,
@@ -363,14 +491,14 @@ impl Hub {
             .expect("terminals lock")
             .insert(id.clone(), terminal.clone());
         drop(opening);
-        tracing::info!(team, terminal = %id, host = %way_in.hostname, "web terminal opened");
+        tracing::info!(team, terminal = %id, host = %way_in.hostname, way_in = launch.way_in(), "terminal opened");
         tokio::spawn(pump(
             self.clone(),
             terminal.clone(),
             opened.output,
             stop_requested,
         ));
-        Ok(terminal)
+        Ok((terminal, primary_output))
     }
 
     /// A place among the team's terminals while one opens (counted with
@@ -502,6 +630,7 @@ impl Hub {
                     bytes: file.metadata().map_or(0, |metadata| metadata.len()),
                     live: live_terminal.is_some(),
                     host: live_terminal.map(|terminal| terminal.host.clone()),
+                    way_in: live_terminal.map(|terminal| terminal.way_in),
                 });
             }
         }
@@ -569,11 +698,20 @@ async fn pump(
                 terminal.touch();
                 terminal.recording.lock().expect("recording lock").output(&chunk);
                 terminal.lines.lock().expect("lines lock").shown(&chunk);
-                let mut kept = terminal.scrollback.lock().expect("scrollback lock");
-                kept.extend(chunk.iter().copied());
-                let excess = kept.len().saturating_sub(terminal.scrollback_limit);
-                kept.drain(..excess);
-                let _ = terminal.output.send(Arc::from(chunk));
+                let chunk: Arc<[u8]> = Arc::from(chunk);
+                {
+                    let mut kept = terminal.scrollback.lock().expect("scrollback lock");
+                    kept.extend(chunk.iter().copied());
+                    let excess = kept.len().saturating_sub(terminal.scrollback_limit);
+                    kept.drain(..excess);
+                    let _ = terminal.output.send(chunk.clone());
+                }
+                let primary = terminal.primary.lock().expect("primary lock").clone();
+                if let Some(primary) = primary
+                    && primary.send(chunk).await.is_err()
+                {
+                    terminal.primary.lock().expect("primary lock").take();
+                }
             }
             _ = idle_check.tick() => {
                 let idle = terminal.last_activity.lock().expect("activity lock").elapsed();
@@ -608,6 +746,8 @@ async fn pump(
         .lock()
         .expect("terminals lock")
         .remove(&terminal.id);
+    // Its SSH reader has had every chunk: closed, so it sees the end.
+    terminal.primary.lock().expect("primary lock").take();
     terminal.ended.send_replace(Some(reason));
-    tracing::info!(team = terminal.team, terminal = %terminal.id, reason = reason.code(), processes_ended = left, "web terminal ended");
+    tracing::info!(team = terminal.team, terminal = %terminal.id, reason = reason.code(), processes_ended = left, "terminal ended");
 }
