@@ -308,3 +308,129 @@ async fn ssh_terminals_count_among_the_teams_terminals() {
     bastion.task.await.unwrap();
     bastion.server.stop().await;
 }
+
+/// What a command's channel said until it closed: stdout, stderr, status.
+struct Finished {
+    stdout: String,
+    stderr: String,
+    exit_status: Option<u32>,
+}
+
+/// Reads `channel` until the bastion closes it, failing after 10 s (a
+/// command whose end of input never reached it hangs here).
+async fn until_closed(channel: &mut russh::Channel<russh::client::Msg>) -> Finished {
+    let (mut stdout, mut stderr, mut exit_status) = (Vec::new(), Vec::new(), None);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, channel.wait()).await {
+            Ok(Some(ChannelMsg::Data { data })) => stdout.extend_from_slice(&data),
+            Ok(Some(ChannelMsg::ExtendedData { data, ext: 1 })) => {
+                stderr.extend_from_slice(&data)
+            }
+            Ok(Some(ChannelMsg::ExitStatus { exit_status: status })) => {
+                exit_status = Some(status)
+            }
+            Ok(Some(ChannelMsg::Close)) | Ok(None) => break,
+            Ok(Some(_)) => {}
+            Err(_) => panic!(
+                "the command did not end within 10 s; stdout so far {:?}, stderr {:?}",
+                String::from_utf8_lossy(&stdout),
+                String::from_utf8_lossy(&stderr)
+            ),
+        }
+    }
+    Finished {
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        exit_status,
+    }
+}
+
+#[tokio::test]
+async fn a_command_without_a_pty_reads_its_input_to_the_end_and_reports_its_exit_status() {
+    let bastion = bastion(TerminalOptions::default()).await;
+    let user = bastion.server.state.plan().teams[0].way_in.user.clone();
+    let (handle, accepted) = connect(bastion.ports[0], &user, PASSWORDS[0]).await;
+    assert!(accepted);
+
+    // `ssh host cat <<EOF`: no pty, the input passes byte for byte (no
+    // echo, no CR added), the client's EOF ends the command, status 0.
+    let mut channel = handle.channel_open_session().await.unwrap();
+    channel.exec(true, "cat").await.unwrap();
+    let input = "print('日本語')\nline two\r\nno newline at the end";
+    channel.data(input.as_bytes()).await.unwrap();
+    channel.eof().await.unwrap();
+    let finished = until_closed(&mut channel).await;
+    assert_eq!(finished.stdout, input);
+    assert_eq!(finished.stderr, "");
+    assert_eq!(finished.exit_status, Some(0));
+    let opened = bastion.echo.record().opened;
+    assert!(!opened[0].tty, "a command without a pty got a TTY");
+    assert!(
+        !opened[0].env.iter().any(|pair| pair.starts_with("TERM=")),
+        "{:?}",
+        opened[0].env
+    );
+
+    // A failing command's status and its stderr reach the client apart.
+    let mut channel = handle.channel_open_session().await.unwrap();
+    channel.exec(true, "no-such-tool --flag").await.unwrap();
+    let _ = channel.eof().await;
+    let finished = until_closed(&mut channel).await;
+    assert_eq!(finished.stdout, "");
+    assert!(finished.stderr.contains("command not found"), "{}", finished.stderr);
+    assert_eq!(finished.exit_status, Some(127));
+    let mut channel = handle.channel_open_session().await.unwrap();
+    channel.exec(true, "exit 3").await.unwrap();
+    let finished = until_closed(&mut channel).await;
+    assert_eq!(finished.exit_status, Some(3));
+
+    // Each command line is on team 1's timeline, and the first one's
+    // recording holds what passed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let first_terminal = loop {
+        let events = bastion
+            .server
+            .store
+            .events(bastion.server.session, EventQuery::default())
+            .await
+            .unwrap();
+        let commands: Vec<_> = events
+            .iter()
+            .filter_map(|event| match &event.kind {
+                EventKind::TerminalCommand {
+                    command, terminal, ..
+                } if event.team == Some(1) => Some((command.as_str(), terminal.clone())),
+                _ => None,
+            })
+            .collect();
+        let lines: Vec<_> = commands.iter().map(|(command, _)| *command).collect();
+        if lines == ["cat", "no-such-tool --flag", "exit 3"] {
+            break commands[0].1.clone();
+        }
+        assert!(Instant::now() < deadline, "commands logged: {lines:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let recording = bastion
+        .server
+        .client
+        .get(bastion.server.url(&format!(
+            "/api/instructor/terminals/{first_terminal}/recording"
+        )))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(recording.contains("line two"), "{recording}");
+    // Nothing of them stays running.
+    let echo = bastion.echo.clone();
+    wait_until("every command ended", || echo.running() == 0).await;
+
+    let _ = bastion.stop.send(());
+    bastion.task.await.unwrap();
+    bastion.server.stop().await;
+}

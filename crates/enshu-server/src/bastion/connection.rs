@@ -1,30 +1,33 @@
 //! One SSH client's connection: authentication, its session channels (a
 //! shell or a command each, on the way-in host through the terminal hub)
 //! and its `ssh -J` channels.
+//!
+//! A channel with a pty-req runs on a TTY (resized with the client's
+//! window, exit status from the wrapper's marker); one without runs on
+//! pipes, as OpenSSH's sshd does: stdout as channel data, stderr as
+//! extended data, the client's EOF closing the command's stdin, and the
+//! runtime's exit status as `exit-status`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use enshu_backend::terminal::TerminalSize;
+use enshu_backend::terminal::{OutputStream, TerminalSize};
 use russh::server::{Auth, ChannelOpenHandle, Handle, Msg, Session};
 use russh::{Channel, ChannelId, ChannelOpenFailure};
-use tokio::sync::mpsc;
 
 use super::Door;
 use super::output::OutputFilter;
 use crate::fair_share::WayInPermit;
 use crate::state::AppState;
-use crate::terminal::commands::{CommandLine, MAX_COMMAND_CHARS};
-use crate::terminal::{EndReason, Hub, Launch, LiveTerminal, OpenError};
+use crate::terminal::commands::{CommandLine, MAX_COMMAND_CHARS, PipedLines};
+use crate::terminal::{EndReason, Hub, Launch, LiveTerminal, OpenError, PrimaryOutput};
 
 /// Session channels one connection may hold (its terminals count among
 /// the team's as well).
 const SESSIONS_PER_CONNECTION: usize = 4;
 /// `ssh -J` channels one connection may hold.
 const FORWARDS_PER_CONNECTION: usize = 8;
-/// Input a raw command's client may send before its TTY is set up.
-const HELD_INPUT_LIMIT: usize = 1 << 20;
 
 pub(crate) struct Connection {
     state: AppState,
@@ -46,11 +49,17 @@ struct SessionChannel {
 
 struct Running {
     terminal: Arc<LiveTerminal>,
-    /// A command without a pty: its input passes as it is, not as keys.
-    raw: bool,
-    /// Input held until the command's TTY is set up; `None` once passed.
-    held: Arc<tokio::sync::Mutex<Option<Vec<u8>>>>,
-    last_input: Option<u8>,
+    input: Input,
+}
+
+/// How a session's input is read for command lines.
+enum Input {
+    /// Keys on a TTY: the line tracker's rules.
+    Keys,
+    /// A command on pipes: its input is data, its command line was logged.
+    Data,
+    /// A shell on pipes (`ssh -T`): each line sent is a command.
+    Lines(PipedLines),
 }
 
 impl Connection {
@@ -95,7 +104,12 @@ impl Connection {
             .as_ref()
             .map(|(_, size)| *size)
             .unwrap_or_default();
-        let raw = matches!(launch, Launch::SshExec { raw: true, .. });
+        let tty = launch.tty();
+        let input = match &launch {
+            _ if tty => Input::Keys,
+            Launch::SshPipedShell => Input::Lines(PipedLines::default()),
+            _ => Input::Data,
+        };
         let exec_line = match &launch {
             Launch::SshExec { command, .. } => Some(command.clone()),
             _ => None,
@@ -140,21 +154,9 @@ impl Connection {
                 self.hub.log_command(&self.state, &terminal, line).await;
             }
         }
-        let held = Arc::new(tokio::sync::Mutex::new(raw.then(Vec::new)));
-        tracing::info!(team = self.door.team, peer = %self.peer, terminal = %terminal.id, raw, "ssh terminal opened");
-        tokio::spawn(forward(
-            session.handle(),
-            channel,
-            terminal.clone(),
-            output,
-            raw.then(|| held.clone()),
-        ));
-        entry.running = Some(Running {
-            terminal,
-            raw,
-            held,
-            last_input: None,
-        });
+        tracing::info!(team = self.door.team, peer = %self.peer, terminal = %terminal.id, tty, "ssh terminal opened");
+        tokio::spawn(forward(session.handle(), channel, terminal.clone(), output));
+        entry.running = Some(Running { terminal, input });
         Ok(())
     }
 }
@@ -170,54 +172,41 @@ impl Drop for Connection {
     }
 }
 
-/// Passes input to a raw command, or holds it while its TTY is being set up.
-async fn pass_input(
-    held: &tokio::sync::Mutex<Option<Vec<u8>>>,
-    terminal: &LiveTerminal,
-    bytes: Vec<u8>,
-) {
-    let mut held = held.lock().await;
-    match held.as_mut() {
-        Some(buffer) if buffer.len() + bytes.len() <= HELD_INPUT_LIMIT => buffer.extend(bytes),
-        Some(_) => {
-            tracing::warn!(terminal = %terminal.id, "ssh input before the terminal was ready was over the limit and dropped")
-        }
-        None => terminal.input_only(bytes).await,
-    }
-}
-
-/// Every chunk of the terminal's output to the client's channel, without
-/// the wrapper's markers; at the end its exit status, EOF and close.
+/// Every chunk of the terminal's output to the client's channel (on a
+/// TTY without the wrapper's markers; on pipes as it is, stderr as
+/// extended data); at the end its exit status, EOF and close.
 async fn forward(
     handle: Handle,
     channel: ChannelId,
     terminal: Arc<LiveTerminal>,
-    mut output: mpsc::Receiver<Arc<[u8]>>,
-    held: Option<Arc<tokio::sync::Mutex<Option<Vec<u8>>>>>,
+    mut output: PrimaryOutput,
 ) {
-    let mut filter = OutputFilter::new(held.is_some());
-    while let Some(chunk) = output.recv().await {
-        let was_ready = filter.ready();
-        let shown = filter.feed(&chunk);
-        if !was_ready
-            && filter.ready()
-            && let Some(held) = &held
-        {
-            let mut held = held.lock().await;
-            if let Some(bytes) = held.take()
-                && !bytes.is_empty()
-            {
-                terminal.input_only(bytes).await;
+    let mut filter = terminal.tty.then(OutputFilter::new);
+    while let Some((stream, chunk)) = output.recv().await {
+        let sent = match (&mut filter, stream) {
+            (Some(filter), _) => {
+                let shown = filter.feed(&chunk);
+                if shown.is_empty() {
+                    continue;
+                }
+                handle.data(channel, shown).await.map_err(drop)
             }
-        }
-        if !shown.is_empty() && handle.data(channel, shown).await.is_err() {
+            (None, OutputStream::Stdout) => handle.data(channel, chunk.to_vec()).await.map_err(drop),
+            (None, OutputStream::Stderr) => handle
+                .extended_data(channel, 1, chunk.to_vec())
+                .await
+                .map_err(drop),
+        };
+        if sent.is_err() {
             terminal.request_end(EndReason::Disconnected);
             return;
         }
     }
-    let rest = filter.finish();
-    if !rest.is_empty() {
-        let _ = handle.data(channel, rest).await;
+    if let Some(filter) = &mut filter {
+        let rest = filter.finish();
+        if !rest.is_empty() {
+            let _ = handle.data(channel, rest).await;
+        }
     }
     // The pump closes the output just before it says why the terminal ended.
     let mut ended = terminal.ended();
@@ -244,8 +233,14 @@ async fn forward(
             .extended_data(channel, 1, notice.as_bytes().to_vec())
             .await;
     }
+    let status = match &filter {
+        Some(filter) => filter.exit_status(),
+        None => terminal
+            .exit_status()
+            .and_then(|status| u32::try_from(status).ok()),
+    };
     let _ = handle
-        .exit_status_request(channel, filter.exit_status().unwrap_or(255))
+        .exit_status_request(channel, status.unwrap_or(255))
         .await;
     let _ = handle.eof(channel).await;
     let _ = handle.close(channel).await;
@@ -370,7 +365,7 @@ impl russh::server::Handler for Connection {
             if let Some((_, pty_size)) = &mut entry.pty {
                 *pty_size = size;
             }
-            if let Some(running) = &entry.running {
+            if let Some(running) = entry.running.as_ref().filter(|running| running.terminal.tty) {
                 running.terminal.resize(size).await;
             }
         }
@@ -389,10 +384,7 @@ impl russh::server::Handler for Connection {
         {
             Some((term, _)) => Launch::SshShell { term: term.clone() },
             // `ssh -T`: commands read from the client's input, no prompts.
-            None => Launch::SshExec {
-                command: "cat | bash -l".to_owned(),
-                raw: true,
-            },
+            None => Launch::SshPipedShell,
         };
         self.start(channel, launch, session).await
     }
@@ -403,12 +395,12 @@ impl russh::server::Handler for Connection {
         data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let raw = self
+        let pty = self
             .sessions
             .get(&channel)
-            .is_some_and(|entry| entry.pty.is_none());
+            .is_some_and(|entry| entry.pty.is_some());
         let command = String::from_utf8_lossy(data).into_owned();
-        self.start(channel, Launch::SshExec { command, raw }, session)
+        self.start(channel, Launch::SshExec { command, pty }, session)
             .await
     }
 
@@ -436,17 +428,22 @@ impl russh::server::Handler for Connection {
         else {
             return Ok(());
         };
-        if let Some(&last) = data.last() {
-            running.last_input = Some(last);
-        }
-        if running.raw {
-            pass_input(&running.held, &running.terminal, data.to_vec()).await;
-        } else {
-            for line in running.terminal.typed(data.to_vec()).await {
-                self.hub
-                    .log_command(&self.state, &running.terminal, line)
-                    .await;
+        let lines = match &mut running.input {
+            Input::Keys => running.terminal.typed(data.to_vec()).await,
+            Input::Data => {
+                running.terminal.input_only(data.to_vec()).await;
+                Vec::new()
             }
+            Input::Lines(piped) => {
+                let lines = piped.sent(data);
+                running.terminal.input_only(data.to_vec()).await;
+                lines
+            }
+        };
+        for line in lines {
+            self.hub
+                .log_command(&self.state, &running.terminal, line)
+                .await;
         }
         Ok(())
     }
@@ -456,20 +453,24 @@ impl russh::server::Handler for Connection {
         channel: ChannelId,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        // The client's input ended: a raw command reads end of file (one
-        // Ctrl-D at the start of a line; two after a partial one).
-        if let Some(running) = self
+        // The client's input ended: on pipes, so does the command's (a TTY
+        // has no end of input but the keys typed, as with OpenSSH).
+        let Some(running) = self
             .sessions
-            .get(&channel)
-            .and_then(|entry| entry.running.as_ref())
-            .filter(|running| running.raw)
+            .get_mut(&channel)
+            .and_then(|entry| entry.running.as_mut())
+            .filter(|running| !running.terminal.tty)
+        else {
+            return Ok(());
+        };
+        if let Input::Lines(piped) = &mut running.input
+            && let Some(line) = piped.finish()
         {
-            let end = match running.last_input {
-                None | Some(b'\n') => vec![0x04],
-                Some(_) => vec![0x04, 0x04],
-            };
-            pass_input(&running.held, &running.terminal, end).await;
+            self.hub
+                .log_command(&self.state, &running.terminal, line)
+                .await;
         }
+        running.terminal.close_input();
         Ok(())
     }
 

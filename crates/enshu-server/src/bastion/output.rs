@@ -1,37 +1,22 @@
-//! What an SSH client is shown of a terminal's output: the wrapper's
-//! markers (`terminal::READY_MARKER`, `terminal::EXIT_MARKER_START`) taken
-//! out, the exit status they carry kept. Pure, so the byte handling (a
-//! marker split across chunks, output before the TTY was set up) is tested
-//! without a container.
+//! What an SSH client is shown of a TTY terminal's output: the wrapper's
+//! exit marker (`terminal::EXIT_MARKER_START`) taken out, the exit status
+//! it carries kept. Pure, so the byte handling (a marker split across
+//! chunks, something that only looks like one) is tested without a
+//! container. A command on pipes has no wrapper: its output passes as it is.
 
-use crate::terminal::{EXIT_MARKER_START, READY_MARKER};
-
-/// Output before the ready marker that is waited for at most: past it the
-/// terminal is taken as ready (a wrapper that never printed it).
-const READY_WAIT_LIMIT: usize = 4096;
+use crate::terminal::EXIT_MARKER_START;
 /// Longest exit marker: the start, up to ten digits, BEL.
 const EXIT_MARKER_MAX: usize = 32;
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct OutputFilter {
-    waiting_for_ready: bool,
     pending: Vec<u8>,
     exit_status: Option<u32>,
 }
 
 impl OutputFilter {
-    /// `wait_for_ready`: the terminal's wrapper prints the ready marker
-    /// first (a raw SSH command); what comes before it is not shown.
-    pub fn new(wait_for_ready: bool) -> OutputFilter {
-        OutputFilter {
-            waiting_for_ready: wait_for_ready,
-            pending: Vec::new(),
-            exit_status: None,
-        }
-    }
-
-    pub fn ready(&self) -> bool {
-        !self.waiting_for_ready
+    pub fn new() -> OutputFilter {
+        OutputFilter::default()
     }
 
     /// The program's exit status, once its marker was seen.
@@ -42,16 +27,6 @@ impl OutputFilter {
     /// The bytes of `chunk` (and of earlier ones held back) to show now.
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
         self.pending.extend_from_slice(chunk);
-        if self.waiting_for_ready {
-            match find(&self.pending, READY_MARKER) {
-                Some(at) => {
-                    self.pending.drain(..at + READY_MARKER.len());
-                    self.waiting_for_ready = false;
-                }
-                None if self.pending.len() > READY_WAIT_LIMIT => self.waiting_for_ready = false,
-                None => return Vec::new(),
-            }
-        }
         let mut shown = Vec::with_capacity(self.pending.len());
         loop {
             let Some(start) = find(&self.pending, EXIT_MARKER_START) else {
@@ -85,9 +60,6 @@ impl OutputFilter {
 
     /// What is still held back, at the end.
     pub fn finish(&mut self) -> Vec<u8> {
-        if self.waiting_for_ready {
-            self.waiting_for_ready = false;
-        }
         std::mem::take(&mut self.pending)
     }
 }
@@ -120,24 +92,12 @@ mod tests {
     }
 
     #[test]
-    fn a_raw_command_shows_only_what_follows_the_ready_marker_and_keeps_its_status() {
-        let mut filter = OutputFilter::new(true);
-        assert!(filter.feed(b"motd noise").is_empty());
-        assert!(!filter.ready());
-        let shown = filter.feed(b"\x1b]enshu;ready\x07analyst\nanalyst\n\x1b]enshu;exit;0\x07");
-        assert!(filter.ready());
-        assert_eq!(shown, b"analyst\nanalyst\n");
-        assert_eq!(filter.exit_status(), Some(0));
-    }
-
-    #[test]
     fn markers_split_across_chunks_are_still_found() {
-        let mut filter = OutputFilter::new(true);
+        let mut filter = OutputFilter::new();
         let shown = feed_all(
             &mut filter,
             &[
-                b"\x1b]ensh",
-                b"u;ready\x07out",
+                b"out",
                 b"put\x1b",
                 b"]enshu;ex",
                 b"it;1",
@@ -150,8 +110,7 @@ mod tests {
 
     #[test]
     fn a_shell_shows_everything_but_the_exit_marker() {
-        let mut filter = OutputFilter::new(false);
-        assert!(filter.ready());
+        let mut filter = OutputFilter::new();
         let shown = feed_all(
             &mut filter,
             &[
@@ -165,18 +124,9 @@ mod tests {
 
     #[test]
     fn something_that_only_looks_like_a_marker_is_shown() {
-        let mut filter = OutputFilter::new(false);
+        let mut filter = OutputFilter::new();
         let shown = feed_all(&mut filter, &[b"a\x1b]enshu;exit;no\x07b\x1b]ens"]);
         assert_eq!(shown, b"a\x1b]enshu;exit;no\x07b\x1b]ens");
         assert_eq!(filter.exit_status(), None);
-    }
-
-    #[test]
-    fn a_wrapper_that_never_says_ready_is_shown_after_the_wait_limit() {
-        let mut filter = OutputFilter::new(true);
-        let noise = vec![b'x'; READY_WAIT_LIMIT + 1];
-        let shown = filter.feed(&noise);
-        assert!(filter.ready());
-        assert_eq!(shown.len(), noise.len());
     }
 }

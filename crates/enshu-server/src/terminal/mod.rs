@@ -41,7 +41,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use enshu_backend::terminal::{TerminalControl, TerminalRequest, TerminalSize, Terminals};
+use enshu_backend::terminal::{
+    OutputStream, TerminalControl, TerminalRequest, TerminalSize, Terminals,
+};
 use enshu_store::EventKind;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -137,17 +139,21 @@ pub(crate) enum Launch {
     /// An SSH client's login shell on its own pty (`term` from its
     /// pty-req); the shell's exit status is reported to the client.
     SshShell { term: String },
-    /// An SSH client's command (`ssh host COMMAND`). `raw` when the
-    /// client asked for no pty: the TTY is then set to pass bytes as they
-    /// are (no echo, no CR added, no signals from keys; lines still end at
-    /// newline and Ctrl-D ends the input). The command's exit status is
-    /// reported.
-    SshExec { command: String, raw: bool },
+    /// An SSH client's command (`ssh host COMMAND`), on a TTY when the
+    /// client asked for a pty (`ssh -t`). Without one it runs on pipes, as
+    /// OpenSSH's sshd runs it: input and output pass byte for byte, stderr
+    /// apart, the client's end of input is the command's (`python3 - <<EOF`
+    /// ends), and the exit status is the runtime's.
+    SshExec { command: String, pty: bool },
+    /// An SSH client's shell without a pty (`ssh -T host`): a login shell
+    /// reading its commands from the client's input, on pipes.
+    SshPipedShell,
 }
 
-/// Printed by an SSH terminal's wrapper once its TTY is set up: input
-/// waits for it, so none is echoed before `stty -echo` ran.
-pub(crate) const READY_MARKER: &[u8] = b"\x1b]enshu;ready\x07";
+/// The script an SSH command without a pty runs: the command line is an
+/// argument, never spliced into it.
+const PIPED_EXEC_SCRIPT: &str = r#"cd "$HOME" 2>/dev/null; exec bash -c "$1""#;
+
 /// Printed by an SSH terminal's wrapper when its program exited:
 /// `ESC ] enshu;exit;STATUS BEL`, an operating-system command a terminal
 /// shows nothing for.
@@ -182,37 +188,52 @@ impl Launch {
                     [vec![format!("TERM={term}")], locale.to_vec()].concat(),
                 )
             }
-            Launch::SshExec { command, raw } => {
-                let mut argv = if *raw {
-                    script(concat!(
-                        "stty -echo -opost -icrnl -isig -ixon -iexten 2>/dev/null; ",
-                        r#"printf '\033]enshu;ready\007'; cd "$HOME" 2>/dev/null; "#,
-                        r#"bash -c "$1"; printf '\033]enshu;exit;%d\007' "$?""#,
-                    ))
-                } else {
-                    script(concat!(
-                        r#"cd "$HOME" 2>/dev/null; "#,
-                        r#"bash -c "$1"; printf '\033]enshu;exit;%d\007' "$?""#,
-                    ))
-                };
+            Launch::SshExec { command, pty: true } => {
+                let mut argv = script(concat!(
+                    r#"cd "$HOME" 2>/dev/null; "#,
+                    r#"bash -c "$1"; printf '\033]enshu;exit;%d\007' "$?""#,
+                ));
                 argv.extend(["enshu-exec".to_owned(), command.clone()]);
-                let term = if *raw {
-                    "TERM=dumb"
-                } else {
-                    "TERM=xterm-256color"
-                };
-                (argv, [vec![term.to_owned()], locale.to_vec()].concat())
+                (
+                    argv,
+                    [vec!["TERM=xterm-256color".to_owned()], locale.to_vec()].concat(),
+                )
             }
+            Launch::SshExec {
+                command,
+                pty: false,
+            } => {
+                let mut argv = script(PIPED_EXEC_SCRIPT);
+                argv.extend(["enshu-exec".to_owned(), command.clone()]);
+                (argv, locale.to_vec())
+            }
+            Launch::SshPipedShell => (
+                script(r#"cd "$HOME" 2>/dev/null; exec bash -l"#),
+                locale.to_vec(),
+            ),
         }
     }
 
     fn way_in(&self) -> &'static str {
         match self {
             Launch::WebShell => "web",
-            Launch::SshShell { .. } | Launch::SshExec { .. } => "ssh",
+            Launch::SshShell { .. } | Launch::SshExec { .. } | Launch::SshPipedShell => "ssh",
+        }
+    }
+
+    /// Whether the program gets a TTY (else pipes).
+    pub(crate) fn tty(&self) -> bool {
+        match self {
+            Launch::WebShell | Launch::SshShell { .. } => true,
+            Launch::SshExec { pty, .. } => *pty,
+            Launch::SshPipedShell => false,
         }
     }
 }
+
+/// What an SSH client is sent of a terminal: every chunk of output, whole
+/// and in order, with the stream that wrote it.
+pub(crate) type PrimaryOutput = mpsc::Receiver<(OutputStream, Arc<[u8]>)>;
 
 /// One open terminal.
 pub(crate) struct LiveTerminal {
@@ -222,14 +243,19 @@ pub(crate) struct LiveTerminal {
     pub started_at_ms: i64,
     /// `web` or `ssh`.
     pub way_in: &'static str,
-    input: mpsc::Sender<Vec<u8>>,
+    /// A TTY, or pipes (an SSH command without a pty).
+    pub tty: bool,
+    /// `None` once the input was closed (end of file for a command on pipes).
+    input: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
     control: Box<dyn TerminalControl>,
     /// Every chunk of output, to each attached client.
     output: broadcast::Sender<Arc<[u8]>>,
     /// The SSH client's own copy of the output, with backpressure (a
     /// broadcast drops what a slow reader missed; an SSH command's output
     /// must arrive whole).
-    primary: Mutex<Option<mpsc::Sender<Arc<[u8]>>>>,
+    primary: Mutex<Option<mpsc::Sender<(OutputStream, Arc<[u8]>)>>>,
+    /// The program's exit status, as the runtime knew it when it ended.
+    exit_status: Mutex<Option<i64>>,
     scrollback: Mutex<VecDeque<u8>>,
     scrollback_limit: usize,
     /// Bumped at each attach of a writer, so an older socket knows it was
@@ -266,7 +292,25 @@ impl LiveTerminal {
     pub async fn input_only(&self, bytes: Vec<u8>) {
         self.touch();
         self.recording.lock().expect("recording lock").input(&bytes);
-        let _ = self.input.send(bytes).await;
+        self.send_input(bytes).await;
+    }
+
+    async fn send_input(&self, bytes: Vec<u8>) {
+        let input = self.input.lock().expect("input lock").clone();
+        if let Some(input) = input {
+            let _ = input.send(bytes).await;
+        }
+    }
+
+    /// The client's input ended: a command on pipes reads end of file once
+    /// what was sent before has been written.
+    pub fn close_input(&self) {
+        self.input.lock().expect("input lock").take();
+    }
+
+    /// The program's exit status, once ended (`None` if unknown or killed).
+    pub fn exit_status(&self) -> Option<i64> {
+        *self.exit_status.lock().expect("exit status lock")
     }
 
     pub fn ended(&self) -> watch::Receiver<Option<EndReason>> {
@@ -297,7 +341,7 @@ impl LiveTerminal {
         self.touch();
         self.recording.lock().expect("recording lock").input(&bytes);
         let lines = self.lines.lock().expect("lines lock").typed(&bytes);
-        let _ = self.input.send(bytes).await;
+        self.send_input(bytes).await;
         lines
     }
 
@@ -411,7 +455,7 @@ impl Hub {
         team: u32,
         size: TerminalSize,
         launch: Launch,
-    ) -> Result<(Arc<LiveTerminal>, Option<mpsc::Receiver<Arc<[u8]>>>), OpenError> {
+    ) -> Result<(Arc<LiveTerminal>, Option<PrimaryOutput>), OpenError> {
         if *state.shutdown_receiver().borrow() {
             return Err(OpenError::ShuttingDown);
         }
@@ -430,6 +474,7 @@ impl Hub {
             command,
             env,
             size,
+            tty: launch.tty(),
         };
         let started_at_ms = now_ms();
         let recording_path =
@@ -471,10 +516,12 @@ impl Hub {
             host: way_in.hostname.clone(),
             started_at_ms,
             way_in: launch.way_in(),
-            input: opened.input,
+            tty: launch.tty(),
+            input: Mutex::new(Some(opened.input)),
             control: opened.control,
             output,
             primary: Mutex::new(primary),
+            exit_status: Mutex::new(None),
             scrollback: Mutex::new(VecDeque::new()),
             scrollback_limit: self.options.scrollback_bytes,
             writer,
@@ -686,7 +733,7 @@ fn now_ms() -> i64 {
 async fn pump(
     hub: Arc<Hub>,
     terminal: Arc<LiveTerminal>,
-    mut output: mpsc::Receiver<Vec<u8>>,
+    mut output: mpsc::Receiver<(OutputStream, Vec<u8>)>,
     mut stop_requested: watch::Receiver<Option<EndReason>>,
 ) {
     let idle_timeout = hub.options.idle_timeout;
@@ -694,7 +741,7 @@ async fn pump(
     let reason = loop {
         tokio::select! {
             chunk = output.recv() => {
-                let Some(chunk) = chunk else { break EndReason::Exited };
+                let Some((stream, chunk)) = chunk else { break EndReason::Exited };
                 terminal.touch();
                 terminal.recording.lock().expect("recording lock").output(&chunk);
                 terminal.lines.lock().expect("lines lock").shown(&chunk);
@@ -708,7 +755,7 @@ async fn pump(
                 }
                 let primary = terminal.primary.lock().expect("primary lock").clone();
                 if let Some(primary) = primary
-                    && primary.send(chunk).await.is_err()
+                    && primary.send((stream, chunk)).await.is_err()
                 {
                     terminal.primary.lock().expect("primary lock").take();
                 }
@@ -728,6 +775,14 @@ async fn pump(
             }
         }
     };
+    if reason == EndReason::Exited {
+        match terminal.control.exit_status().await {
+            Ok(status) => *terminal.exit_status.lock().expect("exit status lock") = status,
+            Err(error) => {
+                tracing::debug!(terminal = %terminal.id, %error, "cannot read the exit status")
+            }
+        }
+    }
     // Whatever ended it, nothing of the terminal's session stays behind
     // (an exited shell may leave background jobs).
     let left = match terminal.control.end().await {
