@@ -17,6 +17,7 @@ TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c
 ## offline, starts a throwaway PostgreSQL, runs the whole suite.
 test: deps lint images
 	@python3 infra/check_lock.py
+	@bash tests/images_sources.sh
 	@set -euo pipefail; \
 	url=$$(bash infra/postgres.sh start "$(PG_DIR)" | tail -n 1); \
 	trap 'bash infra/postgres.sh stop "$(PG_DIR)" >/dev/null 2>&1 || true' EXIT; \

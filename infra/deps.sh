@@ -1,7 +1,22 @@
 #!/usr/bin/env bash
 # Install the Debian packages Enshu's build, images and tests need.
-# Idempotent; runs `apt-get update` only when something is missing.
+# and schemathesis (PyPI, for the API description's test) in a virtualenv
+# under ~/.cache/enshu. Idempotent; runs `apt-get update` only when
+# something is missing.
 set -euo pipefail
+
+# The schemathesis the API test (crates/enshu-server/tests/openapi.rs) runs.
+SCHEMATHESIS_VERSION=4.32.5
+schemathesis_home=${XDG_CACHE_HOME:-$HOME/.cache}/enshu/schemathesis
+install_schemathesis() {
+  if "$schemathesis_home/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    return
+  fi
+  echo "deps: installing schemathesis $SCHEMATHESIS_VERSION in $schemathesis_home"
+  rm -rf "$schemathesis_home"
+  python3 -m venv "$schemathesis_home"
+  "$schemathesis_home/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+}
 
 packages=(
   debootstrap      # builds the offline base image
@@ -18,6 +33,7 @@ packages=(
   fonts-noto-cjk   # Japanese text in that browser
   node-xterm       # xterm.js, which enshu serve bundles for the portal's web terminal
   shellcheck       # make lint checks every shell script
+  python3-venv     # the virtualenv schemathesis is installed in
 )
 
 missing=()
@@ -27,10 +43,16 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#packages[@]} Debian packages present"
+  install_schemathesis
   exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: installing Debian packages needs root: run \`sudo make deps\` once (missing: ${missing[*]})" >&2
+  exit 1
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: done"
+install_schemathesis

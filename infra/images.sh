@@ -5,6 +5,7 @@
 #
 # 1. debootstrap ONE Debian bookworm rootfs (minbase + every package in
 #    images/base/packages.txt) from the mirror apt is configured with,
+#    upgraded from the suite's -updates and -security archives,
 #    cache it as a tarball under $ENSHU_CACHE, `docker import` it as
 #    enshu/base:<hash12> (+ :latest).
 # 2. `docker build` each role image enshu/<role>:latest FROM that base.
@@ -14,6 +15,9 @@
 # Environment:
 #   ENSHU_CACHE          rootfs tarball cache   (default /var/cache/enshu)
 #   ENSHU_DEBIAN_MIRROR  Debian mirror URL      (default: parsed from apt sources)
+#   ENSHU_DEBIAN_SECURITY_MIRROR  the suite's security archive (default: the
+#                        host's `-security` source, else deb.debian.org);
+#                        `none` builds without security updates
 #   ENSHU_DEBIAN_SUITE   Debian suite           (default bookworm)
 #   ENSHU_IMAGE_TAG      role images' tag       (default latest; a checkout
 #                        built with the same variable runs these images)
@@ -31,32 +35,53 @@ die() { printf 'images.sh: error: %s\n' "$*" >&2; exit 1; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 
-# First "deb" URI for the main Debian archive (not -security) in apt's sources,
-# deb822 (*.sources) or one-line (sources.list, *.list) format.
-apt_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
+# The "deb" URIs of apt's sources, deb822 (*.sources) or one-line
+# (sources.list, *.list) format, as `URI SUITE` lines, under
+# ${ENSHU_APT_DIR:-/etc/apt} (a test points it elsewhere).
+apt_sources() {
+  local f apt=${ENSHU_APT_DIR:-/etc/apt}
+  for f in "$apt"/sources.list.d/*.sources; do
     [[ -r $f ]] || continue
-    awk -v suite="$SUITE" '
+    awk '
       BEGIN { RS = ""; FS = "\n" }
       {
         uri = ""; suites = ""; types = ""
         for (i = 1; i <= NF; i++) {
           if ($i ~ /^URIs:/)   { sub(/^URIs:[ \t]*/, "", $i);   split($i, u, /[ \t]+/); uri = u[1] }
-          if ($i ~ /^Suites:/) { sub(/^Suites:[ \t]*/, "", $i); suites = " " $i " " }
+          if ($i ~ /^Suites:/) { sub(/^Suites:[ \t]*/, "", $i); suites = $i }
           if ($i ~ /^Types:/)  { types = $i }
         }
-        if (types ~ /deb([ \t]|$)/ && suites ~ (" " suite " ") && uri != "") { print uri; exit }
+        if (types ~ /deb([ \t]|$)/ && uri != "") {
+          n = split(suites, s, /[ \t]+/)
+          for (j = 1; j <= n; j++) if (s[j] != "") print uri, s[j]
+        }
       }' "$f"
   done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  for f in "$apt"/sources.list "$apt"/sources.list.d/*.list; do
     [[ -r $f ]] || continue
-    awk -v suite="$SUITE" '
+    awk '
       $1 == "deb" {
         i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-        if ($(i + 1) == suite) { print $i; exit }
+        print $i, $(i + 1)
       }' "$f"
   done
+}
+
+# The main Debian archive to debootstrap $SUITE from: the host's source of
+# that suite, else (a Debian 13 host building bookworm images) the host's
+# main archive of any suite, which carries every suite.
+apt_mirror() {
+  local sources
+  sources=$(apt_sources)
+  awk -v suite="$SUITE" '$2 == suite { print $1; exit }' <<<"$sources" | grep . && return
+  awk '$2 !~ /-security$/ && $1 ~ /\/debian\/?$/ { print $1; exit }' <<<"$sources"
+}
+
+# The security archive: the host's (any suite's: one archive holds them all).
+apt_security_mirror() {
+  local found
+  found=$(apt_sources | awk '$2 ~ /-security$/ { print $1; exit }')
+  printf '%s\n' "${found:-http://deb.debian.org/debian-security}"
 }
 
 packages() { grep -v '^[[:space:]]*#' "$IMAGES/base/packages.txt" | awk 'NF { print $1 }'; }
@@ -71,8 +96,8 @@ ensure_debootstrap() {
 # Everything below is hashed into the base image's content hash (via
 # `declare -f`), so editing the rootfs recipe invalidates the cache while
 # editing the role-build part of this script does not.
-build_rootfs() { # <target dir> <mirror>
-  local target=$1 mirror=$2 include
+build_rootfs() { # <target dir> <mirror> <security mirror or none>
+  local target=$1 mirror=$2 security=$3 include
   include=$(packages | paste -sd, -)
   mkdir -p "$target/etc/dpkg/dpkg.cfg.d"
   # Honoured by the second stage (dpkg --install) and by any later dpkg run.
@@ -87,6 +112,23 @@ path-exclude=/usr/share/lintian/*
 NODOC
   DEBIAN_FRONTEND=noninteractive debootstrap --variant=minbase \
     --include="$include" "$SUITE" "$target" "$mirror"
+  # Containers have no init system: never let a postinst start a daemon.
+  printf '#!/bin/sh\nexit 101\n' >"$target/usr/sbin/policy-rc.d"
+  chmod 755 "$target/usr/sbin/policy-rc.d"
+  {
+    printf 'deb %s %s main\n' "$mirror" "$SUITE"
+    printf 'deb %s %s-updates main\n' "$mirror" "$SUITE"
+    [[ $security == none ]] || printf 'deb %s %s-security main\n' "$security" "$SUITE"
+  } >"$target/etc/apt/sources.list"
+  # The suite's point and security updates (debootstrap takes the release).
+  mount -t proc proc "$target/proc"
+  local upgraded=0
+  chroot "$target" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive chroot "$target" apt-get -y -qq \
+      -o Dpkg::Options::=--force-confold upgrade &&
+    chroot "$target" apt-get clean && upgraded=1
+  umount "$target/proc"
+  ((upgraded)) || return 1
   # The first stage extracts packages with tar, ignoring dpkg.cfg.d: sweep.
   find "$target/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete 2>/dev/null || true
   find "$target/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || true
@@ -98,10 +140,6 @@ NODOC
     "$target"/etc/ssh/ssh_host_*_key* "$target"/root/.bash_history
   # No image ships a machine identity; roles regenerate keys at start.
   : >"$target/etc/machine-id"
-  printf 'deb %s %s main\n' "$mirror" "$SUITE" >"$target/etc/apt/sources.list"
-  # Containers have no init system: never let a postinst start a daemon.
-  printf '#!/bin/sh\nexit 101\n' >"$target/usr/sbin/policy-rc.d"
-  chmod 755 "$target/usr/sbin/policy-rc.d"
 }
 
 # Metadata every role inherits, applied at `docker import` (each Dockerfile
@@ -115,7 +153,8 @@ BASE_CHANGES=(
 
 # Hash of the rootfs recipe: keys the cached tarball.
 rootfs_hash() {
-  { cat "$IMAGES/base/packages.txt"; printf '%s\n' "$SUITE"; declare -f build_rootfs; } \
+  { cat "$IMAGES/base/packages.txt"; printf '%s\n' "$SUITE"; declare -f build_rootfs
+    if [[ ${ENSHU_DEBIAN_SECURITY_MIRROR:-} == none ]]; then echo "no security updates"; fi; } \
     | sha256sum | cut -c1-64
 }
 
@@ -140,7 +179,7 @@ label_of() { # <image> -> enshu.content-hash label or empty
 }
 
 ensure_base() {
-  local hash rhash tag tarball t0 mirror tmp change changes=()
+  local hash rhash tag tarball t0 mirror security tmp change changes=()
   hash=$(base_hash); rhash=$(rootfs_hash); tag="enshu/base:${hash:0:12}"
   BASE_HASH=$hash BASE_TAG=$tag
   if [[ $(label_of "$tag") == "$hash" ]]; then
@@ -153,15 +192,16 @@ ensure_base() {
     ensure_debootstrap
     mirror=${ENSHU_DEBIAN_MIRROR:-$(apt_mirror | head -n1)}
     [[ -n $mirror ]] || die "no Debian mirror: set ENSHU_DEBIAN_MIRROR or configure apt"
+    security=${ENSHU_DEBIAN_SECURITY_MIRROR:-$(apt_security_mirror)}
     mkdir -p "$CACHE"
     tmp=$(mktemp -d "$CACHE/rootfs.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
-    log "[base] debootstrap $SUITE from $mirror ($(packages | wc -l) packages) ..."
+    log "[base] debootstrap $SUITE from $mirror ($(packages | wc -l) packages), updates from $SUITE-updates and $security ..."
     t0=$(now)
-    build_rootfs "$tmp/rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 || {
+    build_rootfs "$tmp/rootfs" "$mirror" "$security" >"$tmp/debootstrap.log" 2>&1 || {
       tail -n 30 "$tmp/debootstrap.log" >&2
       [[ -f $tmp/rootfs/debootstrap/debootstrap.log ]] && tail -n 30 "$tmp/rootfs/debootstrap/debootstrap.log" >&2
-      die "debootstrap failed"
+      die "debootstrap or the upgrade from $SUITE-updates/$security failed (offline? ENSHU_DEBIAN_SECURITY_MIRROR=none builds without security updates)"
     }
     log "[base] debootstrap done in $(elapsed "$t0"); packing tarball ..."
     t0=$(now)
@@ -217,4 +257,7 @@ main() {
   log "done in $(elapsed "$t0")"
 }
 
-main "$@"
+# Sourced (tests/images_smoke.sh reads apt_mirror), it only defines.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main "$@"
+fi

@@ -189,12 +189,7 @@ fn interfaces_with_marker(capture: &str) -> Vec<String> {
     let mut interface = String::new();
     let mut found = Vec::new();
     for line in capture.lines() {
-        // A packet's first line: `time interface direction …`.
-        let mut words = line.split_whitespace();
-        if let (Some(time), Some(name)) = (words.next(), words.next())
-            && time.len() > 8
-            && time.as_bytes()[2] == b':'
-        {
+        if let Some(name) = packet_interface(line) {
             interface = name.to_string();
         }
         if line.contains(MARKER) && !found.contains(&interface) {
@@ -202,6 +197,40 @@ fn interfaces_with_marker(capture: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// The interface of a packet's first line, `HH:MM:SS.ffffff interface
+/// direction …`, or `None` for a line of a packet's bytes. `-A` prints a
+/// packet's bytes after each newline byte in it, so a header byte 0x0a
+/// followed by `..:` once made a line of bytes pass for a first line (CI,
+/// stop 29: "an attack packet was seen on 2"): the time must be exact and
+/// the direction one tcpdump prints.
+fn packet_interface(line: &str) -> Option<&str> {
+    let mut words = line.split_whitespace();
+    let (time, name, direction) = (words.next()?, words.next()?, words.next()?);
+    let time_is_exact = time.len() == 15
+        && time.bytes().enumerate().all(|(at, byte)| match at {
+            2 | 5 => byte == b':',
+            8 => byte == b'.',
+            _ => byte.is_ascii_digit(),
+        });
+    let direction_is_known = matches!(direction, "In" | "Out" | "B" | "M" | "P");
+    (time_is_exact && direction_is_known && line.starts_with(time)).then_some(name)
+}
+
+#[test]
+fn only_a_packets_first_line_names_an_interface() {
+    let capture = "16:34:05.123456 veth1a2b In  IP 10.0.0.1.5 > 10.0.0.2.514: UDP, length 120\n\
+                   E....@.@.\n\
+                   .R:5..<13>Dec  2 10:00:00 pc01 flood: ENSHUHOSTILE7d1f xx\n\
+                   16:34:05.123999 esh0 Out IP 10.0.0.1.5 > 10.0.0.2.514: UDP, length 120\n\
+                   ..<13>Dec  2 10:00:00 pc01 flood: ENSHUHOSTILE7d1f xx\n";
+    assert_eq!(
+        packet_interface("16:34:05.123456 veth1a2b In  IP …"),
+        Some("veth1a2b")
+    );
+    assert_eq!(packet_interface(".R:5..<13>Dec  2 10:00:00 pc01"), None);
+    assert_eq!(interfaces_with_marker(capture), ["veth1a2b", "esh0"]);
 }
 
 fn master_of(interface: &str) -> Option<String> {

@@ -20,6 +20,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/static/app.js", get(pages::static_script))
         .route("/static/app.css", get(pages::static_styles))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/openapi.yaml", get(crate::api::openapi))
         // Instructor only (checked in the handler).
         .route("/metrics", get(crate::metrics::metrics))
         .route("/static/xterm.js", get(terminal::pages::xterm_script))
