@@ -325,12 +325,10 @@ async fn until_closed(channel: &mut russh::Channel<russh::client::Msg>) -> Finis
         let remaining = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(remaining, channel.wait()).await {
             Ok(Some(ChannelMsg::Data { data })) => stdout.extend_from_slice(&data),
-            Ok(Some(ChannelMsg::ExtendedData { data, ext: 1 })) => {
-                stderr.extend_from_slice(&data)
-            }
-            Ok(Some(ChannelMsg::ExitStatus { exit_status: status })) => {
-                exit_status = Some(status)
-            }
+            Ok(Some(ChannelMsg::ExtendedData { data, ext: 1 })) => stderr.extend_from_slice(&data),
+            Ok(Some(ChannelMsg::ExitStatus {
+                exit_status: status,
+            })) => exit_status = Some(status),
             Ok(Some(ChannelMsg::Close)) | Ok(None) => break,
             Ok(Some(_)) => {}
             Err(_) => panic!(
@@ -379,7 +377,11 @@ async fn a_command_without_a_pty_reads_its_input_to_the_end_and_reports_its_exit
     let _ = channel.eof().await;
     let finished = until_closed(&mut channel).await;
     assert_eq!(finished.stdout, "");
-    assert!(finished.stderr.contains("command not found"), "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("command not found"),
+        "{}",
+        finished.stderr
+    );
     assert_eq!(finished.exit_status, Some(127));
     let mut channel = handle.channel_open_session().await.unwrap();
     channel.exec(true, "exit 3").await.unwrap();

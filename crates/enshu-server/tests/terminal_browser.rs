@@ -33,7 +33,10 @@ async fn type_line(devtools: &mut chromium::DevTools, text: &str) {
             )
             .await;
         devtools
-            .call("Input.dispatchKeyEvent", json!({"type": "keyUp", "key": key}))
+            .call(
+                "Input.dispatchKeyEvent",
+                json!({"type": "keyUp", "key": key}),
+            )
             .await;
     }
     let enter = json!({"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "nativeVirtualKeyCode": 13});
@@ -147,9 +150,16 @@ async fn a_team_types_japanese_in_the_browser_terminal_and_the_instructor_sees_a
     let other = devtools
         .evaluate("document.getElementById('terminal').dataset.terminal")
         .await;
-    assert_ne!(other, json!(terminal_id), "team 2 attached to team 1's terminal");
+    assert_ne!(
+        other,
+        json!(terminal_id),
+        "team 2 attached to team 1's terminal"
+    );
     let shown = screen(devtools).await;
-    assert!(!shown.contains("日本語"), "team 2 sees team 1's screen: {shown}");
+    assert!(
+        !shown.contains("日本語"),
+        "team 2 sees team 1's screen: {shown}"
+    );
     assert_eq!(echo.record().opened.len(), 2);
     assert_eq!(
         echo.record().opened[1].container,
@@ -158,7 +168,10 @@ async fn a_team_types_japanese_in_the_browser_terminal_and_the_instructor_sees_a
     let team_recording = format!("/api/team/terminals/{terminal_id}/recording");
     assert_eq!(fetch_status(devtools, &team_recording).await, json!(404));
     let instructor_recording = format!("/api/instructor/terminals/{terminal_id}/recording");
-    assert_eq!(fetch_status(devtools, &instructor_recording).await, json!(403));
+    assert_eq!(
+        fetch_status(devtools, &instructor_recording).await,
+        json!(403)
+    );
 
     // The instructor finds the command on team 1's timeline…
     browser

@@ -191,7 +191,9 @@ async fn forward(
                 }
                 handle.data(channel, shown).await.map_err(drop)
             }
-            (None, OutputStream::Stdout) => handle.data(channel, chunk.to_vec()).await.map_err(drop),
+            (None, OutputStream::Stdout) => {
+                handle.data(channel, chunk.to_vec()).await.map_err(drop)
+            }
             (None, OutputStream::Stderr) => handle
                 .extended_data(channel, 1, chunk.to_vec())
                 .await
@@ -365,7 +367,11 @@ impl russh::server::Handler for Connection {
             if let Some((_, pty_size)) = &mut entry.pty {
                 *pty_size = size;
             }
-            if let Some(running) = entry.running.as_ref().filter(|running| running.terminal.tty) {
+            if let Some(running) = entry
+                .running
+                .as_ref()
+                .filter(|running| running.terminal.tty)
+            {
                 running.terminal.resize(size).await;
             }
         }

@@ -96,13 +96,7 @@ mod tests {
         let mut filter = OutputFilter::new();
         let shown = feed_all(
             &mut filter,
-            &[
-                b"out",
-                b"put\x1b",
-                b"]enshu;ex",
-                b"it;1",
-                b"27\x07",
-            ],
+            &[b"out", b"put\x1b", b"]enshu;ex", b"it;1", b"27\x07"],
         );
         assert_eq!(shown, b"output");
         assert_eq!(filter.exit_status(), Some(127));

@@ -231,9 +231,12 @@ impl Launch {
     }
 }
 
+/// A chunk of a terminal's output and the stream that wrote it.
+pub(crate) type OutputChunk = (OutputStream, Arc<[u8]>);
+
 /// What an SSH client is sent of a terminal: every chunk of output, whole
-/// and in order, with the stream that wrote it.
-pub(crate) type PrimaryOutput = mpsc::Receiver<(OutputStream, Arc<[u8]>)>;
+/// and in order.
+pub(crate) type PrimaryOutput = mpsc::Receiver<OutputChunk>;
 
 /// One open terminal.
 pub(crate) struct LiveTerminal {
@@ -253,7 +256,7 @@ pub(crate) struct LiveTerminal {
     /// The SSH client's own copy of the output, with backpressure (a
     /// broadcast drops what a slow reader missed; an SSH command's output
     /// must arrive whole).
-    primary: Mutex<Option<mpsc::Sender<(OutputStream, Arc<[u8]>)>>>,
+    primary: Mutex<Option<mpsc::Sender<OutputChunk>>>,
     /// The program's exit status, as the runtime knew it when it ended.
     exit_status: Mutex<Option<i64>>,
     scrollback: Mutex<VecDeque<u8>>,
