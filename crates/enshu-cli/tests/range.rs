@@ -541,6 +541,70 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
         "team 2 with its own password: {}",
         String::from_utf8_lossy(&right.stderr)
     );
+
+    // A command without a pty reads the client's input to its end, as the
+    // reference scenarios' solvers run `ssh … python3 - <<EOF`: stdout and
+    // stderr apart, the exit status ssh's own, within a bound.
+    let piped = |command: &str, input: &[u8]| {
+        let mut child = Command::new("sshpass")
+            .args(["-p", &password(0), "ssh", "-o", "StrictHostKeyChecking=no"])
+            .args([
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "ConnectTimeout=10",
+            ])
+            .args(["-p", &base_port.to_string(), "analyst@127.0.0.1", command])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sshpass and ssh must be installed (make deps)");
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write as _;
+            let _ = stdin.write_all(&input);
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("`ssh … {command}` with its input did not end within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        writer.join().unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let script =
+        "import sys\nprint('python', sys.argv[1])\nsys.stderr.write('to stderr\\n')\nsys.exit(3)\n";
+    let python = piped("python3 - 日本語", script.as_bytes());
+    assert_eq!(String::from_utf8_lossy(&python.stdout), "python 日本語\n");
+    assert!(
+        String::from_utf8_lossy(&python.stderr).contains("to stderr"),
+        "{}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+    assert_eq!(python.status.code(), Some(3));
+    // Byte for byte, long lines and all (a TTY's line discipline would cut
+    // a line at 4,096 bytes and turn a NUL or a Ctrl-D into something else).
+    let mut bytes: Vec<u8> = (0..200_000_u32).map(|index| (index % 251) as u8).collect();
+    bytes.extend_from_slice(&[0x04, 0x00, b'\r', b'\n']);
+    let counted = piped("sha256sum", &bytes);
+    assert!(counted.status.success());
+    let expected = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    };
+    assert!(
+        String::from_utf8_lossy(&counted.stdout).starts_with(&expected),
+        "{}",
+        String::from_utf8_lossy(&counted.stdout)
+    );
 }
 
 /// `ssh user@host -p port COMMAND` with `password` answered at every
