@@ -605,6 +605,45 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
         "{}",
         String::from_utf8_lossy(&counted.stdout)
     );
+    // A client that goes away mid-command leaves nothing running.
+    let mut dropped = Command::new("sshpass")
+        .args(["-p", &password(0), "ssh", "-o", "StrictHostKeyChecking=no"])
+        .args([
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "ConnectTimeout=10",
+        ])
+        .args([
+            "-p",
+            &base_port.to_string(),
+            "analyst@127.0.0.1",
+            "sleep 317",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sleeping = || {
+        let output = ssh(base_port, &password(0), "pgrep -fx 'sleep 317' | wc -l");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sleeping() != "1" {
+        assert!(Instant::now() < deadline, "the command did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    dropped.kill().unwrap();
+    dropped.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sleeping() != "0" {
+        assert!(
+            Instant::now() < deadline,
+            "the dropped client's command still runs"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// `ssh user@host -p port COMMAND` with `password` answered at every
