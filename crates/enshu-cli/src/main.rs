@@ -66,9 +66,7 @@ enum Command {
     Status(commands::status::Args),
     /// Open a shell (or run a command) in a team's host.
     Shell(commands::shell::Args),
-    /// Give each team its way in (SSH to its analyst workstation) and print credentials.
-    Access(commands::access::Args),
-    /// Run the exercise: scoreboard and portal (HTTPS), ways in, clock, injects and checks.
+    /// Run the exercise: scoreboard and portal (HTTPS), the SSH bastion (ways in), clock, injects and checks.
     Serve(commands::serve::Args),
     /// Start, pause, resume or stop the exercise clock (all teams or one).
     Clock(commands::instructor::ClockArgs),
@@ -120,7 +118,6 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Shell(args) => commands::shell::run(args),
-        Command::Access(args) => commands::access::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Clock(args) => commands::instructor::clock(args),
         Command::Inject(args) => commands::instructor::inject(args),

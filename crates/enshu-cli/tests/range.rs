@@ -429,24 +429,32 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
         .status
         .success()
     );
-    let base_port = 20_000 + (std::process::id() % 20_000) as u16;
-    let mut access = Command::new(env!("CARGO_BIN_EXE_enshu"))
-        .args([
-            "access",
-            "--session",
-            name,
-            "--bind",
-            "127.0.0.1",
-            "--base-port",
-            &base_port.to_string(),
-            "--output",
-            "json",
-        ])
+    // The ways in are the bastion's doors, opened by `serve`.
+    let port = 20_000 + (std::process::id() % 10_000) as u16 * 2;
+    let base_port = port + 1;
+    let mut server = Command::new(env!("CARGO_BIN_EXE_enshu"))
+        .args(["serve", "--session", name])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--access-bind", "127.0.0.1"])
+        .args(["--access-base-port", &base_port.to_string()])
         .env("ENSHU_LOG", "info")
         .env("ENSHU_STATE_DIR", state_dir())
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", base_port + 1)).is_err() {
+        assert!(
+            server.try_wait().unwrap().is_none(),
+            "enshu serve exited before opening the ways in"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "enshu serve did not open port {}",
+            base_port + 1
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     struct KillOnDrop(std::process::Child);
     impl Drop for KillOnDrop {
         fn drop(&mut self) {
@@ -454,13 +462,24 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
             let _ = self.0.wait();
         }
     }
-    let stdout = access.stdout.take().unwrap();
-    let _access = KillOnDrop(access);
-    let entries: serde_json::Value = serde_json::Deserializer::from_reader(stdout)
-        .into_iter()
-        .next()
-        .unwrap()
-        .unwrap();
+    let _server = KillOnDrop(server);
+    let credentials = enshu(&[
+        "credentials",
+        "--session",
+        name,
+        "--base-port",
+        &base_port.to_string(),
+        "--output",
+        "json",
+    ]);
+    assert!(credentials.status.success());
+    let credentials: serde_json::Value = serde_json::from_slice(&credentials.stdout).unwrap();
+    let entries = credentials["teams"].clone();
+    assert_eq!(entries[0]["ssh_port"], base_port);
+    assert_eq!(
+        entries[0]["host_keys"][0]["host"], "bastion",
+        "the way in's first host key is the bastion's"
+    );
     let password = |team: usize| entries[team]["password"].as_str().unwrap().to_string();
     // sshd may still be starting right after `up`: retry while the
     // connection itself fails, never on a refused password.
@@ -522,6 +541,109 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
         "team 2 with its own password: {}",
         String::from_utf8_lossy(&right.stderr)
     );
+
+    // A command without a pty reads the client's input to its end, as the
+    // reference scenarios' solvers run `ssh … python3 - <<EOF`: stdout and
+    // stderr apart, the exit status ssh's own, within a bound.
+    let piped = |command: &str, input: &[u8]| {
+        let mut child = Command::new("sshpass")
+            .args(["-p", &password(0), "ssh", "-o", "StrictHostKeyChecking=no"])
+            .args([
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "ConnectTimeout=10",
+            ])
+            .args(["-p", &base_port.to_string(), "analyst@127.0.0.1", command])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sshpass and ssh must be installed (make deps)");
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write as _;
+            let _ = stdin.write_all(&input);
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("`ssh … {command}` with its input did not end within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        writer.join().unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let script =
+        "import sys\nprint('python', sys.argv[1])\nsys.stderr.write('to stderr\\n')\nsys.exit(3)\n";
+    let python = piped("python3 - 日本語", script.as_bytes());
+    assert_eq!(String::from_utf8_lossy(&python.stdout), "python 日本語\n");
+    assert!(
+        String::from_utf8_lossy(&python.stderr).contains("to stderr"),
+        "{}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+    assert_eq!(python.status.code(), Some(3));
+    // Byte for byte, long lines and all (a TTY's line discipline would cut
+    // a line at 4,096 bytes and turn a NUL or a Ctrl-D into something else).
+    let mut bytes: Vec<u8> = (0..200_000_u32).map(|index| (index % 251) as u8).collect();
+    bytes.extend_from_slice(&[0x04, 0x00, b'\r', b'\n']);
+    let counted = piped("sha256sum", &bytes);
+    assert!(counted.status.success());
+    let expected = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    };
+    assert!(
+        String::from_utf8_lossy(&counted.stdout).starts_with(&expected),
+        "{}",
+        String::from_utf8_lossy(&counted.stdout)
+    );
+    // A client that goes away mid-command leaves nothing running.
+    let mut dropped = Command::new("sshpass")
+        .args(["-p", &password(0), "ssh", "-o", "StrictHostKeyChecking=no"])
+        .args([
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "ConnectTimeout=10",
+        ])
+        .args([
+            "-p",
+            &base_port.to_string(),
+            "analyst@127.0.0.1",
+            "sleep 317",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sleeping = || {
+        let output = ssh(base_port, &password(0), "pgrep -fx 'sleep 317' | wc -l");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sleeping() != "1" {
+        assert!(Instant::now() < deadline, "the command did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    dropped.kill().unwrap();
+    dropped.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sleeping() != "0" {
+        assert!(
+            Instant::now() < deadline,
+            "the dropped client's command still runs"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// `ssh user@host -p port COMMAND` with `password` answered at every
@@ -684,6 +806,25 @@ fn emotet_beta_is_entered_through_the_analyst_workstation_and_goes_away() {
         "exec 3<>/dev/tcp/10.213.20.20/22 && head -c 8 <&3",
     );
     assert_eq!(String::from_utf8_lossy(&banner.stdout), "SSH-2.0-");
+
+    // `ssh -J` through the bastion: the syslog host, as `logs`, with the
+    // same password (the bastion opens the connection from the workstation).
+    let jump = format!(
+        "ProxyCommand=ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+         -o LogLevel=ERROR -p {access_port} -W %h:%p {user}@127.0.0.1"
+    );
+    let onward = ssh_with_password(
+        ("logs", "10.213.20.20", 22),
+        password,
+        &["-o", &jump],
+        "hostname",
+    );
+    assert!(
+        onward.status.success(),
+        "{}",
+        String::from_utf8_lossy(&onward.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&onward.stdout), "log01\n");
 
     drop(server);
     assert!(enshu(&["down", "--session", name]).status.success());

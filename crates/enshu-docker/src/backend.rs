@@ -238,8 +238,30 @@ impl DockerBackend {
     /// A TCP connection to `127.0.0.1:port` inside a running container's
     /// own network namespace (see [`crate::host::access`]).
     pub async fn connect_inside(&self, name: &str, port: u16) -> Result<tokio::net::TcpStream> {
+        self.connect_in_namespace(name, move || access::connect_loopback(port))
+            .await
+    }
+
+    /// A TCP connection to `address` opened inside container `name`'s
+    /// network namespace (the bastion's `ssh -J` through the way in).
+    pub async fn connect_from_inside(
+        &self,
+        name: &str,
+        address: std::net::SocketAddrV4,
+    ) -> Result<tokio::net::TcpStream> {
+        self.connect_in_namespace(name, move || access::connect_to(address))
+            .await
+    }
+
+    async fn connect_in_namespace(
+        &self,
+        name: &str,
+        connect: impl FnOnce() -> std::result::Result<std::net::TcpStream, access::AccessError>
+        + Send
+        + 'static,
+    ) -> Result<tokio::net::TcpStream> {
         let (id, pid) = self.running_pid(Verb::Exec, name).await?;
-        let stream = netns::in_network_namespace(&id, pid, move || access::connect_loopback(port))
+        let stream = netns::in_network_namespace(&id, pid, connect)
             .await
             .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?
             .map_err(|error| runtime(Verb::Exec, name, error.to_string()))?;

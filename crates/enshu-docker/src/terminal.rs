@@ -1,8 +1,12 @@
 //! [`Terminals`] on the engine's exec API: an interactive shell with a TTY
-//! in a range container, for the portal's web terminal.
+//! in a range container, for the portal's web terminal and an SSH client's
+//! pty, or a command on pipes for an SSH client's command without one.
 //!
-//! One exec per terminal, attached (stdin, and the TTY's output), resized
-//! through the engine (`/exec/{id}/resize`). The engine cannot stop an
+//! One exec per terminal, attached (stdin, and the TTY's output, or stdout
+//! and stderr demultiplexed), a TTY resized through the engine
+//! (`/exec/{id}/resize`). On pipes, closing the attach stream's write half
+//! closes the command's stdin (the engine's exec attach closes stdin at
+//! its end), and the exit status is the engine's (`/exec/{id}/json`). The engine cannot stop an
 //! exec and a TTY keeps the shell alive when the attach stream closes, so
 //! [`TerminalControl::end`] ends the shell's whole session from the host
 //! ([`crate::host::session`]).
@@ -17,7 +21,8 @@ use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
 use bollard::query_parameters::ResizeExecOptions;
 use enshu_backend::terminal::{
-    BoxFuture, OpenTerminal, TerminalControl, TerminalRequest, TerminalSize, Terminals,
+    BoxFuture, OpenTerminal, OutputStream, TerminalControl, TerminalRequest, TerminalSize,
+    Terminals,
 };
 use enshu_backend::{BackendError, Result};
 use futures_util::StreamExt;
@@ -68,9 +73,40 @@ impl TerminalControl for DockerTerminal {
             Ok(crate::host::session::end_session(&self.container_id, self.leader).await)
         })
     }
+
+    fn exit_status(&self) -> BoxFuture<'_, Result<Option<i64>>> {
+        Box::pin(async move {
+            // The attach stream closes as the process exits; the engine
+            // marks the exec stopped a moment later.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+            loop {
+                let inspected = self
+                    .docker
+                    .inspect_exec(&self.exec_id)
+                    .await
+                    .map_err(|error| runtime(&self.container, error.to_string()))?;
+                if inspected.running != Some(true) {
+                    return Ok(inspected.exit_code);
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Ok(None);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    }
 }
 
 impl Terminals for DockerBackend {
+    fn connect(
+        &self,
+        container: &str,
+        address: std::net::SocketAddrV4,
+    ) -> BoxFuture<'_, Result<tokio::net::TcpStream>> {
+        let container = container.to_owned();
+        Box::pin(async move { self.connect_from_inside(&container, address).await })
+    }
+
     fn open(&self, request: TerminalRequest) -> BoxFuture<'_, Result<OpenTerminal>> {
         Box::pin(async move {
             let name = request.container.as_str();
@@ -79,7 +115,7 @@ impl Terminals for DockerBackend {
                 attach_stdin: Some(true),
                 attach_stdout: Some(true),
                 attach_stderr: Some(true),
-                tty: Some(true),
+                tty: Some(request.tty),
                 cmd: Some(request.command.clone()),
                 env: Some(request.env.clone()),
                 user: Some(request.user.clone()),
@@ -93,7 +129,7 @@ impl Terminals for DockerBackend {
                 .map_err(|error| runtime(name, error.to_string()))?;
             let options = StartExecOptions {
                 detach: false,
-                tty: true,
+                tty: request.tty,
                 output_capacity: Some(64 * 1024),
             };
             let started = self
@@ -116,22 +152,26 @@ impl Terminals for DockerBackend {
                 exec_id: created.id.clone(),
                 leader,
             };
-            // The first size before the first prompt: a shell reads it at start.
-            let _ = terminal.resize(request.size).await;
+            if request.tty {
+                // The first size before the first prompt: a shell reads it at start.
+                let _ = terminal.resize(request.size).await;
+            }
 
-            let (shown, output_receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(OUTPUT_CHUNKS);
+            let (shown, output_receiver) = tokio::sync::mpsc::channel(OUTPUT_CHUNKS);
             tokio::spawn(async move {
                 while let Some(item) = output.next().await {
-                    let bytes = match item {
+                    let (stream, bytes) = match item {
                         Ok(
                             bollard::container::LogOutput::Console { message }
-                            | bollard::container::LogOutput::StdOut { message }
-                            | bollard::container::LogOutput::StdErr { message },
-                        ) => message,
+                            | bollard::container::LogOutput::StdOut { message },
+                        ) => (OutputStream::Stdout, message),
+                        Ok(bollard::container::LogOutput::StdErr { message }) => {
+                            (OutputStream::Stderr, message)
+                        }
                         Ok(bollard::container::LogOutput::StdIn { .. }) => continue,
                         Err(_) => break,
                     };
-                    if shown.send(bytes.to_vec()).await.is_err() {
+                    if shown.send((stream, bytes.to_vec())).await.is_err() {
                         break;
                     }
                 }

@@ -32,6 +32,11 @@
 //! - [`terminal`]: the portal's web terminal (a WebSocket to a shell on
 //!   the team's way-in host through a runtime given as a trait), its
 //!   recordings and command lines on the timeline, xterm.js from Debian.
+//! - [`bastion`]: the SSH way in, an SSH server of Enshu's own (russh)
+//!   that opens its shells and commands through the same terminal hub,
+//!   so they are bounded, recorded and ended the same way.
+//! - `xapi`: trainee activity as xAPI statements (pure), for the
+//!   instructors' export.
 //! - `pages`: server-rendered HTML (with SVG drawn on the server);
 //!   `api`: the JSON API; `live`: Server-Sent Events and the store tail.
 //!
@@ -57,6 +62,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bastion;
 pub mod fair_share;
 pub mod i18n;
 pub mod state;
@@ -83,6 +89,7 @@ mod security;
 mod svg;
 pub mod terminal;
 mod time_format;
+mod xapi;
 
 pub use after_action::{Cohort, CohortError, read_cohort};
 pub use error::ServerError;

@@ -122,6 +122,10 @@ pub(crate) fn router(state: AppState) -> Router {
             get(pages::after_action::export),
         )
         .route(
+            "/api/instructor/export.xapi.json",
+            get(api::instructor::export_xapi),
+        )
+        .route(
             "/api/instructor/export.csv",
             get(api::instructor::export_csv),
         )

@@ -36,6 +36,21 @@ pub(crate) fn utc_timestamp(wall_ms: i64) -> String {
     )
 }
 
+/// `2025-06-01T10:15:00.123Z` (ISO 8601, UTC, milliseconds).
+pub(crate) fn iso8601_utc(wall_ms: i64) -> String {
+    let seconds = wall_ms.div_euclid(1000);
+    let days = seconds.div_euclid(86_400);
+    let second_of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+        wall_ms.rem_euclid(1000)
+    )
+}
+
 /// The time zone wall-clock times are shown in: a name and a fixed offset
 /// from UTC. Fixed, so no zone database is needed; the zones named here
 /// keep no daylight saving time (Japan has none), any other is written

@@ -189,6 +189,8 @@ fn fuzz(
         ])
         .args(["--warnings", "off"])
         .env("NO_COLOR", "1")
+        // Its cache (`.schemathesis/`) beside the schema, not in the checkout.
+        .current_dir(schema.parent().expect("the schema is in a directory"))
         .env("SCHEMATHESIS_HOOKS", "")
         .output()
         .expect("running schemathesis");

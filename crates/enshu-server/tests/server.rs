@@ -210,6 +210,12 @@ async fn authorization_matrix() {
         ),
         (
             "GET",
+            "/api/instructor/export.xapi.json",
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            "GET",
             "/api/instructor/teams/1/events",
             None,
             [401, 403, 403, 200],
@@ -308,6 +314,115 @@ async fn authorization_matrix() {
         failures.len(),
         failures.join("\n")
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_xapi_export_holds_every_trainee_action_for_instructors_only() {
+    let server = TestServer::start().await;
+    seed(&server).await;
+    let hint = json!({"objective": "find-host", "hint_index": 0});
+    let response = request(&server, Role::Team1, "POST", "/api/team/hints", Some(hint)).await;
+    assert_eq!(response.status(), 200);
+    let block = json!({"action": "block", "address": "10.64.100.23"});
+    let response = request(
+        &server,
+        Role::Team1,
+        "POST",
+        "/api/team/firewall",
+        Some(block),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let command = EventKind::TerminalCommand {
+        host: "office/pc01".to_owned(),
+        terminal: "t1-1".to_owned(),
+        command: "echo 日本語".to_owned(),
+        edited: false,
+    };
+    server
+        .store
+        .append(server.session, Some(1), command, "team:1")
+        .await
+        .unwrap();
+
+    for role in [Role::Anonymous, Role::Team1, Role::Team2] {
+        let response = request(
+            &server,
+            role,
+            "GET",
+            "/api/instructor/export.xapi.json",
+            None,
+        )
+        .await;
+        assert!(
+            [401, 403].contains(&response.status().as_u16()),
+            "{role:?} got {}",
+            response.status()
+        );
+    }
+    let response = request(
+        &server,
+        Role::Instructor,
+        "GET",
+        "/api/instructor/export.xapi.json",
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let statements: Vec<Value> = response.json().await.unwrap();
+    let summary: Vec<(String, String)> = statements
+        .iter()
+        .map(|statement| {
+            (
+                statement["actor"]["account"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                statement["verb"]["display"]["en-US"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("team-2", "submitted"),
+        ("team-2", "answered"),
+        ("team-1", "took a hint"),
+        ("team-1", "blocked"),
+        ("team-1", "ran"),
+    ];
+    assert_eq!(
+        summary,
+        expected.map(|(team, verb)| (team.to_owned(), verb.to_owned()))
+    );
+    let answer = &statements[1];
+    assert_eq!(
+        answer["verb"]["id"],
+        "http://adlnet.gov/expapi/verbs/answered"
+    );
+    assert_eq!(answer["result"]["success"], false);
+    assert_eq!(answer["result"]["response"], "dc01");
+    let ran = &statements[4];
+    assert_eq!(ran["result"]["response"], "echo 日本語");
+    assert_eq!(
+        ran["object"]["id"],
+        "urn:enshu:quickstart:host:office%2Fpc01"
+    );
+    for statement in &statements {
+        let timestamp = statement["timestamp"].as_str().unwrap();
+        assert!(
+            timestamp.ends_with('Z') && timestamp.contains('T'),
+            "{timestamp}"
+        );
+        assert!(
+            statement["actor"]["account"]["homePage"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://127.0.0.1:")
+        );
+    }
     server.stop().await;
 }
 

@@ -1,32 +1,15 @@
-//! `enshu access --session NAME`: each team's one way in. Host port
-//! `base + team - 1` forwards to SSH on the team's way-in host (the plan's
-//! `way_in`: the analyst workstation unless the scenario names another),
-//! through a
-//! connection opened inside that container's own network namespace (the
-//! host has no route into any range). Prints every team's credentials.
+//! Each team's one way in, as `serve` opens it and `credentials` prints
+//! it: host port `base + team - 1` is the team's door in Enshu's SSH
+//! bastion (`enshu_server::bastion`), which opens the session on the
+//! team's way-in host (the plan's `way_in`: the analyst workstation unless
+//! the scenario names another) with the way-in user and the team's
+//! password.
 
 use std::process::ExitCode;
-
-use anyhow::Context as _;
-use enshu_docker::DockerBackend;
 
 use super::Output;
 use super::range;
 use super::session_state::SessionState;
-
-#[derive(clap::Args)]
-pub struct Args {
-    #[arg(long)]
-    session: String,
-    /// Address to listen on (the venue's network).
-    #[arg(long, default_value = "0.0.0.0")]
-    bind: String,
-    /// Port of team 1; team N listens on base + N - 1.
-    #[arg(long, default_value_t = 2201)]
-    base_port: u16,
-    #[arg(long, value_enum, default_value_t)]
-    output: Output,
-}
 
 /// One team's way in.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -38,11 +21,6 @@ pub struct Entry {
     pub password: String,
     #[serde(skip)]
     pub index: u32,
-    #[serde(skip)]
-    pub container: String,
-    /// The port sshd listens on in the way-in container.
-    #[serde(skip)]
-    pub inside_port: u16,
 }
 
 pub fn entries(state: &SessionState, base_port: u16) -> anyhow::Result<Vec<Entry>> {
@@ -57,97 +35,8 @@ pub fn entries(state: &SessionState, base_port: u16) -> anyhow::Result<Vec<Entry
             user: team.way_in.user.clone(),
             password: state.team_password(&team.name),
             index: team.index,
-            container: team.way_in.container.clone(),
-            inside_port: team.way_in.port,
         })
         .collect())
-}
-
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let state = SessionState::load(&args.session)?;
-    let entries = entries(&state, args.base_port)?;
-    range::runtime()?.block_on(async {
-        let backend = range::docker().await?;
-        let mut listeners = Vec::new();
-        for entry in &entries {
-            let listener = tokio::net::TcpListener::bind((args.bind.as_str(), entry.port))
-                .await
-                .with_context(|| {
-                    format!(
-                        "listening on {}:{} for team {}",
-                        args.bind, entry.port, entry.team
-                    )
-                })?;
-            listeners.push((listener, entry.clone()));
-        }
-        match args.output {
-            Output::Json => println!("{}", serde_json::to_string_pretty(&entries)?),
-            Output::Text => {
-                println!("team  way in                     user     password");
-                for entry in &entries {
-                    println!(
-                        "{:<5} ssh -p {:<5} {}@<this host>  {:<8} {}",
-                        entry.team, entry.port, entry.user, entry.user, entry.password
-                    );
-                }
-                println!("forwarding; Ctrl-C to stop");
-            }
-        }
-        let fair_share =
-            std::sync::Arc::new(enshu_server::fair_share::FairShare::new(Default::default()));
-        serve_access(backend, listeners, fair_share, std::future::pending()).await;
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-/// Forward every accepted connection to sshd on the team's way-in host
-/// until `shutdown` completes. Each connection first takes its place in
-/// the team's way in (`FairShare::admit_way_in`: a cap on connections
-/// open at once per client address and in all, and a rate of new ones per
-/// address), so no client, another team's included, can take every place;
-/// a refused one is closed at once and counted for the instructor.
-pub async fn serve_access(
-    backend: DockerBackend,
-    listeners: Vec<(tokio::net::TcpListener, Entry)>,
-    fair_share: std::sync::Arc<enshu_server::fair_share::FairShare>,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
-    let mut tasks = tokio::task::JoinSet::new();
-    for (listener, entry) in listeners {
-        let backend = backend.clone();
-        let fair_share = fair_share.clone();
-        tasks.spawn(async move {
-            loop {
-                let Ok((mut client, peer)) = listener.accept().await else {
-                    // Out of descriptors or the like: do not spin.
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                };
-                let permit = match fair_share.admit_way_in(entry.index, peer.ip()) {
-                    Ok(permit) => permit,
-                    Err(refusal) => {
-                        tracing::debug!(team = %entry.team, %peer, ?refusal, "way-in connection refused");
-                        drop(client);
-                        continue;
-                    }
-                };
-                let backend = backend.clone();
-                let entry = entry.clone();
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    match backend.connect_inside(&entry.container, entry.inside_port).await {
-                        Ok(mut inside) => {
-                            tracing::info!(team = %entry.team, %peer, "trainee connected");
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut inside).await;
-                        }
-                        Err(error) => tracing::warn!(team = %entry.team, %peer, "cannot reach the way-in host: {error}"),
-                    }
-                });
-            }
-        });
-    }
-    shutdown.await;
-    tasks.abort_all();
 }
 
 #[derive(clap::Args)]
@@ -168,6 +57,15 @@ pub fn credentials(args: CredentialsArgs) -> anyhow::Result<ExitCode> {
     let state = SessionState::load(&args.session)?;
     let entries = entries(&state, args.base_port)?;
     let plan = state.plan()?;
+    // What a trainee's `ssh -p PORT` sees first: the bastion's key.
+    let bastion_key = enshu_server::bastion::kept_host_key(
+        &super::session_state::bastion_host_key(&args.session),
+    )?;
+    let bastion_key = serde_json::json!({
+        "host": "bastion",
+        "algorithm": bastion_key.algorithm().as_str(),
+        "fingerprint": enshu_server::bastion::host_key_fingerprint(&bastion_key),
+    });
     let host_keys = range::runtime()?.block_on(async {
         match range::docker().await {
             Ok(backend) => Some(super::host_keys::team_host_keys(&backend, &plan).await),
@@ -181,7 +79,10 @@ pub fn credentials(args: CredentialsArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .zip(&plan.teams)
         .map(|(entry, team)| {
-            let keys = host_keys.as_ref().and_then(|keys| keys.get(&team.index));
+            let mut keys = vec![bastion_key.clone()];
+            if let Some(found) = host_keys.as_ref().and_then(|keys| keys.get(&team.index)) {
+                keys.extend(found.iter().map(|key| serde_json::json!(key)));
+            }
             serde_json::json!({
                 "team": entry.team, "ssh_port": entry.port, "user": entry.user,
                 "password": entry.password, "portal_token": state.portal_token(&entry.team),

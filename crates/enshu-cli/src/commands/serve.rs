@@ -1,7 +1,10 @@
 //! `enshu serve --session NAME`: one long-running process for the whole
 //! exercise: the scoring web service (scoreboard and team portal over TLS),
-//! every team's way in, and the exercise engine (clock, injects, checks,
-//! firewall). All state is in the store, so a restart resumes.
+//! every team's way in (the SSH bastion, `enshu_server::bastion`: one port
+//! per team, its sessions opened on the way-in host through the web
+//! terminal's path and recorded with it), and the exercise engine (clock,
+//! injects, checks, firewall). All state is in the store, so a restart
+//! resumes.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -11,7 +14,7 @@ use anyhow::Context as _;
 use enshu_engine::{Engine, Shared};
 use enshu_store::{NewSession, NewTeam, Store};
 
-use super::access::{self, serve_access};
+use super::access;
 use super::range;
 use super::session_state::{SessionState, state_dir};
 
@@ -25,7 +28,7 @@ pub struct Args {
     /// Database URL (default: an SQLite file in the state directory).
     #[arg(long, env = "ENSHU_DATABASE_URL")]
     database: Option<String>,
-    /// Port of team 1's SSH way in; team N gets base + N - 1.
+    /// Port of team 1's SSH way in (the bastion); team N gets base + N - 1.
     #[arg(long, default_value_t = 2201)]
     access_base_port: u16,
     /// Address the SSH ways in listen on.
@@ -214,18 +217,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         state.save_server(&server_url)?;
         state.save_fingerprint(&fingerprint)?;
 
+        let bastion_key_path = super::session_state::bastion_host_key(&args.session);
+        let bastion_key = enshu_server::bastion::kept_host_key(&bastion_key_path)
+            .context("keeping the SSH bastion's host key")?;
+        let bastion_fingerprint = enshu_server::bastion::host_key_fingerprint(&bastion_key);
         let mut access_listeners = Vec::new();
         for entry in &entries {
             let listener = tokio::net::TcpListener::bind((args.access_bind.as_str(), entry.port))
                 .await
                 .with_context(|| format!("listening on {}:{} for team {}", args.access_bind, entry.port, entry.team))?;
-            access_listeners.push((listener, entry.clone()));
+            let door = enshu_server::bastion::BastionTeam {
+                team: entry.index,
+                user: entry.user.clone(),
+                password: entry.password.clone(),
+            };
+            access_listeners.push((listener, door));
         }
 
         println!("session {} · scenario {} · {} team(s)", args.session, scenario.id, plan.teams.len());
         println!("scoreboard  {server_url}/  (instructor token: {instructor_token})");
         println!("team portal {server_url}/team  (web terminal: {server_url}/team/terminal; recordings: {server_url}/terminals)");
         println!("certificate SHA-256 {fingerprint}  (what trainees' browsers should show)");
+        println!("ssh host key {bastion_fingerprint}  (what trainees' ssh should show for the way in)");
         println!("team  portal token                      ssh way in                 password");
         for entry in &entries {
             println!("{:<5} {:<33} ssh -p {:<5} {}@<host>   {}", entry.team, state.portal_token(&entry.team), entry.port, entry.user, entry.password);
@@ -254,7 +267,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             tracing::info!(ready, of = warm_targets.len(), seconds = started.elapsed().as_secs_f64(), "exec agents started");
         });
         let engine_task = tokio::spawn(engine.run(enshu_engine::FIRE_PERIOD, stopped(stop_receiver.clone())));
-        let access_task = tokio::spawn(serve_access(backend, access_listeners, app.fair_share().clone(), stopped(stop_receiver.clone())));
+        let access_task = tokio::spawn(enshu_server::bastion::serve_bastion(app.clone(), access_listeners, bastion_key, stopped(stop_receiver.clone())));
         let server_task = tokio::spawn(enshu_server::serve(listener, app.clone(), tls, stopped(stop_receiver)));
         shutdown_signal().await;
         eprintln!("stopping: the session's state is in the store; `enshu serve` again resumes it");

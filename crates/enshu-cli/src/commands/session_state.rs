@@ -190,6 +190,12 @@ pub fn terminals_dir(session: &str) -> PathBuf {
     path(session).with_extension("terminals")
 }
 
+/// The SSH bastion's host key (`serve` makes it on first use and keeps it,
+/// `credentials` prints its fingerprint).
+pub fn bastion_host_key(session: &str) -> PathBuf {
+    path(session).with_extension("bastion").join("host_ed25519")
+}
+
 /// Where `serve` keeps the session's self-signed certificate and key.
 pub fn tls_dir(session: &str) -> PathBuf {
     path(session).with_extension("tls")

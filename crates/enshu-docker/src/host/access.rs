@@ -15,6 +15,11 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 pub enum AccessError {
     #[error("connecting to port {port} inside the container: {source}")]
     Connect { port: u16, source: std::io::Error },
+    #[error("connecting to {address} from inside the container: {source}")]
+    ConnectTo {
+        address: std::net::SocketAddrV4,
+        source: std::io::Error,
+    },
 }
 
 /// Connect to `127.0.0.1:port` of the calling thread's network namespace:
@@ -27,4 +32,11 @@ pub fn connect_loopback(port: u16) -> Result<TcpStream, AccessError> {
         std::time::Duration::from_secs(5),
     )
     .map_err(|source| AccessError::Connect { port, source })
+}
+
+/// Connect to `address` from the calling thread's network namespace (see
+/// [`connect_loopback`]): the SSH bastion's forwarding from the way-in host.
+pub fn connect_to(address: std::net::SocketAddrV4) -> Result<TcpStream, AccessError> {
+    TcpStream::connect_timeout(&SocketAddr::V4(address), std::time::Duration::from_secs(5))
+        .map_err(|source| AccessError::ConnectTo { address, source })
 }

@@ -111,6 +111,49 @@ pub(crate) async fn export_json(
     Ok(response)
 }
 
+/// `GET /api/instructor/export.xapi.json`: what the trainees did, as xAPI
+/// statements (`crate::xapi`), oldest first, for a learning record store.
+pub(crate) async fn export_xapi(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Result<Response, RequestError> {
+    caller.require_instructor()?;
+    let board = state.scoreboard().await?;
+    let snapshot = &board.snapshot;
+    // The portal's address as the browser reached it: the home page of the
+    // teams' accounts (a Host header that is no valid name is left out).
+    let home_page = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .filter(|host| {
+            host.bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || b".-:[]".contains(&byte))
+        })
+        .map_or_else(
+            || "https://localhost/".to_owned(),
+            |host| format!("https://{host}/"),
+        );
+    let team_name = |team: u32| snapshot.team_name(team);
+    let exercise_ms = |event: &enshu_store::Event, team: u32| snapshot.exercise_ms_of(event, team);
+    let statements = crate::xapi::statements(
+        &snapshot.events,
+        &crate::xapi::Vocabulary {
+            session: &state.plan().session,
+            scenario: state.scenario(),
+            home_page: &home_page,
+            team_name: &team_name,
+            exercise_ms: &exercise_ms,
+        },
+    );
+    let mut response = Json(statements).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"enshu-xapi.json\""),
+    );
+    Ok(response)
+}
+
 pub(crate) async fn export_csv(
     State(state): State<AppState>,
     caller: Caller,

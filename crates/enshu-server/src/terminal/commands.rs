@@ -168,6 +168,53 @@ impl LineTracker {
     }
 }
 
+/// The command lines of a shell reading its input from pipes (`ssh -T
+/// host`): no keys, no echo, each line as it was sent, ended by a newline;
+/// blank lines and comments are no commands. A line longer than
+/// [`MAX_COMMAND_CHARS`] is cut and marked edited.
+#[derive(Debug, Default)]
+pub(crate) struct PipedLines {
+    line: Vec<u8>,
+    cut: bool,
+}
+
+impl PipedLines {
+    pub fn sent(&mut self, bytes: &[u8]) -> Vec<CommandLine> {
+        let mut lines = Vec::new();
+        for &byte in bytes {
+            if byte == b'\n' {
+                lines.extend(self.take());
+            } else if self.line.len() < MAX_COMMAND_CHARS * 4 {
+                self.line.push(byte);
+            } else {
+                self.cut = true;
+            }
+        }
+        lines
+    }
+
+    /// The last line, when the input ended without a newline.
+    pub fn finish(&mut self) -> Option<CommandLine> {
+        self.take()
+    }
+
+    fn take(&mut self) -> Option<CommandLine> {
+        let bytes = std::mem::take(&mut self.line);
+        let cut = std::mem::take(&mut self.cut);
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim_end_matches('\r');
+        let trimmed = text.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            return None;
+        }
+        let chars = text.chars().count();
+        Some(CommandLine {
+            text: text.chars().take(MAX_COMMAND_CHARS).collect(),
+            edited: cut || chars > MAX_COMMAND_CHARS,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +289,31 @@ mod tests {
         let long = "x".repeat(5000) + "\r";
         let lines = typed_with_echo(&[long.as_bytes()]);
         assert_eq!(lines[0].text.chars().count(), MAX_COMMAND_CHARS);
+    }
+
+    #[test]
+    fn a_piped_shells_lines_are_its_commands_as_sent() {
+        let mut lines = PipedLines::default();
+        let found = lines.sent("ls -la\n\n# a comment\necho 日本".as_bytes());
+        assert_eq!(
+            found,
+            [CommandLine {
+                text: "ls -la".to_owned(),
+                edited: false
+            }]
+        );
+        assert!(lines.sent("語".as_bytes()).is_empty());
+        assert_eq!(
+            lines.finish(),
+            Some(CommandLine {
+                text: "echo 日本語".to_owned(),
+                edited: false
+            })
+        );
+        assert_eq!(lines.finish(), None);
+        let long = "x".repeat(MAX_COMMAND_CHARS * 5) + "\n";
+        let found = lines.sent(long.as_bytes());
+        assert_eq!(found[0].text.chars().count(), MAX_COMMAND_CHARS);
+        assert!(found[0].edited);
     }
 }

@@ -30,7 +30,7 @@
 //!   and the recordings API.
 
 pub(crate) mod assets;
-mod commands;
+pub(crate) mod commands;
 pub(crate) mod pages;
 mod recording;
 pub(crate) mod socket;
@@ -41,7 +41,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use enshu_backend::terminal::{TerminalControl, TerminalRequest, TerminalSize, Terminals};
+use enshu_backend::terminal::{
+    OutputStream, TerminalControl, TerminalRequest, TerminalSize, Terminals,
+};
 use enshu_store::EventKind;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -113,6 +115,8 @@ pub(crate) enum EndReason {
     /// Its client did not come back within the grace period.
     Abandoned,
     ShuttingDown,
+    /// Its SSH client went away (an SSH session cannot come back).
+    Disconnected,
 }
 
 impl EndReason {
@@ -122,9 +126,117 @@ impl EndReason {
             EndReason::Idle => "idle",
             EndReason::Abandoned => "abandoned",
             EndReason::ShuttingDown => "shutdown",
+            EndReason::Disconnected => "disconnected",
         }
     }
 }
+
+/// What a terminal runs, and for which way in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Launch {
+    /// The portal's web terminal: a login shell.
+    WebShell,
+    /// An SSH client's login shell on its own pty (`term` from its
+    /// pty-req); the shell's exit status is reported to the client.
+    SshShell { term: String },
+    /// An SSH client's command (`ssh host COMMAND`), on a TTY when the
+    /// client asked for a pty (`ssh -t`). Without one it runs on pipes, as
+    /// OpenSSH's sshd runs it: input and output pass byte for byte, stderr
+    /// apart, the client's end of input is the command's (`python3 - <<EOF`
+    /// ends), and the exit status is the runtime's.
+    SshExec { command: String, pty: bool },
+    /// An SSH client's shell without a pty (`ssh -T host`): a login shell
+    /// reading its commands from the client's input, on pipes.
+    SshPipedShell,
+}
+
+/// The script an SSH command without a pty runs: the command line is an
+/// argument, never spliced into it.
+const PIPED_EXEC_SCRIPT: &str = r#"cd "$HOME" 2>/dev/null; exec bash -c "$1""#;
+
+/// Printed by an SSH terminal's wrapper when its program exited:
+/// `ESC ] enshu;exit;STATUS BEL`, an operating-system command a terminal
+/// shows nothing for.
+pub(crate) const EXIT_MARKER_START: &[u8] = b"\x1b]enshu;exit;";
+
+impl Launch {
+    /// The program and environment of the exec, as the runtime gets them.
+    /// Values are arguments of a fixed script, never spliced into it.
+    pub(crate) fn command_and_env(&self) -> (Vec<String>, Vec<String>) {
+        let locale = ["LANG=C.UTF-8".to_owned(), "LC_ALL=C.UTF-8".to_owned()];
+        let script = |text: &str| vec!["sh".to_owned(), "-c".to_owned(), text.to_owned()];
+        match self {
+            Launch::WebShell => (
+                script(r#"cd "$HOME" 2>/dev/null; exec bash -l"#),
+                [vec!["TERM=xterm-256color".to_owned()], locale.to_vec()].concat(),
+            ),
+            Launch::SshShell { term } => {
+                let term = if !term.is_empty()
+                    && term.len() <= 64
+                    && term
+                        .bytes()
+                        .all(|byte| byte.is_ascii_alphanumeric() || b"-_.+".contains(&byte))
+                {
+                    term.as_str()
+                } else {
+                    "xterm-256color"
+                };
+                (
+                    script(
+                        r#"cd "$HOME" 2>/dev/null; bash -l; printf '\033]enshu;exit;%d\007' "$?""#,
+                    ),
+                    [vec![format!("TERM={term}")], locale.to_vec()].concat(),
+                )
+            }
+            Launch::SshExec { command, pty: true } => {
+                let mut argv = script(concat!(
+                    r#"cd "$HOME" 2>/dev/null; "#,
+                    r#"bash -c "$1"; printf '\033]enshu;exit;%d\007' "$?""#,
+                ));
+                argv.extend(["enshu-exec".to_owned(), command.clone()]);
+                (
+                    argv,
+                    [vec!["TERM=xterm-256color".to_owned()], locale.to_vec()].concat(),
+                )
+            }
+            Launch::SshExec {
+                command,
+                pty: false,
+            } => {
+                let mut argv = script(PIPED_EXEC_SCRIPT);
+                argv.extend(["enshu-exec".to_owned(), command.clone()]);
+                (argv, locale.to_vec())
+            }
+            Launch::SshPipedShell => (
+                script(r#"cd "$HOME" 2>/dev/null; exec bash -l"#),
+                locale.to_vec(),
+            ),
+        }
+    }
+
+    fn way_in(&self) -> &'static str {
+        match self {
+            Launch::WebShell => "web",
+            Launch::SshShell { .. } | Launch::SshExec { .. } | Launch::SshPipedShell => "ssh",
+        }
+    }
+
+    /// Whether the program gets a TTY (else pipes).
+    pub(crate) fn tty(&self) -> bool {
+        match self {
+            Launch::WebShell | Launch::SshShell { .. } => true,
+            Launch::SshExec { pty, .. } => *pty,
+            Launch::SshPipedShell => false,
+        }
+    }
+}
+
+/// A chunk of a terminal's output and the stream that wrote it.
+pub(crate) type OutputChunk = (OutputStream, Arc<[u8]>);
+
+/// What an SSH client is sent of a terminal: every chunk of output, whole
+/// and in order.
+pub(crate) type PrimaryOutput = mpsc::Receiver<OutputChunk>;
 
 /// One open terminal.
 pub(crate) struct LiveTerminal {
@@ -132,10 +244,21 @@ pub(crate) struct LiveTerminal {
     pub team: u32,
     pub host: String,
     pub started_at_ms: i64,
-    input: mpsc::Sender<Vec<u8>>,
+    /// `web` or `ssh`.
+    pub way_in: &'static str,
+    /// A TTY, or pipes (an SSH command without a pty).
+    pub tty: bool,
+    /// `None` once the input was closed (end of file for a command on pipes).
+    input: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
     control: Box<dyn TerminalControl>,
     /// Every chunk of output, to each attached client.
     output: broadcast::Sender<Arc<[u8]>>,
+    /// The SSH client's own copy of the output, with backpressure (a
+    /// broadcast drops what a slow reader missed; an SSH command's output
+    /// must arrive whole).
+    primary: Mutex<Option<mpsc::Sender<OutputChunk>>>,
+    /// The program's exit status, as the runtime knew it when it ended.
+    exit_status: Mutex<Option<i64>>,
     scrollback: Mutex<VecDeque<u8>>,
     scrollback_limit: usize,
     /// Bumped at each attach of a writer, so an older socket knows it was
@@ -167,6 +290,32 @@ impl LiveTerminal {
         (self.output.subscribe(), kept.iter().copied().collect())
     }
 
+    /// Keys typed that are no command line (an SSH command's input):
+    /// recorded and passed on.
+    pub async fn input_only(&self, bytes: Vec<u8>) {
+        self.touch();
+        self.recording.lock().expect("recording lock").input(&bytes);
+        self.send_input(bytes).await;
+    }
+
+    async fn send_input(&self, bytes: Vec<u8>) {
+        let input = self.input.lock().expect("input lock").clone();
+        if let Some(input) = input {
+            let _ = input.send(bytes).await;
+        }
+    }
+
+    /// The client's input ended: a command on pipes reads end of file once
+    /// what was sent before has been written.
+    pub fn close_input(&self) {
+        self.input.lock().expect("input lock").take();
+    }
+
+    /// The program's exit status, once ended (`None` if unknown or killed).
+    pub fn exit_status(&self) -> Option<i64> {
+        *self.exit_status.lock().expect("exit status lock")
+    }
+
     pub fn ended(&self) -> watch::Receiver<Option<EndReason>> {
         self.ended.subscribe()
     }
@@ -195,7 +344,7 @@ impl LiveTerminal {
         self.touch();
         self.recording.lock().expect("recording lock").input(&bytes);
         let lines = self.lines.lock().expect("lines lock").typed(&bytes);
-        let _ = self.input.send(bytes).await;
+        self.send_input(bytes).await;
         lines
     }
 
@@ -232,7 +381,7 @@ impl LiveTerminal {
 
 /// Every open terminal of the session.
 pub(crate) struct Hub {
-    backend: Arc<dyn Terminals>,
+    pub(crate) backend: Arc<dyn Terminals>,
     recordings: PathBuf,
     pub options: TerminalOptions,
     pub assets: XtermAssets,
@@ -249,6 +398,9 @@ pub(crate) struct RecordingEntry {
     pub bytes: u64,
     pub live: bool,
     pub host: Option<String>,
+    /// `web` or `ssh`, while live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub way_in: Option<&'static str>,
 }
 
 impl Hub {
@@ -289,6 +441,24 @@ impl Hub {
         team: u32,
         size: TerminalSize,
     ) -> Result<Arc<LiveTerminal>, OpenError> {
+        let (terminal, _) = self
+            .open_launch(state, team, size, Launch::WebShell)
+            .await?;
+        Ok(terminal)
+    }
+
+    /// A new terminal running `launch` on team `team`'s way-in host: the
+    /// web terminal's and the SSH bastion's, under the same bounds. An SSH
+    /// launch also gets every chunk of output, in order and whole, from
+    /// the first one on: the pump waits for that reader (a broadcast drops
+    /// what a slow reader missed), and closes it when the terminal ended.
+    pub async fn open_launch(
+        self: &Arc<Self>,
+        state: &AppState,
+        team: u32,
+        size: TerminalSize,
+        launch: Launch,
+    ) -> Result<(Arc<LiveTerminal>, Option<PrimaryOutput>), OpenError> {
         if *state.shutdown_receiver().borrow() {
             return Err(OpenError::ShuttingDown);
         }
@@ -300,20 +470,14 @@ impl Hub {
         // cannot pass the bound together.
         let id = crate::state::random_hex()[..24].to_owned();
         let opening = self.reserve(team)?;
+        let (command, env) = launch.command_and_env();
         let request = TerminalRequest {
             container: way_in.container.clone(),
             user: way_in.user.clone(),
-            command: vec![
-                "sh".into(),
-                "-c".into(),
-                r#"cd "$HOME" 2>/dev/null; exec bash -l"#.into(),
-            ],
-            env: vec![
-                "TERM=xterm-256color".into(),
-                "LANG=C.UTF-8".into(),
-                "LC_ALL=C.UTF-8".into(),
-            ],
+            command,
+            env,
             size,
+            tty: launch.tty(),
         };
         let started_at_ms = now_ms();
         let recording_path =
@@ -321,7 +485,11 @@ impl Hub {
         let header = recording::Header {
             size,
             timestamp: started_at_ms / 1000,
-            title: format!("team {team} · {} · {id}", way_in.hostname),
+            title: format!(
+                "team {team} · {} · {} · {id}",
+                way_in.hostname,
+                launch.way_in()
+            ),
         };
         let recording = recording::Recording::create(
             &recording_path,
@@ -336,6 +504,12 @@ impl Hub {
             }
         };
         let (output, _) = broadcast::channel(256);
+        let (primary, primary_output) = if launch.way_in() == "ssh" {
+            let (sender, receiver) = mpsc::channel(64);
+            (Some(sender), Some(receiver))
+        } else {
+            (None, None)
+        };
         let (writer, _) = watch::channel(0);
         let (ended, _) = watch::channel(None);
         let (stop, stop_requested) = watch::channel(None);
@@ -344,9 +518,13 @@ impl Hub {
             team,
             host: way_in.hostname.clone(),
             started_at_ms,
-            input: opened.input,
+            way_in: launch.way_in(),
+            tty: launch.tty(),
+            input: Mutex::new(Some(opened.input)),
             control: opened.control,
             output,
+            primary: Mutex::new(primary),
+            exit_status: Mutex::new(None),
             scrollback: Mutex::new(VecDeque::new()),
             scrollback_limit: self.options.scrollback_bytes,
             writer,
@@ -363,14 +541,14 @@ impl Hub {
             .expect("terminals lock")
             .insert(id.clone(), terminal.clone());
         drop(opening);
-        tracing::info!(team, terminal = %id, host = %way_in.hostname, "web terminal opened");
+        tracing::info!(team, terminal = %id, host = %way_in.hostname, way_in = launch.way_in(), "terminal opened");
         tokio::spawn(pump(
             self.clone(),
             terminal.clone(),
             opened.output,
             stop_requested,
         ));
-        Ok(terminal)
+        Ok((terminal, primary_output))
     }
 
     /// A place among the team's terminals while one opens (counted with
@@ -502,6 +680,7 @@ impl Hub {
                     bytes: file.metadata().map_or(0, |metadata| metadata.len()),
                     live: live_terminal.is_some(),
                     host: live_terminal.map(|terminal| terminal.host.clone()),
+                    way_in: live_terminal.map(|terminal| terminal.way_in),
                 });
             }
         }
@@ -557,7 +736,7 @@ fn now_ms() -> i64 {
 async fn pump(
     hub: Arc<Hub>,
     terminal: Arc<LiveTerminal>,
-    mut output: mpsc::Receiver<Vec<u8>>,
+    mut output: mpsc::Receiver<(OutputStream, Vec<u8>)>,
     mut stop_requested: watch::Receiver<Option<EndReason>>,
 ) {
     let idle_timeout = hub.options.idle_timeout;
@@ -565,15 +744,24 @@ async fn pump(
     let reason = loop {
         tokio::select! {
             chunk = output.recv() => {
-                let Some(chunk) = chunk else { break EndReason::Exited };
+                let Some((stream, chunk)) = chunk else { break EndReason::Exited };
                 terminal.touch();
                 terminal.recording.lock().expect("recording lock").output(&chunk);
                 terminal.lines.lock().expect("lines lock").shown(&chunk);
-                let mut kept = terminal.scrollback.lock().expect("scrollback lock");
-                kept.extend(chunk.iter().copied());
-                let excess = kept.len().saturating_sub(terminal.scrollback_limit);
-                kept.drain(..excess);
-                let _ = terminal.output.send(Arc::from(chunk));
+                let chunk: Arc<[u8]> = Arc::from(chunk);
+                {
+                    let mut kept = terminal.scrollback.lock().expect("scrollback lock");
+                    kept.extend(chunk.iter().copied());
+                    let excess = kept.len().saturating_sub(terminal.scrollback_limit);
+                    kept.drain(..excess);
+                    let _ = terminal.output.send(chunk.clone());
+                }
+                let primary = terminal.primary.lock().expect("primary lock").clone();
+                if let Some(primary) = primary
+                    && primary.send((stream, chunk)).await.is_err()
+                {
+                    terminal.primary.lock().expect("primary lock").take();
+                }
             }
             _ = idle_check.tick() => {
                 let idle = terminal.last_activity.lock().expect("activity lock").elapsed();
@@ -590,6 +778,14 @@ async fn pump(
             }
         }
     };
+    if reason == EndReason::Exited {
+        match terminal.control.exit_status().await {
+            Ok(status) => *terminal.exit_status.lock().expect("exit status lock") = status,
+            Err(error) => {
+                tracing::debug!(terminal = %terminal.id, %error, "cannot read the exit status")
+            }
+        }
+    }
     // Whatever ended it, nothing of the terminal's session stays behind
     // (an exited shell may leave background jobs).
     let left = match terminal.control.end().await {
@@ -608,6 +804,8 @@ async fn pump(
         .lock()
         .expect("terminals lock")
         .remove(&terminal.id);
+    // Its SSH reader has had every chunk: closed, so it sees the end.
+    terminal.primary.lock().expect("primary lock").take();
     terminal.ended.send_replace(Some(reason));
-    tracing::info!(team = terminal.team, terminal = %terminal.id, reason = reason.code(), processes_ended = left, "web terminal ended");
+    tracing::info!(team = terminal.team, terminal = %terminal.id, reason = reason.code(), processes_ended = left, "terminal ended");
 }
