@@ -3,9 +3,11 @@
 use anyhow::Context as _;
 use enshu_docker::DockerBackend;
 
-/// How many containers are created or removed at once. Measured on 2 cores:
-/// the engine serialises much of the work, so more does not help.
-pub const CONCURRENCY: usize = 4;
+/// How many containers are created or removed at once. Measured on 2 cores
+/// with overlay2 (BENCHMARKS.md, session 14): 8 Emotet teams came up in
+/// 108.5 s at 8 against 116.5 s at 4, beside the Docker CLI anchor's
+/// `xargs -P 8`; teardown 51.4 s against 59.0 s.
+pub const CONCURRENCY: usize = 8;
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
