@@ -3,11 +3,21 @@
 use anyhow::Context as _;
 use enshu_docker::DockerBackend;
 
-/// How many containers are created or removed at once. Measured on 2 cores
-/// with overlay2 (BENCHMARKS.md, session 14): 8 Emotet teams came up in
-/// 108.5 s at 8 against 116.5 s at 4, beside the Docker CLI anchor's
-/// `xargs -P 8`; teardown 51.4 s against 59.0 s.
-pub const CONCURRENCY: usize = 8;
+/// How many containers are created or removed at once, where no team count
+/// says otherwise (teardown, a team's reset). Measured on 2 cores: the
+/// engine serialises much of the work, so more does not help.
+pub const CONCURRENCY: usize = 4;
+
+/// How many containers `up` creates and starts at once for `teams` teams,
+/// unless `--concurrency` says. Measured on 2 cores with overlay2
+/// (BENCHMARKS.md, session 14): 8 Emotet teams came up in 108.5 and
+/// 111.5 s at 8 against 116.5 s at 4 (session 13). Larger sessions keep
+/// the 4 they were measured at (50 teams of the logging fixture, 315 s in
+/// session 13): 8 is not measured there yet, and at 50 teams the ranges'
+/// own services starting already load the machine to 200.
+pub fn up_concurrency(teams: u32) -> usize {
+    if teams <= 8 { 8 } else { CONCURRENCY }
+}
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

@@ -38,9 +38,10 @@ pub struct Args {
     /// Print the steps without applying them.
     #[arg(long)]
     dry_run: bool,
-    /// Containers created and started at once.
-    #[arg(long, default_value_t = CONCURRENCY)]
-    concurrency: usize,
+    /// Containers created and started at once [default: 8 for up to 8
+    /// teams, else 4].
+    #[arg(long)]
+    concurrency: Option<usize>,
     /// Containers probing at once during verify.
     #[arg(long, default_value_t = verify::PROBE_SOURCES_AT_ONCE)]
     verify_concurrency: usize,
@@ -142,7 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         state.apply_credentials(&mut plan);
 
         let bars = ProgressBars::new(args.output == Output::Text);
-        let result = enshu_controller::up(&backend, &plan, args.concurrency, &|event| bars.update(event)).await;
+        let result = enshu_controller::up(&backend, &plan, args.concurrency.unwrap_or(range::up_concurrency(args.teams)), &|event| bars.update(event)).await;
         bars.finish();
         let report = match result {
             Ok(report) => report,
