@@ -17,8 +17,8 @@ const LANE_HEIGHT: u64 = 34;
 const LABEL_WIDTH: u64 = 120;
 const PLOT_WIDTH: u64 = 760;
 
-/// Lanes: injects, the four phases, hints, instructor notes; then a
-/// legend and the same events as a table.
+/// Lanes: injects, the four phases, hints, instructor notes, the team's
+/// terminal commands; then a legend and the same events as a table.
 pub(crate) fn team_timeline(
     snapshot: &Snapshot,
     scenario: &Scenario,
@@ -33,6 +33,7 @@ pub(crate) fn team_timeline(
         phase_name(lang, Phase::Recovery),
         lang.t(Msg::Hints),
         lang.t(Msg::Notes),
+        lang.t(Msg::TerminalCommands),
     ];
     let team_score = snapshot.scoreboard.team(team);
     let now = team_score.map_or(0, |score| score.now_exercise_ms);
@@ -358,8 +359,9 @@ pub(crate) fn timeline_items(
                 })
                 .replace("{a}", address),
             ),
+            // Their own lane: they are the team's, not the instructor's.
             EventKind::TerminalCommand { host, command, .. } => {
-                (6, "terminal", format!("{host}$ {command}"))
+                (7, "terminal", format!("{host}$ {command}"))
             }
             EventKind::TeamReset { containers } => (
                 6,
