@@ -181,3 +181,56 @@ fn every_text_colour_meets_aa_against_its_background() {
         );
     }
 }
+
+/// SVG text is drawn on SVG shapes: the timeline's and swimlane's lanes,
+/// the network map's router, segments and hosts. Each text fill of the
+/// stylesheet against the fill it sits on, by selector, 4.5:1 as well.
+#[test]
+fn svg_text_meets_aa_against_the_shapes_it_is_drawn_on() {
+    let css = strip_comments(STYLESHEET);
+    let all = rules(&css);
+    let variables: BTreeMap<String, String> = all
+        .iter()
+        .filter(|rule| rule.selector == ":root")
+        .flat_map(|rule| rule.declarations.clone())
+        .collect();
+    let fill = |selector: &str| {
+        let value = all
+            .iter()
+            .find(|rule| rule.selector == selector)
+            .and_then(|rule| rule.declarations.get("fill"))
+            .unwrap_or_else(|| panic!("the stylesheet gives {selector} no fill"));
+        resolve(value, &variables).unwrap_or_else(|| panic!("not a colour: {value}"))
+    };
+    let white = (1.0, 1.0, 1.0);
+    let mut failures = Vec::new();
+    for (text, shape) in [
+        // Lane labels, legends and markers' labels on both lanes.
+        ("svg text", Some("svg .lane-0")),
+        ("svg text", Some("svg .lane-1")),
+        ("svg .tick-label", Some("svg .lane-1")),
+        ("svg .tick-label", None),
+        // The network map.
+        ("svg .map-router-label", Some("svg .map-router")),
+        ("svg text", Some("svg .map-segment")),
+        ("svg .map-subnet", Some("svg .map-segment")),
+        ("svg .map-subnet", Some("svg .map-segment.outside")),
+        ("svg .map-address", Some("svg .map-host rect")),
+        ("svg .map-flow-number", Some("svg .map-segment")),
+        ("svg .map-flow-number", Some("svg .map-segment.outside")),
+        ("svg .map-flow-number", None),
+    ] {
+        let background = shape.map_or(white, fill);
+        let ratio = contrast(fill(text), background);
+        if ratio < AA_NORMAL_TEXT {
+            failures.push(format!(
+                "{text} on {}: {ratio:.2}:1",
+                shape.unwrap_or("white")
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "below {AA_NORMAL_TEXT}:1: {failures:#?}"
+    );
+}
