@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the Debian packages Enshu's build, images and tests need.
+# Install the Debian packages Enshu's build, images and tests need,
 # and schemathesis (PyPI, for the API description's test) in a virtualenv
 # under ~/.cache/enshu. Idempotent; runs `apt-get update` only when
 # something is missing.

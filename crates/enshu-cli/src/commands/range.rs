@@ -103,6 +103,8 @@ pub async fn ensure_host_guard() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::{effective_uid, storage_driver_note};
+
     #[test]
     fn the_effective_uid_is_the_second_of_the_uid_line() {
         let status =
@@ -111,8 +113,6 @@ mod tests {
         assert_eq!(effective_uid("Uid:\t1000\t1000\t1000\t1000\n"), Some(1000));
         assert_eq!(effective_uid("Name:\tx\n"), None);
     }
-
-    use super::{effective_uid, storage_driver_note};
 
     #[test]
     fn only_fuse_overlayfs_gets_a_note_naming_the_switch() {
