@@ -20,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Session, docker, enshu, fixture, state_dir};
+use support::{Session, docker, enshu, export, fixture, state_dir};
 
 struct Server(Child);
 
@@ -58,20 +58,7 @@ fn serve(session: &str, port: u16) -> Server {
 /// The engine's results of checking `objective`, oldest first:
 /// (passed, detail), from the session's log (`enshu export`).
 fn check_results(session: &str, objective: &str) -> Vec<(bool, String)> {
-    let export = Command::new(env!("CARGO_BIN_EXE_enshu"))
-        .args(["export", "--session", session])
-        .env("ENSHU_STATE_DIR", state_dir())
-        .output()
-        .unwrap();
-    assert!(
-        export.status.success(),
-        "{}",
-        String::from_utf8_lossy(&export.stderr)
-    );
-    let results: Value = serde_json::from_slice(&export.stdout).unwrap();
-    results["events"]
-        .as_array()
-        .unwrap()
+    export(session)
         .iter()
         .map(|event| &event["kind"])
         .filter(|kind| kind["kind"] == "check_result" && kind["objective"] == objective)
@@ -177,13 +164,22 @@ async fn the_portals_firewall_form_blocks_the_c2_and_the_engines_check_passes() 
     browser.log_in(&base_url, &token, "ja", "/team").await;
     let devtools = &mut browser.devtools;
     devtools.set_width(1400, 900).await;
-    devtools.open(&format!("{base_url}/team")).await;
-    // The address a trainee blocks is the one the SOC's mail names.
-    let named = devtools
-        .evaluate(
-            "(document.querySelector('#messages pre')?.textContent.match(/\\d+\\.\\d+\\.\\d+\\.\\d+/) || [''])[0]",
-        )
-        .await;
+    // The address a trainee blocks is the one the SOC's mail names. The
+    // mail goes through the range's relays before the portal shows it (it
+    // once came after the second beacon): a trainee would reload.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let named = loop {
+        devtools.open(&format!("{base_url}/team")).await;
+        let named = devtools
+            .evaluate(
+                "(document.querySelector('#messages pre')?.textContent.match(/\\d+\\.\\d+\\.\\d+\\.\\d+/) || [''])[0]",
+            )
+            .await;
+        if named != json!("") || Instant::now() > deadline {
+            break named;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
     assert_eq!(named, json!(c2), "the SOC's mail names the C2");
     devtools.screenshot("firewall-before-ja-1400").await;
     devtools
