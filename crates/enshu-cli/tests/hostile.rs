@@ -21,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Session, docker, enshu, fixture, in_container, state_dir, wait_for_output};
+use support::{Session, docker, enshu, export, fixture, in_container, state_dir, wait_for_output};
 
 const LIB: &str = include_str!("../scripts/hostile/lib.sh");
 
@@ -255,22 +255,6 @@ fn host_addresses() -> Vec<String> {
         .filter(|address| !address.starts_with("127."))
         .map(str::to_string)
         .collect()
-}
-
-/// The session's events (`enshu export`, not echoed: it is long).
-fn export(session: &str) -> Vec<Value> {
-    let export = Command::new(env!("CARGO_BIN_EXE_enshu"))
-        .args(["export", "--session", session])
-        .env("ENSHU_STATE_DIR", state_dir())
-        .output()
-        .unwrap();
-    assert!(
-        export.status.success(),
-        "{}",
-        String::from_utf8_lossy(&export.stderr)
-    );
-    let results: Value = serde_json::from_slice(&export.stdout).unwrap();
-    results["events"].as_array().unwrap().clone()
 }
 
 fn log_bytes(container: &str) -> u64 {

@@ -110,15 +110,20 @@ fn contrast(first: Rgb, second: Rgb) -> f64 {
     (a.max(b) + 0.05) / (a.min(b) + 0.05)
 }
 
-#[test]
-fn every_text_colour_meets_aa_against_its_background() {
-    let css = strip_comments(STYLESHEET);
-    let all = rules(&css);
-    let variables: BTreeMap<String, String> = all
+/// The stylesheet's rules, and its `:root` variables.
+fn stylesheet() -> (Vec<Rule>, BTreeMap<String, String>) {
+    let all = rules(&strip_comments(STYLESHEET));
+    let variables = all
         .iter()
         .filter(|rule| rule.selector == ":root")
         .flat_map(|rule| rule.declarations.clone())
         .collect();
+    (all, variables)
+}
+
+#[test]
+fn every_text_colour_meets_aa_against_its_background() {
+    let (all, variables) = stylesheet();
     let colour =
         |value: &str| resolve(value, &variables).unwrap_or_else(|| panic!("not a colour: {value}"));
     let white = colour("#ffffff");
@@ -187,13 +192,7 @@ fn every_text_colour_meets_aa_against_its_background() {
 /// stylesheet against the fill it sits on, by selector, 4.5:1 as well.
 #[test]
 fn svg_text_meets_aa_against_the_shapes_it_is_drawn_on() {
-    let css = strip_comments(STYLESHEET);
-    let all = rules(&css);
-    let variables: BTreeMap<String, String> = all
-        .iter()
-        .filter(|rule| rule.selector == ":root")
-        .flat_map(|rule| rule.declarations.clone())
-        .collect();
+    let (all, variables) = stylesheet();
     let fill = |selector: &str| {
         let value = all
             .iter()

@@ -11,19 +11,7 @@ use support::{CapturedLog, INSTRUCTOR_TOKEN, TestServer, team_token};
 
 #[tokio::test]
 async fn each_request_logs_caller_route_status_and_latency_but_no_secret() {
-    // The test's runtime has one thread: the server's tasks log into this.
-    let captured = CapturedLog::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Another test's thread may have met the server's callsites first,
-    // with no subscriber, and cached that nobody listens: ask again.
-    tracing::callsite::rebuild_interest_cache();
+    let (captured, _guard) = CapturedLog::start(tracing::Level::INFO, true);
     let server = TestServer::start().await;
     let team = server
         .client
@@ -52,7 +40,7 @@ async fn each_request_logs_caller_route_status_and_latency_but_no_secret() {
     assert_eq!(refused.status(), 403);
     server.stop().await;
 
-    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let log = captured.text();
     let requests: Vec<Value> = log
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())

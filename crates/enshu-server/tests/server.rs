@@ -1640,17 +1640,7 @@ async fn an_instructor_revokes_a_team_token_at_once() {
 
 #[tokio::test]
 async fn no_token_reaches_the_log_at_any_level() {
-    // The test's runtime has one thread: the server's tasks log into this.
-    let captured = CapturedLog::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Another test's thread may have met the server's callsites first,
-    // with no subscriber, and cached that nobody listens: ask again.
-    tracing::callsite::rebuild_interest_cache();
+    let (captured, _guard) = CapturedLog::start(tracing::Level::TRACE, false);
     let server = TestServer::start().await;
     server.start_clock().await;
     server.fire_beacon().await;
@@ -1684,7 +1674,7 @@ async fn no_token_reaches_the_log_at_any_level() {
     )
     .await;
     server.stop().await;
-    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let log = captured.text();
     assert!(log.contains("store opened"), "nothing was captured: {log}");
     for secret in [
         team_token(1),

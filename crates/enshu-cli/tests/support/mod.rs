@@ -25,6 +25,22 @@ pub fn enshu(arguments: &[&str]) -> Output {
     output
 }
 
+/// The session's events (`enshu export`, not echoed: it is long).
+pub fn export(session: &str) -> Vec<serde_json::Value> {
+    let export = Command::new(env!("CARGO_BIN_EXE_enshu"))
+        .args(["export", "--session", session])
+        .env("ENSHU_STATE_DIR", state_dir())
+        .output()
+        .expect("running enshu export");
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let exported: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
+    exported["events"].as_array().unwrap().clone()
+}
+
 pub fn fixture(name: &str) -> String {
     format!("{}/tests/fixtures/{name}.yaml", env!("CARGO_MANIFEST_DIR"))
 }

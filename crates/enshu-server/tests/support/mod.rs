@@ -402,6 +402,35 @@ pub fn author_words() -> std::collections::BTreeSet<String> {
 #[derive(Clone, Default)]
 pub struct CapturedLog(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
+impl CapturedLog {
+    /// Captures this thread's log from `level` up (as JSON lines when
+    /// `json`) while the guard lives; a test's one-thread runtime runs the
+    /// server's tasks on it. Another test's thread may have met the
+    /// server's callsites first, with no subscriber, and cached that
+    /// nobody listens: the interest is asked again.
+    pub fn start(
+        level: tracing::Level,
+        json: bool,
+    ) -> (CapturedLog, tracing::subscriber::DefaultGuard) {
+        let captured = CapturedLog::default();
+        let writer = captured.clone();
+        let builder = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(move || writer.clone());
+        let guard = if json {
+            tracing::subscriber::set_default(builder.json().flatten_event(true).finish())
+        } else {
+            tracing::subscriber::set_default(builder.finish())
+        };
+        tracing::callsite::rebuild_interest_cache();
+        (captured, guard)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
 impl std::io::Write for CapturedLog {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(bytes);
