@@ -17,6 +17,46 @@ const LANE_HEIGHT: u64 = 34;
 const LABEL_WIDTH: u64 = 120;
 const PLOT_WIDTH: u64 = 760;
 
+macro_rules! markers {
+    ($($name:ident => ($class:literal, $legend:ident),)*) => {
+        /// A kind of mark the timelines draw. Each names its colour (a
+        /// class in `app.css`) and its legend entry here, so a new kind
+        /// cannot be drawn without a line in the legend.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Marker { $($name,)* }
+
+        impl Marker {
+            pub const ALL: &'static [Marker] = &[$(Marker::$name,)*];
+
+            /// The colour's class, on the mark and on its swatch.
+            pub fn class(self) -> &'static str {
+                match self { $(Marker::$name => $class,)* }
+            }
+
+            /// What the legend calls it.
+            pub fn legend(self) -> Msg {
+                match self { $(Marker::$name => Msg::$legend,)* }
+            }
+        }
+    };
+}
+
+markers! {
+    Inject => ("inject", LegendInject),
+    Held => ("held", LegendHeld),
+    Met => ("good", LegendMet),
+    Late => ("late", LegendLate),
+    Wrong => ("bad", LegendWrong),
+    Report => ("report", LegendReport),
+    Graded => ("graded", LegendGraded),
+    Hint => ("hint", LegendHint),
+    Firewall => ("firewall", LegendFirewall),
+    Terminal => ("terminal", LegendTerminal),
+    Note => ("note", LegendNote),
+    Adjustment => ("adjustment", LegendAdjustment),
+    Deadline => ("deadline", LegendDeadline),
+}
+
 /// Lanes: injects, the four phases, hints, instructor notes, the team's
 /// terminal commands; then a legend and the same events as a table.
 pub(crate) fn team_timeline(
@@ -82,7 +122,7 @@ pub(crate) fn team_timeline(
         height - 24
     );
     for item in &items {
-        if item.class == "deadline" {
+        if item.marker == Marker::Deadline {
             let _ = write!(
                 svg,
                 r#"<line class="deadline" x1="{0}" x2="{0}" y1="{1}" y2="{2}"><title>{3} {4}</title></line>"#,
@@ -93,15 +133,7 @@ pub(crate) fn team_timeline(
                 escape(&item.text)
             );
         } else {
-            let _ = write!(
-                svg,
-                r#"<circle class="mark {}" cx="{}" cy="{}" r="6"><title>{} {}</title></circle>"#,
-                item.class,
-                x(item.at),
-                lane_y(item.lane),
-                exercise_offset(item.at),
-                escape(&item.text)
-            );
+            draw_mark(&mut svg, item, x(item.at), lane_y(item.lane));
         }
     }
     svg.push_str("</svg>");
@@ -112,38 +144,50 @@ pub(crate) fn team_timeline(
     html
 }
 
-/// What each marker's colour means, under the timeline.
+/// A mark at (`cx`, `cy`): a terminal command as a thin bar (they come
+/// in bursts), anything else as a dot.
+fn draw_mark(svg: &mut String, item: &TimelineItem, cx: u64, cy: u64) {
+    if item.marker == Marker::Terminal {
+        let _ = write!(
+            svg,
+            r#"<rect class="mark terminal" x="{}" y="{}" width="3" height="16"><title>{} {}</title></rect>"#,
+            cx.saturating_sub(1),
+            cy - 8,
+            exercise_offset(item.at),
+            escape(&item.text)
+        );
+    } else {
+        let _ = write!(
+            svg,
+            r#"<circle class="mark {}" cx="{cx}" cy="{cy}" r="6"><title>{} {}</title></circle>"#,
+            item.marker.class(),
+            exercise_offset(item.at),
+            escape(&item.text)
+        );
+    }
+}
+
+/// What each marker's colour means, under the timeline: every kind it
+/// can draw.
 fn legend(lang: Lang) -> String {
-    let mut html = legend_items(
-        lang,
-        &[
-            ("inject", Msg::LegendInject),
-            ("good", Msg::LegendMet),
-            ("late", Msg::LegendLate),
-            ("bad", Msg::LegendWrong),
-            ("report", Msg::LegendReport),
-            ("graded", Msg::LegendGraded),
-            ("hint", Msg::LegendHint),
-            ("note", Msg::LegendNote),
-            ("deadline", Msg::LegendDeadline),
-        ],
-    );
+    let mut html = legend_items(lang, Marker::ALL);
     html.push_str("</figcaption>");
     html
 }
 
-/// An open `<figcaption>` with one swatch per (class, label); the caller
-/// may add to it and closes it.
-fn legend_items(lang: Lang, entries: &[(&str, Msg)]) -> String {
+/// An open `<figcaption>` with one swatch per marker; the caller may add
+/// to it and closes it.
+fn legend_items(lang: Lang, markers: &[Marker]) -> String {
     let mut html = format!(
         r#"<figcaption class="legend"><span class="legend-title">{}:</span> "#,
         lang.t(Msg::Legend)
     );
-    for (class, message) in entries {
+    for marker in markers {
         let _ = write!(
             html,
-            r#"<span class="legend-item"><span class="swatch {class}" aria-hidden="true"></span>{}</span> "#,
-            lang.t(*message)
+            r#"<span class="legend-item"><span class="swatch {}" aria-hidden="true"></span>{}</span> "#,
+            marker.class(),
+            lang.t(marker.legend())
         );
     }
     html
@@ -163,7 +207,7 @@ fn event_table(items: &[TimelineItem], lanes: &[&str], lang: Lang) -> String {
         let _ = write!(
             html,
             r#"<tr class="event-{}"><td data-label="{}">{}</td><td data-label="{}">{}</td><td data-label="{}">{}</td></tr>"#,
-            item.class,
+            item.marker.class(),
             lang.t(Msg::ExerciseTime),
             crate::html::offset(lang, Some(item.at)),
             lang.t(Msg::Lane),
@@ -176,12 +220,12 @@ fn event_table(items: &[TimelineItem], lanes: &[&str], lang: Lang) -> String {
     html
 }
 
-/// One mark of a team's timeline: when, in which lane, its class (colour)
+/// One mark of a team's timeline: when, in which lane, its kind (colour)
 /// and what it says.
 pub(crate) struct TimelineItem {
     pub at: u64,
     pub lane: usize,
-    pub class: &'static str,
+    pub marker: Marker,
     pub text: String,
     /// The event's kind (`submission`, `terminal_command`); `None` for a
     /// deadline.
@@ -216,7 +260,7 @@ pub(crate) fn timeline_items(
                 items.push(TimelineItem {
                     at: deadline,
                     lane: phase_lane(objective.phase),
-                    class: "deadline",
+                    marker: Marker::Deadline,
                     text: format!(
                         "{}: {}",
                         lang.t(Msg::Deadline),
@@ -235,17 +279,17 @@ pub(crate) fn timeline_items(
                 phase_lane(exercise::scoring_phase(objective.phase))
             })
         };
-        let met_class = |objective: &str| {
+        let met_marker = |objective: &str| {
             if deadline_of(objective).is_some_and(|deadline| at > deadline) {
-                "late"
+                Marker::Late
             } else {
-                "good"
+                Marker::Met
             }
         };
-        let (lane, class, text) = match &event.kind {
+        let (lane, marker, text) = match &event.kind {
             EventKind::InjectFired { inject, target, .. } => (
                 0,
-                "inject",
+                Marker::Inject,
                 if ja {
                     format!("インジェクト {inject} を実行（対象 {target}）")
                 } else {
@@ -254,7 +298,7 @@ pub(crate) fn timeline_items(
             ),
             EventKind::InjectHeld { inject } => (
                 0,
-                "held",
+                Marker::Held,
                 if ja {
                     format!("インジェクト {inject} を保留")
                 } else {
@@ -269,7 +313,7 @@ pub(crate) fn timeline_items(
                 error,
             } => (
                 6,
-                "note",
+                Marker::Note,
                 if ja {
                     format!("インジェクト {inject} が失敗（{attempt}回目）: {error}")
                 } else {
@@ -285,9 +329,9 @@ pub(crate) fn timeline_items(
                 (
                     objective_lane(objective),
                     if *correct {
-                        met_class(objective)
+                        met_marker(objective)
                     } else {
-                        "bad"
+                        Marker::Wrong
                     },
                     match (ja, correct) {
                         (true, true) => format!("「{title}」に回答「{answer}」（正解）"),
@@ -308,7 +352,7 @@ pub(crate) fn timeline_items(
                 let title = objective_title(lang, scenario, objective);
                 (
                     objective_lane(objective),
-                    met_class(objective),
+                    met_marker(objective),
                     if ja {
                         format!("「{title}」の判定に合格")
                     } else {
@@ -318,7 +362,7 @@ pub(crate) fn timeline_items(
             }
             EventKind::ReportSubmitted { form, .. } => (
                 3,
-                "report",
+                Marker::Report,
                 if ja {
                     format!("{}を提出", report_name(lang, scenario, form, event.seq))
                 } else {
@@ -327,7 +371,7 @@ pub(crate) fn timeline_items(
             ),
             EventKind::ReportGraded { form, points, .. } => (
                 3,
-                "graded",
+                Marker::Graded,
                 lang.t(Msg::EventGraded)
                     .replace("{f}", form_title(lang, scenario, form))
                     .replace("{p}", &points.to_string()),
@@ -336,22 +380,22 @@ pub(crate) fn timeline_items(
                 objective, penalty, ..
             } => (
                 5,
-                "hint",
+                Marker::Hint,
                 lang.t(Msg::EventHint)
                     .replace("{o}", objective_title(lang, scenario, objective))
                     .replace("{p}", &penalty.to_string()),
             ),
-            EventKind::InstructorNote { text } => (6, "note", note(lang, text)),
+            EventKind::InstructorNote { text } => (6, Marker::Note, note(lang, text)),
             EventKind::Adjustment { points, reason, .. } => (
                 6,
-                "adjustment",
+                Marker::Adjustment,
                 lang.t(Msg::EventAdjusted)
                     .replace("{p}", &format!("{points:+}"))
                     .replace("{r}", reason),
             ),
             EventKind::FirewallChanged { block, address } => (
                 2,
-                "firewall",
+                Marker::Firewall,
                 lang.t(if *block {
                     Msg::TeamBlocked
                 } else {
@@ -361,11 +405,11 @@ pub(crate) fn timeline_items(
             ),
             // Their own lane: they are the team's, not the instructor's.
             EventKind::TerminalCommand { host, command, .. } => {
-                (7, "terminal", format!("{host}$ {command}"))
+                (7, Marker::Terminal, format!("{host}$ {command}"))
             }
             EventKind::TeamReset { containers } => (
                 6,
-                "note",
+                Marker::Note,
                 if ja {
                     format!("演習環境をリセット（コンテナ {containers} 台を再構築）")
                 } else {
@@ -379,7 +423,7 @@ pub(crate) fn timeline_items(
         items.push(TimelineItem {
             at,
             lane,
-            class,
+            marker,
             text,
             kind: Some(event.kind.kind_name()),
         });
@@ -473,6 +517,20 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
     svg.push_str("</svg>");
     svg
 }
+
+/// The marks the after-action swimlane draws: its kinds of event
+/// (`action_swimlane`) and a correct answer's two colours.
+const SWIMLANE_MARKERS: &[Marker] = &[
+    Marker::Inject,
+    Marker::Met,
+    Marker::Late,
+    Marker::Wrong,
+    Marker::Report,
+    Marker::Graded,
+    Marker::Firewall,
+    Marker::Hint,
+    Marker::Terminal,
+];
 
 /// The after-action swimlane: each inject's fire (a line across every
 /// lane) against the team's own actions, one lane each: answers, reports,
@@ -574,44 +632,58 @@ pub(crate) fn action_swimlane(
         );
     }
     for item in &items {
-        let (cx, cy) = (x(item.at), lane_y(item.lane));
-        if item.lane == 5 {
-            let _ = write!(
-                svg,
-                r#"<rect class="mark terminal" x="{}" y="{}" width="3" height="16"><title>{} {}</title></rect>"#,
-                cx.saturating_sub(1),
-                cy - 8,
-                exercise_offset(item.at),
-                escape(&item.text)
-            );
-        } else {
-            let _ = write!(
-                svg,
-                r#"<circle class="mark {}" cx="{cx}" cy="{cy}" r="6"><title>{} {}</title></circle>"#,
-                item.class,
-                exercise_offset(item.at),
-                escape(&item.text)
-            );
-        }
+        draw_mark(&mut svg, item, x(item.at), lane_y(item.lane));
     }
     svg.push_str("</svg>");
-    let mut legend = legend_items(
-        lang,
-        &[
-            ("inject", Msg::LegendInject),
-            ("good", Msg::LegendMet),
-            ("bad", Msg::LegendWrong),
-            ("report", Msg::LegendReport),
-            ("graded", Msg::LegendGraded),
-            ("firewall", Msg::LaneFirewall),
-            ("hint", Msg::LegendHint),
-            ("terminal", Msg::TerminalCommands),
-        ],
-    );
+    let mut legend = legend_items(lang, SWIMLANE_MARKERS);
     let _ = write!(
         legend,
         r#"<br><span class="swimlane-summary">{}</span></figcaption>"#,
         escape(&summary)
     );
     format!(r#"<figure class="timeline-figure swimlane-figure">{svg}{legend}</figure>"#)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of mark the timeline can draw is `Marker::ALL` (a mark
+    /// is a `Marker`, so nothing else can be drawn): each has its line in
+    /// the legend, in both languages, with a swatch the stylesheet colours.
+    #[test]
+    fn the_legend_names_every_marker_the_timeline_can_draw() {
+        let stylesheet = include_str!("../static/app.css");
+        for lang in [Lang::Ja, Lang::En] {
+            let html = legend(lang);
+            let mut labels = std::collections::BTreeSet::new();
+            for marker in Marker::ALL {
+                let label = lang.t(marker.legend());
+                let entry = format!(
+                    r#"<span class="swatch {}" aria-hidden="true"></span>{label}</span>"#,
+                    marker.class()
+                );
+                assert!(html.contains(&entry), "{marker:?} in {lang:?}: {html}");
+                assert!(labels.insert(label), "two markers are called {label}");
+            }
+        }
+        for marker in Marker::ALL {
+            assert!(
+                stylesheet.contains(&format!(".swatch.{} ", marker.class())),
+                "app.css colours no swatch for {marker:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_terminal_command_has_its_legend_entry() {
+        let html = legend(Lang::Ja);
+        assert!(
+            html.contains(
+                r#"<span class="swatch terminal" aria-hidden="true"></span>端末コマンド"#
+            ),
+            "{html}"
+        );
+        assert!(legend(Lang::En).contains("Terminal command"));
+    }
 }
