@@ -432,38 +432,64 @@ pub(crate) fn timeline_items(
     items
 }
 
-/// Horizontal bars: per team, minutes to detect, contain, report, recover.
+/// The four phase times the comparison draws, each with its bar's class.
+const MEASURES: [(&str, Msg); 4] = [
+    ("detect", Msg::TimeToDetect),
+    ("contain", Msg::TimeToContain),
+    ("report", Msg::TimeToReport),
+    ("recover", Msg::TimeToRecover),
+];
+
+/// How wide the phone's chart is drawn, in CSS px: it fits a 390 px
+/// screen's card unscaled, so its text keeps its size.
+const NARROW_WIDTH: u64 = 330;
+
+/// Per team, minutes to detect, contain, report, recover: twice, one
+/// chart for a wide screen (a team a row, its four bars beside its name)
+/// and one for a phone (a team a block, each bar under its label), which
+/// the stylesheet picks between. Scaled down to a phone, the wide one's
+/// text would be 4 px high.
 pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
-    let measures: [(&str, Msg); 4] = [
-        ("detect", Msg::TimeToDetect),
-        ("contain", Msg::TimeToContain),
-        ("report", Msg::TimeToReport),
-        ("recover", Msg::TimeToRecover),
-    ];
-    let bar_height = 16u64;
-    let row_height = bar_height * 4 + 14;
-    let teams = &snapshot.scoreboard.teams;
+    let teams: Vec<(String, [Option<u64>; 4])> = snapshot
+        .scoreboard
+        .teams
+        .iter()
+        .map(|team| {
+            (
+                snapshot.team_name(team.team),
+                [
+                    team.time_to_detect_ms(),
+                    team.time_to_contain_ms(),
+                    team.time_to_report_ms(),
+                    team.time_to_recover_ms(),
+                ],
+            )
+        })
+        .collect();
     let longest = teams
         .iter()
-        .flat_map(|team| {
-            [
-                team.time_to_detect_ms(),
-                team.time_to_contain_ms(),
-                team.time_to_report_ms(),
-                team.time_to_recover_ms(),
-            ]
-        })
-        .flatten()
+        .flat_map(|(_, values)| values.iter().flatten().copied())
         .max()
         .unwrap_or(60_000)
         .max(60_000);
+    let mut html = phase_comparison_wide(&teams, longest, lang);
+    html.push_str(&phase_comparison_narrow(&teams, longest, lang));
+    html
+}
+
+/// A row per team: its name at the left, its four bars beside it, the
+/// colours' legend on top.
+fn phase_comparison_wide(teams: &[(String, [Option<u64>; 4])], longest: u64, lang: Lang) -> String {
+    // 18 apart: a 12 px label's box (ascent and descent) is 17.4 px high.
+    let bar_height = 18u64;
+    let row_height = bar_height * 4 + 14;
     let height = 30 + teams.len() as u64 * row_height;
     let mut svg = format!(
-        r#"<svg class="comparison" viewBox="0 0 {w} {height}" width="{w}" height="{height}" role="img" aria-labelledby="comparison-title" xmlns="http://www.w3.org/2000/svg"><title id="comparison-title">{title}</title>"#,
+        r#"<svg class="comparison comparison-wide" viewBox="0 0 {w} {height}" width="{w}" height="{height}" role="img" aria-labelledby="comparison-title" xmlns="http://www.w3.org/2000/svg"><title id="comparison-title">{title}</title>"#,
         w = LABEL_WIDTH + PLOT_WIDTH + 60,
         title = lang.t(Msg::PhaseComparison)
     );
-    for (index, (class, message)) in measures.iter().enumerate() {
+    for (index, (class, message)) in MEASURES.iter().enumerate() {
         let _ = write!(
             svg,
             r#"<rect class="bar {class}" x="{}" y="4" width="10" height="10"/><text class="legend" x="{}" y="13">{}</text>"#,
@@ -472,20 +498,14 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
             lang.t(*message)
         );
     }
-    for (row, team) in teams.iter().enumerate() {
+    for (row, (name, values)) in teams.iter().enumerate() {
         let top = 24 + row as u64 * row_height;
         let _ = write!(
             svg,
             r#"<text class="lane-label" x="4" y="{}">{}</text>"#,
             top + row_height / 2,
-            escape(&snapshot.team_name(team.team))
+            escape(name)
         );
-        let values = [
-            team.time_to_detect_ms(),
-            team.time_to_contain_ms(),
-            team.time_to_report_ms(),
-            team.time_to_recover_ms(),
-        ];
         for (index, value) in values.iter().enumerate() {
             let y = top + index as u64 * bar_height;
             match value {
@@ -494,7 +514,7 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
                     let _ = write!(
                         svg,
                         r#"<rect class="bar {}" x="{LABEL_WIDTH}" y="{y}" width="{width}" height="{}"><title>{}</title></rect><text class="bar-label" x="{}" y="{}">{}</text>"#,
-                        measures[index].0,
+                        MEASURES[index].0,
                         bar_height - 1,
                         exercise_offset(*milliseconds),
                         LABEL_WIDTH + width + 4,
@@ -508,7 +528,70 @@ pub(crate) fn phase_comparison(snapshot: &Snapshot, lang: Lang) -> String {
                         r#"<text class="bar-label" x="{}" y="{}">{} –</text>"#,
                         LABEL_WIDTH + 2,
                         y + bar_height - 4,
-                        lang.t(measures[index].1)
+                        lang.t(MEASURES[index].1)
+                    );
+                }
+            }
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A block per team for a phone: the team's name, then each measure's
+/// label and time on a line of its own above its bar, so nothing needs a
+/// legend and the text is drawn at its size (`NARROW_WIDTH`).
+fn phase_comparison_narrow(
+    teams: &[(String, [Option<u64>; 4])],
+    longest: u64,
+    lang: Lang,
+) -> String {
+    // Each text's box (1.45 em high, 1.16 em of it above the baseline)
+    // clear of the others: the name at 15 px, the labels at 14 px.
+    const NAME_HEIGHT: u64 = 26;
+    const LABEL_HEIGHT: u64 = 19;
+    const BAR_HEIGHT: u64 = 9;
+    const MEASURE_GAP: u64 = 5;
+    const TEAM_GAP: u64 = 14;
+    let measure_height = LABEL_HEIGHT + BAR_HEIGHT + MEASURE_GAP;
+    let block_height = NAME_HEIGHT + 4 * measure_height + TEAM_GAP;
+    let height = (teams.len() as u64 * block_height).max(1);
+    let plot_width = NARROW_WIDTH - 2;
+    let mut svg = format!(
+        r#"<svg class="comparison comparison-narrow" viewBox="0 0 {NARROW_WIDTH} {height}" width="{NARROW_WIDTH}" height="{height}" role="img" aria-labelledby="comparison-narrow-title" xmlns="http://www.w3.org/2000/svg"><title id="comparison-narrow-title">{title}</title>"#,
+        title = lang.t(Msg::PhaseComparison)
+    );
+    for (block, (name, values)) in teams.iter().enumerate() {
+        let top = block as u64 * block_height;
+        let _ = write!(
+            svg,
+            r#"<text class="team-name" x="0" y="{}">{}</text>"#,
+            top + 18,
+            escape(name)
+        );
+        for (index, value) in values.iter().enumerate() {
+            let label_top = top + NAME_HEIGHT + index as u64 * measure_height;
+            let (class, message) = MEASURES[index];
+            let time = value.map_or("–".to_owned(), exercise_offset);
+            let _ = write!(
+                svg,
+                r#"<text class="bar-label" x="0" y="{}">{} {time}</text>"#,
+                label_top + 15,
+                lang.t(message)
+            );
+            let bar_top = label_top + LABEL_HEIGHT;
+            match value {
+                Some(milliseconds) => {
+                    let width = (milliseconds * plot_width / longest).max(2);
+                    let _ = write!(
+                        svg,
+                        r#"<rect class="bar {class}" x="0" y="{bar_top}" width="{width}" height="{BAR_HEIGHT}"/>"#
+                    );
+                }
+                None => {
+                    let _ = write!(
+                        svg,
+                        r#"<rect class="bar-empty" x="0" y="{bar_top}" width="{plot_width}" height="{BAR_HEIGHT}"/>"#
                     );
                 }
             }

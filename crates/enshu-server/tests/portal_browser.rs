@@ -9,10 +9,13 @@ mod support;
 
 #[path = "support/chromium.rs"]
 mod chromium;
+#[path = "support/page_checks.rs"]
+mod page_checks;
 
 use std::time::Duration;
 
 use enshu_store::{ClockAction, EventKind, NewEvent};
+use page_checks::{assert_fits, assert_no_english};
 use serde_json::json;
 use support::{INSTRUCTOR_TOKEN, TestServer, team_token};
 
@@ -74,34 +77,89 @@ async fn under_way(server: &TestServer) {
     assert_eq!(answer.status(), 200);
 }
 
-/// No sideways scrolling: the document is no wider than the viewport.
-async fn assert_fits(devtools: &mut chromium::DevTools, what: &str) {
-    let widths = devtools
-        .evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+/// The phase comparison chart the scoreboard shows at this width: every
+/// text drawn at 12 CSS px or more (its font size times the drawing's
+/// scale), at least 11 px high, inside the viewport, none overlapping
+/// another. Returns the smallest rendered font size.
+async fn assert_comparison_readable(devtools: &mut chromium::DevTools, what: &str) -> f64 {
+    let measured = devtools
+        .evaluate(
+            r#"(() => {
+  const svg = [...document.querySelectorAll('#comparison svg')].find(chart => getComputedStyle(chart).display !== 'none');
+  if (!svg) return null;
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  const texts = [...svg.querySelectorAll('text')].map(text => {
+    const box = text.getBoundingClientRect();
+    return {text: text.textContent, size: parseFloat(getComputedStyle(text).fontSize) * scale,
+            left: box.left, right: box.right, top: box.top, bottom: box.bottom, height: box.height};
+  });
+  return {chart: svg.getAttribute('class'), scale, viewport: window.innerWidth, texts};
+})()"#,
+        )
         .await;
-    let (scroll, viewport) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+    assert!(measured.is_object(), "{what}: no comparison chart shows");
+    let viewport = measured["viewport"].as_f64().unwrap();
+    let texts = measured["texts"].as_array().unwrap();
     assert!(
-        scroll <= viewport,
-        "{what}: scrolls sideways ({scroll} px wide in a {viewport} px viewport)"
+        texts.len() >= 8,
+        "{what}: {} texts in the chart",
+        texts.len()
     );
-}
-
-/// No English in a Japanese page as Chromium renders it (after app.js
-/// drew the clock and the countdowns), beyond the scenario author's words.
-async fn assert_no_english(devtools: &mut chromium::DevTools, what: &str) {
-    let allowed = support::author_words();
-    let text = devtools.evaluate("document.body.innerText").await;
-    let leaks: Vec<String> = support::ascii_words(text.as_str().unwrap_or_default())
-        .into_iter()
-        .filter(|word| !allowed.contains(word))
-        .collect();
-    assert!(leaks.is_empty(), "English in {what}: {leaks:?}");
+    let number = |text: &serde_json::Value, key: &str| text[key].as_f64().unwrap();
+    let (mut smallest, mut lowest) = (f64::MAX, f64::MAX);
+    for text in texts {
+        let (size, height) = (number(text, "size"), number(text, "height"));
+        smallest = smallest.min(size);
+        lowest = lowest.min(height);
+        assert!(
+            size >= 12.0 && height >= 11.0,
+            "{what}: {} drawn at {size:.1} px ({height:.1} px high) in {}",
+            text["text"],
+            measured["chart"]
+        );
+        assert!(
+            number(text, "left") >= 0.0 && number(text, "right") <= viewport,
+            "{what}: {} leaves the screen",
+            text["text"]
+        );
+    }
+    for (index, first) in texts.iter().enumerate() {
+        for second in &texts[index + 1..] {
+            let across = number(first, "right").min(number(second, "right"))
+                - number(first, "left").max(number(second, "left"));
+            let down = number(first, "bottom").min(number(second, "bottom"))
+                - number(first, "top").max(number(second, "top"));
+            assert!(
+                across <= 0.5 || down <= 0.5,
+                "{what}: {} and {} overlap",
+                first["text"],
+                second["text"]
+            );
+        }
+    }
+    eprintln!(
+        "{what}: {} at scale {:.2}, {} texts, smallest {smallest:.1} px ({lowest:.1} px high)",
+        measured["chart"],
+        measured["scale"].as_f64().unwrap(),
+        texts.len()
+    );
+    smallest
 }
 
 #[tokio::test]
 async fn portal_and_instructor_pages_read_well_at_both_widths_in_both_languages() {
     let server = TestServer::start().await;
     under_way(&server).await;
+    // Team 2 found the infected PC: the phase comparison draws a bar.
+    let answer = server
+        .client
+        .post(server.url("/api/team/answers"))
+        .bearer_auth(team_token(2))
+        .json(&json!({"objective": "find-host", "answer": "office/pc01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
     let mut browser = chromium::Browser::start().await;
     for lang in ["ja", "en"] {
         browser
@@ -148,6 +206,13 @@ async fn portal_and_instructor_pages_read_well_at_both_widths_in_both_languages(
                 devtools.open(&server.url(path)).await;
                 if width == 390 {
                     assert_fits(devtools, &format!("{path} in {lang}")).await;
+                }
+                if path == "/" {
+                    assert_comparison_readable(
+                        devtools,
+                        &format!("the phase comparison in {lang} at {width} px"),
+                    )
+                    .await;
                 }
                 if lang == "ja" {
                     assert_no_english(devtools, &format!("{path} at {width} px")).await;
