@@ -364,6 +364,18 @@ catalogue! {
     UnreadCount => ("（未読 {n}件）", "({n} unread)"),
     MarkRead => ("既読にする", "Mark as read"),
     AarGeneralRubric => ("報告書全般", "The report as a whole"),
+    ErrorNotFound => ("ページが見つかりません", "Page not found"),
+    ErrorNotFoundText => ("お探しのページは見つかりませんでした。アドレスに誤りがないかご確認ください。", "There is no page at this address. Check the address for mistakes."),
+    ErrorBadRequest => ("リクエストを処理できません", "The request could not be handled"),
+    ErrorBadRequestText => ("アドレスまたは送信内容の形式が正しくありません。画面のリンクから開き直してください。", "The address, or what was sent, is not in the form expected. Open the page again from a link."),
+    ErrorForbidden => ("このページは開けません", "You cannot open this page"),
+    ErrorForbiddenText => ("このページを開く権限がないか、フォームの有効期限が切れています。ページを読み込み直してから、もう一度操作してください。", "You may not open this page, or the form has expired. Reload the page and try again."),
+    ErrorServer => ("サーバーで問題が発生しました", "Something went wrong on the server"),
+    ErrorServerText => ("しばらく待ってから、もう一度お試しください。解決しない場合は講師にお知らせください。", "Wait a moment and try again; if it keeps happening, tell your instructor."),
+    ErrorCode => ("エラーコード {c}", "Error code {c}"),
+    ErrorGoLogin => ("ログイン画面へ", "Go to the login page"),
+    ErrorGoPortal => ("チームのポータルへ戻る", "Back to your team's portal"),
+    ErrorGoScoreboard => ("スコアボードへ戻る", "Back to the scoreboard"),
 }
 
 #[cfg(test)]

@@ -37,7 +37,8 @@
 //!   so they are bounded, recorded and ended the same way.
 //! - `xapi`: trainee activity as xAPI statements (pure), for the
 //!   instructors' export.
-//! - `pages`: server-rendered HTML (with SVG drawn on the server);
+//! - `pages`: server-rendered HTML (with SVG drawn on the server), and
+//!   the error pages a browser gets in place of JSON (`pages::error`);
 //!   `api`: the JSON API; `live`: Server-Sent Events and the store tail.
 //!
 //! # Invariants

@@ -158,10 +158,16 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/instructor/teams/{team}/reports/{seq}/grade",
             post(api::instructor::grade_report),
         )
+        .fallback(pages::error::no_such_route)
         // Every body is read once, within its size limit and its time.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::body_deadline::read_body_in_time,
+        ))
+        // A browser's failed page request gets a page, not JSON.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::error::for_browsers,
         ))
         .layer(axum::middleware::from_fn(security::add_security_headers))
         // Outermost: a request's line has its final status and whole latency.

@@ -985,3 +985,67 @@ async fn report_receipts_list_the_fields_in_the_forms_order_and_say_what_comes_n
     );
     server.stop().await;
 }
+
+/// A browser that opens an address no route serves, or a malformed one,
+/// reads a page in its language with the same status; the API, and a
+/// client that does not ask for HTML, keep their JSON.
+#[tokio::test]
+async fn a_browser_gets_error_pages_in_its_language_and_the_api_keeps_json() {
+    let server = TestServer::start().await;
+    let allowed = author_words();
+    let get = |path: &str, lang: &str, accept: &str| {
+        server
+            .client
+            .get(server.url(path))
+            .bearer_auth(team_token(1))
+            .header("accept-language", lang)
+            .header("accept", accept)
+            .send()
+    };
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let content_type = |response: &reqwest::Response| {
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    for (path, status, ja, en) in [
+        (
+            "/no-such-page",
+            404,
+            "ページが見つかりません",
+            "Page not found",
+        ),
+        (
+            "/team/reports/not-a-number",
+            400,
+            "リクエストを処理できません",
+            "The request could not be handled",
+        ),
+    ] {
+        let response = get(path, "ja", browser).await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert!(content_type(&response).starts_with("text/html"), "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(ja), "{path}: {html}");
+        assert!(html.contains(&format!("エラーコード {status}")), "{html}");
+        assert_no_english(path, &html, &allowed);
+        let html = get(path, "en", browser)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(en), "{path}: {html}");
+        let response = get(path, "ja", "*/*").await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert!(!content_type(&response).starts_with("text/html"), "{path}");
+    }
+    let response = get("/api/team/no-such-thing", "ja", browser).await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"error": "not found"})
+    );
+    server.stop().await;
+}

@@ -3,6 +3,7 @@
 
 pub(crate) mod after_action;
 pub(crate) mod describe;
+pub(crate) mod error;
 pub(crate) mod instructor;
 pub(crate) mod login;
 pub(crate) mod team;
