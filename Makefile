@@ -14,7 +14,9 @@ TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c
 .PHONY: test demo deps images build install bench schema fmt lint postgres-start postgres-stop
 
 ## Run every test: installs Debian packages, lints, builds the range images
-## offline, starts a throwaway PostgreSQL, runs the whole suite.
+## offline, starts a throwaway PostgreSQL, runs the whole suite, then checks
+## the browser tests' screenshots and leaves their contact sheet for CI to
+## collect: target/screenshots/index.html (infra/screenshots.sh).
 test: deps lint images
 	@python3 infra/check_lock.py
 	@bash tests/images_sources.sh
@@ -23,7 +25,9 @@ test: deps lint images
 	trap 'bash infra/postgres.sh stop "$(PG_DIR)" >/dev/null 2>&1 || true' EXIT; \
 	echo "postgres: $$url"; \
 	$(CARGO) build -p enshu-replay --bin enshu-replay; \
+	rm -rf target/screenshots; \
 	ENSHU_TEST_POSTGRES_URL="$$url" $(CARGO) test --workspace; \
+	bash infra/screenshots.sh target/screenshots crates/enshu-server/tests/screenshots.txt; \
 	bash tests/images_smoke.sh
 
 ## A whole exercise end to end on the embedded defaults (SQLite, local Docker):
