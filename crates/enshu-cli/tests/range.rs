@@ -11,6 +11,16 @@ use std::time::{Duration, Instant};
 
 use support::{Session, docker, enshu, in_container, labelled, state_dir};
 
+/// A child process (`enshu serve`) killed when the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn scenario(name: &str) -> String {
     match name {
         "quickstart" => concat!(
@@ -455,13 +465,6 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let _server = KillOnDrop(server);
     let credentials = enshu(&[
         "credentials",
@@ -646,6 +649,107 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
     }
 }
 
+/// As an exercise starts, every team logs in at once: 20 teams of four
+/// trainees, each with two shells, is 160 SSH sessions with a TTY asked of
+/// the bastion within a second. Each must reach its shell (the way in may
+/// make it wait its turn, never turn it away); before the terminals'
+/// opening was bounded, a quarter of 200 failed with "the engine reported
+/// no process for the shell".
+#[test]
+fn every_team_logs_in_at_once_as_the_exercise_starts() {
+    const TEAMS: usize = 20;
+    const SHELLS: usize = 8;
+    let session = Session::new("rush");
+    let name = session.0.as_str();
+    let teams = TEAMS.to_string();
+    let up = enshu(&[
+        "up",
+        &scenario("terminal"),
+        "--teams",
+        &teams,
+        "--session",
+        name,
+        "--pool",
+        "10.32.0.0/11",
+    ]);
+    assert!(up.status.success(), "up failed");
+    let port = 30_000 + (std::process::id() % 5_000) as u16 * 4;
+    let base_port = port + 1;
+    let server = Command::new(env!("CARGO_BIN_EXE_enshu"))
+        .args(["serve", "--session", name])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--access-bind", "127.0.0.1"])
+        .args(["--access-base-port", &base_port.to_string()])
+        .env("ENSHU_STATE_DIR", state_dir())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = KillOnDrop(server);
+    let last = base_port + TEAMS as u16 - 1;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", last)).is_err() {
+        assert!(
+            server.0.try_wait().unwrap().is_none(),
+            "enshu serve exited before opening the ways in"
+        );
+        assert!(Instant::now() < deadline, "enshu serve did not open {last}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let credentials = enshu(&[
+        "credentials",
+        "--session",
+        name,
+        "--base-port",
+        &base_port.to_string(),
+        "--output",
+        "json",
+    ]);
+    let credentials: serde_json::Value = serde_json::from_slice(&credentials.stdout).unwrap();
+    let started = Instant::now();
+    let logins: Vec<_> = (0..TEAMS * SHELLS)
+        .map(|n| {
+            let team = &credentials["teams"][n / SHELLS];
+            let user = team["user"].as_str().unwrap().to_owned();
+            let password = team["password"].as_str().unwrap().to_owned();
+            let port = team["ssh_port"].as_u64().unwrap().to_string();
+            std::thread::spawn(move || {
+                // A TTY, as a trainee's `ssh` has: the shell's own session.
+                Command::new("sshpass")
+                    .args(["-p", &password, "ssh", "-tt"])
+                    .args(["-o", "StrictHostKeyChecking=no"])
+                    .args(["-o", "UserKnownHostsFile=/dev/null"])
+                    .args(["-o", "ConnectTimeout=30", "-o", "LogLevel=ERROR"])
+                    .args(["-p", &port, &format!("{user}@127.0.0.1")])
+                    .arg(format!("echo shell-{n}-is-open"))
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                    .expect("sshpass and ssh must be installed (make deps)")
+            })
+        })
+        .collect();
+    let mut failed = Vec::new();
+    for (n, login) in logins.into_iter().enumerate() {
+        let output = login.join().unwrap();
+        let shown = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() || !shown.contains(&format!("shell-{n}-is-open")) {
+            failed.push(format!(
+                "shell {n} (team {}): {}; {shown:?} {:?}",
+                n / SHELLS + 1,
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    eprintln!(
+        "{} shells asked for at once: {} failed, all answered within {:.1} s",
+        TEAMS * SHELLS,
+        failed.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    drop(server);
+}
+
 /// `ssh user@host -p port COMMAND` with `password` answered at every
 /// prompt (a jump host's too) by an askpass program; `options` go first.
 fn ssh_with_password(
@@ -753,13 +857,6 @@ fn emotet_beta_is_entered_through_the_analyst_workstation_and_goes_away() {
             "enshu serve did not open port {access_port}"
         );
         std::thread::sleep(Duration::from_millis(200));
-    }
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
     }
     let server = KillOnDrop(server);
 

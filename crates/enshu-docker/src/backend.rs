@@ -61,6 +61,8 @@ pub struct DockerBackend {
     /// Init processes of running containers an earlier inspect found
     /// ([`DockerBackend::running_pid`]). Clones share them.
     inits: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, KnownInit>>>,
+    /// Terminals being opened at once ([`crate::terminal`]); clones share it.
+    pub(crate) terminal_opens: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// A container's init process as an inspect found it, with the start time
@@ -135,6 +137,9 @@ impl DockerBackend {
             agents: None,
             exec_timeout: EXEC_TIMEOUT,
             inits: Default::default(),
+            terminal_opens: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                crate::terminal::OPENS_AT_ONCE,
+            )),
         })
     }
 

@@ -14,6 +14,14 @@
 //! These execs are the team's own sessions: they never go through an exec
 //! agent and are not bounded by [`crate::backend::EXEC_TIMEOUT`]; the
 //! server that opens them bounds them (an idle timeout, a count per team).
+//!
+//! Opening is bounded here: at most [`OPENS_AT_ONCE`] terminals are being
+//! created and started at a time, the others wait their turn in order.
+//! The engine starts an exec's process with runc, one at a time in effect;
+//! 200 shells asked for at once (every team logging in as the exercise
+//! starts) had each waited on the engine for its process, and the
+//! engine's answers to their polls slowed it further, until a quarter of
+//! them gave up after 5 s (BENCHMARKS.md, "The way in").
 
 use std::time::Duration;
 
@@ -30,6 +38,12 @@ use tokio::io::AsyncWriteExt;
 
 use crate::DockerBackend;
 use crate::error::Verb;
+
+/// Terminals created and started at once; the rest wait in order.
+pub(crate) const OPENS_AT_ONCE: usize = 8;
+
+/// How long a started exec may take to have its process.
+const PROCESS_WITHIN: Duration = Duration::from_secs(30);
 
 /// Bytes of output buffered per terminal before the exec's stream waits
 /// for the server to take them.
@@ -111,6 +125,12 @@ impl Terminals for DockerBackend {
         Box::pin(async move {
             let name = request.container.as_str();
             let (container_id, _) = self.running_pid(Verb::Exec, name).await?;
+            // Held until the shell's process runs; never closed.
+            let turn = self
+                .terminal_opens
+                .acquire()
+                .await
+                .map_err(|_| runtime(name, "the backend is closing"))?;
             let config = ExecConfig {
                 attach_stdin: Some(true),
                 attach_stdout: Some(true),
@@ -145,6 +165,7 @@ impl Terminals for DockerBackend {
                 return Err(runtime(name, "the engine detached an attached exec"));
             };
             let leader = self.exec_pid(name, &created.id).await?;
+            drop(turn);
             let terminal = DockerTerminal {
                 docker: self.docker.clone(),
                 container: name.to_string(),
@@ -196,9 +217,11 @@ impl Terminals for DockerBackend {
 
 impl DockerBackend {
     /// The host PID of a started exec (the engine reports it once the
-    /// process runs, within a few milliseconds of the start).
+    /// process runs, within a few milliseconds of the start on a quiet
+    /// engine), asked again at a growing interval (5 ms to 100 ms).
     async fn exec_pid(&self, name: &str, exec_id: &str) -> Result<i64> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let deadline = tokio::time::Instant::now() + PROCESS_WITHIN;
+        let mut interval = Duration::from_millis(5);
         loop {
             let inspected = self
                 .docker
@@ -211,10 +234,14 @@ impl DockerBackend {
             if tokio::time::Instant::now() >= deadline {
                 return Err(runtime(
                     name,
-                    "the engine reported no process for the shell",
+                    format!(
+                        "the engine reported no process for the shell within {} s",
+                        PROCESS_WITHIN.as_secs()
+                    ),
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(interval).await;
+            interval = (interval * 2).min(Duration::from_millis(100));
         }
     }
 }
