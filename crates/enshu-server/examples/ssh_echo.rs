@@ -15,7 +15,10 @@
 //! ```
 //!
 //! A key not echoed within 5 s, a session that ends or fails to open is
-//! an error; `hold` exits 1 if there was any.
+//! an error; `hold` exits 1 if there was any. With `SSH_ECHO_SAMPLES=FILE`
+//! set, `hold` also writes every echo's milliseconds to FILE, one a line,
+//! so the samples of several clients can be merged before their
+//! percentiles are taken.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -247,6 +250,13 @@ async fn hold(args: &[String]) -> Result<bool, String> {
         let (mine, error) = task.await.expect("a typing task");
         samples.extend(mine);
         errors.extend(error);
+    }
+    if let Ok(path) = std::env::var("SSH_ECHO_SAMPLES") {
+        let lines: String = samples
+            .iter()
+            .map(|took| format!("{:.3}\n", took.as_secs_f64() * 1000.0))
+            .collect();
+        std::fs::write(&path, lines).map_err(|error| format!("{path}: {error}"))?;
     }
     let mut report = summary(samples);
     report["terminals"] = count.into();
