@@ -654,7 +654,8 @@ fn each_team_gets_one_way_in_landing_on_its_own_analyst_workstation() {
 /// the bastion within a second. Each must reach its shell (the way in may
 /// make it wait its turn, never turn it away); before the terminals'
 /// opening was bounded, a quarter of 200 failed with "the engine reported
-/// no process for the shell".
+/// no process for the shell". Then the server is stopped as systemd stops
+/// it (SIGTERM) and as an instructor does (Ctrl-C, SIGINT).
 #[test]
 fn every_team_logs_in_at_once_as_the_exercise_starts() {
     const TEAMS: usize = 20;
@@ -747,7 +748,100 @@ fn every_team_logs_in_at_once_as_the_exercise_starts() {
         started.elapsed().as_secs_f64()
     );
     assert!(failed.is_empty(), "{}", failed.join("\n"));
-    drop(server);
+
+    // `systemctl stop` (SIGTERM) and Ctrl-C (SIGINT) both stop the server
+    // gracefully: a shell still open is ended, the ways in close, the exit
+    // status is 0, and every command typed is in the log.
+    let team = &credentials["teams"][0];
+    for signal in ["TERM", "INT"] {
+        let mut open_shell = Command::new("sshpass")
+            .args(["-p", team["password"].as_str().unwrap(), "ssh", "-tt"])
+            .args(["-o", "StrictHostKeyChecking=no"])
+            .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"])
+            .args(["-p", &team["ssh_port"].to_string()])
+            .arg(format!("{}@127.0.0.1", team["user"].as_str().unwrap()))
+            .arg(format!("echo before-sig{signal}; sleep 600"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut shown = String::new();
+        let mut stdout = open_shell.stdout.take().unwrap();
+        while !shown.contains(&format!("before-sig{signal}")) {
+            let mut chunk = [0u8; 256];
+            let read = std::io::Read::read(&mut stdout, &mut chunk).unwrap();
+            assert!(read > 0, "the shell ended before its first line: {shown:?}");
+            shown.push_str(&String::from_utf8_lossy(&chunk[..read]));
+        }
+        let pid = server.0.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([&format!("-{signal}"), &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = server.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "SIG{signal}: serve still runs after 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(status.success(), "SIG{signal}: serve exited with {status}");
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", base_port)).is_err(),
+            "SIG{signal}: the way in still accepts connections"
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while open_shell.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "SIG{signal}: the open shell was not ended"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let commands: Vec<String> = support::export(name)
+            .iter()
+            .filter(|event| event["kind"]["kind"] == "terminal_command")
+            .filter_map(|event| event["kind"]["command"].as_str().map(str::to_owned))
+            .collect();
+        for n in 0..TEAMS * SHELLS {
+            let typed = format!("echo shell-{n}-is-open");
+            assert!(
+                commands.contains(&typed),
+                "SIG{signal}: {typed:?} is not in the log"
+            );
+        }
+        let typed = format!("echo before-sig{signal}; sleep 600");
+        assert!(
+            commands.contains(&typed),
+            "SIG{signal}: {typed:?} is not in the log"
+        );
+        if signal == "TERM" {
+            // Started again, it resumes the session (then stopped by SIGINT).
+            server = KillOnDrop(
+                Command::new(env!("CARGO_BIN_EXE_enshu"))
+                    .args(["serve", "--session", name])
+                    .args(["--listen", &format!("127.0.0.1:{port}")])
+                    .args(["--access-bind", "127.0.0.1"])
+                    .args(["--access-base-port", &base_port.to_string()])
+                    .env("ENSHU_STATE_DIR", state_dir())
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            );
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while std::net::TcpStream::connect(("127.0.0.1", base_port)).is_err() {
+                assert!(Instant::now() < deadline, "serve did not start again");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
 }
 
 /// `ssh user@host -p port COMMAND` with `password` answered at every

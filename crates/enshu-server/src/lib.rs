@@ -106,6 +106,26 @@ pub use tls::{
 
 use std::future::Future;
 
+/// What `enshu export` writes when no server runs for the session: the
+/// documents `GET /api/instructor/export.json` and `export.csv` answer,
+/// made from the store by the same code.
+pub async fn export_document(state: &AppState, csv: bool) -> Result<String, ExportError> {
+    if csv {
+        let board = state.scoreboard().await.map_err(ExportError)?;
+        Ok(api::instructor::scoreboard_csv(&board.snapshot))
+    } else {
+        let value = api::instructor::export_value(state)
+            .await
+            .map_err(ExportError)?;
+        Ok(serde_json::to_string(&value).expect("a JSON value serialises"))
+    }
+}
+
+/// Why [`export_document`] could not read the session's log.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the session's log for its export")]
+pub struct ExportError(#[source] error::RequestError);
+
 use axum::serve::Listener as _;
 
 /// Serves the web UI and the JSON API over TLS on `listener` until

@@ -1,6 +1,7 @@
 //! The instructor's commands against a running `enshu serve`: the clock,
 //! injects by hand, the scoreboard and exports. They use the server's
-//! authenticated JSON API with the session's instructor token.
+//! authenticated JSON API with the session's instructor token; `export`
+//! reads the session's store itself when no server runs.
 
 use std::process::ExitCode;
 
@@ -82,6 +83,10 @@ pub struct ExportArgs {
     /// Write here instead of standard output.
     #[arg(long)]
     to: Option<std::path::PathBuf>,
+    /// The store to read when no server runs for the session (default:
+    /// the SQLite file in the state directory, as `serve` uses it).
+    #[arg(long, env = "ENSHU_DATABASE_URL")]
+    database: Option<String>,
 }
 
 /// An authenticated client for one session's server.
@@ -134,6 +139,53 @@ impl Client {
         refuse_unless_success(path, status, &text)?;
         Ok(text)
     }
+}
+
+/// The server is not running (its port refuses or nothing listens), as
+/// after `enshu serve` has stopped: nothing was asked of it.
+fn not_answering(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<reqwest::Error>())
+        .any(reqwest::Error::is_connect)
+}
+
+/// The export `serve` would answer, made from the session's store by the
+/// server's own code, for an instructor exporting after the exercise.
+async fn export_from_store(args: &ExportArgs) -> anyhow::Result<String> {
+    let state = SessionState::load(&args.session)?;
+    let plan = state.plan()?;
+    let loaded = enshu_scenario::load(&state.scenario_file, state.scenario_text.as_bytes())
+        .map_err(|diagnostics| anyhow::anyhow!("{}", diagnostics[0].headline()))?;
+    let store = super::serve::open_existing_store(&args.session, args.database.as_deref())
+        .await?
+        .with_context(|| {
+            format!(
+                "session {:?} has no store yet: it was never served",
+                args.session
+            )
+        })?;
+    let session = store
+        .session_by_name(&args.session)
+        .await?
+        .with_context(|| {
+            format!(
+                "session {:?} is not in the store: it was never served",
+                args.session
+            )
+        })?;
+    let (live_events, _) = tokio::sync::broadcast::channel(1);
+    let app = enshu_server::AppState::with_options(
+        store,
+        session.id,
+        loaded.scenario,
+        plan,
+        enshu_server::hash_instructor_token(&state.derive("instructor", "")),
+        live_events,
+        enshu_server::ServerOptions::default(),
+    );
+    let csv = matches!(args.format, ExportFormat::Csv);
+    Ok(enshu_server::export_document(&app, csv).await?)
 }
 
 /// A 4xx answer is the served range refusing the request (exit 3); a 5xx
@@ -249,8 +301,24 @@ pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         ExportFormat::Csv => "/api/instructor/export.csv",
     };
     range::runtime()?.block_on(async {
-        let client = Client::for_session(&args.session)?;
-        let text = client.get(path).await?;
+        let served = match Client::for_session(&args.session) {
+            Ok(client) => match client.get(path).await {
+                Ok(text) => Some(text),
+                Err(error) if not_answering(&error) => None,
+                Err(error) => return Err(error),
+            },
+            Err(_) => None,
+        };
+        let text = match served {
+            Some(text) => text,
+            None => {
+                eprintln!(
+                    "note: no server answers for session {:?}: exported from its store",
+                    args.session
+                );
+                export_from_store(&args).await?
+            }
+        };
         match &args.to {
             Some(file) => {
                 std::fs::write(file, &text)

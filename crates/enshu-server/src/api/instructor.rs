@@ -97,18 +97,22 @@ pub(crate) async fn export_json(
     caller: Caller,
 ) -> Result<Response, RequestError> {
     caller.require_instructor()?;
-    let board = state.scoreboard().await?;
-    let snapshot = &board.snapshot;
-    let body = json!({
-        "scoreboard": scoreboard_json(&state, snapshot),
-        "events": snapshot.events,
-    });
-    let mut response = Json(body).into_response();
+    let mut response = Json(export_value(&state).await?).into_response();
     response.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"enshu-export.json\""),
     );
     Ok(response)
+}
+
+/// The session's export: its scoreboard and every event of its log.
+pub(crate) async fn export_value(state: &AppState) -> Result<Value, RequestError> {
+    let board = state.scoreboard().await?;
+    let snapshot = &board.snapshot;
+    Ok(json!({
+        "scoreboard": scoreboard_json(state, snapshot),
+        "events": snapshot.events,
+    }))
 }
 
 /// `GET /api/instructor/export.xapi.json`: what the trainees did, as xAPI
