@@ -28,6 +28,7 @@ test: deps lint images
 	rm -rf target/screenshots; \
 	ENSHU_TEST_POSTGRES_URL="$$url" $(CARGO) test --workspace; \
 	bash infra/screenshots.sh target/screenshots crates/enshu-server/tests/screenshots.txt; \
+	bash tests/systemd_unit.sh "$(TARGET_DIR)/debug/enshu"; \
 	bash tests/images_smoke.sh
 
 ## A whole exercise end to end on the embedded defaults (SQLite, local Docker):

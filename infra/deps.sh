@@ -34,6 +34,7 @@ packages=(
   node-xterm       # xterm.js, which enshu serve bundles for the portal's web terminal
   shellcheck       # make lint checks every shell script
   python3-venv     # the virtualenv schemathesis is installed in
+  systemd          # systemd-analyze checks infra/systemd's unit (tests/systemd_unit.sh)
 )
 
 missing=()
