@@ -7,15 +7,23 @@ set -euo pipefail
 
 # The schemathesis the API test (crates/enshu-server/tests/openapi.rs) runs.
 SCHEMATHESIS_VERSION=4.32.5
+# Under `sudo make deps` it goes to the cache of the user who ran sudo, as
+# that user: the tests run as them and look in their own cache.
+as_user=()
 schemathesis_home=${XDG_CACHE_HOME:-$HOME/.cache}/enshu/schemathesis
+if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+  schemathesis_home=$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cache/enshu/schemathesis
+  as_user=(runuser -u "$SUDO_USER" --)
+fi
 install_schemathesis() {
   if "$schemathesis_home/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
     return
   fi
   echo "deps: installing schemathesis $SCHEMATHESIS_VERSION in $schemathesis_home"
-  rm -rf "$schemathesis_home"
-  python3 -m venv "$schemathesis_home"
-  "$schemathesis_home/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  "${as_user[@]}" rm -rf "$schemathesis_home"
+  "${as_user[@]}" mkdir -p "$(dirname "$schemathesis_home")"
+  "${as_user[@]}" python3 -m venv "$schemathesis_home"
+  "${as_user[@]}" "$schemathesis_home/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 }
 
 packages=(
