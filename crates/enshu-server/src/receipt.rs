@@ -67,9 +67,14 @@ pub(crate) fn rows(
             let is_choice = field.is_some_and(|field| {
                 matches!(field.field_type, FieldType::Choice | FieldType::MultiChoice)
             });
+            let is_datetime = field.is_some_and(|field| field.field_type == FieldType::Datetime);
             let shown = |text: &str| -> String {
                 if is_choice {
                     crate::i18n::option_label(lang, text).to_owned()
+                } else if is_datetime {
+                    // As a person writes it: `2026-12-01 10:15`, not the
+                    // form's `2026-12-01T10:15`.
+                    text.replacen('T', " ", 1)
                 } else {
                     text.to_owned()
                 }
@@ -209,7 +214,8 @@ mod tests {
         let form = scenario.forms.iter().find(|form| form.id == "first-report");
         let fields: Map<String, Value> = serde_json::from_value(serde_json::json!({
             "status": "調査中", "actions": "遮断した", "category": "malware",
-            "recipients": ["prefecture", "ciso"], "personal_data": false, "extra": "x"
+            "recipients": ["prefecture", "ciso"], "personal_data": false, "extra": "x",
+            "noticed_at": "2026-12-01T10:15"
         }))
         .unwrap();
         let rows = rows(Lang::Ja, form, &fields);
@@ -218,6 +224,7 @@ mod tests {
             names,
             [
                 "recipients",
+                "noticed_at",
                 "category",
                 "personal_data",
                 "actions",
@@ -227,8 +234,12 @@ mod tests {
         );
         assert_eq!(rows[0].label, "報告先");
         assert_eq!(rows[0].value, "最高情報セキュリティ責任者, 都道府県");
-        assert_eq!(rows[2].value, "いいえ");
-        assert!(!rows[1].value.contains("malware"), "{:?}", rows[1]);
+        assert_eq!(
+            rows[1].value, "2026-12-01 10:15",
+            "a time as a person writes it"
+        );
+        assert_eq!(rows[3].value, "いいえ");
+        assert!(!rows[2].value.contains("malware"), "{:?}", rows[2]);
     }
 
     #[test]
