@@ -125,7 +125,8 @@ impl Terminals for DockerBackend {
         Box::pin(async move {
             let name = request.container.as_str();
             let (container_id, _) = self.running_pid(Verb::Exec, name).await?;
-            // Held until the shell's process runs; never closed.
+            // Held until the shell's process runs (the semaphore is never
+            // closed, so waiting for it cannot fail).
             let turn = self
                 .terminal_opens
                 .acquire()

@@ -106,6 +106,8 @@ pub use tls::{
 
 use std::future::Future;
 
+use axum::serve::Listener as _;
+
 /// What `enshu export` writes when no server runs for the session: the
 /// documents `GET /api/instructor/export.json` and `export.csv` answer,
 /// made from the store by the same code.
@@ -125,8 +127,6 @@ pub async fn export_document(state: &AppState, csv: bool) -> Result<String, Expo
 #[derive(Debug, thiserror::Error)]
 #[error("reading the session's log for its export")]
 pub struct ExportError(#[source] error::RequestError);
-
-use axum::serve::Listener as _;
 
 /// Serves the web UI and the JSON API over TLS on `listener` until
 /// `shutdown` completes; then stops accepting, ends the live streams and
