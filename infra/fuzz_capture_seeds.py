@@ -5,7 +5,7 @@ guard tell apart (IPv4 in and outside the team's map, VLAN stacks, ARP,
 IPv6, MPLS), in classic pcap (both byte orders, micro and nano) and pcapng
 (SHB, IDB, EPB, SPB, NRB, ISB).
 
-usage: make_capture_seeds.py DIRECTORY...
+usage: infra/fuzz_capture_seeds.py DIRECTORY...
 """
 import os
 import struct

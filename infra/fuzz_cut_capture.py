@@ -2,7 +2,7 @@
 """Keep the first N packets of a pcap or pcapng capture (as `editcap -c N`
 would, without Wireshark's tools): fuzz/corpus's seeds are cut with it.
 
-usage: cut_capture.py INPUT OUTPUT [N]   (N defaults to 8)
+usage: infra/fuzz_cut_capture.py INPUT OUTPUT [N]   (N defaults to 8)
 """
 import struct
 import sys

@@ -159,7 +159,10 @@ pub fn assert_frame_inside(frame: &[u8], networks: &[Ipv4Network]) {
 /// IPv4 over Ethernet.
 pub fn frame_addresses(frame: &[u8]) -> Option<Vec<Ipv4Addr>> {
     let be16 = |offset: usize| -> Option<u16> {
-        Some(u16::from_be_bytes([*frame.get(offset)?, *frame.get(offset + 1)?]))
+        Some(u16::from_be_bytes([
+            *frame.get(offset)?,
+            *frame.get(offset + 1)?,
+        ]))
     };
     let address = |offset: usize| -> Option<Ipv4Addr> {
         let bytes: [u8; 4] = frame.get(offset..offset + 4)?.try_into().ok()?;

@@ -27,7 +27,6 @@ fn run_each(kind: &str, target: &str, case: fn(&[u8])) -> usize {
     files.len()
 }
 
-
 #[test]
 fn replay_prepare_holds_on_its_seed_corpus() {
     let count = run_each(

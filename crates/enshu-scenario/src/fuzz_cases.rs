@@ -65,7 +65,10 @@ pub fn scenario_load(data: &[u8]) {
         Err(other) => panic!("validated without errors, then refused by plan: {other}"),
     };
     let second = crate::plan::plan(&loaded, &options).expect("planned once, then refused");
-    assert!(first == second, "the same scenario planned differently twice");
+    assert!(
+        first == second,
+        "the same scenario planned differently twice"
+    );
     // What `enshu plan` prints and writes must render too.
     let _ = first.to_text();
     let _ = first.to_compose();

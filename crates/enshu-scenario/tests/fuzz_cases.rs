@@ -29,11 +29,19 @@ fn run_each(kind: &str, target: &str, case: fn(&[u8])) -> usize {
 
 #[test]
 fn scenario_load_holds_on_its_seed_corpus() {
-    let count = run_each("corpus", "scenario_load", enshu_scenario::fuzz_cases::scenario_load);
+    let count = run_each(
+        "corpus",
+        "scenario_load",
+        enshu_scenario::fuzz_cases::scenario_load,
+    );
     assert!(count >= 20, "only {count} seeds");
 }
 
 #[test]
 fn scenario_load_holds_on_its_regressions() {
-    run_each("regressions", "scenario_load", enshu_scenario::fuzz_cases::scenario_load);
+    run_each(
+        "regressions",
+        "scenario_load",
+        enshu_scenario::fuzz_cases::scenario_load,
+    );
 }

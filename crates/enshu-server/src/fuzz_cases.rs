@@ -127,11 +127,17 @@ fn check_report(form: &Form, team: &TeamPlan, raw: &BTreeMap<String, RawField>) 
             }
             FieldType::Choice => {
                 let text = value.as_str().unwrap_or_else(|| panic!("{name}: {value}"));
-                assert!(field.options.iter().any(|option| option == text), "{name}: {text:?}");
+                assert!(
+                    field.options.iter().any(|option| option == text),
+                    "{name}: {text:?}"
+                );
             }
             FieldType::MultiChoice => {
                 for text in distinct_strings(name, value) {
-                    assert!(field.options.iter().any(|option| option == text), "{name}: {text:?}");
+                    assert!(
+                        field.options.iter().any(|option| option == text),
+                        "{name}: {text:?}"
+                    );
                 }
             }
             FieldType::Datetime => {
