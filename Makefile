@@ -11,7 +11,7 @@ DESTDIR ?=
 # config, or target/ (cargo itself says which).
 TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
-.PHONY: test demo deps images build install bench schema fmt lint postgres-start postgres-stop
+.PHONY: test demo deps images build install bench schema fmt lint fuzz postgres-start postgres-stop
 
 ## Run every test: installs Debian packages, lints, builds the range images
 ## offline, starts a throwaway PostgreSQL, runs the whole suite, then checks
@@ -67,6 +67,14 @@ install: build
 
 bench:
 	$(CARGO) bench -p enshu-scenario --bench plan
+
+FUZZ_SECONDS ?= 300
+## Run every fuzz target (fuzz/) for FUZZ_SECONDS each, one at a time
+## (infra/fuzz.sh; cargo-fuzz is installed into ~/.cache/enshu). A crash
+## fails naming its input, saved in fuzz/regressions/<target>/. Not part
+## of `make test`.
+fuzz:
+	@bash infra/fuzz.sh $$(bash infra/fuzz.sh --list) --seconds $(FUZZ_SECONDS)
 
 ## Regenerate scenarios/schema.json and the test snapshots after a format change.
 schema:

@@ -26,6 +26,8 @@ pub mod capture;
 mod checksum;
 pub mod egress;
 mod frame;
+#[doc(hidden)]
+pub mod fuzz_cases;
 pub mod network;
 pub mod rewrite;
 pub mod summary;

@@ -35,6 +35,8 @@
 
 pub mod address_map;
 pub mod flows;
+#[doc(hidden)]
+pub mod fuzz_cases;
 pub mod pacing;
 pub mod prepare;
 pub mod replay;

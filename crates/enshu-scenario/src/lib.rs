@@ -16,6 +16,8 @@
 #![forbid(unsafe_code)]
 
 pub mod diagnostic;
+#[doc(hidden)]
+pub mod fuzz_cases;
 pub mod load;
 pub mod model;
 pub mod net;

@@ -76,6 +76,8 @@ mod auth;
 mod body_deadline;
 mod error;
 mod exercise;
+#[doc(hidden)]
+pub mod fuzz_cases;
 mod html;
 mod live;
 mod metrics;

@@ -182,8 +182,8 @@ pub(crate) fn received_messages(
 
 #[derive(Deserialize)]
 pub(crate) struct AnswerRequest {
-    objective: String,
-    answer: String,
+    pub(crate) objective: String,
+    pub(crate) answer: String,
 }
 
 pub(crate) async fn answer(
@@ -203,8 +203,8 @@ pub(crate) async fn answer(
 
 #[derive(Deserialize)]
 pub(crate) struct ReportRequest {
-    form: String,
-    fields: BTreeMap<String, Value>,
+    pub(crate) form: String,
+    pub(crate) fields: BTreeMap<String, Value>,
 }
 
 /// A report's receipt: its fields in the form's field order, labelled in
@@ -340,9 +340,9 @@ pub(crate) async fn hint(
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct FirewallRequest {
     /// `block` or `unblock`.
-    action: String,
+    pub(crate) action: String,
     /// An IPv4 address in the team's own range.
-    address: String,
+    pub(crate) address: String,
 }
 
 /// The team's own firewall: block or unblock an address at its router.

@@ -858,16 +858,7 @@ pub(crate) async fn submit_report(
     let fields = FormFields::parse(&body);
     caller.check_csrf(&state, &headers, fields.get(CSRF_FIELD))?;
     let form = exercise::form(state.scenario(), &form_id).ok_or(RequestError::NotFound)?;
-    let mut raw: BTreeMap<String, RawField> = BTreeMap::new();
-    for (name, value) in fields.0.iter().filter(|(name, _)| name != CSRF_FIELD) {
-        match raw
-            .entry(name.clone())
-            .or_insert_with(|| RawField::Texts(Vec::new()))
-        {
-            RawField::Texts(values) => values.push(value.clone()),
-            RawField::Json(_) => {}
-        }
-    }
+    let raw = raw_report_fields(&fields);
     match actions::submit_report(&state, &caller, team, &form_id, &raw).await {
         Ok(seq) => Ok(redirect(&format!("/team/reports/{seq}"))),
         Err(RequestError::InvalidReport(problems)) => {
@@ -989,4 +980,20 @@ pub(crate) fn report_table(state: &AppState, lang: Lang, report: &enshu_store::E
     }
     html.push_str("</table>");
     html
+}
+
+/// A report form's posted fields as the report check takes them: every
+/// value of each name, the CSRF token left out.
+pub(crate) fn raw_report_fields(fields: &FormFields) -> BTreeMap<String, RawField> {
+    let mut raw: BTreeMap<String, RawField> = BTreeMap::new();
+    for (name, value) in fields.0.iter().filter(|(name, _)| name != CSRF_FIELD) {
+        match raw
+            .entry(name.clone())
+            .or_insert_with(|| RawField::Texts(Vec::new()))
+        {
+            RawField::Texts(values) => values.push(value.clone()),
+            RawField::Json(_) => {}
+        }
+    }
+    raw
 }
