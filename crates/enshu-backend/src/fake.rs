@@ -36,6 +36,9 @@ struct State {
     files: BTreeMap<(String, String), Vec<u8>>,
     /// Container names whose creation fails, to test partial failure.
     fail_create: Vec<String>,
+    /// Container names an earlier, killed controller's create makes
+    /// appear (a stale spec) just as this create is asked for.
+    late_create: Vec<String>,
     /// Answers for exec, by container name; default exit 0 and no output.
     exec_answers: BTreeMap<String, ExecOutput>,
     /// Scripted execs, the latest first: they win over `exec_answers`.
@@ -86,6 +89,17 @@ impl FakeBackend {
             .lock()
             .unwrap()
             .fail_create
+            .push(name.to_string());
+    }
+
+    /// The next create of `name` finds a container of that name the
+    /// engine made after the observe (an earlier `up`'s create, finished
+    /// after that `up` was killed): it is there, with an older spec.
+    pub fn late_create(&self, name: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .late_create
             .push(name.to_string());
     }
 
@@ -206,6 +220,12 @@ impl Backend for FakeBackend {
                 name: spec.name.clone(),
                 message: "injected failure".into(),
             });
+        }
+        if let Some(at) = state.late_create.iter().position(|name| *name == spec.name) {
+            state.late_create.remove(at);
+            let mut stale = spec.clone();
+            stale.labels.insert("enshu.stale".into(), "true".into());
+            state.containers.insert(spec.name.clone(), (stale, false));
         }
         if state.containers.contains_key(&spec.name) {
             return Err(BackendError::Conflict {

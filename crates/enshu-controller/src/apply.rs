@@ -348,7 +348,24 @@ async fn run_step<B: Backend>(
         },
         Step::CreateContainer { name, .. } => {
             let spec = with_hash(specs[name.as_str()]);
-            backend.create_container(&spec).await
+            match backend.create_container(&spec).await {
+                // A container of this name the observe did not see: an
+                // earlier `up`, killed while the engine was creating it,
+                // whose create finished late. Its name makes it this
+                // session's; its spec is unknown: replaced.
+                Err(BackendError::Conflict {
+                    object: "container",
+                    ..
+                }) => {
+                    tracing::info!(container = %name, "replacing a container created after the observe");
+                    match backend.remove_container(name).await {
+                        Ok(()) | Err(BackendError::NotFound { .. }) => {}
+                        Err(error) => return Err(error),
+                    }
+                    backend.create_container(&spec).await
+                }
+                other => other,
+            }
         }
         Step::StartContainer { name, .. } => backend.start_container(name).await,
         Step::ConfigureRouter { team, name } => {

@@ -186,6 +186,31 @@ async fn a_failure_names_team_and_host_and_a_rerun_converges() {
 }
 
 #[tokio::test]
+async fn a_container_a_killed_up_created_late_is_replaced_not_a_failure() {
+    // `up` killed mid-create and run again at once: the engine finishes
+    // the killed run's create after the new run's observe.
+    let backend = FakeBackend::new();
+    let plan = quickstart(2);
+    let late = plan.teams[1].containers[0].name.clone();
+    backend.late_create(&late);
+    up(&backend, &plan, 4, &quiet).await.unwrap();
+    assert_eq!(backend.container_names().len(), 10);
+    assert!(backend.calls().contains(&Call::Remove(late.clone())));
+    assert!(backend.running(&late), "{late} runs, as the plan says");
+    // Converged: a second run changes nothing.
+    backend.clear_calls();
+    let report = up(&backend, &plan, 4, &quiet).await.unwrap();
+    assert!(
+        !report.steps.iter().any(|step| matches!(
+            step,
+            Step::CreateContainer { .. } | Step::RemoveContainer { .. }
+        )),
+        "{:?}",
+        report.steps
+    );
+}
+
+#[tokio::test]
 async fn down_removes_the_session_and_nothing_else() {
     let backend = FakeBackend::new();
     up(&backend, &quickstart(2), 4, &quiet).await.unwrap();

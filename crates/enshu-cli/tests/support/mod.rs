@@ -138,3 +138,13 @@ impl Drop for Session {
         self.remove();
     }
 }
+
+/// A child process (`enshu serve`) killed when the test ends.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
