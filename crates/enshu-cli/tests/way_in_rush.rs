@@ -39,26 +39,7 @@ fn every_team_logs_in_at_once_as_the_exercise_starts() {
     assert!(up.status.success(), "up failed");
     let port = 30_000 + (std::process::id() % 5_000) as u16 * 4;
     let base_port = port + 1;
-    let server = Command::new(env!("CARGO_BIN_EXE_enshu"))
-        .args(["serve", "--session", name])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--access-bind", "127.0.0.1"])
-        .args(["--access-base-port", &base_port.to_string()])
-        .env("ENSHU_STATE_DIR", state_dir())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = KillOnDrop(server);
-    let last = base_port + TEAMS as u16 - 1;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", last)).is_err() {
-        assert!(
-            server.0.try_wait().unwrap().is_none(),
-            "enshu serve exited before opening the ways in"
-        );
-        assert!(Instant::now() < deadline, "enshu serve did not open {last}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut server = start_serve(name, port, base_port, base_port + TEAMS as u16 - 1);
     let credentials = enshu(&[
         "credentials",
         "--session",
@@ -187,22 +168,36 @@ fn every_team_logs_in_at_once_as_the_exercise_starts() {
         );
         if signal == "TERM" {
             // Started again, it resumes the session (then stopped by SIGINT).
-            server = KillOnDrop(
-                Command::new(env!("CARGO_BIN_EXE_enshu"))
-                    .args(["serve", "--session", name])
-                    .args(["--listen", &format!("127.0.0.1:{port}")])
-                    .args(["--access-bind", "127.0.0.1"])
-                    .args(["--access-base-port", &base_port.to_string()])
-                    .env("ENSHU_STATE_DIR", state_dir())
-                    .stdout(std::process::Stdio::null())
-                    .spawn()
-                    .unwrap(),
-            );
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while std::net::TcpStream::connect(("127.0.0.1", base_port)).is_err() {
-                assert!(Instant::now() < deadline, "serve did not start again");
-                std::thread::sleep(Duration::from_millis(200));
-            }
+            server = start_serve(name, port, base_port, base_port);
         }
     }
+}
+
+/// `enshu serve` for `session`, the portal on `port` and the ways in from
+/// `base_port`, once `wait_for` accepts connections (within 60 s).
+fn start_serve(session: &str, port: u16, base_port: u16, wait_for: u16) -> KillOnDrop {
+    let mut server = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_enshu"))
+            .args(["serve", "--session", session])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--access-bind", "127.0.0.1"])
+            .args(["--access-base-port", &base_port.to_string()])
+            .env("ENSHU_STATE_DIR", state_dir())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", wait_for)).is_err() {
+        assert!(
+            server.0.try_wait().unwrap().is_none(),
+            "enshu serve exited before opening the ways in"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "enshu serve did not open {wait_for}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server
 }

@@ -1,31 +1,10 @@
 //! The fuzz targets' properties (`fuzz/`) over their seed corpus and every
 //! saved regression, so `cargo test` checks them with no fuzzer.
 
-use std::path::{Path, PathBuf};
+#[path = "../../../fuzz/inputs.rs"]
+mod inputs;
 
-fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {
-    let directory = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz")
-        .join(kind)
-        .join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&directory)
-        .unwrap_or_else(|error| panic!("reading {}: {error}", directory.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.is_file() && path.file_name().is_some_and(|name| name != "README.md"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn run_each(kind: &str, target: &str, case: fn(&[u8])) -> usize {
-    let files = inputs(kind, target);
-    for file in &files {
-        let bytes = std::fs::read(file).expect("reading an input");
-        let result = std::panic::catch_unwind(|| case(&bytes));
-        assert!(result.is_ok(), "{target} fails on {}", file.display());
-    }
-    files.len()
-}
+use inputs::run_each;
 
 #[test]
 fn replay_prepare_holds_on_its_seed_corpus() {
