@@ -2,8 +2,9 @@
 """Checks Cargo.lock and the workspace's rust-version.
 
 - rustls with ring is Enshu's one TLS stack: no OpenSSL, aws-lc or
-  native-tls crate may enter Cargo.lock (a dependency's default features
-  pull them in easily).
+  native-tls crate may enter Cargo.lock, nor fuzz/Cargo.lock (the fuzz
+  crate is a workspace of its own with its own lock; a dependency's
+  default features pull them in easily).
 - One true MSRV: the workspace's `rust-version` must be at least the
   highest `rust-version` any locked dependency declares.
 
@@ -38,14 +39,20 @@ def main():
     root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".").resolve()
     problems = []
 
-    lock = tomllib.loads((root / "Cargo.lock").read_text(encoding="utf-8"))
-    for package in lock.get("package", []):
-        if package["name"] in FORBIDDEN:
-            problems.append(
-                f"Cargo.lock: {package['name']} {package['version']} is locked; "
-                "rustls with ring is the one TLS stack (find who pulls it in with "
-                f"`cargo tree -i {package['name']}`)"
-            )
+    for name in ("Cargo.lock", "fuzz/Cargo.lock"):
+        path = root / name
+        if not path.exists():
+            problems.append(f"{name}: missing (commit the lock file)")
+            continue
+        lock = tomllib.loads(path.read_text(encoding="utf-8"))
+        for package in lock.get("package", []):
+            if package["name"] in FORBIDDEN:
+                manifest_dir = path.parent.relative_to(root)
+                problems.append(
+                    f"{name}: {package['name']} {package['version']} is locked; "
+                    "rustls with ring is the one TLS stack (find who pulls it in with "
+                    f"`cargo tree --manifest-path {manifest_dir / 'Cargo.toml'} -i {package['name']}`)"
+                )
 
     manifest = tomllib.loads((root / "Cargo.toml").read_text(encoding="utf-8"))
     declared = manifest["workspace"]["package"]["rust-version"]
@@ -75,7 +82,7 @@ def main():
         print(problem, file=sys.stderr)
     if problems:
         return 1
-    print(f"check_lock: no OpenSSL/aws-lc/native-tls crate locked; MSRV {declared} covers every dependency")
+    print(f"check_lock: no OpenSSL/aws-lc/native-tls crate in Cargo.lock or fuzz/Cargo.lock; MSRV {declared} covers every dependency")
     return 0
 
 
