@@ -4,6 +4,7 @@ CARGO ?= cargo
 PG_DIR ?= $(CURDIR)/target/pg
 KEEP ?= 0
 SCENARIO ?= quickstart
+FUZZ_SMOKE_SECONDS ?= 60
 export CARGO_TERM_COLOR ?= never
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -16,7 +17,9 @@ TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c
 ## Run every test: installs Debian packages, lints, builds the range images
 ## offline, starts a throwaway PostgreSQL, runs the whole suite, then checks
 ## the browser tests' screenshots and leaves their contact sheet for CI to
-## collect: target/screenshots/index.html (infra/screenshots.sh).
+## collect: target/screenshots/index.html (infra/screenshots.sh). Last, every
+## fuzz target runs FUZZ_SMOKE_SECONDS (60) as a smoke test, failing on a
+## crash, and tests/fuzz_crash.sh proves that a crash fails it.
 test: deps lint images
 	@python3 infra/check_lock.py
 	@bash tests/images_sources.sh
@@ -29,7 +32,9 @@ test: deps lint images
 	ENSHU_TEST_POSTGRES_URL="$$url" $(CARGO) test --workspace; \
 	bash infra/screenshots.sh target/screenshots crates/enshu-server/tests/screenshots.txt; \
 	bash tests/systemd_unit.sh "$(TARGET_DIR)/debug/enshu"; \
-	bash tests/images_smoke.sh
+	bash tests/images_smoke.sh; \
+	bash infra/fuzz.sh $$(bash infra/fuzz.sh --list) --seconds $(FUZZ_SMOKE_SECONDS); \
+	bash tests/fuzz_crash.sh
 
 ## A whole exercise end to end on the embedded defaults (SQLite, local Docker):
 ## two teams, team 1 played by the scenario's solver through its own way in.

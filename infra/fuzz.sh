@@ -12,8 +12,11 @@
 # Each run reads the committed seeds in fuzz/corpus/TARGET and writes what
 # it learns to fuzz/corpus-run/TARGET (not committed), with the target's
 # dictionary from fuzz/dict. A crashing input is saved into
-# fuzz/regressions/TARGET/, where the crate's tests/fuzz_cases.rs runs it
-# from then on: fix the crate, keep the file.
+# fuzz/regressions/TARGET/ (or ENSHU_FUZZ_REGRESSIONS/TARGET/), where the
+# crate's tests/fuzz_cases.rs runs it from then on: fix the crate, keep
+# the file. A failed run ends by naming every failed target and its
+# saved input. --list leaves out `selftest_*` targets, which exist
+# only to test this script (tests/fuzz_crash.sh).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +31,10 @@ usage() {
 }
 
 list_targets() {
+    sed -n 's/^name = "\([a-z_]*\)"$/\1/p' "$fuzz_dir/Cargo.toml" | grep -v -e '^enshu-fuzz$' -e '^selftest_'
+}
+
+all_targets() {
     sed -n 's/^name = "\([a-z_]*\)"$/\1/p' "$fuzz_dir/Cargo.toml" | grep -v '^enshu-fuzz$'
 }
 
@@ -65,7 +72,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ ${#targets[@]} -gt 0 ]] || usage
-known="$(list_targets)"
+known="$(all_targets)"
 for target in "${targets[@]}"; do
     if ! grep -qx "$target" <<<"$known"; then
         echo "fuzz: unknown target $target (known: $(tr '\n' ' ' <<<"$known"))" >&2
@@ -90,7 +97,7 @@ echo "fuzz: built in $(($(date +%s) - started)) s (sanitizer $sanitizer)"
 failed=()
 for target in "${targets[@]}"; do
     binary="$fuzz_dir/target/$triple/release/$target"
-    regressions="$fuzz_dir/regressions/$target"
+    regressions="${ENSHU_FUZZ_REGRESSIONS:-$fuzz_dir/regressions}/$target"
     run_corpus="$fuzz_dir/corpus-run/$target"
     log="$fuzz_dir/target/$target.log"
     mkdir -p "$regressions" "$run_corpus"
