@@ -134,6 +134,11 @@ ensure_node_image() {
   rm -rf "$ctx"
   dk rmi "$NODE_IMAGE_REPO-rootfs:${rhash:0:12}" >/dev/null 2>&1 || true
   dk tag "$tag" "$NODE_IMAGE_REPO:latest"
+  # Older node images (another package list or entrypoint), unless in use.
+  local old
+  for old in $(dk images "$NODE_IMAGE_REPO" --format '{{ .Tag }}'); do
+    [[ $old == latest || $old == "${hash:0:12}" ]] || dk rmi "$NODE_IMAGE_REPO:$old" >/dev/null 2>&1 || true
+  done
   log "node image $tag imported in $(elapsed "$t0")" >&2
   printf '%s\n' "$tag"
 }
@@ -445,9 +450,19 @@ cmd_down() {
       "${subnet:-$DEFAULT_SUBNET}" --delete | sed 's/^/swarm: deleted a leftover rule: /' | grep .; then
     left=$((left + 1))
   fi
-  # The nodes' image stores: a few seconds for each GiB of layers.
-  rm -rf "$STATE_ROOT/$prefix"-[0-9]* "$RUN_ROOT/$prefix"-[0-9]*
-  rmdir "$STATE_ROOT" "$RUN_ROOT" 2>/dev/null || true
+  # The nodes' image stores, one rm for each node at once: a few seconds
+  # for each GiB of layers, the longest part of a down.
+  local dir
+  for dir in "$STATE_ROOT/$prefix"-[0-9]* "$RUN_ROOT/$prefix"-[0-9]*; do
+    [[ -e $dir ]] && rm -rf "$dir" &
+  done
+  wait
+  for dir in "$STATE_ROOT" "$RUN_ROOT"; do
+    rmdir "$dir" 2>/dev/null || continue
+    # /var/lib/enshu and /run/enshu when up made them and nothing else is in them
+    [[ $(basename "$(dirname "$dir")") == enshu ]] && rmdir "$(dirname "$dir")" 2>/dev/null
+  done
+  true
   ((left == 0)) || log "down: $left leftover(s) of $prefix removed (see above)"
   log "swarm $prefix is down ($(elapsed "$t0"))"
 }

@@ -5,7 +5,7 @@
         exit 1, naming it, if CIDR overlaps an address or route of the host
         (Docker checks its own networks, not the host's routes)
     swarm_host.py iptables-leftovers BRIDGE CIDR [--delete]
-        print every iptables/ip6tables rule that names BRIDGE or CIDR, as
+        print every iptables/ip6tables rule (nf_tables and legacy) that names BRIDGE or CIDR, as
         `TABLE: RULE`; with --delete, delete each one (exit 1 if one stays)
     swarm_host.py status-json
         read the `status` table infra/swarm.sh prints (tab-separated, first
@@ -74,7 +74,7 @@ def iptables_rules(binary: str):
 def iptables_leftovers(bridge: str, cidr: str, delete: bool) -> int:
     net = ipaddress.ip_network(cidr, strict=False)
     stuck = 0
-    for binary in ("iptables", "ip6tables"):
+    for binary in ("iptables", "ip6tables", "iptables-legacy", "ip6tables-legacy"):
         for table, words in iptables_rules(binary):
             named = bridge in words
             for word in words:

@@ -4,7 +4,8 @@
 #
 #   bash tests/swarm_infra.sh        (root, Docker, after `make images`)
 #
-# 1. Records the host: iptables and ip6tables rules (no counters), links,
+# 1. Records the host: iptables and ip6tables rules, nf_tables and legacy
+#    (no counters), links,
 #    mounts, processes (with their cgroups), cgroup directories, Docker
 #    containers and networks.
 # 2. `up 3`, `down`, `up 3` again: the first and the second bring-up timed.
@@ -20,6 +21,9 @@
 #    layers, state directories) fails the test; other differences are made
 #    by others on this shared machine and are listed, not failed, unless
 #    ENSHU_SWARM_TEST_STRICT=1.
+#
+# ENSHU_SWARM_TEST_COLD=1 removes the node image first, so the first up
+# includes its import from the cached rootfs (or its debootstrap).
 #
 # Bounded: every step has its own timeout and the whole test stops after
 # ENSHU_SWARM_TEST_LIMIT seconds (default 900), tearing the swarm down.
@@ -66,7 +70,7 @@ WATCHDOG=$!
 snapshot() { # <dir>
   local dir=$1
   mkdir -p "$dir"
-  { iptables-save; ip6tables-save; } 2>/dev/null | sed -E '/^#/d; s/ \[[0-9]+:[0-9]+\]$//' >"$dir/iptables"
+  { iptables-save; ip6tables-save; iptables-legacy-save; ip6tables-legacy-save; } 2>/dev/null | sed -E '/^#/d; s/ \[[0-9]+:[0-9]+\]$//' >"$dir/iptables"
   # name (without @peer) and bridge master: state flags change with others' use
   ip -o link show | awk '{ name = $2; sub(/:$/, "", name); sub(/@.*/, "", name); master = "";
     for (i = 3; i < NF; i++) if ($i == "master") master = " master " $(i + 1); print name master }' |
@@ -104,8 +108,9 @@ compare_host() { # <before> <after>
       ours=$((ours + $(wc -l <"$WORK/ours")))
     fi
     if grep -v -F -f "$WORK/patterns" <<<"$changes" >"$WORK/others"; then
-      say "changed meanwhile ($kind), not naming the swarm (others on this host):"
-      cut -c1-200 "$WORK/others" | sed 's/^/    /' | head -n 20
+      say "changed meanwhile ($kind), not naming the swarm (others on this host): $(wc -l <"$WORK/others") line(s)"
+      # others' processes come and go on a shared machine: counted, not shown
+      [[ $kind == processes ]] || cut -c1-200 "$WORK/others" | sed 's/^/    /' | head -n 5
       others=$((others + $(wc -l <"$WORK/others")))
     fi
   done
@@ -246,6 +251,10 @@ timeout 20 docker info >/dev/null 2>&1 || fail "Docker is not answering (docker 
 docker image inspect enshu/base:latest >/dev/null 2>&1 || fail "no enshu/base:latest: run make images first"
 say "load before: $(cut -d' ' -f1-3 /proc/loadavg); prefix $PREFIX, subnet $SUBNET"
 snapshot "$WORK/before"
+if [[ ${ENSHU_SWARM_TEST_COLD:-0} == 1 ]]; then
+  # the first up imports the node image from its cached rootfs tarball
+  docker images enshu/swarm-node --format '{{ .Repository }}:{{ .Tag }}' | xargs -r docker rmi >/dev/null
+fi
 node_image=present
 docker image inspect enshu/swarm-node:latest >/dev/null 2>&1 || node_image=absent
 up "first bring-up (node image $node_image before)"
