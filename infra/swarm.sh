@@ -3,7 +3,7 @@
 #
 #   bash infra/swarm.sh image                      # build/reuse enshu/swarm-node:<hash12>
 #   bash infra/swarm.sh up N [--prefix P] [--subnet CIDR] [--managers M]
-#                         [--storage-driver overlay2|fuse-overlayfs|vfs]
+#                         [--storage-driver auto|overlay2|fuse-overlayfs|vfs]
 #                         [--addr-pool CIDR] [--timeout S]
 #   bash infra/swarm.sh images [--prefix P] ROLE|IMAGE...
 #   bash infra/swarm.sh status [--prefix P] [--output text|json]
@@ -15,7 +15,9 @@
 # 172.31.240.0/24, node i at .(10+i)), running its own Docker Engine:
 #   - its /var/lib/docker is the host directory $ENSHU_SWARM_STATE/P-<i>/docker
 #     (default /var/lib/enshu/swarm): Docker's storage drivers refuse a
-#     /var/lib/docker on the node's own overlay root;
+#     /var/lib/docker on the node's own overlay root; the node's engine
+#     stores images with overlay2 where the kernel mounts overlay on that
+#     directory, else with fuse-overlayfs (--storage-driver auto);
 #   - its Engine API is the unix socket /run/enshu/swarm/P-<i>/docker.sock
 #     on the host (the host directory is bind-mounted at /run/enshu in the
 #     node): the engine reaches every node from the host through a file,
@@ -184,8 +186,25 @@ all_ready() { # <manager> <n>
   [[ $(ready_nodes "$1") -eq $2 ]]
 }
 
+# Whether the kernel mounts overlay on the nodes' state directory (as on
+# this machine's ext4, though the host engine itself runs fuse-overlayfs):
+# the same probe as infra/docker-storage.sh can-overlay2, on $STATE_ROOT.
+overlay_mounts_here() {
+  local dir ok=1
+  mkdir -p "$STATE_ROOT"
+  dir=$(mktemp -d "$STATE_ROOT/.overlay-probe.XXXXXX")
+  mkdir -p "$dir"/{lower,upper,work,merged}
+  echo probe >"$dir/lower/file"
+  if mount -t overlay overlay -o "lowerdir=$dir/lower,upperdir=$dir/upper,workdir=$dir/work" "$dir/merged" 2>/dev/null; then
+    [[ $(cat "$dir/merged/file") == probe ]] && echo changed >"$dir/merged/file" && ok=0
+    umount "$dir/merged"
+  fi
+  rm -rf "$dir"
+  return "$ok"
+}
+
 cmd_up() {
-  local count=${1:-} prefix=$DEFAULT_PREFIX subnet=$DEFAULT_SUBNET managers=1 driver=overlay2
+  local count=${1:-} prefix=$DEFAULT_PREFIX subnet=$DEFAULT_SUBNET managers=1 driver=auto
   local pool=$DEFAULT_ADDR_POOL timeout=180 t0 t_phase image i node addr gateway
   [[ $count =~ ^[1-9][0-9]*$ ]] || die "up: the number of nodes first (up 3)"
   shift
@@ -203,13 +222,18 @@ cmd_up() {
   check_prefix "$prefix"
   [[ $managers =~ ^[1-9][0-9]*$ && $managers -le $count ]] || die "--managers $managers: between 1 and $count"
   [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "--timeout $timeout: seconds"
-  case $driver in overlay2 | fuse-overlayfs | vfs) ;; *) die "--storage-driver $driver: overlay2, fuse-overlayfs or vfs" ;; esac
+  case $driver in auto | overlay2 | fuse-overlayfs | vfs) ;; *) die "--storage-driver $driver: auto, overlay2, fuse-overlayfs or vfs" ;; esac
   ((count <= 200)) || die "up $count: at most 200 nodes"
   [[ $(id -u) -eq 0 ]] || die "up: the nodes' directories under $STATE_ROOT and $RUN_ROOT need root"
   if [[ -n $(node_names "$prefix") ]] || dk network inspect "$(net_name "$prefix")" >/dev/null 2>&1; then
     die "swarm $prefix exists (nodes: $(node_names "$prefix" | paste -sd' ' -)): run 'swarm.sh down --prefix $prefix' first"
   fi
   python3 "$SWARM_REPO/infra/swarm_host.py" overlaps "$subnet" >&2 || die "--subnet $subnet: choose another"
+  if [[ $driver == auto ]]; then
+    driver=fuse-overlayfs
+    overlay_mounts_here && driver=overlay2
+    rmdir "$STATE_ROOT" 2>/dev/null || true
+  fi
 
   t0=$(now)
   image=$(ensure_node_image)
