@@ -29,13 +29,20 @@
 # ENSHU_SWARM_TEST_LIMIT seconds (default 900), tearing the swarm down.
 set -euo pipefail
 
+LIMIT=${ENSHU_SWARM_TEST_LIMIT:-900}
+# The whole run under timeout(1): its TERM fails the test (and tears the
+# swarm down) once the step running then ends; each step is bounded too.
+if [[ -z ${ENSHU_SWARM_TEST_BOUNDED:-} ]]; then
+  export ENSHU_SWARM_TEST_BOUNDED=1
+  exec timeout -k 120 "$LIMIT" bash "$0" "$@"
+fi
+
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SWARM=(bash "$REPO/infra/swarm.sh")
 PREFIX="swt-$$"
 PREFIX=${PREFIX:0:12}
 SUBNET=${ENSHU_SWARM_TEST_SUBNET:-172.31.241.0/24}
 SUBNET_STEM=${SUBNET%.*}.
-LIMIT=${ENSHU_SWARM_TEST_LIMIT:-900}
 RUN_ROOT=${ENSHU_SWARM_RUN:-/run/enshu/swarm}
 STATE_ROOT=${ENSHU_SWARM_STATE:-/var/lib/enshu/swarm}
 WORK=$(mktemp -d /tmp/enshu-swarm-test.XXXXXX)
@@ -52,7 +59,6 @@ manager() { node_dk "$PREFIX-1" "$@"; }
 
 cleanup() {
   local rc=$?
-  [[ -n ${WATCHDOG:-} ]] && kill "$WATCHDOG" 2>/dev/null
   if ((rc != 0)); then
     say "tearing the swarm down after the failure"
     "${SWARM[@]}" down --prefix "$PREFIX" >&2 || true
@@ -61,9 +67,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'fail "stopped after ${LIMIT} s (ENSHU_SWARM_TEST_LIMIT)"' USR1
-( sleep "$LIMIT"; kill -USR1 $$ ) 2>/dev/null &
-WATCHDOG=$!
+trap 'fail "stopped after ${LIMIT} s (ENSHU_SWARM_TEST_LIMIT)"' TERM
 
 # --- host state ------------------------------------------------------------
 
@@ -142,7 +146,7 @@ record_nodes() {
 }
 
 check_status() {
-  local json
+  local json i
   json=$("${SWARM[@]}" status --prefix "$PREFIX" --output json) || fail "status failed"
   python3 - "$json" "$PREFIX" <<'PY' || fail "status --output json: the swarm is not 3 Ready nodes, 1 manager"
 import json, sys
@@ -151,7 +155,12 @@ assert [r["node"] for r in rows] == [f"{prefix}-{i}" for i in (1, 2, 3)], rows
 assert all(r["ready"] == "Ready" and r["swarm"] == "active" and r["container"] == "running" for r in rows), rows
 assert [r["role"] for r in rows] == ["manager", "worker", "worker"], rows
 PY
-  say "status: 3 nodes Ready (1 manager, 2 workers), sockets under $RUN_ROOT/$PREFIX-*"
+  [[ $(docker network inspect -f '{{ .Internal }}' "$PREFIX-net") == true ]] ||
+    fail "the nodes' network $PREFIX-net is not --internal (it must have no route out)"
+  for i in 1 2 3; do
+    [[ -S $RUN_ROOT/$PREFIX-$i/docker.sock ]] || fail "no socket $RUN_ROOT/$PREFIX-$i/docker.sock on the host"
+  done
+  say "status: 3 nodes Ready (1 manager, 2 workers) on internal $PREFIX-net, sockets under $RUN_ROOT/$PREFIX-*"
 }
 
 distribute() {
