@@ -74,8 +74,10 @@ pub fn scenario_load(data: &[u8]) {
     let _ = first.to_compose();
 }
 
+/// Lines as YAML (and an editor) counts them: `\r\n`, a lone `\r` and
+/// `\n` each end one.
 fn line_count(text: &str) -> u32 {
-    text.split('\n').count() as u32
+    text.replace("\r\n", "\n").split(['\n', '\r']).count() as u32
 }
 
 fn assert_located_in(loaded: &LoadedScenario, diagnostic: &Diagnostic) {

@@ -110,6 +110,18 @@ pub fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
+/// The text with YAML's three line breaks (`\r\n`, a lone `\r`, `\n`)
+/// as `\n`: YAML counts a lone `\r` as a line break (and so does an
+/// editor), so a diagnostic's line number and the line it quotes are
+/// counted the same way; scalars are unchanged, YAML reads each break in
+/// them as `\n` already.
+fn one_line_break(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\r') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+}
+
 /// Read a scenario from bytes: every problem found while reading is
 /// returned; an `Err` means nothing could be validated further.
 pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnostic>> {
@@ -126,10 +138,18 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         Ok(text) => text,
         Err(error) => {
             let valid = &bytes[..error.valid_up_to()];
-            let line = valid.iter().filter(|byte| **byte == b'\n').count() as u32 + 1;
+            // Lines counted as YAML counts them (see `one_line_break`).
+            let breaks = valid
+                .iter()
+                .enumerate()
+                .filter(|(at, byte)| {
+                    **byte == b'\n' || (**byte == b'\r' && valid.get(at + 1) != Some(&b'\n'))
+                })
+                .count();
+            let line = breaks as u32 + 1;
             let line_start = valid
                 .iter()
-                .rposition(|byte| *byte == b'\n')
+                .rposition(|byte| *byte == b'\n' || *byte == b'\r')
                 .map_or(0, |position| position + 1);
             let column = String::from_utf8_lossy(&valid[line_start..])
                 .chars()
@@ -150,7 +170,7 @@ pub fn load(file_name: &str, bytes: &[u8]) -> Result<LoadedScenario, Vec<Diagnos
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let main_source = Source::new(file_name, text, yaml_options());
+    let main_source = Source::new(file_name, one_line_break(text), yaml_options());
     if let Some(tab) = find_indentation_tab(&main_source) {
         return Err(vec![tab]);
     }

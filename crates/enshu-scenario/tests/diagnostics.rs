@@ -169,6 +169,36 @@ fn a_diagnostic_shows_the_offending_line_and_field_path() {
     assert_eq!(&source_line[caret..caret + 6], "offise", "{rendered}");
 }
 
+/// A file saved with old Mac line breaks (a lone `\r`) or Windows ones:
+/// the diagnostic names the line an editor shows and quotes it (the
+/// fuzzer found a lone `\r` numbered as a line the quote could not find).
+#[test]
+fn a_diagnostic_in_a_file_with_cr_or_crlf_line_breaks_names_and_quotes_its_line() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid/unknown-segment.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let expected = enshu_scenario::validate(
+        &enshu_scenario::load("unknown-segment.yaml", text.as_bytes()).unwrap(),
+        &Context::default(),
+    )[0]
+    .clone();
+    for (breaks, line_break) in [("CR", "\r"), ("CRLF", "\r\n")] {
+        let bytes = text.replace('\n', line_break).into_bytes();
+        let loaded = enshu_scenario::load("unknown-segment.yaml", &bytes).unwrap();
+        let diagnostic = enshu_scenario::validate(&loaded, &Context::default())[0].clone();
+        assert_eq!(
+            (diagnostic.line, diagnostic.column, &diagnostic.path),
+            (expected.line, expected.column, &expected.path),
+            "{breaks}: {diagnostic:?}"
+        );
+        assert_eq!(
+            diagnostic.source_line.as_deref(),
+            Some("  - {name: pc02, segment: offise, address: 102, image: workstation}"),
+            "{breaks}"
+        );
+    }
+}
+
 /// The case seen at run time: a `user` artefact on the directory host (dns
 /// role), held after three failures although `validate` said ok.
 #[test]
