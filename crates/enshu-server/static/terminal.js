@@ -17,17 +17,12 @@
     disableStdin: mode !== "write",
     scrollback: 5000,
   });
-  term.open(box);
-  X.fit.fit(term);
-  window.addEventListener("resize", () => X.fit.fit(term));
+  X.open(term, box);
+  X.fit(term);
+  window.addEventListener("resize", () => X.fit(term));
   // What the screen holds as text, for tests and for copying.
   window.enshuTerminalText = function () {
-    const buffer = term._core.buffer;
-    const lines = [];
-    for (let index = 0; index < buffer.lines.length; index++) {
-      lines.push(buffer.translateBufferLineToString(index, true));
-    }
-    return lines.join("\n");
+    return X.lines(term).join("\n");
   };
   function say(name, fallback) {
     statusLine.textContent = fallback || box.dataset["label" + name[0].toUpperCase() + name.slice(1)] || "";
@@ -89,11 +84,11 @@
     };
   }
   if (mode === "write") {
-    term.on("data", (data) => {
+    X.onData(term, (data) => {
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(encoder.encode(data));
     });
   }
-  term.on("resize", (size) => {
+  X.onResize(term, (size) => {
     if (mode === "write" && socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify({ resize: { columns: size.cols, rows: size.rows } }));
     }
@@ -159,7 +154,7 @@
         show(events[position]);
         position += 1;
       }
-      at = seconds;
+      at = Math.min(seconds, duration);
       paint();
     }
     toggle.addEventListener("click", () => {

@@ -1,6 +1,8 @@
 };
 // The end of Enshu's xterm.js bundle (terminal/assets.rs): a CommonJS
-// `require` over the modules above, each run once, on first use.
+// `require` over the modules above, each run once, on first use. What
+// follows (xterm-3.js or xterm-5.js, by the package's version) gives the
+// portal `window.EnshuXterm`, one API over both.
 var loaded = {};
 function resolve(from, request) {
   var parts = from.split("/");
@@ -28,7 +30,3 @@ function load(path) {
   definition(function (request) { return load(resolve(path, request)); }, module, module.exports);
   return module.exports;
 }
-window.EnshuXterm = {
-  Terminal: load("public/Terminal.js").Terminal,
-  fit: load("addons/fit/fit.js"),
-};

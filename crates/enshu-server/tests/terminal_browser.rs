@@ -124,6 +124,7 @@ async fn a_team_types_japanese_in_the_browser_terminal_and_the_instructor_sees_a
         .to_owned();
     let screenshot = devtools.screenshot("terminal-team1-ja").await;
     eprintln!("screenshot: {}", screenshot.display());
+    devtools.assert_no_csp_violations("team 1's terminal").await;
     // What the runtime was sent is what was typed.
     let opened = echo.record().opened;
     assert_eq!(opened.len(), 1);
@@ -211,6 +212,9 @@ async fn a_team_types_japanese_in_the_browser_terminal_and_the_instructor_sees_a
         )
         .await;
     devtools.screenshot("terminal-replay-ja").await;
+    devtools
+        .assert_no_csp_violations("the replay of team 1's terminal")
+        .await;
 
     browser.stop().await;
     server.stop().await;

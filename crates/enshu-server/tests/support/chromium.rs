@@ -114,6 +114,32 @@ impl DevTools {
     }
 }
 
+/// Run in every page before its own scripts: each refusal of the page's
+/// CSP (an inline style or script a library adds, a foreign origin) is
+/// kept in `window.enshuCspViolations`.
+const RECORD_CSP_VIOLATIONS: &str = "window.enshuCspViolations = []; \
+document.addEventListener('securitypolicyviolation', (event) => \
+window.enshuCspViolations.push(event.effectiveDirective + ' refused ' + \
+(event.blockedURI || 'inline') + ' from ' + (event.sourceFile || '?') + ':' + event.lineNumber));";
+
+impl DevTools {
+    /// Fails naming what the open page's CSP refused since it loaded: a
+    /// refused style leaves text unstyled (xterm.js 5's DOM renderer
+    /// painted dark grey on black), a refused script does nothing.
+    pub async fn assert_no_csp_violations(&mut self, what: &str) {
+        let refused = self.evaluate("window.enshuCspViolations").await;
+        assert!(
+            refused.is_array(),
+            "{what}: the CSP recorder did not run in the page ({refused})"
+        );
+        assert_eq!(
+            refused,
+            json!([]),
+            "{what}: the page's CSP refused something"
+        );
+    }
+}
+
 fn chromium_binary() -> String {
     for candidate in ["chromium", "chromium-browser", "google-chrome"] {
         if std::process::Command::new("which")
@@ -187,6 +213,13 @@ impl Browser {
         devtools.session_id = Some(attached["sessionId"].as_str().unwrap().to_owned());
         devtools.call("Page.enable", json!({})).await;
         devtools.call("Network.enable", json!({})).await;
+        // Every page records what the CSP refused (see `csp_violations`).
+        devtools
+            .call(
+                "Page.addScriptToEvaluateOnNewDocument",
+                json!({"source": RECORD_CSP_VIOLATIONS}),
+            )
+            .await;
         Browser {
             process,
             profile,
