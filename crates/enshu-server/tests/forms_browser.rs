@@ -66,6 +66,7 @@ async fn check_page(devtools: &mut chromium::DevTools, lang: &str, width: u32, n
         json!("text/html"),
         "{what}: a page, not data"
     );
+    devtools.assert_no_csp_violations(&what).await;
     if width == 390 {
         assert_fits(devtools, &what).await;
     }

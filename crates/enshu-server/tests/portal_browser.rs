@@ -184,6 +184,9 @@ async fn portal_and_instructor_pages_read_well_at_both_widths_in_both_languages(
                 .await;
             assert_ne!(before[0], after[0], "the wall clock ticks");
             assert_ne!(before[1], after[1], "the countdown ticks");
+            devtools
+                .assert_no_csp_violations(&format!("/team in {lang}"))
+                .await;
             if width == 390 {
                 assert_fits(devtools, &format!("/team in {lang}")).await;
             }
@@ -204,6 +207,9 @@ async fn portal_and_instructor_pages_read_well_at_both_widths_in_both_languages(
                 ("/teams/1/after-action", "after-action"),
             ] {
                 devtools.open(&server.url(path)).await;
+                devtools
+                    .assert_no_csp_violations(&format!("{path} in {lang}"))
+                    .await;
                 if width == 390 {
                     assert_fits(devtools, &format!("{path} in {lang}")).await;
                 }
@@ -299,6 +305,9 @@ async fn the_after_action_review_prints_to_pdf_and_reads_well_at_both_widths() {
                     "!!document.querySelector('svg.swimlane') && !!document.querySelector('table.aar-inject')",
                     "the review's swimlane and times",
                 )
+                .await;
+            devtools
+                .assert_no_csp_violations(&format!("/teams/1/after-action in {lang}"))
                 .await;
             if width == 390 {
                 assert_fits(devtools, &format!("/teams/1/after-action in {lang}")).await;
