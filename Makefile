@@ -17,7 +17,8 @@ TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c
 ## Run every test: installs Debian packages, lints, builds the range images
 ## offline, starts a throwaway PostgreSQL, runs the whole suite, then checks
 ## the browser tests' screenshots and leaves their contact sheet for CI to
-## collect: target/screenshots/index.html (infra/screenshots.sh). A local
+## collect: target/screenshots/index.html (infra/screenshots.sh). Debian 13
+## as the host is checked in a trixie userland (tests/debian13.sh), a local
 ## test swarm is formed and removed (tests/swarm_infra.sh). Last, every
 ## fuzz target runs FUZZ_SMOKE_SECONDS (60) as a smoke test, failing on a
 ## crash, and tests/fuzz_crash.sh proves that a crash fails it.
@@ -33,6 +34,7 @@ test: deps lint images
 	ENSHU_TEST_POSTGRES_URL="$$url" $(CARGO) test --workspace; \
 	bash infra/screenshots.sh target/screenshots crates/enshu-server/tests/screenshots.txt; \
 	bash tests/systemd_unit.sh "$(TARGET_DIR)/debug/enshu"; \
+	bash tests/debian13.sh "$(TARGET_DIR)/debug/enshu"; \
 	bash tests/images_smoke.sh; \
 	bash tests/swarm_infra.sh; \
 	bash infra/fuzz.sh $$(bash infra/fuzz.sh --list) --seconds $(FUZZ_SMOKE_SECONDS); \
