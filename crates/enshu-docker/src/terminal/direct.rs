@@ -219,15 +219,20 @@ impl Direct {
             .await
             .map_err(|error| runtime(name, error))?;
         let leader = i64::from(started.pid);
-        let checked = check_started(&started, request.size);
-        if let Err(message) = checked {
-            session::end_session(container_id, leader).await;
-            let _ = pty::try_reap(started.pid);
-            return Err(runtime(name, message));
-        }
-        let pidfd = pty::pidfd_open(started.pid)
-            .and_then(|pidfd| pty::register(pidfd, tokio::io::Interest::READABLE))
-            .map_err(|error| runtime(name, format!("pidfd of {}: {error}", started.pid)))?;
+        let pidfd = check_started(&started, request.size).and_then(|()| {
+            pty::pidfd_open(started.pid)
+                .and_then(|pidfd| pty::register(pidfd, tokio::io::Interest::READABLE))
+                .map_err(|error| format!("pidfd of {}: {error}", started.pid))
+        });
+        let pidfd = match pidfd {
+            Ok(pidfd) => pidfd,
+            Err(message) => {
+                // Started but not ours to drive: ended, and reaped if ours.
+                session::end_session(container_id, leader).await;
+                reap_within(started.pid, REAP_WAIT).await;
+                return Err(runtime(name, message));
+            }
+        };
         let (exit_sender, exited) = watch::channel::<Option<Option<i64>>>(None);
         let pid = started.pid;
         tokio::spawn(async move {
@@ -266,6 +271,14 @@ impl Direct {
                 ended: AtomicBool::new(false),
             }),
         })
+    }
+}
+
+/// Reap child `pid` once it exited, waiting at most `within`.
+async fn reap_within(pid: i32, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    while matches!(pty::try_reap(pid), Ok(None)) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
