@@ -107,8 +107,17 @@ impl Runc {
             return Err(format!("{DOCKER_RUNC_ROOT} is not a directory"));
         }
         static BACKENDS: AtomicU64 = AtomicU64::new(0);
-        let work = std::env::temp_dir().join(format!(
-            "enshu-runc-{}-{}",
+        // /run: only root writes there (a world-writable /tmp lets anyone
+        // race for a name).
+        let base = Path::new("/run");
+        let base = if base.is_dir() {
+            base.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        remove_stale_work(&base);
+        let work = base.join(format!(
+            "{WORK_PREFIX}{}-{}",
             std::process::id(),
             BACKENDS.fetch_add(1, Ordering::Relaxed)
         ));
@@ -233,6 +242,31 @@ impl Runc {
 impl Drop for Runc {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.work);
+    }
+}
+
+/// The name of a work directory, before `<pid>-<n>`.
+const WORK_PREFIX: &str = "enshu-runc-";
+
+/// Work directories of processes that are gone (killed before their
+/// backend dropped), removed (a link planted there is removed, not followed).
+fn remove_stale_work(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.filter_map(std::result::Result::ok) {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(WORK_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
