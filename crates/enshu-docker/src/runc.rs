@@ -211,7 +211,11 @@ impl Runc {
                 master = &mut received => Some(master?),
                 output = &mut waited => {
                     let output = output.map_err(|error| format!("waiting for runc: {error}"))?;
-                    return Err(runc_failure(&output));
+                    if !output.status.success() {
+                        return Err(runc_failure(&output));
+                    }
+                    // Exited as it should, its console already sent.
+                    return Ok(Some(received.await?));
                 }
             };
             let output = waited
