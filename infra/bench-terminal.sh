@@ -15,7 +15,9 @@
 #      open and while they are.
 #
 #   bash infra/bench-terminal.sh [teams] [per-team] [hold-seconds] [keys]
-#   (needs root, Docker and the range images; ROUNDS=3 by default)
+#   (needs root, Docker and the range images; ROUNDS=3 by default;
+#   the bastion's TTYs come straight from runc where serve can start them,
+#   ENSHU_TERMINAL=docker measures them through the engine's exec instead)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 teams=${1:-25} per_team=${2:-8} hold_seconds=${3:-60} keys=${4:-300}

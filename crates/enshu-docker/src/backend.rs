@@ -63,6 +63,10 @@ pub struct DockerBackend {
     inits: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, KnownInit>>>,
     /// Terminals being opened at once ([`crate::terminal`]); clones share it.
     pub(crate) terminal_opens: std::sync::Arc<tokio::sync::Semaphore>,
+    /// How TTY terminals are opened, chosen at the first
+    /// ([`crate::terminal::direct`]); clones share it.
+    pub(crate) terminal_path:
+        std::sync::Arc<std::sync::OnceLock<crate::terminal::direct::TerminalPath>>,
 }
 
 /// A container's init process as an inspect found it, with the start time
@@ -140,6 +144,7 @@ impl DockerBackend {
             terminal_opens: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 crate::terminal::OPENS_AT_ONCE,
             )),
+            terminal_path: std::sync::Arc::default(),
         })
     }
 

@@ -16,7 +16,11 @@
 //! - [`agent`]: one long-lived exec per range container that runs the
 //!   engine's commands (`DockerBackend::with_exec_agents`).
 //! - [`backend`]: [`DockerBackend`], the engine calls around those.
-//! - [`terminal`]: the web terminal's shells, execs with a TTY (`Terminals`).
+//! - [`terminal`]: the web terminal's and the bastion's shells and
+//!   commands (`Terminals`): a TTY straight from runc where it can
+//!   (`terminal::direct`), else and for pipes the engine's exec.
+//! - [`runc`]: `runc exec` of a TTY shell with the container's own spec,
+//!   the pty master received over runc's console socket.
 //! - [`host`]: this machine, not the engine: [`HostGuard`] (the host's
 //!   filter rules for range bridges), threads in a container's network
 //!   namespace (`verify` without `docker exec`, default routes, router
@@ -28,7 +32,7 @@
 //! address on the host.
 //!
 //! Unsafe code is denied in the workspace and allowed only in
-//! [`host::netns`] and [`host::addresses`], which call the kernel through
+//! [`host`]'s modules that call the kernel through
 //! libc; every unsafe block there says why it is sound.
 //!
 //! Engines from Docker 20.10 (API 1.41) on are supported: the API version
@@ -42,9 +46,11 @@ pub mod convert;
 pub mod copy;
 pub mod error;
 pub mod host;
+pub mod runc;
 pub mod terminal;
 
 pub use backend::{ConnectError, DockerBackend};
 pub use host::addresses::host_addresses;
 pub use host::guard::{GuardReport, HostGuard, HostGuardError};
 pub use host::outside::{OutsideError, OutsideStandIn};
+pub use terminal::direct::TerminalChoice;

@@ -25,6 +25,11 @@
 //!   instances the hosts' log forwarders hold), raised before `up`.
 //! - [`session`]: a web terminal's processes, hung up and killed from the
 //!   host when its client is gone (the engine cannot stop an exec).
+//! - [`account`]: a container's login user (uid, gid, groups, home) read
+//!   from its `/etc/passwd` and `/etc/group` without following its links
+//!   out of its root, for the direct TTY path.
+//! - [`pty`]: the direct TTY path's pty master, console descriptor and
+//!   waiting for its process.
 //! - [`sensor`]: the teams' network sensors, veth taps into the analyst
 //!   workstations and tc mirrors of every bridge port, with the host's
 //!   `ip` and `tc`.
@@ -33,11 +38,17 @@
 //! belong to the container ([`cgroup_names_container`]), so a recycled PID
 //! or an engine on another machine is refused.
 //!
-//! Only [`netns`], [`addresses`] and [`session`] call the kernel through
-//! `libc` directly (`setns`, netlink, `getifaddrs`, `kill`); they are the
+//! Only [`netns`], [`addresses`], [`session`], [`account`] and [`pty`]
+//! call the kernel through `libc` directly (`setns`, netlink,
+//! `getifaddrs`, `kill`, `openat2`, `ioctl`, `recvmsg`, `waitpid`); they are the
 //! modules of the crate that may contain `unsafe` code.
 
 pub mod access;
+#[expect(
+    unsafe_code,
+    reason = "openat2(2) with RESOLVE_IN_ROOT: reading a hostile container's /etc/passwd without following its links out"
+)]
+pub mod account;
 #[expect(
     unsafe_code,
     reason = "getifaddrs(3): reading the kernel's address table without running `ip`"
@@ -53,6 +64,11 @@ pub mod netns;
 pub mod nsenter;
 pub mod outside;
 pub mod probe;
+#[expect(
+    unsafe_code,
+    reason = "ioctl(TIOCSWINSZ), SCM_RIGHTS, prctl, pidfd_open and waitpid: the direct TTY path's kernel calls"
+)]
+pub mod pty;
 pub mod sensor;
 #[expect(
     unsafe_code,

@@ -1,4 +1,9 @@
-//! [`Terminals`] on the engine's exec API: an interactive shell with a TTY
+//! [`Terminals`] for Docker. A TTY goes straight from runc where this
+//! process can start it ([`direct`]: runc, the engine's runc root, root;
+//! chosen once, `ENSHU_TERMINAL=docker|direct` forces it), and otherwise,
+//! like pipes, through the engine's exec, below.
+//!
+//! On the engine's exec API: an interactive shell with a TTY
 //! in a range container, for the portal's web terminal and an SSH client's
 //! pty, or a command on pipes for an SSH client's command without one.
 //!
@@ -39,15 +44,17 @@ use tokio::io::AsyncWriteExt;
 use crate::DockerBackend;
 use crate::error::Verb;
 
+pub mod direct;
+
 /// Terminals created and started at once; the rest wait in order.
 pub(crate) const OPENS_AT_ONCE: usize = 8;
 
 /// How long a started exec may take to have its process.
 const PROCESS_WITHIN: Duration = Duration::from_secs(30);
 
-/// Bytes of output buffered per terminal before the exec's stream waits
+/// Chunks of output buffered per terminal before the exec's stream waits
 /// for the server to take them.
-const OUTPUT_CHUNKS: usize = 64;
+pub(crate) const OUTPUT_CHUNKS: usize = 64;
 
 fn runtime(name: &str, message: impl Into<String>) -> BackendError {
     BackendError::Runtime {
@@ -124,7 +131,7 @@ impl Terminals for DockerBackend {
     fn open(&self, request: TerminalRequest) -> BoxFuture<'_, Result<OpenTerminal>> {
         Box::pin(async move {
             let name = request.container.as_str();
-            let (container_id, _) = self.running_pid(Verb::Exec, name).await?;
+            let (container_id, init_pid) = self.running_pid(Verb::Exec, name).await?;
             // Held until the shell's process runs (the semaphore is never
             // closed, so waiting for it cannot fail).
             let turn = self
@@ -132,6 +139,28 @@ impl Terminals for DockerBackend {
                 .acquire()
                 .await
                 .map_err(|_| runtime(name, "the backend is closing"))?;
+            if request.tty {
+                match self.terminal_path() {
+                    direct::TerminalPath::Docker => {}
+                    direct::TerminalPath::Refused(reason) => return Err(runtime(name, reason)),
+                    direct::TerminalPath::Direct { direct, forced } => {
+                        match direct.unusable(self, name, &container_id).await {
+                            None => return direct.open(&request, &container_id, init_pid).await,
+                            Some(reason) if *forced => {
+                                return Err(runtime(
+                                    name,
+                                    format!(
+                                        "the direct TTY path (forced) cannot open it: {reason}"
+                                    ),
+                                ));
+                            }
+                            Some(reason) => {
+                                tracing::debug!(container = name, %reason, "terminal: the engine's exec");
+                            }
+                        }
+                    }
+                }
+            }
             let config = ExecConfig {
                 attach_stdin: Some(true),
                 attach_stdout: Some(true),
@@ -217,6 +246,21 @@ impl Terminals for DockerBackend {
 }
 
 impl DockerBackend {
+    /// Open terminals by `choice` rather than by what this machine allows
+    /// and `ENSHU_TERMINAL` asks for ([`direct`]); decided now, so an
+    /// unavailable direct path is logged here and refuses every TTY.
+    pub fn with_terminals(mut self, choice: direct::TerminalChoice) -> DockerBackend {
+        self.terminal_path = std::sync::Arc::new(std::sync::OnceLock::from(
+            direct::TerminalPath::from_choice(Some(choice)),
+        ));
+        self
+    }
+
+    /// How TTYs are opened, chosen at the first ([`direct`]).
+    fn terminal_path(&self) -> &direct::TerminalPath {
+        self.terminal_path.get_or_init(direct::TerminalPath::choose)
+    }
+
     /// The host PID of a started exec (the engine reports it once the
     /// process runs, within a few milliseconds of the start on a quiet
     /// engine), asked again at a growing interval (5 ms to 100 ms).
