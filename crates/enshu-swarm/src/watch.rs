@@ -79,9 +79,10 @@ pub fn changes(before: &Inventory, after: &Inventory) -> Vec<Event> {
 
 /// The manager asked every `interval` until an inventory differs from
 /// `previous` by at least one [`Event`], or `timeout` has passed: the last
-/// inventory and its events (none when the time ran out). A failed ask is
-/// an error at once: a manager that does not answer is for the caller to
-/// report, not to wait out.
+/// inventory and its events (none when the time ran out). It returns
+/// within `timeout` plus one ask (two calls, each bounded by the manager's
+/// request timeout). A failed ask is an error at once: a manager that does
+/// not answer is for the caller to report, not to wait out.
 pub async fn poll(
     manager: &Manager,
     sockets: &EngineSockets,
