@@ -12,7 +12,7 @@ DESTDIR ?=
 # config, or target/ (cargo itself says which).
 TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
-.PHONY: test demo deps images build install bench schema fmt lint fuzz postgres-start postgres-stop
+.PHONY: test demo deps images swarm-image build install bench schema fmt lint fuzz postgres-start postgres-stop
 
 ## Run every test: installs Debian packages, lints, builds the range images
 ## offline, starts a throwaway PostgreSQL, runs the whole suite, then checks
@@ -22,7 +22,7 @@ TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c
 ## test swarm is formed and removed (tests/swarm_infra.sh). Last, every
 ## fuzz target runs FUZZ_SMOKE_SECONDS (60) as a smoke test, failing on a
 ## crash, and tests/fuzz_crash.sh proves that a crash fails it.
-test: deps lint images
+test: deps lint images swarm-image
 	@python3 infra/check_lock.py
 	@bash tests/images_sources.sh
 	@set -euo pipefail; \
@@ -53,6 +53,10 @@ deps:
 ## Build every range image from Debian's mirror (offline-capable; cached).
 images: deps
 	@bash infra/images.sh
+
+## The test swarm's node image (infra/swarm.sh; cached), for make test.
+swarm-image: images
+	@bash infra/swarm.sh image
 
 build:
 	$(CARGO) build --release -p enshu-cli -p enshu-replay

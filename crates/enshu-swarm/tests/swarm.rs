@@ -3,7 +3,7 @@
 //! teams spread 2 a node, node 3 stopped and seen lost, and its 2 teams
 //! moved to nodes 1 and 2 while the other 4 stay.
 //!
-//!   sudo cargo test -p enshu-swarm --features swarm-test --test swarm -- --nocapture
+//!   sudo cargo test -p enshu-swarm --test swarm -- --nocapture   (make test)
 //!
 //! (the feature keeps it out of `cargo test --workspace`, so out of `make test`)
 //!
