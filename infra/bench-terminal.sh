@@ -66,7 +66,7 @@ container() { printf 'enshu-%s-t%02d-analyst' "$session" "$1"; }
 pid_of() { docker inspect -f '{{.State.Pid}}' "$(container "$1")"; }
 # The client in the analyst container's network namespace only: the
 # binary, its libraries and its view of the files stay the host's.
-direct() { # <team> <ssh_echo arguments...>
+to_sshd() { # <team> <ssh_echo arguments...>
   local team=$1; shift
   nsenter --net="/proc/$(pid_of "$team")/ns/net" "$client" "$@"
 }
@@ -75,8 +75,8 @@ say "latency: $rounds rounds of $keys keys, bastion then container sshd"
 for round in $(seq 1 "$rounds"); do
   printf 'round %d bastion %s\n' "$round" \
     "$("$client" latency "127.0.0.1:$base_port" "$user" "$(field 1 password)" "$keys")"
-  printf 'round %d direct  %s\n' "$round" \
-    "$(direct 1 latency 127.0.0.1:22 "$user" "$(field 1 password)" "$keys")"
+  printf 'round %d sshd    %s\n' "$round" \
+    "$(to_sshd 1 latency 127.0.0.1:22 "$user" "$(field 1 password)" "$keys")"
 done
 
 # PSS in KiB of every process given (smaps_rollup; a process gone is 0).
@@ -164,20 +164,20 @@ report_memory bastion "$terminals"
 sleep 10
 echo "before $(memory)" >>"$results/memory"
 say "hold: $terminals shells straight into the containers' sshd for $hold_seconds s"
-direct_pids=() direct_outputs=()
+sshd_pids=() sshd_outputs=()
 for team in $(seq 1 "$teams"); do
-  direct_outputs+=("$results/hold-direct-$team")
-  SSH_ECHO_SAMPLES="$results/samples-direct-$team" \
-    direct "$team" hold "$hold_seconds" 1000 "127.0.0.1:22,$user,$(field "$team" password),$per_team" \
-    >"$results/hold-direct-$team" 2>&1 &
-  direct_pids+=($!)
+  sshd_outputs+=("$results/hold-sshd-$team")
+  SSH_ECHO_SAMPLES="$results/samples-sshd-$team" \
+    to_sshd "$team" hold "$hold_seconds" 1000 "127.0.0.1:22,$user,$(field "$team" password),$per_team" \
+    >"$results/hold-sshd-$team" 2>&1 &
+  sshd_pids+=($!)
 done
-held direct "${direct_outputs[@]}"
-direct_status=0
-for pid in "${direct_pids[@]}"; do wait "$pid" || direct_status=$?; done
-echo "direct-end $(cpu)" >>"$results/cpu"
-say "the direct holds ended"
-python3 - "${direct_outputs[@]}" <<'EOF'
+held sshd "${sshd_outputs[@]}"
+sshd_status=0
+for pid in "${sshd_pids[@]}"; do wait "$pid" || sshd_status=$?; done
+echo "sshd-end $(cpu)" >>"$results/cpu"
+say "the sshd holds ended"
+python3 - "${sshd_outputs[@]}" <<'EOF'
 import json, sys
 reports = [json.loads(line) for path in sys.argv[1:] for line in open(path) if '"terminals"' in line]
 opened = [json.loads(line) for path in sys.argv[1:] for line in open(path) if '"open"' in line]
@@ -187,9 +187,9 @@ print(json.dumps({"open": sum(r["open"] for r in opened), "refused": sum(r["refu
                   "worst_p99_ms": max((r["p99_ms"] or 0 for r in reports), default=None),
                   "processes": len(sys.argv) - 1}))
 EOF
-report_memory direct "$terminals"
+report_memory sshd "$terminals"
 # Both holds' echoes, every sample of every client merged.
-for side in bastion direct; do
+for side in bastion sshd; do
   cat "$results/samples-$side"* 2>/dev/null | sort -n | awk -v side="$side" '
     { v[NR] = $1 }
     END { if (NR == 0) { printf "%s hold: no echo\n", side; exit }
@@ -197,5 +197,5 @@ for side in bastion direct; do
           printf "%s hold: %d echoes; p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", side, NR, v[i50], v[i99], v[NR] }'
   report_cpu "$side" "$(cat "$results/samples-$side"* 2>/dev/null | wc -l)"
 done
-say "done (bastion hold exit $bastion_status, direct hold exit $direct_status)"
-[ "$bastion_status" -eq 0 ] && [ "$direct_status" -eq 0 ]
+say "done (bastion hold exit $bastion_status, sshd hold exit $sshd_status)"
+[ "$bastion_status" -eq 0 ] && [ "$sshd_status" -eq 0 ]
