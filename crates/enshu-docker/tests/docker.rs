@@ -322,7 +322,9 @@ async fn a_team_range_is_created_used_and_removed() {
         observed
             .containers
             .iter()
-            .all(|container| container.running && container.image == TEST_IMAGE)
+            .all(|container| container.running && container.image == TEST_IMAGE),
+        "every container running {TEST_IMAGE}: {:#?}",
+        observed.containers
     );
     assert_eq!(observed.networks.len(), 3);
     assert_eq!(
